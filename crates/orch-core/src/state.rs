@@ -1,0 +1,384 @@
+//! The one transition function. Every change of a task's status goes through
+//! [`transition`]: it checks that the move is allowed (and that the caller holds the
+//! lease where one is needed), and returns the new task, its events and what happens to
+//! the current run. Stores persist the result with compare-and-set; they never change a
+//! status on their own.
+
+use crate::event::{Event, Level, kind};
+use crate::policy::{FailureClass, RetryPolicy};
+use crate::task::{Lease, Priority, Status, Task, append_note};
+use jiff::Timestamp;
+
+/// Who is acting on a leased task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Auth {
+    /// The lease token of the run.
+    Token(String),
+    /// An operator overriding the lease (`--force`).
+    Force,
+}
+
+/// A request to change one task.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    Claim {
+        owner: String,
+        token: String,
+        lease_until: Timestamp,
+        run_id: String,
+    },
+    Heartbeat {
+        auth: Auth,
+        lease_until: Timestamp,
+    },
+    Complete {
+        auth: Auth,
+        notes: Option<String>,
+    },
+    /// `unit` in [0, 1) is the caller's random draw for backoff jitter.
+    Fail {
+        auth: Auth,
+        reason: String,
+        class: FailureClass,
+        unit: f64,
+    },
+    /// The watchdog found the lease expired.
+    Expire {
+        unit: f64,
+    },
+    /// The dispatcher is shutting down: the task goes back, the attempt is not counted.
+    Interrupt {
+        auth: Auth,
+        reason: String,
+    },
+    Cancel {
+        reason: Option<String>,
+    },
+    /// The gate or a budget stops the task for a person to look at.
+    Block {
+        auth: Auth,
+        reason: String,
+    },
+    Retry,
+    Replan(Replan),
+    Note {
+        text: String,
+    },
+    /// The task's idempotency key belongs to a DONE task: it is done already.
+    Skip {
+        done_task: String,
+    },
+}
+
+/// What `replan` may change; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Replan {
+    pub reason: String,
+    pub task: Option<String>,
+    pub success_criteria: Option<String>,
+    pub priority: Option<Priority>,
+    /// `Some(None)` clears the due time.
+    pub due_at: Option<Option<Timestamp>>,
+}
+
+impl Command {
+    /// The verb people use for this command, for messages.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Command::Claim { .. } => "claim",
+            Command::Heartbeat { .. } => "heartbeat",
+            Command::Complete { .. } => "done",
+            Command::Fail { .. } => "fail",
+            Command::Expire { .. } => "expire",
+            Command::Interrupt { .. } => "interrupt",
+            Command::Cancel { .. } => "cancel",
+            Command::Block { .. } => "block",
+            Command::Retry => "retry",
+            Command::Replan(_) => "replan",
+            Command::Note { .. } => "note",
+            Command::Skip { .. } => "skip",
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunOutcome {
+    Done,
+    Failed,
+    Expired,
+    Interrupted,
+    Cancelled,
+    Blocked,
+}
+
+impl RunOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunOutcome::Done => "done",
+            RunOutcome::Failed => "failed",
+            RunOutcome::Expired => "expired",
+            RunOutcome::Interrupted => "interrupted",
+            RunOutcome::Cancelled => "cancelled",
+            RunOutcome::Blocked => "blocked",
+        }
+    }
+}
+
+/// What a change does to the task's current run.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunEffect {
+    None,
+    /// A claim starts a new run (id, token and owner are in the new task).
+    Start,
+    End {
+        outcome: RunOutcome,
+        class: Option<FailureClass>,
+        reason: Option<String>,
+    },
+}
+
+/// The result of an allowed transition.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Change {
+    pub task: Task,
+    pub events: Vec<Event>,
+    pub run: RunEffect,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("cannot {verb} {id}: it is {from}, and {verb} moves only {allowed} tasks to {to}")]
+    Refused { id: String, verb: &'static str, from: Status, to: Status, allowed: &'static str },
+    #[error("lease lost: {id} {detail}")]
+    LeaseLost { id: String, detail: String },
+}
+
+/// Applies `cmd` to `task` at `now`. Pure: the same inputs give the same change.
+pub fn transition(task: &Task, cmd: &Command, now: Timestamp, policy: &RetryPolicy) -> Result<Change, TransitionError> {
+    let mut t = task.clone();
+    t.updated_at = now;
+    let from = task.status;
+    let mut run = RunEffect::None;
+    let mut events = Vec::new();
+    let ev = |name: &str, to: Status, msg: Option<String>| {
+        let mut e = Event::new(now, name);
+        e.task_id = Some(task.id.clone());
+        e.from = Some(from);
+        e.to = Some(to);
+        e.msg = msg;
+        e
+    };
+    match cmd {
+        Command::Claim { owner, token, lease_until, run_id } => {
+            let ready = task.is_ready(now);
+            if !ready {
+                let allowed = "PENDING (or FAILED with a due retry)";
+                return Err(refused(task, cmd, Status::InProgress, allowed));
+            }
+            t.status = Status::InProgress;
+            t.attempts += 1;
+            t.owner = Some(owner.clone());
+            t.started_at = Some(now);
+            t.retry_at = None;
+            t.lease = Some(Lease { token: token.clone(), expires_at: *lease_until });
+            t.run_id = Some(run_id.clone());
+            events.push(ev(kind::TASK_CLAIMED, Status::InProgress, None));
+            run = RunEffect::Start;
+        }
+        Command::Heartbeat { auth, lease_until } => {
+            hold(task, auth, cmd, Status::InProgress)?;
+            if let Some(lease) = &mut t.lease {
+                lease.expires_at = (*lease_until).max(lease.expires_at);
+            }
+            events.push(ev(kind::LEASE_RENEWED, Status::InProgress, None));
+        }
+        Command::Complete { auth, notes } => {
+            hold(task, auth, cmd, Status::Done)?;
+            t.status = Status::Done;
+            t.lease = None;
+            if let Some(n) = notes {
+                append_note(&mut t.notes, n);
+            }
+            events.push(ev(kind::TASK_DONE, Status::Done, None));
+            run = RunEffect::End { outcome: RunOutcome::Done, class: None, reason: None };
+        }
+        Command::Fail { auth, reason, class, unit } => {
+            hold(task, auth, cmd, Status::Failed)?;
+            fail(&mut t, &mut events, &ev, kind::RUN_FINISHED, reason, *class, *unit, now, policy);
+            run = RunEffect::End { outcome: RunOutcome::Failed, class: Some(*class), reason: Some(reason.clone()) };
+        }
+        Command::Expire { unit } => {
+            let expired = task.status == Status::InProgress && task.lease.as_ref().is_some_and(|l| l.expires_at <= now);
+            if !expired {
+                return Err(refused(task, cmd, Status::Failed, "IN_PROGRESS (with an expired lease)"));
+            }
+            let reason = "lease_expired";
+            fail(&mut t, &mut events, &ev, kind::LEASE_EXPIRED, reason, FailureClass::Transient, *unit, now, policy);
+            run = RunEffect::End {
+                outcome: RunOutcome::Expired,
+                class: Some(FailureClass::Transient),
+                reason: Some(reason.into()),
+            };
+        }
+        Command::Interrupt { auth, reason } => {
+            hold(task, auth, cmd, Status::Pending)?;
+            t.status = Status::Pending;
+            t.attempts = t.attempts.saturating_sub(1);
+            t.lease = None;
+            t.owner = None;
+            t.started_at = None;
+            events.push(ev(kind::TASK_INTERRUPTED, Status::Pending, Some(reason.clone())));
+            run = RunEffect::End { outcome: RunOutcome::Interrupted, class: None, reason: Some(reason.clone()) };
+        }
+        Command::Cancel { reason } => {
+            if !matches!(from, Status::Pending | Status::InProgress | Status::Failed) {
+                return Err(refused(task, cmd, Status::Blocked, "PENDING, IN_PROGRESS or FAILED"));
+            }
+            let note = match reason.as_deref().map(str::trim) {
+                Some(r) if !r.is_empty() => format!("cancelled_by_operator:{r}"),
+                _ => "cancelled_by_operator".to_string(),
+            };
+            block(&mut t, &mut run, &note, RunOutcome::Cancelled);
+            events.push(ev(kind::TASK_CANCELLED, Status::Blocked, Some(note)));
+        }
+        Command::Block { auth, reason } => {
+            if !matches!(from, Status::Pending | Status::InProgress | Status::Failed) {
+                return Err(refused(task, cmd, Status::Blocked, "PENDING, IN_PROGRESS or FAILED"));
+            }
+            if from == Status::InProgress {
+                hold(task, auth, cmd, Status::Blocked)?;
+            }
+            block(&mut t, &mut run, reason, RunOutcome::Blocked);
+            let mut e = ev(kind::TASK_BLOCKED, Status::Blocked, Some(reason.clone()));
+            e.level = Level::Warn;
+            events.push(e);
+        }
+        Command::Retry => {
+            if !matches!(from, Status::Failed | Status::Blocked) {
+                return Err(refused(task, cmd, Status::Pending, "FAILED or BLOCKED"));
+            }
+            t.status = Status::Pending;
+            t.attempts = 0;
+            t.retry_at = None;
+            t.owner = None;
+            t.started_at = None;
+            append_note(&mut t.notes, "retry_by_operator");
+            events.push(ev(kind::TASK_RETRIED, Status::Pending, None));
+        }
+        Command::Replan(r) => {
+            if from == Status::Done {
+                return Err(TransitionError::Refused {
+                    id: task.id.clone(),
+                    verb: "replan",
+                    from,
+                    to: from,
+                    allowed: "PENDING, IN_PROGRESS, FAILED or BLOCKED",
+                });
+            }
+            if let Some(text) = &r.task {
+                t.task = text.clone();
+            }
+            if let Some(c) = &r.success_criteria {
+                t.success_criteria = Some(c.clone()).filter(|c| !c.is_empty());
+            }
+            if let Some(p) = r.priority {
+                t.priority = p;
+            }
+            if let Some(due) = r.due_at {
+                t.due_at = due;
+            }
+            let note = format!("replan:{}", r.reason.trim());
+            append_note(&mut t.notes, &note);
+            events.push(ev(kind::TASK_REPLANNED, from, Some(note)));
+        }
+        Command::Note { text } => {
+            append_note(&mut t.notes, text);
+            events.push(ev(kind::TASK_NOTED, from, Some(text.clone())));
+        }
+        Command::Skip { done_task } => {
+            if !matches!(from, Status::Pending | Status::Failed) {
+                return Err(refused(task, cmd, Status::Done, "PENDING or FAILED"));
+            }
+            t.status = Status::Done;
+            t.retry_at = None;
+            let note = format!("idempotent_skip:{done_task}");
+            append_note(&mut t.notes, &note);
+            events.push(ev(kind::TASK_SKIPPED, Status::Done, Some(note)));
+        }
+    }
+    for e in &mut events {
+        e.owner = t.owner.clone().or_else(|| task.owner.clone());
+        e.attempt = Some(t.attempts.max(task.attempts));
+    }
+    Ok(Change { task: t, events, run })
+}
+
+fn refused(task: &Task, cmd: &Command, to: Status, allowed: &'static str) -> TransitionError {
+    TransitionError::Refused { id: task.id.clone(), verb: cmd.verb(), from: task.status, to, allowed }
+}
+
+/// Checks that the caller may act on the running task.
+fn hold(task: &Task, auth: &Auth, cmd: &Command, to: Status) -> Result<(), TransitionError> {
+    match auth {
+        Auth::Force if task.status == Status::InProgress => Ok(()),
+        Auth::Force => Err(refused(task, cmd, to, "IN_PROGRESS")),
+        Auth::Token(token) => {
+            let detail = match (&task.lease, task.status) {
+                (Some(l), _) if &l.token == token => return Ok(()),
+                (Some(_), _) => "is held by another run now".to_string(),
+                (None, Status::InProgress) => "is held outside orch (no lease)".to_string(),
+                (None, status) => format!("is {status} now"),
+            };
+            Err(TransitionError::LeaseLost { id: task.id.clone(), detail })
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // one private helper shared by fail and expire
+fn fail(
+    t: &mut Task,
+    events: &mut Vec<Event>,
+    ev: &dyn Fn(&str, Status, Option<String>) -> Event,
+    name: &str,
+    reason: &str,
+    class: FailureClass,
+    unit: f64,
+    now: Timestamp,
+    policy: &RetryPolicy,
+) {
+    t.status = Status::Failed;
+    t.lease = None;
+    append_note(&mut t.notes, reason);
+    let mut e = ev(name, Status::Failed, Some(format!("{}: {reason}", class.as_str())));
+    e.level = Level::Warn;
+    events.push(e);
+    if class == FailureClass::Permanent {
+        t.retry_at = None;
+        return;
+    }
+    t.retry_at = policy.next_retry(t.attempts, t.max_attempts, now, unit);
+    match t.retry_at {
+        Some(at) => events.push(ev(kind::RETRY_SCHEDULED, Status::Failed, Some(format!("retry_at {at}")))),
+        None => {
+            append_note(&mut t.notes, "retry_exhausted");
+            let mut e = ev(kind::RETRY_EXHAUSTED, Status::Failed, Some(format!("after {} attempts", t.attempts)));
+            e.level = Level::Error;
+            events.push(e);
+        }
+    }
+}
+
+fn block(t: &mut Task, run: &mut RunEffect, note: &str, outcome: RunOutcome) {
+    if t.status == Status::InProgress {
+        *run = RunEffect::End { outcome, class: None, reason: Some(note.to_string()) };
+    }
+    t.status = Status::Blocked;
+    t.lease = None;
+    t.retry_at = None;
+    append_note(&mut t.notes, note);
+}
+
+#[cfg(test)]
+#[path = "state_tests.rs"]
+mod tests;

@@ -1,0 +1,180 @@
+//! Table-driven tests of `transition`: every (status, command) pair, plus the retry path.
+
+use super::*;
+
+fn now() -> Timestamp {
+    "2026-02-08T00:00:00Z".parse().unwrap()
+}
+
+fn task_in(status: Status) -> Task {
+    let mut t = Task::new("ORCH-001".into(), "work".into(), Priority::P1, 4, now());
+    t.status = status;
+    match status {
+        Status::InProgress => {
+            t.attempts = 1;
+            t.owner = Some("w1".into());
+            t.lease = Some(Lease { token: "tok".into(), expires_at: now() - jiff::SignedDuration::from_secs(1) });
+        }
+        Status::Failed => {
+            t.attempts = 1;
+            t.retry_at = Some(now());
+        }
+        _ => {}
+    }
+    t
+}
+
+fn commands() -> Vec<Command> {
+    let tok = || Auth::Token("tok".into());
+    vec![
+        Command::Claim { owner: "w2".into(), token: "new".into(), lease_until: now(), run_id: "r2".into() },
+        Command::Heartbeat { auth: tok(), lease_until: now() },
+        Command::Complete { auth: tok(), notes: None },
+        Command::Fail { auth: tok(), reason: "boom".into(), class: FailureClass::Transient, unit: 0.0 },
+        Command::Expire { unit: 0.0 },
+        Command::Interrupt { auth: tok(), reason: "dispatcher_shutdown".into() },
+        Command::Cancel { reason: None },
+        Command::Block { auth: Auth::Force, reason: "budget_hard_exceeded".into() },
+        Command::Retry,
+        Command::Replan(Replan { reason: "why".into(), ..Replan::default() }),
+        Command::Note { text: "hello".into() },
+        Command::Skip { done_task: "ORCH-000".into() },
+    ]
+}
+
+/// `Some(status)`: allowed, ending in that status; `None`: refused; `L`: lease lost.
+#[derive(Debug, PartialEq)]
+enum Want {
+    To(Status),
+    Refused,
+    Lost,
+}
+
+#[test]
+fn every_status_and_command_pair() {
+    use Status::*;
+    use Want::*;
+    // columns: PENDING, IN_PROGRESS, DONE, FAILED (retry due), BLOCKED
+    let table: Vec<(&str, [Want; 5])> = vec![
+        ("claim", [To(InProgress), Refused, Refused, To(InProgress), Refused]),
+        ("heartbeat", [Lost, To(InProgress), Lost, Lost, Lost]),
+        ("done", [Lost, To(Done), Lost, Lost, Lost]),
+        ("fail", [Lost, To(Failed), Lost, Lost, Lost]),
+        ("expire", [Refused, To(Failed), Refused, Refused, Refused]),
+        ("interrupt", [Lost, To(Pending), Lost, Lost, Lost]),
+        ("cancel", [To(Blocked), To(Blocked), Refused, To(Blocked), Refused]),
+        ("block", [To(Blocked), To(Blocked), Refused, To(Blocked), Refused]),
+        ("retry", [Refused, Refused, Refused, To(Pending), To(Pending)]),
+        ("replan", [To(Pending), To(InProgress), Refused, To(Failed), To(Blocked)]),
+        ("note", [To(Pending), To(InProgress), To(Done), To(Failed), To(Blocked)]),
+        ("skip", [To(Done), Refused, Refused, To(Done), Refused]),
+    ];
+    let cmds = commands();
+    assert_eq!(cmds.len(), table.len());
+    for (cmd, (verb, row)) in cmds.iter().zip(table) {
+        assert_eq!(cmd.verb(), verb);
+        for (status, want) in Status::ALL.into_iter().zip(row) {
+            let task = task_in(status);
+            let got = match transition(&task, cmd, now(), &RetryPolicy::default()) {
+                Ok(c) => {
+                    assert_eq!(c.task.check_invariants(), None, "{verb} from {status}");
+                    assert!(!c.events.is_empty(), "{verb} from {status} has no event");
+                    assert!(c.events.iter().all(|e| e.from == Some(status)));
+                    To(c.task.status)
+                }
+                Err(TransitionError::Refused { from, .. }) => {
+                    assert_eq!(from, status);
+                    Refused
+                }
+                Err(TransitionError::LeaseLost { .. }) => Lost,
+            };
+            assert_eq!(got, want, "{verb} from {status}");
+        }
+    }
+}
+
+#[test]
+fn a_refusal_names_both_statuses() {
+    let err = transition(&task_in(Status::Done), &Command::Retry, now(), &RetryPolicy::default()).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("DONE") && msg.contains("PENDING"), "{msg}");
+}
+
+#[test]
+fn a_stale_token_is_lease_lost_and_force_overrides() {
+    let t = task_in(Status::InProgress);
+    let stale = Command::Complete { auth: Auth::Token("old".into()), notes: None };
+    assert!(matches!(transition(&t, &stale, now(), &RetryPolicy::default()), Err(TransitionError::LeaseLost { .. })));
+    let forced = Command::Complete { auth: Auth::Force, notes: Some("by hand".into()) };
+    let c = transition(&t, &forced, now(), &RetryPolicy::default()).unwrap();
+    assert_eq!(c.task.status, Status::Done);
+    assert_eq!(c.task.notes.as_deref(), Some("by hand"));
+}
+
+#[test]
+fn transient_failures_back_off_then_exhaust() {
+    let policy = RetryPolicy::default();
+    let mut t = task_in(Status::Pending);
+    let mut waits = Vec::new();
+    for attempt in 1..=4 {
+        let claim = Command::Claim {
+            owner: "w".into(),
+            token: format!("t{attempt}"),
+            lease_until: now(),
+            run_id: format!("r{attempt}"),
+        };
+        let at = t.retry_at.unwrap_or(now());
+        t = transition(&t, &claim, at, &policy).unwrap().task;
+        assert_eq!(t.attempts, attempt);
+        let fail = Command::Fail {
+            auth: Auth::Token(format!("t{attempt}")),
+            reason: "exit_code:75".into(),
+            class: FailureClass::Transient,
+            unit: 0.0,
+        };
+        let c = transition(&t, &fail, at, &policy).unwrap();
+        t = c.task;
+        waits.push(t.retry_at.map(|r| r.duration_since(at).as_secs()));
+    }
+    assert_eq!(waits, [Some(60), Some(180), Some(600), None]);
+    assert!(t.notes.as_deref().unwrap().ends_with("exit_code:75 / retry_exhausted"));
+    assert!(!t.is_ready(now() + jiff::SignedDuration::from_hours(100)));
+}
+
+#[test]
+fn permanent_failure_waits_for_an_operator() {
+    let t = task_in(Status::InProgress);
+    let fail = Command::Fail {
+        auth: Auth::Token("tok".into()),
+        reason: "bad input".into(),
+        class: FailureClass::Permanent,
+        unit: 0.0,
+    };
+    let t = transition(&t, &fail, now(), &RetryPolicy::default()).unwrap().task;
+    assert_eq!((t.status, t.retry_at), (Status::Failed, None));
+    let t = transition(&t, &Command::Retry, now(), &RetryPolicy::default()).unwrap().task;
+    assert_eq!((t.status, t.attempts), (Status::Pending, 0));
+}
+
+#[test]
+fn interrupt_gives_the_attempt_back() {
+    let t = task_in(Status::InProgress);
+    let cmd = Command::Interrupt { auth: Auth::Token("tok".into()), reason: "dispatcher_shutdown".into() };
+    let c = transition(&t, &cmd, now(), &RetryPolicy::default()).unwrap();
+    assert_eq!((c.task.status, c.task.attempts, c.task.owner.clone()), (Status::Pending, 0, None));
+    assert!(matches!(c.run, RunEffect::End { outcome: RunOutcome::Interrupted, .. }));
+}
+
+#[test]
+fn cancel_and_replan_append_the_seed_notes() {
+    let mut t = task_in(Status::Pending);
+    t.notes = Some("coupang_intake:20260208-2034 mode=safe".into());
+    let r = Replan { reason: "user_drop:coupang_scope".into(), priority: Some(Priority::P2), ..Replan::default() };
+    let t = transition(&t, &Command::Replan(r), now(), &RetryPolicy::default()).unwrap().task;
+    let t = transition(&t, &Command::Cancel { reason: None }, now(), &RetryPolicy::default()).unwrap().task;
+    assert_eq!(
+        t.notes.as_deref(),
+        Some("coupang_intake:20260208-2034 mode=safe / replan:user_drop:coupang_scope / cancelled_by_operator")
+    );
+    assert_eq!((t.status, t.priority), (Status::Blocked, Priority::P2));
+}

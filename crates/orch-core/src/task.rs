@@ -1,0 +1,243 @@
+//! The task model: statuses, priorities, leases and the task record itself.
+//!
+//! A task is one row of the queue. Fields that only make sense in one status (`lease`
+//! while IN_PROGRESS, `retry_at` while FAILED) are kept consistent by `state::transition`,
+//! the only place that changes a task's status; `Task::check_invariants` states them.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// The five statuses of the seed queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    Pending,
+    InProgress,
+    Done,
+    Failed,
+    Blocked,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [Status::Pending, Status::InProgress, Status::Done, Status::Failed, Status::Blocked];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "PENDING",
+            Status::InProgress => "IN_PROGRESS",
+            Status::Done => "DONE",
+            Status::Failed => "FAILED",
+            Status::Blocked => "BLOCKED",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A value that is not one of the known names; the message lists the valid ones.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} `{value}` (expected one of {expected})")]
+pub struct UnknownName {
+    pub kind: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}
+
+impl FromStr for Status {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| UnknownName {
+            kind: "status",
+            value: s.to_string(),
+            expected: "PENDING, IN_PROGRESS, DONE, FAILED, BLOCKED",
+        })
+    }
+}
+
+/// Priority: `P0` is the most urgent. The derived order puts P0 first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Priority {
+    P0,
+    P1,
+    P2,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 3] = [Priority::P0, Priority::P1, Priority::P2];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::P0 => "P0",
+            Priority::P1 => "P1",
+            Priority::P2 => "P2",
+        }
+    }
+
+    /// 0 for P0, 1 for P1, 2 for P2: the stored and sorted form.
+    pub fn rank(self) -> i64 {
+        self as i64
+    }
+
+    pub fn from_rank(rank: i64) -> Option<Priority> {
+        Priority::ALL.get(usize::try_from(rank).ok()?).copied()
+    }
+}
+
+impl fmt::Display for Priority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Priority {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_uppercase().as_str() {
+            "P0" => Ok(Priority::P0),
+            "P1" => Ok(Priority::P1),
+            "P2" => Ok(Priority::P2),
+            _ => Err(UnknownName { kind: "priority", value: s.to_string(), expected: "P0, P1, P2" }),
+        }
+    }
+}
+
+/// A run's time-limited right to a task. Whoever presents `token` holds the task.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    pub token: String,
+    pub expires_at: Timestamp,
+}
+
+/// One task: the nine columns of QUEUE.md plus what the database keeps beside them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Task {
+    pub id: String,
+    pub status: Status,
+    pub priority: Priority,
+    pub task: String,
+    pub success_criteria: Option<String>,
+    pub owner: Option<String>,
+    pub started_at: Option<Timestamp>,
+    pub due_at: Option<Timestamp>,
+    pub notes: Option<String>,
+    /// Values of columns beyond the canonical nine, by column name, in file order.
+    pub extra: Vec<(String, String)>,
+    /// Attempts made so far (claims that were not given back by a shutdown).
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub retry_at: Option<Timestamp>,
+    pub idempotency_key: Option<String>,
+    pub depends_on: Vec<String>,
+    pub resource: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Held while IN_PROGRESS by a claim; `None` on an IN_PROGRESS task means it was set
+    /// by hand (an import) and nobody in orch holds it, so no watchdog expires it.
+    pub lease: Option<Lease>,
+    /// The current (or last) run of this task.
+    pub run_id: Option<String>,
+    /// Bumped by the store on every change; the compare-and-set guard.
+    pub version: i64,
+}
+
+impl Task {
+    /// A fresh PENDING task with nothing but its text set.
+    pub fn new(id: String, task: String, priority: Priority, max_attempts: u32, now: Timestamp) -> Task {
+        Task {
+            id,
+            status: Status::Pending,
+            priority,
+            task,
+            success_criteria: None,
+            owner: None,
+            started_at: None,
+            due_at: None,
+            notes: None,
+            extra: Vec::new(),
+            attempts: 0,
+            max_attempts,
+            retry_at: None,
+            idempotency_key: None,
+            depends_on: Vec::new(),
+            resource: None,
+            created_at: now,
+            updated_at: now,
+            lease: None,
+            run_id: None,
+            version: 0,
+        }
+    }
+
+    /// The rules every stored task obeys; `None` when they hold.
+    pub fn check_invariants(&self) -> Option<String> {
+        if self.lease.is_some() && self.status != Status::InProgress {
+            return Some(format!("{} is {} but holds a lease", self.id, self.status));
+        }
+        if self.retry_at.is_some() && self.status != Status::Failed {
+            return Some(format!("{} is {} but has retry_at", self.id, self.status));
+        }
+        None
+    }
+
+    /// Eligible for a claim at `now`, leaving dependencies and resources aside.
+    pub fn is_ready(&self, now: Timestamp) -> bool {
+        match self.status {
+            Status::Pending => true,
+            Status::Failed => self.retry_at.is_some_and(|at| at <= now),
+            _ => false,
+        }
+    }
+}
+
+/// Appends a note the way the seed does: `old / new`. Notes are never overwritten.
+pub fn append_note(notes: &mut Option<String>, text: &str) {
+    let text = text.trim();
+    if text.is_empty() {
+        return;
+    }
+    match notes {
+        Some(n) if !n.is_empty() => {
+            n.push_str(" / ");
+            n.push_str(text);
+        }
+        _ => *notes = Some(text.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_and_unknown_is_named() {
+        for s in Status::ALL {
+            assert_eq!(s.as_str().parse::<Status>().unwrap(), s);
+        }
+        let err = "DOING".parse::<Status>().unwrap_err();
+        assert!(err.to_string().contains("unknown status `DOING`"));
+    }
+
+    #[test]
+    fn priority_order_puts_p0_first() {
+        assert!(Priority::P0 < Priority::P1 && Priority::P1 < Priority::P2);
+        assert_eq!("p1".parse::<Priority>().unwrap(), Priority::P1);
+        assert!("P3".parse::<Priority>().is_err());
+        assert_eq!(Priority::from_rank(2), Some(Priority::P2));
+        assert_eq!(Priority::from_rank(3), None);
+    }
+
+    #[test]
+    fn notes_are_appended_with_a_slash() {
+        let mut n = None;
+        append_note(&mut n, "a");
+        append_note(&mut n, "  ");
+        append_note(&mut n, "replan:b");
+        assert_eq!(n.as_deref(), Some("a / replan:b"));
+    }
+}

@@ -1,0 +1,140 @@
+//! The command line: parse, open the queue, call one operation, print. Nothing here
+//! decides anything about tasks; every rule lives in `ops`, `sync` and the core.
+
+mod init;
+mod operator;
+mod output;
+mod read;
+mod sync_cmd;
+mod worker;
+
+use crate::error::{Error, Result};
+use crate::home::Home;
+use crate::ops::{Options, Orch};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+pub use output::{print, print_json};
+
+#[derive(Parser, Debug)]
+#[command(name = "orch", version, about = "A durable work queue and dispatcher for agents and commands")]
+pub struct Cli {
+    /// The .orch folder (default: the nearest .orch/ upward from here).
+    #[arg(long, global = true, env = "ORCH_HOME", value_name = "DIR")]
+    home: Option<PathBuf>,
+    /// The database: a path, sqlite://PATH or postgres://… (default: .orch/orch.db).
+    #[arg(long, global = true, env = "ORCH_DB", value_name = "URL")]
+    db: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create .orch/ (config, database); import QUEUE.md if present.
+    Init(init::InitArgs),
+    /// Add a task.
+    Add(operator::AddArgs),
+    /// List tasks.
+    List(read::ListArgs),
+    /// Show one task.
+    Show(read::ShowArgs),
+    /// Append a note to a task.
+    Note(operator::NoteArgs),
+    /// Counts by status and priority and what runs next; with an ID, that task.
+    Status(read::StatusArgs),
+    /// Stop a task: BLOCKED with `cancelled_by_operator`.
+    Cancel(operator::CancelArgs),
+    /// Change a task's text, criteria, priority or due time.
+    Replan(operator::ReplanArgs),
+    /// Put a FAILED or BLOCKED task back to PENDING.
+    Retry(operator::RetryArgs),
+    /// Read QUEUE.md (or FILE) into the database.
+    Import(sync_cmd::ImportArgs),
+    /// Write the view to QUEUE.md (or FILE).
+    Export(sync_cmd::ExportArgs),
+    /// Compare QUEUE.md with the database; exit 3 on drift.
+    Check(sync_cmd::CheckArgs),
+    /// Claim the next eligible task; exit 4 when there is none.
+    Pick(worker::PickArgs),
+    /// Renew the lease of a running task.
+    Heartbeat(worker::HeartbeatArgs),
+    /// Finish a running task.
+    Done(worker::DoneArgs),
+    /// Fail a running task (transient unless --permanent).
+    Fail(worker::FailArgs),
+    /// Turn every expired lease into a transient failure.
+    Watchdog(worker::WatchdogArgs),
+    /// Every attempt of a task: owner, times, class, reason, outcome.
+    Log(read::LogArgs),
+}
+
+/// Runs the command line and returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("orch: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn options(cli: &Cli) -> Options {
+    Options {
+        db: cli.db.clone(),
+        queue_md: std::env::var_os("ORCH_QUEUE_MD").filter(|v| !v.is_empty()).map(PathBuf::from),
+        queue_md_read_only: std::env::var("ORCH_QUEUE_MD_READ_ONLY").is_ok_and(|v| v == "1" || v == "true"),
+    }
+}
+
+fn cwd() -> Result<PathBuf> {
+    std::env::current_dir().map_err(|e| Error::Io(format!("current folder: {e}")))
+}
+
+fn open(cli: &Cli) -> Result<Orch> {
+    let home = Home::find(cli.home.as_deref(), &cwd()?)?;
+    Orch::open(home, &options(cli))
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    if let Command::Init(args) = &cli.command {
+        return init::run(&cli, args);
+    }
+    let orch = open(&cli)?;
+    match &cli.command {
+        Command::Init(_) => unreachable!("handled above"),
+        Command::Add(a) => operator::add(&orch, a),
+        Command::List(a) => read::list(&orch, a),
+        Command::Show(a) => read::show(&orch, a),
+        Command::Note(a) => operator::note(&orch, a),
+        Command::Status(a) => read::status(&orch, a),
+        Command::Cancel(a) => operator::cancel(&orch, a),
+        Command::Replan(a) => operator::replan(&orch, a),
+        Command::Retry(a) => operator::retry(&orch, a),
+        Command::Import(a) => sync_cmd::import(&orch, a),
+        Command::Export(a) => sync_cmd::export(&orch, a),
+        Command::Check(a) => sync_cmd::check(&orch, a),
+        Command::Pick(a) => worker::pick(&orch, a),
+        Command::Heartbeat(a) => worker::heartbeat(&orch, a),
+        Command::Done(a) => worker::done(&orch, a),
+        Command::Fail(a) => worker::fail(&orch, a),
+        Command::Watchdog(a) => worker::watchdog(&orch, a),
+        Command::Log(a) => read::log(&orch, a),
+    }
+}
+
+/// Prints warnings from the after-change steps (events file, view) on stderr.
+fn warn_all(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("orch: warning: {w}");
+    }
+}

@@ -1,0 +1,168 @@
+//! Operator commands: add, note, cancel, replan, retry.
+
+use super::output::{print, print_json};
+use super::warn_all;
+use crate::error::{Error, Result};
+use crate::ops::json::task_json;
+use crate::ops::{NewTask, Orch};
+use jiff::Timestamp;
+use orch_core::state::{Command, Replan};
+use orch_core::task::{Priority, Task};
+
+#[derive(clap::Args, Debug)]
+pub struct AddArgs {
+    /// What to do.
+    title: String,
+    #[arg(long, short = 'p', value_parser = parse_priority)]
+    priority: Option<Priority>,
+    /// Checkable conditions for done.
+    #[arg(long)]
+    criteria: Option<String>,
+    /// `YYYY-MM-DD HH:MM` (display time zone), RFC 3339, or `+3h`.
+    #[arg(long)]
+    due: Option<String>,
+    /// Ids this task waits for (repeat, or separate with commas).
+    #[arg(long, value_delimiter = ',')]
+    depends_on: Vec<String>,
+    /// Tasks sharing a resource key never run at once.
+    #[arg(long)]
+    resource: Option<String>,
+    /// Adding the same key again returns the existing task.
+    #[arg(long)]
+    idempotency_key: Option<String>,
+    #[arg(long)]
+    max_attempts: Option<u32>,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn parse_priority(s: &str) -> Result<Priority, String> {
+    s.parse::<Priority>().map_err(|e| e.to_string())
+}
+
+/// Parses a due time as the CLI accepts it.
+pub fn parse_due(orch: &Orch, s: &str) -> Result<Option<Timestamp>> {
+    let s = s.trim();
+    if s.is_empty() || s == "-" || s == "none" {
+        return Ok(None);
+    }
+    if let Some(rel) = s.strip_prefix('+') {
+        let d = orch_core::time::parse_duration(rel).map_err(|e| Error::Usage(format!("--due: {e}")))?;
+        return Ok(Some(orch.now() + d));
+    }
+    if let Ok(t) = s.parse::<Timestamp>() {
+        return Ok(Some(t));
+    }
+    orch_core::time::parse_display_time(s, &orch.tz)
+        .map(Some)
+        .map_err(|e| Error::Usage(format!("--due: {e} (or RFC 3339, or +DURATION)")))
+}
+
+pub fn add(orch: &Orch, a: &AddArgs) -> Result<i32> {
+    let new = NewTask {
+        task: a.title.clone(),
+        priority: a.priority,
+        success_criteria: a.criteria.clone(),
+        due_at: a.due.as_deref().map(|d| parse_due(orch, d)).transpose()?.flatten(),
+        depends_on: a.depends_on.iter().map(|d| d.trim().to_string()).filter(|d| !d.is_empty()).collect(),
+        resource: a.resource.clone(),
+        idempotency_key: a.idempotency_key.clone(),
+        max_attempts: a.max_attempts,
+    };
+    let (task, created, warnings) = orch.add(&new)?;
+    warn_all(&warnings);
+    if a.json {
+        let mut v = task_json(&task);
+        v["created"] = serde_json::json!(created);
+        print_json(&v);
+    } else if created {
+        print(&format!("{} added ({})", task.id, task.priority));
+    } else {
+        print(&format!("{} exists with that idempotency key; nothing added", task.id));
+    }
+    Ok(0)
+}
+
+fn changed(task: &Task, what: &str, warnings: &[String], json: bool) -> Result<i32> {
+    warn_all(warnings);
+    if json {
+        print_json(&task_json(task));
+    } else {
+        print(&format!("{} {what}: now {}", task.id, task.status));
+    }
+    Ok(0)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct NoteArgs {
+    id: String,
+    text: String,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn note(orch: &Orch, a: &NoteArgs) -> Result<i32> {
+    let (t, w) = orch.apply(&a.id, &Command::Note { text: a.text.clone() })?;
+    changed(&t, "noted", &w, a.json)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CancelArgs {
+    id: String,
+    #[arg(long)]
+    reason: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn cancel(orch: &Orch, a: &CancelArgs) -> Result<i32> {
+    let (t, w) = orch.apply(&a.id, &Command::Cancel { reason: a.reason.clone() })?;
+    changed(&t, "cancelled", &w, a.json)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ReplanArgs {
+    id: String,
+    /// Why (kept in the notes as `replan:REASON`).
+    #[arg(long)]
+    reason: String,
+    /// New task text.
+    #[arg(long)]
+    task: Option<String>,
+    #[arg(long)]
+    criteria: Option<String>,
+    #[arg(long, short = 'p', value_parser = parse_priority)]
+    priority: Option<Priority>,
+    /// New due time (`-` clears it).
+    #[arg(long)]
+    due: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn replan(orch: &Orch, a: &ReplanArgs) -> Result<i32> {
+    if a.reason.trim().is_empty() {
+        return Err(Error::Usage("--reason must say why".into()));
+    }
+    let r = Replan {
+        reason: a.reason.clone(),
+        task: a.task.clone().filter(|t| !t.trim().is_empty()),
+        success_criteria: a.criteria.clone(),
+        priority: a.priority,
+        due_at: a.due.as_deref().map(|d| parse_due(orch, d)).transpose()?,
+    };
+    let (t, w) = orch.apply(&a.id, &Command::Replan(r))?;
+    changed(&t, "replanned", &w, a.json)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RetryArgs {
+    id: String,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn retry(orch: &Orch, a: &RetryArgs) -> Result<i32> {
+    let (t, w) = orch.apply(&a.id, &Command::Retry)?;
+    changed(&t, "retried", &w, a.json)
+}

@@ -1,0 +1,201 @@
+//! Worker commands: pick, heartbeat, done, fail, and the watchdog sweep.
+
+use super::output::{print, print_json};
+use super::warn_all;
+use crate::error::{Error, Result};
+use crate::ops::json::task_json;
+use crate::ops::{ClaimRequest, Finish, Orch};
+use jiff::SignedDuration;
+use orch_core::policy::FailureClass;
+use orch_core::state::Auth;
+use std::path::PathBuf;
+
+fn duration(s: &str) -> Result<SignedDuration, String> {
+    orch_core::time::parse_duration(s)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PickArgs {
+    /// Who takes the task (shown as owner_session).
+    #[arg(long)]
+    owner: String,
+    /// Lease length (default: dispatcher.lease).
+    #[arg(long, value_parser = duration)]
+    lease: Option<SignedDuration>,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn pick(orch: &Orch, a: &PickArgs) -> Result<i32> {
+    if a.owner.trim().is_empty() {
+        return Err(Error::Usage("--owner must name the worker".into()));
+    }
+    let req = ClaimRequest {
+        owner: a.owner.clone(),
+        lease: a.lease.unwrap_or(orch.config.dispatcher.lease),
+        host: hostname(),
+        pid: Some(i64::from(std::process::id())),
+        pgid: None,
+    };
+    let (claimed, warnings) = orch.claim(&req)?;
+    warn_all(&warnings);
+    let Some(c) = claimed else {
+        return Err(Error::NotFound("nothing to pick: no task is eligible now".into()));
+    };
+    if a.json {
+        let mut v = task_json(&c.task);
+        v["run_id"] = serde_json::json!(c.run.id);
+        v["trace_id"] = serde_json::json!(c.run.trace_id);
+        print_json(&v);
+    } else {
+        print(&format!("{} {}", c.task.id, c.task.task));
+        print(&format!("export ORCH_LEASE_TOKEN={}", c.run.lease_token));
+    }
+    Ok(0)
+}
+
+/// The machine's name, for run records.
+pub fn hostname() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LeaseArgs {
+    /// The lease token (default: $ORCH_LEASE_TOKEN).
+    #[arg(long = "lease", env = "ORCH_LEASE_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Act without the lease (operators).
+    #[arg(long)]
+    force: bool,
+}
+
+impl LeaseArgs {
+    fn auth(&self) -> Result<Auth> {
+        match (&self.token, self.force) {
+            (_, true) => Ok(Auth::Force),
+            (Some(t), false) if !t.is_empty() => Ok(Auth::Token(t.clone())),
+            _ => Err(Error::Usage("give the lease token (--lease or ORCH_LEASE_TOKEN), or --force".into())),
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct HeartbeatArgs {
+    id: String,
+    #[command(flatten)]
+    lease: LeaseArgs,
+    /// Extend the lease by this much (default: dispatcher.lease).
+    #[arg(long = "for", value_parser = duration)]
+    extend: Option<SignedDuration>,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn heartbeat(orch: &Orch, a: &HeartbeatArgs) -> Result<i32> {
+    let (t, w) = orch.heartbeat(&a.id, a.lease.auth()?, a.extend.unwrap_or(orch.config.dispatcher.lease))?;
+    warn_all(&w);
+    if a.json {
+        print_json(&task_json(&t));
+    } else {
+        let until = t.lease.as_ref().map(|l| l.expires_at);
+        print(&format!("{} lease until {}", t.id, super::output::time(until, &orch.tz)));
+    }
+    Ok(0)
+}
+
+fn read_report(path: &Option<PathBuf>) -> Result<Option<String>> {
+    match path {
+        None => Ok(None),
+        Some(p) if p.as_os_str() == "-" => {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                .map_err(|e| Error::Io(format!("stdin: {e}")))?;
+            Ok(Some(s))
+        }
+        Some(p) => std::fs::read_to_string(p).map(Some).map_err(|e| Error::Usage(format!("{}: {e}", p.display()))),
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DoneArgs {
+    id: String,
+    #[command(flatten)]
+    lease: LeaseArgs,
+    /// A note to append.
+    #[arg(long)]
+    notes: Option<String>,
+    /// The report (a file, or - for stdin).
+    #[arg(long)]
+    report: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn done(orch: &Orch, a: &DoneArgs) -> Result<i32> {
+    let report = read_report(&a.report)?;
+    let fin = Finish::Done { notes: a.notes.clone() };
+    let (t, w) = orch.finish(&a.id, a.lease.auth()?, fin, report.as_deref())?;
+    finished(orch, &t, &w, a.json)
+}
+
+fn finished(orch: &Orch, t: &orch_core::task::Task, w: &[String], json: bool) -> Result<i32> {
+    warn_all(w);
+    if json {
+        print_json(&task_json(t));
+    } else if let Some(at) = t.retry_at {
+        print(&format!("{} {}: retry at {}", t.id, t.status, super::output::time(Some(at), &orch.tz)));
+    } else {
+        print(&format!("{} {}", t.id, t.status));
+    }
+    Ok(0)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct FailArgs {
+    id: String,
+    #[command(flatten)]
+    lease: LeaseArgs,
+    /// What went wrong.
+    #[arg(long)]
+    reason: String,
+    /// No retry until an operator's `retry`.
+    #[arg(long)]
+    permanent: bool,
+    #[arg(long)]
+    report: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn fail(orch: &Orch, a: &FailArgs) -> Result<i32> {
+    let report = read_report(&a.report)?;
+    let class = if a.permanent { FailureClass::Permanent } else { FailureClass::Transient };
+    let fin = Finish::Fail { reason: a.reason.clone(), class };
+    let (t, w) = orch.finish(&a.id, a.lease.auth()?, fin, report.as_deref())?;
+    finished(orch, &t, &w, a.json)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct WatchdogArgs {
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn watchdog(orch: &Orch, a: &WatchdogArgs) -> Result<i32> {
+    let (tasks, w) = orch.sweep()?;
+    warn_all(&w);
+    if a.json {
+        print_json(&serde_json::Value::Array(tasks.iter().map(task_json).collect()));
+    } else if tasks.is_empty() {
+        print("no expired leases");
+    } else {
+        for t in &tasks {
+            print(&format!("{} lease_expired: now {}", t.id, t.status));
+        }
+    }
+    Ok(0)
+}

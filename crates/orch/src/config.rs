@@ -1,0 +1,285 @@
+//! `.orch/orch.toml`: every key with its default, read by every command. Unknown keys and
+//! bad values are refused with the file, the line and what is wrong.
+
+use jiff::SignedDuration;
+use orch_core::policy::RetryPolicy;
+use serde::{Deserialize, Deserializer};
+use std::path::Path;
+
+/// The file `init` writes: every key, its default and what it means.
+pub const DEFAULT_TOML: &str = r#"# orch configuration. Every key is shown with its default.
+
+[queue]
+file = "QUEUE.md"          # the view, relative to the folder that holds .orch/; "" for none
+prefix = "ORCH"            # ids are PREFIX-NNN
+timezone = "Asia/Seoul"    # display time zone of QUEUE.md and the CLI
+done_kept = 50             # DONE rows kept in the view; the database keeps all
+
+[dispatcher]
+workers = 3
+hard_cap = 5
+lease = "15m"
+
+[worker]
+command = ["claude", "-p", "{prompt}"]   # argv; placeholders {id} {task} {criteria} {prompt} {task_json}
+prompt_file = "prompt.md"                # template of {prompt}, in .orch/
+timeout = "60m"
+grace = "10s"                            # between SIGTERM and SIGKILL
+permanent_exit_codes = [64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 76, 77, 78]
+
+[retry]
+backoff = ["1m", "3m", "10m"]
+jitter = 0.0               # 0.1 stretches each delay by up to 10%
+
+[gate]
+compact_report = true
+soft_tokens = 2000
+hard_tokens = 3500
+reviewer = []              # optional argv of a reviewer command
+
+[budget]
+task_cost_usd = 0          # 0 = no limit
+daily_cost_usd = 0
+
+[alerts]
+failure_rate = 0.2
+latency_p95 = "30m"
+stale = 0
+"#;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub queue: Queue,
+    pub dispatcher: Dispatcher,
+    pub worker: Worker,
+    pub retry: Retry,
+    pub gate: Gate,
+    pub budget: Budget,
+    pub alerts: Alerts,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Queue {
+    pub file: String,
+    pub prefix: String,
+    pub timezone: String,
+    pub done_kept: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Dispatcher {
+    pub workers: usize,
+    pub hard_cap: usize,
+    #[serde(deserialize_with = "duration")]
+    pub lease: SignedDuration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Worker {
+    pub command: Vec<String>,
+    pub prompt_file: String,
+    #[serde(deserialize_with = "duration")]
+    pub timeout: SignedDuration,
+    #[serde(deserialize_with = "duration")]
+    pub grace: SignedDuration,
+    pub permanent_exit_codes: Vec<i32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Retry {
+    #[serde(deserialize_with = "durations")]
+    pub backoff: Vec<SignedDuration>,
+    pub jitter: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Gate {
+    pub compact_report: bool,
+    pub soft_tokens: usize,
+    pub hard_tokens: usize,
+    pub reviewer: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Budget {
+    pub task_cost_usd: f64,
+    pub daily_cost_usd: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Alerts {
+    pub failure_rate: f64,
+    #[serde(deserialize_with = "duration")]
+    pub latency_p95: SignedDuration,
+    pub stale: usize,
+}
+
+// The defaults below are the values of DEFAULT_TOML; a test holds the two together.
+impl Default for Queue {
+    fn default() -> Self {
+        Queue { file: "QUEUE.md".into(), prefix: "ORCH".into(), timezone: "Asia/Seoul".into(), done_kept: 50 }
+    }
+}
+
+impl Default for Dispatcher {
+    fn default() -> Self {
+        Dispatcher { workers: 3, hard_cap: 5, lease: SignedDuration::from_mins(15) }
+    }
+}
+
+impl Default for Worker {
+    fn default() -> Self {
+        Worker {
+            command: vec!["claude".into(), "-p".into(), "{prompt}".into()],
+            prompt_file: "prompt.md".into(),
+            timeout: SignedDuration::from_mins(60),
+            grace: SignedDuration::from_secs(10),
+            permanent_exit_codes: (64..=78).filter(|c| *c != 75).collect(),
+        }
+    }
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        let p = RetryPolicy::default();
+        Retry { backoff: p.backoff, jitter: p.jitter }
+    }
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate { compact_report: true, soft_tokens: 2000, hard_tokens: 3500, reviewer: Vec::new() }
+    }
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget { task_cost_usd: 0.0, daily_cost_usd: 0.0 }
+    }
+}
+
+impl Default for Alerts {
+    fn default() -> Self {
+        Alerts { failure_rate: 0.2, latency_p95: SignedDuration::from_mins(30), stale: 0 }
+    }
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<SignedDuration, D::Error> {
+    let s = String::deserialize(d)?;
+    orch_core::time::parse_duration(&s).map_err(serde::de::Error::custom)
+}
+
+fn durations<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SignedDuration>, D::Error> {
+    let v = Vec::<String>::deserialize(d)?;
+    v.iter().map(|s| orch_core::time::parse_duration(s).map_err(serde::de::Error::custom)).collect()
+}
+
+impl Config {
+    /// Reads `path`; a missing file is the defaults.
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        Config::parse(&text).map_err(|e| format!("{}:{e}", path.display()))
+    }
+
+    /// Parses the text of a config file; errors read `LINE: what is wrong`.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let c: Config = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text.as_bytes()[..s.start.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1);
+            let msg = e.message().trim().to_string();
+            match line {
+                Some(l) => format!("{l}: {msg}"),
+                None => format!(" {msg}"),
+            }
+        })?;
+        c.validate().map_err(|e| format!(" {e}"))?;
+        Ok(c)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if !orch_core::id::is_valid_prefix(&self.queue.prefix) {
+            return Err(format!(
+                "queue.prefix: `{}` is not a valid id prefix (a letter, then letters, digits or _)",
+                self.queue.prefix
+            ));
+        }
+        jiff::tz::TimeZone::get(&self.queue.timezone)
+            .map_err(|_| format!("queue.timezone: unknown time zone `{}`", self.queue.timezone))?;
+        if self.dispatcher.workers == 0 {
+            return Err("dispatcher.workers: must be at least 1".into());
+        }
+        if self.dispatcher.workers > self.dispatcher.hard_cap {
+            return Err(format!(
+                "dispatcher.workers: {} is over dispatcher.hard_cap ({})",
+                self.dispatcher.workers, self.dispatcher.hard_cap
+            ));
+        }
+        if self.dispatcher.lease.as_secs() < 3 {
+            return Err("dispatcher.lease: must be at least 3s".into());
+        }
+        if self.worker.command.is_empty() {
+            return Err("worker.command: must name a program".into());
+        }
+        if !(0.0..=1.0).contains(&self.retry.jitter) {
+            return Err("retry.jitter: must be between 0 and 1".into());
+        }
+        if self.gate.soft_tokens > self.gate.hard_tokens {
+            return Err("gate.soft_tokens: must not be over gate.hard_tokens".into());
+        }
+        Ok(())
+    }
+
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy { backoff: self.retry.backoff.clone(), jitter: self.retry.jitter }
+    }
+
+    pub fn time_zone(&self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(&self.queue.timezone).expect("validated when loaded")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_file_is_the_default() {
+        let c = Config::parse(DEFAULT_TOML).unwrap();
+        assert_eq!(c.dispatcher.lease.as_secs(), 900);
+        assert_eq!(c.retry.backoff.len(), 3);
+        assert_eq!(c.queue.prefix, "ORCH");
+        // The written file and the built-in defaults agree.
+        assert_eq!(format!("{c:?}"), format!("{:?}", Config::default()));
+    }
+
+    #[test]
+    fn partial_files_take_defaults() {
+        let c = Config::parse("[queue]\nprefix = \"JOB\"\n").unwrap();
+        assert_eq!((c.queue.prefix.as_str(), c.queue.done_kept), ("JOB", 50));
+    }
+
+    #[test]
+    fn bad_files_name_line_and_key() {
+        let e = Config::parse("[queue]\nprefix = \"JOB\"\ncolour = 1\n").unwrap_err();
+        assert!(e.starts_with("3:") && e.contains("colour"), "{e}");
+        let e = Config::parse("[dispatcher]\nlease = \"soon\"\n").unwrap_err();
+        assert!(e.starts_with("2:") && e.contains("bad duration"), "{e}");
+        let e = Config::parse("[dispatcher]\nworkers = 9\n").unwrap_err();
+        assert!(e.contains("hard_cap"), "{e}");
+        let e = Config::parse("[queue]\ntimezone = \"Mars/Base\"\n").unwrap_err();
+        assert!(e.contains("queue.timezone"), "{e}");
+    }
+}

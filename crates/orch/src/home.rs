@@ -1,0 +1,131 @@
+//! The home folder `.orch/`: finding it (like git, upward from the current folder),
+//! creating it private (0700, files 0600), and the paths inside it.
+
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+
+pub const DIR_NAME: &str = ".orch";
+
+#[derive(Clone, Debug)]
+pub struct Home {
+    /// The `.orch` folder itself.
+    pub dir: PathBuf,
+}
+
+impl Home {
+    /// `explicit` (from `--home` or `ORCH_HOME`) or the nearest `.orch/` upward from `cwd`.
+    pub fn find(explicit: Option<&Path>, cwd: &Path) -> Result<Home> {
+        if let Some(dir) = explicit {
+            let dir = absolute(dir, cwd);
+            if !dir.is_dir() {
+                return Err(Error::Usage(format!("{}: no such orch home; run `orch init`", dir.display())));
+            }
+            return Ok(Home { dir });
+        }
+        let mut at = Some(cwd);
+        while let Some(d) = at {
+            let candidate = d.join(DIR_NAME);
+            if candidate.is_dir() {
+                return Ok(Home { dir: candidate });
+            }
+            at = d.parent();
+        }
+        Err(Error::Usage(format!("no {DIR_NAME}/ in {} or any folder above it; run `orch init` first", cwd.display())))
+    }
+
+    /// The home `init` creates: `explicit`, or `.orch` in `cwd`.
+    pub fn for_init(explicit: Option<&Path>, cwd: &Path) -> Home {
+        Home { dir: explicit.map_or_else(|| cwd.join(DIR_NAME), |d| absolute(d, cwd)) }
+    }
+
+    /// The folder that holds `.orch/`; QUEUE.md lives relative to it.
+    pub fn root(&self) -> &Path {
+        self.dir.parent().unwrap_or(&self.dir)
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("orch.toml")
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.join("orch.db")
+    }
+
+    pub fn events_path(&self) -> PathBuf {
+        self.dir.join("events.jsonl")
+    }
+
+    pub fn runs_dir(&self) -> PathBuf {
+        self.dir.join("runs")
+    }
+
+    pub fn view_lock_path(&self) -> PathBuf {
+        self.dir.join("view.lock")
+    }
+
+    /// Creates the folder, private to its owner.
+    pub fn create(&self) -> Result<()> {
+        create_private_dir(&self.dir)
+    }
+}
+
+/// Creates a folder (and its parents) readable by its owner only.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| Error::io(dir, e))
+}
+
+/// Opens (creating) a file readable by its owner only, for appending and locking.
+pub fn open_private(path: &Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io(path, e))
+}
+
+fn absolute(p: &Path, cwd: &Path) -> PathBuf {
+    if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) }
+}
+
+/// Writes a new file readable by its owner only; fails if it exists.
+pub fn write_private(path: &Path, content: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    f.write_all(content.as_bytes()).map_err(|e| Error::io(path, e))?;
+    f.sync_all().map_err(|e| Error::io(path, e))
+}
+
+/// Replaces `path` atomically: a temporary file beside it, fsync, rename, fsync the
+/// folder. Readers see the old file or the new one, never half of either.
+pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new().prefix(".orch-tmp-").tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(content).map_err(|e| Error::io(tmp.path(), e))?;
+    // Keep the permissions of the file we replace (a person's QUEUE.md stays theirs).
+    // A new file outside .orch/ (the view) is readable by others as files usually are.
+    let perms = match std::fs::metadata(path) {
+        Ok(meta) => Some(meta.permissions()),
+        Err(_) if !dir.ends_with(DIR_NAME) => Some(std::os::unix::fs::PermissionsExt::from_mode(0o644)),
+        Err(_) => None,
+    };
+    if let Some(p) = perms {
+        std::fs::set_permissions(tmp.path(), p).map_err(|e| Error::io(tmp.path(), e))?;
+    }
+    tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! Adding, reading and changing tasks (the operator side: note, cancel, replan, retry).
+
+use super::{Orch, not_found, persist};
+use crate::error::{Error, Result};
+use crate::store::{self, ListFilter, StoreError, Tx};
+use jiff::Timestamp;
+use orch_core::event::{Event, kind};
+use orch_core::id::format_id;
+use orch_core::state::{Command, transition};
+use orch_core::task::{Priority, Status, Task};
+use std::collections::BTreeMap;
+
+/// What `add` takes.
+#[derive(Clone, Debug, Default)]
+pub struct NewTask {
+    pub task: String,
+    pub priority: Option<Priority>,
+    pub success_criteria: Option<String>,
+    pub due_at: Option<Timestamp>,
+    pub depends_on: Vec<String>,
+    pub resource: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub max_attempts: Option<u32>,
+}
+
+/// Counts by status and priority, and what runs next.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct StatusSummary {
+    pub total: usize,
+    pub by_status: BTreeMap<String, usize>,
+    pub by_priority: BTreeMap<String, BTreeMap<String, usize>>,
+    pub running: Vec<String>,
+    pub next: Option<String>,
+}
+
+impl Orch {
+    /// Adds a task; with an idempotency key that exists, returns that task instead
+    /// (`created` false) and adds nothing.
+    pub fn add(&self, new: &NewTask) -> Result<(Task, bool, Vec<String>)> {
+        let text = new.task.trim();
+        if text.is_empty() {
+            return Err(Error::Usage("the task text is empty".into()));
+        }
+        if new.max_attempts == Some(0) {
+            return Err(Error::Usage("--max-attempts must be at least 1".into()));
+        }
+        let now = self.now();
+        let prefix = self.config.queue.prefix.clone();
+        let max_attempts = new.max_attempts.unwrap_or_else(|| self.policy.default_max_attempts());
+        let ((task, created), warnings) = self.change(|tx| {
+            if let Some(key) = &new.idempotency_key
+                && let Some(owner) = tx.idempotency_owner(key)?
+            {
+                let t = tx.task_get(&owner)?.ok_or_else(|| StoreError::NotFound(owner.clone()))?;
+                return Ok((t, false));
+            }
+            for dep in &new.depends_on {
+                if tx.task_get(dep)?.is_none() {
+                    return Err(StoreError::NotFound(format!("{dep} (named in --depends-on)")));
+                }
+            }
+            let id = format_id(&prefix, tx.task_max_num(&prefix)? + 1);
+            let mut t = Task::new(id, text.to_string(), new.priority.unwrap_or(Priority::P1), max_attempts, now);
+            t.success_criteria = new.success_criteria.clone().filter(|s| !s.trim().is_empty());
+            t.due_at = new.due_at;
+            t.depends_on = new.depends_on.clone();
+            t.resource = new.resource.clone().filter(|s| !s.trim().is_empty());
+            t.idempotency_key = new.idempotency_key.clone();
+            t.version = 1;
+            tx.task_insert(&t)?;
+            if let Some(key) = &new.idempotency_key
+                && !tx.idempotency_claim(key, &t.id)?
+            {
+                return Err(StoreError::Conflict(format!("idempotency key `{key}` was taken concurrently")));
+            }
+            let mut e = Event::new(now, kind::TASK_ADDED);
+            e.task_id = Some(t.id.clone());
+            e.to = Some(Status::Pending);
+            e.msg = Some(t.task.clone());
+            tx.event_insert(&e)?;
+            Ok((t, true))
+        })?;
+        Ok((task, created, warnings))
+    }
+
+    pub fn list(&self, filter: &ListFilter) -> Result<Vec<Task>> {
+        Ok(store::read(self.db.as_ref(), |tx| tx.task_list(filter))?)
+    }
+
+    /// Applies an operator's or a worker's command to one task.
+    pub fn apply(&self, id: &str, cmd: &Command) -> Result<(Task, Vec<String>)> {
+        self.apply_with_report(id, cmd, None)
+    }
+
+    /// Like [`Orch::apply`], with a report for the run that ends. When the lease turns out
+    /// to be lost, the report is still kept on the run that held the token.
+    pub fn apply_with_report(&self, id: &str, cmd: &Command, report: Option<&str>) -> Result<(Task, Vec<String>)> {
+        let now = self.now();
+        let mut refused = None;
+        let (task, warnings) = self.change(|tx| {
+            let before = tx.task_get(id)?.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+            match transition(&before, cmd, now, &self.policy) {
+                Ok(change) => Ok(Some(persist(tx, &before, change, report)?)),
+                Err(e) => {
+                    keep_late_report(tx, &before, cmd, report, now)?;
+                    refused = Some(e);
+                    Ok(None)
+                }
+            }
+        })?;
+        match (task, refused) {
+            (Some(t), _) => Ok((t, warnings)),
+            (None, Some(e)) => Err(e.into()),
+            (None, None) => Err(not_found(id)),
+        }
+    }
+
+    pub fn status_summary(&self) -> Result<StatusSummary> {
+        let now = self.now();
+        let (tasks, next) = store::read(self.db.as_ref(), |tx| {
+            Ok((tx.task_list(&ListFilter::default())?, tx.claim_candidates(now, 1)?))
+        })?;
+        let mut by_status: BTreeMap<String, usize> = Status::ALL.iter().map(|s| (s.to_string(), 0)).collect();
+        let mut by_priority: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+        for t in &tasks {
+            *by_status.entry(t.status.to_string()).or_default() += 1;
+            *by_priority.entry(t.priority.to_string()).or_default().entry(t.status.to_string()).or_default() += 1;
+        }
+        Ok(StatusSummary {
+            total: tasks.len(),
+            by_status,
+            by_priority,
+            running: tasks.iter().filter(|t| t.status == Status::InProgress).map(|t| t.id.clone()).collect(),
+            next: next.first().map(|t| t.id.clone()),
+        })
+    }
+}
+
+/// A worker whose lease is gone still hands in its report: it is saved on the run that
+/// held the token, with an event, so nothing a worker produced is dropped.
+fn keep_late_report(
+    tx: &mut dyn Tx,
+    task: &Task,
+    cmd: &Command,
+    report: Option<&str>,
+    now: Timestamp,
+) -> store::Result<()> {
+    use orch_core::state::Auth;
+    let (
+        Some(report),
+        Command::Complete { auth: Auth::Token(token), .. } | Command::Fail { auth: Auth::Token(token), .. },
+    ) = (report, cmd)
+    else {
+        return Ok(());
+    };
+    let Some(run) = tx.run_by_token(token)? else { return Ok(()) };
+    tx.run_late_report(&run.id, report)?;
+    let mut e = Event::new(now, kind::REPORT_LATE);
+    e.level = orch_core::event::Level::Warn;
+    e.task_id = Some(task.id.clone());
+    e.run_id = Some(run.id.clone());
+    e.trace_id = Some(run.trace_id.clone());
+    e.owner = Some(run.owner.clone());
+    e.attempt = Some(run.attempt);
+    e.msg = Some("report kept after the lease was lost".into());
+    tx.event_insert(&e)?;
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! The store: where tasks, runs, events and the view's bookkeeping live.
+//!
+//! A backend offers transactions ([`Backend::write`], [`Backend::read`]); inside one, a
+//! [`Tx`] offers domain-level primitives (get a task, update it with compare-and-set,
+//! list the claimable ones in pick order, record a run, append an event). The rules —
+//! which transition is allowed, what an import does — live above, in `ops`, and are the
+//! same for every backend. Only `store/*` holds SQL.
+
+pub mod sqlite;
+
+use jiff::Timestamp;
+use orch_core::event::Event;
+use orch_core::policy::FailureClass;
+use orch_core::task::{Priority, Status, Task};
+use std::collections::HashMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no task {0}")]
+    NotFound(String),
+    /// A compare-and-set lost its race, or a unique key is taken.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database stayed locked past the busy timeout.
+    #[error("database busy: {0}")]
+    Busy(String),
+    /// The database cannot be opened or used as given (bad path, bad URL, wrong schema).
+    #[error("{0}")]
+    Open(String),
+    #[error("database error: {0}")]
+    Db(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// One attempt at a task.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Run {
+    pub id: String,
+    pub task_id: String,
+    pub attempt: u32,
+    pub owner: String,
+    pub trace_id: String,
+    pub lease_token: String,
+    pub host: Option<String>,
+    pub pid: Option<i64>,
+    pub pgid: Option<i64>,
+    pub started_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+    pub outcome: Option<String>,
+    pub class: Option<FailureClass>,
+    pub reason: Option<String>,
+    pub report: Option<String>,
+    /// A report that came after the lease was lost: kept, never dropped.
+    pub late_report: Option<String>,
+}
+
+/// How a run ends, as the store records it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunEnd<'a> {
+    pub outcome: &'a str,
+    pub class: Option<FailureClass>,
+    pub reason: Option<&'a str>,
+    pub report: Option<&'a str>,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ListFilter {
+    pub statuses: Vec<Status>,
+    pub priorities: Vec<Priority>,
+}
+
+/// What the view last showed of a task: its line, and the task version it showed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ViewMark {
+    pub version: i64,
+    pub line: String,
+    pub eol: String,
+}
+
+/// The primitives of one transaction. Every method is a domain operation; none is a
+/// generic update.
+pub trait Tx {
+    fn task_get(&mut self, id: &str) -> Result<Option<Task>>;
+    /// Inserts a new task at the end of the queue's order. Its `version` is stored as given.
+    fn task_insert(&mut self, task: &Task) -> Result<()>;
+    /// Writes `task` if the stored version is still `task.version`; returns it with the
+    /// version bumped. A lost race is `Conflict`.
+    fn task_update(&mut self, task: &Task) -> Result<Task>;
+    /// The highest id number in use with this prefix (0 when none).
+    fn task_max_num(&mut self, prefix: &str) -> Result<u64>;
+    /// Tasks in queue order (the order of QUEUE.md).
+    fn task_list(&mut self, filter: &ListFilter) -> Result<Vec<Task>>;
+    /// Up to `limit` claimable tasks in pick order: ready at `now`, every dependency
+    /// DONE, and no IN_PROGRESS task holding the same resource.
+    fn claim_candidates(&mut self, now: Timestamp, limit: usize) -> Result<Vec<Task>>;
+    /// IN_PROGRESS tasks whose lease expired at or before `now`.
+    fn expired_leases(&mut self, now: Timestamp) -> Result<Vec<Task>>;
+    /// The task that owns an idempotency key.
+    fn idempotency_owner(&mut self, key: &str) -> Result<Option<String>>;
+    /// Takes `key` for `task_id`; false when another task has it already.
+    fn idempotency_claim(&mut self, key: &str, task_id: &str) -> Result<bool>;
+
+    fn run_insert(&mut self, run: &Run) -> Result<()>;
+    fn run_end(&mut self, run_id: &str, end: &RunEnd<'_>) -> Result<()>;
+    fn run_get(&mut self, run_id: &str) -> Result<Option<Run>>;
+    fn run_by_token(&mut self, token: &str) -> Result<Option<Run>>;
+    fn run_late_report(&mut self, run_id: &str, report: &str) -> Result<()>;
+    fn runs_of(&mut self, task_id: &str) -> Result<Vec<Run>>;
+
+    /// Appends an event; returns its sequence number.
+    fn event_insert(&mut self, event: &Event) -> Result<i64>;
+    fn events_after(&mut self, seq: i64, limit: usize) -> Result<Vec<Event>>;
+
+    fn meta_get(&mut self, key: &str) -> Result<Option<String>>;
+    fn meta_set(&mut self, key: &str, value: &str) -> Result<()>;
+    fn view_marks(&mut self) -> Result<HashMap<String, ViewMark>>;
+    fn view_mark_set(&mut self, task_id: &str, mark: &ViewMark) -> Result<()>;
+}
+
+/// A database: transactions over [`Tx`].
+pub trait Backend: Send + Sync {
+    /// Runs `f` in a write transaction (SQLite: `BEGIN IMMEDIATE`) and commits when it
+    /// returns `Ok`; rolls back on `Err`.
+    fn write(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
+    /// Runs `f` in a read transaction: one consistent snapshot.
+    fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
+    /// A number that changes whenever another connection commits (wake-up polling).
+    fn data_version(&self) -> Result<i64>;
+    /// Where the data lives, for messages.
+    fn describe(&self) -> String;
+}
+
+/// Runs `f` in a write transaction and hands back its value.
+pub fn write<T>(db: &dyn Backend, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+    let mut out = None;
+    db.write(&mut |tx| {
+        out = Some(f(tx)?);
+        Ok(())
+    })?;
+    Ok(out.expect("write returned Ok, so the closure ran"))
+}
+
+/// Runs `f` in a read transaction and hands back its value.
+pub fn read<T>(db: &dyn Backend, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+    let mut out = None;
+    db.read(&mut |tx| {
+        out = Some(f(tx)?);
+        Ok(())
+    })?;
+    Ok(out.expect("read returned Ok, so the closure ran"))
+}
+
+/// Opens the database named by `url`: a path, `sqlite://PATH`, or (later) `postgres://…`.
+pub fn open(url: &str) -> Result<Box<dyn Backend>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(StoreError::Open(format!(
+            "{url}: PostgreSQL is not supported by this build yet; use a SQLite path"
+        )));
+    }
+    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    Ok(Box::new(sqlite::Sqlite::open(std::path::Path::new(path))?))
+}

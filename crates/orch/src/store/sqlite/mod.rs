@@ -1,0 +1,100 @@
+//! The embedded SQLite store (`.orch/orch.db`): WAL journal, a busy timeout, `BEGIN
+//! IMMEDIATE` for every read-then-write, `synchronous=FULL` so a finished task survives
+//! power loss, and a periodic `wal_checkpoint(TRUNCATE)` so the WAL stays small. Many
+//! processes may use one database at once; each holds one connection.
+
+mod rows;
+mod schema;
+mod tx;
+
+use super::{Backend, Result, StoreError, Tx};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// How long a writer waits for another before the store reports `Busy`.
+const BUSY_TIMEOUT_MS: u64 = 30_000;
+/// Commits between WAL checkpoints of this connection.
+const CHECKPOINT_EVERY: u32 = 1000;
+
+pub struct Sqlite {
+    conn: Mutex<Conn>,
+    path: PathBuf,
+}
+
+struct Conn {
+    conn: Connection,
+    commits: u32,
+}
+
+pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode;
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy(e.to_string()),
+        Some(ErrorCode::ConstraintViolation) => StoreError::Conflict(e.to_string()),
+        _ => StoreError::Db(e.to_string()),
+    }
+}
+
+impl Sqlite {
+    /// Opens (creating if needed, private to the user) and migrates the database.
+    pub fn open(path: &Path) -> Result<Sqlite> {
+        let open_err = |e: &dyn std::fmt::Display| StoreError::Open(format!("{}: {e}", path.display()));
+        if !path.exists() {
+            create_private(path).map_err(|e| open_err(&e))?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let mut conn = Connection::open_with_flags(path, flags).map_err(|e| open_err(&e))?;
+        conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS)).map_err(|e| open_err(&e))?;
+        // WAL is persistent: set once, it stays with the file.
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(|e| open_err(&e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(open_err(&format!("cannot use WAL journal (got {mode})")));
+        }
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;").map_err(|e| open_err(&e))?;
+        schema::migrate(&mut conn).map_err(|e| open_err(&e))?.map_err(|e| open_err(&e))?;
+        Ok(Sqlite { conn: Mutex::new(Conn { conn, commits: 0 }), path: path.to_path_buf() })
+    }
+
+    fn run(&self, behavior: TransactionBehavior, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let c = &mut *guard;
+        let tx = c.conn.transaction_with_behavior(behavior).map_err(db_err)?;
+        let mut t = tx::SqliteTx { tx: &tx };
+        f(&mut t)?;
+        tx.commit().map_err(db_err)?;
+        if matches!(behavior, TransactionBehavior::Immediate) {
+            c.commits += 1;
+            if c.commits.is_multiple_of(CHECKPOINT_EVERY) {
+                // Best effort: a reader may hold the WAL; the next checkpoint catches up.
+                let _ = c.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Creates an empty file readable by its owner only.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map(|_| ())
+}
+
+impl Backend for Sqlite {
+    fn write(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        self.run(TransactionBehavior::Immediate, f)
+    }
+
+    fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        self.run(TransactionBehavior::Deferred, f)
+    }
+
+    fn data_version(&self) -> Result<i64> {
+        let guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        guard.conn.query_row("PRAGMA data_version", [], |r| r.get(0)).map_err(db_err)
+    }
+
+    fn describe(&self) -> String {
+        format!("sqlite://{}", self.path.display())
+    }
+}

@@ -1,0 +1,294 @@
+//! The SQLite implementation of the store's transaction primitives.
+
+use super::rows::{
+    EVENT_COLS, RUN_COLS, TASK_COLS, event_from_row, json_or_null, ms, opt_ms, run_from_row, task_from_row,
+};
+use crate::store::{ListFilter, Result, Run, RunEnd, StoreError, Tx, ViewMark};
+use jiff::Timestamp;
+use orch_core::event::Event;
+use orch_core::id::parse_id;
+use orch_core::task::Task;
+use rusqlite::{OptionalExtension, Transaction, params};
+use std::collections::HashMap;
+
+pub struct SqliteTx<'a> {
+    pub tx: &'a Transaction<'a>,
+}
+
+impl Tx for SqliteTx<'_> {
+    fn task_get(&mut self, id: &str) -> Result<Option<Task>> {
+        let sql = format!("SELECT {TASK_COLS} FROM tasks WHERE id = ?1");
+        Ok(self.tx.prepare_cached(&sql)?.query_row([id], task_from_row).optional()?)
+    }
+
+    fn task_insert(&mut self, t: &Task) -> Result<()> {
+        let (prefix, num) = parse_id(&t.id).ok_or_else(|| StoreError::Db(format!("bad id {}", t.id)))?;
+        let extra = (!t.extra.is_empty()).then(|| serde_json::to_string(&t.extra).expect("pairs serialise"));
+        self.tx
+            .prepare_cached(
+                "INSERT INTO tasks (id, prefix, num, status, priority, task, success_criteria, owner, \
+                 started_at, due_at, notes, extra, attempts, max_attempts, retry_at, idempotency_key, \
+                 resource, depends_on, lease_token, lease_expires_at, run_id, created_at, updated_at, version) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+                 ?19, ?20, ?21, ?22, ?23, ?24)",
+            )?
+            .execute(params![
+                t.id,
+                prefix,
+                num as i64,
+                t.status.as_str(),
+                t.priority.rank(),
+                t.task,
+                t.success_criteria,
+                t.owner,
+                opt_ms(t.started_at),
+                opt_ms(t.due_at),
+                t.notes,
+                extra,
+                t.attempts,
+                t.max_attempts,
+                opt_ms(t.retry_at),
+                t.idempotency_key,
+                t.resource,
+                json_or_null(&t.depends_on),
+                t.lease.as_ref().map(|l| &l.token),
+                t.lease.as_ref().map(|l| ms(l.expires_at)),
+                t.run_id,
+                ms(t.created_at),
+                ms(t.updated_at),
+                t.version,
+            ])
+            .map_err(|e| match super::db_err(e) {
+                StoreError::Conflict(_) => StoreError::Conflict(format!("task {} exists already", t.id)),
+                other => other,
+            })?;
+        let mut dep = self.tx.prepare_cached("INSERT OR IGNORE INTO deps (task_id, depends_on) VALUES (?1, ?2)")?;
+        for d in &t.depends_on {
+            dep.execute([&t.id, d])?;
+        }
+        Ok(())
+    }
+
+    fn task_update(&mut self, t: &Task) -> Result<Task> {
+        let extra = (!t.extra.is_empty()).then(|| serde_json::to_string(&t.extra).expect("pairs serialise"));
+        let n = self
+            .tx
+            .prepare_cached(
+                "UPDATE tasks SET status = ?2, priority = ?3, task = ?4, success_criteria = ?5, owner = ?6, \
+                 started_at = ?7, due_at = ?8, notes = ?9, extra = ?10, attempts = ?11, max_attempts = ?12, \
+                 retry_at = ?13, lease_token = ?14, lease_expires_at = ?15, run_id = ?16, updated_at = ?17, \
+                 version = version + 1 WHERE id = ?1 AND version = ?18",
+            )?
+            .execute(params![
+                t.id,
+                t.status.as_str(),
+                t.priority.rank(),
+                t.task,
+                t.success_criteria,
+                t.owner,
+                opt_ms(t.started_at),
+                opt_ms(t.due_at),
+                t.notes,
+                extra,
+                t.attempts,
+                t.max_attempts,
+                opt_ms(t.retry_at),
+                t.lease.as_ref().map(|l| &l.token),
+                t.lease.as_ref().map(|l| ms(l.expires_at)),
+                t.run_id,
+                ms(t.updated_at),
+                t.version,
+            ])?;
+        if n == 0 {
+            return Err(StoreError::Conflict(format!("{} changed under us (version {})", t.id, t.version)));
+        }
+        let mut out = t.clone();
+        out.version += 1;
+        Ok(out)
+    }
+
+    fn task_max_num(&mut self, prefix: &str) -> Result<u64> {
+        let n: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT MAX(num) FROM tasks WHERE prefix = ?1")?
+            .query_row([prefix], |r| r.get(0))?;
+        Ok(n.unwrap_or(0).max(0) as u64)
+    }
+
+    fn task_list(&mut self, filter: &ListFilter) -> Result<Vec<Task>> {
+        let mut sql = format!("SELECT {TASK_COLS} FROM tasks");
+        let mut conds = Vec::new();
+        if !filter.statuses.is_empty() {
+            let list: Vec<String> = filter.statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
+            conds.push(format!("status IN ({})", list.join(",")));
+        }
+        if !filter.priorities.is_empty() {
+            let list: Vec<String> = filter.priorities.iter().map(|p| p.rank().to_string()).collect();
+            conds.push(format!("priority IN ({})", list.join(",")));
+        }
+        if !conds.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conds.join(" AND "));
+        }
+        sql.push_str(" ORDER BY seq");
+        let mut stmt = self.tx.prepare_cached(&sql)?;
+        let rows = stmt.query_map([], task_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn claim_candidates(&mut self, now: Timestamp, limit: usize) -> Result<Vec<Task>> {
+        let cols = TASK_COLS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT {cols} FROM tasks t \
+             WHERE t.status IN ('PENDING', 'FAILED') \
+               AND (t.status = 'PENDING' OR (t.retry_at IS NOT NULL AND t.retry_at <= ?1)) \
+               AND NOT EXISTS (SELECT 1 FROM deps d LEFT JOIN tasks p ON p.id = d.depends_on \
+                               WHERE d.task_id = t.id AND (p.status IS NULL OR p.status <> 'DONE')) \
+               AND (t.resource IS NULL OR NOT EXISTS (SELECT 1 FROM tasks r \
+                               WHERE r.resource = t.resource AND r.status = 'IN_PROGRESS')) \
+             ORDER BY t.priority, t.due_at IS NULL, t.due_at, t.num, t.seq LIMIT ?2"
+        );
+        let mut stmt = self.tx.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![ms(now), limit as i64], task_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn expired_leases(&mut self, now: Timestamp) -> Result<Vec<Task>> {
+        let sql = format!(
+            "SELECT {TASK_COLS} FROM tasks WHERE status = 'IN_PROGRESS' AND lease_expires_at <= ?1 \
+             ORDER BY lease_expires_at"
+        );
+        let mut stmt = self.tx.prepare_cached(&sql)?;
+        let rows = stmt.query_map([ms(now)], task_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn idempotency_owner(&mut self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT task_id FROM idempotency WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn idempotency_claim(&mut self, key: &str, task_id: &str) -> Result<bool> {
+        let n = self
+            .tx
+            .prepare_cached("INSERT OR IGNORE INTO idempotency (key, task_id) VALUES (?1, ?2)")?
+            .execute([key, task_id])?;
+        Ok(n == 1)
+    }
+
+    fn run_insert(&mut self, r: &Run) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO runs (id, task_id, attempt, owner, trace_id, lease_token, host, pid, pgid, started_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                r.id,
+                r.task_id,
+                r.attempt,
+                r.owner,
+                r.trace_id,
+                r.lease_token,
+                r.host,
+                r.pid,
+                r.pgid,
+                ms(r.started_at)
+            ])?;
+        Ok(())
+    }
+
+    fn run_end(&mut self, run_id: &str, e: &RunEnd<'_>) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE runs SET ended_at = ?2, outcome = ?3, class = ?4, reason = ?5, \
+                 report = COALESCE(?6, report) WHERE id = ?1 AND ended_at IS NULL",
+            )?
+            .execute(params![run_id, ms(e.at), e.outcome, e.class.map(|c| c.as_str()), e.reason, e.report])?;
+        Ok(())
+    }
+
+    fn run_get(&mut self, run_id: &str) -> Result<Option<Run>> {
+        let sql = format!("SELECT {RUN_COLS} FROM runs WHERE id = ?1");
+        Ok(self.tx.prepare_cached(&sql)?.query_row([run_id], run_from_row).optional()?)
+    }
+
+    fn run_by_token(&mut self, token: &str) -> Result<Option<Run>> {
+        let sql = format!("SELECT {RUN_COLS} FROM runs WHERE lease_token = ?1");
+        Ok(self.tx.prepare_cached(&sql)?.query_row([token], run_from_row).optional()?)
+    }
+
+    fn run_late_report(&mut self, run_id: &str, report: &str) -> Result<()> {
+        self.tx.prepare_cached("UPDATE runs SET late_report = ?2 WHERE id = ?1")?.execute([run_id, report])?;
+        Ok(())
+    }
+
+    fn runs_of(&mut self, task_id: &str) -> Result<Vec<Run>> {
+        let sql = format!("SELECT {RUN_COLS} FROM runs WHERE task_id = ?1 ORDER BY started_at, rowid");
+        let mut stmt = self.tx.prepare_cached(&sql)?;
+        let rows = stmt.query_map([task_id], run_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn event_insert(&mut self, e: &Event) -> Result<i64> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO events (ts, level, event, task_id, run_id, trace_id, owner, attempt, \
+                 from_status, to_status, msg) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?
+            .execute(params![
+                ms(e.ts),
+                e.level.as_str(),
+                e.event,
+                e.task_id,
+                e.run_id,
+                e.trace_id,
+                e.owner,
+                e.attempt,
+                e.from.map(|s| s.as_str()),
+                e.to.map(|s| s.as_str()),
+                e.msg
+            ])?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    fn events_after(&mut self, seq: i64, limit: usize) -> Result<Vec<Event>> {
+        let sql = format!("SELECT {EVENT_COLS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+        let mut stmt = self.tx.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![seq, limit as i64], event_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn meta_get(&mut self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn meta_set(&mut self, key: &str, value: &str) -> Result<()> {
+        self.tx
+            .prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2")?
+            .execute([key, value])?;
+        Ok(())
+    }
+
+    fn view_marks(&mut self) -> Result<HashMap<String, ViewMark>> {
+        let mut stmt =
+            self.tx.prepare_cached("SELECT id, md_version, md_line, md_eol FROM tasks WHERE md_line IS NOT NULL")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, ViewMark { version: r.get(1)?, line: r.get(2)?, eol: r.get(3)? }))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn view_mark_set(&mut self, task_id: &str, m: &ViewMark) -> Result<()> {
+        self.tx
+            .prepare_cached("UPDATE tasks SET md_version = ?2, md_line = ?3, md_eol = ?4 WHERE id = ?1")?
+            .execute(params![task_id, m.version, m.line, m.eol])?;
+        Ok(())
+    }
+}
