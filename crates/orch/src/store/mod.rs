@@ -126,8 +126,11 @@ pub trait Backend: Send + Sync {
     fn write(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
     /// Runs `f` in a read transaction: one consistent snapshot.
     fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
-    /// A number that changes whenever another connection commits (wake-up polling).
-    fn data_version(&self) -> Result<i64>;
+    /// Blocks until another connection may have committed a change, or `timeout`
+    /// passes. It must notice a commit within a few milliseconds (SQLite: polls
+    /// `PRAGMA data_version`; PostgreSQL: LISTEN/NOTIFY), so an idle dispatcher starts a
+    /// new task at once. Returning early without a change is allowed.
+    fn wait_for_change(&self, timeout: std::time::Duration) -> Result<()>;
     /// Where the data lives, for messages.
     fn describe(&self) -> String;
 }

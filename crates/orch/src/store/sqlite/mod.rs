@@ -16,6 +16,9 @@ use std::sync::Mutex;
 const BUSY_TIMEOUT_MS: u64 = 30_000;
 /// Commits between WAL checkpoints of this connection.
 const CHECKPOINT_EVERY: u32 = 1000;
+/// How often an idle waiter looks at `PRAGMA data_version`: a cheap read of a counter
+/// in shared memory, so a new task is seen within a few milliseconds.
+const POLL: std::time::Duration = std::time::Duration::from_millis(5);
 
 pub struct Sqlite {
     conn: Mutex<Conn>,
@@ -89,9 +92,20 @@ impl Backend for Sqlite {
         self.run(TransactionBehavior::Deferred, f)
     }
 
-    fn data_version(&self) -> Result<i64> {
-        let guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        guard.conn.query_row("PRAGMA data_version", [], |r| r.get(0)).map_err(db_err)
+    fn wait_for_change(&self, timeout: std::time::Duration) -> Result<()> {
+        let deadline = std::time::Instant::now() + timeout;
+        let version = || -> Result<i64> {
+            let guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+            guard.conn.query_row("PRAGMA data_version", [], |r| r.get(0)).map_err(db_err)
+        };
+        let start = version()?;
+        while std::time::Instant::now() < deadline {
+            std::thread::sleep(POLL.min(deadline.saturating_duration_since(std::time::Instant::now())));
+            if version()? != start {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn describe(&self) -> String {
