@@ -7,9 +7,11 @@
 
 pub mod event;
 pub mod id;
+pub mod outcome;
 pub mod policy;
 pub mod queue_md;
 pub mod state;
 pub mod task;
 pub mod task_row;
+pub mod template;
 pub mod time;

@@ -125,12 +125,7 @@ fn claim_in(
                 pid: req.pid,
                 pgid: req.pgid,
                 started_at: now,
-                ended_at: None,
-                outcome: None,
-                class: None,
-                reason: None,
-                report: None,
-                late_report: None,
+                ..Run::default()
             };
             let cmd = Command::Claim {
                 owner: req.owner.clone(),

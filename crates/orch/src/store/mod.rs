@@ -10,6 +10,7 @@ pub mod sqlite;
 
 use jiff::Timestamp;
 use orch_core::event::Event;
+use orch_core::outcome::Usage;
 use orch_core::policy::FailureClass;
 use orch_core::task::{Priority, Status, Task};
 use std::collections::HashMap;
@@ -34,7 +35,7 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// One attempt at a task.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Run {
     pub id: String,
     pub task_id: String,
@@ -53,6 +54,26 @@ pub struct Run {
     pub report: Option<String>,
     /// A report that came after the lease was lost: kept, never dropped.
     pub late_report: Option<String>,
+    /// The start time of the worker's process (Linux: clock ticks since boot), so a
+    /// later dispatcher never signals a reused pid.
+    pub proc_start: Option<i64>,
+    /// `dispatcher` or `exec` when orch spawned the worker; `None` for an agent that
+    /// claimed for itself.
+    pub spawned_by: Option<String>,
+    pub usage: Usage,
+    /// The gate's verdict (`PASS`, `RETRY`, `BLOCK`) and its reason.
+    pub verdict: Option<String>,
+    pub verdict_reason: Option<String>,
+}
+
+/// Where a run's worker process is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcessInfo {
+    pub host: String,
+    pub pid: i64,
+    pub pgid: i64,
+    pub proc_start: Option<i64>,
+    pub spawned_by: String,
 }
 
 /// How a run ends, as the store records it.
@@ -107,6 +128,15 @@ pub trait Tx {
     fn run_get(&mut self, run_id: &str) -> Result<Option<Run>>;
     fn run_by_token(&mut self, token: &str) -> Result<Option<Run>>;
     fn run_late_report(&mut self, run_id: &str, report: &str) -> Result<()>;
+    /// Records the process that executes a run (after it is spawned).
+    fn run_set_process(&mut self, run_id: &str, p: &ProcessInfo) -> Result<()>;
+    /// Unfinished runs whose worker orch spawned on `host` (for a dispatcher to find
+    /// what a predecessor left behind).
+    fn runs_live_on(&mut self, host: &str) -> Result<Vec<Run>>;
+    /// Adds to the usage recorded on a run.
+    fn run_add_usage(&mut self, run_id: &str, usage: &Usage) -> Result<()>;
+    /// Records the gate's verdict on a run.
+    fn run_set_verdict(&mut self, run_id: &str, verdict: &str, reason: &str) -> Result<()>;
     fn runs_of(&mut self, task_id: &str) -> Result<Vec<Run>>;
 
     /// Appends an event; returns its sequence number.

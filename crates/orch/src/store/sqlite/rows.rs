@@ -4,6 +4,7 @@
 use crate::store::{Run, StoreError};
 use jiff::Timestamp;
 use orch_core::event::{Event, Level};
+use orch_core::outcome::Usage;
 use orch_core::policy::FailureClass;
 use orch_core::task::{Lease, Priority, Status, Task};
 use rusqlite::Row;
@@ -14,7 +15,8 @@ pub const TASK_COLS: &str = "id, status, priority, task, success_criteria, owner
      lease_expires_at, run_id, created_at, updated_at, version";
 
 pub const RUN_COLS: &str = "id, task_id, attempt, owner, trace_id, lease_token, host, pid, pgid, started_at, \
-     ended_at, outcome, class, reason, report, late_report";
+     ended_at, outcome, class, reason, report, late_report, proc_start, spawned_by, input_tokens, output_tokens, \
+     cost_usd, verdict, verdict_reason";
 
 pub const EVENT_COLS: &str =
     "seq, ts, level, event, task_id, run_id, trace_id, owner, attempt, from_status, to_status, msg";
@@ -103,6 +105,15 @@ pub fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
         reason: r.get(13)?,
         report: r.get(14)?,
         late_report: r.get(15)?,
+        proc_start: r.get(16)?,
+        spawned_by: r.get(17)?,
+        usage: Usage {
+            input_tokens: r.get::<_, i64>(18)?.max(0) as u64,
+            output_tokens: r.get::<_, i64>(19)?.max(0) as u64,
+            cost_usd: r.get(20)?,
+        },
+        verdict: r.get(21)?,
+        verdict_reason: r.get(22)?,
     })
 }
 

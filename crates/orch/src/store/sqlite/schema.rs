@@ -87,6 +87,18 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX events_task ON events(task_id, seq);
     CREATE INDEX events_ts ON events(ts);
     "#,
+    // 2: how a run's process is found again (host, pid, process group, start time, who
+    // spawned it), the usage it reported and the gate's verdict.
+    r#"
+    ALTER TABLE runs ADD COLUMN proc_start INTEGER;
+    ALTER TABLE runs ADD COLUMN spawned_by TEXT;
+    ALTER TABLE runs ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN verdict TEXT;
+    ALTER TABLE runs ADD COLUMN verdict_reason TEXT;
+    CREATE INDEX runs_live ON runs(host) WHERE ended_at IS NULL;
+    "#,
 ];
 
 /// The schema version this build writes.

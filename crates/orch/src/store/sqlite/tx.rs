@@ -3,7 +3,8 @@
 use super::rows::{
     EVENT_COLS, RUN_COLS, TASK_COLS, event_from_row, json_or_null, ms, opt_ms, run_from_row, task_from_row,
 };
-use crate::store::{ListFilter, Result, Run, RunEnd, StoreError, Tx, ViewMark};
+use crate::store::{ListFilter, ProcessInfo, Result, Run, RunEnd, StoreError, Tx, ViewMark};
+use orch_core::outcome::Usage;
 use jiff::Timestamp;
 use orch_core::event::Event;
 use orch_core::id::parse_id;
@@ -222,6 +223,42 @@ impl Tx for SqliteTx<'_> {
 
     fn run_late_report(&mut self, run_id: &str, report: &str) -> Result<()> {
         self.tx.prepare_cached("UPDATE runs SET late_report = ?2 WHERE id = ?1")?.execute([run_id, report])?;
+        Ok(())
+    }
+
+    fn run_set_process(&mut self, run_id: &str, p: &ProcessInfo) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE runs SET host = ?2, pid = ?3, pgid = ?4, proc_start = ?5, spawned_by = ?6 WHERE id = ?1",
+            )?
+            .execute(params![run_id, p.host, p.pid, p.pgid, p.proc_start, p.spawned_by])?;
+        Ok(())
+    }
+
+    fn runs_live_on(&mut self, host: &str) -> Result<Vec<Run>> {
+        let sql = format!(
+            "SELECT {RUN_COLS} FROM runs WHERE host = ?1 AND ended_at IS NULL AND spawned_by IS NOT NULL \
+             ORDER BY started_at"
+        );
+        let mut stmt = self.tx.prepare_cached(&sql)?;
+        let rows = stmt.query_map([host], run_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn run_add_usage(&mut self, run_id: &str, u: &Usage) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE runs SET input_tokens = input_tokens + ?2, output_tokens = output_tokens + ?3, \
+                 cost_usd = cost_usd + ?4 WHERE id = ?1",
+            )?
+            .execute(params![run_id, u.input_tokens as i64, u.output_tokens as i64, u.cost_usd])?;
+        Ok(())
+    }
+
+    fn run_set_verdict(&mut self, run_id: &str, verdict: &str, reason: &str) -> Result<()> {
+        self.tx
+            .prepare_cached("UPDATE runs SET verdict = ?2, verdict_reason = ?3 WHERE id = ?1")?
+            .execute([run_id, verdict, reason])?;
         Ok(())
     }
 

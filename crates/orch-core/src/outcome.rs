@@ -1,0 +1,156 @@
+//! What a worker's exit means: control lines in its stdout and the exit status become a
+//! verdict on the run. Pure: the dispatcher reads the process, this decides.
+//!
+//! A control line is one JSON object on its own line whose only key is `orch`, e.g.
+//! `{"orch":{"usage":{"input_tokens":1200,"output_tokens":340,"cost_usd":0.02}}}` or
+//! `{"orch":{"outcome":"fail","class":"permanent","reason":"…"}}`. Control lines are
+//! taken out of the report; every other line is the report.
+
+use crate::policy::FailureClass;
+use serde::{Deserialize, Serialize};
+
+/// Token and cost figures a worker reports; summed over its control lines.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    #[serde(default)]
+    pub input_tokens: u64,
+    #[serde(default)]
+    pub output_tokens: u64,
+    #[serde(default)]
+    pub cost_usd: f64,
+}
+
+impl Usage {
+    pub fn add(&mut self, o: &Usage) {
+        self.input_tokens += o.input_tokens;
+        self.output_tokens += o.output_tokens;
+        self.cost_usd += o.cost_usd;
+    }
+
+    pub fn is_zero(&self) -> bool {
+        *self == Usage::default()
+    }
+}
+
+/// An outcome the worker stated itself.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Declared {
+    Done,
+    Fail { class: FailureClass, reason: String },
+}
+
+/// A worker's stdout, split into its report and what its control lines said.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Output {
+    pub report: String,
+    pub usage: Usage,
+    pub declared: Option<Declared>,
+    /// Control lines that could not be read, for the log.
+    pub bad_control_lines: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Control {
+    orch: ControlBody,
+}
+
+#[derive(Deserialize)]
+struct ControlBody {
+    usage: Option<Usage>,
+    outcome: Option<String>,
+    class: Option<String>,
+    reason: Option<String>,
+}
+
+/// Splits stdout into the report and the control lines' content.
+pub fn read_output(stdout: &str) -> Output {
+    let mut out = Output::default();
+    for line in stdout.split_inclusive('\n') {
+        let t = line.trim();
+        if !(t.starts_with("{\"orch\"") || t.starts_with("{ \"orch\"")) {
+            out.report.push_str(line);
+            continue;
+        }
+        match serde_json::from_str::<Control>(t) {
+            Ok(Control { orch }) => {
+                if let Some(u) = orch.usage {
+                    out.usage.add(&u);
+                }
+                match orch.outcome.as_deref() {
+                    Some("done") => out.declared = Some(Declared::Done),
+                    Some("fail") => {
+                        let class = orch.class.as_deref().and_then(FailureClass::parse).unwrap_or(FailureClass::Transient);
+                        let reason = orch.reason.unwrap_or_else(|| "declared_failure".into());
+                        out.declared = Some(Declared::Fail { class, reason });
+                    }
+                    Some(other) => out.bad_control_lines.push(format!("unknown outcome `{other}`")),
+                    None => {}
+                }
+            }
+            Err(e) => out.bad_control_lines.push(format!("{t}: {e}")),
+        }
+    }
+    out
+}
+
+/// How the worker's process ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+    SpawnFailed(String),
+    TimedOut,
+}
+
+/// The verdict on a run before the gate: done (exit 0, to be reviewed) or a failure
+/// with its class and reason. A worker's own declaration wins over its exit code, except
+/// that a declared `done` with a non-zero exit is a failure.
+pub fn verdict(exit: &Exit, declared: Option<&Declared>, permanent_codes: &[i32]) -> Result<(), (FailureClass, String)> {
+    use FailureClass::{Permanent, Transient};
+    match (exit, declared) {
+        (Exit::TimedOut, _) => Err((Transient, "timeout".into())),
+        (Exit::SpawnFailed(e), _) => Err((Transient, format!("spawn_failed:{e}"))),
+        (Exit::Signal(s), _) => Err((Transient, format!("signal:{s}"))),
+        (Exit::Code(_), Some(Declared::Fail { class, reason })) => Err((*class, reason.clone())),
+        (Exit::Code(0), _) => Ok(()),
+        (Exit::Code(75), _) => Err((Transient, "exit_code:75".into())),
+        (Exit::Code(c), _) if permanent_codes.contains(c) => Err((Permanent, format!("exit_code:{c}"))),
+        (Exit::Code(c), _) => Err((Transient, format!("exit_code:{c}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_lines_leave_the_report() {
+        let out = read_output(
+            "- did it\n{\"orch\":{\"usage\":{\"input_tokens\":1200,\"output_tokens\":340,\"cost_usd\":0.02}}}\n\
+             Risks: none\n{\"orch\":{\"usage\":{\"input_tokens\":1,\"cost_usd\":0.01}}}\n{\"orch\": nope}\n",
+        );
+        assert_eq!(out.report, "- did it\nRisks: none\n");
+        assert_eq!((out.usage.input_tokens, out.usage.output_tokens), (1201, 340));
+        assert!((out.usage.cost_usd - 0.03).abs() < 1e-9);
+        assert_eq!(out.bad_control_lines.len(), 1);
+    }
+
+    #[test]
+    fn a_declared_failure_wins() {
+        let out = read_output("{\"orch\":{\"outcome\":\"fail\",\"class\":\"permanent\",\"reason\":\"no input\"}}\n");
+        let d = out.declared.as_ref().unwrap();
+        assert_eq!(verdict(&Exit::Code(0), Some(d), &[]), Err((FailureClass::Permanent, "no input".into())));
+    }
+
+    #[test]
+    fn exit_codes_map_to_classes() {
+        let perm: Vec<i32> = (64..=78).filter(|c| *c != 75).collect();
+        assert_eq!(verdict(&Exit::Code(0), None, &perm), Ok(()));
+        assert_eq!(verdict(&Exit::Code(75), None, &perm).unwrap_err().0, FailureClass::Transient);
+        assert_eq!(verdict(&Exit::Code(64), None, &perm).unwrap_err(), (FailureClass::Permanent, "exit_code:64".into()));
+        assert_eq!(verdict(&Exit::Code(1), None, &perm).unwrap_err().0, FailureClass::Transient);
+        assert_eq!(verdict(&Exit::TimedOut, None, &perm).unwrap_err().1, "timeout");
+        assert_eq!(verdict(&Exit::Signal(9), None, &perm).unwrap_err().1, "signal:9");
+        assert_eq!(verdict(&Exit::Code(3), Some(&Declared::Done), &perm).unwrap_err().1, "exit_code:3");
+    }
+}
