@@ -79,7 +79,8 @@ pub fn read_output(stdout: &str) -> Output {
                 match orch.outcome.as_deref() {
                     Some("done") => out.declared = Some(Declared::Done),
                     Some("fail") => {
-                        let class = orch.class.as_deref().and_then(FailureClass::parse).unwrap_or(FailureClass::Transient);
+                        let class =
+                            orch.class.as_deref().and_then(FailureClass::parse).unwrap_or(FailureClass::Transient);
                         let reason = orch.reason.unwrap_or_else(|| "declared_failure".into());
                         out.declared = Some(Declared::Fail { class, reason });
                     }
@@ -105,7 +106,11 @@ pub enum Exit {
 /// The verdict on a run before the gate: done (exit 0, to be reviewed) or a failure
 /// with its class and reason. A worker's own declaration wins over its exit code, except
 /// that a declared `done` with a non-zero exit is a failure.
-pub fn verdict(exit: &Exit, declared: Option<&Declared>, permanent_codes: &[i32]) -> Result<(), (FailureClass, String)> {
+pub fn verdict(
+    exit: &Exit,
+    declared: Option<&Declared>,
+    permanent_codes: &[i32],
+) -> Result<(), (FailureClass, String)> {
     use FailureClass::{Permanent, Transient};
     match (exit, declared) {
         (Exit::TimedOut, _) => Err((Transient, "timeout".into())),
@@ -147,7 +152,10 @@ mod tests {
         let perm: Vec<i32> = (64..=78).filter(|c| *c != 75).collect();
         assert_eq!(verdict(&Exit::Code(0), None, &perm), Ok(()));
         assert_eq!(verdict(&Exit::Code(75), None, &perm).unwrap_err().0, FailureClass::Transient);
-        assert_eq!(verdict(&Exit::Code(64), None, &perm).unwrap_err(), (FailureClass::Permanent, "exit_code:64".into()));
+        assert_eq!(
+            verdict(&Exit::Code(64), None, &perm).unwrap_err(),
+            (FailureClass::Permanent, "exit_code:64".into())
+        );
         assert_eq!(verdict(&Exit::Code(1), None, &perm).unwrap_err().0, FailureClass::Transient);
         assert_eq!(verdict(&Exit::TimedOut, None, &perm).unwrap_err().1, "timeout");
         assert_eq!(verdict(&Exit::Signal(9), None, &perm).unwrap_err().1, "signal:9");

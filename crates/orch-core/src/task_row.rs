@@ -1,9 +1,16 @@
 //! Between QUEUE.md rows and tasks: reading a parsed table into row tasks (with every
-//! problem reported by line), writing a task's cells for a table's columns, and choosing
-//! which tasks the view shows.
+//! problem reported by line), comparing a row with its task, applying or merging a
+//! person's edit of a row, writing a task's cells for a table's columns, and choosing
+//! which tasks the view shows. Pure: no I/O, no clock.
+//!
+//! A row speaks only for the columns its file has: a task's value for a column the file
+//! lacks (say `notes`) is neither compared with the row nor changed by it. Values are
+//! compared as the file can show them: a value the codec cannot write exactly (a leading
+//! blank, a `\r`, the text `<br>`) equals what reading its cell gives back, so a row
+//! written by orch always matches the task it was written from.
 
 use crate::id::parse_id;
-use crate::queue_md::{Diagnostic, Document};
+use crate::queue_md::{Diagnostic, Document, decode_cell, encode_cell};
 use crate::task::{Priority, Status, Task};
 use crate::time::{format_display_time, parse_display_time};
 use jiff::Timestamp;
@@ -13,6 +20,33 @@ use std::collections::HashSet;
 /// The canonical columns, in the seed's order.
 pub const CANONICAL_COLUMNS: [&str; 9] =
     ["id", "status", "priority", "task", "success_criteria", "owner_session", "started_at_kst", "due_at_kst", "notes"];
+
+/// Which of the optional canonical columns the file has (`id`, `status`, `priority` and
+/// `task` are always there).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Shown {
+    pub success_criteria: bool,
+    pub owner: bool,
+    pub started_at: bool,
+    pub due_at: bool,
+    pub notes: bool,
+}
+
+impl Shown {
+    /// Every canonical column.
+    pub const ALL: Shown = Shown { success_criteria: true, owner: true, started_at: true, due_at: true, notes: true };
+
+    fn of(doc: &Document) -> Shown {
+        let has = |c: &str| doc.column(c).is_some();
+        Shown {
+            success_criteria: has("success_criteria"),
+            owner: has("owner_session"),
+            started_at: has("started_at_kst"),
+            due_at: has("due_at_kst"),
+            notes: has("notes"),
+        }
+    }
+}
 
 /// A task as one row of the file describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,26 +61,152 @@ pub struct RowTask {
     pub started_at: Option<Timestamp>,
     pub due_at: Option<Timestamp>,
     pub notes: Option<String>,
+    /// Values of the file's extra columns, by column name, in file order.
     pub extra: Vec<(String, String)>,
+    /// The optional columns the file has.
+    pub shown: Shown,
     /// The line exactly as read, and its ending.
     pub raw: String,
     pub eol: String,
 }
 
+/// One column's values in a row (or its task), for comparing and merging field by field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Value<'a> {
+    Status(Status),
+    Priority(Priority),
+    Text(Option<&'a str>),
+    Time(Option<Timestamp>),
+}
+
 impl RowTask {
     /// Whether `task` already says what this row says (so the row is no edit).
     pub fn matches(&self, task: &Task) -> bool {
-        self.id == task.id
-            && self.status == task.status
-            && self.priority == task.priority
-            && self.task == task.task
-            && self.success_criteria == task.success_criteria
-            && self.owner == task.owner
-            && same_minute(self.started_at, task.started_at)
-            && same_minute(self.due_at, task.due_at)
-            && self.notes == task.notes
-            && self.extra.iter().all(|(k, v)| task.extra.iter().any(|(k2, v2)| k == k2 && v == v2))
+        self.id == task.id && self.fields().iter().all(|(name, v)| same(v, &task_value(task, name)))
     }
+
+    /// Writes this row's values into `task`: every column the file has, nothing else.
+    pub fn apply_to(&self, task: &mut Task) {
+        for (name, v) in self.fields() {
+            set_value(task, name, v);
+        }
+    }
+
+    /// A person's edit of this row, merged with what happened to the task since the view
+    /// showed `base` (the row as the view last wrote it). A column the person changed
+    /// takes the row's value; any other keeps the task's. Columns that both the person
+    /// and the database changed, to different values, are named in `conflicts` (the
+    /// merged task holds the person's value there: `import --force`).
+    pub fn merge(&self, base: &RowTask, task: &Task) -> Merged {
+        let mut merged = task.clone();
+        let mut conflicts = Vec::new();
+        let base_fields = base.fields();
+        for (name, mine) in self.fields() {
+            let old = base_fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
+            if old == Some(&mine) {
+                continue;
+            }
+            let theirs = task_value(task, name);
+            let db_unchanged = old.is_some_and(|o| same(o, &theirs));
+            if !db_unchanged && !same(&mine, &theirs) {
+                conflicts.push(name.to_string());
+            }
+            set_value(&mut merged, name, mine);
+        }
+        Merged { task: merged, conflicts }
+    }
+
+    /// (column name, value) for every column the file has, `id` aside.
+    fn fields(&self) -> Vec<(&str, Value<'_>)> {
+        let mut out = Vec::with_capacity(9 + self.extra.len());
+        out.push(("status", Value::Status(self.status)));
+        out.push(("priority", Value::Priority(self.priority)));
+        out.push(("task", Value::Text(Some(&self.task))));
+        let s = self.shown;
+        let optional = [
+            (s.success_criteria, "success_criteria", Value::Text(self.success_criteria.as_deref())),
+            (s.owner, "owner_session", Value::Text(self.owner.as_deref())),
+            (s.started_at, "started_at_kst", Value::Time(self.started_at)),
+            (s.due_at, "due_at_kst", Value::Time(self.due_at)),
+            (s.notes, "notes", Value::Text(self.notes.as_deref())),
+        ];
+        out.extend(optional.into_iter().filter(|(shown, _, _)| *shown).map(|(_, n, v)| (n, v)));
+        out.extend(self.extra.iter().map(|(k, v)| (k.as_str(), Value::Text(dash_none(v)))));
+        out
+    }
+}
+
+/// The result of [`RowTask::merge`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Merged {
+    pub task: Task,
+    /// Columns changed both in the file and in the database, to different values.
+    pub conflicts: Vec<String>,
+}
+
+/// A task's value for one column (an extra column's `-` or empty value is none).
+fn task_value<'a>(task: &'a Task, column: &str) -> Value<'a> {
+    match column {
+        "status" => Value::Status(task.status),
+        "priority" => Value::Priority(task.priority),
+        "task" => Value::Text(Some(&task.task)),
+        "success_criteria" => Value::Text(task.success_criteria.as_deref()),
+        "owner_session" => Value::Text(task.owner.as_deref()),
+        "started_at_kst" => Value::Time(task.started_at),
+        "due_at_kst" => Value::Time(task.due_at),
+        "notes" => Value::Text(task.notes.as_deref()),
+        other => Value::Text(task.extra.iter().find(|(k, _)| k == other).and_then(|(_, v)| dash_none(v))),
+    }
+}
+
+fn set_value(task: &mut Task, column: &str, v: Value<'_>) {
+    let owned = |t: Option<&str>| t.map(str::to_string);
+    match (column, v) {
+        ("status", Value::Status(s)) => task.status = s,
+        ("priority", Value::Priority(p)) => task.priority = p,
+        ("task", Value::Text(Some(t))) => task.task = t.to_string(),
+        ("success_criteria", Value::Text(t)) => task.success_criteria = owned(t),
+        ("owner_session", Value::Text(t)) => task.owner = owned(t),
+        ("started_at_kst", Value::Time(t)) => task.started_at = t,
+        ("due_at_kst", Value::Time(t)) => task.due_at = t,
+        ("notes", Value::Text(t)) => task.notes = owned(t),
+        (other, Value::Text(t)) => {
+            let v = t.unwrap_or("-").to_string();
+            match task.extra.iter_mut().find(|(k, _)| k == other) {
+                Some(slot) => slot.1 = v,
+                None => task.extra.push((other.to_string(), v)),
+            }
+        }
+        (column, v) => unreachable!("fields() pairs {column} with {v:?}"),
+    }
+}
+
+/// `row` (read from the file) and `task` (from the database) agree, as the file shows.
+fn same(row: &Value<'_>, task: &Value<'_>) -> bool {
+    match (row, task) {
+        (Value::Text(a), Value::Text(b)) => match (a, b) {
+            (Some(a), Some(b)) => same_text(a, b),
+            (None, Some(b)) => shown_as_none(b),
+            (a, b) => a == b,
+        },
+        (Value::Time(a), Value::Time(b)) => same_minute(*a, *b),
+        (a, b) => a == b,
+    }
+}
+
+/// A stored text equals the value read back: exactly, or once written and read again.
+fn same_text(read: &str, stored: &str) -> bool {
+    read == stored || as_read(stored).as_deref() == Some(read)
+}
+
+/// A stored value the file shows as none (`-`, blank).
+fn shown_as_none(stored: &str) -> bool {
+    as_read(stored).is_none()
+}
+
+/// What reading a cell written from `stored` gives.
+fn as_read(stored: &str) -> Option<String> {
+    none_if_dash(&decode_cell(&encode_cell(stored)))
 }
 
 /// The file shows minutes; instants that agree to the minute are the same to it.
@@ -56,8 +216,13 @@ fn same_minute(a: Option<Timestamp>, b: Option<Timestamp>) -> bool {
 }
 
 fn none_if_dash(v: &str) -> Option<String> {
+    dash_none(v).map(str::to_string)
+}
+
+/// A cell's value, or none for `-` and blank.
+fn dash_none(v: &str) -> Option<&str> {
     let v = v.trim();
-    (!v.is_empty() && v != "-").then(|| v.to_string())
+    (!v.is_empty() && v != "-").then_some(v)
 }
 
 /// Reads every row of `doc` as a task; all problems are returned, each with its line.
@@ -72,7 +237,10 @@ pub fn read_rows(doc: &Document, tz: &TimeZone) -> Result<Vec<RowTask>, Vec<Diag
         // parse() only returns documents that have these columns.
         return Err(vec![Diagnostic { line: doc.header_line, message: "queue table lacks a required column".into() }]);
     };
-    let mut seen: HashSet<&str> = HashSet::new();
+    let (c_criteria, c_owner, c_started, c_due, c_notes) =
+        (col("success_criteria"), col("owner_session"), col("started_at_kst"), col("due_at_kst"), col("notes"));
+    let shown = Shown::of(doc);
+    let mut seen: HashSet<&str> = HashSet::with_capacity(doc.rows.len());
     let mut out = Vec::with_capacity(doc.rows.len());
     for row in &doc.rows {
         let line = row.line;
@@ -90,12 +258,12 @@ pub fn read_rows(doc: &Document, tz: &TimeZone) -> Result<Vec<RowTask>, Vec<Diag
         if task.is_none() {
             bad("the task is empty".to_string());
         }
-        let mut time = |name: &str| {
-            let v = none_if_dash(cell(col(name)))?;
+        let mut time = |i: Option<usize>, name: &str| {
+            let v = none_if_dash(cell(i))?;
             parse_display_time(&v, tz).map_err(|e| bad(format!("{name}: {e}"))).ok()
         };
-        let started_at = time("started_at_kst");
-        let due_at = time("due_at_kst");
+        let started_at = time(c_started, "started_at_kst");
+        let due_at = time(c_due, "due_at_kst");
         let (Some(status), Some(priority), Some(task)) = (status, priority, task) else { continue };
         out.push(RowTask {
             line,
@@ -103,12 +271,13 @@ pub fn read_rows(doc: &Document, tz: &TimeZone) -> Result<Vec<RowTask>, Vec<Diag
             status,
             priority,
             task,
-            success_criteria: none_if_dash(cell(col("success_criteria"))),
-            owner: none_if_dash(cell(col("owner_session"))),
+            success_criteria: none_if_dash(cell(c_criteria)),
+            owner: none_if_dash(cell(c_owner)),
             started_at,
             due_at,
-            notes: none_if_dash(cell(col("notes"))),
+            notes: none_if_dash(cell(c_notes)),
             extra: extra_cols.iter().map(|(i, name)| ((*name).clone(), row.cells[*i].clone())).collect(),
+            shown,
             raw: row.raw.clone(),
             eol: row.eol.clone(),
         });
@@ -159,85 +328,5 @@ pub fn view_selection(tasks: &[Task], done_kept: usize, all: bool) -> Vec<bool> 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::queue_md::parse;
-
-    const SEED: &str = include_str!("../../../tests/fixtures/seed_queue.md");
-
-    fn seoul() -> TimeZone {
-        TimeZone::get("Asia/Seoul").unwrap()
-    }
-
-    #[test]
-    fn the_seed_reads_as_26_tasks() {
-        let doc = parse(SEED).unwrap();
-        let rows = read_rows(&doc, &seoul()).unwrap();
-        assert_eq!(rows.len(), 26);
-        let done = rows.iter().filter(|r| r.status == Status::Done).count();
-        let blocked = rows.iter().filter(|r| r.status == Status::Blocked).count();
-        assert_eq!((done, blocked), (23, 3));
-        let r19 = rows.iter().find(|r| r.id == "ORCH-019").unwrap();
-        assert!(r19.task.starts_with("[쿠팡구매/safe] 생수 2L"));
-        assert_eq!(rows[0].started_at.unwrap().to_string(), "2026-02-07T11:08:00Z");
-        let r25 = rows.iter().find(|r| r.id == "ORCH-025").unwrap();
-        assert_eq!((r25.owner.as_deref(), r25.started_at), (None, None));
-    }
-
-    #[test]
-    fn cells_of_an_unchanged_seed_task_are_its_row() {
-        let doc = parse(SEED).unwrap();
-        let rows = read_rows(&doc, &seoul()).unwrap();
-        for r in &rows {
-            let mut t = Task::new(r.id.clone(), r.task.clone(), r.priority, 4, Timestamp::UNIX_EPOCH);
-            t.status = r.status;
-            t.success_criteria = r.success_criteria.clone();
-            t.owner = r.owner.clone();
-            t.started_at = r.started_at;
-            t.due_at = r.due_at;
-            t.notes = r.notes.clone();
-            assert!(r.matches(&t));
-            let cells = task_cells(&t, &doc.columns, &seoul());
-            assert_eq!(crate::queue_md::render_row(&cells), r.raw, "line {}", r.line);
-        }
-    }
-
-    #[test]
-    fn every_bad_row_is_reported_with_its_line() {
-        let text = "| id | status | priority | task | started_at_kst |\n|---|---|---|---|---|\n\
-                    | ORCH-001 | DOING | P1 | a | - |\n\
-                    | ORCH-002 | DONE | P9 | b | - |\n\
-                    | ORCH-002 | DONE | P1 | c | - |\n\
-                    | ORCH-004 | DONE | P1 | d | 2026-02-30 10:00 |\n\
-                    | X | DONE | P1 | - | - |\n";
-        let doc = parse(text).unwrap();
-        let diags = read_rows(&doc, &seoul()).unwrap_err();
-        let lines: Vec<usize> = diags.iter().map(|d| d.line).collect();
-        assert_eq!(lines, [3, 4, 5, 6, 7, 7]);
-        assert!(diags[0].message.contains("unknown status `DOING`"));
-        assert!(diags[1].message.contains("unknown priority `P9`"));
-        assert!(diags[2].message.contains("duplicate id `ORCH-002`"));
-        assert!(diags[3].message.contains("impossible time"));
-    }
-
-    #[test]
-    fn the_view_keeps_open_tasks_and_the_newest_done() {
-        let at = |s: i64| Timestamp::from_second(s).unwrap();
-        let mk = |id: &str, st: Status, upd: i64| {
-            let mut t = Task::new(id.into(), "x".into(), Priority::P1, 4, at(0));
-            t.status = st;
-            t.updated_at = at(upd);
-            t
-        };
-        let tasks = vec![
-            mk("A-001", Status::Done, 5),
-            mk("A-002", Status::Pending, 1),
-            mk("A-003", Status::Done, 9),
-            mk("A-004", Status::Done, 7),
-            mk("A-005", Status::Blocked, 1),
-        ];
-        assert_eq!(view_selection(&tasks, 2, false), [false, true, true, true, true]);
-        assert_eq!(view_selection(&tasks, 0, false), [false, true, false, false, true]);
-        assert_eq!(view_selection(&tasks, 0, true), [true; 5]);
-    }
-}
+#[path = "task_row_tests.rs"]
+mod tests;

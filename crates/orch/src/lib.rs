@@ -5,9 +5,11 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod dispatch;
 pub mod error;
 pub mod event_log;
 pub mod home;
 pub mod ops;
+pub mod runner;
 pub mod store;
 pub mod sync;

@@ -5,6 +5,7 @@ mod init;
 mod operator;
 mod output;
 mod read;
+mod run;
 mod sync_cmd;
 mod worker;
 
@@ -14,7 +15,7 @@ use crate::ops::{Options, Orch};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-pub use output::{print, print_json};
+pub use output::{clip, print, print_json};
 
 #[derive(Parser, Debug)]
 #[command(name = "orch", version, about = "A durable work queue and dispatcher for agents and commands")]
@@ -67,6 +68,10 @@ enum Command {
     Watchdog(worker::WatchdogArgs),
     /// Every attempt of a task: owner, times, class, reason, outcome.
     Log(read::LogArgs),
+    /// The dispatcher: claim tasks and run workers for them.
+    Run(run::RunArgs),
+    /// Claim one task and run CMD for it under the worker protocol.
+    Exec(run::ExecArgs),
 }
 
 /// Runs the command line and returns the exit code.
@@ -129,6 +134,8 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Fail(a) => worker::fail(&orch, a),
         Command::Watchdog(a) => worker::watchdog(&orch, a),
         Command::Log(a) => read::log(&orch, a),
+        Command::Run(a) => run::run(&orch, a),
+        Command::Exec(a) => run::exec(&orch, a),
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod claim;
 pub mod json;
+mod run;
 mod tasks;
 
 pub use claim::{ClaimRequest, Claimed, Finish};
@@ -22,6 +23,7 @@ use orch_core::state::{Change, RunEffect};
 use orch_core::task::{Status, Task};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Settings that come from the environment or the command line rather than the config.
 #[derive(Clone, Debug, Default)]
@@ -39,12 +41,17 @@ pub struct Orch {
     pub home: Home,
     pub config: Config,
     pub db: Box<dyn Backend>,
+    /// Where the database is (a path or URL), for workers and second connections.
+    pub db_url: String,
     pub clock: Arc<dyn Clock>,
     pub tz: TimeZone,
     pub policy: RetryPolicy,
     /// The view file, if there is one.
     pub queue_file: Option<PathBuf>,
     pub queue_read_only: bool,
+    /// When set, changes do not refresh the view at once; the dispatcher refreshes it on
+    /// a timer instead (a busy queue would otherwise rewrite QUEUE.md per transition).
+    pub defer_view: AtomicBool,
 }
 
 impl Orch {
@@ -53,7 +60,9 @@ impl Orch {
         let config = Config::load(&home.config_path()).map_err(Error::Usage)?;
         let url = opts.db.clone().unwrap_or_else(|| home.db_path().display().to_string());
         let db = store::open(&url)?;
-        Ok(Orch::with_parts(home, config, db, opts, Arc::new(SystemClock)))
+        let mut orch = Orch::with_parts(home, config, db, opts, Arc::new(SystemClock));
+        orch.db_url = url;
+        Ok(orch)
     }
 
     /// Assembles a queue from parts (tests give their own clock).
@@ -64,6 +73,7 @@ impl Orch {
             None => Some(home.root().join(&config.queue.file)),
         };
         Orch {
+            db_url: db.describe(),
             tz: config.time_zone(),
             policy: config.retry_policy(),
             home,
@@ -72,6 +82,7 @@ impl Orch {
             clock,
             queue_file,
             queue_read_only: opts.queue_md_read_only,
+            defer_view: AtomicBool::new(false),
         }
     }
 
@@ -92,6 +103,9 @@ impl Orch {
         let mut warnings = Vec::new();
         if let Err(e) = crate::event_log::flush(self) {
             warnings.push(format!("events.jsonl not updated: {e}"));
+        }
+        if self.defer_view.load(Ordering::Relaxed) {
+            return warnings;
         }
         match crate::sync::refresh(self) {
             Ok(Some(w)) => warnings.push(w),

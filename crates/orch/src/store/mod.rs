@@ -159,8 +159,9 @@ pub trait Backend: Send + Sync {
     /// Blocks until another connection may have committed a change, or `timeout`
     /// passes. It must notice a commit within a few milliseconds (SQLite: polls
     /// `PRAGMA data_version`; PostgreSQL: LISTEN/NOTIFY), so an idle dispatcher starts a
-    /// new task at once. Returning early without a change is allowed.
-    fn wait_for_change(&self, timeout: std::time::Duration) -> Result<()>;
+    /// new task at once. Returns whether a change was seen (a spurious `true` is
+    /// allowed; a missed change is not).
+    fn wait_for_change(&self, timeout: std::time::Duration) -> Result<bool>;
     /// Where the data lives, for messages.
     fn describe(&self) -> String;
 }

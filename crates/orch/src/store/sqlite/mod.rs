@@ -92,7 +92,7 @@ impl Backend for Sqlite {
         self.run(TransactionBehavior::Deferred, f)
     }
 
-    fn wait_for_change(&self, timeout: std::time::Duration) -> Result<()> {
+    fn wait_for_change(&self, timeout: std::time::Duration) -> Result<bool> {
         let deadline = std::time::Instant::now() + timeout;
         let version = || -> Result<i64> {
             let guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
@@ -102,10 +102,10 @@ impl Backend for Sqlite {
         while std::time::Instant::now() < deadline {
             std::thread::sleep(POLL.min(deadline.saturating_duration_since(std::time::Instant::now())));
             if version()? != start {
-                break;
+                return Ok(true);
             }
         }
-        Ok(())
+        Ok(false)
     }
 
     fn describe(&self) -> String {

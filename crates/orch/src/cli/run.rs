@@ -1,0 +1,90 @@
+//! Execution commands: `run` (the dispatcher) and `exec` (claim one task, run a command
+//! for it under the same protocol).
+
+use super::output::{print, print_json};
+use crate::dispatch::{self, RunOptions, SPAWNED_BY_DISPATCHER, SPAWNED_BY_EXEC};
+use crate::error::{Error, Result};
+use crate::ops::Orch;
+use orch_core::outcome::Exit;
+use orch_core::task::Status;
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Workers at once (default: dispatcher.workers; at most dispatcher.hard_cap).
+    #[arg(long, short = 'w')]
+    workers: Option<usize>,
+    /// One task at a time.
+    #[arg(long, conflicts_with = "workers")]
+    sequential: bool,
+    /// Exit once nothing runs and nothing is eligible now.
+    #[arg(long)]
+    until_idle: bool,
+    /// No progress lines.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(orch: &Orch, a: &RunArgs) -> Result<i32> {
+    let workers = if a.sequential { 1 } else { a.workers.unwrap_or(orch.config.dispatcher.workers) };
+    let opts = RunOptions {
+        workers,
+        until_idle: a.until_idle,
+        command: None,
+        owner: None,
+        max_claims: None,
+        spawned_by: SPAWNED_BY_DISPATCHER,
+        quiet: a.quiet || a.json,
+    };
+    let s = dispatch::run(orch, opts)?;
+    if a.json {
+        print_json(&serde_json::to_value(&s).expect("a summary serialises"));
+    } else if !a.quiet {
+        let c = &s.counts;
+        print(&format!(
+            "started {}, done {}, failed {}, blocked {}, put back {} in {:.1}s",
+            c.started, c.done, c.failed, c.blocked, c.interrupted, s.elapsed_s
+        ));
+    }
+    Ok(0)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExecArgs {
+    /// Who takes the task (shown as owner_session).
+    #[arg(long)]
+    owner: String,
+    /// Print progress lines.
+    #[arg(long, short = 'v')]
+    verbose: bool,
+    /// The command and its arguments (placeholders {id} {task} {criteria} {prompt} {task_json}).
+    #[arg(last = true, required = true)]
+    command: Vec<String>,
+}
+
+/// Exit code: 0 when the task ended DONE; the worker's own code when it failed with one;
+/// 1 otherwise; 4 when nothing was eligible.
+pub fn exec(orch: &Orch, a: &ExecArgs) -> Result<i32> {
+    let opts = RunOptions {
+        workers: 1,
+        until_idle: true,
+        command: Some(a.command.clone()),
+        owner: Some(a.owner.clone()),
+        max_claims: Some(1),
+        spawned_by: SPAWNED_BY_EXEC,
+        quiet: !a.verbose,
+    };
+    let s = dispatch::run(orch, opts)?;
+    let Some(id) = &s.last_task else {
+        return Err(Error::NotFound("nothing to run: no task is eligible now".into()));
+    };
+    let status = s.last_status.map_or_else(|| "lease lost".to_string(), |st| st.to_string());
+    eprintln!("orch: {id} {status}");
+    Ok(match (s.last_status, &s.last_exit) {
+        (Some(Status::Done), _) => 0,
+        (_, Some(Exit::Code(c))) if *c != 0 => *c,
+        _ => 1,
+    })
+}

@@ -1,0 +1,79 @@
+//! Starting one claimed task: its run folder, the task file, the rendered prompt and
+//! argv, the environment, and the process. Task text goes into argv elements, the
+//! environment and a JSON file — never through a shell.
+
+use crate::ops::json::task_json;
+use crate::ops::{Claimed, Orch};
+use crate::runner::{self, Spawned, Spec};
+use orch_core::template;
+use std::path::PathBuf;
+
+/// The prompt used when `.orch/prompt.md` is missing.
+pub const FALLBACK_PROMPT: &str = "Task {id}: {task}\nSuccess criteria: {criteria}\n";
+
+/// Where a run's files live: `.orch/runs/RUN_ID/`.
+pub fn run_dir(orch: &Orch, run_id: &str) -> PathBuf {
+    orch.home.runs_dir().join(run_id)
+}
+
+/// Prepares and spawns the worker for `c`. `command` is the argv template.
+pub fn launch(orch: &Orch, c: &Claimed, command: &[String]) -> Result<Spawned, String> {
+    let t = &c.task;
+    let dir = run_dir(orch, &c.run.id);
+    crate::home::create_private_dir(&dir).map_err(|e| e.to_string())?;
+    let deps = orch.dep_reports(t).map_err(|e| e.to_string())?;
+    let mut json = task_json(t);
+    json["run_id"] = serde_json::json!(c.run.id);
+    json["trace_id"] = serde_json::json!(c.run.trace_id);
+    json["deps"] = serde_json::to_value(&deps).expect("deps serialise");
+    let task_file = dir.join("task.json");
+    write_private(&task_file, &serde_json::to_string_pretty(&json).expect("JSON serialises"))?;
+
+    let deps_text: String = deps
+        .iter()
+        .map(|d| format!("- {} ({}): {}\n{}\n", d.id, d.status, d.task, d.report.as_deref().unwrap_or("(no report)")))
+        .collect();
+    let attempt = c.run.attempt.to_string();
+    let task_file_s = task_file.display().to_string();
+    let mut values: Vec<(&str, &str)> = vec![
+        ("id", &t.id),
+        ("task", &t.task),
+        ("criteria", t.success_criteria.as_deref().unwrap_or("-")),
+        ("notes", t.notes.as_deref().unwrap_or("-")),
+        ("deps", if deps_text.is_empty() { "-" } else { &deps_text }),
+        ("attempt", &attempt),
+        ("task_json", &task_file_s),
+    ];
+    let prompt_path = orch.home.dir.join(&orch.config.worker.prompt_file);
+    let prompt_template = std::fs::read_to_string(&prompt_path).unwrap_or_else(|_| FALLBACK_PROMPT.to_string());
+    let prompt = template::render(&prompt_template, &values);
+    values.push(("prompt", &prompt));
+    let argv: Vec<String> = command.iter().map(|a| template::render(a, &values)).collect();
+
+    let home = orch.home.dir.display().to_string();
+    let mut env = vec![
+        ("ORCH_TASK_ID".to_string(), t.id.clone()),
+        ("ORCH_RUN_ID".into(), c.run.id.clone()),
+        ("ORCH_TRACE_ID".into(), c.run.trace_id.clone()),
+        ("ORCH_LEASE_TOKEN".into(), c.run.lease_token.clone()),
+        ("ORCH_ATTEMPT".into(), attempt.clone()),
+        ("ORCH_HOME".into(), home),
+        ("ORCH_TASK_JSON".into(), task_file_s.clone()),
+    ];
+    if orch.db_url != orch.home.db_path().display().to_string() {
+        env.push(("ORCH_DB".into(), orch.db_url.clone()));
+    }
+    let spec = Spec {
+        argv,
+        env,
+        cwd: orch.home.root().to_path_buf(),
+        stdout: dir.join("stdout.log"),
+        stderr: dir.join("stderr.log"),
+        stdin: None,
+    };
+    runner::spawn(&spec)
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> Result<(), String> {
+    crate::home::write_atomic(path, text.as_bytes()).map_err(|e| e.to_string())
+}

@@ -1,0 +1,66 @@
+//! Bookkeeping of runs for the process side: where a worker runs, what it used, what
+//! the gate said, and what the tasks it depends on reported.
+
+use super::Orch;
+use crate::error::Result;
+use crate::store::{self, ProcessInfo, Run};
+use orch_core::outcome::Usage;
+use orch_core::task::Task;
+
+/// A task this one depends on, as its worker sees it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DepReport {
+    pub id: String,
+    pub task: String,
+    pub status: String,
+    pub report: Option<String>,
+}
+
+impl Orch {
+    pub fn record_process(&self, run_id: &str, p: &ProcessInfo) -> Result<()> {
+        Ok(store::write(self.db.as_ref(), |tx| tx.run_set_process(run_id, p))?)
+    }
+
+    pub fn add_usage(&self, run_id: &str, usage: &Usage) -> Result<()> {
+        if usage.is_zero() {
+            return Ok(());
+        }
+        Ok(store::write(self.db.as_ref(), |tx| tx.run_add_usage(run_id, usage))?)
+    }
+
+    pub fn set_verdict(&self, run_id: &str, verdict: &str, reason: &str) -> Result<()> {
+        Ok(store::write(self.db.as_ref(), |tx| tx.run_set_verdict(run_id, verdict, reason))?)
+    }
+
+    /// Unfinished runs orch spawned on `host`.
+    pub fn live_runs_on(&self, host: &str) -> Result<Vec<Run>> {
+        Ok(store::read(self.db.as_ref(), |tx| tx.runs_live_on(host))?)
+    }
+
+    /// The tasks `task` depends on, each with the report of its last finished run.
+    pub fn dep_reports(&self, task: &Task) -> Result<Vec<DepReport>> {
+        Ok(store::read(self.db.as_ref(), |tx| {
+            let mut out = Vec::new();
+            for id in &task.depends_on {
+                let Some(dep) = tx.task_get(id)? else { continue };
+                let report = tx.runs_of(id)?.into_iter().rev().find_map(|r| r.report);
+                out.push(DepReport { id: dep.id, task: dep.task, status: dep.status.to_string(), report });
+            }
+            Ok(out)
+        })?)
+    }
+}
+
+impl Orch {
+    /// Closes a run whose task moved on without it (found after its dispatcher died).
+    pub fn end_orphan_run(&self, run_id: &str) -> Result<()> {
+        let end = crate::store::RunEnd {
+            outcome: "abandoned",
+            class: None,
+            reason: Some("dispatcher_lost"),
+            report: None,
+            at: self.now(),
+        };
+        Ok(store::write(self.db.as_ref(), |tx| tx.run_end(run_id, &end))?)
+    }
+}
