@@ -25,6 +25,8 @@ pub mod kind {
     pub const RETRY_SCHEDULED: &str = "retry.scheduled";
     pub const RETRY_EXHAUSTED: &str = "retry.exhausted";
     pub const REPORT_LATE: &str = "report.late";
+    pub const GATE_VERDICT: &str = "gate.verdict";
+    pub const BUDGET_EXCEEDED: &str = "budget.exceeded";
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

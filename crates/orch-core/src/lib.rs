@@ -10,6 +10,7 @@ pub mod id;
 pub mod outcome;
 pub mod policy;
 pub mod queue_md;
+pub mod report;
 pub mod state;
 pub mod task;
 pub mod task_row;

@@ -62,9 +62,33 @@ struct ControlBody {
     reason: Option<String>,
 }
 
-/// Splits stdout into the report and the control lines' content.
+/// Claude Code's `--output-format json` result object.
+#[derive(Deserialize)]
+struct ClaudeResult {
+    #[serde(rename = "type")]
+    kind: String,
+    result: Option<String>,
+    is_error: Option<bool>,
+    total_cost_usd: Option<f64>,
+    usage: Option<Usage>,
+}
+
+/// Splits stdout into the report and the control lines' content. A stdout that is one
+/// Claude Code result object (`--output-format json`) gives its `result` as the report
+/// and its `usage` and `total_cost_usd` as usage.
 pub fn read_output(stdout: &str) -> Output {
     let mut out = Output::default();
+    if let Ok(r) = serde_json::from_str::<ClaudeResult>(stdout.trim())
+        && r.kind == "result"
+    {
+        out.report = r.result.unwrap_or_default();
+        out.usage = r.usage.unwrap_or_default();
+        out.usage.cost_usd = r.total_cost_usd.unwrap_or(out.usage.cost_usd);
+        if r.is_error == Some(true) {
+            out.declared = Some(Declared::Fail { class: FailureClass::Transient, reason: "agent_error".into() });
+        }
+        return out;
+    }
     for line in stdout.split_inclusive('\n') {
         let t = line.trim();
         if !(t.starts_with("{\"orch\"") || t.starts_with("{ \"orch\"")) {
@@ -138,6 +162,18 @@ mod tests {
         assert_eq!((out.usage.input_tokens, out.usage.output_tokens), (1201, 340));
         assert!((out.usage.cost_usd - 0.03).abs() < 1e-9);
         assert_eq!(out.bad_control_lines.len(), 1);
+    }
+
+    #[test]
+    fn a_claude_result_object_is_read() {
+        let out = read_output(
+            r#"{"type":"result","subtype":"success","is_error":false,"result":"- done\nRisks: none","total_cost_usd":0.12,"usage":{"input_tokens":10,"output_tokens":5,"cache_read_input_tokens":3}}"#,
+        );
+        assert_eq!(out.report, "- done
+Risks: none");
+        assert_eq!((out.usage.input_tokens, out.usage.output_tokens), (10, 5));
+        assert!((out.usage.cost_usd - 0.12).abs() < 1e-9);
+        assert_eq!(out.declared, None);
     }
 
     #[test]

@@ -68,6 +68,9 @@ pub enum Command {
     Skip {
         done_task: String,
     },
+    /// An operator's review accepts the last report of a task that stopped (`review
+    /// --apply` after the rules changed): DONE.
+    Accept { reason: String },
 }
 
 /// What `replan` may change; `None` leaves a field as it is.
@@ -97,6 +100,7 @@ impl Command {
             Command::Replan(_) => "replan",
             Command::Note { .. } => "note",
             Command::Skip { .. } => "skip",
+            Command::Accept { .. } => "accept",
         }
     }
 }
@@ -305,6 +309,16 @@ pub fn transition(task: &Task, cmd: &Command, now: Timestamp, policy: &RetryPoli
             let note = format!("idempotent_skip:{done_task}");
             append_note(&mut t.notes, &note);
             events.push(ev(kind::TASK_SKIPPED, Status::Done, Some(note)));
+        }
+        Command::Accept { reason } => {
+            if !matches!(from, Status::Failed | Status::Blocked) {
+                return Err(refused(task, cmd, Status::Done, "FAILED or BLOCKED"));
+            }
+            t.status = Status::Done;
+            t.retry_at = None;
+            let note = format!("accepted:{}", reason.trim());
+            append_note(&mut t.notes, &note);
+            events.push(ev(kind::TASK_DONE, Status::Done, Some(note)));
         }
     }
     for e in &mut events {

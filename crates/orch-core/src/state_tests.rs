@@ -39,6 +39,7 @@ fn commands() -> Vec<Command> {
         Command::Replan(Replan { reason: "why".into(), ..Replan::default() }),
         Command::Note { text: "hello".into() },
         Command::Skip { done_task: "ORCH-000".into() },
+        Command::Accept { reason: "review".into() },
     ]
 }
 
@@ -68,6 +69,7 @@ fn every_status_and_command_pair() {
         ("replan", [To(Pending), To(InProgress), Refused, To(Failed), To(Blocked)]),
         ("note", [To(Pending), To(InProgress), To(Done), To(Failed), To(Blocked)]),
         ("skip", [To(Done), Refused, Refused, To(Done), Refused]),
+        ("accept", [Refused, Refused, Refused, To(Done), To(Done)]),
     ];
     let cmds = commands();
     assert_eq!(cmds.len(), table.len());

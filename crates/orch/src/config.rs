@@ -36,6 +36,7 @@ compact_report = true
 soft_tokens = 2000
 hard_tokens = 3500
 reviewer = []              # optional argv of a reviewer command
+reviewer_timeout = "10m"
 
 [budget]
 task_cost_usd = 0          # 0 = no limit
@@ -104,6 +105,8 @@ pub struct Gate {
     pub soft_tokens: usize,
     pub hard_tokens: usize,
     pub reviewer: Vec<String>,
+    #[serde(deserialize_with = "duration")]
+    pub reviewer_timeout: SignedDuration,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -156,7 +159,13 @@ impl Default for Retry {
 
 impl Default for Gate {
     fn default() -> Self {
-        Gate { compact_report: true, soft_tokens: 2000, hard_tokens: 3500, reviewer: Vec::new() }
+        Gate {
+            compact_report: true,
+            soft_tokens: 2000,
+            hard_tokens: 3500,
+            reviewer: Vec::new(),
+            reviewer_timeout: SignedDuration::from_mins(10),
+        }
     }
 }
 

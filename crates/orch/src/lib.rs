@@ -8,6 +8,7 @@ pub mod config;
 pub mod dispatch;
 pub mod error;
 pub mod event_log;
+pub mod gate;
 pub mod home;
 pub mod ops;
 pub mod runner;

@@ -2,9 +2,11 @@
 //! decides anything about tasks; every rule lives in `ops`, `sync` and the core.
 
 mod init;
+mod migrate;
 mod operator;
 mod output;
 mod read;
+mod review;
 mod run;
 mod sync_cmd;
 mod worker;
@@ -68,10 +70,14 @@ enum Command {
     Watchdog(worker::WatchdogArgs),
     /// Every attempt of a task: owner, times, class, reason, outcome.
     Log(read::LogArgs),
+    /// Run the gate again on the last report of a task.
+    Review(review::ReviewArgs),
     /// The dispatcher: claim tasks and run workers for them.
     Run(run::RunArgs),
     /// Claim one task and run CMD for it under the worker protocol.
     Exec(run::ExecArgs),
+    /// Copy a queue with its history into another database (e.g. SQLite to PostgreSQL).
+    Migrate(migrate::MigrateArgs),
 }
 
 /// Runs the command line and returns the exit code.
@@ -114,9 +120,13 @@ fn run(cli: Cli) -> Result<i32> {
     if let Command::Init(args) = &cli.command {
         return init::run(&cli, args);
     }
+    if let Command::Migrate(args) = &cli.command {
+        return migrate::run(&cli, args);
+    }
     let orch = open(&cli)?;
     match &cli.command {
         Command::Init(_) => unreachable!("handled above"),
+        Command::Migrate(_) => unreachable!("handled above"),
         Command::Add(a) => operator::add(&orch, a),
         Command::List(a) => read::list(&orch, a),
         Command::Show(a) => read::show(&orch, a),
@@ -134,6 +144,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Fail(a) => worker::fail(&orch, a),
         Command::Watchdog(a) => worker::watchdog(&orch, a),
         Command::Log(a) => read::log(&orch, a),
+        Command::Review(a) => review::review(&orch, a),
         Command::Run(a) => run::run(&orch, a),
         Command::Exec(a) => run::exec(&orch, a),
     }

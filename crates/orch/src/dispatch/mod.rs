@@ -19,12 +19,14 @@ mod launch;
 mod lock;
 mod progress;
 mod recover;
+mod review;
 mod settle;
 
 pub use launch::run_dir;
 pub use progress::Counts;
 
 use crate::error::{Error, Result};
+use crate::gate;
 use crate::ops::{ClaimRequest, Orch};
 use crate::runner::{self, hostname};
 use crate::store::{self, ProcessInfo};
@@ -32,7 +34,8 @@ use orch_core::outcome::Exit;
 use orch_core::state::Auth;
 use orch_core::task::Status;
 use progress::Progress;
-use settle::{Settled, Stop, settle};
+use review::AfterWork;
+use settle::{Outcome, Settled, Stop};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
@@ -89,6 +92,14 @@ struct Slot {
     next_heartbeat: Instant,
     stop: Option<Stop>,
     kill_at: Option<Instant>,
+    attempt: u32,
+    /// The worker's process, or the reviewer's after a passing report.
+    phase: Phase,
+}
+
+enum Phase {
+    Work,
+    Review(gate::Decision),
 }
 
 struct Dispatcher<'a> {
@@ -103,6 +114,7 @@ struct Dispatcher<'a> {
     draining: bool,
     view_dirty: bool,
     summary: Summary,
+    budget_announced: Option<jiff::civil::Date>,
 }
 
 /// Runs the dispatcher until it is told to stop, or (with `until_idle`/`max_claims`)
@@ -135,6 +147,7 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
         draining: false,
         view_dirty: false,
         summary: Summary::default(),
+        budget_announced: None,
     };
     if d.opts.spawned_by == SPAWNED_BY_DISPATCHER {
         let grace = to_std(orch.config.worker.grace);
@@ -268,6 +281,9 @@ impl Dispatcher<'_> {
     /// Claims and starts tasks while slots are free. Returns true when nothing was
     /// eligible (the queue is idle for now).
     fn fill(&mut self) -> Result<bool> {
+        if self.daily_budget_spent()? {
+            return Ok(true);
+        }
         while self.slots.len() < self.opts.workers && !self.limit_reached() {
             let no = (1..=self.opts.workers).find(|n| self.slots.values().all(|s| s.no != *n)).unwrap_or(1);
             let owner = self.opts.owner.clone().unwrap_or_else(|| format!("worker:{}-{no}", self.host));
@@ -313,22 +329,46 @@ impl Dispatcher<'_> {
                         next_heartbeat: now + lease / 3,
                         stop: None,
                         kill_at: None,
+                        attempt: c.run.attempt,
+                        phase: Phase::Work,
                     };
-                    let tx = self.tx.clone();
-                    let run_id = c.run.id.clone();
-                    runner::wait_in_background(spawned.child, move |exit| {
-                        let _ = tx.send(Msg::Exited { run_id, exit });
-                    });
+                    self.watch(spawned.child, &c.run.id);
                     self.slots.insert(c.run.id.clone(), slot);
                 }
                 Err(e) => {
                     let exit = Exit::SpawnFailed(e);
-                    let settled = settle(self.orch, &c.task.id, &c.run.id, &c.run.lease_token, &exit, None)?;
+                    let (class, reason) = orch_core::outcome::verdict(&exit, None, &[]).unwrap_err();
+                    let outcome = Outcome::Fail { class, reason };
+                    let settled = settle::finish(self.orch, &c.task.id, &c.run.lease_token, outcome, "")?;
                     self.report(&c.task.id, &exit, settled, Duration::ZERO);
                 }
             }
         }
         Ok(false)
+    }
+
+    /// True when runs started today (display time zone) cost `budget.daily_cost_usd` or
+    /// more: claiming stops until tomorrow, said once.
+    fn daily_budget_spent(&mut self) -> Result<bool> {
+        let limit = self.orch.config.budget.daily_cost_usd;
+        if limit <= 0.0 {
+            return Ok(false);
+        }
+        let tz = &self.orch.tz;
+        let today = tz.to_datetime(self.orch.now()).date();
+        let midnight = tz.to_ambiguous_timestamp(today.to_datetime(jiff::civil::Time::midnight())).compatible();
+        let since = midnight.map_err(|e| Error::Io(format!("time zone: {e}")))?;
+        let spent = self.orch.cost_since(since)?;
+        if spent < limit {
+            return Ok(false);
+        }
+        if self.budget_announced != Some(today) {
+            self.budget_announced = Some(today);
+            let msg = format!("daily cost limit reached: ${spent:.2} spent today (limit ${limit:.2}); no more claims today");
+            self.orch.budget_exceeded(None, &msg)?;
+            self.progress.line(&msg);
+        }
+        Ok(true)
     }
 
     /// Heartbeats, deadlines and kills that are due.
@@ -413,11 +453,41 @@ impl Dispatcher<'_> {
         }
     }
 
+    /// Sends the process's exit to the loop when it comes.
+    fn watch(&self, child: std::process::Child, run_id: &str) {
+        let tx = self.tx.clone();
+        let run_id = run_id.to_string();
+        runner::wait_in_background(child, move |exit| {
+            let _ = tx.send(Msg::Exited { run_id, exit });
+        });
+    }
+
     fn reap(&mut self, run_id: &str, exit: Exit) -> Result<()> {
-        let Some(s) = self.slots.remove(run_id) else { return Ok(()) };
-        // Leave nothing of the worker's group behind.
+        let Some(mut s) = self.slots.remove(run_id) else { return Ok(()) };
+        // Leave nothing of the process's group behind.
         runner::kill_group(s.pgid);
-        let settled = settle(self.orch, &s.task_id, &s.run_id, &s.token, &exit, s.stop)?;
+        let (outcome, report) = match std::mem::replace(&mut s.phase, Phase::Work) {
+            Phase::Work => match review::after_work(self.orch, &s.run_id, &exit, s.stop)? {
+                AfterWork::Settle(outcome, report) => (outcome, report),
+                AfterWork::Review(d) => match review::start_review(self.orch, &s.task_id, &s.run_id, s.attempt, &d) {
+                    Ok(spawned) => {
+                        s.pgid = spawned.pid;
+                        s.deadline = Instant::now() + to_std(self.orch.config.gate.reviewer_timeout);
+                        s.phase = Phase::Review(d);
+                        self.watch(spawned.child, &s.run_id);
+                        self.slots.insert(s.run_id.clone(), s);
+                        return Ok(());
+                    }
+                    Err(e) => {
+                        let reason = format!("reviewer_failed: could not start: {e}");
+                        self.orch.set_verdict(&s.run_id, gate::Verdict::Retry.as_str(), &reason)?;
+                        (Outcome::Fail { class: orch_core::policy::FailureClass::Transient, reason }, d.report)
+                    }
+                },
+            },
+            Phase::Review(d) => (review::after_review(self.orch, &s.run_id, &exit, s.stop, &d)?, d.report),
+        };
+        let settled = settle::finish(self.orch, &s.task_id, &s.token, outcome, &report)?;
         self.view_dirty = true;
         self.report(&s.task_id, &exit, settled, s.started.elapsed());
         Ok(())

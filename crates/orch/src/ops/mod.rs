@@ -5,10 +5,12 @@
 
 mod claim;
 pub mod json;
+mod review;
 mod run;
 mod tasks;
 
 pub use claim::{ClaimRequest, Claimed, Finish};
+pub use review::Review;
 pub use tasks::{NewTask, StatusSummary};
 
 use crate::clock::{Clock, SystemClock};

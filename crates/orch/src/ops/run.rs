@@ -4,6 +4,7 @@
 use super::Orch;
 use crate::error::Result;
 use crate::store::{self, ProcessInfo, Run};
+use orch_core::event::{Event, Level, kind};
 use orch_core::outcome::Usage;
 use orch_core::task::Task;
 
@@ -28,8 +29,38 @@ impl Orch {
         Ok(store::write(self.db.as_ref(), |tx| tx.run_add_usage(run_id, usage))?)
     }
 
+    /// Records the gate's verdict on the run, with its event.
     pub fn set_verdict(&self, run_id: &str, verdict: &str, reason: &str) -> Result<()> {
-        Ok(store::write(self.db.as_ref(), |tx| tx.run_set_verdict(run_id, verdict, reason))?)
+        let now = self.now();
+        Ok(store::write(self.db.as_ref(), |tx| {
+            tx.run_set_verdict(run_id, verdict, reason)?;
+            let Some(run) = tx.run_get(run_id)? else { return Ok(()) };
+            let mut e = run_event(&run, now, kind::GATE_VERDICT);
+            e.level = if verdict == "PASS" { Level::Info } else { Level::Warn };
+            e.msg = Some(format!("{verdict}: {reason}"));
+            tx.event_insert(&e)?;
+            Ok(())
+        })?)
+    }
+
+    /// Records that a budget stopped something (`budget.exceeded`).
+    pub fn budget_exceeded(&self, task_id: Option<&str>, msg: &str) -> Result<()> {
+        let mut e = Event::new(self.now(), kind::BUDGET_EXCEEDED);
+        e.level = Level::Warn;
+        e.task_id = task_id.map(str::to_string);
+        e.msg = Some(msg.to_string());
+        Ok(store::write(self.db.as_ref(), |tx| tx.event_insert(&e).map(|_| ()))?)
+    }
+
+    /// What the runs of a task cost so far.
+    pub fn task_cost(&self, task_id: &str) -> Result<f64> {
+        let runs = store::read(self.db.as_ref(), |tx| tx.runs_of(task_id))?;
+        Ok(runs.iter().map(|r| r.usage.cost_usd).sum())
+    }
+
+    /// What runs started since `since` cost.
+    pub fn cost_since(&self, since: jiff::Timestamp) -> Result<f64> {
+        Ok(store::read(self.db.as_ref(), |tx| tx.cost_since(since))?)
     }
 
     /// Unfinished runs orch spawned on `host`.
@@ -63,4 +94,15 @@ impl Orch {
         };
         Ok(store::write(self.db.as_ref(), |tx| tx.run_end(run_id, &end))?)
     }
+}
+
+/// An event about a run, carrying its ids.
+fn run_event(run: &Run, now: jiff::Timestamp, name: &str) -> Event {
+    let mut e = Event::new(now, name);
+    e.task_id = Some(run.task_id.clone());
+    e.run_id = Some(run.id.clone());
+    e.trace_id = Some(run.trace_id.clone());
+    e.owner = Some(run.owner.clone());
+    e.attempt = Some(run.attempt);
+    e
 }

@@ -6,6 +6,8 @@
 //! which transition is allowed, what an import does — live above, in `ops`, and are the
 //! same for every backend. Only `store/*` holds SQL.
 
+pub mod migrate;
+pub mod postgres;
 pub mod sqlite;
 
 use jiff::Timestamp;
@@ -135,16 +137,21 @@ pub trait Tx {
     fn runs_live_on(&mut self, host: &str) -> Result<Vec<Run>>;
     /// Adds to the usage recorded on a run.
     fn run_add_usage(&mut self, run_id: &str, usage: &Usage) -> Result<()>;
+    /// Cost reported by runs that started at or after `since`.
+    fn cost_since(&mut self, since: Timestamp) -> Result<f64>;
     /// Records the gate's verdict on a run.
     fn run_set_verdict(&mut self, run_id: &str, verdict: &str, reason: &str) -> Result<()>;
     fn runs_of(&mut self, task_id: &str) -> Result<Vec<Run>>;
 
-    /// Appends an event; returns its sequence number.
+    /// Appends an event; returns its sequence number. `event.seq` 0 draws the next
+    /// number; a non-zero one is kept (a migration keeping history).
     fn event_insert(&mut self, event: &Event) -> Result<i64>;
     fn events_after(&mut self, seq: i64, limit: usize) -> Result<Vec<Event>>;
 
     fn meta_get(&mut self, key: &str) -> Result<Option<String>>;
     fn meta_set(&mut self, key: &str, value: &str) -> Result<()>;
+    /// Every meta entry, by key (a migration copies them all).
+    fn meta_all(&mut self) -> Result<Vec<(String, String)>>;
     fn view_marks(&mut self) -> Result<HashMap<String, ViewMark>>;
     fn view_mark_set(&mut self, task_id: &str, mark: &ViewMark) -> Result<()>;
 }
@@ -186,12 +193,11 @@ pub fn read<T>(db: &dyn Backend, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) ->
     Ok(out.expect("read returned Ok, so the closure ran"))
 }
 
-/// Opens the database named by `url`: a path, `sqlite://PATH`, or (later) `postgres://…`.
+/// Opens the database named by `url`: a path, `sqlite://PATH`, or `postgres://…`
+/// (`postgresql://…`).
 pub fn open(url: &str) -> Result<Box<dyn Backend>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(StoreError::Open(format!(
-            "{url}: PostgreSQL is not supported by this build yet; use a SQLite path"
-        )));
+        return Ok(Box::new(postgres::Postgres::open(url)?));
     }
     let path = url.strip_prefix("sqlite://").unwrap_or(url);
     Ok(Box::new(sqlite::Sqlite::open(std::path::Path::new(path))?))

@@ -240,6 +240,13 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn cost_since(&mut self, since: Timestamp) -> Result<f64> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT COALESCE(SUM(cost_usd), 0) FROM runs WHERE started_at >= ?1")?
+            .query_row([ms(since)], |r| r.get(0))?)
+    }
+
     fn run_set_verdict(&mut self, run_id: &str, verdict: &str, reason: &str) -> Result<()> {
         self.tx
             .prepare_cached("UPDATE runs SET verdict = ?2, verdict_reason = ?3 WHERE id = ?1")?
@@ -258,7 +265,7 @@ impl Tx for SqliteTx<'_> {
         self.tx
             .prepare_cached(
                 "INSERT INTO events (ts, level, event, task_id, run_id, trace_id, owner, attempt, \
-                 from_status, to_status, msg) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 from_status, to_status, msg, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULLIF(?12, 0))",
             )?
             .execute(params![
                 ms(e.ts),
@@ -271,7 +278,8 @@ impl Tx for SqliteTx<'_> {
                 e.attempt,
                 e.from.map(|s| s.as_str()),
                 e.to.map(|s| s.as_str()),
-                e.msg
+                e.msg,
+                e.seq
             ])?;
         Ok(self.tx.last_insert_rowid())
     }
@@ -296,6 +304,12 @@ impl Tx for SqliteTx<'_> {
             .prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2")?
             .execute([key, value])?;
         Ok(())
+    }
+
+    fn meta_all(&mut self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.tx.prepare_cached("SELECT key, value FROM meta ORDER BY key")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn view_marks(&mut self) -> Result<HashMap<String, ViewMark>> {

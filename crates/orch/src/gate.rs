@@ -1,0 +1,162 @@
+//! The gate: what stands between a worker's exit 0 and DONE (DESIGN §6).
+//!
+//! First the rules that need nobody: the compact report (at most 8 bullets and a Risks
+//! section — RETRY otherwise, the reason noted for the next attempt) and the token budget
+//! counted with a real BPE tokenizer (o200k, shipped inside the crate: no download). Over
+//! soft, the report passes trimmed to its bullets and Risks with the note
+//! `budget_soft_exceeded`; over hard, it is BLOCKED `budget_hard_exceeded`. Then, when
+//! configured, a reviewer command gets `{"task", "report", "attempt"}` as JSON on stdin
+//! and prints `{"verdict":"PASS|RETRY|BLOCK","reason":"…"}`. A reviewer that crashes,
+//! times out or prints garbage is a transient failure of the review, never a PASS.
+
+use crate::config::Gate;
+use orch_core::outcome::Exit;
+use orch_core::report::{self, Budget};
+use serde::Deserialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    Retry,
+    Block,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Retry => "RETRY",
+            Verdict::Block => "BLOCK",
+        }
+    }
+}
+
+/// The gate's decision on one report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decision {
+    pub verdict: Verdict,
+    pub reason: String,
+    /// A note for the task on a PASS (`budget_soft_exceeded`).
+    pub note: Option<String>,
+    /// The report to keep on the run (trimmed when over the soft budget).
+    pub report: String,
+    pub tokens: usize,
+}
+
+/// Tokens of `text` by the o200k BPE.
+pub fn count_tokens(text: &str) -> usize {
+    tiktoken_rs::o200k_base_singleton().encode_ordinary(text).len()
+}
+
+/// The rules that need no reviewer.
+pub fn rules(cfg: &Gate, report_text: &str) -> Decision {
+    let tokens = count_tokens(report_text);
+    let mut d = Decision {
+        verdict: Verdict::Pass,
+        reason: format!("{tokens} tokens"),
+        note: None,
+        report: report_text.to_string(),
+        tokens,
+    };
+    if cfg.compact_report
+        && let Some(problem) = report::problems(report_text, report::MAX_BULLETS)
+    {
+        d.verdict = Verdict::Retry;
+        d.reason = problem;
+        return d;
+    }
+    match report::budget(tokens, cfg.soft_tokens, cfg.hard_tokens) {
+        Budget::Within => {}
+        Budget::Soft => {
+            d.note = Some("budget_soft_exceeded".into());
+            d.reason = format!("budget_soft_exceeded: {tokens} tokens (soft {})", cfg.soft_tokens);
+            if cfg.compact_report {
+                d.report = report::trim(report_text);
+            }
+        }
+        Budget::Hard => {
+            d.verdict = Verdict::Block;
+            d.reason = format!("budget_hard_exceeded: {tokens} tokens (hard {})", cfg.hard_tokens);
+        }
+    }
+    d
+}
+
+/// What the reviewer reads on stdin.
+pub fn reviewer_input(task: &serde_json::Value, report_text: &str, attempt: u32) -> String {
+    serde_json::json!({"task": task, "report": report_text, "attempt": attempt}).to_string()
+}
+
+#[derive(Deserialize)]
+struct ReviewerLine {
+    verdict: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Reads the reviewer's verdict: the last line of its stdout that is a verdict object.
+/// Anything else — a non-zero exit, a signal, no verdict — is an error (a failed review).
+pub fn parse_reviewer(stdout: &str, exit: &Exit) -> Result<(Verdict, String), String> {
+    match exit {
+        Exit::Code(0) => {}
+        Exit::Code(c) => return Err(format!("reviewer exited with {c}")),
+        Exit::Signal(s) => return Err(format!("reviewer killed by signal {s}")),
+        Exit::TimedOut => return Err("reviewer timed out".into()),
+        Exit::SpawnFailed(e) => return Err(format!("reviewer could not start: {e}")),
+    }
+    let line = stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str::<ReviewerLine>(l.trim()).ok())
+        .ok_or("reviewer printed no verdict")?;
+    let verdict = match line.verdict.to_ascii_uppercase().as_str() {
+        "PASS" => Verdict::Pass,
+        "RETRY" => Verdict::Retry,
+        "BLOCK" => Verdict::Block,
+        other => return Err(format!("reviewer verdict `{other}` is not PASS, RETRY or BLOCK")),
+    };
+    Ok((verdict, line.reason))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> Gate {
+        Gate::default()
+    }
+
+    #[test]
+    fn a_valid_report_passes() {
+        let d = rules(&cfg(), "- did it\n- tested it\nRisks: none\n");
+        assert_eq!(d.verdict, Verdict::Pass);
+        assert!(d.tokens > 5 && d.tokens < 20, "{}", d.tokens);
+    }
+
+    #[test]
+    fn budgets_soft_then_hard() {
+        let words = |n: usize| "- ".to_string() + &"token ".repeat(n) + "\nRisks: none\n";
+        let soft = rules(&cfg(), &("prose line\n".to_string() + &words(2500)));
+        assert_eq!((soft.verdict, soft.note.as_deref()), (Verdict::Pass, Some("budget_soft_exceeded")));
+        assert!(!soft.report.contains("prose line"));
+        let hard = rules(&cfg(), &words(5000));
+        assert_eq!(hard.verdict, Verdict::Block);
+        assert!(hard.reason.starts_with("budget_hard_exceeded"));
+    }
+
+    #[test]
+    fn plain_queues_skip_the_report_rules() {
+        let c = Gate { compact_report: false, ..cfg() };
+        assert_eq!(rules(&c, "ok").verdict, Verdict::Pass);
+        assert_eq!(rules(&cfg(), "ok").verdict, Verdict::Retry);
+    }
+
+    #[test]
+    fn reviewer_output_is_read_strictly() {
+        let ok = "thinking…\n{\"verdict\":\"block\",\"reason\":\"unsafe\"}\n";
+        assert_eq!(parse_reviewer(ok, &Exit::Code(0)), Ok((Verdict::Block, "unsafe".into())));
+        assert!(parse_reviewer("PASS", &Exit::Code(0)).is_err());
+        assert!(parse_reviewer("{\"verdict\":\"MAYBE\"}", &Exit::Code(0)).is_err());
+        assert!(parse_reviewer("{\"verdict\":\"PASS\"}", &Exit::Code(2)).is_err());
+    }
+}
