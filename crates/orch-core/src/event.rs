@@ -27,6 +27,8 @@ pub mod kind {
     pub const REPORT_LATE: &str = "report.late";
     pub const GATE_VERDICT: &str = "gate.verdict";
     pub const BUDGET_EXCEEDED: &str = "budget.exceeded";
+    /// `prune` removed old history (no task; the counts in `msg`).
+    pub const HISTORY_PRUNED: &str = "history.pruned";
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

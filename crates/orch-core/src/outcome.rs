@@ -169,8 +169,11 @@ mod tests {
         let out = read_output(
             r#"{"type":"result","subtype":"success","is_error":false,"result":"- done\nRisks: none","total_cost_usd":0.12,"usage":{"input_tokens":10,"output_tokens":5,"cache_read_input_tokens":3}}"#,
         );
-        assert_eq!(out.report, "- done
-Risks: none");
+        assert_eq!(
+            out.report,
+            "- done
+Risks: none"
+        );
         assert_eq!((out.usage.input_tokens, out.usage.output_tokens), (10, 5));
         assert!((out.usage.cost_usd - 0.12).abs() < 1e-9);
         assert_eq!(out.declared, None);

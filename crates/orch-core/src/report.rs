@@ -120,7 +120,15 @@ mod tests {
 
     #[test]
     fn risks_in_the_forms_people_write() {
-        for r in ["- a\nRisks: none", "- a\n## Risks\n- x", "- a\n**Risks**\n- x", "- a\nRISKS:\n- x", "- a\n### risks", "- a\n리스크: 없음", "- a\n- Risks: none"] {
+        for r in [
+            "- a\nRisks: none",
+            "- a\n## Risks\n- x",
+            "- a\n**Risks**\n- x",
+            "- a\nRISKS:\n- x",
+            "- a\n### risks",
+            "- a\n리스크: 없음",
+            "- a\n- Risks: none",
+        ] {
             assert!(shape(r).has_risks, "{r}");
         }
         for r in ["- a", "- riskless plan", "Risky business"] {

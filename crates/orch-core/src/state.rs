@@ -70,7 +70,14 @@ pub enum Command {
     },
     /// An operator's review accepts the last report of a task that stopped (`review
     /// --apply` after the rules changed): DONE.
-    Accept { reason: String },
+    Accept {
+        reason: String,
+    },
+    /// Every task this one waited on is DONE again: a task BLOCKED by a dependency that
+    /// failed for good goes back to PENDING (its attempts unchanged).
+    Unblock {
+        by: String,
+    },
 }
 
 /// What `replan` may change; `None` leaves a field as it is.
@@ -101,6 +108,7 @@ impl Command {
             Command::Note { .. } => "note",
             Command::Skip { .. } => "skip",
             Command::Accept { .. } => "accept",
+            Command::Unblock { .. } => "unblock",
         }
     }
 }
@@ -309,6 +317,17 @@ pub fn transition(task: &Task, cmd: &Command, now: Timestamp, policy: &RetryPoli
             let note = format!("idempotent_skip:{done_task}");
             append_note(&mut t.notes, &note);
             events.push(ev(kind::TASK_SKIPPED, Status::Done, Some(note)));
+        }
+        Command::Unblock { by } => {
+            if from != Status::Blocked {
+                return Err(refused(task, cmd, Status::Pending, "BLOCKED"));
+            }
+            t.status = Status::Pending;
+            t.owner = None;
+            t.started_at = None;
+            let note = format!("unblocked_by:{by}");
+            append_note(&mut t.notes, &note);
+            events.push(ev(kind::TASK_RETRIED, Status::Pending, Some(note)));
         }
         Command::Accept { reason } => {
             if !matches!(from, Status::Failed | Status::Blocked) {

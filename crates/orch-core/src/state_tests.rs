@@ -40,6 +40,7 @@ fn commands() -> Vec<Command> {
         Command::Note { text: "hello".into() },
         Command::Skip { done_task: "ORCH-000".into() },
         Command::Accept { reason: "review".into() },
+        Command::Unblock { by: "ORCH-000".into() },
     ]
 }
 
@@ -70,6 +71,7 @@ fn every_status_and_command_pair() {
         ("note", [To(Pending), To(InProgress), To(Done), To(Failed), To(Blocked)]),
         ("skip", [To(Done), Refused, Refused, To(Done), Refused]),
         ("accept", [Refused, Refused, Refused, To(Done), To(Done)]),
+        ("unblock", [Refused, Refused, Refused, Refused, To(Pending)]),
     ];
     let cmds = commands();
     assert_eq!(cmds.len(), table.len());
@@ -179,4 +181,29 @@ fn cancel_and_replan_append_the_seed_notes() {
         Some("coupang_intake:20260208-2034 mode=safe / replan:user_drop:coupang_scope / cancelled_by_operator")
     );
     assert_eq!((t.status, t.priority), (Status::Blocked, Priority::P2));
+}
+
+#[test]
+fn the_diagram_is_the_code() {
+    use std::collections::BTreeSet;
+    let doc = include_str!("../../../docs/state_machine.md");
+    let drawn: BTreeSet<(String, String, String)> = doc
+        .lines()
+        .filter_map(|l| {
+            let (edge, verb) = l.trim().split_once(" : ")?;
+            let (from, to) = edge.split_once(" --> ")?;
+            Some((from.trim().to_string(), to.trim().to_string(), verb.trim().to_string()))
+        })
+        .collect();
+    let mut allowed = BTreeSet::new();
+    for cmd in commands() {
+        for status in Status::ALL {
+            if let Ok(c) = transition(&task_in(status), &cmd, now(), &RetryPolicy::default())
+                && c.task.status != status
+            {
+                allowed.insert((status.to_string(), c.task.status.to_string(), cmd.verb().to_string()));
+            }
+        }
+    }
+    assert_eq!(drawn, allowed, "docs/state_machine.md and state::transition disagree");
 }

@@ -46,6 +46,24 @@ daily_cost_usd = 0
 failure_rate = 0.2
 latency_p95 = "30m"
 stale = 0
+min_runs = 10              # finished runs needed before the failure-rate and latency alerts fire
+
+[team]
+max_workers = 3            # workers a team template may have (team add --max-workers raises it)
+hard_cap = 5               # never more than this
+
+[events]
+# Secrets replaced by [masked] in events (database and events.jsonl) and in what
+# `orch events` and `orch log` print: regular expressions (Rust `regex` syntax).
+mask = [
+    'sk-[A-Za-z0-9_-]{16,}',                 # OpenAI/Anthropic-style API keys
+    'gh[pousr]_[A-Za-z0-9]{20,}',            # GitHub tokens
+    'github_pat_[A-Za-z0-9_]{20,}',
+    'AKIA[0-9A-Z]{16}',                      # AWS access key ids
+    'xox[abprs]-[A-Za-z0-9-]{10,}',          # Slack tokens
+    '(?i)bearer\s+[\w.~+/=-]+',              # Authorization: Bearer …
+    '(?i)(password|passwd|secret)=\S+',
+]
 "#;
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -58,6 +76,8 @@ pub struct Config {
     pub gate: Gate,
     pub budget: Budget,
     pub alerts: Alerts,
+    pub events: Events,
+    pub team: Team,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -123,6 +143,20 @@ pub struct Alerts {
     #[serde(deserialize_with = "duration")]
     pub latency_p95: SignedDuration,
     pub stale: usize,
+    pub min_runs: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Events {
+    pub mask: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Team {
+    pub max_workers: usize,
+    pub hard_cap: usize,
 }
 
 // The defaults below are the values of DEFAULT_TOML; a test holds the two together.
@@ -177,7 +211,28 @@ impl Default for Budget {
 
 impl Default for Alerts {
     fn default() -> Self {
-        Alerts { failure_rate: 0.2, latency_p95: SignedDuration::from_mins(30), stale: 0 }
+        Alerts { failure_rate: 0.2, latency_p95: SignedDuration::from_mins(30), stale: 0, min_runs: 10 }
+    }
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        let mask = [
+            r"sk-[A-Za-z0-9_-]{16,}",
+            r"gh[pousr]_[A-Za-z0-9]{20,}",
+            r"github_pat_[A-Za-z0-9_]{20,}",
+            r"AKIA[0-9A-Z]{16}",
+            r"xox[abprs]-[A-Za-z0-9-]{10,}",
+            r"(?i)bearer\s+[\w.~+/=-]+",
+            r"(?i)(password|passwd|secret)=\S+",
+        ];
+        Events { mask: mask.iter().map(|p| p.to_string()).collect() }
+    }
+}
+
+impl Default for Team {
+    fn default() -> Self {
+        Team { max_workers: 3, hard_cap: 5 }
     }
 }
 
@@ -245,8 +300,12 @@ impl Config {
         if !(0.0..=1.0).contains(&self.retry.jitter) {
             return Err("retry.jitter: must be between 0 and 1".into());
         }
+        crate::mask::Mask::new(&self.events.mask).map_err(|e| format!("events.mask: {e}"))?;
         if self.gate.soft_tokens > self.gate.hard_tokens {
             return Err("gate.soft_tokens: must not be over gate.hard_tokens".into());
+        }
+        if self.team.max_workers == 0 || self.team.max_workers > self.team.hard_cap {
+            return Err(format!("team.max_workers: must be between 1 and team.hard_cap ({})", self.team.hard_cap));
         }
         Ok(())
     }

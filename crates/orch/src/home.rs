@@ -116,7 +116,9 @@ pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
     // A new file outside .orch/ (the view) is readable by others as files usually are.
     let perms = match std::fs::metadata(path) {
         Ok(meta) => Some(meta.permissions()),
-        Err(_) if !dir.components().any(|c| c.as_os_str() == DIR_NAME) => Some(std::os::unix::fs::PermissionsExt::from_mode(0o644)),
+        Err(_) if !dir.components().any(|c| c.as_os_str() == DIR_NAME) => {
+            Some(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        }
         Err(_) => None,
     };
     if let Some(p) = perms {

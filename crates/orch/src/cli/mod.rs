@@ -1,14 +1,18 @@
 //! The command line: parse, open the queue, call one operation, print. Nothing here
 //! decides anything about tasks; every rule lives in `ops`, `sync` and the core.
 
+mod chat;
 mod init;
 mod migrate;
+mod observe;
 mod operator;
 mod output;
+mod quick;
 mod read;
 mod review;
 mod run;
 mod sync_cmd;
+mod team;
 mod worker;
 
 use crate::error::{Error, Result};
@@ -68,8 +72,18 @@ enum Command {
     Fail(worker::FailArgs),
     /// Turn every expired lease into a transient failure.
     Watchdog(worker::WatchdogArgs),
-    /// Every attempt of a task: owner, times, class, reason, outcome.
+    /// Every attempt of a task: trace id, class, reason, outcome, duration, usage, verdict.
     Log(read::LogArgs),
+    /// The event log: read it, or follow it (--follow).
+    Events(observe::EventsArgs),
+    /// Runs, success and failure rates, latency, queue wait, throughput, stale leases,
+    /// cost, and alerts; --fail-on-alert exits 3 when one fires.
+    Kpi(observe::KpiArgs),
+    /// The fleet: each lease held, its owner, task, elapsed time, lease left, last
+    /// heartbeat; and the queue by priority and status.
+    Workers(observe::WorkersArgs),
+    /// Retention: remove the old history (runs, events, run folders) of finished tasks.
+    Prune(observe::PruneArgs),
     /// Run the gate again on the last report of a task.
     Review(review::ReviewArgs),
     /// The dispatcher: claim tasks and run workers for them.
@@ -78,6 +92,12 @@ enum Command {
     Exec(run::ExecArgs),
     /// Copy a queue with its history into another database (e.g. SQLite to PostgreSQL).
     Migrate(migrate::MigrateArgs),
+    /// Teams: `team add FILE` adds the workers and a lead that merges their reports.
+    Team(team::TeamArgs),
+    /// Add a task from one line: p0 due:내일 18:00 due:+3h criteria:"…" #resource text.
+    Quick(quick::QuickArgs),
+    /// Chat-style operator commands: '!status', '!cancel ID why', '!replan ID why', '!retry ID', '!add …'.
+    Chat(chat::ChatArgs),
 }
 
 /// Runs the command line and returns the exit code.
@@ -144,9 +164,16 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Fail(a) => worker::fail(&orch, a),
         Command::Watchdog(a) => worker::watchdog(&orch, a),
         Command::Log(a) => read::log(&orch, a),
+        Command::Events(a) => observe::events(&orch, a),
+        Command::Kpi(a) => observe::kpi(&orch, a),
+        Command::Workers(a) => observe::workers(&orch, a),
+        Command::Prune(a) => observe::prune(&orch, a),
         Command::Review(a) => review::review(&orch, a),
         Command::Run(a) => run::run(&orch, a),
         Command::Exec(a) => run::exec(&orch, a),
+        Command::Team(a) => team::run(&orch, a),
+        Command::Quick(a) => quick::run(&orch, a),
+        Command::Chat(a) => chat::run(&orch, a),
     }
 }
 

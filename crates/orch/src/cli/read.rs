@@ -1,12 +1,14 @@
-//! Read commands: list, show, status, log.
+//! Read commands: list, show, status (a team as a tree), log.
 
 use super::operator::parse_priority;
 use super::output::{clip, print, print_json, time};
 use crate::error::Result;
-use crate::ops::Orch;
 use crate::ops::json::{run_json, task_json};
+use crate::ops::{Orch, TreeNode};
 use crate::store::ListFilter;
+use jiff::SignedDuration;
 use orch_core::task::{Priority, Status};
+use orch_core::time::format_duration;
 
 #[derive(clap::Args, Debug)]
 pub struct ListArgs {
@@ -93,11 +95,21 @@ pub struct StatusArgs {
 }
 
 pub fn status(orch: &Orch, a: &StatusArgs) -> Result<i32> {
-    if let Some(id) = &a.id {
-        return show(orch, &ShowArgs { id: id.clone(), json: a.json });
+    status_of(orch, a.id.as_deref(), a.json)
+}
+
+/// `status [ID]`: the queue's counts; with an ID, that task, and a team (or any task with
+/// dependencies) as a tree.
+pub(super) fn status_of(orch: &Orch, id: Option<&str>, json: bool) -> Result<i32> {
+    if let Some(id) = id {
+        if let Some(tree) = orch.team_tree(id)? {
+            print_tree(&tree, json);
+            return Ok(0);
+        }
+        return show(orch, &ShowArgs { id: id.to_string(), json });
     }
     let s = orch.status_summary()?;
-    if a.json {
+    if json {
         print_json(&serde_json::to_value(&s).expect("a summary serialises"));
         return Ok(0);
     }
@@ -116,6 +128,52 @@ pub fn status(orch: &Orch, a: &StatusArgs) -> Result<i32> {
     Ok(0)
 }
 
+/// A team as a tree: the lead (its text's first line as the title), then each member
+/// with its role, status, attempts, runs, elapsed time and, when stopped, its last note.
+fn print_tree(root: &TreeNode, json: bool) {
+    if json {
+        print_json(&serde_json::to_value(root).expect("a tree serialises"));
+        return;
+    }
+    fn widths(n: &TreeNode, depth: usize, w: &mut (usize, usize)) {
+        w.0 = w.0.max(n.id.chars().count() + 3 * depth);
+        w.1 = w.1.max(n.role.as_deref().unwrap_or("-").chars().count());
+        n.children.iter().for_each(|c| widths(c, depth + 1, w));
+    }
+    fn lines(n: &TreeNode, lead: &str, rest: &str, w: (usize, usize), out: &mut Vec<String>) {
+        let elapsed = n.elapsed_s.map_or_else(
+            || "-".to_string(),
+            |s| if s < 60.0 { format!("{s:.1}s") } else { format_duration(SignedDuration::from_secs_f64(s)) },
+        );
+        let elapsed = if n.status == Status::InProgress { format!("running {elapsed}") } else { elapsed };
+        let note = match (n.status, &n.last_note) {
+            (Status::Blocked | Status::Failed, Some(note)) => format!("  {note}"),
+            _ => String::new(),
+        };
+        let label = format!("{lead}{}", n.id);
+        let runs = if n.runs == 1 { "1 run ".to_string() } else { format!("{} runs", n.runs) };
+        out.push(format!(
+            "{label:<iw$}  {:<rw$}  {:<11}  attempts {}/{}  {runs}  {elapsed}{note}",
+            n.role.as_deref().unwrap_or("-"),
+            n.status.as_str(),
+            n.attempts,
+            n.max_attempts,
+            iw = w.0,
+            rw = w.1,
+        ));
+        for (i, c) in n.children.iter().enumerate() {
+            let last = i + 1 == n.children.len();
+            let (l, r) = if last { ("└─ ", "   ") } else { ("├─ ", "│  ") };
+            lines(c, &format!("{rest}{l}"), &format!("{rest}{r}"), w, out);
+        }
+    }
+    let mut w = (0, 0);
+    widths(root, 0, &mut w);
+    let mut out = vec![root.task.clone()];
+    lines(root, "", "", w, &mut out);
+    out.iter().for_each(|l| print(l.trim_end()));
+}
+
 #[derive(clap::Args, Debug)]
 pub struct LogArgs {
     id: String,
@@ -123,22 +181,33 @@ pub struct LogArgs {
     json: bool,
 }
 
+/// The retry log of a task, generated from its runs: one line per attempt with its
+/// owner, start, duration, outcome, failure class and reason, the gate's verdict, the
+/// usage it reported and its trace id. Secrets are masked.
 pub fn log(orch: &Orch, a: &LogArgs) -> Result<i32> {
     let runs = orch.runs(&a.id)?;
     if a.json {
-        print_json(&serde_json::Value::Array(runs.iter().map(run_json).collect()));
+        let mut v = serde_json::Value::Array(runs.iter().map(run_json).collect());
+        orch.mask.json(&mut v);
+        print_json(&v);
         return Ok(0);
     }
     if runs.is_empty() {
         print(&format!("{}: no attempts yet", a.id));
     }
+    let m = |s: &str| orch.mask.text(s).into_owned();
     for r in &runs {
         let took = r
             .ended_at
             .map(|e| orch_core::time::format_duration(e.duration_since(r.started_at)))
             .unwrap_or_else(|| "running".into());
+        let verdict = match (&r.verdict, &r.verdict_reason) {
+            (Some(v), Some(why)) if !why.is_empty() => format!("{v} ({})", m(why)),
+            (Some(v), _) => v.clone(),
+            (None, _) => "-".into(),
+        };
         print(&format!(
-            "#{} {} owner={} start={} took={} outcome={} class={} reason={} trace={}",
+            "#{} {} owner={} start={} took={} outcome={} class={} reason={} verdict={} tokens={}/{} cost=${:.4} trace={}",
             r.attempt,
             r.id,
             r.owner,
@@ -146,7 +215,11 @@ pub fn log(orch: &Orch, a: &LogArgs) -> Result<i32> {
             took,
             r.outcome.as_deref().unwrap_or("-"),
             r.class.map_or("-", |c| c.as_str()),
-            r.reason.as_deref().unwrap_or("-"),
+            r.reason.as_deref().map_or_else(|| "-".into(), m),
+            verdict,
+            r.usage.input_tokens,
+            r.usage.output_tokens,
+            r.usage.cost_usd,
             r.trace_id
         ));
         if r.late_report.is_some() {

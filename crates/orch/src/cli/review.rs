@@ -35,7 +35,7 @@ pub fn review(orch: &Orch, a: &ReviewArgs) -> Result<i32> {
             "status": applied,
         }));
     } else {
-        print(&format!("{} {}: {} ({} tokens)", a.id, r.verdict().as_str(), r.reason(), r.decision.tokens));
+        print(&format!("{} {}: {}", a.id, r.verdict().as_str(), r.reason()));
         if let Some(st) = applied {
             print(&format!("{} now {st}", a.id));
         }

@@ -48,7 +48,8 @@ pub struct ExportArgs {
 }
 
 pub fn export(orch: &Orch, a: &ExportArgs) -> Result<i32> {
-    let path = crate::sync::export(orch, a.file.as_deref(), a.all, a.force)?;
+    let (path, warnings) = crate::sync::export(orch, a.file.as_deref(), a.all, a.force)?;
+    warn_all(&warnings);
     print(&format!("wrote {}", path.display()));
     Ok(0)
 }

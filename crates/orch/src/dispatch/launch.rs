@@ -31,7 +31,10 @@ pub fn launch(orch: &Orch, c: &Claimed, command: &[String]) -> Result<Spawned, S
 
     let deps_text: String = deps
         .iter()
-        .map(|d| format!("- {} ({}): {}\n{}\n", d.id, d.status, d.task, d.report.as_deref().unwrap_or("(no report)")))
+        .map(|d| {
+            let title = d.task.lines().next().unwrap_or("");
+            format!("- {} ({}): {title}\n{}\n", d.id, d.status, d.report.as_deref().unwrap_or("(no report)"))
+        })
         .collect();
     let attempt = c.run.attempt.to_string();
     let task_file_s = task_file.display().to_string();
@@ -74,6 +77,17 @@ pub fn launch(orch: &Orch, c: &Claimed, command: &[String]) -> Result<Spawned, S
     runner::spawn(&spec)
 }
 
-fn write_private(path: &std::path::Path, text: &str) -> Result<(), String> {
-    crate::home::write_atomic(path, text.as_bytes()).map_err(|e| e.to_string())
+/// Writes a run file for the worker to read now. No fsync: the file serves this process
+/// only, and the database (not this file) is the record.
+pub(crate) fn write_private(path: &std::path::Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| format!("{}: {e}", path.display()))
 }

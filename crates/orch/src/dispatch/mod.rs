@@ -364,7 +364,8 @@ impl Dispatcher<'_> {
         }
         if self.budget_announced != Some(today) {
             self.budget_announced = Some(today);
-            let msg = format!("daily cost limit reached: ${spent:.2} spent today (limit ${limit:.2}); no more claims today");
+            let msg =
+                format!("daily cost limit reached: ${spent:.2} spent today (limit ${limit:.2}); no more claims today");
             self.orch.budget_exceeded(None, &msg)?;
             self.progress.line(&msg);
         }

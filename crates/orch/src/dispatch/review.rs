@@ -32,7 +32,7 @@ pub fn after_work(orch: &Orch, run_id: &str, exit: &Exit, stop: Option<Stop>) ->
         None => match verdict(exit, out.declared.as_ref(), &orch.config.worker.permanent_exit_codes) {
             Err((class, reason)) => Outcome::Fail { class, reason },
             Ok(()) => {
-                let d = gate::rules(&orch.config.gate, &out.report);
+                let d = gate::rules(&orch.gate_for_run(run_id)?, &out.report);
                 if d.verdict == Verdict::Pass && !orch.config.gate.reviewer.is_empty() {
                     return Ok(AfterWork::Review(d));
                 }
@@ -59,7 +59,7 @@ pub fn start_review(orch: &Orch, task_id: &str, run_id: &str, attempt: u32, d: &
     let dir = run_dir(orch, run_id);
     let input = dir.join("review_input.json");
     let text = gate::reviewer_input(&task_json(&task), &d.report, attempt);
-    crate::home::write_atomic(&input, text.as_bytes()).map_err(|e| e.to_string())?;
+    super::launch::write_private(&input, &text)?;
     let spec = Spec {
         argv: orch.config.gate.reviewer.clone(),
         env: vec![

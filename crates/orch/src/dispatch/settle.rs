@@ -23,9 +23,16 @@ pub enum Stop {
 /// What becomes of the task.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
-    Done { note: Option<String> },
-    Fail { class: FailureClass, reason: String },
-    Block { reason: String },
+    Done {
+        note: Option<String>,
+    },
+    Fail {
+        class: FailureClass,
+        reason: String,
+    },
+    Block {
+        reason: String,
+    },
     /// Back to PENDING, the attempt not counted.
     Interrupt,
     /// The lease is gone: only keep the report.
@@ -67,9 +74,7 @@ pub fn finish(orch: &Orch, task_id: &str, token: &str, outcome: Outcome, report:
     let auth = Auth::Token(token.to_string());
     let report = Some(report).filter(|r| !r.trim().is_empty());
     let result = match outcome {
-        Outcome::Interrupt => {
-            orch.apply(task_id, &Command::Interrupt { auth, reason: "dispatcher_shutdown".into() })
-        }
+        Outcome::Interrupt => orch.apply(task_id, &Command::Interrupt { auth, reason: "dispatcher_shutdown".into() }),
         Outcome::LeaseLost => {
             let fin = Finish::Fail { reason: "lease_lost".into(), class: FailureClass::Transient };
             orch.finish(task_id, auth, fin, report)

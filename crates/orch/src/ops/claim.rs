@@ -5,9 +5,10 @@ use super::{Orch, persist};
 use crate::error::Result;
 use crate::store::{self, Run, StoreError, Tx};
 use jiff::{SignedDuration, Timestamp};
-use orch_core::policy::FailureClass;
+use orch_core::policy::{FailureClass, RetryPolicy};
 use orch_core::state::{Auth, Command, transition};
 use orch_core::task::{Status, Task};
+use std::collections::HashSet;
 
 /// Who claims, and for how long.
 #[derive(Clone, Debug)]
@@ -65,20 +66,11 @@ impl Orch {
         self.apply_with_report(id, &cmd, report)
     }
 
-    /// The watchdog: every expired lease becomes a transient failure `lease_expired`.
-    /// Returns the tasks it changed.
+    /// The watchdog: every expired lease becomes a transient failure `lease_expired`,
+    /// which then follows the retry rule. Returns the tasks it changed.
     pub fn sweep(&self) -> Result<(Vec<Task>, Vec<String>)> {
         let now = self.now();
-        let policy = &self.policy;
-        self.change(|tx| {
-            let mut changed = Vec::new();
-            for t in tx.expired_leases(now)? {
-                let change = transition(&t, &Command::Expire { unit: unit_draw() }, now, policy)
-                    .map_err(|e| StoreError::Db(e.to_string()))?;
-                changed.push(persist(tx, &t, change, None)?);
-            }
-            Ok(changed)
-        })
+        self.change(|tx| expire_in(tx, now, &self.policy))
     }
 
     /// Every run of a task, oldest first.
@@ -88,61 +80,102 @@ impl Orch {
     }
 }
 
-/// The claim transaction: walk the candidates in pick order, skip the ones whose
-/// idempotency key is done already, claim the first that remains.
+/// Turns every lease that expired at or before `now` into a transient failure.
+fn expire_in(tx: &mut dyn Tx, now: Timestamp, policy: &RetryPolicy) -> store::Result<Vec<Task>> {
+    let mut changed = Vec::new();
+    for t in tx.expired_leases(now)? {
+        let change = transition(&t, &Command::Expire { unit: unit_draw() }, now, policy).map_err(refused)?;
+        changed.push(persist(tx, &t, change, None)?);
+    }
+    Ok(changed)
+}
+
+/// A transition the store's own query said was allowed was refused: the query and the
+/// core disagree, which is a bug, not a user error.
+fn refused(e: orch_core::state::TransitionError) -> StoreError {
+    StoreError::Db(format!("claim query and transition rules disagree: {e}"))
+}
+
+/// Candidates read by the first query of a claim. One is enough when the first eligible
+/// task can run, the common case; later rounds read more (see `claim_in`).
+const FIRST_BATCH: usize = 1;
+const MAX_BATCH: usize = 256;
+
+/// The claim transaction. First the expired leases are swept (so a queue worked only
+/// by `pick` needs no separate watchdog), then the candidates are walked in pick order:
+/// one whose idempotency key belongs to a DONE task is marked done (`idempotent_skip`),
+/// one whose key belongs to an unfinished task waits, and the first that remains is
+/// claimed. Waiting candidates never hide an eligible task behind them: each round
+/// reads past the ones already known to wait.
 fn claim_in(
     tx: &mut dyn Tx,
     req: &ClaimRequest,
     now: Timestamp,
-    policy: &orch_core::policy::RetryPolicy,
+    policy: &RetryPolicy,
 ) -> store::Result<Option<Claimed>> {
+    expire_in(tx, now, policy)?;
+    let mut waiting: HashSet<String> = HashSet::new();
+    let mut batch = FIRST_BATCH;
     loop {
-        let candidates = tx.claim_candidates(now, 16)?;
-        if candidates.is_empty() {
-            return Ok(None);
-        }
-        let mut progressed = false;
+        let limit = waiting.len() + batch;
+        let candidates = tx.claim_candidates(now, limit)?;
+        let exhausted = candidates.len() < limit;
+        let mut skipped = false;
         for cand in candidates {
+            if waiting.contains(&cand.id) {
+                continue;
+            }
             match idempotency(tx, &cand)? {
-                Key::Free => {}
-                Key::Wait => continue,
+                Key::Free => return start(tx, req, &cand, now, policy).map(Some),
+                Key::Wait => {
+                    waiting.insert(cand.id.clone());
+                }
                 Key::DoneBy(other) => {
-                    let change = transition(&cand, &Command::Skip { done_task: other }, now, policy)
-                        .map_err(|e| StoreError::Db(e.to_string()))?;
+                    let change =
+                        transition(&cand, &Command::Skip { done_task: other }, now, policy).map_err(refused)?;
                     persist(tx, &cand, change, None)?;
-                    progressed = true;
-                    continue;
+                    skipped = true;
                 }
             }
-            let run = Run {
-                id: uuid::Uuid::now_v7().to_string(),
-                task_id: cand.id.clone(),
-                attempt: cand.attempts + 1,
-                owner: req.owner.clone(),
-                trace_id: hex_id(),
-                lease_token: hex_id(),
-                host: req.host.clone(),
-                pid: req.pid,
-                pgid: req.pgid,
-                started_at: now,
-                ..Run::default()
-            };
-            let cmd = Command::Claim {
-                owner: req.owner.clone(),
-                token: run.lease_token.clone(),
-                lease_until: now + req.lease,
-                run_id: run.id.clone(),
-            };
-            let change = transition(&cand, &cmd, now, policy).map_err(|e| StoreError::Db(e.to_string()))?;
-            tx.run_insert(&run)?;
-            let task = persist(tx, &cand, change, None)?;
-            return Ok(Some(Claimed { task, run }));
         }
-        if !progressed {
-            // Every candidate waits on another task holding its key.
+        if exhausted && !skipped {
             return Ok(None);
         }
+        batch = (batch * 4).min(MAX_BATCH);
     }
+}
+
+/// Claims `cand`: a new run with a fresh lease token, and the task IN_PROGRESS.
+fn start(
+    tx: &mut dyn Tx,
+    req: &ClaimRequest,
+    cand: &Task,
+    now: Timestamp,
+    policy: &RetryPolicy,
+) -> store::Result<Claimed> {
+    let run = Run {
+        id: uuid::Uuid::now_v7().to_string(),
+        task_id: cand.id.clone(),
+        attempt: cand.attempts + 1,
+        owner: req.owner.clone(),
+        trace_id: hex_id(),
+        lease_token: hex_id(),
+        host: req.host.clone(),
+        pid: req.pid,
+        pgid: req.pgid,
+        started_at: now,
+        ..Run::default()
+    };
+    let cmd = Command::Claim {
+        owner: req.owner.clone(),
+        token: run.lease_token.clone(),
+        lease_until: now + req.lease,
+        run_id: run.id.clone(),
+    };
+    let change = transition(cand, &cmd, now, policy).map_err(refused)?;
+    tx.run_insert(&run)?;
+    let task = persist(tx, cand, change, None)?;
+    Ok(Claimed { task, run })
 }
 
 enum Key {

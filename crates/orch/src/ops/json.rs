@@ -55,5 +55,9 @@ pub fn run_json(r: &Run) -> Value {
         "reason": r.reason,
         "report": r.report,
         "late_report": r.late_report,
+        "verdict": r.verdict,
+        "verdict_reason": r.verdict_reason,
+        "usage": r.usage,
+        "spawned_by": r.spawned_by,
     })
 }

@@ -4,14 +4,19 @@
 //! events file and the QUEUE.md view are brought up to date.
 
 mod claim;
+mod fleet;
 pub mod json;
+mod kpi;
+mod prune;
 mod review;
 mod run;
 mod tasks;
+mod team;
 
 pub use claim::{ClaimRequest, Claimed, Finish};
 pub use review::Review;
 pub use tasks::{NewTask, StatusSummary};
+pub use team::{TeamAdded, TreeNode};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
@@ -21,7 +26,7 @@ use crate::store::{self, Backend, RunEnd, Tx};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use orch_core::policy::RetryPolicy;
-use orch_core::state::{Change, RunEffect};
+use orch_core::state::{Auth, Change, Command, RunEffect, transition};
 use orch_core::task::{Status, Task};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -54,6 +59,9 @@ pub struct Orch {
     /// When set, changes do not refresh the view at once; the dispatcher refreshes it on
     /// a timer instead (a busy queue would otherwise rewrite QUEUE.md per transition).
     pub defer_view: AtomicBool,
+    /// The secrets masked in events (`[events] mask`); `db` applies it to every event
+    /// written, front ends to what they print.
+    pub mask: Arc<crate::mask::Mask>,
 }
 
 impl Orch {
@@ -74,7 +82,12 @@ impl Orch {
             None if config.queue.file.is_empty() => None,
             None => Some(home.root().join(&config.queue.file)),
         };
+        let mask = Arc::new(
+            crate::mask::Mask::new(&config.events.mask).expect("events.mask was checked when the config was read"),
+        );
+        let db = crate::mask::wrap(db, mask.clone());
         Orch {
+            mask,
             db_url: db.describe(),
             tz: config.time_zone(),
             policy: config.retry_policy(),
@@ -98,6 +111,16 @@ impl Orch {
     pub fn change<T>(&self, f: impl FnMut(&mut dyn Tx) -> store::Result<T>) -> Result<(T, Vec<String>)> {
         let value = store::write(self.db.as_ref(), f)?;
         Ok((value, self.after_change()))
+    }
+
+    /// Runs `f` in one write transaction and mirrors its events to `events.jsonl`,
+    /// without refreshing the view: for changes QUEUE.md does not show (a verdict, a
+    /// budget notice, an abandoned run). A file that could not be written is caught up
+    /// by the next flush.
+    pub(crate) fn log_change<T>(&self, f: impl FnMut(&mut dyn Tx) -> store::Result<T>) -> Result<T> {
+        let value = store::write(self.db.as_ref(), f)?;
+        let _ = crate::event_log::flush(self);
+        Ok(value)
     }
 
     /// Brings `events.jsonl` and QUEUE.md up to date with the database.
@@ -151,5 +174,74 @@ pub(crate) fn persist(tx: &mut dyn Tx, before: &Task, change: Change, report: Op
         e.trace_id = trace.clone();
         tx.event_insert(e)?;
     }
+    propagate(tx, before.status, &saved)?;
     Ok(saved)
+}
+
+/// Dependencies in both directions: a task that failed for good (BLOCKED, or FAILED with
+/// no retry left) blocks the PENDING tasks waiting on it (`blocked_by:ID`; one already
+/// blocked by a dependency gets the note too); a task that is DONE releases the tasks a
+/// dependency blocked, once everything they wait on is DONE; and a task put back to
+/// PENDING while something it waits on has failed for good is blocked again.
+fn propagate(tx: &mut dyn Tx, before: Status, t: &Task) -> store::Result<()> {
+    if before == t.status {
+        return Ok(());
+    }
+    if t.status == Status::Pending {
+        for id in &t.depends_on {
+            if tx.task_get(id)?.is_some_and(|d| failed_for_good(&d)) {
+                let cmd = Command::Block { auth: Auth::Force, reason: format!("blocked_by:{id}") };
+                return step(tx, t, &cmd, t.updated_at);
+            }
+        }
+        return Ok(());
+    }
+    let failed = failed_for_good(t);
+    if !failed && t.status != Status::Done {
+        return Ok(());
+    }
+    for dep in tx.dependents_of(&t.id)? {
+        let by_dependency = blocked_by_dependency(&dep);
+        let cmd = match (failed, dep.status) {
+            (true, Status::Pending) => Command::Block { auth: Auth::Force, reason: format!("blocked_by:{}", t.id) },
+            (true, Status::Blocked) if by_dependency => Command::Note { text: format!("blocked_by:{}", t.id) },
+            (false, Status::Blocked) if by_dependency => {
+                let mut all_done = true;
+                for id in &dep.depends_on {
+                    all_done &= tx.task_get(id)?.is_some_and(|d| d.status == Status::Done);
+                }
+                if !all_done {
+                    continue;
+                }
+                Command::Unblock { by: t.id.clone() }
+            }
+            _ => continue,
+        };
+        step(tx, &dep, &cmd, t.updated_at)?;
+    }
+    Ok(())
+}
+
+/// Applies a follow-on command inside the same transaction.
+fn step(tx: &mut dyn Tx, task: &Task, cmd: &Command, now: jiff::Timestamp) -> store::Result<()> {
+    let change =
+        transition(task, cmd, now, &RetryPolicy::default()).map_err(|e| store::StoreError::Db(e.to_string()))?;
+    persist(tx, task, change, None).map(|_| ())
+}
+
+fn failed_for_good(t: &Task) -> bool {
+    t.status == Status::Blocked || (t.status == Status::Failed && t.retry_at.is_none())
+}
+
+/// Whether the latest reason a task was stopped, in its notes, is a dependency (and not
+/// an operator's cancel or the gate).
+fn blocked_by_dependency(t: &Task) -> bool {
+    const STOPS: [&str; 6] =
+        ["blocked_by:", "cancelled_by_operator", "budget_hard_exceeded", "review_block", "review:", "cost_limit"];
+    t.notes
+        .as_deref()
+        .unwrap_or("")
+        .rsplit(" / ")
+        .find(|n| STOPS.iter().any(|s| n.starts_with(s)))
+        .is_some_and(|n| n.starts_with("blocked_by:"))
 }

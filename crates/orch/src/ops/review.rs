@@ -45,7 +45,7 @@ impl Orch {
             Ok(t) => orch_core::outcome::read_output(&t).report,
             Err(_) => run.report.clone().or_else(|| run.late_report.clone()).unwrap_or_default(),
         };
-        let decision = gate::rules(&self.config.gate, &text);
+        let decision = gate::rules(&self.gate_for_task(&self.get(id)?), &text);
         let reviewer = if decision.verdict == Verdict::Pass && !self.config.gate.reviewer.is_empty() {
             let task = self.get(id)?;
             Some(self.run_reviewer(&task, &run.id, run.attempt, &decision))

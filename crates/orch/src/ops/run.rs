@@ -32,7 +32,7 @@ impl Orch {
     /// Records the gate's verdict on the run, with its event.
     pub fn set_verdict(&self, run_id: &str, verdict: &str, reason: &str) -> Result<()> {
         let now = self.now();
-        Ok(store::write(self.db.as_ref(), |tx| {
+        self.log_change(|tx| {
             tx.run_set_verdict(run_id, verdict, reason)?;
             let Some(run) = tx.run_get(run_id)? else { return Ok(()) };
             let mut e = run_event(&run, now, kind::GATE_VERDICT);
@@ -40,7 +40,7 @@ impl Orch {
             e.msg = Some(format!("{verdict}: {reason}"));
             tx.event_insert(&e)?;
             Ok(())
-        })?)
+        })
     }
 
     /// Records that a budget stopped something (`budget.exceeded`).
@@ -49,7 +49,7 @@ impl Orch {
         e.level = Level::Warn;
         e.task_id = task_id.map(str::to_string);
         e.msg = Some(msg.to_string());
-        Ok(store::write(self.db.as_ref(), |tx| tx.event_insert(&e).map(|_| ()))?)
+        self.log_change(|tx| tx.event_insert(&e).map(|_| ()))
     }
 
     /// What the runs of a task cost so far.
@@ -74,7 +74,11 @@ impl Orch {
             let mut out = Vec::new();
             for id in &task.depends_on {
                 let Some(dep) = tx.task_get(id)? else { continue };
-                let report = tx.runs_of(id)?.into_iter().rev().find_map(|r| r.report);
+                // The report of the run that finished it; failed runs' output is not it.
+                let runs = tx.runs_of(id)?;
+                let done = runs.iter().rev().find(|r| r.outcome.as_deref() == Some("done"));
+                let report =
+                    done.or_else(|| runs.iter().rev().find(|r| r.report.is_some())).and_then(|r| r.report.clone());
                 out.push(DepReport { id: dep.id, task: dep.task, status: dep.status.to_string(), report });
             }
             Ok(out)
@@ -92,7 +96,15 @@ impl Orch {
             report: None,
             at: self.now(),
         };
-        Ok(store::write(self.db.as_ref(), |tx| tx.run_end(run_id, &end))?)
+        self.log_change(|tx| {
+            let Some(run) = tx.run_get(run_id)?.filter(|r| r.ended_at.is_none()) else { return Ok(()) };
+            tx.run_end(run_id, &end)?;
+            let mut e = run_event(&run, end.at, kind::RUN_FINISHED);
+            e.level = Level::Warn;
+            e.msg = Some("abandoned: dispatcher_lost".into());
+            tx.event_insert(&e)?;
+            Ok(())
+        })
     }
 }
 

@@ -102,8 +102,38 @@ pub struct ViewMark {
     pub eol: String,
 }
 
+/// Which events [`Tx::events_query`] returns. Every filter set must hold.
+#[derive(Clone, Debug, Default)]
+pub struct EventQuery {
+    /// Only events after this sequence number (0: from the start).
+    pub after: i64,
+    /// Only events at or after this time.
+    pub since: Option<Timestamp>,
+    pub task_id: Option<String>,
+    pub run_id: Option<String>,
+    /// Only these event names; empty for all.
+    pub kinds: Vec<String>,
+    /// At most this many (0: no limit).
+    pub limit: usize,
+    /// Newest first (for "the last N"); oldest first otherwise.
+    pub newest_first: bool,
+}
+
+/// What [`Tx::prune_before`] removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// The runs deleted (their folders under `.orch/runs/` go too).
+    pub run_ids: Vec<String>,
+    pub events: u64,
+    /// The tasks whose history was pruned.
+    pub tasks: u64,
+}
+
 /// The primitives of one transaction. Every method is a domain operation; none is a
 /// generic update.
+///
+/// A new method must also be forwarded by `mask::MaskTx`, the wrapper that masks
+/// secrets in events on their way in.
 pub trait Tx {
     fn task_get(&mut self, id: &str) -> Result<Option<Task>>;
     /// Inserts a new task at the end of the queue's order. Its `version` is stored as given.
@@ -111,6 +141,8 @@ pub trait Tx {
     /// Writes `task` if the stored version is still `task.version`; returns it with the
     /// version bumped. A lost race is `Conflict`.
     fn task_update(&mut self, task: &Task) -> Result<Task>;
+    /// The tasks that list `id` in their `depends_on`.
+    fn dependents_of(&mut self, id: &str) -> Result<Vec<Task>>;
     /// The highest id number in use with this prefix (0 when none).
     fn task_max_num(&mut self, prefix: &str) -> Result<u64>;
     /// Tasks in queue order (the order of QUEUE.md).
@@ -147,6 +179,19 @@ pub trait Tx {
     /// number; a non-zero one is kept (a migration keeping history).
     fn event_insert(&mut self, event: &Event) -> Result<i64>;
     fn events_after(&mut self, seq: i64, limit: usize) -> Result<Vec<Event>>;
+
+    /// Events matching `q` (see [`EventQuery`]).
+    fn events_query(&mut self, q: &EventQuery) -> Result<Vec<Event>>;
+    /// The events named in `kinds` of every task that has a run started at or after
+    /// `since`, by task and then in sequence order (queue waits for `kpi`).
+    fn events_of_tasks_run_since(&mut self, since: Timestamp, kinds: &[&str]) -> Result<Vec<Event>>;
+    /// Runs that started or ended at or after `since`, and every run still going,
+    /// oldest first.
+    fn runs_since(&mut self, since: Timestamp) -> Result<Vec<Run>>;
+    /// Retention: for every task DONE (and unchanged) since before `cutoff`, deletes its
+    /// runs but the last one and all its events; also deletes the events older than
+    /// `cutoff` that belong to no task. Nothing of an unfinished task is touched.
+    fn prune_before(&mut self, cutoff: Timestamp) -> Result<Pruned>;
 
     fn meta_get(&mut self, key: &str) -> Result<Option<String>>;
     fn meta_set(&mut self, key: &str, value: &str) -> Result<()>;

@@ -1,6 +1,6 @@
 //! `check`: does QUEUE.md say what the database says? Drift is listed row by row.
 
-use super::{read_optional, render};
+use super::{read_bytes, render};
 use crate::error::{Error, Result};
 use crate::ops::Orch;
 use orch_core::queue_md::parse;
@@ -20,18 +20,20 @@ pub fn check(orch: &Orch) -> Result<Vec<Drift>> {
         return Err(Error::Usage("no view file is configured (queue.file is empty)".into()));
     };
     let expected = render(orch, false)?.text;
-    let Some(actual) = read_optional(&path)? else {
+    let Some(actual) = read_bytes(&path)? else {
         return Ok(vec![Drift { line: None, id: None, what: format!("{} does not exist", path.display()) }]);
     };
-    if actual == expected {
+    if actual == expected.as_bytes() {
         return Ok(Vec::new());
     }
+    let actual = String::from_utf8(actual).map_err(|_| Error::Usage(format!("{}: not UTF-8 text", path.display())))?;
     let shown = path.display().to_string();
     let file = parse(&actual).map_err(|diags| Error::Input { file: shown, diags })?;
     let want = parse(&expected).expect("a rendered view parses");
     let mut drift = Vec::new();
+    let want_id = want.column("id").expect("a rendered view has an id column");
     let want_rows: HashMap<&str, &orch_core::queue_md::RowLine> =
-        want.rows.iter().map(|r| (r.cells[0].as_str(), r)).collect();
+        want.rows.iter().map(|r| (r.cells[want_id].as_str(), r)).collect();
     let id_col = file.column("id").expect("parse guarantees an id column");
     let mut seen = std::collections::HashSet::new();
     for row in &file.rows {
@@ -52,8 +54,8 @@ pub fn check(orch: &Orch) -> Result<Vec<Drift>> {
         }
     }
     for w in &want.rows {
-        if !seen.contains(w.cells[0].as_str()) {
-            drift.push(Drift { line: None, id: Some(w.cells[0].clone()), what: "missing from the file".into() });
+        if !seen.contains(w.cells[want_id].as_str()) {
+            drift.push(Drift { line: None, id: Some(w.cells[want_id].clone()), what: "missing from the file".into() });
         }
     }
     if file.prefix != want.prefix || file.suffix != want.suffix || file.header_raw != want.header_raw {

@@ -1,26 +1,35 @@
 //! `import [FILE]`: a person's edits to QUEUE.md go into the database.
 //!
 //! The file is checked whole first (every problem with its line; exit 2 and nothing
-//! changed). Then, in one transaction, each row is compared with its task:
+//! changed). Then, in one transaction, each row is compared with its task (only the
+//! columns the file has: a file without `notes` never touches a task's notes):
 //! - a new id is a new task;
 //! - a row that says what the task says is no change;
 //! - a row that still shows what the view last showed, while the task moved on since, is
 //!   merely stale: the database wins, and the next render updates the row;
-//! - any other row is an edit. It is applied when the task did not change since the view
-//!   last showed it; otherwise it is a conflict (exit 5, nothing applied) unless `force`.
+//! - any other row is an edit. When the task did not change since the view last showed
+//!   it, the row's values are applied. When it did, the edit is merged column by column
+//!   with the row the view last showed: the columns the person changed take the row's
+//!   values, the others keep the database's. A column both sides changed (to different
+//!   values), or a row the view never showed, is a conflict: exit 5 and nothing applied,
+//!   unless `force`, which applies the person's columns.
 //!
 //! Tasks absent from the file are left as they are: the view omits old DONE tasks, so
-//! absence never means deletion.
+//! absence never means deletion. The whole import holds the view lock; a large file is
+//! checked against one scan of the tasks, and the view is then rendered from that same
+//! snapshot instead of being read again.
 
-use super::{META_HASH, frame, hash, lock_view, read_optional, same_file};
+use super::{META_HASH, Snapshot, frame, hash, lock_view, read_optional, same_file, update_view};
 use crate::error::{Error, Result};
 use crate::ops::Orch;
-use crate::store::{self, RunEnd, StoreError, Tx, ViewMark};
+use crate::store::{self, ListFilter, RunEnd, StoreError, Tx, ViewMark};
 use jiff::Timestamp;
+use jiff::tz::TimeZone;
 use orch_core::event::{Event, kind};
-use orch_core::queue_md::{Diagnostic, parse};
+use orch_core::queue_md::{Diagnostic, Document, parse};
 use orch_core::task::{Status, Task};
-use orch_core::task_row::{RowTask, read_rows};
+use orch_core::task_row::{RowTask, read_rows, take_rows};
+use std::collections::HashMap;
 use std::path::Path;
 
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -49,105 +58,251 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
             path.display()
         )));
     }
-    let summary = {
-        let _lock = lock_view(orch)?;
-        let text = read_optional(&path)?.ok_or_else(|| Error::NotFound(format!("{}: no such file", path.display())))?;
-        let shown = path.display().to_string();
-        let input_err = |diags: Vec<Diagnostic>| Error::Input { file: shown.clone(), diags };
-        let doc = parse(&text).map_err(input_err)?;
-        let rows = read_rows(&doc, &orch.tz).map_err(input_err)?;
-        let now = orch.now();
-        let max_attempts = orch.policy.default_max_attempts();
-        let mut conflicts: Vec<String> = Vec::new();
-        let mut summary = ImportSummary { file: shown.clone(), ..ImportSummary::default() };
-        let result = store::write(orch.db.as_ref(), |tx| {
-            conflicts.clear();
-            summary = ImportSummary { file: shown.clone(), ..ImportSummary::default() };
-            let marks = tx.view_marks()?;
-            for row in &rows {
-                let Some(task) = tx.task_get(&row.id)? else {
-                    add_row(tx, row, max_attempts, now)?;
-                    summary.added.push(row.id.clone());
-                    continue;
-                };
-                let mark = marks.get(&row.id);
-                if row.matches(&task) {
-                    summary.unchanged += 1;
-                    if mark.is_none_or(|m| m.line != row.raw || m.version != task.version) {
-                        tx.view_mark_set(
-                            &row.id,
-                            &ViewMark { version: task.version, line: row.raw.clone(), eol: row.eol.clone() },
-                        )?;
-                    }
-                } else if mark.is_some_and(|m| m.line == row.raw) {
-                    summary.stale.push(row.id.clone());
-                } else if !force && mark.is_none_or(|m| m.version != task.version) {
-                    conflicts.push(format!(
-                        "{shown}:{}: {} changed in the database since QUEUE.md last showed it (now {}); the edit is refused (import --force applies it)",
-                        row.line, row.id, task.status
-                    ));
-                } else {
-                    edit_row(tx, &task, row, now)?;
-                    summary.edited.push(row.id.clone());
-                }
+    let lock = lock_view(orch)?;
+    let text = read_optional(&path)?.ok_or_else(|| Error::NotFound(format!("{}: no such file", path.display())))?;
+    let shown = path.display().to_string();
+    let input_err = |diags: Vec<Diagnostic>| Error::Input { file: shown.clone(), diags };
+    let mut doc = parse(&text).map_err(input_err)?;
+    let rows = take_rows(&mut doc, &orch.tz).map_err(input_err)?;
+    let text_hash = is_view.then(|| hash(text.as_bytes()));
+    drop(text);
+    let cx = Context { orch, doc: &doc, force, now: orch.now(), shown: &shown };
+    let mut summary = ImportSummary::default();
+    let mut conflicts: Vec<String> = Vec::new();
+    let result = store::write(orch.db.as_ref(), |tx| {
+        conflicts.clear();
+        summary = ImportSummary { file: shown.clone(), ..ImportSummary::default() };
+        let mut marks = tx.view_marks()?;
+        let mut tasks = Tasks::load(tx, rows.len(), marks.len())?;
+        for row in &rows {
+            let mark = marks.remove(&row.id);
+            let Some((task, slot)) = tasks.take(tx, &row.id)? else {
+                let (task, mark) = add_row(tx, &cx, row)?;
+                marks.insert(task.id.clone(), mark);
+                summary.added.push(task.id.clone());
+                tasks.put(None, task);
+                continue;
+            };
+            let done = import_row(tx, &cx, row, task, mark)?;
+            match done.what {
+                What::Unchanged => summary.unchanged += 1,
+                What::Stale => summary.stale.push(row.id.clone()),
+                What::Edited => summary.edited.push(row.id.clone()),
+                What::Refused(why) => conflicts.push(why),
             }
-            if !conflicts.is_empty() {
-                return Err(StoreError::Conflict(String::new()));
+            if let Some(m) = done.mark {
+                marks.insert(row.id.clone(), m);
             }
-            if is_view || !frame::exists(tx)? {
-                frame::save(tx, &doc)?;
-            }
-            if is_view {
-                tx.meta_set(META_HASH, &hash(text.as_bytes()))?;
-            }
-            Ok(())
-        });
-        match result {
-            Err(StoreError::Conflict(_)) if !conflicts.is_empty() => return Err(Error::Conflict(conflicts.join("\n"))),
-            other => other?,
+            tasks.put(slot, done.task);
         }
-        summary
+        if !conflicts.is_empty() {
+            return Err(StoreError::Conflict(String::new()));
+        }
+        let frame = if is_view || !frame::exists(tx)? {
+            frame::save(tx, &doc)?;
+            doc.clone()
+        } else {
+            frame::load(tx)?
+        };
+        if let Some(h) = &text_hash
+            && tx.meta_get(META_HASH)?.as_ref() != Some(h)
+        {
+            tx.meta_set(META_HASH, h)?;
+        }
+        Ok(tasks.into_all().map(|tasks| Snapshot { tasks, marks, frame }))
+    });
+    let snapshot = match result {
+        Err(StoreError::Conflict(_)) if !conflicts.is_empty() => return Err(Error::Conflict(conflicts.join("\n"))),
+        other => other?,
     };
-    Ok((summary, orch.after_change()))
+    // With every task in hand, the view is rendered from the snapshot just written,
+    // still under the lock, so no later change can be overwritten by it.
+    let (Some(snapshot), Some(view)) = (snapshot, view) else {
+        drop(lock);
+        return Ok((summary, orch.after_change()));
+    };
+    let mut warnings = Vec::new();
+    if let Err(e) = crate::event_log::flush(orch) {
+        warnings.push(format!("events.jsonl not updated: {e}"));
+    }
+    match update_view(orch, &view, &snapshot.render(orch, false)) {
+        Ok(w) => warnings.extend(w),
+        Err(e) => warnings.push(format!("view not updated: {e}")),
+    }
+    Ok((summary, warnings))
 }
 
-fn add_row(tx: &mut dyn Tx, row: &RowTask, max_attempts: u32, now: Timestamp) -> store::Result<()> {
-    let mut t = Task::new(row.id.clone(), row.task.clone(), row.priority, max_attempts, now);
-    fill(&mut t, row);
+/// What every row of one import shares.
+struct Context<'a> {
+    orch: &'a Orch,
+    doc: &'a Document,
+    force: bool,
+    now: Timestamp,
+    shown: &'a str,
+}
+
+/// The file's tasks as stored. A file about as large as the queue's view is read with
+/// one scan of the tasks, which is far quicker than one look-up per row, and which
+/// leaves every task in hand to render the view from; a small file (or a queue with
+/// many more tasks than the file shows) looks its rows up one by one.
+enum Tasks {
+    All { list: Vec<Task>, index: HashMap<String, usize> },
+    OneByOne,
+}
+
+impl Tasks {
+    fn load(tx: &mut dyn Tx, rows: usize, marks: usize) -> store::Result<Tasks> {
+        if rows < 64 || rows * 4 < marks {
+            return Ok(Tasks::OneByOne);
+        }
+        let list = tx.task_list(&ListFilter::default())?;
+        let index = list.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect();
+        Ok(Tasks::All { list, index })
+    }
+
+    /// The stored task with this id and its place, to [`Tasks::put`] it back (each id is
+    /// asked for once: a file with duplicate ids is refused).
+    fn take(&mut self, tx: &mut dyn Tx, id: &str) -> store::Result<Option<(Task, Option<usize>)>> {
+        match self {
+            Tasks::All { list, index } => {
+                Ok(index.get(id).map(|&i| (std::mem::replace(&mut list[i], placeholder()), Some(i))))
+            }
+            Tasks::OneByOne => Ok(tx.task_get(id)?.map(|t| (t, None))),
+        }
+    }
+
+    /// Puts a task back as it is now; a new one (`slot` none) goes at the end.
+    fn put(&mut self, slot: Option<usize>, task: Task) {
+        if let Tasks::All { list, .. } = self {
+            match slot {
+                Some(i) => list[i] = task,
+                None => list.push(task),
+            }
+        }
+    }
+
+    fn into_all(self) -> Option<Vec<Task>> {
+        match self {
+            Tasks::All { list, .. } => Some(list),
+            Tasks::OneByOne => None,
+        }
+    }
+}
+
+/// Holds a task's place while the task is out being imported; allocates nothing.
+fn placeholder() -> Task {
+    Task::new(String::new(), String::new(), orch_core::task::Priority::P2, 0, Timestamp::UNIX_EPOCH)
+}
+
+/// What importing one row did, with its task and its mark as they are now.
+struct RowDone {
+    task: Task,
+    mark: Option<ViewMark>,
+    what: What,
+}
+
+enum What {
+    Unchanged,
+    Stale,
+    Edited,
+    /// A conflict, as a `FILE:LINE: …` sentence.
+    Refused(String),
+}
+
+fn import_row(
+    tx: &mut dyn Tx,
+    cx: &Context<'_>,
+    row: &RowTask,
+    task: Task,
+    mark: Option<ViewMark>,
+) -> store::Result<RowDone> {
+    if row.matches(&task) {
+        // Keep the person's line (its spacing) for as long as it shows the task.
+        let mark = match mark {
+            Some(m) if m.line == row.raw && m.version == task.version => m,
+            _ => {
+                let m = ViewMark { version: task.version, line: row.raw.clone(), eol: row.eol.clone() };
+                tx.view_mark_set(&row.id, &m)?;
+                m
+            }
+        };
+        return Ok(RowDone { task, mark: Some(mark), what: What::Unchanged });
+    }
+    let edited = match &mark {
+        Some(m) if m.line == row.raw => return Ok(RowDone { task, mark, what: What::Stale }),
+        Some(m) if m.version == task.version => {
+            let mut t = task.clone();
+            row.apply_to(&mut t);
+            t
+        }
+        _ => {
+            let (merged, clash) = match mark.as_ref().and_then(|m| shown_row(cx.doc, m, &cx.orch.tz)) {
+                Some(base) => {
+                    let m = row.merge(&base, &task);
+                    let clash = (!m.conflicts.is_empty()).then(|| {
+                        format!(
+                            "QUEUE.md and the database both changed {} since the view last showed it",
+                            m.conflicts.join(", ")
+                        )
+                    });
+                    (m.task, clash)
+                }
+                None => {
+                    let mut t = task.clone();
+                    row.apply_to(&mut t);
+                    (t, Some("the row differs from the database, and the view never showed this version of it".into()))
+                }
+            };
+            if let Some(clash) = clash.filter(|_| !cx.force) {
+                let why = format!(
+                    "{}:{}: {}: {clash} (the task is {} now); the edit is refused (import --force applies it)",
+                    cx.shown, row.line, row.id, task.status
+                );
+                return Ok(RowDone { task, mark, what: What::Refused(why) });
+            }
+            merged
+        }
+    };
+    let (saved, new_mark) = edit_row(tx, &task, edited, row, cx.now)?;
+    Ok(RowDone { task: saved, mark: new_mark.or(mark), what: What::Edited })
+}
+
+fn add_row(tx: &mut dyn Tx, cx: &Context<'_>, row: &RowTask) -> store::Result<(Task, ViewMark)> {
+    let max_attempts = cx.orch.policy.default_max_attempts();
+    let mut t = Task::new(row.id.clone(), row.task.clone(), row.priority, max_attempts, cx.now);
+    row.apply_to(&mut t);
     t.version = 1;
     tx.task_insert(&t)?;
-    tx.view_mark_set(&t.id, &ViewMark { version: 1, line: row.raw.clone(), eol: row.eol.clone() })?;
-    let mut e = Event::new(now, kind::TASK_IMPORTED);
+    let mark = ViewMark { version: 1, line: row.raw.clone(), eol: row.eol.clone() };
+    tx.view_mark_set(&t.id, &mark)?;
+    let mut e = Event::new(cx.now, kind::TASK_IMPORTED);
     e.task_id = Some(t.id.clone());
     e.to = Some(t.status);
     e.owner = t.owner.clone();
     e.msg = Some(format!("line {}", row.line));
     tx.event_insert(&e)?;
-    Ok(())
+    Ok((t, mark))
 }
 
-fn fill(t: &mut Task, row: &RowTask) {
-    t.status = row.status;
-    t.priority = row.priority;
-    t.task = row.task.clone();
-    t.success_criteria = row.success_criteria.clone();
-    t.owner = row.owner.clone();
-    t.started_at = row.started_at;
-    t.due_at = row.due_at;
-    t.notes = row.notes.clone();
-    for (k, v) in &row.extra {
-        match t.extra.iter_mut().find(|(k2, _)| k2 == k) {
-            Some(slot) => slot.1 = v.clone(),
-            None => t.extra.push((k.clone(), v.clone())),
-        }
-    }
+/// What the view last showed of a task, read as a row with the file's columns; `None`
+/// when that line no longer fits them (the header changed since).
+fn shown_row(doc: &Document, mark: &ViewMark, tz: &TimeZone) -> Option<RowTask> {
+    let text = format!("{}\n{}\n{}\n", doc.header_raw, doc.separator_raw, mark.line);
+    let one = parse(&text).ok()?;
+    read_rows(&one, tz).ok()?.pop()
 }
 
-/// A person's edit of a row: the row's values win. Leaving IN_PROGRESS by hand ends the
-/// live run (its worker finds its lease gone).
-fn edit_row(tx: &mut dyn Tx, task: &Task, row: &RowTask, now: Timestamp) -> store::Result<()> {
-    let mut t = task.clone();
-    fill(&mut t, row);
+/// A person's edit of a row, `edited` being the task with it applied; returns the task
+/// saved and, when the row shows it exactly, the row as its new mark. Leaving
+/// IN_PROGRESS by hand ends the live run (its worker finds its lease gone).
+fn edit_row(
+    tx: &mut dyn Tx,
+    task: &Task,
+    edited: Task,
+    row: &RowTask,
+    now: Timestamp,
+) -> store::Result<(Task, Option<ViewMark>)> {
+    let mut t = edited;
     t.updated_at = now;
     if t.status != Status::InProgress {
         t.lease = None;
@@ -164,7 +319,13 @@ fn edit_row(tx: &mut dyn Tx, task: &Task, row: &RowTask, now: Timestamp) -> stor
         tx.run_end(run_id, &end)?;
     }
     let saved = tx.task_update(&t)?;
-    tx.view_mark_set(&t.id, &ViewMark { version: saved.version, line: row.raw.clone(), eol: row.eol.clone() })?;
+    // The person's line stays as written while it says what the task says; a merge that
+    // kept some of the database's values is written anew by the next render.
+    let mark =
+        row.matches(&saved).then(|| ViewMark { version: saved.version, line: row.raw.clone(), eol: row.eol.clone() });
+    if let Some(m) = &mark {
+        tx.view_mark_set(&t.id, m)?;
+    }
     let mut e = Event::new(now, kind::TASK_EDITED);
     e.task_id = Some(t.id.clone());
     e.from = Some(task.status);
@@ -172,5 +333,5 @@ fn edit_row(tx: &mut dyn Tx, task: &Task, row: &RowTask, now: Timestamp) -> stor
     e.owner = t.owner.clone();
     e.msg = Some(format!("edited in QUEUE.md line {}", row.line));
     tx.event_insert(&e)?;
-    Ok(())
+    Ok((saved, mark))
 }

@@ -18,8 +18,10 @@ use crate::error::{Error, Result};
 use crate::home::write_atomic;
 use crate::ops::Orch;
 use crate::store::{self, ListFilter, ViewMark};
-use orch_core::queue_md::RowOut;
+use orch_core::queue_md::{Document, RowOut, render_row};
+use orch_core::task::Task;
 use orch_core::task_row::{task_cells, view_selection};
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::Path;
 
@@ -35,39 +37,58 @@ pub(crate) struct Rendered {
     pub marks: Vec<(String, ViewMark)>,
 }
 
-/// Renders the view from one snapshot of the database.
-pub(crate) fn render(orch: &Orch, all: bool) -> Result<Rendered> {
-    let (tasks, marks, frame) = store::read(orch.db.as_ref(), |tx| {
-        Ok((tx.task_list(&ListFilter::default())?, tx.view_marks()?, frame::load(tx)?))
-    })?;
-    let keep = view_selection(&tasks, orch.config.queue.done_kept, all);
-    let mut lines: Vec<(String, String)> = Vec::new();
-    let mut new_marks = Vec::new();
-    let mut kept: Vec<&ViewMark> = Vec::new();
-    let mut order = Vec::new();
-    for (t, _) in tasks.iter().zip(&keep).filter(|(_, k)| **k) {
-        match marks.get(&t.id) {
-            Some(m) if m.version == t.version => {
-                order.push((true, kept.len()));
-                kept.push(m);
-            }
-            _ => {
-                let line = orch_core::queue_md::render_row(&task_cells(t, &frame.columns, &orch.tz));
-                let mark = ViewMark { version: t.version, line: line.clone(), eol: frame.eol.clone() };
-                order.push((false, lines.len()));
-                lines.push((line, frame.eol.clone()));
-                new_marks.push((t.id.clone(), mark));
+/// What the view is rendered from, read in one transaction: every task in queue order,
+/// what the view last showed of each (its mark), and the text around the table.
+pub(crate) struct Snapshot {
+    pub tasks: Vec<Task>,
+    pub marks: HashMap<String, ViewMark>,
+    pub frame: Document,
+}
+
+impl Snapshot {
+    pub(crate) fn read(orch: &Orch) -> Result<Snapshot> {
+        Ok(store::read(orch.db.as_ref(), |tx| {
+            Ok(Snapshot {
+                tasks: tx.task_list(&ListFilter::default())?,
+                marks: tx.view_marks()?,
+                frame: frame::load(tx)?,
+            })
+        })?)
+    }
+
+    /// The view: the selected tasks in order, each row as the view last showed it when
+    /// the task has not changed since, else in canonical form.
+    pub(crate) fn render(&self, orch: &Orch, all: bool) -> Rendered {
+        let keep = view_selection(&self.tasks, orch.config.queue.done_kept, all);
+        let mut new_marks = Vec::new();
+        // Some(mark) for a row kept as shown; None for the next row of `new_marks`.
+        let mut order: Vec<Option<&ViewMark>> = Vec::with_capacity(self.tasks.len());
+        for (t, _) in self.tasks.iter().zip(&keep).filter(|(_, k)| **k) {
+            match self.marks.get(&t.id) {
+                Some(m) if m.version == t.version => order.push(Some(m)),
+                _ => {
+                    let line = render_row(&task_cells(t, &self.frame.columns, &orch.tz));
+                    new_marks.push((t.id.clone(), ViewMark { version: t.version, line, eol: self.frame.eol.clone() }));
+                    order.push(None);
+                }
             }
         }
+        let mut fresh = new_marks.iter().map(|(_, m)| m);
+        let rows: Vec<RowOut<'_>> = order
+            .into_iter()
+            .map(|m| {
+                let m = m.or_else(|| fresh.next()).expect("one new mark per row written anew");
+                RowOut::Raw { raw: &m.line, eol: &m.eol }
+            })
+            .collect();
+        let text = self.frame.render(&rows);
+        Rendered { text, marks: new_marks }
     }
-    let rows: Vec<RowOut<'_>> = order
-        .iter()
-        .map(|&(is_kept, i)| match is_kept {
-            true => RowOut::Raw { raw: &kept[i].line, eol: &kept[i].eol },
-            false => RowOut::Raw { raw: &lines[i].0, eol: &lines[i].1 },
-        })
-        .collect();
-    Ok(Rendered { text: frame.render(&rows), marks: new_marks })
+}
+
+/// Renders the view from one snapshot of the database.
+pub(crate) fn render(orch: &Orch, all: bool) -> Result<Rendered> {
+    Ok(Snapshot::read(orch)?.render(orch, all))
 }
 
 /// Holds the view lock while alive.
@@ -107,42 +128,88 @@ fn record_marks(orch: &Orch, r: &Rendered) -> Result<()> {
 pub fn refresh(orch: &Orch) -> Result<Option<String>> {
     let Some(path) = orch.queue_file.clone() else { return Ok(None) };
     let _lock = lock_view(orch)?;
-    let current = read_optional(&path)?;
     let r = render(orch, false)?;
+    update_view(orch, &path, &r)
+}
+
+/// Puts the rendered view `r` over the view file at `path` as [`refresh`] does; the
+/// caller holds the view lock and rendered `r` under it.
+pub(crate) fn update_view(orch: &Orch, path: &Path, r: &Rendered) -> Result<Option<String>> {
     let mut warning = None;
-    if let Some(cur) = &current {
-        if cur.as_bytes() == r.text.as_bytes() {
+    if let Some(cur) = read_bytes(path)? {
+        if cur == r.text.as_bytes() {
             if !r.marks.is_empty() {
-                record_marks(orch, &r)?;
+                record_marks(orch, r)?;
             }
             return Ok(None);
         }
-        let stored = store::read(orch.db.as_ref(), |tx| tx.meta_get(META_HASH))?;
-        if stored.as_deref() != Some(hash(cur.as_bytes()).as_str()) {
+        if has_edits(orch, &cur)? {
             if !orch.queue_read_only {
                 return Ok(Some(format!(
                     "{} has edits that are not imported; it was not rewritten (run `orch import`, or `orch export --force` to discard them)",
                     path.display()
                 )));
             }
-            let kept = save_drift(orch, cur)?;
-            warning = Some(format!(
-                "{} is read-only output; edits to it were drift, saved to {} and replaced",
-                path.display(),
-                kept.display()
-            ));
+            warning = Some(drift_saved(orch, path, &cur)?);
         }
     }
-    write_view(orch, &path, &r, true)?;
+    write_view(orch, path, r, true)?;
     Ok(warning)
 }
 
-fn save_drift(orch: &Orch, text: &str) -> Result<std::path::PathBuf> {
+/// Whether `current` (the view file's text) differs from what orch last wrote or
+/// imported: a person edited it since.
+fn has_edits(orch: &Orch, current: &[u8]) -> Result<bool> {
+    let stored = store::read(orch.db.as_ref(), |tx| tx.meta_get(META_HASH))?;
+    Ok(stored.as_deref() != Some(hash(current).as_str()))
+}
+
+/// Saves the edits of a read-only view aside; the warning that says where.
+fn drift_saved(orch: &Orch, path: &Path, text: &[u8]) -> Result<String> {
+    let kept = save_drift(orch, text)?;
+    Ok(format!(
+        "{} is read-only output; edits to it were drift, saved to {} and replaced",
+        path.display(),
+        kept.display()
+    ))
+}
+
+/// Writes `text` to a new private file `.orch/drift/QUEUE.md.MILLIS[.N]`.
+fn save_drift(orch: &Orch, text: &[u8]) -> Result<std::path::PathBuf> {
     let dir = orch.home.dir.join("drift");
     crate::home::create_private_dir(&dir)?;
-    let path = dir.join(format!("QUEUE.md.{}", orch.now().as_millisecond()));
-    write_atomic(&path, text.as_bytes())?;
-    Ok(path)
+    let stem = format!("QUEUE.md.{}", orch.now().as_millisecond());
+    for n in 0u32.. {
+        let path = dir.join(if n == 0 { stem.clone() } else { format!("{stem}.{n}") });
+        if path.exists() {
+            continue;
+        }
+        return write_new_private(&path, text).map(|()| path);
+    }
+    unreachable!("some name is free")
+}
+
+/// Writes a new file readable by its owner only (fails if it exists).
+fn write_new_private(path: &Path, content: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    f.write_all(content).and_then(|()| f.sync_all()).map_err(|e| Error::io(path, e))
+}
+
+/// The bytes of a file, or `None` when there is none. The view is compared and hashed
+/// as bytes: checking 10,000 rows of Korean text for UTF-8 costs more than the compare.
+fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
+    }
 }
 
 pub(crate) fn read_optional(path: &Path) -> Result<Option<String>> {
@@ -155,9 +222,11 @@ pub(crate) fn read_optional(path: &Path) -> Result<Option<String>> {
     }
 }
 
-/// `export [FILE] [--all]`: writes the view to FILE, or to QUEUE.md. Over a QUEUE.md
-/// with edits that were not imported, it refuses unless `force`.
-pub fn export(orch: &Orch, file: Option<&Path>, all: bool, force: bool) -> Result<std::path::PathBuf> {
+/// `export [FILE] [--all]`: writes the view to FILE, or to QUEUE.md; returns where, and
+/// warnings. Over a QUEUE.md with edits that were not imported, it refuses unless
+/// `force` (which discards them) or the view is read-only (where they are drift, saved
+/// under `.orch/drift/`).
+pub fn export(orch: &Orch, file: Option<&Path>, all: bool, force: bool) -> Result<(std::path::PathBuf, Vec<String>)> {
     let view = orch.queue_file.clone();
     let target = match (file, &view) {
         (Some(f), _) => f.to_path_buf(),
@@ -168,23 +237,24 @@ pub fn export(orch: &Orch, file: Option<&Path>, all: bool, force: bool) -> Resul
     };
     let is_view = view.as_deref().is_some_and(|v| same_file(v, &target));
     let _lock = lock_view(orch)?;
+    let r = render(orch, all)?;
+    let mut warnings = Vec::new();
     if is_view
-        && !force
-        && !orch.queue_read_only
-        && let Some(cur) = read_optional(&target)?
+        && let Some(cur) = read_bytes(&target)?
+        && cur != r.text.as_bytes()
+        && has_edits(orch, &cur)?
     {
-        let stored = store::read(orch.db.as_ref(), |tx| tx.meta_get(META_HASH))?;
-        let rendered = render(orch, all)?;
-        if stored.as_deref() != Some(hash(cur.as_bytes()).as_str()) && cur != rendered.text {
+        if orch.queue_read_only {
+            warnings.push(drift_saved(orch, &target, &cur)?);
+        } else if !force {
             return Err(Error::Conflict(format!(
                 "{} has edits that are not imported: run `orch import` first, or `orch export --force` to discard them",
                 target.display()
             )));
         }
     }
-    let r = render(orch, all)?;
     write_view(orch, &target, &r, is_view)?;
-    Ok(target)
+    Ok((target, warnings))
 }
 
 pub(crate) fn same_file(a: &Path, b: &Path) -> bool {

@@ -93,3 +93,27 @@ impl Project {
         )
     }
 }
+
+impl Project {
+    /// Sets `key = value` in `.orch/orch.toml` (every key appears once in the file `init`
+    /// writes, so the line is found by its key).
+    pub fn set_config(&self, key: &str, value: &str) {
+        let path = self.file(".orch/orch.toml");
+        let text = std::fs::read_to_string(&path).expect("read orch.toml");
+        let prefix = format!("{key} =");
+        let mut found = false;
+        let out: Vec<String> = text
+            .lines()
+            .map(|l| {
+                if l.starts_with(&prefix) {
+                    found = true;
+                    format!("{key} = {value}")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect();
+        assert!(found, "no key {key} in orch.toml");
+        std::fs::write(&path, out.join("\n") + "\n").expect("write orch.toml");
+    }
+}

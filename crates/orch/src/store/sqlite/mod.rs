@@ -54,7 +54,8 @@ impl Sqlite {
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(open_err(&format!("cannot use WAL journal (got {mode})")));
         }
-        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;").map_err(|e| open_err(&e))?;
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456;")
+            .map_err(|e| open_err(&e))?;
         schema::migrate(&mut conn).map_err(|e| open_err(&e))?.map_err(|e| open_err(&e))?;
         Ok(Sqlite { conn: Mutex::new(Conn { conn, commits: 0 }), path: path.to_path_buf() })
     }

@@ -99,6 +99,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE runs ADD COLUMN verdict_reason TEXT;
     CREATE INDEX runs_live ON runs(host) WHERE ended_at IS NULL;
     "#,
+    // 3: time-window reads of runs (kpi, the daily budget, prune) without a table scan.
+    r#"
+    CREATE INDEX runs_started ON runs(started_at);
+    CREATE INDEX runs_ended ON runs(ended_at);
+    "#,
 ];
 
 /// The schema version this build writes.

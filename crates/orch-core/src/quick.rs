@@ -1,0 +1,363 @@
+//! Quick add: one line of free text turned into a task (`orch quick`, chat `!add`).
+//!
+//! Words with a meaning are taken out; the rest, in order, is the task text:
+//! - `p0` / `p1` / `p2` (any case): the priority;
+//! - `due:…`: `due:2026-12-01 18:00`, `due:2026-12-01`, `due:+3h` (any duration),
+//!   `due:today|tomorrow [HH:MM]`, Korean `due:오늘|내일|모레 [HH:MM]`, a time alone
+//!   `due:18:00` (the next such time), and `18시` / `18시30분` for `HH:MM`;
+//!   a quoted value also works (`due:"2026-12-01 18:00"`);
+//! - `criteria:"…"` (or `criteria:word`): the success criteria;
+//! - `#name`: the resource key (tasks sharing one never run at once).
+//!
+//! Relative days are calendar days in the display time zone; a day given without a time
+//! means [`DEFAULT_DUE_TIME`] (18:00, the end of a working day, as in the seed queue).
+//! Pure: `now` and the time zone come from the caller.
+
+use crate::task::Priority;
+use jiff::Timestamp;
+use jiff::civil::{Date, Time};
+use jiff::tz::TimeZone;
+
+/// The time of a due day given without one.
+pub const DEFAULT_DUE_TIME: (i8, i8) = (18, 0);
+
+/// What one line of text says.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Quick {
+    pub task: String,
+    pub priority: Option<Priority>,
+    pub due_at: Option<Timestamp>,
+    pub criteria: Option<String>,
+    pub resource: Option<String>,
+    /// Things worth saying that do not stop the add (a due time in the past).
+    pub warnings: Vec<String>,
+}
+
+/// Why a line was refused; the message names the word.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct QuickError(pub String);
+
+/// One word of the line; `quoted` when its value came from quotes (`criteria:"a b"`).
+#[derive(Debug)]
+struct Word {
+    text: String,
+    quoted: bool,
+}
+
+/// Parses `line` at `now`, with relative days counted in `tz`.
+pub fn parse(line: &str, now: Timestamp, tz: &TimeZone) -> Result<Quick, QuickError> {
+    let words = split(line)?;
+    let mut q = Quick::default();
+    let mut text: Vec<&str> = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let w = &words[i];
+        i += 1;
+        let lower = w.text.to_lowercase();
+        if !w.quoted && matches!(lower.as_str(), "p0" | "p1" | "p2") {
+            let p = lower.parse::<Priority>().expect("p0, p1 and p2 parse");
+            if q.priority.is_some_and(|old| old != p) {
+                return Err(QuickError(format!("two priorities given (`{}` and `{}`)", q.priority.unwrap(), p)));
+            }
+            q.priority = Some(p);
+        } else if let Some(value) = strip_key(&w.text, "due:") {
+            if q.due_at.is_some() {
+                return Err(QuickError("two due times given".into()));
+            }
+            let mut value = value.to_string();
+            // `due: 내일` (a space after the colon) takes the next word.
+            if value.is_empty() && i < words.len() {
+                value = words[i].text.clone();
+                i += 1;
+            }
+            // `due:내일 18:00`: a day followed by a time takes the time too.
+            if !w.quoted && i < words.len() && is_day(&value) && time_parts(&words[i].text).is_some() {
+                value = format!("{value} {}", words[i].text);
+                i += 1;
+            }
+            let due = parse_due(&value, now, tz)?;
+            if due < now {
+                q.warnings.push(format!("due time `{value}` is in the past"));
+            }
+            q.due_at = Some(due);
+        } else if let Some(value) = strip_key(&w.text, "criteria:") {
+            if q.criteria.is_some() {
+                return Err(QuickError("two criteria given (quote one: criteria:\"1) … 2) …\")".into()));
+            }
+            let value = value.trim();
+            if value.is_empty() {
+                return Err(QuickError("criteria: is empty (write criteria:\"…\")".into()));
+            }
+            q.criteria = Some(value.to_string());
+        } else if !w.quoted && w.text.len() > 1 && w.text.starts_with('#') {
+            let name = &w.text[1..];
+            if q.resource.as_deref().is_some_and(|r| r != name) {
+                return Err(QuickError(format!("two resources given (`#{}` and `#{name}`)", q.resource.unwrap())));
+            }
+            q.resource = Some(name.to_string());
+        } else {
+            text.push(&w.text);
+        }
+    }
+    q.task = text.join(" ");
+    if q.task.is_empty() {
+        return Err(QuickError("no task text is left once p0/due:/criteria:/#resource are taken out".into()));
+    }
+    Ok(q)
+}
+
+/// The keys whose value may be quoted.
+const KEYS: [&str; 2] = ["due:", "criteria:"];
+
+/// The value of `key:` when `word` starts with it (any case).
+fn strip_key<'a>(word: &'a str, key: &str) -> Option<&'a str> {
+    word.get(..key.len()).filter(|p| p.eq_ignore_ascii_case(key)).map(|_| &word[key.len()..])
+}
+
+/// Splits on whitespace; a `key:` followed by a quote reads to the closing quote.
+fn split(line: &str) -> Result<Vec<Word>, QuickError> {
+    let mut words = Vec::new();
+    let mut rest = line.trim_start();
+    while !rest.is_empty() {
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let word = &rest[..end];
+        let quote_at =
+            KEYS.iter().find(|k| strip_key(word, k).is_some_and(|v| v.starts_with(['"', '“']))).map(|k| k.len());
+        match quote_at {
+            Some(c) => {
+                let open = rest[c..].chars().next().expect("a quote follows");
+                let close = if open == '“' { '”' } else { '"' };
+                let body_start = c + open.len_utf8();
+                let Some(len) = rest[body_start..].find(close) else {
+                    return Err(QuickError(format!("`{word}`: the quote is never closed")));
+                };
+                let text = format!("{}{}", &rest[..c], &rest[body_start..body_start + len]);
+                words.push(Word { text, quoted: true });
+                rest = rest[body_start + len + close.len_utf8()..].trim_start();
+            }
+            None => {
+                words.push(Word { text: word.to_string(), quoted: false });
+                rest = rest[end..].trim_start();
+            }
+        }
+    }
+    Ok(words)
+}
+
+/// Days after today named by a word, in the display time zone.
+fn relative_day(word: &str) -> Option<i64> {
+    match word.to_lowercase().as_str() {
+        "today" | "오늘" => Some(0),
+        "tomorrow" | "내일" => Some(1),
+        "모레" => Some(2),
+        _ => None,
+    }
+}
+
+/// `YYYY-MM-DD`.
+fn parse_date(s: &str) -> Option<Date> {
+    let ok_shape = s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-';
+    if !ok_shape {
+        return None;
+    }
+    s.parse::<Date>().ok()
+}
+
+fn is_day(s: &str) -> bool {
+    relative_day(s).is_some() || parse_date(s).is_some()
+}
+
+/// `18:00`, `9:30`, `18시`, `18시30분` by their shape: (hour, minute), not yet checked.
+fn time_parts(s: &str) -> Option<(i8, i8)> {
+    let (h, m, colon) = if let Some((h, m)) = s.split_once(':') {
+        (h, m, true)
+    } else if let Some(h) = s.strip_suffix('시') {
+        (h, "0", false)
+    } else if let Some((h, m)) = s.strip_suffix('분').and_then(|r| r.split_once('시')) {
+        (h, m, false)
+    } else {
+        return None;
+    };
+    let digits = |t: &str| !t.is_empty() && t.len() <= 2 && t.bytes().all(|b| b.is_ascii_digit());
+    if !digits(h) || !digits(m) || (colon && m.len() != 2) {
+        return None;
+    }
+    Some((h.parse().ok()?, m.parse().ok()?))
+}
+
+/// A time of day, checked.
+fn parse_time(s: &str) -> Option<Time> {
+    time_parts(s).and_then(|(h, m)| Time::new(h, m, 0, 0).ok())
+}
+
+/// A due value as `parse` accepts it (see the module's documentation).
+pub fn parse_due(value: &str, now: Timestamp, tz: &TimeZone) -> Result<Timestamp, QuickError> {
+    let value = value.trim();
+    let bad = |why: &str| {
+        QuickError(format!(
+            "due:{value}: {why} (examples: due:2026-12-01 18:00, due:+3h, due:tomorrow 18:00, due:내일 18:00)"
+        ))
+    };
+    if let Some(rel) = value.strip_prefix('+') {
+        return crate::time::parse_duration(rel).map(|d| now + d).map_err(|e| bad(&e));
+    }
+    if let Ok(ts) = value.parse::<Timestamp>() {
+        return Ok(ts);
+    }
+    let today = tz.to_datetime(now).date();
+    let mut parts = value.split_whitespace();
+    let first = parts.next().ok_or_else(|| bad("empty"))?;
+    let second = parts.next();
+    if parts.next().is_some() {
+        return Err(bad("too many words"));
+    }
+    let (date, time) = if let Some(n) = relative_day(first) {
+        let date = today.checked_add(jiff::Span::new().days(n)).map_err(|e| bad(&e.to_string()))?;
+        (date, second)
+    } else if let Some(date) = parse_date(first) {
+        (date, second)
+    } else if let (Some(t), None) = (parse_time(first), second) {
+        // A time alone: the next time the clock shows it.
+        let at = at_local(today, t, tz).map_err(|e| bad(&e))?;
+        if at > now {
+            return Ok(at);
+        }
+        return at_local(today.tomorrow().map_err(|e| bad(&e.to_string()))?, t, tz).map_err(|e| bad(&e));
+    } else {
+        return Err(bad("not a date, a day word or +DURATION"));
+    };
+    let time = match time {
+        None => Time::new(DEFAULT_DUE_TIME.0, DEFAULT_DUE_TIME.1, 0, 0).expect("a valid time"),
+        Some(t) => parse_time(t).ok_or_else(|| bad(&format!("`{t}` is not a time (HH:MM)")))?,
+    };
+    at_local(date, time, tz).map_err(|e| bad(&e))
+}
+
+/// The instant a wall-clock date and time name in `tz` (a gap takes the later side).
+fn at_local(date: Date, time: Time, tz: &TimeZone) -> Result<Timestamp, String> {
+    tz.to_ambiguous_timestamp(date.to_datetime(time)).compatible().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seoul() -> TimeZone {
+        TimeZone::get("Asia/Seoul").unwrap()
+    }
+
+    /// 2026-03-10 15:30 in Seoul (06:30 UTC).
+    fn now() -> Timestamp {
+        "2026-03-10T06:30:00Z".parse().unwrap()
+    }
+
+    fn seoul_time(s: &str) -> Timestamp {
+        crate::time::parse_display_time(s, &seoul()).unwrap()
+    }
+
+    #[test]
+    fn each_form_is_understood() {
+        struct Case {
+            line: &'static str,
+            task: &'static str,
+            priority: Option<Priority>,
+            due: Option<&'static str>,
+            criteria: Option<&'static str>,
+            resource: Option<&'static str>,
+        }
+        let case =
+            |line, task, priority, due, criteria, resource| Case { line, task, priority, due, criteria, resource };
+        let cases = [
+            case("write the notes", "write the notes", None, None, None, None),
+            case("p0 fix login", "fix login", Some(Priority::P0), None, None, None),
+            case("fix login P2", "fix login", Some(Priority::P2), None, None, None),
+            case("ship due:2026-12-01 18:00", "ship", None, Some("2026-12-01 18:00"), None, None),
+            case("ship due:2026-12-01 9:05 now", "ship now", None, Some("2026-12-01 09:05"), None, None),
+            case("ship due:2026-12-01", "ship", None, Some("2026-12-01 18:00"), None, None),
+            case("ship due:\"2026-12-01 07:00\"", "ship", None, Some("2026-12-01 07:00"), None, None),
+            case("ship due:+3h", "ship", None, Some("2026-03-10 18:30"), None, None),
+            case("ship due:+1h30m", "ship", None, Some("2026-03-10 17:00"), None, None),
+            case("ship due:+2d", "ship", None, Some("2026-03-12 15:30"), None, None),
+            case("ship due:today 20:00", "ship", None, Some("2026-03-10 20:00"), None, None),
+            case("ship due:tomorrow 18:00", "ship", None, Some("2026-03-11 18:00"), None, None),
+            case("ship due:Tomorrow", "ship", None, Some("2026-03-11 18:00"), None, None),
+            case("보고서 작성 due:오늘 23:59", "보고서 작성", None, Some("2026-03-10 23:59"), None, None),
+            case("보고서 작성 due:내일 18:00", "보고서 작성", None, Some("2026-03-11 18:00"), None, None),
+            case("보고서 작성 due:내일", "보고서 작성", None, Some("2026-03-11 18:00"), None, None),
+            case("보고서 작성 due:모레 9:00", "보고서 작성", None, Some("2026-03-12 09:00"), None, None),
+            case("보고서 작성 due:내일 18시", "보고서 작성", None, Some("2026-03-11 18:00"), None, None),
+            case("보고서 due:모레 14시30분 작성", "보고서 작성", None, Some("2026-03-12 14:30"), None, None),
+            case("call due:16:00", "call", None, Some("2026-03-10 16:00"), None, None),
+            case("call due:09:00", "call", None, Some("2026-03-11 09:00"), None, None),
+            case("call due: 내일", "call", None, Some("2026-03-11 18:00"), None, None),
+            case(
+                "docs criteria:\"1) one page 2) p0 items first\"",
+                "docs",
+                None,
+                None,
+                Some("1) one page 2) p0 items first"),
+                None,
+            ),
+            case("docs criteria:“한 페이지 이내”", "docs", None, None, Some("한 페이지 이내"), None),
+            case("docs criteria:reviewed", "docs", None, None, Some("reviewed"), None),
+            case("migrate #db p1", "migrate", Some(Priority::P1), None, None, Some("db")),
+            case(
+                "p0 릴리즈 노트 작성 due:내일 18:00 criteria:\"1) 변경사항 전부 2) 한 페이지\" #docs",
+                "릴리즈 노트 작성",
+                Some(Priority::P0),
+                Some("2026-03-11 18:00"),
+                Some("1) 변경사항 전부 2) 한 페이지"),
+                Some("docs"),
+            ),
+            case("see http://x.y/a #", "see http://x.y/a #", None, None, None, None),
+        ];
+        for c in cases {
+            let q = parse(c.line, now(), &seoul()).unwrap_or_else(|e| panic!("{}: {e}", c.line));
+            assert_eq!(q.task, c.task, "{}", c.line);
+            assert_eq!(q.priority, c.priority, "{}", c.line);
+            assert_eq!(q.due_at, c.due.map(seoul_time), "{}", c.line);
+            assert_eq!(q.criteria.as_deref(), c.criteria, "{}", c.line);
+            assert_eq!(q.resource.as_deref(), c.resource, "{}", c.line);
+            assert!(q.warnings.is_empty(), "{}: {:?}", c.line, q.warnings);
+        }
+    }
+
+    #[test]
+    fn relative_days_are_calendar_days_in_the_display_zone() {
+        // 01:30 on the 11th in Seoul is still the 10th in UTC: "tomorrow" is Seoul's.
+        let late: Timestamp = "2026-03-10T16:30:00Z".parse().unwrap();
+        let q = parse("x due:내일 09:00", late, &seoul()).unwrap();
+        assert_eq!(q.due_at, Some(seoul_time("2026-03-12 09:00")));
+        let utc = parse("x due:tomorrow 09:00", late, &TimeZone::UTC).unwrap();
+        assert_eq!(utc.due_at, Some("2026-03-11T09:00:00Z".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_due_time_in_the_past_is_kept_with_a_warning() {
+        let q = parse("x due:오늘 09:00", now(), &seoul()).unwrap();
+        assert_eq!(q.due_at, Some(seoul_time("2026-03-10 09:00")));
+        assert_eq!(q.warnings.len(), 1, "{:?}", q.warnings);
+    }
+
+    #[test]
+    fn bad_lines_are_refused_naming_the_word() {
+        let cases = [
+            ("p0 due:2026-02-30", "due:2026-02-30"),
+            ("x due:someday", "due:someday"),
+            ("x due:내일 25:00", "not a time"),
+            ("x due:+soon", "due:+soon"),
+            ("x criteria:\"never closed", "never closed"),
+            ("x criteria:", "criteria: is empty"),
+            ("p0 p1 x", "two priorities"),
+            ("x #a #b", "two resources"),
+            ("x due:+1h due:+2h", "two due times"),
+            ("p0 due:+1h #db", "no task text"),
+            ("", "no task text"),
+        ];
+        for (line, want) in cases {
+            let e = parse(line, now(), &seoul()).unwrap_err();
+            assert!(e.to_string().contains(want), "{line}: {e}");
+        }
+    }
+}

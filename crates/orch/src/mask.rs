@@ -1,0 +1,264 @@
+//! Masking secrets (`[events] mask` in orch.toml): API keys, tokens and passwords that
+//! end up in a task's text, a failure reason or a note are replaced by `[masked]` in
+//! the `msg` of every event before it is stored — so neither the database's event log
+//! nor `.orch/events.jsonl` ever holds them — and again in what `events` and `log`
+//! print (which also covers events stored before a pattern was added).
+//!
+//! The patterns are regular expressions (the `regex` crate: linear time, no
+//! backtracking, so a pattern cannot stall a writer; the crate is already built for the
+//! tokenizer, so it costs no build time). They are joined into one alternation and run
+//! once per text.
+//!
+//! Every write goes through [`Masked`], a [`Backend`] wrapper whose transactions hand
+//! the caller a [`MaskTx`]: `event_insert` masks, every other primitive is forwarded
+//! unchanged. One place, so no writer — an operation, the importer, the dispatcher — can
+//! forget it.
+
+use crate::store::{Backend, EventQuery, ListFilter, ProcessInfo, Pruned, Result, Run, RunEnd, Tx, ViewMark};
+use jiff::Timestamp;
+use orch_core::event::Event;
+use orch_core::outcome::Usage;
+use orch_core::task::Task;
+use regex::Regex;
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// What a secret is replaced with.
+pub const REPLACEMENT: &str = "[masked]";
+
+/// The compiled patterns; empty masks nothing.
+#[derive(Clone, Debug, Default)]
+pub struct Mask {
+    re: Option<Regex>,
+}
+
+impl Mask {
+    /// Compiles `patterns`; a bad one is named in the error.
+    pub fn new(patterns: &[String]) -> std::result::Result<Mask, String> {
+        for p in patterns {
+            Regex::new(p).map_err(|e| format!("`{p}` is not a valid regular expression: {e}"))?;
+        }
+        if patterns.is_empty() {
+            return Ok(Mask { re: None });
+        }
+        // Each pattern in its own group, so an inline flag like `(?i)` stays its own.
+        let joined: Vec<String> = patterns.iter().map(|p| format!("(?:{p})")).collect();
+        let re = Regex::new(&joined.join("|")).map_err(|e| format!("events.mask: {e}"))?;
+        Ok(Mask { re: Some(re) })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.re.is_none()
+    }
+
+    /// `s` with every secret replaced.
+    pub fn text<'a>(&self, s: &'a str) -> Cow<'a, str> {
+        match &self.re {
+            Some(re) => re.replace_all(s, REPLACEMENT),
+            None => Cow::Borrowed(s),
+        }
+    }
+
+    /// The event with its `msg` masked; `None` when nothing needed masking.
+    pub fn event(&self, e: &Event) -> Option<Event> {
+        let msg = e.msg.as_deref()?;
+        match self.text(msg) {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(m) => Some(Event { msg: Some(m), ..e.clone() }),
+        }
+    }
+
+    /// Masks every string inside a JSON value.
+    pub fn json(&self, v: &mut serde_json::Value) {
+        use serde_json::Value;
+        match v {
+            Value::String(s) => {
+                if let Cow::Owned(m) = self.text(s) {
+                    *s = m;
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|x| self.json(x)),
+            Value::Object(o) => o.values_mut().for_each(|x| self.json(x)),
+            _ => {}
+        }
+    }
+}
+
+/// A backend whose transactions mask events on their way in.
+pub struct Masked {
+    inner: Box<dyn Backend>,
+    mask: Arc<Mask>,
+}
+
+/// `db` behind the mask, or `db` itself when the mask is empty.
+pub fn wrap(db: Box<dyn Backend>, mask: Arc<Mask>) -> Box<dyn Backend> {
+    if mask.is_empty() { db } else { Box::new(Masked { inner: db, mask }) }
+}
+
+impl Backend for Masked {
+    fn write(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        self.inner.write(&mut |tx| f(&mut MaskTx { inner: tx, mask: &self.mask }))
+    }
+
+    fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        self.inner.read(f)
+    }
+
+    fn wait_for_change(&self, timeout: std::time::Duration) -> Result<bool> {
+        self.inner.wait_for_change(timeout)
+    }
+
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+}
+
+/// A transaction that masks `event_insert` and forwards everything else.
+pub struct MaskTx<'a> {
+    inner: &'a mut dyn Tx,
+    mask: &'a Mask,
+}
+
+impl Tx for MaskTx<'_> {
+    fn event_insert(&mut self, event: &Event) -> Result<i64> {
+        match self.mask.event(event) {
+            Some(masked) => self.inner.event_insert(&masked),
+            None => self.inner.event_insert(event),
+        }
+    }
+
+    fn task_get(&mut self, id: &str) -> Result<Option<Task>> {
+        self.inner.task_get(id)
+    }
+    fn task_insert(&mut self, task: &Task) -> Result<()> {
+        self.inner.task_insert(task)
+    }
+    fn task_update(&mut self, task: &Task) -> Result<Task> {
+        self.inner.task_update(task)
+    }
+    fn dependents_of(&mut self, id: &str) -> Result<Vec<Task>> {
+        self.inner.dependents_of(id)
+    }
+    fn task_max_num(&mut self, prefix: &str) -> Result<u64> {
+        self.inner.task_max_num(prefix)
+    }
+    fn task_list(&mut self, filter: &ListFilter) -> Result<Vec<Task>> {
+        self.inner.task_list(filter)
+    }
+    fn claim_candidates(&mut self, now: Timestamp, limit: usize) -> Result<Vec<Task>> {
+        self.inner.claim_candidates(now, limit)
+    }
+    fn expired_leases(&mut self, now: Timestamp) -> Result<Vec<Task>> {
+        self.inner.expired_leases(now)
+    }
+    fn idempotency_owner(&mut self, key: &str) -> Result<Option<String>> {
+        self.inner.idempotency_owner(key)
+    }
+    fn idempotency_claim(&mut self, key: &str, task_id: &str) -> Result<bool> {
+        self.inner.idempotency_claim(key, task_id)
+    }
+    fn run_insert(&mut self, run: &Run) -> Result<()> {
+        self.inner.run_insert(run)
+    }
+    fn run_end(&mut self, run_id: &str, end: &RunEnd<'_>) -> Result<()> {
+        self.inner.run_end(run_id, end)
+    }
+    fn run_get(&mut self, run_id: &str) -> Result<Option<Run>> {
+        self.inner.run_get(run_id)
+    }
+    fn run_by_token(&mut self, token: &str) -> Result<Option<Run>> {
+        self.inner.run_by_token(token)
+    }
+    fn run_late_report(&mut self, run_id: &str, report: &str) -> Result<()> {
+        self.inner.run_late_report(run_id, report)
+    }
+    fn run_set_process(&mut self, run_id: &str, p: &ProcessInfo) -> Result<()> {
+        self.inner.run_set_process(run_id, p)
+    }
+    fn runs_live_on(&mut self, host: &str) -> Result<Vec<Run>> {
+        self.inner.runs_live_on(host)
+    }
+    fn run_add_usage(&mut self, run_id: &str, usage: &Usage) -> Result<()> {
+        self.inner.run_add_usage(run_id, usage)
+    }
+    fn cost_since(&mut self, since: Timestamp) -> Result<f64> {
+        self.inner.cost_since(since)
+    }
+    fn run_set_verdict(&mut self, run_id: &str, verdict: &str, reason: &str) -> Result<()> {
+        self.inner.run_set_verdict(run_id, verdict, reason)
+    }
+    fn runs_of(&mut self, task_id: &str) -> Result<Vec<Run>> {
+        self.inner.runs_of(task_id)
+    }
+    fn events_after(&mut self, seq: i64, limit: usize) -> Result<Vec<Event>> {
+        self.inner.events_after(seq, limit)
+    }
+    fn events_query(&mut self, q: &EventQuery) -> Result<Vec<Event>> {
+        self.inner.events_query(q)
+    }
+    fn events_of_tasks_run_since(&mut self, since: Timestamp, kinds: &[&str]) -> Result<Vec<Event>> {
+        self.inner.events_of_tasks_run_since(since, kinds)
+    }
+    fn runs_since(&mut self, since: Timestamp) -> Result<Vec<Run>> {
+        self.inner.runs_since(since)
+    }
+    fn prune_before(&mut self, cutoff: Timestamp) -> Result<Pruned> {
+        self.inner.prune_before(cutoff)
+    }
+    fn meta_get(&mut self, key: &str) -> Result<Option<String>> {
+        self.inner.meta_get(key)
+    }
+    fn meta_set(&mut self, key: &str, value: &str) -> Result<()> {
+        self.inner.meta_set(key, value)
+    }
+    fn meta_all(&mut self) -> Result<Vec<(String, String)>> {
+        self.inner.meta_all()
+    }
+    fn view_marks(&mut self) -> Result<HashMap<String, ViewMark>> {
+        self.inner.view_marks()
+    }
+    fn view_mark_set(&mut self, task_id: &str, mark: &ViewMark) -> Result<()> {
+        self.inner.view_mark_set(task_id, mark)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn defaults() -> Mask {
+        Mask::new(&Config::default().events.mask).unwrap()
+    }
+
+    #[test]
+    fn the_default_patterns_hide_common_secrets() {
+        let m = defaults();
+        for (input, want) in [
+            ("key sk-abcdefghijklmnop1234 used", "key [masked] used"),
+            ("token ghp_ABCDEFGHIJKLMNOPQRSTuvwx!", "token [masked]!"),
+            ("PASSWORD=hunter2 and more", "[masked] and more"),
+            ("Authorization: Bearer eyJhbGciOi.x-y_z", "Authorization: [masked]"),
+            ("AKIAABCDEFGHIJKLMNOP", "[masked]"),
+        ] {
+            assert_eq!(m.text(input), want, "{input}");
+        }
+        assert!(matches!(m.text("nothing secret, sk-short"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn bad_patterns_are_named_and_flags_stay_in_their_pattern() {
+        let e = Mask::new(&["(".to_string()]).unwrap_err();
+        assert!(e.contains("`(`"), "{e}");
+        let m = Mask::new(&["(?i)abc".to_string(), "XYZ".to_string()]).unwrap();
+        assert_eq!(m.text("ABC xyz XYZ"), "[masked] xyz [masked]");
+    }
+
+    #[test]
+    fn json_strings_are_masked_at_any_depth() {
+        let mut v = serde_json::json!({"a": ["password=x", {"b": "ok"}], "n": 1});
+        defaults().json(&mut v);
+        assert_eq!(v, serde_json::json!({"a": ["[masked]", {"b": "ok"}], "n": 1}));
+    }
+}

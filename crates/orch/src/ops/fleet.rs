@@ -1,0 +1,121 @@
+//! Observability reads. `workers`: the fleet as the database sees it — every lease held
+//! now, with its owner, task, run, how long it has run, how long the lease has left and
+//! when it was last renewed (its newest `lease.renewed` event) — and the queue by
+//! priority and status. `events`: pages of the event log, and waiting for more.
+
+use super::Orch;
+use crate::error::Result;
+use crate::store::{self, EventQuery, ListFilter};
+use jiff::Timestamp;
+use orch_core::event::{Event, kind};
+use orch_core::task::{Priority, Status};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One lease held now.
+#[derive(Clone, Debug, Serialize)]
+pub struct Holder {
+    pub owner: String,
+    pub task_id: String,
+    pub task: String,
+    pub priority: Priority,
+    pub run_id: Option<String>,
+    pub trace_id: Option<String>,
+    pub attempt: u32,
+    pub host: Option<String>,
+    pub pid: Option<i64>,
+    pub started_at: Option<Timestamp>,
+    pub elapsed_s: Option<f64>,
+    pub lease_expires_at: Option<Timestamp>,
+    /// Negative once the lease expired (the watchdog has not swept it yet).
+    pub lease_left_s: Option<f64>,
+    /// The last renewal; `None` when the lease was never renewed since the claim.
+    pub last_heartbeat: Option<Timestamp>,
+    pub heartbeat_age_s: Option<f64>,
+}
+
+/// The fleet and the queue.
+#[derive(Clone, Debug, Serialize)]
+pub struct Fleet {
+    pub now: Timestamp,
+    pub workers: Vec<Holder>,
+    /// Priority, then status: how many tasks (every priority and status listed).
+    pub queue: BTreeMap<String, BTreeMap<String, usize>>,
+}
+
+impl Orch {
+    pub fn fleet(&self) -> Result<Fleet> {
+        let now = self.now();
+        let secs = |a: Timestamp, b: Timestamp| a.duration_since(b).as_secs_f64();
+        let (tasks, mut workers) = store::read(self.db.as_ref(), |tx| {
+            let tasks = tx.task_list(&ListFilter::default())?;
+            let mut workers = Vec::new();
+            for t in tasks.iter().filter(|t| t.status == Status::InProgress) {
+                let run = match &t.run_id {
+                    Some(id) => tx.run_get(id)?,
+                    None => None,
+                };
+                let beat = match &t.run_id {
+                    Some(run_id) => tx
+                        .events_query(&EventQuery {
+                            task_id: Some(t.id.clone()),
+                            run_id: Some(run_id.clone()),
+                            kinds: vec![kind::LEASE_RENEWED.to_string()],
+                            limit: 1,
+                            newest_first: true,
+                            ..EventQuery::default()
+                        })?
+                        .first()
+                        .map(|e| e.ts),
+                    None => None,
+                };
+                let expires = t.lease.as_ref().map(|l| l.expires_at);
+                workers.push(Holder {
+                    owner: t.owner.clone().unwrap_or_else(|| "-".into()),
+                    task_id: t.id.clone(),
+                    task: t.task.clone(),
+                    priority: t.priority,
+                    run_id: t.run_id.clone(),
+                    trace_id: run.as_ref().map(|r| r.trace_id.clone()),
+                    attempt: t.attempts,
+                    host: run.as_ref().and_then(|r| r.host.clone()),
+                    pid: run.as_ref().and_then(|r| r.pid),
+                    started_at: t.started_at,
+                    elapsed_s: t.started_at.map(|s| secs(now, s)),
+                    lease_expires_at: expires,
+                    lease_left_s: expires.map(|e| secs(e, now)),
+                    last_heartbeat: beat,
+                    heartbeat_age_s: beat.map(|b| secs(now, b)),
+                });
+            }
+            Ok((tasks, workers))
+        })?;
+        workers.sort_by(|a, b| a.owner.cmp(&b.owner).then_with(|| a.task_id.cmp(&b.task_id)));
+        let mut queue: BTreeMap<String, BTreeMap<String, usize>> = Priority::ALL
+            .iter()
+            .map(|p| (p.to_string(), Status::ALL.iter().map(|s| (s.to_string(), 0)).collect()))
+            .collect();
+        for t in &tasks {
+            *queue.entry(t.priority.to_string()).or_default().entry(t.status.to_string()).or_default() += 1;
+        }
+        Ok(Fleet { now, workers, queue })
+    }
+}
+
+impl Orch {
+    /// Events matching `q` (a page of `events`).
+    pub fn events(&self, q: &EventQuery) -> Result<Vec<Event>> {
+        Ok(store::read(self.db.as_ref(), |tx| tx.events_query(q))?)
+    }
+
+    /// Up to `limit` events after `seq`, in order. A cursor that follows the log: on
+    /// PostgreSQL it never steps past an event whose writer has not committed yet.
+    pub fn events_after(&self, seq: i64, limit: usize) -> Result<Vec<Event>> {
+        Ok(store::read(self.db.as_ref(), |tx| tx.events_after(seq, limit))?)
+    }
+
+    /// Blocks until the database may have changed, or `timeout` passes.
+    pub fn wait_for_change(&self, timeout: std::time::Duration) -> Result<bool> {
+        Ok(self.db.wait_for_change(timeout)?)
+    }
+}

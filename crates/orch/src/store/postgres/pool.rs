@@ -1,0 +1,243 @@
+//! Connections to PostgreSQL: a small blocking pool, each connection with its own cache
+//! of prepared statements, and the sorting of driver errors into what the store does
+//! about them (retry the transaction, reconnect, or report).
+//!
+//! A connection that failed at the transport level is never handed out again: it is
+//! dropped, and the next checkout connects anew. After a server restart every idle
+//! connection is dead, so the first such failure empties the idle list at once.
+
+use crate::store::StoreError;
+use postgres::error::SqlState;
+use postgres::{Client, Config, NoTls, Statement};
+use std::collections::HashMap;
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+/// How long a new connection may take before the attempt fails (when the URL sets no
+/// `connect_timeout`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Run on every new connection: a statement waiting this long for a row lock fails
+/// (`Busy`) instead of hanging, like SQLite's busy timeout.
+const SESSION_SETUP: &str = "SET lock_timeout = '30s'";
+
+/// One server connection and the statements prepared on it.
+pub struct Conn {
+    pub client: Client,
+    stmts: HashMap<String, Statement>,
+}
+
+impl Conn {
+    /// The prepared form of `sql`, prepared on first use: later uses skip a round trip.
+    pub fn stmt(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        if let Some(s) = self.stmts.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql)?;
+        self.stmts.insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+}
+
+/// Opens one connection with the store's session settings.
+pub fn connect(config: &Config) -> Result<Client, postgres::Error> {
+    let mut client = config.connect(NoTls)?;
+    client.batch_execute(SESSION_SETUP)?;
+    Ok(client)
+}
+
+/// The URL's settings plus the store's defaults.
+pub fn config_for(url: &str) -> Result<Config, String> {
+    let mut config: Config = url.parse().map_err(|e: postgres::Error| one_line(&e))?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("orch");
+    }
+    Ok(config)
+}
+
+pub struct Pool {
+    config: Config,
+    max: usize,
+    state: Mutex<State>,
+    freed: Condvar,
+}
+
+struct State {
+    idle: Vec<Conn>,
+    /// Connections that exist: idle plus checked out.
+    open: usize,
+}
+
+impl Pool {
+    pub fn new(config: Config, max: usize) -> Pool {
+        Pool { config, max: max.max(1), state: Mutex::new(State { idle: Vec::new(), open: 0 }), freed: Condvar::new() }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// An idle connection, or a new one while fewer than `max` exist; otherwise waits
+    /// for one to come back.
+    pub fn get(&self) -> Result<Pooled<'_>, postgres::Error> {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(conn) = st.idle.pop() {
+                return Ok(Pooled { pool: self, conn: Some(conn), broken: false });
+            }
+            if st.open < self.max {
+                st.open += 1;
+                break;
+            }
+            st = self.freed.wait(st).unwrap_or_else(|p| p.into_inner());
+        }
+        drop(st);
+        match connect(&self.config) {
+            Ok(client) => Ok(Pooled { pool: self, conn: Some(Conn { client, stmts: HashMap::new() }), broken: false }),
+            Err(e) => {
+                self.forget(1);
+                Err(e)
+            }
+        }
+    }
+
+    /// Drops every idle connection: after one broke at the transport level, the others
+    /// (opened to the same server) most likely did too.
+    pub fn discard_idle(&self) {
+        let dropped = {
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            std::mem::take(&mut st.idle)
+        };
+        let n = dropped.len();
+        drop(dropped);
+        self.forget(n);
+    }
+
+    fn forget(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        st.open = st.open.saturating_sub(n);
+        drop(st);
+        self.freed.notify_all();
+    }
+}
+
+/// A checked-out connection; it goes back to the pool when dropped, unless broken.
+pub struct Pooled<'a> {
+    pool: &'a Pool,
+    conn: Option<Conn>,
+    broken: bool,
+}
+
+impl Pooled<'_> {
+    pub fn conn(&mut self) -> &mut Conn {
+        self.conn.as_mut().expect("a pooled connection is present until dropped")
+    }
+
+    /// Marks the connection unusable: it is closed instead of returned.
+    pub fn set_broken(&mut self) {
+        self.broken = true;
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        if self.broken || conn.client.is_closed() {
+            drop(conn);
+            self.pool.forget(1);
+            return;
+        }
+        let mut st = self.pool.state.lock().unwrap_or_else(|p| p.into_inner());
+        st.idle.push(conn);
+        drop(st);
+        self.pool.freed.notify_one();
+    }
+}
+
+/// What a driver error means for the transaction that met it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The connection is gone (server restart, network): reconnect; the transaction did
+    /// not commit unless the error came from COMMIT itself.
+    Connection,
+    /// Serialization failure or deadlock: the transaction was rolled back; run it again.
+    Retry,
+    /// Anything else: report it.
+    Other,
+}
+
+pub fn classify(e: &postgres::Error) -> Failure {
+    if e.is_closed() {
+        return Failure::Connection;
+    }
+    if let Some(code) = e.code() {
+        let c = code.code();
+        return if code == &SqlState::T_R_SERIALIZATION_FAILURE || code == &SqlState::T_R_DEADLOCK_DETECTED {
+            Failure::Retry
+        } else if c.starts_with("08") || c == "57P01" || c == "57P02" || c == "57P03" {
+            // connection exceptions; admin_shutdown, crash_shutdown, cannot_connect_now
+            Failure::Connection
+        } else {
+            Failure::Other
+        };
+    }
+    // No SQLSTATE: an I/O error, a connect failure, a protocol error. Treat all as a
+    // lost connection; a bad parameter (ToSql/FromSql) would say so in its message and
+    // fail again on the next attempt, which reports it.
+    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = src {
+        if s.is::<std::io::Error>() {
+            return Failure::Connection;
+        }
+        src = s.source();
+    }
+    if e.as_db_error().is_none() && e.to_string().starts_with("error connecting") {
+        return Failure::Connection;
+    }
+    Failure::Other
+}
+
+/// The store's error for a driver error, on one line.
+pub fn store_err(e: &postgres::Error) -> StoreError {
+    let msg = one_line(e);
+    match e.code() {
+        Some(c) if c == &SqlState::UNIQUE_VIOLATION => StoreError::Conflict(msg),
+        Some(c)
+            if c == &SqlState::T_R_SERIALIZATION_FAILURE
+                || c == &SqlState::T_R_DEADLOCK_DETECTED
+                || c == &SqlState::LOCK_NOT_AVAILABLE
+                || c == &SqlState::QUERY_CANCELED =>
+        {
+            StoreError::Busy(msg)
+        }
+        _ => StoreError::Db(msg),
+    }
+}
+
+/// A driver error as one line: the server's message (severity, text, detail) or the
+/// driver's own.
+pub fn one_line(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut s = format!("{}: {}", db.severity(), db.message());
+            if let Some(d) = db.detail() {
+                s.push_str(&format!(" ({d})"));
+            }
+            s.replace('\n', " ")
+        }
+        None => {
+            let mut s = e.to_string();
+            let mut src = std::error::Error::source(e);
+            while let Some(c) = src {
+                s.push_str(&format!(": {c}"));
+                src = c.source();
+            }
+            s.replace('\n', " ")
+        }
+    }
+}

@@ -1,0 +1,616 @@
+//! The PostgreSQL implementation of the store's transaction primitives.
+//!
+//! Write transactions run at READ COMMITTED, so each statement sees what committed
+//! before it; the races SQLite avoids by having one writer at a time are closed here
+//! with locks:
+//! - a claim locks its candidates `FOR UPDATE SKIP LOCKED`: a row another claimer holds
+//!   is passed over, never waited for, and never handed out twice;
+//! - a candidate with a `resource` is kept only after this transaction takes the
+//!   resource's advisory lock and then (in a new statement, so a new snapshot) finds no
+//!   running task holding it;
+//! - `task_get` in a write transaction locks its row `FOR UPDATE`, so a read-then-CAS
+//!   sequence does not lose its race under ordinary contention; the CAS in
+//!   `task_update` stays the guard (`Conflict`), e.g. for a stale copy;
+//! - new ids: an advisory lock per prefix, taken before `MAX(num)` is read;
+//! - events: see [`PgTx::events_after`].
+//!
+//! Read transactions are REPEATABLE READ READ ONLY: one snapshot, no locks.
+//! Transactions begin lazily, at their first statement, and a task change queues a
+//! NOTIFY sent with the COMMIT.
+
+use super::locks;
+use super::pool::{Conn, Failure, classify, one_line, store_err};
+use super::rows::{
+    EVENT_COLS, RUN_COLS, TASK_COLS, count, event_from_row, json_or_null, ms, opt_ms, run_from_row, task_from_row,
+};
+use crate::store::{EventQuery, ListFilter, ProcessInfo, Pruned, Result, Run, RunEnd, StoreError, Tx, ViewMark};
+use jiff::Timestamp;
+use orch_core::event::Event;
+use orch_core::id::parse_id;
+use orch_core::outcome::Usage;
+use orch_core::task::{Status, Task};
+use postgres::Row;
+use postgres::types::ToSql;
+use std::collections::HashMap;
+
+/// The channel `wait_for_change` listens on.
+pub const CHANNEL: &str = "orch_tasks";
+/// COMMIT, after telling the listeners of [`CHANNEL`]: one round trip for both.
+const NOTIFY_COMMIT: &str = "NOTIFY orch_tasks; COMMIT";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Write,
+    Read,
+}
+
+impl Mode {
+    fn begin_sql(self) -> &'static str {
+        match self {
+            Mode::Write => "BEGIN ISOLATION LEVEL READ COMMITTED",
+            Mode::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        }
+    }
+}
+
+pub struct PgTx<'a> {
+    conn: &'a mut Conn,
+    mode: Mode,
+    begun: bool,
+    /// A task changed: listeners are told at COMMIT.
+    notify: bool,
+    /// What the first driver error in this transaction means; the backend decides
+    /// from it whether to retry, reconnect or report.
+    pub failure: Option<Failure>,
+}
+
+type Params<'p> = [&'p (dyn ToSql + Sync)];
+
+impl<'a> PgTx<'a> {
+    pub fn new(conn: &'a mut Conn, mode: Mode) -> PgTx<'a> {
+        PgTx { conn, mode, begun: false, notify: false, failure: None }
+    }
+
+    fn err(&mut self, e: &postgres::Error) -> StoreError {
+        let failure = classify(e);
+        self.failure.get_or_insert(failure);
+        match failure {
+            Failure::Connection => StoreError::Db(format!("lost the connection to PostgreSQL: {}", one_line(e))),
+            _ => store_err(e),
+        }
+    }
+
+    fn begin(&mut self) -> Result<()> {
+        if !self.begun {
+            let sql = self.mode.begin_sql();
+            self.conn.client.batch_execute(sql).map_err(|e| self.err(&e))?;
+            self.begun = true;
+        }
+        Ok(())
+    }
+
+    fn query(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
+        self.begin()?;
+        let stmt = self.conn.stmt(sql).map_err(|e| self.err(&e))?;
+        self.conn.client.query(&stmt, params).map_err(|e| self.err(&e))
+    }
+
+    fn query_opt(&mut self, sql: &str, params: &Params<'_>) -> Result<Option<Row>> {
+        Ok(self.query(sql, params)?.into_iter().next())
+    }
+
+    fn execute(&mut self, sql: &str, params: &Params<'_>) -> Result<u64> {
+        self.begin()?;
+        let stmt = self.conn.stmt(sql).map_err(|e| self.err(&e))?;
+        self.conn.client.execute(&stmt, params).map_err(|e| self.err(&e))
+    }
+
+    fn tasks(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Task>> {
+        self.query(sql, params)?.iter().map(task_from_row).collect()
+    }
+
+    fn runs(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Run>> {
+        self.query(sql, params)?.iter().map(run_from_row).collect()
+    }
+
+    fn lock_suffix(&self, clause: &'static str) -> &'static str {
+        if self.mode == Mode::Write { clause } else { "" }
+    }
+
+    /// Commits (with the queued NOTIFY). A transaction that ran no statement has
+    /// nothing to commit.
+    pub fn commit(&mut self) -> std::result::Result<(), postgres::Error> {
+        if !self.begun {
+            return Ok(());
+        }
+        let sql = if self.notify { NOTIFY_COMMIT } else { "COMMIT" };
+        self.begun = false;
+        self.conn.client.batch_execute(sql)
+    }
+
+    /// Rolls back; false when even that failed (the connection is unusable).
+    pub fn rollback(&mut self) -> bool {
+        if !self.begun {
+            return true;
+        }
+        self.begun = false;
+        self.conn.client.batch_execute("ROLLBACK").is_ok()
+    }
+
+    /// True when `resource` may be taken by this transaction: its advisory lock is ours
+    /// and, seen after taking it, no running task holds the resource.
+    fn resource_free(&mut self, resource: &str) -> Result<bool> {
+        let got: bool = self
+            .query("SELECT pg_try_advisory_xact_lock($1, hashtext($2))", &[&locks::NS_RESOURCES, &resource])?[0]
+            .get(0);
+        if !got {
+            return Ok(false);
+        }
+        let busy: bool = self.query(
+            "SELECT EXISTS (SELECT 1 FROM tasks WHERE resource = $1 AND status = 'IN_PROGRESS')",
+            &[&resource],
+        )?[0]
+            .get(0);
+        Ok(!busy)
+    }
+
+    /// A read transaction that holds a snapshot ends it, so the next statement runs
+    /// after what happens now (see [`PgTx::events_horizon`]).
+    fn end_read_snapshot(&mut self) -> Result<()> {
+        if self.mode == Mode::Read && self.begun {
+            self.begun = false;
+            self.conn.client.batch_execute("COMMIT").map_err(|e| self.err(&e))?;
+        }
+        Ok(())
+    }
+
+    /// The highest event number whose writer has finished: a barrier that waits for
+    /// the writers in flight (`orch_events_horizon`). Reads of events are capped at it
+    /// and taken from a snapshot younger than it: in a write transaction each
+    /// statement has its own; a read transaction that already holds a snapshot ends it
+    /// and starts a new one here (a consistent view of events is what a cursor needs;
+    /// values read earlier in the same closure stay as they were).
+    fn events_horizon(&mut self, after: i64) -> Result<i64> {
+        self.end_read_snapshot()?;
+        let stmt = self.conn.stmt("SELECT orch_events_horizon($1)").map_err(|e| self.err(&e))?;
+        let row = self.conn.client.query_one(&stmt, &[&after]).map_err(|e| self.err(&e))?;
+        Ok(row.get(0))
+    }
+}
+
+fn claim_sql(lock: &str) -> String {
+    let cols = TASK_COLS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ");
+    format!(
+        "SELECT {cols} FROM tasks t \
+         WHERE t.status IN ('PENDING', 'FAILED') \
+           AND (t.status = 'PENDING' OR (t.retry_at IS NOT NULL AND t.retry_at <= $1)) \
+           AND NOT EXISTS (SELECT 1 FROM deps d LEFT JOIN tasks p ON p.id = d.depends_on \
+                           WHERE d.task_id = t.id AND (p.status IS NULL OR p.status <> 'DONE')) \
+           AND (t.resource IS NULL OR NOT EXISTS (SELECT 1 FROM tasks r \
+                           WHERE r.resource = t.resource AND r.status = 'IN_PROGRESS')) \
+         ORDER BY t.priority, t.due_at NULLS LAST, t.num, t.seq LIMIT $2{lock}"
+    )
+}
+
+impl Tx for PgTx<'_> {
+    fn task_get(&mut self, id: &str) -> Result<Option<Task>> {
+        let sql = format!("SELECT {TASK_COLS} FROM tasks WHERE id = $1{}", self.lock_suffix(" FOR UPDATE"));
+        self.query_opt(&sql, &[&id])?.as_ref().map(task_from_row).transpose()
+    }
+
+    fn task_insert(&mut self, t: &Task) -> Result<()> {
+        let (prefix, num) = parse_id(&t.id).ok_or_else(|| StoreError::Db(format!("bad id {}", t.id)))?;
+        let extra = (!t.extra.is_empty()).then(|| serde_json::to_string(&t.extra).expect("pairs serialise"));
+        let n = self.execute(
+            "INSERT INTO tasks (id, prefix, num, status, priority, task, success_criteria, owner, \
+             started_at, due_at, notes, extra, attempts, max_attempts, retry_at, idempotency_key, \
+             resource, depends_on, lease_token, lease_expires_at, run_id, created_at, updated_at, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+             $19, $20, $21, $22, $23, $24) ON CONFLICT (id) DO NOTHING",
+            &[
+                &t.id,
+                &prefix,
+                &i64::try_from(num).unwrap_or(i64::MAX),
+                &t.status.as_str(),
+                &t.priority.rank(),
+                &t.task,
+                &t.success_criteria,
+                &t.owner,
+                &opt_ms(t.started_at),
+                &opt_ms(t.due_at),
+                &t.notes,
+                &extra,
+                &count(t.attempts),
+                &count(t.max_attempts),
+                &opt_ms(t.retry_at),
+                &t.idempotency_key,
+                &t.resource,
+                &json_or_null(&t.depends_on),
+                &t.lease.as_ref().map(|l| l.token.as_str()),
+                &t.lease.as_ref().map(|l| ms(l.expires_at)),
+                &t.run_id,
+                &ms(t.created_at),
+                &ms(t.updated_at),
+                &t.version,
+            ],
+        )?;
+        if n == 0 {
+            return Err(StoreError::Conflict(format!("task {} exists already", t.id)));
+        }
+        if !t.depends_on.is_empty() {
+            self.execute(
+                "INSERT INTO deps (task_id, depends_on) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING",
+                &[&t.id, &t.depends_on],
+            )?;
+        }
+        self.notify = true;
+        Ok(())
+    }
+
+    fn task_update(&mut self, t: &Task) -> Result<Task> {
+        let extra = (!t.extra.is_empty()).then(|| serde_json::to_string(&t.extra).expect("pairs serialise"));
+        let n = self.execute(
+            "UPDATE tasks SET status = $2, priority = $3, task = $4, success_criteria = $5, owner = $6, \
+             started_at = $7, due_at = $8, notes = $9, extra = $10, attempts = $11, max_attempts = $12, \
+             retry_at = $13, lease_token = $14, lease_expires_at = $15, run_id = $16, updated_at = $17, \
+             version = version + 1 WHERE id = $1 AND version = $18",
+            &[
+                &t.id,
+                &t.status.as_str(),
+                &t.priority.rank(),
+                &t.task,
+                &t.success_criteria,
+                &t.owner,
+                &opt_ms(t.started_at),
+                &opt_ms(t.due_at),
+                &t.notes,
+                &extra,
+                &count(t.attempts),
+                &count(t.max_attempts),
+                &opt_ms(t.retry_at),
+                &t.lease.as_ref().map(|l| l.token.as_str()),
+                &t.lease.as_ref().map(|l| ms(l.expires_at)),
+                &t.run_id,
+                &ms(t.updated_at),
+                &t.version,
+            ],
+        )?;
+        if n == 0 {
+            return Err(StoreError::Conflict(format!("{} changed under us (version {})", t.id, t.version)));
+        }
+        self.notify = true;
+        let mut out = t.clone();
+        out.version += 1;
+        Ok(out)
+    }
+
+    fn dependents_of(&mut self, id: &str) -> Result<Vec<Task>> {
+        let sql = format!(
+            "SELECT {TASK_COLS} FROM tasks WHERE id IN (SELECT task_id FROM deps WHERE depends_on = $1) ORDER BY seq{}",
+            self.lock_suffix(" FOR UPDATE")
+        );
+        self.tasks(&sql, &[&id])
+    }
+
+    fn task_max_num(&mut self, prefix: &str) -> Result<u64> {
+        if self.mode == Mode::Write {
+            // Held to COMMIT: the next `add` with this prefix reads MAX after our insert.
+            self.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", &[&locks::NS_IDS, &prefix])?;
+        }
+        let n: Option<i64> = self.query("SELECT MAX(num) FROM tasks WHERE prefix = $1", &[&prefix])?[0].get(0);
+        Ok(n.unwrap_or(0).max(0) as u64)
+    }
+
+    fn task_list(&mut self, filter: &ListFilter) -> Result<Vec<Task>> {
+        let mut sql = format!("SELECT {TASK_COLS} FROM tasks");
+        let mut conds = Vec::new();
+        if !filter.statuses.is_empty() {
+            let list: Vec<String> = filter.statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
+            conds.push(format!("status IN ({})", list.join(",")));
+        }
+        if !filter.priorities.is_empty() {
+            let list: Vec<String> = filter.priorities.iter().map(|p| p.rank().to_string()).collect();
+            conds.push(format!("priority IN ({})", list.join(",")));
+        }
+        if !conds.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conds.join(" AND "));
+        }
+        sql.push_str(" ORDER BY seq");
+        self.tasks(&sql, &[])
+    }
+
+    fn claim_candidates(&mut self, now: Timestamp, limit: usize) -> Result<Vec<Task>> {
+        let want = i64::try_from(limit).unwrap_or(i64::MAX);
+        if self.mode == Mode::Read {
+            return self.tasks(&claim_sql(""), &[&ms(now), &want]);
+        }
+        // Candidates whose resource another claimer is taking right now are dropped;
+        // read further so that `limit` eligible ones come back when they exist. Rows
+        // already locked by this transaction come back again (SKIP LOCKED skips only
+        // other transactions' locks), so a larger limit simply reads past them.
+        let sql = claim_sql(" FOR UPDATE OF t SKIP LOCKED");
+        let mut fetch = want;
+        loop {
+            let rows = self.tasks(&sql, &[&ms(now), &fetch])?;
+            let exhausted = (rows.len() as i64) < fetch;
+            let mut kept = Vec::with_capacity(rows.len());
+            let mut freed: HashMap<String, bool> = HashMap::new();
+            for t in rows {
+                let ok = match &t.resource {
+                    None => true,
+                    Some(r) => match freed.get(r) {
+                        Some(ok) => *ok,
+                        None => {
+                            let ok = self.resource_free(r)?;
+                            freed.insert(r.clone(), ok);
+                            ok
+                        }
+                    },
+                };
+                if ok {
+                    kept.push(t);
+                }
+            }
+            if kept.len() >= limit || exhausted {
+                kept.truncate(limit);
+                return Ok(kept);
+            }
+            fetch = fetch.saturating_add(want - kept.len() as i64);
+        }
+    }
+
+    fn expired_leases(&mut self, now: Timestamp) -> Result<Vec<Task>> {
+        let sql = format!(
+            "SELECT {TASK_COLS} FROM tasks WHERE status = 'IN_PROGRESS' AND lease_expires_at <= $1 \
+             ORDER BY lease_expires_at{}",
+            self.lock_suffix(" FOR UPDATE SKIP LOCKED")
+        );
+        self.tasks(&sql, &[&ms(now)])
+    }
+
+    fn idempotency_owner(&mut self, key: &str) -> Result<Option<String>> {
+        Ok(self.query_opt("SELECT task_id FROM idempotency WHERE key = $1", &[&key])?.map(|r| r.get(0)))
+    }
+
+    fn idempotency_claim(&mut self, key: &str, task_id: &str) -> Result<bool> {
+        let n = self.execute(
+            "INSERT INTO idempotency (key, task_id) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            &[&key, &task_id],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn run_insert(&mut self, r: &Run) -> Result<()> {
+        self.execute(
+            "INSERT INTO runs (id, task_id, attempt, owner, trace_id, lease_token, host, pid, pgid, started_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[
+                &r.id,
+                &r.task_id,
+                &count(r.attempt),
+                &r.owner,
+                &r.trace_id,
+                &r.lease_token,
+                &r.host,
+                &r.pid,
+                &r.pgid,
+                &ms(r.started_at),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn run_end(&mut self, run_id: &str, e: &RunEnd<'_>) -> Result<()> {
+        self.execute(
+            "UPDATE runs SET ended_at = $2, outcome = $3, class = $4, reason = $5, \
+             report = COALESCE($6, report) WHERE id = $1 AND ended_at IS NULL",
+            &[&run_id, &ms(e.at), &e.outcome, &e.class.map(|c| c.as_str()), &e.reason, &e.report],
+        )?;
+        Ok(())
+    }
+
+    fn run_get(&mut self, run_id: &str) -> Result<Option<Run>> {
+        let sql = format!("SELECT {RUN_COLS} FROM runs WHERE id = $1");
+        Ok(self.runs(&sql, &[&run_id])?.into_iter().next())
+    }
+
+    fn run_by_token(&mut self, token: &str) -> Result<Option<Run>> {
+        let sql = format!("SELECT {RUN_COLS} FROM runs WHERE lease_token = $1");
+        Ok(self.runs(&sql, &[&token])?.into_iter().next())
+    }
+
+    fn run_late_report(&mut self, run_id: &str, report: &str) -> Result<()> {
+        self.execute("UPDATE runs SET late_report = $2 WHERE id = $1", &[&run_id, &report])?;
+        Ok(())
+    }
+
+    fn run_set_process(&mut self, run_id: &str, p: &ProcessInfo) -> Result<()> {
+        self.execute(
+            "UPDATE runs SET host = $2, pid = $3, pgid = $4, proc_start = $5, spawned_by = $6 WHERE id = $1",
+            &[&run_id, &p.host, &p.pid, &p.pgid, &p.proc_start, &p.spawned_by],
+        )?;
+        Ok(())
+    }
+
+    fn runs_live_on(&mut self, host: &str) -> Result<Vec<Run>> {
+        let sql = format!(
+            "SELECT {RUN_COLS} FROM runs WHERE host = $1 AND ended_at IS NULL AND spawned_by IS NOT NULL \
+             ORDER BY started_at, n"
+        );
+        self.runs(&sql, &[&host])
+    }
+
+    fn run_add_usage(&mut self, run_id: &str, u: &Usage) -> Result<()> {
+        self.execute(
+            "UPDATE runs SET input_tokens = input_tokens + $2, output_tokens = output_tokens + $3, \
+             cost_usd = cost_usd + $4 WHERE id = $1",
+            &[&run_id, &(u.input_tokens as i64), &(u.output_tokens as i64), &u.cost_usd],
+        )?;
+        Ok(())
+    }
+
+    fn cost_since(&mut self, since: Timestamp) -> Result<f64> {
+        let rows =
+            self.query("SELECT COALESCE(SUM(cost_usd), 0)::float8 FROM runs WHERE started_at >= $1", &[&ms(since)])?;
+        Ok(rows[0].get(0))
+    }
+
+    fn run_set_verdict(&mut self, run_id: &str, verdict: &str, reason: &str) -> Result<()> {
+        self.execute("UPDATE runs SET verdict = $2, verdict_reason = $3 WHERE id = $1", &[&run_id, &verdict, &reason])?;
+        Ok(())
+    }
+
+    fn runs_of(&mut self, task_id: &str) -> Result<Vec<Run>> {
+        let sql = format!("SELECT {RUN_COLS} FROM runs WHERE task_id = $1 ORDER BY started_at, n");
+        self.runs(&sql, &[&task_id])
+    }
+
+    fn event_insert(&mut self, e: &Event) -> Result<i64> {
+        let attempt = e.attempt.map(count);
+        let rows = self.query(
+            "INSERT INTO events (seq, ts, level, event, task_id, run_id, trace_id, owner, attempt, \
+             from_status, to_status, msg) VALUES (NULLIF($1::bigint, 0), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             RETURNING seq",
+            &[
+                &e.seq,
+                &ms(e.ts),
+                &e.level.as_str(),
+                &e.event,
+                &e.task_id,
+                &e.run_id,
+                &e.trace_id,
+                &e.owner,
+                &attempt,
+                &e.from.map(Status::as_str),
+                &e.to.map(Status::as_str),
+                &e.msg,
+            ],
+        )?;
+        Ok(rows[0].get(0))
+    }
+
+    /// Event numbers are drawn when a writer inserts, but writers commit in any order:
+    /// reading "everything after N" naively could return N+2 while N+1 is still
+    /// uncommitted, and a reader that moves its cursor past N+2 would never see N+1.
+    /// So reads are capped at the horizon (see [`PgTx::events_horizon`]);
+    /// `orch_events_after` does barrier and read in one round trip, outside any
+    /// snapshot this transaction holds.
+    fn events_after(&mut self, seq: i64, limit: usize) -> Result<Vec<Event>> {
+        self.end_read_snapshot()?;
+        let sql = format!("SELECT {EVENT_COLS} FROM orch_events_after($1, $2)");
+        let stmt = self.conn.stmt(&sql).map_err(|e| self.err(&e))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.conn.client.query(&stmt, &[&seq, &limit]).map_err(|e| self.err(&e))?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    fn events_query(&mut self, q: &EventQuery) -> Result<Vec<Event>> {
+        let horizon = self.events_horizon(q.after)?;
+        if horizon <= q.after {
+            return Ok(Vec::new());
+        }
+        let mut args: Vec<Box<dyn ToSql + Sync>> = vec![Box::new(q.after), Box::new(horizon)];
+        let mut conds = vec!["seq > $1".to_string(), "seq <= $2".to_string()];
+        let mut bind = |v: Box<dyn ToSql + Sync>| {
+            args.push(v);
+            format!("${}", args.len())
+        };
+        if let Some(since) = q.since {
+            conds.push(format!("ts >= {}", bind(Box::new(ms(since)))));
+        }
+        if let Some(t) = &q.task_id {
+            conds.push(format!("task_id = {}", bind(Box::new(t.clone()))));
+        }
+        if let Some(r) = &q.run_id {
+            conds.push(format!("run_id = {}", bind(Box::new(r.clone()))));
+        }
+        if !q.kinds.is_empty() {
+            conds.push(format!("event = ANY({})", bind(Box::new(q.kinds.clone()))));
+        }
+        let order = if q.newest_first { "DESC" } else { "ASC" };
+        let limit = if q.limit == 0 { String::new() } else { format!(" LIMIT {}", q.limit) };
+        let sql = format!("SELECT {EVENT_COLS} FROM events WHERE {} ORDER BY seq {order}{limit}", conds.join(" AND "));
+        let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref()).collect();
+        let rows = self.query(&sql, &params)?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    fn events_of_tasks_run_since(&mut self, since: Timestamp, kinds: &[&str]) -> Result<Vec<Event>> {
+        let kinds: Vec<&str> = kinds.to_vec();
+        let sql = format!(
+            "SELECT {EVENT_COLS} FROM events WHERE task_id IN (SELECT task_id FROM runs WHERE started_at >= $1) \
+             AND (cardinality($2::text[]) = 0 OR event = ANY($2)) ORDER BY task_id, seq"
+        );
+        let rows = self.query(&sql, &[&ms(since), &kinds])?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    fn runs_since(&mut self, since: Timestamp) -> Result<Vec<Run>> {
+        let sql = format!(
+            "SELECT {RUN_COLS} FROM runs WHERE started_at >= $1 OR ended_at >= $1 OR ended_at IS NULL \
+             ORDER BY started_at, n"
+        );
+        self.runs(&sql, &[&ms(since)])
+    }
+
+    fn prune_before(&mut self, cutoff: Timestamp) -> Result<Pruned> {
+        const OLD_DONE: &str = "SELECT id FROM tasks WHERE status = 'DONE' AND updated_at < $1";
+        let cut = ms(cutoff);
+        let runs = self.query(
+            &format!(
+                "DELETE FROM runs r WHERE r.task_id IN ({OLD_DONE}) AND r.ended_at IS NOT NULL \
+                 AND EXISTS (SELECT 1 FROM runs l WHERE l.task_id = r.task_id \
+                     AND (l.started_at > r.started_at OR (l.started_at = r.started_at AND l.n > r.n))) \
+                 RETURNING r.id, r.task_id"
+            ),
+            &[&cut],
+        )?;
+        let mut tasks: std::collections::HashSet<String> = runs.iter().map(|r| r.get(1)).collect();
+        let run_ids: Vec<String> = runs.iter().map(|r| r.get(0)).collect();
+        let events = self.query(
+            &format!(
+                "DELETE FROM events WHERE ts < $1 AND (task_id IS NULL OR task_id IN ({OLD_DONE})) RETURNING task_id"
+            ),
+            &[&cut],
+        )?;
+        tasks.extend(events.iter().filter_map(|r| r.get::<_, Option<String>>(0)));
+        Ok(Pruned { run_ids, events: events.len() as u64, tasks: tasks.len() as u64 })
+    }
+
+    fn meta_get(&mut self, key: &str) -> Result<Option<String>> {
+        Ok(self.query_opt("SELECT value FROM meta WHERE key = $1", &[&key])?.map(|r| r.get(0)))
+    }
+
+    fn meta_set(&mut self, key: &str, value: &str) -> Result<()> {
+        self.execute(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            &[&key, &value],
+        )?;
+        Ok(())
+    }
+
+    fn meta_all(&mut self) -> Result<Vec<(String, String)>> {
+        let rows = self.query("SELECT key, value FROM meta ORDER BY key", &[])?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn view_marks(&mut self) -> Result<HashMap<String, ViewMark>> {
+        let rows = self.query(
+            "SELECT id, COALESCE(md_version, 0), md_line, COALESCE(md_eol, '') FROM tasks WHERE md_line IS NOT NULL",
+            &[],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get::<_, String>(0), ViewMark { version: r.get(1), line: r.get(2), eol: r.get(3) }))
+            .collect())
+    }
+
+    fn view_mark_set(&mut self, task_id: &str, m: &ViewMark) -> Result<()> {
+        self.execute(
+            "UPDATE tasks SET md_version = $2, md_line = $3, md_eol = $4 WHERE id = $1",
+            &[&task_id, &m.version, &m.line, &m.eol],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,329 @@
+//! Claims, leases, retries and idempotency through the real binary: racing processes,
+//! exit codes (4 nothing to pick, 5 lease lost), the watchdog, `log`. What needs a clock
+//! that moves (backoff schedules, exhaustion) is in `claims_lib.rs`.
+
+use crate::common::Project;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A QUEUE.md of `n` PENDING tasks ORCH-001.. .
+fn queue_of(n: usize) -> String {
+    let mut s = String::from(
+        "# Queue\n\n| id | status | priority | task | success_criteria | owner_session | started_at_kst | due_at_kst | notes |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
+    );
+    for i in 1..=n {
+        s.push_str(&format!("| ORCH-{i:03} | PENDING | P1 | task {i} | - | - | - | - | - |\n"));
+    }
+    s
+}
+
+/// `pick --json`: the task id and lease token, or `None` on exit 4.
+fn pick(p: &Project, owner: &str, extra: &[&str]) -> Option<(String, String)> {
+    let mut args = vec!["pick", "--owner", owner, "--json"];
+    args.extend_from_slice(extra);
+    let (code, out, err) = p.run(&args);
+    if code == 4 {
+        assert!(err.contains("nothing to pick"), "{err}");
+        return None;
+    }
+    assert_eq!(code, 0, "pick failed: {err}");
+    assert!(err.is_empty(), "pick warned: {err}");
+    let v: Value = serde_json::from_str(&out).expect("pick --json");
+    Some((v["id"].as_str().unwrap().to_string(), v["lease"]["token"].as_str().unwrap().to_string()))
+}
+
+fn log_json(p: &Project, id: &str) -> Vec<Value> {
+    p.json(&["log", id]).as_array().expect("runs").clone()
+}
+
+fn events(p: &Project) -> Vec<Value> {
+    p.read(".orch/events.jsonl").lines().map(|l| serde_json::from_str(l).expect("event line")).collect()
+}
+
+#[test]
+fn six_processes_racing_pick_and_done_finish_every_task_exactly_once() {
+    const TASKS: usize = 300;
+    const WORKERS: usize = 6;
+    let p = Project::init(Some(&queue_of(TASKS)));
+    let results: Vec<(String, Vec<String>, Vec<String>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..WORKERS)
+            .map(|w| {
+                let p = &p;
+                s.spawn(move || {
+                    let owner = format!("w{w}");
+                    let (mut mine, mut problems) = (Vec::new(), Vec::new());
+                    for _ in 0..=TASKS {
+                        let (code, out, err) = p.run(&["pick", "--owner", &owner, "--json"]);
+                        if code == 4 {
+                            break;
+                        }
+                        if code != 0 || !err.is_empty() {
+                            problems.push(format!("pick exit {code}: {err}"));
+                            continue;
+                        }
+                        let v: Value = serde_json::from_str(&out).expect("pick --json");
+                        let id = v["id"].as_str().unwrap().to_string();
+                        let token = v["lease"]["token"].as_str().unwrap();
+                        let (code, _, err) = p.run(&["done", &id, "--lease", token]);
+                        if code != 0 || !err.is_empty() {
+                            problems.push(format!("done {id} exit {code}: {err}"));
+                        }
+                        mine.push(id);
+                    }
+                    (owner, mine, problems)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut claimer: BTreeMap<String, String> = BTreeMap::new();
+    for (owner, mine, problems) in &results {
+        assert!(problems.is_empty(), "{owner}: {problems:#?}");
+        for id in mine {
+            if let Some(other) = claimer.insert(id.clone(), owner.clone()) {
+                panic!("{id} claimed by {other} and {owner}");
+            }
+        }
+    }
+    assert_eq!(claimer.len(), TASKS, "every task claimed");
+    let busy = results.iter().filter(|(_, mine, _)| !mine.is_empty()).count();
+    assert!(busy >= 2, "the workers raced: {busy} of them claimed work");
+    for t in p.json(&["list"]).as_array().unwrap() {
+        assert_eq!(t["status"], "DONE", "{t}");
+        assert_eq!(t["attempts"], 1, "{t}");
+    }
+    for (id, owner) in &claimer {
+        let runs = log_json(&p, id);
+        assert_eq!(runs.len(), 1, "{id}: {runs:?}");
+        assert_eq!(runs[0]["outcome"], "done", "{id}");
+        assert_eq!(runs[0]["owner"], owner.as_str(), "{id}");
+    }
+    let mut claimed: BTreeMap<String, usize> = BTreeMap::new();
+    let mut done: BTreeMap<String, usize> = BTreeMap::new();
+    for e in events(&p) {
+        let id = e["task_id"].as_str().unwrap_or_default().to_string();
+        match e["event"].as_str().unwrap() {
+            "task.claimed" => *claimed.entry(id).or_default() += 1,
+            "task.done" => *done.entry(id).or_default() += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(claimed.len(), TASKS);
+    assert!(claimed.values().all(|&n| n == 1), "one task.claimed per task");
+    assert!(done.len() == TASKS && done.values().all(|&n| n == 1), "one task.done per task");
+    assert!(p.queue_md().contains("| ORCH-300 | DONE |"), "the view followed");
+}
+
+#[test]
+fn the_watchdog_turns_an_expired_lease_into_a_transient_failure() {
+    let p = Project::init(None);
+    p.ok(&["add", "flaky"]);
+    let (id, _) = pick(&p, "w1", &["--lease", "1ms"]).unwrap();
+    let out = p.ok(&["watchdog"]);
+    assert_eq!(out.trim(), format!("{id} lease_expired: now FAILED"));
+    let t = p.json(&["show", &id]);
+    assert_eq!(t["status"], "FAILED");
+    assert_eq!(t["notes"], "lease_expired");
+    assert!(t.get("lease").is_none());
+    let at = |k: &str| t[k].as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+    assert_eq!(at("retry_at").duration_since(at("updated_at")).as_secs(), 60, "first backoff is 1m");
+    assert!(pick(&p, "w2", &[]).is_none(), "not claimable before retry_at");
+    assert_eq!(p.ok(&["watchdog"]).trim(), "no expired leases");
+    let runs = log_json(&p, &id);
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["outcome"], "expired");
+    assert_eq!(runs[0]["class"], "transient");
+    assert_eq!(runs[0]["reason"], "lease_expired");
+    assert!(events(&p).iter().any(|e| e["event"] == "lease.expired" && e["task_id"] == id.as_str()));
+}
+
+#[test]
+fn a_stale_token_is_refused_with_exit_5_and_its_report_kept() {
+    let p = Project::init(None);
+    p.ok(&["add", "contested"]);
+    let (id, stale) = pick(&p, "w1", &["--lease", "1ms"]).unwrap();
+    p.ok(&["watchdog"]);
+    p.ok(&["retry", &id]);
+    let (_, live) = pick(&p, "w2", &[]).unwrap();
+    p.write("late.md", "- found it\n\nRisks: none\n");
+    for args in [
+        vec!["done", &id, "--lease", &stale, "--report", "late.md"],
+        vec!["fail", &id, "--lease", &stale, "--reason", "x"],
+        vec!["heartbeat", &id, "--lease", &stale],
+    ] {
+        let (code, _, err) = p.run(&args);
+        assert_eq!(code, 5, "{args:?}: {err}");
+        assert!(err.contains("lease lost") && err.contains(&id), "{err}");
+    }
+    let runs = log_json(&p, &id);
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["late_report"], "- found it\n\nRisks: none\n", "the late report is kept");
+    assert_eq!(runs[1]["late_report"], Value::Null);
+    assert_eq!(p.json(&["show", &id])["status"], "IN_PROGRESS", "the live run goes on");
+    let text = p.ok(&["log", &id]);
+    assert!(text.contains("a report arrived after the lease was lost"), "{text}");
+    // The holder of the live lease, through the environment as the dispatcher sets it.
+    let out = p.orch(&["done", &id]).env("ORCH_LEASE_TOKEN", &live).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(p.json(&["show", &id])["status"], "DONE");
+}
+
+#[test]
+fn force_overrides_the_lease() {
+    let p = Project::init(None);
+    p.ok(&["add", "stuck"]);
+    let (id, _) = pick(&p, "w1", &[]).unwrap();
+    let (code, _, err) = p.run(&["done", &id]);
+    assert_eq!(code, 2, "no token, no force: {err}");
+    let (code, _, err) = p.run(&["done", &id, "--lease", "not-the-token"]);
+    assert_eq!((code, err.contains("lease lost")), (5, true), "{err}");
+    p.ok(&["done", &id, "--force", "--notes", "closed by hand"]);
+    let t = p.json(&["show", &id]);
+    assert_eq!((t["status"].as_str(), t["notes"].as_str()), (Some("DONE"), Some("closed by hand")));
+    assert_eq!(log_json(&p, &id)[0]["outcome"], "done");
+    let (code, _, err) = p.run(&["done", &id, "--force"]);
+    assert_eq!(code, 5, "a DONE task is not IN_PROGRESS: {err}");
+}
+
+#[test]
+fn failures_transient_back_off_and_permanent_wait_for_retry() {
+    let p = Project::init(None);
+    p.ok(&["add", "flaky"]);
+    p.ok(&["add", "broken"]);
+    let (flaky, tok) = pick(&p, "w", &[]).unwrap();
+    let out = p.ok(&["fail", &flaky, "--lease", &tok, "--reason", "exit 75"]);
+    assert!(out.contains("FAILED: retry at"), "{out}");
+    let (broken, tok) = pick(&p, "w", &[]).unwrap();
+    p.ok(&["fail", &broken, "--lease", &tok, "--reason", "bad input", "--permanent"]);
+    let t = p.json(&["show", &broken]);
+    assert_eq!((t["status"].as_str(), &t["retry_at"]), (Some("FAILED"), &Value::Null));
+    assert!(pick(&p, "w", &[]).is_none(), "flaky's retry is a minute away; broken waits for an operator");
+    p.ok(&["retry", &broken]);
+    let (again, _) = pick(&p, "w", &[]).unwrap();
+    assert_eq!(again, broken);
+    let t = p.json(&["show", &broken]);
+    assert_eq!(t["attempts"], 1, "an operator's retry starts the count again");
+}
+
+#[test]
+fn racing_adds_with_one_idempotency_key_make_one_task() {
+    let p = Project::init(None);
+    let outs: Vec<Value> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..6)
+            .map(|_| {
+                let p = &p;
+                s.spawn(move || {
+                    let (code, out, err) = p.run(&["add", "deploy v2", "--idempotency-key", "deploy-v2", "--json"]);
+                    assert_eq!(code, 0, "{err}");
+                    assert!(err.is_empty(), "{err}");
+                    serde_json::from_str::<Value>(&out).unwrap()
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(outs.iter().filter(|v| v["created"] == true).count(), 1);
+    let ids: BTreeSet<&str> = outs.iter().map(|v| v["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(p.json(&["list"]).as_array().unwrap().len(), 1);
+    let again = p.ok(&["add", "deploy v2", "--idempotency-key", "deploy-v2"]);
+    assert!(again.contains("exists with that idempotency key"), "{again}");
+}
+
+#[test]
+fn pick_honours_dependencies_and_resources() {
+    let p = Project::init(None);
+    p.ok(&["add", "build"]); // ORCH-001
+    p.ok(&["add", "ship", "--depends-on", "ORCH-001"]); // ORCH-002
+    p.ok(&["add", "train a", "--resource", "gpu0"]); // ORCH-003
+    p.ok(&["add", "train b", "--resource", "gpu0"]); // ORCH-004
+    let (a, ta) = pick(&p, "w1", &[]).unwrap();
+    let (b, tb) = pick(&p, "w2", &[]).unwrap();
+    assert_eq!((a.as_str(), b.as_str()), ("ORCH-001", "ORCH-003"));
+    assert!(pick(&p, "w3", &[]).is_none(), "ship waits for build, train b for gpu0");
+    p.ok(&["done", &b, "--lease", &tb]);
+    let (c, _) = pick(&p, "w3", &[]).unwrap();
+    assert_eq!(c, "ORCH-004", "gpu0 is free again");
+    let running: Vec<Value> = p.json(&["list", "--status", "IN_PROGRESS"]).as_array().unwrap().clone();
+    let gpu = running.iter().filter(|t| t["resource"] == "gpu0").count();
+    assert_eq!(gpu, 1, "two tasks sharing a resource never both run");
+    p.ok(&["done", &a, "--lease", &ta]);
+    assert_eq!(pick(&p, "w4", &[]).unwrap().0, "ORCH-002");
+}
+
+#[test]
+fn pick_order_is_priority_then_due_then_id() {
+    let p = Project::init(None);
+    p.ok(&["add", "low soon", "-p", "P2", "--due", "+1h"]); // 001
+    p.ok(&["add", "mid none"]); // 002
+    p.ok(&["add", "mid late", "--due", "+5h"]); // 003
+    p.ok(&["add", "high none", "-p", "P0"]); // 004
+    p.ok(&["add", "mid early", "--due", "+2h"]); // 005
+    p.ok(&["add", "mid none 2"]); // 006
+    let order: Vec<String> = std::iter::from_fn(|| pick(&p, "w", &[]).map(|(id, _)| id)).take(10).collect();
+    assert_eq!(order, ["ORCH-004", "ORCH-005", "ORCH-003", "ORCH-002", "ORCH-006", "ORCH-001"]);
+}
+
+#[test]
+fn log_lists_every_attempt_with_owner_times_class_reason_and_outcome() {
+    let p = Project::init(None);
+    p.ok(&["add", "three tries"]);
+    let (id, tok) = pick(&p, "alice", &[]).unwrap();
+    p.ok(&["fail", &id, "--lease", &tok, "--reason", "no credentials", "--permanent"]);
+    p.ok(&["retry", &id]);
+    pick(&p, "bob", &["--lease", "1ms"]).unwrap();
+    p.ok(&["watchdog"]);
+    p.ok(&["retry", &id]);
+    let (_, tok) = pick(&p, "carol", &[]).unwrap();
+    p.ok(&["done", &id, "--lease", &tok]);
+    let runs = log_json(&p, &id);
+    let got: Vec<(String, String, String, String)> = runs
+        .iter()
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap_or("-").to_string();
+            (s("owner"), s("outcome"), s("class"), s("reason"))
+        })
+        .collect();
+    let want = [
+        ("alice", "failed", "permanent", "no credentials"),
+        ("bob", "expired", "transient", "lease_expired"),
+        ("carol", "done", "-", "-"),
+    ];
+    let want: Vec<(String, String, String, String)> =
+        want.iter().map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string())).collect();
+    assert_eq!(got, want);
+    for r in &runs {
+        assert!(r["started_at"].is_string() && r["ended_at"].is_string(), "{r}");
+        assert_eq!(r["trace_id"].as_str().unwrap().len(), 32);
+    }
+    let text = p.ok(&["log", &id]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[0].contains("owner=alice") && lines[0].contains("outcome=failed class=permanent reason=no credentials")
+    );
+    assert!(
+        lines[1].contains("owner=bob") && lines[1].contains("outcome=expired class=transient reason=lease_expired")
+    );
+    assert!(lines[2].contains("owner=carol") && lines[2].contains("outcome=done"));
+    assert!(lines.iter().all(|l| l.contains(" start=") && l.contains(" took=")), "{text}");
+}
+
+#[test]
+fn heartbeat_extends_the_lease() {
+    let p = Project::init(None);
+    p.ok(&["add", "long"]);
+    let (id, tok) = pick(&p, "w", &["--lease", "1m"]).unwrap();
+    let expiry = |t: &Value| t["lease"]["expires_at"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+    let before = expiry(&p.json(&["show", &id]));
+    let after = expiry(&p.json(&["heartbeat", &id, "--lease", &tok, "--for", "30m"]));
+    let gained = after.duration_since(before).as_secs();
+    assert!((29 * 60..=30 * 60).contains(&gained), "lease grew by {gained}s");
+    // The store keeps milliseconds (the command's own output may show more digits).
+    assert_eq!(expiry(&p.json(&["show", &id])).as_millisecond(), after.as_millisecond(), "stored");
+    let out = p.orch(&["heartbeat", &id]).env("ORCH_LEASE_TOKEN", &tok).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(events(&p).iter().filter(|e| e["event"] == "lease.renewed").count() == 2);
+    assert_eq!(p.ok(&["watchdog"]).trim(), "no expired leases");
+}

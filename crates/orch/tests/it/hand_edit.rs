@@ -1,0 +1,183 @@
+//! A person's edits to QUEUE.md: found by `check`, taken by `import`, merged with the
+//! database's own changes or refused when both changed the same column, never
+//! overwritten by other commands until imported or discarded, and treated as drift
+//! when the view is read-only.
+
+use crate::common::{Project, SEED};
+use crate::db_state::{fingerprint, line_of, row_of, run_env};
+
+/// A queue made from the seed plus two open tasks, ORCH-027 and ORCH-028.
+fn queue() -> Project {
+    let p = Project::init(Some(SEED));
+    p.ok(&["add", "alpha", "--criteria", "a1"]);
+    p.ok(&["add", "beta"]);
+    p
+}
+
+/// QUEUE.md with one row replaced.
+fn edit_row(p: &Project, id: &str, new_row: &str) -> String {
+    let text = p.queue_md();
+    let edited = text.replacen(row_of(&text, id), new_row, 1);
+    p.write("QUEUE.md", &edited);
+    edited
+}
+
+const ALPHA_P0: &str = "| ORCH-027 | PENDING | P0 | alpha, sharper | a1 | - | - | 2026-03-01 09:00 | - |";
+
+#[test]
+fn a_hand_edit_is_found_by_check_and_taken_by_import() {
+    let p = queue();
+    let edited = edit_row(&p, "ORCH-027", ALPHA_P0);
+    let (code, _, err) = p.run(&["check"]);
+    assert_eq!(code, 3, "{err}");
+    let line = line_of(&edited, "| ORCH-027 |");
+    assert!(err.contains(&format!("QUEUE.md:{line}: ORCH-027 differs from the database")), "{err}");
+
+    let out = p.json(&["import"]);
+    assert_eq!(out["edited"], serde_json::json!(["ORCH-027"]));
+    assert_eq!(out["unchanged"], 27);
+    let t = p.json(&["show", "ORCH-027"]);
+    assert_eq!((t["priority"].as_str(), t["task"].as_str()), (Some("P0"), Some("alpha, sharper")));
+    assert_eq!(t["due_at"], "2026-03-01T00:00:00Z", "09:00 in Seoul");
+    // The person's line is kept as written, and the queue is in step.
+    assert_eq!(p.queue_md(), edited);
+    p.ok(&["check"]);
+    assert_eq!(p.json(&["import"])["edited"], serde_json::json!([]), "a second import changes nothing");
+}
+
+#[test]
+fn an_edit_of_a_column_the_database_also_changed_is_refused_until_forced() {
+    let p = queue();
+    let edited = edit_row(&p, "ORCH-027", "| ORCH-027 | PENDING | P1 | alpha | a1 | - | - | - | by hand |");
+    // Meanwhile a command writes a note on the same task: the view is not rewritten.
+    let (code, _, err) = p.run(&["note", "ORCH-027", "from the database"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("has edits that are not imported"), "{err}");
+    assert_eq!(p.queue_md(), edited);
+
+    let db = fingerprint(&p);
+    let (code, _, err) = p.run(&["import"]);
+    assert_eq!(code, 5, "{err}");
+    let line = line_of(&edited, "| ORCH-027 |");
+    assert!(err.contains(&format!("QUEUE.md:{line}: ORCH-027: QUEUE.md and the database both changed notes")), "{err}");
+    assert!(err.contains("import --force"), "{err}");
+    assert_eq!(fingerprint(&p), db, "a refused import changes nothing");
+    assert_eq!(p.queue_md(), edited);
+
+    let out = p.json(&["import", "--force"]);
+    assert_eq!(out["edited"], serde_json::json!(["ORCH-027"]));
+    assert_eq!(p.json(&["show", "ORCH-027"])["notes"], "by hand");
+    assert_eq!(p.queue_md(), edited);
+    p.ok(&["check"]);
+}
+
+#[test]
+fn an_edit_of_other_columns_merges_with_the_databases_change() {
+    let p = queue();
+    // The person raises the priority while an operator cancels the task.
+    edit_row(&p, "ORCH-027", "| ORCH-027 | PENDING | P0 | alpha | a1 | - | - | - | - |");
+    p.ok(&["cancel", "ORCH-027", "--reason", "dup"]);
+    let out = p.json(&["import"]);
+    assert_eq!(out["edited"], serde_json::json!(["ORCH-027"]));
+    let t = p.json(&["show", "ORCH-027"]);
+    assert_eq!(t["priority"], "P0");
+    assert_eq!(t["status"], "BLOCKED");
+    assert_eq!(t["notes"], "cancelled_by_operator:dup");
+    assert_eq!(
+        row_of(&p.queue_md(), "ORCH-027"),
+        "| ORCH-027 | BLOCKED | P0 | alpha | a1 | - | - | - | cancelled_by_operator:dup |"
+    );
+    p.ok(&["check"]);
+}
+
+#[test]
+fn an_unimported_edit_is_never_overwritten_and_export_force_discards_it() {
+    let p = queue();
+    let edited = edit_row(&p, "ORCH-027", ALPHA_P0);
+    for args in [&["add", "gamma"][..], &["note", "ORCH-028", "n"], &["cancel", "ORCH-028"]] {
+        let (code, _, err) = p.run(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(err.contains("warning") && err.contains("has edits that are not imported"), "{args:?}: {err}");
+        assert_eq!(p.queue_md(), edited, "{args:?} overwrote the edit");
+    }
+    let (code, _, err) = p.run(&["export"]);
+    assert_eq!(code, 5, "{err}");
+    assert_eq!(p.queue_md(), edited);
+
+    p.ok(&["export", "--force"]);
+    let text = p.queue_md();
+    assert_eq!(row_of(&text, "ORCH-027"), "| ORCH-027 | PENDING | P1 | alpha | a1 | - | - | - | - |");
+    assert_eq!(
+        row_of(&text, "ORCH-028"),
+        "| ORCH-028 | BLOCKED | P1 | beta | - | - | - | - | n / cancelled_by_operator |"
+    );
+    assert!(text.contains("| ORCH-029 | PENDING | P1 | gamma |"));
+    assert_eq!(p.json(&["show", "ORCH-027"])["priority"], "P1", "the edit was discarded");
+    p.ok(&["check"]);
+}
+
+#[test]
+fn rows_the_database_moved_on_from_are_stale_not_edits() {
+    let p = queue();
+    let edited = edit_row(&p, "ORCH-027", ALPHA_P0);
+    // ORCH-028 changes while the view holds an unimported edit: its row is stale.
+    p.ok(&["cancel", "ORCH-028"]);
+    assert_eq!(p.queue_md(), edited);
+    let out = p.json(&["import"]);
+    assert_eq!(out["edited"], serde_json::json!(["ORCH-027"]));
+    assert_eq!(out["stale"], serde_json::json!(["ORCH-028"]));
+    assert_eq!(p.json(&["show", "ORCH-028"])["status"], "BLOCKED", "the database won");
+    assert!(row_of(&p.queue_md(), "ORCH-028").contains("| BLOCKED |"), "the view caught up");
+    p.ok(&["check"]);
+}
+
+#[test]
+fn a_file_without_a_column_never_touches_that_column() {
+    let file = "| id | status | priority | task |\n|---|---|---|---|\n| ORCH-001 | PENDING | P1 | one |\n";
+    let p = Project::init(Some(file));
+    p.ok(&["note", "ORCH-001", "kept"]);
+    assert_eq!(p.queue_md(), file, "notes are not shown, so the row did not change");
+    p.write("QUEUE.md", &file.replace("| P1 | one |", "| P2 | one |"));
+    let out = p.json(&["import"]);
+    assert_eq!(out["edited"], serde_json::json!(["ORCH-001"]));
+    let t = p.json(&["show", "ORCH-001"]);
+    assert_eq!((t["priority"].as_str(), t["notes"].as_str()), (Some("P2"), Some("kept")));
+    assert_eq!(p.json(&["import"])["stale"], serde_json::json!([]));
+}
+
+#[test]
+fn a_read_only_view_refuses_import_and_its_edits_are_saved_as_drift() {
+    let p = queue();
+    let edited = edit_row(&p, "ORCH-027", ALPHA_P0);
+    let ro = [("ORCH_QUEUE_MD_READ_ONLY", "1")];
+    let db = fingerprint(&p);
+    let (code, _, err) = run_env(&p, &["import"], &ro);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("read-only"), "{err}");
+    assert_eq!(fingerprint(&p), db);
+    assert_eq!(p.queue_md(), edited);
+    let (code, _, _) = run_env(&p, &["check"], &ro);
+    assert_eq!(code, 3);
+
+    // The next change rewrites the view; the edit is kept under .orch/drift/.
+    let (code, _, err) = run_env(&p, &["add", "delta"], &ro);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("drift"), "{err}");
+    let text = p.queue_md();
+    assert_eq!(row_of(&text, "ORCH-027"), "| ORCH-027 | PENDING | P1 | alpha | a1 | - | - | - | - |");
+    assert!(text.contains("| ORCH-029 | PENDING | P1 | delta |"));
+    let drift: Vec<_> = std::fs::read_dir(p.file(".orch/drift")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(drift.len(), 1);
+    assert_eq!(std::fs::read_to_string(&drift[0]).unwrap(), edited);
+    assert_eq!(p.json(&["show", "ORCH-027"])["priority"], "P1");
+    let (code, _, err) = run_env(&p, &["check"], &ro);
+    assert_eq!(code, 0, "{err}");
+
+    // `export` over a drifted read-only view writes it too, and keeps the drift.
+    edit_row(&p, "ORCH-028", "| ORCH-028 | DONE | P1 | beta | - | - | - | - | - |");
+    let (code, _, err) = run_env(&p, &["export"], &ro);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("drift"), "{err}");
+    assert_eq!(std::fs::read_dir(p.file(".orch/drift")).unwrap().count(), 2);
+    assert!(row_of(&p.queue_md(), "ORCH-028").contains("| PENDING |"));
+}

@@ -1,0 +1,73 @@
+//! The shape of the code base, checked: every module opens with a doc paragraph saying
+//! what it owns, and the layering rules of docs/ARCHITECTURE.md hold (the core does no
+//! I/O; only `runner` spawns processes; only `store/*` holds SQL).
+
+use std::path::{Path, PathBuf};
+
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            sources(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+fn crate_files(name: &str) -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name).join("src");
+    let mut files = Vec::new();
+    sources(&root, &mut files);
+    files
+        .into_iter()
+        .map(|p| {
+            let rel = p.strip_prefix(&root).unwrap().display().to_string();
+            (rel, std::fs::read_to_string(&p).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn every_module_says_what_it_owns() {
+    for krate in ["orch", "orch-core"] {
+        for (rel, text) in crate_files(krate) {
+            let is_test = rel.ends_with("tests.rs") || rel.contains("/tests");
+            assert!(text.starts_with("//!") || is_test, "{krate}/src/{rel} has no //! doc paragraph at its top");
+        }
+    }
+}
+
+#[test]
+fn the_core_does_no_io() {
+    let banned = [
+        "std::fs",
+        "std::process",
+        "std::net",
+        "std::env",
+        "Timestamp::now",
+        "SystemTime::now",
+        "Instant::now",
+        "rusqlite",
+        "tokio",
+    ];
+    for (rel, text) in crate_files("orch-core") {
+        for b in banned {
+            assert!(!text.contains(b), "orch-core/src/{rel} uses {b}: the core does no I/O and reads no clock");
+        }
+    }
+}
+
+#[test]
+fn only_the_runner_spawns_and_only_the_store_holds_sql() {
+    for (rel, text) in crate_files("orch") {
+        if rel != "runner.rs" {
+            assert!(!text.contains("Command::new("), "src/{rel} spawns a process: only runner.rs does");
+        }
+        if !rel.starts_with("store/") {
+            for sql in ["SELECT ", "INSERT INTO", "UPDATE tasks", "DELETE FROM"] {
+                assert!(!text.contains(sql), "src/{rel} holds SQL (`{sql}`): only store/* does");
+            }
+        }
+    }
+}

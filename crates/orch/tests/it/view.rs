@@ -1,0 +1,92 @@
+//! What the view holds and when: every task that is not DONE plus the newest
+//! `done_kept` DONE ones (`export --all` writes all), absent rows are never deletions,
+//! and the view never goes back in time, even with many processes changing the queue at
+//! once.
+
+use crate::common::{Project, SEED};
+use crate::db_state::{line_of, row_of};
+
+fn ids(text: &str) -> Vec<String> {
+    text.lines().filter(|l| l.starts_with("| ORCH-")).map(|l| l.split('|').nth(1).unwrap().trim().to_string()).collect()
+}
+
+#[test]
+fn the_view_keeps_open_tasks_and_the_newest_done_ones() {
+    let p = Project::init(Some(SEED));
+    p.set_config("done_kept", "2");
+    p.ok(&["export"]);
+    let text = p.queue_md();
+    // BLOCKED 019, 020, 025; of the DONE ones (all imported at once) the last two.
+    assert_eq!(ids(&text), ["ORCH-019", "ORCH-020", "ORCH-024", "ORCH-025", "ORCH-026"]);
+    // The rows kept are the seed's lines, and the text around the table is kept.
+    for id in ["ORCH-019", "ORCH-026"] {
+        assert_eq!(row_of(&text, id), row_of(SEED, id));
+    }
+    assert!(text.starts_with("# Orchestrator Queue\n") && text.ends_with("필요한 입력을 적기\n"));
+    p.ok(&["check"]);
+
+    // `export --all` writes every task: here, the seed itself.
+    p.ok(&["export", "--all", "all.md"]);
+    assert_eq!(p.read("all.md"), SEED);
+    assert_eq!(p.queue_md(), text, "exporting elsewhere leaves the view alone");
+
+    // Rows absent from the view are not deletions.
+    let out = p.json(&["import"]);
+    assert_eq!((out["unchanged"].as_u64(), out["edited"].as_array().unwrap().len()), (Some(5), 0));
+    assert_eq!(p.json(&["list"]).as_array().unwrap().len(), 26);
+
+    // A task finished by hand is now the newest DONE one: it stays, ORCH-024 goes.
+    let done_by_hand = row_of(&text, "ORCH-019").replacen("| BLOCKED |", "| DONE |", 1);
+    p.write("QUEUE.md", &text.replacen(row_of(&text, "ORCH-019"), &done_by_hand, 1));
+    p.ok(&["import"]);
+    let text = p.queue_md();
+    assert_eq!(ids(&text), ["ORCH-019", "ORCH-020", "ORCH-025", "ORCH-026"]);
+    assert_eq!(row_of(&text, "ORCH-019"), done_by_hand);
+    assert_eq!(p.json(&["list", "--status", "DONE"]).as_array().unwrap().len(), 24);
+    p.ok(&["check"]);
+}
+
+#[test]
+fn new_tasks_always_show_even_past_done_kept() {
+    let p = Project::init(Some(SEED));
+    p.set_config("done_kept", "0");
+    p.ok(&["add", "open one"]);
+    let text = p.queue_md();
+    assert_eq!(ids(&text), ["ORCH-019", "ORCH-020", "ORCH-025", "ORCH-027"]);
+    assert_eq!(line_of(&text, "| ORCH-027 |"), line_of(&text, "| ORCH-025 |") + 1);
+    p.ok(&["check"]);
+}
+
+#[test]
+fn concurrent_adds_end_with_a_view_that_lists_every_task() {
+    const PROCESSES: usize = 4;
+    const ADDS: usize = 25;
+    let p = Project::init(Some(SEED));
+    std::thread::scope(|s| {
+        for w in 0..PROCESSES {
+            let p = &p;
+            s.spawn(move || {
+                for i in 0..ADDS {
+                    let title = format!("worker {w} task {i}");
+                    let out = p.orch(&["add", &title]).output().expect("run orch add");
+                    assert!(out.status.success(), "{title}: {}", String::from_utf8_lossy(&out.stderr));
+                    // No process ever finds edits it did not make.
+                    let err = String::from_utf8_lossy(&out.stderr);
+                    assert!(!err.contains("warning"), "{title}: {err}");
+                }
+            });
+        }
+    });
+    let text = p.queue_md();
+    let shown = ids(&text);
+    assert_eq!(shown.len(), 26 + PROCESSES * ADDS, "every task is in the view");
+    let expected: Vec<String> = (1..=26 + PROCESSES * ADDS).map(|n| format!("ORCH-{n:03}")).collect();
+    assert_eq!(shown, expected, "in order, each once");
+    for w in 0..PROCESSES {
+        for i in 0..ADDS {
+            assert!(text.contains(&format!("| worker {w} task {i} |")), "worker {w} task {i} is missing");
+        }
+    }
+    assert!(text.starts_with(&SEED[..SEED.find("| ORCH-026 |").unwrap()]), "the seed's lines are kept");
+    p.ok(&["check"]);
+}
