@@ -8,9 +8,11 @@ use crate::id::parse_id;
 /// One command from a chat message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChatCommand {
-    /// The queue's counts, or one task (a team as a tree).
+    /// The queue's counts, or one task (a team as a tree); `json` when the message
+    /// asked for JSON (`!status --json`).
     Status {
         id: Option<String>,
+        json: bool,
     },
     Cancel {
         id: String,
@@ -46,12 +48,12 @@ impl ChatCommand {
 /// What the commands are; the answer to `!help` and to anything not understood.
 pub const HELP: &str = "\
 commands:
-  !status [ID]        the queue's counts, or one task (a team as a tree)
-  !cancel ID [reason] stop a task (BLOCKED, cancelled_by_operator)
-  !replan ID reason   record a change of plan (note replan:reason)
-  !retry ID           put a FAILED or BLOCKED task back to PENDING
-  !add TEXT           add a task: p0|p1|p2 due:내일 18:00 due:+3h criteria:\"…\" #resource
-  !help               this list";
+  !status [ID] [--json]  the queue's counts, or one task (a team as a tree)
+  !cancel ID [reason]    stop a task (BLOCKED, cancelled_by_operator)
+  !replan ID reason      record a change of plan (note replan:reason)
+  !retry ID              put a FAILED or BLOCKED task back to PENDING
+  !add TEXT              add a task: p0|p1|p2 due:내일 18:00 due:+3h criteria:\"…\" #resource
+  !help                  this list";
 
 /// A message that is not a command; the caller shows [`HELP`] beside it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -75,11 +77,7 @@ pub fn parse(message: &str) -> Result<ChatCommand, ChatError> {
     let reason = (!after_id.is_empty()).then(|| after_id.to_string());
     let cmd = name.to_lowercase();
     match cmd.as_str() {
-        "status" => match (id, after_id) {
-            ("", _) => Ok(ChatCommand::Status { id: None }),
-            (id, "") => Ok(ChatCommand::Status { id: Some(task_id(id, "status")?) }),
-            _ => Err(ChatError("!status takes at most one task id".into())),
-        },
+        "status" => status(rest),
         "cancel" => Ok(ChatCommand::Cancel { id: task_id(id, "cancel")?, reason }),
         "replan" => {
             let id = task_id(id, "replan")?;
@@ -95,6 +93,26 @@ pub fn parse(message: &str) -> Result<ChatCommand, ChatError> {
         "help" | "?" => Ok(ChatCommand::Help),
         "" => Err(ChatError("`!` alone is not a command".into())),
         _ => Err(ChatError(format!("unknown command `!{}`", clip(name)))),
+    }
+}
+
+/// `!status [ID] [--json]`: the option may come before or after the id.
+fn status(rest: &str) -> Result<ChatCommand, ChatError> {
+    let mut json = false;
+    let mut words = Vec::new();
+    for w in rest.split_whitespace() {
+        match w {
+            "--json" => json = true,
+            w if w.starts_with("--") => {
+                return Err(ChatError(format!("!status: unknown option `{}` (there is --json)", clip(w))));
+            }
+            w => words.push(w),
+        }
+    }
+    match words.as_slice() {
+        [] => Ok(ChatCommand::Status { id: None, json }),
+        [id] => Ok(ChatCommand::Status { id: Some(task_id(id, "status")?), json }),
+        _ => Err(ChatError("!status takes at most one task id".into())),
     }
 }
 
@@ -126,9 +144,12 @@ mod tests {
     fn commands_parse() {
         let id = || "ORCH-007".to_string();
         let cases = [
-            ("!status", ChatCommand::Status { id: None }),
-            ("  !STATUS  ", ChatCommand::Status { id: None }),
-            ("!status ORCH-007", ChatCommand::Status { id: some("ORCH-007") }),
+            ("!status", ChatCommand::Status { id: None, json: false }),
+            ("  !STATUS  ", ChatCommand::Status { id: None, json: false }),
+            ("!status ORCH-007", ChatCommand::Status { id: some("ORCH-007"), json: false }),
+            ("!status --json", ChatCommand::Status { id: None, json: true }),
+            ("!status --json ORCH-007", ChatCommand::Status { id: some("ORCH-007"), json: true }),
+            ("!status ORCH-007 --json", ChatCommand::Status { id: some("ORCH-007"), json: true }),
             ("!cancel ORCH-007", ChatCommand::Cancel { id: id(), reason: None }),
             ("!cancel ORCH-007 user_drop:scope", ChatCommand::Cancel { id: id(), reason: some("user_drop:scope") }),
             (
@@ -157,6 +178,8 @@ mod tests {
             ("!replan ORCH-007", "needs a reason"),
             ("!retry ORCH-007 now", "one task id"),
             ("!status ORCH-007 ORCH-008", "at most one"),
+            ("!status --verbose", "unknown option `--verbose`"),
+            ("!retry --json", "`--json` is not a task id"),
             ("!add   ", "needs the task"),
         ];
         for (msg, want) in cases {

@@ -7,7 +7,8 @@
 //!   `due:18:00` (the next such time), and `18시` / `18시30분` for `HH:MM`;
 //!   a quoted value also works (`due:"2026-12-01 18:00"`);
 //! - `criteria:"…"` (or `criteria:word`): the success criteria;
-//! - `#name`: the resource key (tasks sharing one never run at once).
+//! - `#name`: the resource key (tasks sharing one never run at once). The name starts
+//!   with a letter (any script: `#db`, `#배포`), so `fix issue #123` stays text.
 //!
 //! Relative days are calendar days in the display time zone; a day given without a time
 //! means [`DEFAULT_DUE_TIME`] (18:00, the end of a working day, as in the seed queue).
@@ -90,8 +91,7 @@ pub fn parse(line: &str, now: Timestamp, tz: &TimeZone) -> Result<Quick, QuickEr
                 return Err(QuickError("criteria: is empty (write criteria:\"…\")".into()));
             }
             q.criteria = Some(value.to_string());
-        } else if !w.quoted && w.text.len() > 1 && w.text.starts_with('#') {
-            let name = &w.text[1..];
+        } else if let Some(name) = resource_name(w) {
             if q.resource.as_deref().is_some_and(|r| r != name) {
                 return Err(QuickError(format!("two resources given (`#{}` and `#{name}`)", q.resource.unwrap())));
             }
@@ -105,6 +105,13 @@ pub fn parse(line: &str, now: Timestamp, tz: &TimeZone) -> Result<Quick, QuickEr
         return Err(QuickError("no task text is left once p0/due:/criteria:/#resource are taken out".into()));
     }
     Ok(q)
+}
+
+/// The resource a `#name` word names: `#` then a letter (so `#123`, an issue number,
+/// and a lone `#` are text).
+fn resource_name(w: &Word) -> Option<&str> {
+    let name = w.text.strip_prefix('#').filter(|_| !w.quoted)?;
+    name.chars().next().filter(|c| c.is_alphabetic()).map(|_| name)
 }
 
 /// The keys whose value may be quoted.
@@ -311,6 +318,10 @@ mod tests {
                 Some("docs"),
             ),
             case("see http://x.y/a #", "see http://x.y/a #", None, None, None, None),
+            case("fix issue #123", "fix issue #123", None, None, None, None),
+            case("fix #123 #api", "fix #123", None, None, None, Some("api")),
+            case("배포 준비 #배포", "배포 준비", None, None, None, Some("배포")),
+            case("tag ##x #_y", "tag ##x #_y", None, None, None, None),
         ];
         for c in cases {
             let q = parse(c.line, now(), &seoul()).unwrap_or_else(|e| panic!("{}: {e}", c.line));

@@ -23,6 +23,10 @@ pub const EXTRA_HARD: &str = "budget_hard_tokens";
 /// The lead's role.
 pub const LEAD_ROLE: &str = "lead";
 
+/// The most workers a team may ever have (DESIGN §7): `team.hard_cap` may lower it,
+/// never raise it.
+pub const CAP: usize = 5;
+
 /// How many workers a team may have: `max_workers` unless raised, never past `hard_cap`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -287,16 +291,18 @@ fn workers(c: &mut Check, v: Option<&Value>, limits: Limits) -> Vec<Member> {
         );
         c.add("workers", msg);
     }
-    let mut out: Vec<Member> = Vec::new();
+    // Each valid worker with its index in the template, so a message names the worker
+    // as the file numbers it even when an earlier one was refused.
+    let mut out: Vec<(usize, Member)> = Vec::new();
     for (i, v) in items.iter().enumerate() {
         let at = format!("workers[{i}]");
         let Some(m) = c.member(v, &at, false) else { continue };
-        if let Some(j) = out.iter().position(|o| o.role == m.role) {
+        if let Some((j, _)) = out.iter().find(|(_, o)| o.role == m.role) {
             c.add(&join(&at, "role"), format!("`{}` is the role of workers[{j}] too; roles must differ", m.role));
         }
-        out.push(m);
+        out.push((i, m));
     }
-    out
+    out.into_iter().map(|(_, m)| m).collect()
 }
 
 /// `ORCH-001 changes, ORCH-002 risks`.
@@ -446,6 +452,23 @@ mod tests {
             }
             assert_eq!(got.len(), wanted.len(), "{got:#?}");
         }
+    }
+
+    #[test]
+    fn a_duplicate_role_names_the_workers_as_the_file_numbers_them() {
+        let got = problems(
+            r#"{"title": "t", "goal": "g", "lead": {"task": "t", "success_criteria": "c"},
+               "workers": [{"role": "a", "task": "x"},
+                           {"role": "b", "task": "y", "success_criteria": "c"},
+                           {"role": "b", "task": "z", "success_criteria": "c"}]}"#,
+        );
+        assert_eq!(
+            got,
+            [
+                "workers[0].success_criteria: missing",
+                "workers[2].role: `b` is the role of workers[1] too; roles must differ"
+            ]
+        );
     }
 
     #[test]

@@ -304,6 +304,9 @@ impl Config {
         if self.gate.soft_tokens > self.gate.hard_tokens {
             return Err("gate.soft_tokens: must not be over gate.hard_tokens".into());
         }
+        if self.team.hard_cap == 0 || self.team.hard_cap > orch_core::team::CAP {
+            return Err(format!("team.hard_cap: must be between 1 and {}", orch_core::team::CAP));
+        }
         if self.team.max_workers == 0 || self.team.max_workers > self.team.hard_cap {
             return Err(format!("team.max_workers: must be between 1 and team.hard_cap ({})", self.team.hard_cap));
         }
@@ -347,6 +350,8 @@ mod tests {
         assert!(e.starts_with("2:") && e.contains("bad duration"), "{e}");
         let e = Config::parse("[dispatcher]\nworkers = 9\n").unwrap_err();
         assert!(e.contains("hard_cap"), "{e}");
+        let e = Config::parse("[team]\nhard_cap = 6\n").unwrap_err();
+        assert!(e.contains("team.hard_cap: must be between 1 and 5"), "{e}");
         let e = Config::parse("[queue]\ntimezone = \"Mars/Base\"\n").unwrap_err();
         assert!(e.contains("queue.timezone"), "{e}");
     }

@@ -243,6 +243,22 @@ fn quick_shows_what_it_understood_and_adds_it() {
     let (code, _, err) = p.run(&["quick", "p0 due:someday"]);
     assert_eq!(code, 2);
     assert!(err.contains("due:someday"), "{err}");
+    // An issue number is text, not a resource: a resource starts with a letter.
+    let added = p.json(&["quick", "fix issue #123"]);
+    assert_eq!((added["added"]["task"].as_str(), added["added"]["resource"].is_null()), (Some("fix issue #123"), true));
+}
+
+#[test]
+fn team_hard_cap_over_five_is_a_config_error() {
+    let p = Project::init(None);
+    let cfg = p.read(".orch/orch.toml");
+    let at = cfg.find("[team]").expect("a [team] section");
+    let team = cfg[at..].replacen("hard_cap = 5", "hard_cap = 6", 1);
+    p.write(".orch/orch.toml", &format!("{}{team}", &cfg[..at]));
+    p.write("team.json", TEAM);
+    let (code, out, err) = p.run(&["team", "add", "team.json", "--allow-missing-inputs"]);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(err.contains("team.hard_cap: must be between 1 and 5"), "{err}");
 }
 
 #[test]
@@ -259,11 +275,37 @@ fn chat_commands_run_through_the_operations() {
     assert_eq!(task(&p, "ORCH-002")["notes"], "cancelled_by_operator:user_drop");
     assert!(p.ok(&["chat", "!retry ORCH-002"]).contains("now PENDING"));
     assert!(task(&p, "ORCH-001")["notes"].as_str().unwrap().contains("replan:사용자 포커스 변경"));
-    let (code, _, err) = p.run(&["chat", "!deploy everything"]);
-    assert_eq!(code, 2);
-    assert!(err.contains("unknown command `!deploy`") && err.contains("!replan ID reason"), "{err}");
-    let (code, _, _) = p.run(&["chat", "!retry ORCH-404"]);
-    assert_eq!(code, 4);
+    // `--json` inside the message asks for JSON, as `chat --json` does.
+    let v: Value = serde_json::from_str(&p.ok(&["chat", "!status --json"])).unwrap();
+    assert_eq!(v["total"], 2, "{v}");
+    assert_eq!(serde_json::from_str::<Value>(&p.ok(&["chat", "!status ORCH-001 --json"])).unwrap()["id"], "ORCH-001");
+}
+
+#[test]
+fn chat_answers_what_it_cannot_do_on_stdout_for_the_front_end_to_relay() {
+    let p = Project::init(None);
+    p.ok(&["add", "one"]);
+    // Not understood: the reason and the list of commands, on stdout; exit 2.
+    for (msg, reason) in [
+        ("!deploy everything", "unknown command `!deploy`"),
+        ("배포해줘", "is not a command"),
+        ("!cancel everything", "`everything` is not a task id"),
+        ("!status --verbose", "unknown option `--verbose`"),
+    ] {
+        let (code, out, err) = p.run(&["chat", msg]);
+        assert_eq!((code, err.as_str()), (2, ""), "{msg}");
+        assert!(out.contains(reason) && out.contains("!replan ID reason"), "{msg}: {out}");
+    }
+    // Understood but not possible: the reason on stdout, with the usual exit code.
+    let (code, out, err) = p.run(&["chat", "!retry ORCH-404"]);
+    assert_eq!((code, err.as_str()), (4, ""));
+    assert!(out.contains("no task ORCH-404"), "{out}");
+    let (code, out, _) = p.run(&["chat", "!retry ORCH-001"]);
+    assert_eq!(code, 5);
+    assert!(out.contains("cannot retry ORCH-001"), "{out}");
+    let v: Value = serde_json::from_str(&p.run(&["chat", "--json", "!nope"]).1).unwrap();
+    assert_eq!((v["command"].is_null(), v["help"].is_string()), (true, true), "{v}");
+    assert!(v["error"].as_str().unwrap().contains("unknown command `!nope`"), "{v}");
 }
 
 #[test]
