@@ -5,7 +5,7 @@ use crate::task::Status;
 use jiff::Timestamp;
 use serde::Serialize;
 
-/// Event names. A change produces exactly one of these.
+/// Event names. A change writes one or more of these (`docs/EVENTS.md`).
 pub mod kind {
     pub const TASK_ADDED: &str = "task.added";
     pub const TASK_IMPORTED: &str = "task.imported";

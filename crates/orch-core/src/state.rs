@@ -214,11 +214,13 @@ pub fn transition(task: &Task, cmd: &Command, now: Timestamp, policy: &RetryPoli
             }
             events.push(ev(kind::TASK_DONE, Status::Done, None));
             run = RunEffect::End { outcome: RunOutcome::Done, class: None, reason: None };
+            events.extend(finished(&ev, &run, Status::Done));
         }
         Command::Fail { auth, reason, class, unit } => {
             hold(task, auth, cmd, Status::Failed)?;
-            fail(&mut t, &mut events, &ev, kind::RUN_FINISHED, reason, *class, *unit, now, policy);
             run = RunEffect::End { outcome: RunOutcome::Failed, class: Some(*class), reason: Some(reason.clone()) };
+            events.extend(finished(&ev, &run, Status::Failed));
+            fail(&mut t, &mut events, &ev, reason, *class, *unit, now, policy);
         }
         Command::Expire { unit } => {
             let expired = task.status == Status::InProgress && task.lease.as_ref().is_some_and(|l| l.expires_at <= now);
@@ -226,12 +228,13 @@ pub fn transition(task: &Task, cmd: &Command, now: Timestamp, policy: &RetryPoli
                 return Err(refused(task, cmd, Status::Failed, "IN_PROGRESS (with an expired lease)"));
             }
             let reason = "lease_expired";
-            fail(&mut t, &mut events, &ev, kind::LEASE_EXPIRED, reason, FailureClass::Transient, *unit, now, policy);
-            run = RunEffect::End {
-                outcome: RunOutcome::Expired,
-                class: Some(FailureClass::Transient),
-                reason: Some(reason.into()),
-            };
+            let class = FailureClass::Transient;
+            let mut e = ev(kind::LEASE_EXPIRED, Status::Failed, Some(format!("{}: {reason}", class.as_str())));
+            e.level = Level::Warn;
+            events.push(e);
+            run = RunEffect::End { outcome: RunOutcome::Expired, class: Some(class), reason: Some(reason.into()) };
+            events.extend(finished(&ev, &run, Status::Failed));
+            fail(&mut t, &mut events, &ev, reason, class, *unit, now, policy);
         }
         Command::Interrupt { auth, reason } => {
             hold(task, auth, cmd, Status::Pending)?;
@@ -242,6 +245,7 @@ pub fn transition(task: &Task, cmd: &Command, now: Timestamp, policy: &RetryPoli
             t.started_at = None;
             events.push(ev(kind::TASK_INTERRUPTED, Status::Pending, Some(reason.clone())));
             run = RunEffect::End { outcome: RunOutcome::Interrupted, class: None, reason: Some(reason.clone()) };
+            events.extend(finished(&ev, &run, Status::Pending));
         }
         Command::Cancel { reason } => {
             if !matches!(from, Status::Pending | Status::InProgress | Status::Failed) {
@@ -253,6 +257,7 @@ pub fn transition(task: &Task, cmd: &Command, now: Timestamp, policy: &RetryPoli
             };
             block(&mut t, &mut run, &note, RunOutcome::Cancelled);
             events.push(ev(kind::TASK_CANCELLED, Status::Blocked, Some(note)));
+            events.extend(finished(&ev, &run, Status::Blocked));
         }
         Command::Block { auth, reason } => {
             if !matches!(from, Status::Pending | Status::InProgress | Status::Failed) {
@@ -265,6 +270,7 @@ pub fn transition(task: &Task, cmd: &Command, now: Timestamp, policy: &RetryPoli
             let mut e = ev(kind::TASK_BLOCKED, Status::Blocked, Some(reason.clone()));
             e.level = Level::Warn;
             events.push(e);
+            events.extend(finished(&ev, &run, Status::Blocked));
         }
         Command::Retry => {
             if !matches!(from, Status::Failed | Status::Blocked) {
@@ -368,12 +374,30 @@ fn hold(task: &Task, auth: &Auth, cmd: &Command, to: Status) -> Result<(), Trans
     }
 }
 
+/// `run.finished` for a change that ends the run: `OUTCOME[: CLASS][: reason]`
+/// (`done`, `failed: transient: timeout`, `interrupted: dispatcher_shutdown`), at level
+/// warn when the attempt did not deliver. Every run's end writes exactly one.
+fn finished(ev: &dyn Fn(&str, Status, Option<String>) -> Event, run: &RunEffect, to: Status) -> Option<Event> {
+    let RunEffect::End { outcome, class, reason } = run else { return None };
+    let mut msg = outcome.as_str().to_string();
+    for part in [class.map(FailureClass::as_str), reason.as_deref()].into_iter().flatten() {
+        msg.push_str(": ");
+        msg.push_str(part);
+    }
+    let mut e = ev(kind::RUN_FINISHED, to, Some(msg));
+    if matches!(outcome, RunOutcome::Failed | RunOutcome::Expired | RunOutcome::Blocked) {
+        e.level = Level::Warn;
+    }
+    Some(e)
+}
+
+/// A failed attempt (by `fail`, a worker, or the watchdog): FAILED, and a retry
+/// scheduled by the policy unless the failure is permanent or the attempts are spent.
 #[allow(clippy::too_many_arguments)] // one private helper shared by fail and expire
 fn fail(
     t: &mut Task,
     events: &mut Vec<Event>,
     ev: &dyn Fn(&str, Status, Option<String>) -> Event,
-    name: &str,
     reason: &str,
     class: FailureClass,
     unit: f64,
@@ -383,9 +407,6 @@ fn fail(
     t.status = Status::Failed;
     t.lease = None;
     append_note(&mut t.notes, reason);
-    let mut e = ev(name, Status::Failed, Some(format!("{}: {reason}", class.as_str())));
-    e.level = Level::Warn;
-    events.push(e);
     if class == FailureClass::Permanent {
         t.retry_at = None;
         return;

@@ -98,6 +98,40 @@ fn every_status_and_command_pair() {
 }
 
 #[test]
+fn every_run_that_ends_writes_one_run_finished_with_its_outcome() {
+    let mut ended = Vec::new();
+    for cmd in commands() {
+        for status in Status::ALL {
+            let Ok(c) = transition(&task_in(status), &cmd, now(), &RetryPolicy::default()) else { continue };
+            let finished: Vec<&Event> = c.events.iter().filter(|e| e.event == kind::RUN_FINISHED).collect();
+            match &c.run {
+                RunEffect::End { outcome, .. } => {
+                    assert_eq!(finished.len(), 1, "{} from {status}: {:?}", cmd.verb(), c.events);
+                    let msg = finished[0].msg.as_deref().unwrap();
+                    assert!(msg == outcome.as_str() || msg.starts_with(&format!("{}: ", outcome.as_str())), "{msg}");
+                    assert_eq!(finished[0].to, Some(c.task.status));
+                    let warn = matches!(outcome, RunOutcome::Failed | RunOutcome::Expired | RunOutcome::Blocked);
+                    assert_eq!(finished[0].level == Level::Warn, warn, "{msg}");
+                    ended.push(msg.to_string());
+                }
+                _ => assert!(finished.is_empty(), "{} from {status} ends no run", cmd.verb()),
+            }
+        }
+    }
+    assert_eq!(
+        ended,
+        [
+            "done",
+            "failed: transient: boom",
+            "expired: transient: lease_expired",
+            "interrupted: dispatcher_shutdown",
+            "cancelled: cancelled_by_operator",
+            "blocked: budget_hard_exceeded",
+        ]
+    );
+}
+
+#[test]
 fn a_refusal_names_both_statuses() {
     let err = transition(&task_in(Status::Done), &Command::Retry, now(), &RetryPolicy::default()).unwrap_err();
     let msg = err.to_string();

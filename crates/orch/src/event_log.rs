@@ -6,7 +6,8 @@
 //! leaves nothing missing: the next flush (by any process) writes what was not written.
 //! [`rewrite`] replaces the file with the database's events (after `prune`), atomically
 //! and under the same lock; a flush that waited for the lock on the replaced file sees
-//! that the path now names another file and takes that one's lock instead.
+//! that the path now names another file and takes that one's lock instead. Threads of
+//! one process flush together ([`Flushes`]).
 
 use crate::error::{Error, Result};
 use crate::ops::Orch;
@@ -14,6 +15,8 @@ use crate::store;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, TryLockError};
 
 /// How much of the file is read at a time, backwards from its end, to find its last event.
 const TAIL: u64 = 64 * 1024;
@@ -22,8 +25,51 @@ const PAGE: usize = 1000;
 /// How often a writer reopens a file that was replaced while it waited for the lock.
 const REOPEN_TRIES: usize = 16;
 
-/// Appends the events the file lacks; returns how many.
+/// The flushes of one process's threads, taken together: while one thread appends,
+/// another that has just committed does not queue for the file's lock and read the
+/// same events again; it marks that there is more, and the appending thread reads the
+/// database once more before it lets go. So a busy process appends in batches, and
+/// every committed event is still appended before the last flusher returns.
+#[derive(Debug, Default)]
+pub struct Flushes {
+    /// Held by the thread that is appending.
+    running: Mutex<()>,
+    /// Events were committed since the appending thread last read the database.
+    pending: AtomicBool,
+}
+
+/// Appends the events the file lacks; returns how many this thread appended (0 when
+/// another thread of this process is appending, which then appends ours too).
 pub fn flush(orch: &Orch) -> Result<usize> {
+    let f = &orch.flushes;
+    f.pending.store(true, Ordering::SeqCst);
+    let mut written = 0;
+    loop {
+        let running = match f.running.try_lock() {
+            Ok(g) => g,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return Ok(written),
+        };
+        while f.pending.swap(false, Ordering::SeqCst) {
+            match flush_once(orch) {
+                Ok(n) => written += n,
+                Err(e) => {
+                    f.pending.store(true, Ordering::SeqCst);
+                    return Err(e);
+                }
+            }
+        }
+        drop(running);
+        // A thread that marked more just before we let go found the lock taken: look
+        // again, or leave it to whoever holds the lock now.
+        if !f.pending.load(Ordering::SeqCst) {
+            return Ok(written);
+        }
+    }
+}
+
+/// One pass: every event after the file's last, under the file's lock.
+fn flush_once(orch: &Orch) -> Result<usize> {
     let path = orch.home.events_path();
     let mut file = open_locked(&path)?;
     let mut last = last_seq(&mut file).map_err(|e| Error::io(&path, e))?;

@@ -1,8 +1,12 @@
 //! Masking secrets (`[events] mask` in orch.toml): API keys, tokens and passwords that
-//! end up in a task's text, a failure reason or a note are replaced by `[masked]` in
-//! the `msg` of every event before it is stored — so neither the database's event log
-//! nor `.orch/events.jsonl` ever holds them — and again in what `events` and `log`
-//! print (which also covers events stored before a pattern was added).
+//! end up in a task's text, a failure reason, a report or a note are replaced by
+//! `[masked]` before they are stored in the history — the `msg` of every event, and a
+//! run's reason, report, late report and verdict reason — so neither the database nor
+//! `.orch/events.jsonl` holds them; and again in what `events` and `log` print (which
+//! also covers what was stored before a pattern was added). The task's own fields
+//! (text, criteria, notes) are the user's data and keep what the user wrote; the
+//! worker's raw output files (`.orch/runs/RUN_ID/stdout.log`, `stderr.log`, private to
+//! the user) are kept as the worker wrote them.
 //!
 //! The patterns are regular expressions (the `regex` crate: linear time, no
 //! backtracking, so a pattern cannot stall a writer; the crate is already built for the
@@ -10,11 +14,14 @@
 //! once per text.
 //!
 //! Every write goes through [`Masked`], a [`Backend`] wrapper whose transactions hand
-//! the caller a [`MaskTx`]: `event_insert` masks, every other primitive is forwarded
-//! unchanged. One place, so no writer — an operation, the importer, the dispatcher — can
-//! forget it.
+//! the caller a [`MaskTx`]: the few primitives that store history text mask it, every
+//! other one is forwarded unchanged. One place, so no writer — an operation, the
+//! importer, the dispatcher, the gate — can forget it. (Masking at each write point
+//! instead would spread it over modules that should not know about it.)
 
-use crate::store::{Backend, EventQuery, ListFilter, ProcessInfo, Pruned, Result, Run, RunEnd, Tx, ViewMark};
+use crate::store::{
+    Backend, ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, Tx, ViewMark,
+};
 use jiff::Timestamp;
 use orch_core::event::Event;
 use orch_core::outcome::Usage;
@@ -85,7 +92,7 @@ impl Mask {
     }
 }
 
-/// A backend whose transactions mask events on their way in.
+/// A backend whose transactions mask history text on its way in.
 pub struct Masked {
     inner: Box<dyn Backend>,
     mask: Arc<Mask>,
@@ -114,7 +121,7 @@ impl Backend for Masked {
     }
 }
 
-/// A transaction that masks `event_insert` and forwards everything else.
+/// A transaction that masks events and runs' texts and forwards everything else.
 pub struct MaskTx<'a> {
     inner: &'a mut dyn Tx,
     mask: &'a Mask,
@@ -126,6 +133,14 @@ impl Tx for MaskTx<'_> {
             Some(masked) => self.inner.event_insert(&masked),
             None => self.inner.event_insert(event),
         }
+    }
+
+    fn events_insert(&mut self, events: &[Event]) -> Result<()> {
+        if !events.iter().any(|e| self.mask.event(e).is_some()) {
+            return self.inner.events_insert(events);
+        }
+        let masked: Vec<Event> = events.iter().map(|e| self.mask.event(e).unwrap_or_else(|| e.clone())).collect();
+        self.inner.events_insert(&masked)
     }
 
     fn task_get(&mut self, id: &str) -> Result<Option<Task>> {
@@ -149,6 +164,9 @@ impl Tx for MaskTx<'_> {
     fn claim_candidates(&mut self, now: Timestamp, limit: usize) -> Result<Vec<Task>> {
         self.inner.claim_candidates(now, limit)
     }
+    fn claim_next(&mut self, spec: &ClaimSpec<'_>) -> Result<NextClaim> {
+        self.inner.claim_next(spec)
+    }
     fn expired_leases(&mut self, now: Timestamp) -> Result<Vec<Task>> {
         self.inner.expired_leases(now)
     }
@@ -162,7 +180,9 @@ impl Tx for MaskTx<'_> {
         self.inner.run_insert(run)
     }
     fn run_end(&mut self, run_id: &str, end: &RunEnd<'_>) -> Result<()> {
-        self.inner.run_end(run_id, end)
+        let reason = end.reason.map(|r| self.mask.text(r));
+        let report = end.report.map(|r| self.mask.text(r));
+        self.inner.run_end(run_id, &RunEnd { reason: reason.as_deref(), report: report.as_deref(), ..end.clone() })
     }
     fn run_get(&mut self, run_id: &str) -> Result<Option<Run>> {
         self.inner.run_get(run_id)
@@ -171,7 +191,7 @@ impl Tx for MaskTx<'_> {
         self.inner.run_by_token(token)
     }
     fn run_late_report(&mut self, run_id: &str, report: &str) -> Result<()> {
-        self.inner.run_late_report(run_id, report)
+        self.inner.run_late_report(run_id, &self.mask.text(report))
     }
     fn run_set_process(&mut self, run_id: &str, p: &ProcessInfo) -> Result<()> {
         self.inner.run_set_process(run_id, p)
@@ -186,7 +206,7 @@ impl Tx for MaskTx<'_> {
         self.inner.cost_since(since)
     }
     fn run_set_verdict(&mut self, run_id: &str, verdict: &str, reason: &str) -> Result<()> {
-        self.inner.run_set_verdict(run_id, verdict, reason)
+        self.inner.run_set_verdict(run_id, verdict, &self.mask.text(reason))
     }
     fn runs_of(&mut self, task_id: &str) -> Result<Vec<Run>> {
         self.inner.runs_of(task_id)

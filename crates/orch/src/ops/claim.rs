@@ -1,9 +1,9 @@
 //! The worker side: claim the next eligible task under a lease, renew it, finish it;
 //! and the watchdog sweep that turns expired leases into transient failures.
 
-use super::{Orch, persist};
+use super::{Orch, persist, persist_traced};
 use crate::error::Result;
-use crate::store::{self, Run, StoreError, Tx};
+use crate::store::{self, ClaimSpec, NextClaim, Run, StoreError, Tx};
 use jiff::{SignedDuration, Timestamp};
 use orch_core::policy::{FailureClass, RetryPolicy};
 use orch_core::state::{Auth, Command, transition};
@@ -96,23 +96,32 @@ fn refused(e: orch_core::state::TransitionError) -> StoreError {
     StoreError::Db(format!("claim query and transition rules disagree: {e}"))
 }
 
-/// Candidates read by the first query of a claim. One is enough when the first eligible
-/// task can run, the common case; later rounds read more (see `claim_in`).
+/// Candidates read by the first query of the general path. One is enough when the
+/// first eligible task can run; later rounds read more (see `claim_in`).
 const FIRST_BATCH: usize = 1;
 const MAX_BATCH: usize = 256;
 
-/// The claim transaction. First the expired leases are swept (so a queue worked only
-/// by `pick` needs no separate watchdog), then the candidates are walked in pick order:
-/// one whose idempotency key belongs to a DONE task is marked done (`idempotent_skip`),
-/// one whose key belongs to an unfinished task waits, and the first that remains is
-/// claimed. Waiting candidates never hide an eligible task behind them: each round
-/// reads past the ones already known to wait.
+/// The claim transaction. The common case is one step of the store
+/// ([`Tx::claim_next`]), checked against the core's transition. Otherwise the general
+/// path: first the expired leases are swept (so a queue worked only by `pick` needs no
+/// separate watchdog), then the candidates are walked in pick order: one whose
+/// idempotency key belongs to a DONE task is marked done (`idempotent_skip`), one whose
+/// key belongs to an unfinished task waits, and the first that remains is claimed.
+/// Waiting candidates never hide an eligible task behind them: each round reads past
+/// the ones already known to wait.
 fn claim_in(
     tx: &mut dyn Tx,
     req: &ClaimRequest,
     now: Timestamp,
     policy: &RetryPolicy,
 ) -> store::Result<Option<Claimed>> {
+    let run = new_run(req, now);
+    let spec = ClaimSpec { now, owner: &req.owner, lease_until: now + req.lease, run: &run };
+    match tx.claim_next(&spec)? {
+        NextClaim::Claimed { before, after } => return confirm(req, run, &before, &after, now, policy).map(Some),
+        NextClaim::Nothing => return Ok(None),
+        NextClaim::Undecided => {}
+    }
     expire_in(tx, now, policy)?;
     let mut waiting: HashSet<String> = HashSet::new();
     let mut batch = FIRST_BATCH;
@@ -145,18 +154,11 @@ fn claim_in(
     }
 }
 
-/// Claims `cand`: a new run with a fresh lease token, and the task IN_PROGRESS.
-fn start(
-    tx: &mut dyn Tx,
-    req: &ClaimRequest,
-    cand: &Task,
-    now: Timestamp,
-    policy: &RetryPolicy,
-) -> store::Result<Claimed> {
-    let run = Run {
+/// A new run for `req` with a fresh id, trace id and lease token; its task and attempt
+/// are filled in once the task is known.
+fn new_run(req: &ClaimRequest, now: Timestamp) -> Run {
+    Run {
         id: uuid::Uuid::now_v7().to_string(),
-        task_id: cand.id.clone(),
-        attempt: cand.attempts + 1,
         owner: req.owner.clone(),
         trace_id: hex_id(),
         lease_token: hex_id(),
@@ -165,16 +167,69 @@ fn start(
         pgid: req.pgid,
         started_at: now,
         ..Run::default()
-    };
-    let cmd = Command::Claim {
+    }
+}
+
+fn claim_command(req: &ClaimRequest, run: &Run, now: Timestamp) -> Command {
+    Command::Claim {
         owner: req.owner.clone(),
         token: run.lease_token.clone(),
         lease_until: now + req.lease,
         run_id: run.id.clone(),
-    };
-    let change = transition(cand, &cmd, now, policy).map_err(refused)?;
+    }
+}
+
+/// The store's one-step claim wrote the task with its own SQL; the core's transition is
+/// the rule. They must agree (times as stored, to the millisecond), or the claim is
+/// undone: a divergence is a bug, never a silent difference between stores.
+fn confirm(
+    req: &ClaimRequest,
+    run: Run,
+    before: &Task,
+    after: &Task,
+    now: Timestamp,
+    policy: &RetryPolicy,
+) -> store::Result<Claimed> {
+    let change = transition(before, &claim_command(req, &run, now), now, policy).map_err(refused)?;
+    let mut task = change.task;
+    task.version += 1;
+    if as_stored(&task) != as_stored(after) {
+        return Err(StoreError::Db(format!(
+            "the store's claim of {} differs from the transition rules: {after:?}, expected {task:?}",
+            task.id
+        )));
+    }
+    let run = Run { task_id: task.id.clone(), attempt: task.attempts, ..run };
+    Ok(Claimed { task, run })
+}
+
+/// `t` with its times cut to milliseconds, as the stores keep them.
+fn as_stored(t: &Task) -> Task {
+    let ms = |x: Timestamp| Timestamp::from_millisecond(x.as_millisecond()).unwrap_or(x);
+    let mut t = t.clone();
+    for at in [&mut t.started_at, &mut t.due_at, &mut t.retry_at] {
+        *at = at.map(ms);
+    }
+    t.created_at = ms(t.created_at);
+    t.updated_at = ms(t.updated_at);
+    if let Some(l) = &mut t.lease {
+        l.expires_at = ms(l.expires_at);
+    }
+    t
+}
+
+/// Claims `cand`: a new run with a fresh lease token, and the task IN_PROGRESS.
+fn start(
+    tx: &mut dyn Tx,
+    req: &ClaimRequest,
+    cand: &Task,
+    now: Timestamp,
+    policy: &RetryPolicy,
+) -> store::Result<Claimed> {
+    let run = Run { task_id: cand.id.clone(), attempt: cand.attempts + 1, ..new_run(req, now) };
+    let change = transition(cand, &claim_command(req, &run, now), now, policy).map_err(refused)?;
     tx.run_insert(&run)?;
-    let task = persist(tx, cand, change, None)?;
+    let task = persist_traced(tx, cand, change, None, Some(&run.trace_id))?;
     Ok(Claimed { task, run })
 }
 

@@ -5,7 +5,7 @@
 
 use super::Orch;
 use crate::error::Result;
-use crate::store::{self, EventQuery, ListFilter};
+use crate::store::{self, EventQuery, ListFilter, StoreError};
 use jiff::Timestamp;
 use orch_core::event::{Event, kind};
 use orch_core::task::{Priority, Status};
@@ -103,9 +103,18 @@ impl Orch {
 }
 
 impl Orch {
-    /// Events matching `q` (a page of `events`).
+    /// Events matching `q` (a page of `events`). Events of a task that does not exist
+    /// are not an empty answer but `NotFound` (a typo in an id would otherwise look like
+    /// a task with no history).
     pub fn events(&self, q: &EventQuery) -> Result<Vec<Event>> {
-        Ok(store::read(self.db.as_ref(), |tx| tx.events_query(q))?)
+        Ok(store::read(self.db.as_ref(), |tx| {
+            if let Some(id) = &q.task_id
+                && tx.task_get(id)?.is_none()
+            {
+                return Err(StoreError::NotFound(id.clone()));
+            }
+            tx.events_query(q)
+        })?)
     }
 
     /// Up to `limit` events after `seq`, in order. A cursor that follows the log: on

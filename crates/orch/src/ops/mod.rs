@@ -59,9 +59,11 @@ pub struct Orch {
     /// When set, changes do not refresh the view at once; the dispatcher refreshes it on
     /// a timer instead (a busy queue would otherwise rewrite QUEUE.md per transition).
     pub defer_view: AtomicBool,
-    /// The secrets masked in events (`[events] mask`); `db` applies it to every event
-    /// written, front ends to what they print.
+    /// The secrets masked in the history (`[events] mask`); `db` applies it to every
+    /// event and run text written, front ends to what they print.
     pub mask: Arc<crate::mask::Mask>,
+    /// The threads of this process appending to `events.jsonl` take turns.
+    pub(crate) flushes: crate::event_log::Flushes,
 }
 
 impl Orch {
@@ -98,6 +100,7 @@ impl Orch {
             queue_file,
             queue_read_only: opts.queue_md_read_only,
             defer_view: AtomicBool::new(false),
+            flushes: crate::event_log::Flushes::default(),
         }
     }
 
@@ -152,6 +155,18 @@ pub(crate) fn not_found(id: &str) -> Error {
 /// Persists an allowed change inside `tx`: the task (compare-and-set), the end of its run
 /// and its events. `report` goes on the run that ends.
 pub(crate) fn persist(tx: &mut dyn Tx, before: &Task, change: Change, report: Option<&str>) -> store::Result<Task> {
+    persist_traced(tx, before, change, report, None)
+}
+
+/// [`persist`], given the trace id of the run the change belongs to when the caller
+/// knows it already (a claim that just made the run), which saves reading the run.
+pub(crate) fn persist_traced(
+    tx: &mut dyn Tx,
+    before: &Task,
+    change: Change,
+    report: Option<&str>,
+    trace: Option<&str>,
+) -> store::Result<Task> {
     let Change { task, mut events, run } = change;
     let saved = tx.task_update(&task)?;
     // Events of a live run carry its ids; a claim inserts its run before this.
@@ -160,9 +175,10 @@ pub(crate) fn persist(tx: &mut dyn Tx, before: &Task, change: Change, report: Op
         (_, Status::InProgress) => before.run_id.clone(),
         _ => None,
     };
-    let trace = match &live_run {
-        Some(id) => tx.run_get(id)?.map(|r| r.trace_id),
-        None => None,
+    let trace = match (&live_run, trace) {
+        (Some(_), Some(known)) => Some(known.to_string()),
+        (Some(id), None) => tx.run_get(id)?.map(|r| r.trace_id),
+        (None, _) => None,
     };
     if let (RunEffect::End { outcome, class, reason }, Some(run_id)) = (&run, &live_run) {
         let end =
@@ -172,8 +188,8 @@ pub(crate) fn persist(tx: &mut dyn Tx, before: &Task, change: Change, report: Op
     for e in &mut events {
         e.run_id = live_run.clone();
         e.trace_id = trace.clone();
-        tx.event_insert(e)?;
     }
+    tx.events_insert(&events)?;
     propagate(tx, before.status, &saved)?;
     Ok(saved)
 }

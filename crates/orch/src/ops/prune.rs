@@ -1,17 +1,22 @@
 //! `prune --older-than DUR`: retention. The history of tasks DONE before the cutoff —
 //! every run but the last, every event, and the `.orch/runs/RUN_ID/` folders of the
 //! runs removed — goes, with the events that belong to no task and are older than the
-//! cutoff. A task's last run and everything of a task that is not DONE stay.
+//! cutoff. A task's last run, everything of a task that is not DONE, and the newest
+//! event of the log (so event numbers are never reused) stay.
 //!
 //! Order, for a crash at any point: the database first (one transaction, with a
-//! `history.pruned` event), then the folders, then `events.jsonl` is rewritten from the
-//! database. A folder whose run is gone is an orphan; the next prune removes it. A file
+//! `history.pruned` event and the list of the runs whose folders are to go, kept in
+//! the meta entry [`PENDING_FOLDERS`]), then the folders, then the list is cleared and
+//! `events.jsonl` is rewritten from the database. A prune stopped before its folders
+//! were removed leaves them on the list; the next prune removes them. Only folders of
+//! runs this database pruned are ever removed: a folder whose run the database does not
+//! know may belong to another database (`--db` aimed elsewhere), so it stays. A file
 //! not yet rewritten still holds the pruned lines, which is harmless: the database is
 //! the record, and the next prune rewrites it.
 
 use super::Orch;
 use crate::error::{Error, Result};
-use crate::store;
+use crate::store::{self, Tx};
 use jiff::{SignedDuration, Timestamp};
 use orch_core::event::{Event, kind};
 use serde::Serialize;
@@ -25,7 +30,7 @@ pub struct PruneReport {
     pub tasks: u64,
     pub runs: u64,
     pub events: u64,
-    /// Run folders removed (including orphans: folders whose run no longer exists).
+    /// Run folders removed (including those an interrupted prune left behind).
     pub folders: u64,
     pub folder_bytes: u64,
     /// How much smaller `events.jsonl` became.
@@ -42,8 +47,13 @@ impl Orch {
         }
         let now = self.now();
         let cutoff = now - older_than;
-        let pruned = self.log_change(|tx| {
+        let (pruned, folders) = self.log_change(|tx| {
             let p = tx.prune_before(cutoff)?;
+            let mut folders = pending_folders(tx)?;
+            folders.extend(p.run_ids.iter().cloned());
+            if !p.run_ids.is_empty() {
+                tx.meta_set(PENDING_FOLDERS, &serde_json::to_string(&folders).expect("strings serialise"))?;
+            }
             if !p.run_ids.is_empty() || p.events > 0 {
                 let mut e = Event::new(now, kind::HISTORY_PRUNED);
                 e.msg = Some(format!(
@@ -54,7 +64,7 @@ impl Orch {
                 ));
                 tx.event_insert(&e)?;
             }
-            Ok(p)
+            Ok((p, folders))
         })?;
         let mut report = PruneReport {
             cutoff: Some(cutoff),
@@ -64,10 +74,15 @@ impl Orch {
             ..PruneReport::default()
         };
         let runs_dir = self.home.runs_dir();
-        for id in &pruned.run_ids {
+        for id in &folders {
             remove_folder(&runs_dir.join(id), &mut report)?;
         }
-        self.remove_orphan_folders(&runs_dir, cutoff, &mut report)?;
+        if !folders.is_empty() {
+            store::write(self.db.as_ref(), |tx| {
+                let left: Vec<String> = pending_folders(tx)?.into_iter().filter(|id| !folders.contains(id)).collect();
+                tx.meta_set(PENDING_FOLDERS, &serde_json::to_string(&left).expect("strings serialise"))
+            })?;
+        }
         if report.runs > 0 || report.events > 0 {
             let (before, after) = crate::event_log::rewrite(self)?;
             report.events_file_bytes = before.saturating_sub(after);
@@ -75,36 +90,14 @@ impl Orch {
         report.bytes = report.folder_bytes + report.events_file_bytes;
         Ok(report)
     }
+}
 
-    /// Folders under `.orch/runs/` older than the cutoff whose run is gone (a prune that
-    /// stopped between its commit and its folders).
-    fn remove_orphan_folders(&self, runs_dir: &Path, cutoff: Timestamp, report: &mut PruneReport) -> Result<()> {
-        let Ok(entries) = std::fs::read_dir(runs_dir) else { return Ok(()) };
-        let mut old = Vec::new();
-        for entry in entries.flatten() {
-            let modified = entry.metadata().and_then(|m| m.modified()).ok();
-            let is_old = modified.and_then(|m| Timestamp::try_from(m).ok()).is_some_and(|m| m < cutoff);
-            if is_old && let Some(name) = entry.file_name().to_str() {
-                old.push(name.to_string());
-            }
-        }
-        if old.is_empty() {
-            return Ok(());
-        }
-        let gone: Vec<String> = store::read(self.db.as_ref(), |tx| {
-            let mut gone = Vec::new();
-            for id in &old {
-                if tx.run_get(id)?.is_none() {
-                    gone.push(id.clone());
-                }
-            }
-            Ok(gone)
-        })?;
-        for id in gone {
-            remove_folder(&runs_dir.join(id), report)?;
-        }
-        Ok(())
-    }
+/// The meta entry listing the runs a prune deleted whose folders may still be there
+/// (a JSON array of run ids).
+const PENDING_FOLDERS: &str = "prune.pending_folders";
+
+fn pending_folders(tx: &mut dyn Tx) -> store::Result<Vec<String>> {
+    Ok(tx.meta_get(PENDING_FOLDERS)?.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default())
 }
 
 /// Removes a run's folder, counting its bytes; a folder that is not there is fine.

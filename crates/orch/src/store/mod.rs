@@ -129,11 +129,38 @@ pub struct Pruned {
     pub tasks: u64,
 }
 
+/// What a claim writes before it knows its task (see [`Tx::claim_next`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ClaimSpec<'a> {
+    pub now: Timestamp,
+    pub owner: &'a str,
+    pub lease_until: Timestamp,
+    /// The new run: its id, trace id, lease token, host, pid and process group. Its
+    /// `task_id` and `attempt` are the claimed task's, filled in by the store.
+    pub run: &'a Run,
+}
+
+/// What [`Tx::claim_next`] did.
+#[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)] // a return value, moved once per claim, never stored
+pub enum NextClaim {
+    /// The first eligible task in pick order is claimed: the task as it was and as it
+    /// is now; its run is inserted and its `task.claimed` event written.
+    Claimed { before: Task, after: Task },
+    /// Nothing is eligible (and no lease has expired).
+    Nothing,
+    /// One step cannot decide this claim: a lease has expired (the sweep comes first),
+    /// the first candidate has an idempotency key it does not own yet, or (PostgreSQL)
+    /// a resource the store must lock first. Nothing was written; the caller takes the general
+    /// path (sweep, candidates, keys) in the same transaction.
+    Undecided,
+}
+
 /// The primitives of one transaction. Every method is a domain operation; none is a
 /// generic update.
 ///
 /// A new method must also be forwarded by `mask::MaskTx`, the wrapper that masks
-/// secrets in events on their way in.
+/// secrets in history (events, runs' reasons and reports) on their way in.
 pub trait Tx {
     fn task_get(&mut self, id: &str) -> Result<Option<Task>>;
     /// Inserts a new task at the end of the queue's order. Its `version` is stored as given.
@@ -150,6 +177,13 @@ pub trait Tx {
     /// Up to `limit` claimable tasks in pick order: ready at `now`, every dependency
     /// DONE, and no IN_PROGRESS task holding the same resource.
     fn claim_candidates(&mut self, now: Timestamp, limit: usize) -> Result<Vec<Task>>;
+    /// The common claim in one step: when no lease has expired at `spec.now`, takes the
+    /// first claimable task (in the order of [`Tx::claim_candidates`]) and writes what
+    /// `state::transition` with `Command::Claim` makes of it (the caller checks), its
+    /// run and its `task.claimed` event carrying the run's ids. A candidate that needs
+    /// more — an idempotency key this task does not own yet, or (PostgreSQL) a resource
+    /// to lock — is [`NextClaim::Undecided`], and nothing is written.
+    fn claim_next(&mut self, spec: &ClaimSpec<'_>) -> Result<NextClaim>;
     /// IN_PROGRESS tasks whose lease expired at or before `now`.
     fn expired_leases(&mut self, now: Timestamp) -> Result<Vec<Task>>;
     /// The task that owns an idempotency key.
@@ -178,6 +212,9 @@ pub trait Tx {
     /// Appends an event; returns its sequence number. `event.seq` 0 draws the next
     /// number; a non-zero one is kept (a migration keeping history).
     fn event_insert(&mut self, event: &Event) -> Result<i64>;
+    /// Appends events in the order given, each numbered as by [`Tx::event_insert`]
+    /// (PostgreSQL: one statement for all).
+    fn events_insert(&mut self, events: &[Event]) -> Result<()>;
     fn events_after(&mut self, seq: i64, limit: usize) -> Result<Vec<Event>>;
 
     /// Events matching `q` (see [`EventQuery`]).
@@ -190,7 +227,9 @@ pub trait Tx {
     fn runs_since(&mut self, since: Timestamp) -> Result<Vec<Run>>;
     /// Retention: for every task DONE (and unchanged) since before `cutoff`, deletes its
     /// runs but the last one and all its events; also deletes the events older than
-    /// `cutoff` that belong to no task. Nothing of an unfinished task is touched.
+    /// `cutoff` that belong to no task. Nothing of an unfinished task is touched, and
+    /// the newest event stays: new events are numbered after it, never reusing a number
+    /// (SQLite numbers a row after the highest one left).
     fn prune_before(&mut self, cutoff: Timestamp) -> Result<Pruned>;
 
     fn meta_get(&mut self, key: &str) -> Result<Option<String>>;

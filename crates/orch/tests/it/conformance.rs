@@ -23,6 +23,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod claims;
+mod event_log;
+
+use claims::*;
+use event_log::*;
+
 const T0: &str = "2026-03-01T00:00:00Z";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -178,8 +184,12 @@ conformance! {
     tx_runs_round_trip,
     tx_meta_and_view_marks,
     tx_an_explicit_event_number_is_kept,
+    tx_events_are_appended_together_in_order,
     tx_list_filters_max_num_and_expired_leases,
     migrate_copies_a_queue_with_its_history,
+    prune_never_lets_an_event_number_be_used_again,
+    tx_claim_next_takes_the_common_case_in_one_step,
+    claims_take_the_general_path_when_one_step_cannot_decide,
 }
 
 fn add_numbers_ids_in_queue_order(env: &Env) {

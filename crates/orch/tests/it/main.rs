@@ -14,5 +14,6 @@ mod observe;
 mod postgres;
 mod queue_file;
 mod read_edit_cli;
+mod retention;
 mod team;
 mod view;

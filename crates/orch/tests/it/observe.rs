@@ -1,7 +1,8 @@
 //! Observability through the real binary: `kpi` and its alerts, trace ids, the event
 //! log in the database and in `events.jsonl` (also under SIGKILL), `events --follow`,
-//! `workers`, `prune`, masking; and, in-process, that the operations outside the
-//! ordinary transitions (gate, budget, sweep, an abandoned run) log their events too.
+//! `events --task`, `workers`, masking (retention is in `retention`); and, in-process,
+//! that the operations outside the ordinary transitions (gate, budget, sweep, an
+//! abandoned run) log their events too.
 
 use crate::common::Project;
 use jiff::{SignedDuration, Timestamp};
@@ -17,7 +18,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 
 /// A QUEUE.md of `n` PENDING tasks ORCH-001.. .
-fn queue_of(n: usize) -> String {
+pub(crate) fn queue_of(n: usize) -> String {
     let mut s = String::from(
         "# Queue\n\n| id | status | priority | task | success_criteria | owner_session | started_at_kst | due_at_kst | notes |\n\
          |---|---|---|---|---|---|---|---|---|\n",
@@ -29,16 +30,16 @@ fn queue_of(n: usize) -> String {
 }
 
 /// `pick --json`: (id, lease token).
-fn pick(p: &Project, owner: &str) -> (String, String) {
+pub(crate) fn pick(p: &Project, owner: &str) -> (String, String) {
     let v = p.json(&["pick", "--owner", owner]);
     (v["id"].as_str().unwrap().to_string(), v["lease"]["token"].as_str().unwrap().to_string())
 }
 
-fn file_events(p: &Project) -> Vec<Value> {
+pub(crate) fn file_events(p: &Project) -> Vec<Value> {
     p.read(".orch/events.jsonl").lines().map(|l| serde_json::from_str(l).expect("an event line is JSON")).collect()
 }
 
-fn json_lines(text: &str) -> Vec<Value> {
+pub(crate) fn json_lines(text: &str) -> Vec<Value> {
     text.lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect()
 }
 
@@ -265,69 +266,18 @@ fn killed_processes_never_leave_a_change_without_its_event_or_an_event_without_i
 }
 
 #[test]
-fn prune_keeps_the_last_run_of_each_task_and_everything_of_unfinished_tasks() {
-    let p = Project::init(Some(&queue_of(3)));
-    // ORCH-001: two runs, DONE. ORCH-002: two runs, FAILED for good (unfinished).
-    let mut folders = BTreeMap::new();
-    let (id, token) = pick(&p, "w");
-    p.ok(&["fail", &id, "--lease", &token, "--reason", "first", "--permanent"]);
-    p.ok(&["retry", &id]);
-    let (id, token) = pick(&p, "w");
-    assert_eq!(id, "ORCH-001");
-    p.ok(&["done", &id, "--lease", &token]);
-    for _ in 0..2 {
-        let (id, token) = pick(&p, "w");
-        assert_eq!(id, "ORCH-002");
-        p.ok(&["fail", &id, "--lease", &token, "--reason", "again", "--permanent"]);
-        p.ok(&["retry", &id]);
+fn events_of_a_task_that_does_not_exist_exit_4() {
+    let p = Project::init(Some(&queue_of(1)));
+    for args in [
+        &["events", "--task", "NOPE"][..],
+        &["events", "--task", "ORCH-404", "--json"],
+        &["events", "-f", "--task", "NOPE"],
+    ] {
+        let (code, out, err) = p.run(args);
+        assert_eq!((code, out.as_str()), (4, ""), "{args:?}: {err}");
+        assert!(err.contains("no task"), "{err}");
     }
-    let (id, token) = pick(&p, "w");
-    p.ok(&["fail", &id, "--lease", &token, "--reason", "last", "--permanent"]);
-    let runs_of = |id: &str| -> Vec<String> {
-        p.json(&["log", id]).as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect()
-    };
-    for task in ["ORCH-001", "ORCH-002"] {
-        for run in runs_of(task) {
-            let dir = p.file(&format!(".orch/runs/{run}"));
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(dir.join("stdout.log"), "x".repeat(100)).unwrap();
-            folders.insert(run, task);
-        }
-    }
-    let before_001 = runs_of("ORCH-001");
-    let before_002 = runs_of("ORCH-002");
-    assert_eq!((before_001.len(), before_002.len()), (2, 3));
-
-    let nothing = p.json(&["prune", "--older-than", "1h"]);
-    assert_eq!(
-        (nothing["runs"].as_u64(), nothing["events"].as_u64(), nothing["bytes"].as_u64()),
-        (Some(0), Some(0), Some(0))
-    );
-
-    let events_002 = json_lines(&p.ok(&["events", "--json", "--task", "ORCH-002"]));
-    let r = p.json(&["prune", "--older-than", "0s"]);
-    assert_eq!((r["tasks"].as_u64(), r["runs"].as_u64(), r["folders"].as_u64()), (Some(1), Some(1), Some(1)), "{r}");
-    assert!(r["events"].as_u64().unwrap() > 3 && r["events_file_bytes"].as_u64().unwrap() > 0, "{r}");
-    assert_eq!(r["folder_bytes"], 100);
-    assert_eq!(r["bytes"].as_u64(), Some(100 + r["events_file_bytes"].as_u64().unwrap()));
-    // ORCH-001 keeps its last run (and its folder); ORCH-002 and ORCH-003 keep everything.
-    assert_eq!(runs_of("ORCH-001"), before_001[1..]);
-    assert_eq!(runs_of("ORCH-002"), before_002);
-    for (run, task) in &folders {
-        let kept = *task == "ORCH-002" || *run == before_001[1];
-        assert_eq!(p.file(&format!(".orch/runs/{run}")).exists(), kept, "{task} {run}");
-    }
-    assert_eq!(json_lines(&p.ok(&["events", "--json", "--task", "ORCH-002"])), events_002);
-    assert_eq!(p.json(&["show", "ORCH-001"])["status"], "DONE");
-    assert_eq!(p.json(&["show", "ORCH-003"])["status"], "PENDING");
-    // The file was rewritten without the pruned events, and says what happened.
-    let file = file_events(&p);
-    assert_eq!(file, json_lines(&p.ok(&["events", "--json"])));
-    assert!(file.iter().all(|e| e["task_id"] != "ORCH-001"));
-    assert_eq!(file.last().unwrap()["event"], "history.pruned");
-    // Later changes append to the new file as before.
-    p.ok(&["add", "after the prune"]);
-    assert_eq!(file_events(&p).last().unwrap()["event"], "task.added");
+    assert!(p.ok(&["events", "--task", "ORCH-001"]).contains("task.imported"));
 }
 
 /// Replaces the `[events]` section of the project's orch.toml (the last one `init` writes).
@@ -356,6 +306,25 @@ fn masking_hides_a_configured_secret_in_events_output_log_and_events_jsonl() {
         assert!(!out.contains("hunter"), "{out}");
     }
     assert!(p.ok(&["events"]).contains("[masked]"));
+    // A run's reason and report are history too: masked in the database as written.
+    let (id2, token2) = pick(&p, "w");
+    p.write("report.md", "- deployed with hunter45\nRisks: none");
+    p.ok(&["done", &id2, "--lease", &token2, "--report", "report.md"]);
+    let db = rusqlite::Connection::open(p.file(".orch/orch.db")).unwrap();
+    let stored: Vec<(Option<String>, Option<String>)> = db
+        .prepare("SELECT reason, report FROM runs ORDER BY started_at")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        stored,
+        [
+            (Some("rejected [masked]".to_string()), None),
+            (None, Some("- deployed with [masked]\nRisks: none".to_string()))
+        ]
+    );
     // The task itself is the user's: it keeps its text.
     assert_eq!(p.json(&["show", "ORCH-002"])["task"], "deploy with hunter42");
     // A bad pattern is refused with the key named.
@@ -449,7 +418,8 @@ fn gate_budget_sweep_and_abandoned_runs_log_their_events_at_once() {
     assert_eq!(names().last().unwrap(), "budget.exceeded");
     clock.advance(SignedDuration::from_mins(2));
     orch.sweep().unwrap();
-    assert!(names().ends_with(&["lease.expired".to_string(), "retry.scheduled".to_string()]), "{:?}", names());
+    let tail = ["lease.expired", "run.finished", "retry.scheduled"].map(String::from);
+    assert!(names().ends_with(&tail), "{:?}", names());
     let (c, _) = orch.claim(&req("b")).unwrap();
     let second = c.unwrap().run;
     orch.end_orphan_run(&second.id).unwrap();

@@ -18,6 +18,8 @@
 //! [`RECONNECT_WINDOW`] — unless it broke during COMMIT, when nobody can know whether
 //! the change was saved: that is reported, not guessed.
 
+mod claim;
+mod events;
 mod pool;
 mod rows;
 mod schema;

@@ -4,15 +4,14 @@
 //! before it; the races SQLite avoids by having one writer at a time are closed here
 //! with locks:
 //! - a claim locks its candidates `FOR UPDATE SKIP LOCKED`: a row another claimer holds
-//!   is passed over, never waited for, and never handed out twice;
-//! - a candidate with a `resource` is kept only after this transaction takes the
-//!   resource's advisory lock and then (in a new statement, so a new snapshot) finds no
-//!   running task holding it;
+//!   is passed over, never waited for, and never handed out twice; the common claim is
+//!   one statement, and a candidate with a `resource` is kept only once this
+//!   transaction holds the resource's advisory lock (see `claim`);
 //! - `task_get` in a write transaction locks its row `FOR UPDATE`, so a read-then-CAS
 //!   sequence does not lose its race under ordinary contention; the CAS in
 //!   `task_update` stays the guard (`Conflict`), e.g. for a stale copy;
 //! - new ids: an advisory lock per prefix, taken before `MAX(num)` is read;
-//! - events: see [`PgTx::events_after`].
+//! - events: see `events`.
 //!
 //! Read transactions are REPEATABLE READ READ ONLY: one snapshot, no locks.
 //! Transactions begin lazily, at their first statement, and a task change queues a
@@ -20,15 +19,16 @@
 
 use super::locks;
 use super::pool::{Conn, Failure, classify, one_line, store_err};
-use super::rows::{
-    EVENT_COLS, RUN_COLS, TASK_COLS, count, event_from_row, json_or_null, ms, opt_ms, run_from_row, task_from_row,
+use super::rows::{RUN_COLS, TASK_COLS, count, json_or_null, ms, opt_ms, run_from_row, task_from_row};
+use super::{claim, events};
+use crate::store::{
+    ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, StoreError, Tx, ViewMark,
 };
-use crate::store::{EventQuery, ListFilter, ProcessInfo, Pruned, Result, Run, RunEnd, StoreError, Tx, ViewMark};
 use jiff::Timestamp;
 use orch_core::event::Event;
 use orch_core::id::parse_id;
 use orch_core::outcome::Usage;
-use orch_core::task::{Status, Task};
+use orch_core::task::Task;
 use postgres::Row;
 use postgres::types::ToSql;
 use std::collections::HashMap;
@@ -58,7 +58,7 @@ pub struct PgTx<'a> {
     mode: Mode,
     begun: bool,
     /// A task changed: listeners are told at COMMIT.
-    notify: bool,
+    pub(super) notify: bool,
     /// What the first driver error in this transaction means; the backend decides
     /// from it whether to retry, reconnect or report.
     pub failure: Option<Failure>,
@@ -89,7 +89,11 @@ impl<'a> PgTx<'a> {
         Ok(())
     }
 
-    fn query(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
+    pub(super) fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    pub(super) fn query(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
         self.begin()?;
         let stmt = self.conn.stmt(sql).map_err(|e| self.err(&e))?;
         self.conn.client.query(&stmt, params).map_err(|e| self.err(&e))
@@ -99,13 +103,13 @@ impl<'a> PgTx<'a> {
         Ok(self.query(sql, params)?.into_iter().next())
     }
 
-    fn execute(&mut self, sql: &str, params: &Params<'_>) -> Result<u64> {
+    pub(super) fn execute(&mut self, sql: &str, params: &Params<'_>) -> Result<u64> {
         self.begin()?;
         let stmt = self.conn.stmt(sql).map_err(|e| self.err(&e))?;
         self.conn.client.execute(&stmt, params).map_err(|e| self.err(&e))
     }
 
-    fn tasks(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Task>> {
+    pub(super) fn tasks(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Task>> {
         self.query(sql, params)?.iter().map(task_from_row).collect()
     }
 
@@ -137,23 +141,6 @@ impl<'a> PgTx<'a> {
         self.conn.client.batch_execute("ROLLBACK").is_ok()
     }
 
-    /// True when `resource` may be taken by this transaction: its advisory lock is ours
-    /// and, seen after taking it, no running task holds the resource.
-    fn resource_free(&mut self, resource: &str) -> Result<bool> {
-        let got: bool = self
-            .query("SELECT pg_try_advisory_xact_lock($1, hashtext($2))", &[&locks::NS_RESOURCES, &resource])?[0]
-            .get(0);
-        if !got {
-            return Ok(false);
-        }
-        let busy: bool = self.query(
-            "SELECT EXISTS (SELECT 1 FROM tasks WHERE resource = $1 AND status = 'IN_PROGRESS')",
-            &[&resource],
-        )?[0]
-            .get(0);
-        Ok(!busy)
-    }
-
     /// A read transaction that holds a snapshot ends it, so the next statement runs
     /// after what happens now (see [`PgTx::events_horizon`]).
     fn end_read_snapshot(&mut self) -> Result<()> {
@@ -164,32 +151,14 @@ impl<'a> PgTx<'a> {
         Ok(())
     }
 
-    /// The highest event number whose writer has finished: a barrier that waits for
-    /// the writers in flight (`orch_events_horizon`). Reads of events are capped at it
-    /// and taken from a snapshot younger than it: in a write transaction each
-    /// statement has its own; a read transaction that already holds a snapshot ends it
-    /// and starts a new one here (a consistent view of events is what a cursor needs;
-    /// values read earlier in the same closure stay as they were).
-    fn events_horizon(&mut self, after: i64) -> Result<i64> {
+    /// Runs one statement after whatever this transaction has seen: a read transaction
+    /// that holds a snapshot ends it first, and the statement begins no transaction of
+    /// its own (see `events`).
+    pub(super) fn query_fresh(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
         self.end_read_snapshot()?;
-        let stmt = self.conn.stmt("SELECT orch_events_horizon($1)").map_err(|e| self.err(&e))?;
-        let row = self.conn.client.query_one(&stmt, &[&after]).map_err(|e| self.err(&e))?;
-        Ok(row.get(0))
+        let stmt = self.conn.stmt(sql).map_err(|e| self.err(&e))?;
+        self.conn.client.query(&stmt, params).map_err(|e| self.err(&e))
     }
-}
-
-fn claim_sql(lock: &str) -> String {
-    let cols = TASK_COLS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ");
-    format!(
-        "SELECT {cols} FROM tasks t \
-         WHERE t.status IN ('PENDING', 'FAILED') \
-           AND (t.status = 'PENDING' OR (t.retry_at IS NOT NULL AND t.retry_at <= $1)) \
-           AND NOT EXISTS (SELECT 1 FROM deps d LEFT JOIN tasks p ON p.id = d.depends_on \
-                           WHERE d.task_id = t.id AND (p.status IS NULL OR p.status <> 'DONE')) \
-           AND (t.resource IS NULL OR NOT EXISTS (SELECT 1 FROM tasks r \
-                           WHERE r.resource = t.resource AND r.status = 'IN_PROGRESS')) \
-         ORDER BY t.priority, t.due_at NULLS LAST, t.num, t.seq LIMIT $2{lock}"
-    )
 }
 
 impl Tx for PgTx<'_> {
@@ -321,43 +290,11 @@ impl Tx for PgTx<'_> {
     }
 
     fn claim_candidates(&mut self, now: Timestamp, limit: usize) -> Result<Vec<Task>> {
-        let want = i64::try_from(limit).unwrap_or(i64::MAX);
-        if self.mode == Mode::Read {
-            return self.tasks(&claim_sql(""), &[&ms(now), &want]);
-        }
-        // Candidates whose resource another claimer is taking right now are dropped;
-        // read further so that `limit` eligible ones come back when they exist. Rows
-        // already locked by this transaction come back again (SKIP LOCKED skips only
-        // other transactions' locks), so a larger limit simply reads past them.
-        let sql = claim_sql(" FOR UPDATE OF t SKIP LOCKED");
-        let mut fetch = want;
-        loop {
-            let rows = self.tasks(&sql, &[&ms(now), &fetch])?;
-            let exhausted = (rows.len() as i64) < fetch;
-            let mut kept = Vec::with_capacity(rows.len());
-            let mut freed: HashMap<String, bool> = HashMap::new();
-            for t in rows {
-                let ok = match &t.resource {
-                    None => true,
-                    Some(r) => match freed.get(r) {
-                        Some(ok) => *ok,
-                        None => {
-                            let ok = self.resource_free(r)?;
-                            freed.insert(r.clone(), ok);
-                            ok
-                        }
-                    },
-                };
-                if ok {
-                    kept.push(t);
-                }
-            }
-            if kept.len() >= limit || exhausted {
-                kept.truncate(limit);
-                return Ok(kept);
-            }
-            fetch = fetch.saturating_add(want - kept.len() as i64);
-        }
+        claim::candidates(self, now, limit)
+    }
+
+    fn claim_next(&mut self, spec: &ClaimSpec<'_>) -> Result<NextClaim> {
+        claim::claim_next(self, spec)
     }
 
     fn expired_leases(&mut self, now: Timestamp) -> Result<Vec<Task>> {
@@ -467,83 +404,23 @@ impl Tx for PgTx<'_> {
     }
 
     fn event_insert(&mut self, e: &Event) -> Result<i64> {
-        let attempt = e.attempt.map(count);
-        let rows = self.query(
-            "INSERT INTO events (seq, ts, level, event, task_id, run_id, trace_id, owner, attempt, \
-             from_status, to_status, msg) VALUES (NULLIF($1::bigint, 0), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-             RETURNING seq",
-            &[
-                &e.seq,
-                &ms(e.ts),
-                &e.level.as_str(),
-                &e.event,
-                &e.task_id,
-                &e.run_id,
-                &e.trace_id,
-                &e.owner,
-                &attempt,
-                &e.from.map(Status::as_str),
-                &e.to.map(Status::as_str),
-                &e.msg,
-            ],
-        )?;
-        Ok(rows[0].get(0))
+        events::insert(self, e)
     }
 
-    /// Event numbers are drawn when a writer inserts, but writers commit in any order:
-    /// reading "everything after N" naively could return N+2 while N+1 is still
-    /// uncommitted, and a reader that moves its cursor past N+2 would never see N+1.
-    /// So reads are capped at the horizon (see [`PgTx::events_horizon`]);
-    /// `orch_events_after` does barrier and read in one round trip, outside any
-    /// snapshot this transaction holds.
+    fn events_insert(&mut self, events: &[Event]) -> Result<()> {
+        events::insert_all(self, events)
+    }
+
     fn events_after(&mut self, seq: i64, limit: usize) -> Result<Vec<Event>> {
-        self.end_read_snapshot()?;
-        let sql = format!("SELECT {EVENT_COLS} FROM orch_events_after($1, $2)");
-        let stmt = self.conn.stmt(&sql).map_err(|e| self.err(&e))?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = self.conn.client.query(&stmt, &[&seq, &limit]).map_err(|e| self.err(&e))?;
-        rows.iter().map(event_from_row).collect()
+        events::after(self, seq, limit)
     }
 
     fn events_query(&mut self, q: &EventQuery) -> Result<Vec<Event>> {
-        let horizon = self.events_horizon(q.after)?;
-        if horizon <= q.after {
-            return Ok(Vec::new());
-        }
-        let mut args: Vec<Box<dyn ToSql + Sync>> = vec![Box::new(q.after), Box::new(horizon)];
-        let mut conds = vec!["seq > $1".to_string(), "seq <= $2".to_string()];
-        let mut bind = |v: Box<dyn ToSql + Sync>| {
-            args.push(v);
-            format!("${}", args.len())
-        };
-        if let Some(since) = q.since {
-            conds.push(format!("ts >= {}", bind(Box::new(ms(since)))));
-        }
-        if let Some(t) = &q.task_id {
-            conds.push(format!("task_id = {}", bind(Box::new(t.clone()))));
-        }
-        if let Some(r) = &q.run_id {
-            conds.push(format!("run_id = {}", bind(Box::new(r.clone()))));
-        }
-        if !q.kinds.is_empty() {
-            conds.push(format!("event = ANY({})", bind(Box::new(q.kinds.clone()))));
-        }
-        let order = if q.newest_first { "DESC" } else { "ASC" };
-        let limit = if q.limit == 0 { String::new() } else { format!(" LIMIT {}", q.limit) };
-        let sql = format!("SELECT {EVENT_COLS} FROM events WHERE {} ORDER BY seq {order}{limit}", conds.join(" AND "));
-        let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref()).collect();
-        let rows = self.query(&sql, &params)?;
-        rows.iter().map(event_from_row).collect()
+        events::query(self, q)
     }
 
     fn events_of_tasks_run_since(&mut self, since: Timestamp, kinds: &[&str]) -> Result<Vec<Event>> {
-        let kinds: Vec<&str> = kinds.to_vec();
-        let sql = format!(
-            "SELECT {EVENT_COLS} FROM events WHERE task_id IN (SELECT task_id FROM runs WHERE started_at >= $1) \
-             AND (cardinality($2::text[]) = 0 OR event = ANY($2)) ORDER BY task_id, seq"
-        );
-        let rows = self.query(&sql, &[&ms(since), &kinds])?;
-        rows.iter().map(event_from_row).collect()
+        events::of_tasks_run_since(self, since, kinds)
     }
 
     fn runs_since(&mut self, since: Timestamp) -> Result<Vec<Run>> {
@@ -570,7 +447,8 @@ impl Tx for PgTx<'_> {
         let run_ids: Vec<String> = runs.iter().map(|r| r.get(0)).collect();
         let events = self.query(
             &format!(
-                "DELETE FROM events WHERE ts < $1 AND (task_id IS NULL OR task_id IN ({OLD_DONE})) RETURNING task_id"
+                "DELETE FROM events WHERE ts < $1 AND (task_id IS NULL OR task_id IN ({OLD_DONE})) \
+                 AND seq < (SELECT MAX(seq) FROM events) RETURNING task_id"
             ),
             &[&cut],
         )?;

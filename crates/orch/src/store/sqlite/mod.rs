@@ -3,6 +3,7 @@
 //! power loss, and a periodic `wal_checkpoint(TRUNCATE)` so the WAL stays small. Many
 //! processes may use one database at once; each holds one connection.
 
+mod claim;
 mod rows;
 mod schema;
 mod tx;

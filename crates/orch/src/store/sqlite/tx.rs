@@ -1,9 +1,12 @@
 //! The SQLite implementation of the store's transaction primitives.
 
+use super::claim::{claim_sql, expired_sql};
 use super::rows::{
     EVENT_COLS, RUN_COLS, TASK_COLS, event_from_row, json_or_null, ms, opt_ms, run_from_row, task_from_row,
 };
-use crate::store::{EventQuery, ListFilter, ProcessInfo, Pruned, Result, Run, RunEnd, StoreError, Tx, ViewMark};
+use crate::store::{
+    ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, StoreError, Tx, ViewMark,
+};
 use jiff::Timestamp;
 use orch_core::event::Event;
 use orch_core::id::parse_id;
@@ -152,6 +155,10 @@ impl Tx for SqliteTx<'_> {
         Ok(rows.take(limit).collect::<rusqlite::Result<_>>()?)
     }
 
+    fn claim_next(&mut self, spec: &ClaimSpec<'_>) -> Result<NextClaim> {
+        super::claim::claim_next(self, spec)
+    }
+
     fn expired_leases(&mut self, now: Timestamp) -> Result<Vec<Task>> {
         let mut stmt = self.tx.prepare_cached(&expired_sql())?;
         let rows = stmt.query_map([ms(now)], task_from_row)?;
@@ -293,6 +300,13 @@ impl Tx for SqliteTx<'_> {
         Ok(self.tx.last_insert_rowid())
     }
 
+    fn events_insert(&mut self, events: &[Event]) -> Result<()> {
+        for e in events {
+            self.event_insert(e)?;
+        }
+        Ok(())
+    }
+
     fn events_after(&mut self, seq: i64, limit: usize) -> Result<Vec<Event>> {
         let sql = format!("SELECT {EVENT_COLS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2");
         let mut stmt = self.tx.prepare_cached(&sql)?;
@@ -376,7 +390,8 @@ impl Tx for SqliteTx<'_> {
         }
         let mut events = 0;
         let sql = format!(
-            "DELETE FROM events WHERE ts < ?1 AND (task_id IS NULL OR task_id IN ({OLD_DONE})) RETURNING task_id"
+            "DELETE FROM events WHERE ts < ?1 AND (task_id IS NULL OR task_id IN ({OLD_DONE})) \
+                 AND seq < (SELECT MAX(seq) FROM events) RETURNING task_id"
         );
         let mut stmt = self.tx.prepare(&sql)?;
         let mut rows = stmt.query([ms(cutoff)])?;
@@ -424,91 +439,5 @@ impl Tx for SqliteTx<'_> {
             .prepare_cached("UPDATE tasks SET md_version = ?2, md_line = ?3, md_eol = ?4 WHERE id = ?1")?
             .execute(params![task_id, m.version, m.line, m.eol])?;
         Ok(())
-    }
-}
-
-/// The claim query for up to `limit` rows. It walks the partial index `tasks_claim`
-/// (only PENDING and FAILED rows, already in pick order: priority, due time with none
-/// last, id number), so the first eligible task is found without sorting, however many
-/// tasks the table holds. `INDEXED BY` pins the plan: without statistics SQLite prefers
-/// `tasks_status` and sorts every waiting task in a temporary b-tree, which grows with
-/// the queue. Per row, two index probes check dependencies (`deps` primary key) and
-/// resources (`tasks_resource`).
-///
-/// The limit is written into the text, rounded up to a power of two (the caller stops
-/// reading at `limit`), never bound: SQLite plans with a bound `LIMIT ?`'s value, so the
-/// statement would be compiled again every time it comes back from the statement cache
-/// (a fifth of a claim's CPU time). Rounding keeps the distinct texts few.
-pub(super) fn claim_sql(limit: usize) -> String {
-    static BASE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let base = BASE.get_or_init(|| {
-        let cols = TASK_COLS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ");
-        format!(
-            "SELECT {cols} FROM tasks t INDEXED BY tasks_claim \
-             WHERE t.status IN ('PENDING', 'FAILED') \
-               AND (t.status = 'PENDING' OR (t.retry_at IS NOT NULL AND t.retry_at <= ?1)) \
-               AND NOT EXISTS (SELECT 1 FROM deps d LEFT JOIN tasks p ON p.id = d.depends_on \
-                               WHERE d.task_id = t.id AND (p.status IS NULL OR p.status <> 'DONE')) \
-               AND (t.resource IS NULL OR NOT EXISTS (SELECT 1 FROM tasks r \
-                               WHERE r.resource = t.resource AND r.status = 'IN_PROGRESS')) \
-             ORDER BY t.priority, t.due_at IS NULL, t.due_at, t.num, t.seq"
-        )
-    });
-    format!("{base} LIMIT {}", limit.max(1).next_power_of_two())
-}
-
-/// Expired leases, through the partial index `tasks_lease`: a range of the expired ones
-/// only, cheap enough for every claim to sweep first.
-pub(super) fn expired_sql() -> String {
-    format!(
-        "SELECT {TASK_COLS} FROM tasks INDEXED BY tasks_lease \
-         WHERE status = 'IN_PROGRESS' AND lease_expires_at <= ?1 ORDER BY lease_expires_at"
-    )
-}
-
-#[cfg(test)]
-mod plan_tests {
-    //! The claim and sweep queries must use their partial indexes (no full sort), or pick
-    //! latency grows with the queue.
-
-    use rusqlite::Connection;
-
-    fn plan(conn: &Connection, sql: &str, params: &[i64]) -> String {
-        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-        let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| r.get::<_, String>(3)).unwrap();
-        rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
-    }
-
-    #[test]
-    fn claim_and_sweep_walk_their_partial_indexes_without_sorting() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        super::super::schema::migrate(&mut conn).unwrap().unwrap();
-        let p = plan(&conn, &super::claim_sql(1), &[0]);
-        assert!(p.contains("USING INDEX tasks_claim"), "{p}");
-        assert!(!p.contains("TEMP B-TREE"), "{p}");
-        let p = plan(&conn, &super::expired_sql(), &[0]);
-        assert!(p.contains("USING INDEX tasks_lease"), "{p}");
-        assert!(!p.contains("TEMP B-TREE"), "{p}");
-    }
-
-    #[test]
-    fn claim_and_sweep_statements_are_compiled_once_not_per_use() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        super::super::schema::migrate(&mut conn).unwrap().unwrap();
-        conn.execute_batch(
-            "INSERT INTO tasks (id, prefix, num, status, priority, task, attempts, max_attempts, created_at, \
-             updated_at, version) VALUES ('ORCH-001', 'ORCH', 1, 'PENDING', 1, 'x', 0, 4, 0, 0, 1)",
-        )
-        .unwrap();
-        for now in 0..5i64 {
-            for sql in [super::claim_sql(1), super::expired_sql()] {
-                let mut stmt = conn.prepare_cached(&sql).unwrap();
-                let _ = stmt.query_map([now], |_| Ok(())).unwrap().count();
-            }
-        }
-        for sql in [super::claim_sql(1), super::expired_sql()] {
-            let stmt = conn.prepare_cached(&sql).unwrap();
-            assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0, "{sql}");
-        }
     }
 }
