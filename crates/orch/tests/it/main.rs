@@ -12,6 +12,7 @@ mod layout;
 mod malformed;
 mod observe;
 mod postgres;
+mod postgres_dispatch;
 mod queue_file;
 mod read_edit_cli;
 mod retention;

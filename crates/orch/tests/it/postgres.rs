@@ -27,10 +27,17 @@ pub fn base_url(test: &str) -> Option<String> {
     }
     let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
     assert!(!ci, "CI=true but ORCH_TEST_PG is not set: PostgreSQL tests must run in CI (.ci/run starts a server)");
-    eprintln!(
-        "\n!!! SKIPPED {test}: ORCH_TEST_PG is not set, so this PostgreSQL test did NOT run.\n\
-         !!! Start a server with `eval \"$(.ci/postgres start)\"` (see docs/POSTGRES.md).\n"
-    );
+    // Straight to the process's stderr, once: libtest captures `eprintln!` of a test that
+    // passes, and a skip nobody sees is not a loud one.
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| {
+        use std::io::Write;
+        let notice = format!(
+            "\n!!! SKIPPED {test} and every other PostgreSQL test: ORCH_TEST_PG is not set, so they did NOT run.\n\
+             !!! Start a server with `eval \"$(.ci/postgres start)\"` (see docs/POSTGRES.md).\n\n"
+        );
+        let _ = std::io::stderr().lock().write_all(notice.as_bytes());
+    });
     None
 }
 
@@ -86,7 +93,7 @@ impl Drop for TestDb {
 }
 
 /// An in-process queue on `url` with the system clock, its home in `root`.
-fn open_orch(root: &Path, url: &str) -> Orch {
+pub fn open_orch(root: &Path, url: &str) -> Orch {
     let home = Home { dir: root.join(".orch") };
     std::fs::create_dir_all(&home.dir).unwrap();
     let opts = Options { db: Some(url.to_string()), ..Options::default() };
@@ -94,7 +101,7 @@ fn open_orch(root: &Path, url: &str) -> Orch {
     Orch::open(home, &opts).expect("open queue")
 }
 
-fn add_tasks(url: &str, n: usize) -> Vec<String> {
+pub fn add_tasks(url: &str, n: usize) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let orch = open_orch(dir.path(), url);
     (0..n).map(|i| orch.add(&NewTask { task: format!("task {i}"), ..NewTask::default() }).unwrap().0.id).collect()
@@ -180,7 +187,7 @@ fn two_homes_drain_one_queue_and_every_task_runs_once() {
 
 /// A private server (`.ci/postgres start`), stopped when dropped; for tests that
 /// restart it.
-struct PrivateServer {
+pub struct PrivateServer {
     env: Vec<(String, String)>,
 }
 
@@ -189,8 +196,8 @@ impl PrivateServer {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/postgres")
     }
 
-    fn start() -> Option<PrivateServer> {
-        base_url("a_server_restart")?;
+    pub fn start(test: &str) -> Option<PrivateServer> {
+        base_url(test)?;
         let out = std::process::Command::new("bash")
             .arg(Self::script())
             .arg("start")
@@ -208,11 +215,11 @@ impl PrivateServer {
         Some(PrivateServer { env })
     }
 
-    fn var(&self, k: &str) -> &str {
+    pub fn var(&self, k: &str) -> &str {
         &self.env.iter().find(|(n, _)| n == k).expect("exported").1
     }
 
-    fn ctl(&self, what: &str) {
+    pub fn ctl(&self, what: &str) {
         let out = std::process::Command::new("bash")
             .arg(Self::script())
             .arg(what)
@@ -232,7 +239,7 @@ impl Drop for PrivateServer {
 
 #[test]
 fn a_server_restart_under_a_claimer_loop_loses_no_task() {
-    let Some(server) = PrivateServer::start() else { return };
+    let Some(server) = PrivateServer::start("a_server_restart") else { return };
     let url = with_db(server.var("ORCH_TEST_PG"), "postgres");
     let ids = add_tasks(&url, 40);
     let dir = tempfile::tempdir().unwrap();
@@ -389,4 +396,28 @@ fn the_schema_matches_sqlites_column_for_column() {
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     assert_eq!(pg, sqlite, "a migration was added to one store and not the other");
+}
+
+#[test]
+fn without_a_server_the_skip_is_printed_where_it_is_seen_and_fails_under_ci() {
+    // This test binary itself, running one PostgreSQL test with no server named: libtest
+    // captures what a passing test prints with `eprintln!`, so the notice must bypass it.
+    let run = |ci: Option<&str>| {
+        let mut c = std::process::Command::new(std::env::current_exe().unwrap());
+        c.args(["--exact", "postgres::a_wrong_password_or_address_exits_2_with_one_line"])
+            .env_remove("ORCH_TEST_PG")
+            .env_remove("CI")
+            .env("RUST_BACKTRACE", "0");
+        if let Some(v) = ci {
+            c.env("CI", v);
+        }
+        c.output().expect("run the test binary")
+    };
+    let local = run(None);
+    let err = String::from_utf8_lossy(&local.stderr);
+    assert!(local.status.success(), "{err}");
+    assert!(err.contains("!!! SKIPPED") && err.contains("ORCH_TEST_PG is not set"), "not shown: {err}");
+    assert_eq!(err.matches("!!! SKIPPED").count(), 1, "once: {err}");
+    let ci = run(Some("true"));
+    assert!(!ci.status.success(), "CI=true without a server must fail");
 }

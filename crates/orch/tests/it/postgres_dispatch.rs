@@ -1,0 +1,196 @@
+//! PostgreSQL under the real dispatcher: `orch run` processes in two homes (as two
+//! hosts) draining one queue, `orch run` going on while the server restarts, and an
+//! idle `orch run` woken by LISTEN/NOTIFY. Workers are `sh` one-liners whose own side
+//! effect — a line with `$ORCH_TASK_ID` appended to a file — is what is counted.
+//! Skipped like the rest of the PostgreSQL tests without `ORCH_TEST_PG`.
+
+use crate::common::Project;
+use crate::postgres::{PrivateServer, TestDb, add_tasks, open_orch, with_db};
+use orch::ops::NewTask;
+use orch::store::{self, ListFilter};
+use orch_core::task::Status;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// A home whose worker runs `first` (shell), then appends `$ORCH_TASK_ID` and `more`
+/// (shell words) as one line to `marks`; no report rules, no QUEUE.md view.
+fn worker_home(marks: &Path, first: &str, more: &str) -> Project {
+    let p = Project::init(None);
+    let script = format!(r#"{first}echo \"$ORCH_TASK_ID{more}\" >> '{}'"#, marks.display());
+    p.set_config("command", &format!(r#"["sh", "-c", "{script}"]"#));
+    p.set_config("compact_report", "false");
+    p.set_config("file", r#""""#);
+    p
+}
+
+/// How many times each task id appears first on a line of `marks`.
+fn marked(marks: &Path) -> BTreeMap<String, usize> {
+    let text = std::fs::read_to_string(marks).unwrap_or_default();
+    let mut n = BTreeMap::new();
+    for line in text.lines() {
+        let id = line.split_whitespace().next().unwrap_or_default();
+        *n.entry(id.to_string()).or_default() += 1;
+    }
+    n
+}
+
+/// `orch --db URL ARGS…` in the home, as a child process.
+fn spawn(p: &Project, url: &str, args: &[&str]) -> Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_orch"))
+        .arg("--db")
+        .arg(url)
+        .args(args)
+        .current_dir(p.path())
+        .env_remove("ORCH_HOME")
+        .env_remove("ORCH_DB")
+        .env_remove("ORCH_LEASE_TOKEN")
+        .env("RUST_BACKTRACE", "0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn orch")
+}
+
+/// Waits for a child, killing it after `limit`; its exit code and stderr.
+fn finish(mut child: Child, limit: Duration) -> (Option<i32>, String) {
+    let until = Instant::now() + limit;
+    while Instant::now() < until {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if child.try_wait().unwrap().is_none() {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Asserts that every task is DONE; the number of runs of each, by id.
+fn runs_of_done_tasks(url: &str) -> BTreeMap<String, usize> {
+    let backend = store::open(url).unwrap();
+    store::read(backend.as_ref(), |tx| {
+        let mut runs = BTreeMap::new();
+        for t in tx.task_list(&ListFilter::default())? {
+            assert_eq!(t.status, Status::Done, "{} is {}", t.id, t.status);
+            runs.insert(t.id.clone(), tx.runs_of(&t.id)?.len());
+        }
+        Ok(runs)
+    })
+    .unwrap()
+}
+
+#[test]
+fn two_orch_run_dispatchers_on_one_database_run_every_task_exactly_once() {
+    let Some(db) = TestDb::create("two_orch_run") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let marks = dir.path().join("marks");
+    let homes = [worker_home(&marks, "", ""), worker_home(&marks, "", "")];
+    let ids = add_tasks(&db.url, 60);
+    let runs: Vec<Child> =
+        homes.iter().map(|p| spawn(p, &db.url, &["run", "--until-idle", "--workers", "4", "--json"])).collect();
+    let mut started = Vec::new();
+    for child in runs {
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "orch run: {err}");
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("run --json");
+        started.push(summary["counts"]["started"].as_u64().unwrap());
+    }
+    let seen = marked(&marks);
+    let twice: Vec<String> = seen.iter().filter(|(_, n)| **n != 1).map(|(id, _)| runs_told(&db.url, id)).collect();
+    assert!(twice.is_empty(), "workers that ran more than once: {twice:?}");
+    assert_eq!(seen.len(), ids.len(), "every task's worker ran");
+    assert!(runs_of_done_tasks(&db.url).values().all(|n| *n == 1));
+    assert_eq!(started.iter().sum::<u64>(), ids.len() as u64, "{started:?}");
+    assert!(started.iter().all(|n| *n > 0), "both dispatchers worked: {started:?}");
+}
+
+#[test]
+fn orch_run_goes_on_while_the_server_restarts_and_loses_no_task() {
+    let Some(server) = PrivateServer::start("orch_run_restart") else { return };
+    let url = with_db(server.var("ORCH_TEST_PG"), "postgres");
+    let dir = tempfile::tempdir().unwrap();
+    let marks = dir.path().join("marks");
+    // Workers that take a moment, so the restart lands while some run.
+    let p = worker_home(&marks, "sleep 0.2; ", "");
+    p.set_config("lease", r#""6s""#);
+    let ids = add_tasks(&url, 24);
+    let child = spawn(&p, &url, &["run", "--until-idle", "--workers", "4", "--quiet"]);
+    let until = Instant::now() + Duration::from_secs(60);
+    while marked(&marks).len() < 4 {
+        assert!(Instant::now() < until, "the dispatcher never started work");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let before = marked(&marks).len();
+    server.ctl("restart");
+    let (code, err) = finish(child, Duration::from_secs(120));
+    assert_eq!(code, Some(0), "the dispatcher went on through the restart: {err}");
+    let seen = marked(&marks);
+    assert!(seen.len() > before, "work went on after the restart");
+    assert_eq!(seen.keys().cloned().collect::<Vec<_>>(), ids, "every task's worker ran");
+    // Every task DONE; a run the restart cut off may have been run again.
+    assert_eq!(runs_of_done_tasks(&url).len(), ids.len(), "no task lost");
+}
+
+/// A task's runs as `ID: outcome (reason) on OWNER, …`, for a failure message.
+fn runs_told(url: &str, id: &str) -> String {
+    let backend = store::open(url).unwrap();
+    let runs = store::read(backend.as_ref(), |tx| tx.runs_of(id)).unwrap();
+    let told: Vec<String> = runs
+        .iter()
+        .map(|r| {
+            format!("{} ({}) by {}", r.outcome.as_deref().unwrap_or("-"), r.reason.as_deref().unwrap_or("-"), r.owner)
+        })
+        .collect();
+    format!("{id}: {}", told.join(", "))
+}
+
+fn epoch_ns() -> u128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos()
+}
+
+#[test]
+fn an_idle_orch_run_starts_a_new_task_at_once_woken_by_notify() {
+    let Some(db) = TestDb::create("notify_wakeup") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let marks = dir.path().join("marks");
+    let p = worker_home(&marks, "", " $(date +%s%N)");
+    let child = spawn(&p, &db.url, &["run", "--workers", "2", "--quiet"]);
+    let lock = p.file(".orch/dispatcher.lock");
+    let until = Instant::now() + Duration::from_secs(30);
+    while std::fs::read_to_string(&lock).map_or(true, |s| !s.contains("pid")) {
+        assert!(Instant::now() < until, "the dispatcher did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(1500)); // idle: it found nothing to do
+    let adder_home = tempfile::tempdir().unwrap();
+    let adder = open_orch(adder_home.path(), &db.url);
+    // Without a wake-up the dispatcher would find each task at its next 1 s tick: half a
+    // second late on average. Adds at spread-out moments measure the wake-up itself.
+    let mut waits_ms = Vec::new();
+    for i in 0..8u64 {
+        std::thread::sleep(Duration::from_millis(150 + (i * 137) % 400));
+        let (t, _, _) = adder.add(&NewTask { task: format!("wake {i}"), ..NewTask::default() }).unwrap();
+        let added = epoch_ns();
+        let started = loop {
+            if let Some(line) =
+                std::fs::read_to_string(&marks).unwrap_or_default().lines().find(|l| l.starts_with(&t.id))
+            {
+                break line.split_whitespace().nth(1).unwrap().parse::<u128>().unwrap();
+            }
+            assert!(Instant::now() < until + Duration::from_secs(60), "{} never started", t.id);
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        waits_ms.push(started.saturating_sub(added) as f64 / 1e6);
+    }
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::SIGTERM).unwrap();
+    let (code, err) = finish(child, Duration::from_secs(30));
+    assert_eq!(code, Some(0), "{err}");
+    let mean = waits_ms.iter().sum::<f64>() / waits_ms.len() as f64;
+    eprintln!("wake-up after add, ms: {waits_ms:?} (mean {mean:.0})");
+    assert!(mean < 250.0, "an idle dispatcher is woken at once, not at its 1 s tick: {waits_ms:?}");
+}
