@@ -137,7 +137,9 @@ impl Orch {
 }
 
 /// A worker whose lease is gone still hands in its report: it is saved on the run that
-/// held the token, with an event, so nothing a worker produced is dropped.
+/// held the token, with an event, so nothing a worker produced is dropped. A run its own
+/// holder already finished (`done`, `fail`) lost nothing: a second report for it is not
+/// a late one, and is not stored.
 fn keep_late_report(
     tx: &mut dyn Tx,
     task: &Task,
@@ -154,6 +156,9 @@ fn keep_late_report(
         return Ok(());
     };
     let Some(run) = tx.run_by_token(token)? else { return Ok(()) };
+    if super::settle::finished_by_holder(run.outcome.as_deref()) {
+        return Ok(());
+    }
     tx.run_late_report(&run.id, report)?;
     let mut e = Event::new(now, kind::REPORT_LATE);
     e.level = orch_core::event::Level::Warn;

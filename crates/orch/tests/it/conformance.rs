@@ -67,6 +67,13 @@ impl Env {
         open_orch(self.dir.path(), &self.url, self.clock.clone())
     }
 
+    /// Another queue handle on the same store and clock, with its own configuration.
+    pub fn handle_with(&self, config: Config) -> Orch {
+        let home = Home { dir: self.dir.path().join(".orch") };
+        let db = store::open(&self.url).expect("open store");
+        Orch::with_parts(home, config, db, &Options::default(), self.clock.clone())
+    }
+
     fn db(&self) -> &dyn Backend {
         self.orch.db.as_ref()
     }
@@ -126,6 +133,8 @@ fn claim(orch: &Orch, owner: &str) -> Option<Claimed> {
         host: Some("host-a".into()),
         pid: Some(42),
         pgid: Some(42),
+        spawned_by: None,
+        dispatcher: None,
     };
     orch.claim(&req).expect("claim").0
 }
@@ -171,6 +180,10 @@ conformance! {
     racing_claimers_never_share_a_task,
     racing_adds_never_share_an_id_or_a_key,
     wait_for_change_sees_another_connections_commit,
+    wait_for_change_sees_a_commit_made_between_two_waits,
+    a_claim_records_who_spawns_the_worker,
+    done_goes_through_the_gate,
+    a_task_that_spent_its_cost_budget_is_blocked_instead_of_claimed,
     tx_task_update_is_compare_and_set,
     tx_a_refused_insert_leaves_the_transaction_usable,
     tx_a_failed_closure_rolls_back,
@@ -503,6 +516,77 @@ fn wait_for_change_sees_another_connections_commit(env: &Env) {
     assert!(seen, "the waiter saw the commit before its timeout");
 }
 
+fn wait_for_change_sees_a_commit_made_between_two_waits(env: &Env) {
+    let waiter = env.backend();
+    waiter.wait_for_change(Duration::ZERO).unwrap();
+    assert!(!waiter.wait_for_change(Duration::from_millis(20)).unwrap(), "nothing changed yet");
+    // Nobody waits while this commits; the next wait must still see it.
+    env.handle().add(&NewTask { task: "between waits".into(), ..NewTask::default() }).unwrap();
+    assert!(waiter.wait_for_change(Duration::from_millis(20)).unwrap(), "the commit between the waits was missed");
+    assert!(!waiter.wait_for_change(Duration::from_millis(20)).unwrap(), "seen once, not again");
+}
+
+fn a_claim_records_who_spawns_the_worker(env: &Env) {
+    env.add("spawned");
+    let req = ClaimRequest {
+        owner: "worker:host-a-1".into(),
+        lease: SignedDuration::from_mins(15),
+        host: Some("host-a".into()),
+        pid: None,
+        pgid: None,
+        spawned_by: Some("dispatcher".into()),
+        dispatcher: Some("host-a:4242:99".into()),
+    };
+    let c = env.orch.claim(&req).unwrap().0.unwrap();
+    assert!(env.claim("an agent").is_none(), "one task only");
+    let live = store::read(env.db(), |tx| Ok((tx.runs_live_on("host-a")?, tx.runs_live_on("host-b")?))).unwrap();
+    assert_eq!(live.0.len(), 1);
+    let r = &live.0[0];
+    assert_eq!(
+        (r.id.as_str(), r.spawned_by.as_deref(), r.dispatcher.as_deref()),
+        (c.run.id.as_str(), Some("dispatcher"), Some("host-a:4242:99"))
+    );
+    assert!(live.1.is_empty());
+}
+
+fn done_goes_through_the_gate(env: &Env) {
+    for t in ["no report", "a good one", "forced"] {
+        env.add(t);
+    }
+    let bad = env.claim("w").unwrap();
+    let auth = Auth::Token(bad.run.lease_token.clone());
+    let r = env.orch.done(&bad.task.id, auth, None, None).unwrap();
+    assert_eq!(r.task.status, Status::Failed, "the empty report breaks the rules");
+    assert!(r.reason.as_deref().unwrap().starts_with("report_invalid"), "{r:?}");
+    let run = &env.orch.runs(&bad.task.id).unwrap()[0];
+    assert_eq!((run.verdict.as_deref(), run.outcome.as_deref()), (Some("RETRY"), Some("failed")));
+    let good = env.claim("w").unwrap();
+    let t = env.done(&good, "- ok\nRisks: none");
+    assert_eq!(t.status, Status::Done);
+    let forced = env.claim("w").unwrap();
+    let r = env.orch.done(&forced.task.id, Auth::Force, None, None).unwrap();
+    assert_eq!((r.task.status, r.decision.is_none()), (Status::Done, true), "--force skips the gate");
+}
+
+fn a_task_that_spent_its_cost_budget_is_blocked_instead_of_claimed(env: &Env) {
+    let mut config = Config::default();
+    config.budget.task_cost_usd = 1.0;
+    let orch = env.handle_with(config);
+    let id = env.add("expensive");
+    let c = claim(&orch, "w").unwrap();
+    orch.add_usage(&c.run.id, &Usage { input_tokens: 1, output_tokens: 1, cost_usd: 1.5 }).unwrap();
+    // Back to PENDING, as a shutdown does: the attempt not counted, the cost spent.
+    let back =
+        Command::Interrupt { auth: Auth::Token(c.run.lease_token.clone()), reason: "dispatcher_shutdown".into() };
+    orch.apply(&id, &back).unwrap();
+    assert!(claim(&orch, "w").is_none(), "a task over its budget is not claimed");
+    let t = env.get(&id);
+    assert_eq!(t.status, Status::Blocked);
+    assert!(t.notes.as_deref().unwrap().contains("cost_limit: $1.50 spent (limit $1.00)"), "{:?}", t.notes);
+    let names: Vec<String> = env.events().into_iter().map(|e| e.event).collect();
+    assert!(names.iter().any(|n| n == "budget.exceeded"), "{names:?}");
+}
+
 fn tx_task_update_is_compare_and_set(env: &Env) {
     let id = env.add("x");
     let t = env.get(&id);
@@ -577,10 +661,15 @@ fn tx_runs_round_trip(env: &Env) {
     let t0 = env.now();
     let a = sample_run("r1", "ORCH-001", t0);
     let b = sample_run("r2", "ORCH-001", t0 + SignedDuration::from_secs(5));
-    let c = sample_run("r3", "ORCH-002", t0);
+    let mut c = sample_run("r3", "ORCH-002", t0);
+    c.spawned_by = Some("exec".into());
+    c.dispatcher = Some("h1:4242:777".into());
+    let mut other_host = sample_run("r4", "ORCH-003", t0);
+    other_host.host = Some("h2".into());
+    other_host.dispatcher = Some("h2:1:1".into());
     let usage = Usage { input_tokens: 1200, output_tokens: 340, cost_usd: 0.25 };
     store::write(env.db(), |tx| {
-        for r in [&b, &a, &c] {
+        for r in [&b, &a, &c, &other_host] {
             tx.run_insert(r)?;
         }
         let p = ProcessInfo {
@@ -627,7 +716,10 @@ fn tx_runs_round_trip(env: &Env) {
     assert_eq!((r2.usage.input_tokens, r2.usage.output_tokens), (2400, 680));
     assert!((r2.usage.cost_usd - 0.5).abs() < 1e-9);
     assert_eq!((r2.verdict.as_deref(), r2.verdict_reason.as_deref()), (Some("PASS"), Some("fine")));
-    assert_eq!(live.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["r2"], "spawned and unfinished");
+    let live: Vec<(&str, Option<&str>, Option<&str>)> =
+        live.iter().map(|r| (r.id.as_str(), r.spawned_by.as_deref(), r.dispatcher.as_deref())).collect();
+    assert_eq!(live, [("r3", Some("exec"), Some("h1:4242:777"))], "claimed by a dispatcher on h1, unfinished");
+    assert_eq!(r2.dispatcher, None, "recording the process does not make a run a dispatcher's");
     assert!((cost - 0.5).abs() < 1e-9);
     assert!(none.is_none());
 }

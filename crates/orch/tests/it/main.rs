@@ -6,6 +6,8 @@ mod claims_lib;
 mod common;
 mod conformance;
 mod db_state;
+mod dispatch;
+mod dispatch_recovery;
 mod gate;
 mod hand_edit;
 mod layout;
