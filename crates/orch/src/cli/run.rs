@@ -48,8 +48,10 @@ pub fn run(orch: &Orch, a: &RunArgs) -> Result<i32> {
             "{stopped}started {}, done {}, failed {}, blocked {}, put back {} in {:.1}s",
             c.started, c.done, c.failed, c.blocked, c.interrupted, s.elapsed_s
         ));
+    } else if let Some(sig) = &s.stopped_by {
+        eprintln!("orch: stopped by {sig}; running tasks were put back");
     }
-    // A stop by a signal is a clean end: the tasks were given back.
+    // A stop by a signal is a clean end (exit 0): the tasks were given back.
     Ok(0)
 }
 

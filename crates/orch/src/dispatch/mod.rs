@@ -219,7 +219,7 @@ impl Dispatcher<'_> {
                         want_claim = true;
                     }
                     Msg::Changed => changed = true,
-                    Msg::Signal(name) => self.begin_shutdown(Some(name)),
+                    Msg::Signal(name) => self.begin_shutdown(name),
                 }
             }
             if changed {
@@ -245,13 +245,18 @@ impl Dispatcher<'_> {
 
     /// Stops claiming and stops every worker: SIGTERM to its group now, SIGKILL after
     /// `worker.grace`; each task is given back as its worker exits.
-    fn begin_shutdown(&mut self, signal: Option<&'static str>) {
+    fn begin_shutdown(&mut self, signal: &'static str) {
         if self.draining {
             return;
         }
         self.draining = true;
-        self.stopped_by = signal;
-        let why = signal.map_or_else(|| "stopping after an error".to_string(), |s| format!("stopping on {s}"));
+        self.stopped_by = Some(signal);
+        self.stop_workers(&format!("stopping on {signal}"));
+    }
+
+    /// SIGTERM to every worker's group not already being stopped, SIGKILL after the
+    /// grace period.
+    fn stop_workers(&mut self, why: &str) {
         self.progress.line(&format!("{why}: {} running worker(s) will be put back", self.slots.len()));
         let kill_at = Instant::now() + to_std(self.orch.config.worker.grace);
         for s in self.slots.values_mut() {
@@ -267,8 +272,8 @@ impl Dispatcher<'_> {
     /// worker's group, wait for the exits (SIGKILL after the grace period), and give each
     /// task back. Errors on the way are ignored: the first error is the one reported.
     fn abort(&mut self, rx: &mpsc::Receiver<Msg>) {
-        self.draining = false;
-        self.begin_shutdown(None);
+        self.draining = true;
+        self.stop_workers("stopping after an error");
         let until = Instant::now() + to_std(self.orch.config.worker.grace) + Duration::from_secs(2);
         while !self.slots.is_empty() && Instant::now() < until {
             let now = Instant::now();

@@ -46,11 +46,16 @@ pub enum Phase {
 }
 
 impl Dispatcher<'_> {
-    /// The earliest moment the loop must act on its own.
+    /// The earliest moment the loop must act on its own: a SIGKILL due, and for a slot
+    /// not being stopped its next heartbeat and its deadline (a stopped slot's are past
+    /// and mean nothing: counting them would make the loop spin until the exit).
     pub(super) fn next_timer(&self, tick: Instant) -> Instant {
         self.slots
             .values()
-            .flat_map(|s| [Some(s.next_heartbeat), Some(s.deadline), s.kill_at])
+            .flat_map(|s| match s.stop {
+                None => [Some(s.next_heartbeat), Some(s.deadline), s.kill_at],
+                Some(_) => [None, None, s.kill_at],
+            })
             .flatten()
             .fold(tick, Instant::min)
     }
