@@ -299,7 +299,7 @@ impl Dispatcher<'_> {
 
     fn give_back(&mut self, s: &Slot) {
         let run = RunRef { task_id: &s.task_id, run_id: &s.run_id, token: &s.token };
-        if self.orch.settle(&run, Outcome::Interrupt, "").is_ok() {
+        if self.orch.settle(&run, Outcome::Interrupt, "", None).is_ok() {
             self.progress.counts.interrupted += 1;
             self.progress.line(&format!("{} put back (not counted as an attempt)", s.task_id));
         }

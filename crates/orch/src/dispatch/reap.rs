@@ -10,6 +10,7 @@ use super::slots::{Phase, Slot, Stop};
 use super::{Dispatcher, to_std};
 use crate::error::Result;
 use crate::gate::{self, Decision, Step};
+use crate::home::Home;
 use crate::ops::{Orch, Outcome, RunRef, Settled};
 use orch_core::outcome::{Exit, Output, read_output, verdict};
 use orch_core::policy::FailureClass;
@@ -23,7 +24,7 @@ impl Dispatcher<'_> {
     pub(super) fn reap(&mut self, run_id: &str, exit: Exit) -> Result<()> {
         let Some(mut s) = self.slots.remove(run_id) else { return Ok(()) };
         // The runner killed what was left of the group before it reaped the leader.
-        let (outcome, report) = match std::mem::replace(&mut s.phase, Phase::Work) {
+        let (outcome, report, judged) = match std::mem::replace(&mut s.phase, Phase::Work) {
             Phase::Work => {
                 let out = worker_output(self.orch, run_id)?;
                 if let Some((run, task)) = self.orch.ended_by_holder(run_id)? {
@@ -37,10 +38,10 @@ impl Dispatcher<'_> {
                     Err(d) => return self.start_review(s, d),
                 }
             }
-            Phase::Review(d) => after_review(self.orch, &s, &exit, d)?,
+            Phase::Review(d) => after_review(&self.orch.home, &s, &exit, d),
         };
         let run = RunRef { task_id: &s.task_id, run_id: &s.run_id, token: &s.token };
-        let settled = self.orch.settle(&run, outcome, &report)?;
+        let settled = self.orch.settle(&run, outcome, &report, judged.as_ref())?;
         self.view_dirty = true;
         self.report(&s.task_id, &exit, settled, s.started.elapsed());
         Ok(())
@@ -59,9 +60,8 @@ impl Dispatcher<'_> {
             }
             Err(e) => {
                 let d = gate::after_review(d, Err(format!("could not start: {e}")));
-                self.orch.record_decision(&s.run_id, &d)?;
                 let run = RunRef { task_id: &s.task_id, run_id: &s.run_id, token: &s.token };
-                let settled = self.orch.settle(&run, Outcome::of(&d), &d.report)?;
+                let settled = self.orch.settle(&run, Outcome::of(&d), &d.report, Some(&d))?;
                 self.view_dirty = true;
                 self.report(&s.task_id, &Exit::Code(0), settled, s.started.elapsed());
                 Ok(())
@@ -131,9 +131,11 @@ fn worker_output(orch: &Orch, run_id: &str) -> Result<Output> {
     Ok(out)
 }
 
-/// The outcome of a worker that ended (with the report to keep), or `Err` with the
-/// rules' decision when the reviewer must be asked.
-fn after_work(orch: &Orch, s: &Slot, exit: &Exit, out: &Output) -> Result<Result<(Outcome, String), Decision>> {
+/// The outcome of a worker that ended, the report to keep and the gate's decision when
+/// it judged; or `Err` with the rules' decision when the reviewer must be asked.
+type AfterWork = Result<(Outcome, String, Option<Decision>), Decision>;
+
+fn after_work(orch: &Orch, s: &Slot, exit: &Exit, out: &Output) -> Result<AfterWork> {
     let report = out.report.clone();
     let outcome = match s.stop {
         Some(Stop::Shutdown) => Outcome::Interrupt,
@@ -143,25 +145,21 @@ fn after_work(orch: &Orch, s: &Slot, exit: &Exit, out: &Output) -> Result<Result
             Err((class, reason)) => Outcome::Fail { class, reason },
             Ok(()) => match gate::first_step(&orch.gate_for_run(&s.run_id)?, &out.report) {
                 Step::Review(d) => return Ok(Err(d)),
-                Step::Decided(d) => {
-                    orch.record_decision(&s.run_id, &d)?;
-                    return Ok(Ok((Outcome::of(&d), d.report)));
-                }
+                Step::Decided(d) => return Ok(Ok((Outcome::of(&d), d.report.clone(), Some(d)))),
             },
         },
     };
-    Ok(Ok((outcome, report)))
+    Ok(Ok((outcome, report, None)))
 }
 
 /// The reviewer of a run ended: its verdict decides (a failed review is a RETRY).
-fn after_review(orch: &Orch, s: &Slot, exit: &Exit, d: Decision) -> Result<(Outcome, String)> {
+fn after_review(home: &Home, s: &Slot, exit: &Exit, d: Decision) -> (Outcome, String, Option<Decision>) {
     let review = match s.stop {
-        Some(Stop::Shutdown) => return Ok((Outcome::Interrupt, d.report)),
-        Some(Stop::LeaseLost | Stop::Finished) => return Ok((Outcome::LeaseLost, d.report)),
+        Some(Stop::Shutdown) => return (Outcome::Interrupt, d.report, None),
+        Some(Stop::LeaseLost | Stop::Finished) => return (Outcome::LeaseLost, d.report, None),
         Some(Stop::Timeout) => gate::parse_reviewer("", &Exit::TimedOut),
-        None => gate::reviewer::verdict(&orch.home, &s.run_id, REVIEW, exit),
+        None => gate::reviewer::verdict(home, &s.run_id, REVIEW, exit),
     };
     let d = gate::after_review(d, review);
-    orch.record_decision(&s.run_id, &d)?;
-    Ok((Outcome::of(&d), d.report))
+    (Outcome::of(&d), d.report.clone(), Some(d))
 }

@@ -75,7 +75,7 @@ impl Dispatcher<'_> {
                     let exit = Exit::SpawnFailed(e);
                     let (class, reason) = orch_core::outcome::verdict(&exit, None, &[]).unwrap_err();
                     let run = RunRef { task_id: &c.task.id, run_id: &c.run.id, token: &c.run.lease_token };
-                    let settled = self.orch.settle(&run, Outcome::Fail { class, reason }, "")?;
+                    let settled = self.orch.settle(&run, Outcome::Fail { class, reason }, "", None)?;
                     self.report(&c.task.id, &exit, settled, Duration::ZERO);
                 }
             }

@@ -48,15 +48,7 @@ impl Orch {
     /// Records the gate's verdict on the run, with its event.
     pub fn set_verdict(&self, run_id: &str, verdict: &str, reason: &str) -> Result<()> {
         let now = self.now();
-        self.log_change(|tx| {
-            tx.run_set_verdict(run_id, verdict, reason)?;
-            let Some(run) = tx.run_get(run_id)? else { return Ok(()) };
-            let mut e = run_event(&run, now, kind::GATE_VERDICT);
-            e.level = if verdict == "PASS" { Level::Info } else { Level::Warn };
-            e.msg = Some(format!("{verdict}: {reason}"));
-            tx.event_insert(&e)?;
-            Ok(())
-        })
+        self.log_change(|tx| verdict_in(tx, run_id, verdict, reason, now))
     }
 
     /// Records that a budget stopped something (`budget.exceeded`).
@@ -162,6 +154,23 @@ impl Orch {
             Ok(())
         })
     }
+}
+
+/// Records the gate's verdict on a run, with its `gate.verdict` event, inside `tx`.
+pub(crate) fn verdict_in(
+    tx: &mut dyn store::Tx,
+    run_id: &str,
+    verdict: &str,
+    reason: &str,
+    now: jiff::Timestamp,
+) -> store::Result<()> {
+    tx.run_set_verdict(run_id, verdict, reason)?;
+    let Some(run) = tx.run_get(run_id)? else { return Ok(()) };
+    let mut e = run_event(&run, now, kind::GATE_VERDICT);
+    e.level = if verdict == "PASS" { Level::Info } else { Level::Warn };
+    e.msg = Some(format!("{verdict}: {reason}"));
+    tx.event_insert(&e)?;
+    Ok(())
 }
 
 /// An event about a run, carrying its ids.

@@ -84,8 +84,15 @@ pub(crate) fn finished_by_holder(outcome: Option<&str>) -> bool {
 }
 
 impl Orch {
-    /// Applies `outcome` to the task of `run`; `report` goes on the run.
-    pub fn settle(&self, run: &RunRef<'_>, outcome: Outcome, report: &str) -> Result<Settled> {
+    /// Applies `outcome` to the task of `run`; `report` goes on the run, and so does the
+    /// gate's decision when there was one (in the same transaction).
+    pub fn settle(
+        &self,
+        run: &RunRef<'_>,
+        outcome: Outcome,
+        report: &str,
+        judged: Option<&Decision>,
+    ) -> Result<Settled> {
         let outcome = self.cost_limited(run.task_id, outcome)?;
         let reason = match &outcome {
             Outcome::Fail { reason, .. } | Outcome::Block { reason } => Some(reason.clone()),
@@ -103,7 +110,12 @@ impl Orch {
             Outcome::Fail { class, reason } => Command::Fail { auth, reason, class, unit: super::claim::unit_draw() },
             Outcome::Block { reason } => Command::Block { auth, reason },
         };
-        match self.apply_with_report(run.task_id, &cmd, report) {
+        let now = self.now();
+        let mut verdict = |tx: &mut dyn crate::store::Tx| match judged {
+            Some(d) => super::run::verdict_in(tx, run.run_id, d.verdict.as_str(), &d.reason, now),
+            None => Ok(()),
+        };
+        match self.apply_and(run.task_id, &cmd, report, &mut verdict) {
             Ok((task, warnings)) => Ok(Settled::Task { task: Box::new(task), reason, warnings }),
             Err(Error::Transition(_)) => {
                 let (ended, task) =
@@ -129,11 +141,6 @@ impl Orch {
             };
             Ok(tx.task_get(&run.task_id)?.map(|t| (run, t)))
         })?)
-    }
-
-    /// Records the gate's decision on the run, with its event.
-    pub fn record_decision(&self, run_id: &str, d: &Decision) -> Result<()> {
-        self.set_verdict(run_id, d.verdict.as_str(), &d.reason)
     }
 
     /// The review of a run's report by `gate.reviewer`, its files named `name` in the
@@ -189,7 +196,6 @@ impl Orch {
         let run = store::read(self.db.as_ref(), |tx| tx.run_by_token(&token))?
             .ok_or_else(|| Error::Io(format!("{id}: no run holds its lease token")))?;
         let d = self.judge(&task, &run.id, run.attempt, report.unwrap_or(""), "review");
-        self.record_decision(&run.id, &d)?;
         let outcome = match Outcome::of(&d) {
             Outcome::Done { note } => {
                 let both = [notes, note].into_iter().flatten().collect::<Vec<_>>().join(" / ");
@@ -198,7 +204,7 @@ impl Orch {
             other => other,
         };
         let run_ref = RunRef { task_id: id, run_id: &run.id, token: &token };
-        match self.settle(&run_ref, outcome, &d.report)? {
+        match self.settle(&run_ref, outcome, &d.report, Some(&d))? {
             Settled::Task { task, reason, warnings } => {
                 let reason = reason.filter(|_| task.status != Status::Done);
                 Ok(DoneResult { task: *task, decision: Some(d), reason, warnings })

@@ -95,9 +95,22 @@ impl Orch {
     /// Like [`Orch::apply`], with a report for the run that ends. When the lease turns out
     /// to be lost, the report is still kept on the run that held the token.
     pub fn apply_with_report(&self, id: &str, cmd: &Command, report: Option<&str>) -> Result<(Task, Vec<String>)> {
+        self.apply_and(id, cmd, report, &mut |_| Ok(()))
+    }
+
+    /// Like [`Orch::apply_with_report`], with `also` run first in the same transaction,
+    /// whether the transition is allowed or not (the gate's verdict on the run that ends).
+    pub(crate) fn apply_and(
+        &self,
+        id: &str,
+        cmd: &Command,
+        report: Option<&str>,
+        also: &mut dyn FnMut(&mut dyn Tx) -> store::Result<()>,
+    ) -> Result<(Task, Vec<String>)> {
         let now = self.now();
         let mut refused = None;
         let (task, warnings) = self.change(|tx| {
+            also(tx)?;
             let before = tx.task_get(id)?.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
             match transition(&before, cmd, now, &self.policy) {
                 Ok(change) => Ok(Some(persist(tx, &before, change, report)?)),
