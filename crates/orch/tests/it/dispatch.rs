@@ -77,6 +77,20 @@ fn task_text_with_shell_syntax_reaches_the_worker_literally_and_runs_nothing() {
 }
 
 #[test]
+fn without_a_prompt_file_the_fallback_prompt_still_shows_the_notes() {
+    let p = Project::init(None);
+    std::fs::remove_file(p.file(".orch/prompt.md")).unwrap();
+    worker(&p, &("printf '%s' \"$1\" > got_prompt\n".to_string() + REPORT), &["{prompt}"]);
+    p.ok(&["add", "mind the notes", "--criteria", "1) it works"]);
+    p.ok(&["note", "ORCH-001", "the last attempt ran out of disk"]);
+    p.ok(&["run", "--until-idle", "--quiet"]);
+    assert_eq!(
+        p.read("got_prompt"),
+        "Task ORCH-001: mind the notes\nSuccess criteria: 1) it works\nNotes: the last attempt ran out of disk\n"
+    );
+}
+
+#[test]
 fn a_timeout_leaves_no_process_of_the_group_alive() {
     let p = Project::init(None);
     worker(&p, STUBBORN, &[]);
@@ -203,6 +217,34 @@ fn an_error_inside_the_loop_stops_the_workers_before_it_is_reported() {
     assert!(d.stdout().contains("stopping after an error"), "{}", d.stdout());
     assert!(wait_until(secs(5), || pids.iter().all(|&pid| !alive(pid))), "a worker outlived its dispatcher");
     db.execute_batch("ALTER TABLE runs_away RENAME TO runs").unwrap();
+}
+
+#[test]
+fn on_a_terminal_the_status_line_counts_the_tasks_eligible_now() {
+    // `script` (util-linux) gives the dispatcher a terminal.
+    if std::process::Command::new("script").arg("--version").output().is_err() {
+        eprintln!("!!! SKIPPED: no `script` command here to run orch on a terminal");
+        return;
+    }
+    let p = Project::init(None);
+    worker(&p, &("sleep 0.2\n".to_string() + REPORT), &[]);
+    for t in ["a", "b", "c"] {
+        p.ok(&["add", t]);
+    }
+    p.ok(&["add", "waits for c", "--depends-on", "ORCH-003"]);
+    let out = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &format!("{ORCH_BIN} run --until-idle --sequential"), "/dev/null"])
+        .current_dir(p.path())
+        .env_remove("ORCH_HOME")
+        .env_remove("ORCH_DB")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    // On the first start: one running, two more eligible (the fourth waits for the third).
+    assert!(text.contains("running 1 · done 0 · failed 0 · blocked 0 · queued 2"), "{text}");
+    assert!(text.contains("running 1 · done 1 · failed 0 · blocked 0 · queued 1"), "{text}");
 }
 
 #[test]
