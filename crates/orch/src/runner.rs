@@ -266,7 +266,15 @@ pub fn identity_is_dead(identity: &str, host: &str) -> bool {
     let mut parts = identity.rsplitn(3, ':');
     let (Some(start), Some(pid), Some(on)) = (parts.next(), parts.next(), parts.next()) else { return false };
     let (Ok(start), Ok(pid)) = (start.parse::<i64>(), pid.parse::<i32>()) else { return false };
-    on == host && !process_is(pid, start)
+    if on != host {
+        return false;
+    }
+    if start == 0 {
+        // The start time could not be read when it was recorded: only a free pid proves
+        // anything.
+        return nix::sys::signal::kill(Pid::from_raw(pid), None) == Err(nix::errno::Errno::ESRCH);
+    }
+    !process_is(pid, start)
 }
 
 #[cfg(test)]
@@ -304,6 +312,8 @@ mod tests {
         let start = proc_start(me).unwrap();
         assert!(identity_is_dead(&format!("{host}:{me}:{}", start + 1), &host), "another start time");
         assert!(identity_is_dead(&format!("{host}:{}:1", i32::MAX), &host), "no such pid");
+        assert!(!identity_is_dead(&format!("{host}:{me}:0"), &host), "no start time: a live pid is alive");
+        assert!(identity_is_dead(&format!("{host}:{}:0", i32::MAX), &host));
         assert!(!identity_is_dead("garbage", &host));
     }
 
