@@ -40,6 +40,8 @@ populate() {
     local dir=$1 n=$2 view=$3
     mkdir -p "$dir"
     (cd "$dir" && "$ORCH" init >/dev/null)
+    # A plain command queue: `orch done` without a report passes the gate.
+    sed -i 's/^compact_report = true/compact_report = false/' "$dir/.orch/orch.toml"
     if [ "$view" = none ]; then sed -i 's/^file = "QUEUE.md".*/file = ""/' "$dir/.orch/orch.toml"; fi
     sqlite3 "$dir/.orch/orch.db" <<SQL
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $n)

@@ -51,6 +51,8 @@ pub struct Thresholds {
     pub stale: usize,
     /// Finished runs needed before the failure-rate and latency alerts may fire.
     pub min_runs: usize,
+    /// `budget.daily_cost_usd` (0: no limit).
+    pub daily_cost_usd: f64,
 }
 
 /// What the indicators are computed from.
@@ -64,6 +66,9 @@ pub struct Input<'a> {
     pub waits: &'a [SignedDuration],
     /// Leases expired right now.
     pub stale: usize,
+    /// Cost of the runs started today (the display time zone's day), for the daily
+    /// budget.
+    pub cost_today_usd: f64,
 }
 
 /// One threshold passed.
@@ -100,6 +105,8 @@ pub struct Kpi {
     pub stale: usize,
     /// Cost reported by every run active in the window.
     pub cost_usd: f64,
+    /// Cost reported by the runs started today (the display time zone's day).
+    pub cost_today_usd: f64,
     /// The minimum sample for the failure-rate and latency alerts.
     pub min_runs: usize,
     pub alerts: Vec<Alert>,
@@ -177,6 +184,7 @@ pub fn compute(input: &Input<'_>, limits: &Thresholds) -> Kpi {
         throughput_per_h: if hours > 0.0 { done as f64 / hours } else { 0.0 },
         stale: input.stale,
         cost_usd: cost,
+        cost_today_usd: input.cost_today_usd,
         min_runs: limits.min_runs,
         alerts: Vec::new(),
     };
@@ -186,7 +194,9 @@ pub fn compute(input: &Input<'_>, limits: &Thresholds) -> Kpi {
 
 /// The alerts: a value strictly over its threshold. The failure rate and the p95
 /// latency need `min_runs` finished runs first (one failure in one run is no storm);
-/// stale leases need no sample: one lease nobody renews is already news.
+/// stale leases need no sample: one lease nobody renews is already news. The daily cost
+/// alerts once today's cost reaches `daily_cost_usd` (when set): from then on the
+/// dispatcher claims nothing more today.
 pub fn alerts(k: &Kpi, limits: &Thresholds) -> Vec<Alert> {
     let mut out = Vec::new();
     let enough = k.runs >= limits.min_runs.max(1);
@@ -200,6 +210,9 @@ pub fn alerts(k: &Kpi, limits: &Thresholds) -> Vec<Alert> {
         over("latency_p95", k.latency_p95_s, secs(limits.latency_p95));
     }
     over("stale", Some(k.stale as f64), limits.stale as f64);
+    if limits.daily_cost_usd > 0.0 && k.cost_today_usd >= limits.daily_cost_usd {
+        out.push(Alert { name: "daily_cost".into(), value: k.cost_today_usd, threshold: limits.daily_cost_usd });
+    }
     out
 }
 
@@ -282,11 +295,17 @@ mod tests {
     }
 
     fn limits() -> Thresholds {
-        Thresholds { failure_rate: 0.2, latency_p95: SignedDuration::from_mins(30), stale: 0, min_runs: 10 }
+        Thresholds {
+            failure_rate: 0.2,
+            latency_p95: SignedDuration::from_mins(30),
+            stale: 0,
+            min_runs: 10,
+            daily_cost_usd: 0.0,
+        }
     }
 
     fn kpi(runs: &[RunSample], waits: &[SignedDuration], stale: usize) -> Kpi {
-        let input = Input { since: at(0), until: at(3600), runs, waits, stale };
+        let input = Input { since: at(0), until: at(3600), runs, waits, stale, cost_today_usd: 0.0 };
         compute(&input, &limits())
     }
 
@@ -330,13 +349,32 @@ mod tests {
     #[test]
     fn below_the_minimum_sample_only_stale_alerts() {
         let runs = vec![run(0, Some(4000), Some("failed"))];
-        let input = Input { since: at(0), until: at(7200), runs: &runs, waits: &[], stale: 0 };
+        let input = Input { since: at(0), until: at(7200), runs: &runs, waits: &[], stale: 0, cost_today_usd: 0.0 };
         let k = compute(&input, &limits());
         assert_eq!(k.failure_rate, Some(1.0));
         assert!(k.alerts.is_empty(), "{:?}", k.alerts);
         let k = kpi(&[], &[], 1);
         assert_eq!(k.success_rate, None);
         assert_eq!(k.alerts, vec![Alert { name: "stale".into(), value: 1.0, threshold: 0.0 }]);
+    }
+
+    #[test]
+    fn reaching_the_daily_budget_alerts() {
+        let daily = Thresholds { daily_cost_usd: 1.0, ..limits() };
+        let input = |spent: f64| Input {
+            since: at(0),
+            until: at(3600),
+            runs: &[],
+            waits: &[],
+            stale: 0,
+            cost_today_usd: spent,
+        };
+        assert!(compute(&input(0.99), &daily).alerts.is_empty());
+        assert_eq!(
+            compute(&input(1.0), &daily).alerts,
+            vec![Alert { name: "daily_cost".into(), value: 1.0, threshold: 1.0 }]
+        );
+        assert!(compute(&input(5.0), &limits()).alerts.is_empty(), "no limit, no alert");
     }
 
     #[test]

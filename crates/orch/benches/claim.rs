@@ -80,7 +80,15 @@ fn fill(db: &Path, n: usize) {
 }
 
 fn request() -> ClaimRequest {
-    ClaimRequest { owner: "bench".into(), lease: SignedDuration::from_mins(15), host: None, pid: None, pgid: None }
+    ClaimRequest {
+        owner: "bench".into(),
+        lease: SignedDuration::from_mins(15),
+        host: None,
+        pid: None,
+        pgid: None,
+        spawned_by: None,
+        dispatcher: None,
+    }
 }
 
 fn claim(orch: &Orch) -> Claimed {
@@ -89,7 +97,7 @@ fn claim(orch: &Orch) -> Claimed {
 
 fn finish(orch: &Orch, c: &Claimed) {
     let auth = Auth::Token(c.run.lease_token.clone());
-    orch.finish(&c.task.id, auth, Finish::Done { notes: None }, None).expect("done");
+    orch.finish(&c.task.id, auth, Finish::Done { notes: None }, Some("- ok\nRisks: none")).expect("done");
 }
 
 /// The same two transactions as orch, in plain rusqlite with the store's settings.

@@ -1,10 +1,14 @@
 //! The home folder `.orch/`: finding it (like git, upward from the current folder),
-//! creating it private (0700, files 0600), and the paths inside it.
+//! creating it private (0700, files 0600), the paths inside it (a run's folder
+//! `.orch/runs/RUN_ID/`), and the private-file writers every module uses.
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
 pub const DIR_NAME: &str = ".orch";
+
+/// A run's output is read up to this size; a longer one is cut (the file keeps all).
+pub const MAX_RUN_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 #[derive(Clone, Debug)]
 pub struct Home {
@@ -59,6 +63,22 @@ impl Home {
         self.dir.join("runs")
     }
 
+    /// Where a run's files live: `.orch/runs/RUN_ID/` (task file, stdout, stderr, review).
+    pub fn run_dir(&self, run_id: &str) -> PathBuf {
+        self.runs_dir().join(run_id)
+    }
+
+    /// Reads a file of a run (`stdout.log`, `review.log`), cut at [`MAX_RUN_FILE_BYTES`]
+    /// (the file keeps all); empty when it is missing.
+    pub fn read_run_file(&self, run_id: &str, name: &str) -> String {
+        use std::io::Read;
+        let mut buf = Vec::new();
+        if let Ok(f) = std::fs::File::open(self.run_dir(run_id).join(name)) {
+            let _ = f.take(MAX_RUN_FILE_BYTES).read_to_end(&mut buf);
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
     pub fn view_lock_path(&self) -> PathBuf {
         self.dir.join("view.lock")
     }
@@ -85,6 +105,26 @@ pub fn open_private(path: &Path) -> Result<std::fs::File> {
         .mode(0o600)
         .open(path)
         .map_err(|e| Error::io(path, e))
+}
+
+/// Creates (or empties) a file readable by its owner only, for writing: a worker's
+/// stdout and stderr, a run's task file.
+pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)
+}
+
+/// Writes a run file for a process to read now (no fsync: the database, not this file,
+/// is the record).
+pub fn replace_private(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    create_private(path).and_then(|mut f| f.write_all(text.as_bytes())).map_err(|e| Error::io(path, e))
+}
+
+/// Appends `text` to a file readable by its owner only (created if missing).
+pub fn append_private(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    open_private(path)?.write_all(text.as_bytes()).map_err(|e| Error::io(path, e))
 }
 
 fn absolute(p: &Path, cwd: &Path) -> PathBuf {

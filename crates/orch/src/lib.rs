@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod dispatch;
 pub mod error;
 pub mod event_log;

@@ -1,7 +1,8 @@
 //! `orch init`: create `.orch/` with its config, prompt template and database, and import
 //! QUEUE.md when one is there. A bad QUEUE.md is refused before anything is created.
 
-use super::{Cli, cwd, options, print, warn_all};
+use super::output::print;
+use super::{Cli, cwd, options, warn_all};
 use crate::config::{Config, DEFAULT_TOML};
 use crate::error::{Error, Result};
 use crate::home::{Home, write_private};

@@ -2,7 +2,8 @@
 //! database, e.g. from the embedded SQLite file to a PostgreSQL server that several
 //! machines share. The copying is `store::migrate`; this only opens the two stores.
 
-use super::{Cli, cwd, print, print_json};
+use super::output::{print, print_json};
+use super::{Cli, cwd};
 use crate::error::{Error, Result};
 use crate::home::Home;
 use crate::store;

@@ -21,8 +21,6 @@ use crate::ops::{Options, Orch};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-pub use output::{clip, print, print_json};
-
 #[derive(Parser, Debug)]
 #[command(name = "orch", version, about = "A durable work queue and dispatcher for agents and commands")]
 pub struct Cli {

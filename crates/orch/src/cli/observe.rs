@@ -166,7 +166,7 @@ fn print_event(orch: &Orch, e: &Event, json: bool) {
         line.push_str(&format!(" trace={t}"));
     }
     if let Some(m) = &e.msg {
-        line.push_str(&format!("  {}", super::clip(m, 200)));
+        line.push_str(&format!("  {}", super::output::clip(m, 200)));
     }
     print(&line);
 }
@@ -268,7 +268,7 @@ pub fn workers(orch: &Orch, a: &WorkersArgs) -> Result<i32> {
             w.elapsed_s.map_or_else(|| "-".to_string(), secs),
             left,
             beat,
-            super::clip(&orch.mask.text(&w.task), 50)
+            super::output::clip(&orch.mask.text(&w.task), 50)
         ));
     }
     for (p, by_status) in &f.queue {

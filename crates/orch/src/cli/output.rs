@@ -1,37 +1,10 @@
-//! Printing: stdout that stops quietly when the reader goes away (`orch list | head`),
-//! and the human forms of times and tasks.
+//! Printing for the commands: the console's writers (stdout that stops quietly on a
+//! closed pipe, clipping) and the human form of times.
 
+pub use crate::console::{clip, print, print_json};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use std::io::Write;
-
-/// Prints a line; a closed pipe ends the process quietly with success.
-pub fn print(s: &str) {
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = writeln!(out, "{s}").and_then(|_| out.flush()) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-        eprintln!("orch: stdout: {e}");
-        std::process::exit(1);
-    }
-}
-
-pub fn print_json(v: &serde_json::Value) {
-    print(&serde_json::to_string_pretty(v).expect("JSON values serialise"));
-}
 
 pub fn time(t: Option<Timestamp>, tz: &TimeZone) -> String {
     t.map_or_else(|| "-".into(), |t| orch_core::time::format_display_time(t, tz))
-}
-
-/// Shortens `s` to at most `max` characters for a table cell.
-pub fn clip(s: &str, max: usize) -> String {
-    let one_line = s.replace('\n', " ");
-    if one_line.chars().count() <= max {
-        return one_line;
-    }
-    let mut out: String = one_line.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }

@@ -53,8 +53,13 @@ pub struct ShowArgs {
 
 pub fn show(orch: &Orch, a: &ShowArgs) -> Result<i32> {
     let t = orch.get(&a.id)?;
+    let usage = orch.task_usage(&t.id)?;
     if a.json {
-        print_json(&task_json(&t));
+        let mut v = task_json(&t);
+        v["input_tokens"] = serde_json::json!(usage.input_tokens);
+        v["output_tokens"] = serde_json::json!(usage.output_tokens);
+        v["cost_usd"] = serde_json::json!(usage.cost_usd);
+        print_json(&v);
         return Ok(0);
     }
     let tz = &orch.tz;
@@ -83,6 +88,12 @@ pub fn show(orch: &Orch, a: &ShowArgs) -> Result<i32> {
     }
     if let Some(l) = &t.lease {
         print(&format!("lease expires:    {}", time(Some(l.expires_at), tz)));
+    }
+    if !usage.is_zero() {
+        print(&format!(
+            "usage:            {} in / {} out tokens, ${:.4}",
+            usage.input_tokens, usage.output_tokens, usage.cost_usd
+        ));
     }
     Ok(0)
 }
@@ -225,6 +236,18 @@ pub fn log(orch: &Orch, a: &LogArgs) -> Result<i32> {
         if r.late_report.is_some() {
             print("   (a report arrived after the lease was lost; see log --json)");
         }
+    }
+    if !runs.is_empty() {
+        let mut total = orch_core::outcome::Usage::default();
+        runs.iter().for_each(|r| total.add(&r.usage));
+        let n = runs.len();
+        print(&format!(
+            "total: {n} attempt{} tokens={}/{} cost=${:.4}",
+            if n == 1 { "" } else { "s" },
+            total.input_tokens,
+            total.output_tokens,
+            total.cost_usd
+        ));
     }
     Ok(0)
 }

@@ -43,11 +43,15 @@ pub fn run(orch: &Orch, a: &RunArgs) -> Result<i32> {
         print_json(&serde_json::to_value(&s).expect("a summary serialises"));
     } else if !a.quiet {
         let c = &s.counts;
+        let stopped = s.stopped_by.as_ref().map_or_else(String::new, |sig| format!("stopped by {sig}: "));
         print(&format!(
-            "started {}, done {}, failed {}, blocked {}, put back {} in {:.1}s",
+            "{stopped}started {}, done {}, failed {}, blocked {}, put back {} in {:.1}s",
             c.started, c.done, c.failed, c.blocked, c.interrupted, s.elapsed_s
         ));
+    } else if let Some(sig) = &s.stopped_by {
+        eprintln!("orch: stopped by {sig}; running tasks were put back");
     }
+    // A stop by a signal is a clean end (exit 0): the tasks were given back.
     Ok(0)
 }
 

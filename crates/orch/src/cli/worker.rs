@@ -33,9 +33,11 @@ pub fn pick(orch: &Orch, a: &PickArgs) -> Result<i32> {
     let req = ClaimRequest {
         owner: a.owner.clone(),
         lease: a.lease.unwrap_or(orch.config.dispatcher.lease),
-        host: hostname(),
+        host: Some(crate::runner::hostname()),
         pid: Some(i64::from(std::process::id())),
         pgid: None,
+        spawned_by: None,
+        dispatcher: None,
     };
     let (claimed, warnings) = orch.claim(&req)?;
     warn_all(&warnings);
@@ -52,15 +54,6 @@ pub fn pick(orch: &Orch, a: &PickArgs) -> Result<i32> {
         print(&format!("export ORCH_LEASE_TOKEN={}", c.run.lease_token));
     }
     Ok(0)
-}
-
-/// The machine's name, for run records.
-pub fn hostname() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
 }
 
 #[derive(clap::Args, Debug)]
@@ -128,18 +121,32 @@ pub struct DoneArgs {
     /// A note to append.
     #[arg(long)]
     notes: Option<String>,
-    /// The report (a file, or - for stdin).
+    /// The report (a file, or - for stdin); the gate judges it. None is the empty report.
     #[arg(long)]
     report: Option<PathBuf>,
     #[arg(long)]
     json: bool,
 }
 
+/// Exit 0 when the gate said PASS (or `--force` skipped it) and the task is DONE; 5 when
+/// it said RETRY (a transient failure, retried after the backoff) or BLOCK.
 pub fn done(orch: &Orch, a: &DoneArgs) -> Result<i32> {
     let report = read_report(&a.report)?;
-    let fin = Finish::Done { notes: a.notes.clone() };
-    let (t, w) = orch.finish(&a.id, a.lease.auth()?, fin, report.as_deref())?;
-    finished(orch, &t, &w, a.json)
+    let r = orch.done(&a.id, a.lease.auth()?, a.notes.clone(), report.as_deref())?;
+    finished(orch, &r.task, &r.warnings, a.json)?;
+    let t = &r.task;
+    if t.status == orch_core::task::Status::Done {
+        return Ok(0);
+    }
+    let verdict = r.decision.as_ref().map_or("-", |d| d.verdict.as_str());
+    let why = r.reason.as_deref().unwrap_or("-");
+    let next = match t.retry_at {
+        Some(at) => format!("it will be retried at {}", super::output::time(Some(at), &orch.tz)),
+        None if t.status == orch_core::task::Status::Failed => "no retry is left".to_string(),
+        None => "it waits for an operator (`orch retry`)".to_string(),
+    };
+    eprintln!("orch: {} not done: the gate said {verdict} ({why}); it is {}, {next}", t.id, t.status);
+    Ok(5)
 }
 
 fn finished(orch: &Orch, t: &orch_core::task::Task, w: &[String], json: bool) -> Result<i32> {

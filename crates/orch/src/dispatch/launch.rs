@@ -6,20 +6,14 @@ use crate::ops::json::task_json;
 use crate::ops::{Claimed, Orch};
 use crate::runner::{self, Spawned, Spec};
 use orch_core::template;
-use std::path::PathBuf;
 
 /// The prompt used when `.orch/prompt.md` is missing.
-pub const FALLBACK_PROMPT: &str = "Task {id}: {task}\nSuccess criteria: {criteria}\n";
-
-/// Where a run's files live: `.orch/runs/RUN_ID/`.
-pub fn run_dir(orch: &Orch, run_id: &str) -> PathBuf {
-    orch.home.runs_dir().join(run_id)
-}
+pub const FALLBACK_PROMPT: &str = "Task {id}: {task}\nSuccess criteria: {criteria}\nNotes: {notes}\n";
 
 /// Prepares and spawns the worker for `c`. `command` is the argv template.
 pub fn launch(orch: &Orch, c: &Claimed, command: &[String]) -> Result<Spawned, String> {
     let t = &c.task;
-    let dir = run_dir(orch, &c.run.id);
+    let dir = orch.home.run_dir(&c.run.id);
     crate::home::create_private_dir(&dir).map_err(|e| e.to_string())?;
     let deps = orch.dep_reports(t).map_err(|e| e.to_string())?;
     let mut json = task_json(t);
@@ -27,7 +21,8 @@ pub fn launch(orch: &Orch, c: &Claimed, command: &[String]) -> Result<Spawned, S
     json["trace_id"] = serde_json::json!(c.run.trace_id);
     json["deps"] = serde_json::to_value(&deps).expect("deps serialise");
     let task_file = dir.join("task.json");
-    write_private(&task_file, &serde_json::to_string_pretty(&json).expect("JSON serialises"))?;
+    let text = serde_json::to_string_pretty(&json).expect("JSON serialises");
+    crate::home::replace_private(&task_file, &text).map_err(|e| e.to_string())?;
 
     let deps_text: String = deps
         .iter()
@@ -56,7 +51,7 @@ pub fn launch(orch: &Orch, c: &Claimed, command: &[String]) -> Result<Spawned, S
     let home = orch.home.dir.display().to_string();
     let mut env = vec![
         ("ORCH_TASK_ID".to_string(), t.id.clone()),
-        ("ORCH_RUN_ID".into(), c.run.id.clone()),
+        (runner::RUN_ID_VAR.into(), c.run.id.clone()),
         ("ORCH_TRACE_ID".into(), c.run.trace_id.clone()),
         ("ORCH_LEASE_TOKEN".into(), c.run.lease_token.clone()),
         ("ORCH_ATTEMPT".into(), attempt.clone()),
@@ -75,19 +70,4 @@ pub fn launch(orch: &Orch, c: &Claimed, command: &[String]) -> Result<Spawned, S
         stdin: None,
     };
     runner::spawn(&spec)
-}
-
-/// Writes a run file for the worker to read now. No fsync: the file serves this process
-/// only, and the database (not this file) is the record.
-pub(crate) fn write_private(path: &std::path::Path, text: &str) -> Result<(), String> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
-        .map_err(|e| format!("{}: {e}", path.display()))
 }

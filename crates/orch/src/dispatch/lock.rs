@@ -1,20 +1,38 @@
-//! One dispatcher per home: an exclusive lock on `.orch/dispatcher.lock`, which also
-//! says who holds it, so a second `orch run` names the holder and exits 5. The lock is
-//! the kernel's (flock): it goes away with its process, however that process dies.
+//! One dispatcher per SQLite database: an exclusive lock on a file beside the database
+//! (`orch.db.dispatcher.lock` next to `orch.db`), so a second `orch run` on the same
+//! database — from this home or any other, with `--db` — names the holder and exits 5.
+//! On PostgreSQL several dispatchers share the queue (one per host); there the lock is
+//! per home (`.orch/dispatcher.lock`), and recovery tells live dispatchers from dead ones.
+//! The lock is the kernel's (flock): it goes away with its process, however that process
+//! dies.
 
 use crate::error::{Error, Result};
 use crate::ops::Orch;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::PathBuf;
 
 /// Held for as long as the dispatcher runs.
 pub struct DispatcherLock {
     _file: File,
 }
 
+/// The lock file for the queue of `orch`, and what it guards (for messages).
+fn lock_path(orch: &Orch) -> (PathBuf, String) {
+    match crate::store::sqlite_path(&orch.db_url) {
+        Some(db) => {
+            let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "orch.db".into());
+            name.push(".dispatcher.lock");
+            let path = db.with_file_name(name);
+            (path, format!("the database {}", db.display()))
+        }
+        None => (orch.home.dir.join("dispatcher.lock"), orch.home.dir.display().to_string()),
+    }
+}
+
 pub fn acquire(orch: &Orch, host: &str) -> Result<DispatcherLock> {
     use std::os::unix::fs::OpenOptionsExt;
-    let path = orch.home.dir.join("dispatcher.lock");
+    let (path, guarded) = lock_path(orch);
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -30,14 +48,11 @@ pub fn acquire(orch: &Orch, host: &str) -> Result<DispatcherLock> {
             let _ = file.read_to_string(&mut holder);
             let holder = holder.trim();
             let holder = if holder.is_empty() { "another process" } else { holder };
-            return Err(Error::Conflict(format!(
-                "a dispatcher is running on {} already: {holder}",
-                orch.home.dir.display()
-            )));
+            return Err(Error::Conflict(format!("a dispatcher is running on {guarded} already: {holder}")));
         }
         Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
     }
-    let me = format!("pid {} on {host} since {}\n", std::process::id(), orch.now());
+    let me = format!("pid {} on {host} since {} (home {})\n", std::process::id(), orch.now(), orch.home.dir.display());
     file.set_len(0).and_then(|_| file.seek(SeekFrom::Start(0))).map_err(|e| Error::io(&path, e))?;
     file.write_all(me.as_bytes()).map_err(|e| Error::io(&path, e))?;
     Ok(DispatcherLock { _file: file })

@@ -1,6 +1,8 @@
 //! The dispatcher (`orch run`, and `orch exec` for one task): a loop that sweeps expired
 //! leases, claims while fewer than N workers run, spawns, renews leases, enforces
-//! deadlines and reaps.
+//! deadlines and reaps. This file owns the loop and how it ends; the slots' timers and
+//! lease checks are in `slots`, claiming and starting in `start`, a process's end in
+//! `reap`, what wakes the loop in `wake`.
 //!
 //! One thread runs the loop; it sleeps on a channel fed by a thread per worker (its
 //! exit), a watcher of the database (any other process's commit: a new task, a cancel)
@@ -10,41 +12,41 @@
 //! Safety: every worker runs under a lease the dispatcher renews (three times per lease
 //! at least); a lost lease stops the worker's process group at once, so one task never
 //! has two live runs. The per-task deadline holds even while heartbeats succeed. On
-//! SIGINT/SIGTERM the dispatcher stops claiming, stops its workers and gives their tasks
-//! back (PENDING, the attempt not counted). If it is killed outright, the leases expire
-//! and any watchdog recovers the tasks; the next dispatcher on this host recovers them at
-//! once (see `recover`).
+//! SIGINT, SIGTERM or SIGHUP the dispatcher stops claiming, stops its workers and gives
+//! their tasks back (PENDING, the attempt not counted); an error inside the loop does the
+//! same, as far as it can, before it is returned. If the dispatcher is killed outright,
+//! the leases expire and any watchdog recovers the tasks; the next dispatcher on this
+//! host recovers them at once, once the dead one is provably gone (see `recover`).
 
 mod launch;
 mod lock;
 mod progress;
+mod reap;
 mod recover;
-mod review;
-mod settle;
+mod slots;
+mod start;
+mod wake;
 
-pub use launch::run_dir;
 pub use progress::Counts;
 
 use crate::error::{Error, Result};
-use crate::gate;
-use crate::ops::{ClaimRequest, Orch};
+use crate::ops::{Orch, Outcome, RunRef};
 use crate::runner::{self, hostname};
-use crate::store::{self, ProcessInfo};
 use orch_core::outcome::Exit;
-use orch_core::state::Auth;
 use orch_core::task::Status;
 use progress::Progress;
-use review::AfterWork;
-use settle::{Outcome, Settled, Stop};
+use slots::Slot;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
+use wake::Msg;
 
 pub const SPAWNED_BY_DISPATCHER: &str = "dispatcher";
 pub const SPAWNED_BY_EXEC: &str = "exec";
 
-/// How often the loop wakes with nothing to do: the watchdog sweep, due retries.
+/// How often the loop wakes with nothing to do: the watchdog sweep, due retries, the
+/// status line.
 const TICK: Duration = Duration::from_secs(1);
 /// How often the view is rewritten while the dispatcher runs.
 const VIEW_EVERY: Duration = Duration::from_millis(500);
@@ -68,6 +70,8 @@ pub struct RunOptions {
 pub struct Summary {
     pub counts: Counts,
     pub elapsed_s: f64,
+    /// The signal that stopped it (`SIGTERM`, `SIGINT`, `SIGHUP`), if one did.
+    pub stopped_by: Option<String>,
     /// The last task it finished and how its worker exited (exec's exit code).
     pub last_task: Option<String>,
     pub last_status: Option<Status>,
@@ -75,43 +79,19 @@ pub struct Summary {
     pub last_exit: Option<Exit>,
 }
 
-enum Msg {
-    Exited { run_id: String, exit: Exit },
-    Changed,
-    Signal,
-}
-
-struct Slot {
-    no: usize,
-    task_id: String,
-    run_id: String,
-    token: String,
-    pgid: i32,
-    started: Instant,
-    deadline: Instant,
-    next_heartbeat: Instant,
-    stop: Option<Stop>,
-    kill_at: Option<Instant>,
-    attempt: u32,
-    /// The worker's process, or the reviewer's after a passing report.
-    phase: Phase,
-}
-
-enum Phase {
-    Work,
-    Review(gate::Decision),
-}
-
 struct Dispatcher<'a> {
     orch: &'a Orch,
     opts: RunOptions,
     host: String,
+    /// `HOST:PID:START`, recorded on every run this dispatcher claims.
+    me: String,
     command: Vec<String>,
     slots: HashMap<String, Slot>,
     tx: mpsc::Sender<Msg>,
     progress: Progress,
     claims: usize,
     draining: bool,
+    stopped_by: Option<&'static str>,
     view_dirty: bool,
     summary: Summary,
     budget_announced: Option<jiff::civil::Date>,
@@ -132,8 +112,8 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
     let began = Instant::now();
     let (tx, rx) = mpsc::channel();
     let stop_threads = Arc::new(AtomicBool::new(false));
-    spawn_watcher(orch, tx.clone(), stop_threads.clone())?;
-    let signals = spawn_signal_listener(tx.clone())?;
+    wake::spawn_watcher(orch, tx.clone(), stop_threads.clone())?;
+    let signals = wake::spawn_signal_listener(tx.clone())?;
     orch.defer_view.store(true, Ordering::Relaxed);
     let mut d = Dispatcher {
         orch,
@@ -141,71 +121,49 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
         progress: Progress::new(orch.tz.clone(), opts.quiet),
         opts,
         host,
+        me: runner::identity(),
         slots: HashMap::new(),
         tx,
         claims: 0,
         draining: false,
+        stopped_by: None,
         view_dirty: false,
         summary: Summary::default(),
         budget_announced: None,
     };
+    let mut result = Ok(());
     if d.opts.spawned_by == SPAWNED_BY_DISPATCHER {
-        let grace = to_std(orch.config.worker.grace);
-        for id in recover::recover(orch, &d.host, grace)? {
-            d.progress.line(&format!("{id} put back: its dispatcher died while it ran"));
-            d.view_dirty = true;
+        match recover::recover(orch, &d.host, to_std(orch.config.worker.grace)) {
+            Ok(back) => {
+                for id in back {
+                    d.progress.line(&format!("{id} put back: the dispatcher that ran it is gone"));
+                    d.view_dirty = true;
+                }
+            }
+            Err(e) => result = Err(e),
         }
     }
-    let result = d.run_loop(&rx);
+    if result.is_ok() {
+        result = d.run_loop(&rx);
+    }
+    if result.is_err() {
+        d.abort(&rx);
+    }
     stop_threads.store(true, Ordering::Relaxed);
     signals.close();
     orch.defer_view.store(false, Ordering::Relaxed);
-    let warnings = orch.after_change();
-    for w in warnings {
+    for w in orch.after_change() {
         eprintln!("orch: warning: {w}");
     }
     d.progress.finish_live();
     d.summary.counts = d.progress.counts.clone();
     d.summary.elapsed_s = began.elapsed().as_secs_f64();
+    d.summary.stopped_by = d.stopped_by.map(str::to_string);
     result.map(|()| d.summary)
 }
 
 fn to_std(d: jiff::SignedDuration) -> Duration {
     d.unsigned_abs()
-}
-
-/// A second connection that blocks until another process commits, then wakes the loop.
-fn spawn_watcher(orch: &Orch, tx: mpsc::Sender<Msg>, stop: Arc<AtomicBool>) -> Result<()> {
-    let db = store::open(&orch.db_url)?;
-    std::thread::spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            match db.wait_for_change(Duration::from_millis(250)) {
-                Ok(true) => {
-                    if tx.send(Msg::Changed).is_err() {
-                        return;
-                    }
-                }
-                Ok(false) => {}
-                Err(_) => std::thread::sleep(Duration::from_millis(250)),
-            }
-        }
-    });
-    Ok(())
-}
-
-fn spawn_signal_listener(tx: mpsc::Sender<Msg>) -> Result<signal_hook::iterator::Handle> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals =
-        signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).map_err(|e| Error::Io(format!("signals: {e}")))?;
-    let handle = signals.handle();
-    std::thread::spawn(move || {
-        for _ in signals.forever() {
-            if tx.send(Msg::Signal).is_err() {
-                return;
-            }
-        }
-    });
-    Ok(handle)
 }
 
 impl Dispatcher<'_> {
@@ -216,7 +174,8 @@ impl Dispatcher<'_> {
         let mut idle = false;
         loop {
             let now = Instant::now();
-            if now >= next_tick {
+            let ticked = now >= next_tick;
+            if ticked {
                 next_tick = now + TICK;
                 let (expired, _) = self.orch.sweep()?;
                 for t in &expired {
@@ -226,10 +185,15 @@ impl Dispatcher<'_> {
                 self.check_leases()?;
                 want_claim = true;
             }
-            self.timers(now)?;
+            if self.timers(now)? {
+                self.check_leases()?;
+            }
             if want_claim && !self.draining {
                 idle = self.fill()?;
                 want_claim = false;
+            }
+            if ticked {
+                self.show_status();
             }
             if self.slots.is_empty() && (self.draining || self.limit_reached() || (self.opts.until_idle && idle)) {
                 return Ok(());
@@ -255,7 +219,7 @@ impl Dispatcher<'_> {
                         want_claim = true;
                     }
                     Msg::Changed => changed = true,
-                    Msg::Signal => self.begin_shutdown(),
+                    Msg::Signal(name) => self.begin_shutdown(name),
                 }
             }
             if changed {
@@ -269,279 +233,75 @@ impl Dispatcher<'_> {
         self.opts.max_claims.is_some_and(|m| self.claims >= m)
     }
 
-    /// The earliest moment the loop must act on its own.
-    fn next_timer(&self, tick: Instant) -> Instant {
-        self.slots
-            .values()
-            .flat_map(|s| [Some(s.next_heartbeat), Some(s.deadline), s.kill_at])
-            .flatten()
-            .fold(tick, Instant::min)
+    /// The live status line (terminals only): running, the counts, and how many tasks
+    /// could be claimed now.
+    fn show_status(&mut self) {
+        if !self.progress.is_live() {
+            return;
+        }
+        let queued = self.orch.eligible_now(progress::QUEUED_CAP).unwrap_or(0);
+        self.progress.status(self.slots.len(), queued);
     }
 
-    /// Claims and starts tasks while slots are free. Returns true when nothing was
-    /// eligible (the queue is idle for now).
-    fn fill(&mut self) -> Result<bool> {
-        if self.daily_budget_spent()? {
-            return Ok(true);
-        }
-        while self.slots.len() < self.opts.workers && !self.limit_reached() {
-            let no = (1..=self.opts.workers).find(|n| self.slots.values().all(|s| s.no != *n)).unwrap_or(1);
-            let owner = self.opts.owner.clone().unwrap_or_else(|| format!("worker:{}-{no}", self.host));
-            let req = ClaimRequest {
-                owner,
-                lease: self.orch.config.dispatcher.lease,
-                host: Some(self.host.clone()),
-                pid: None,
-                pgid: None,
-            };
-            let (claimed, _) = self.orch.claim(&req)?;
-            let Some(c) = claimed else { return Ok(true) };
-            self.claims += 1;
-            self.view_dirty = true;
-            self.progress.counts.started += 1;
-            match launch::launch(self.orch, &c, &self.command) {
-                Ok(spawned) => {
-                    let info = ProcessInfo {
-                        host: self.host.clone(),
-                        pid: i64::from(spawned.pid),
-                        pgid: i64::from(spawned.pid),
-                        proc_start: spawned.proc_start,
-                        spawned_by: self.opts.spawned_by.to_string(),
-                    };
-                    self.orch.record_process(&c.run.id, &info)?;
-                    self.progress.line(&format!(
-                        "{} started (attempt {}, pid {}): {}",
-                        c.task.id,
-                        c.run.attempt,
-                        spawned.pid,
-                        crate::cli::clip(&c.task.task, 60)
-                    ));
-                    let now = Instant::now();
-                    let lease = to_std(self.orch.config.dispatcher.lease);
-                    let slot = Slot {
-                        no,
-                        task_id: c.task.id.clone(),
-                        run_id: c.run.id.clone(),
-                        token: c.run.lease_token.clone(),
-                        pgid: spawned.pid,
-                        started: now,
-                        deadline: now + to_std(self.orch.config.worker.timeout),
-                        next_heartbeat: now + lease / 3,
-                        stop: None,
-                        kill_at: None,
-                        attempt: c.run.attempt,
-                        phase: Phase::Work,
-                    };
-                    self.watch(spawned.child, &c.run.id);
-                    self.slots.insert(c.run.id.clone(), slot);
-                }
-                Err(e) => {
-                    let exit = Exit::SpawnFailed(e);
-                    let (class, reason) = orch_core::outcome::verdict(&exit, None, &[]).unwrap_err();
-                    let outcome = Outcome::Fail { class, reason };
-                    let settled = settle::finish(self.orch, &c.task.id, &c.run.lease_token, outcome, "")?;
-                    self.report(&c.task.id, &exit, settled, Duration::ZERO);
-                }
-            }
-        }
-        Ok(false)
-    }
-
-    /// True when runs started today (display time zone) cost `budget.daily_cost_usd` or
-    /// more: claiming stops until tomorrow, said once.
-    fn daily_budget_spent(&mut self) -> Result<bool> {
-        let limit = self.orch.config.budget.daily_cost_usd;
-        if limit <= 0.0 {
-            return Ok(false);
-        }
-        let tz = &self.orch.tz;
-        let today = tz.to_datetime(self.orch.now()).date();
-        let midnight = tz.to_ambiguous_timestamp(today.to_datetime(jiff::civil::Time::midnight())).compatible();
-        let since = midnight.map_err(|e| Error::Io(format!("time zone: {e}")))?;
-        let spent = self.orch.cost_since(since)?;
-        if spent < limit {
-            return Ok(false);
-        }
-        if self.budget_announced != Some(today) {
-            self.budget_announced = Some(today);
-            let msg =
-                format!("daily cost limit reached: ${spent:.2} spent today (limit ${limit:.2}); no more claims today");
-            self.orch.budget_exceeded(None, &msg)?;
-            self.progress.line(&msg);
-        }
-        Ok(true)
-    }
-
-    /// Heartbeats, deadlines and kills that are due.
-    fn timers(&mut self, now: Instant) -> Result<()> {
-        let lease = self.orch.config.dispatcher.lease;
-        let grace = to_std(self.orch.config.worker.grace);
-        let mut lost = Vec::new();
-        for s in self.slots.values_mut() {
-            if s.kill_at.is_some_and(|k| now >= k) {
-                runner::kill_group(s.pgid);
-                s.kill_at = None;
-            }
-            if s.stop.is_none() && now >= s.deadline {
-                s.stop = Some(Stop::Timeout);
-                runner::terminate_group(s.pgid);
-                s.kill_at = Some(now + grace);
-            }
-            if s.stop.is_none() && now >= s.next_heartbeat {
-                match self.orch.heartbeat(&s.task_id, Auth::Token(s.token.clone()), lease) {
-                    Ok(_) => s.next_heartbeat = now + to_std(lease) / 3,
-                    Err(Error::Transition(_)) => lost.push(s.run_id.clone()),
-                    // The database may be away for a moment: try again soon; the lease
-                    // has two more heartbeats' worth of time.
-                    Err(_) => s.next_heartbeat = now + Duration::from_secs(1),
-                }
-            }
-        }
-        for run_id in lost {
-            self.lose(&run_id);
-        }
-        Ok(())
-    }
-
-    /// Stops every worker whose task no longer holds its lease (cancelled, expired and
-    /// taken, edited by hand).
-    fn check_leases(&mut self) -> Result<()> {
-        if self.slots.is_empty() {
-            return Ok(());
-        }
-        let ids: Vec<(String, String, String)> = self
-            .slots
-            .values()
-            .filter(|s| s.stop.is_none())
-            .map(|s| (s.run_id.clone(), s.task_id.clone(), s.token.clone()))
-            .collect();
-        let lost: Vec<String> = store::read(self.orch.db.as_ref(), |tx| {
-            let mut lost = Vec::new();
-            for (run_id, task_id, token) in &ids {
-                let holds = tx.task_get(task_id)?.and_then(|t| t.lease).is_some_and(|l| &l.token == token);
-                if !holds {
-                    lost.push(run_id.clone());
-                }
-            }
-            Ok(lost)
-        })?;
-        for run_id in lost {
-            self.lose(&run_id);
-        }
-        Ok(())
-    }
-
-    fn lose(&mut self, run_id: &str) {
-        if let Some(s) = self.slots.get_mut(run_id) {
-            s.stop = Some(Stop::LeaseLost);
-            runner::kill_group(s.pgid);
-        }
-    }
-
-    fn begin_shutdown(&mut self) {
+    /// Stops claiming and stops every worker: SIGTERM to its group now, SIGKILL after
+    /// `worker.grace`; each task is given back as its worker exits.
+    fn begin_shutdown(&mut self, signal: &'static str) {
         if self.draining {
             return;
         }
         self.draining = true;
-        self.progress.line(&format!("stopping: {} running worker(s) will be put back", self.slots.len()));
+        self.stopped_by = Some(signal);
+        self.stop_workers(&format!("stopping on {signal}"));
+    }
+
+    /// SIGTERM to every worker's group not already being stopped, SIGKILL after the
+    /// grace period.
+    fn stop_workers(&mut self, why: &str) {
+        self.progress.line(&format!("{why}: {} running worker(s) will be put back", self.slots.len()));
         let kill_at = Instant::now() + to_std(self.orch.config.worker.grace);
         for s in self.slots.values_mut() {
-            if s.stop.is_none() {
-                s.stop = Some(Stop::Shutdown);
-                runner::terminate_group(s.pgid);
+            if s.stop.is_none() || s.stop == Some(slots::Stop::Finished) {
+                s.stop = Some(slots::Stop::Shutdown);
+                s.group.terminate();
                 s.kill_at = Some(kill_at);
             }
         }
     }
 
-    /// Sends the process's exit to the loop when it comes.
-    fn watch(&self, child: std::process::Child, run_id: &str) {
-        let tx = self.tx.clone();
-        let run_id = run_id.to_string();
-        runner::wait_in_background(child, move |exit| {
-            let _ = tx.send(Msg::Exited { run_id, exit });
-        });
-    }
-
-    fn reap(&mut self, run_id: &str, exit: Exit) -> Result<()> {
-        let Some(mut s) = self.slots.remove(run_id) else { return Ok(()) };
-        // Leave nothing of the process's group behind.
-        runner::kill_group(s.pgid);
-        let (outcome, report) = match std::mem::replace(&mut s.phase, Phase::Work) {
-            Phase::Work => match review::after_work(self.orch, &s.run_id, &exit, s.stop)? {
-                AfterWork::Settle(outcome, report) => (outcome, report),
-                AfterWork::Review(d) => match review::start_review(self.orch, &s.task_id, &s.run_id, s.attempt, &d) {
-                    Ok(spawned) => {
-                        s.pgid = spawned.pid;
-                        s.deadline = Instant::now() + to_std(self.orch.config.gate.reviewer_timeout);
-                        s.phase = Phase::Review(d);
-                        self.watch(spawned.child, &s.run_id);
-                        self.slots.insert(s.run_id.clone(), s);
-                        return Ok(());
-                    }
-                    Err(e) => {
-                        let reason = format!("reviewer_failed: could not start: {e}");
-                        self.orch.set_verdict(&s.run_id, gate::Verdict::Retry.as_str(), &reason)?;
-                        (Outcome::Fail { class: orch_core::policy::FailureClass::Transient, reason }, d.report)
-                    }
-                },
-            },
-            Phase::Review(d) => (review::after_review(self.orch, &s.run_id, &exit, s.stop, &d)?, d.report),
-        };
-        let settled = settle::finish(self.orch, &s.task_id, &s.token, outcome, &report)?;
-        self.view_dirty = true;
-        self.report(&s.task_id, &exit, settled, s.started.elapsed());
-        Ok(())
-    }
-
-    fn report(&mut self, task_id: &str, exit: &Exit, settled: Settled, took: Duration) {
-        let took = format!("{:.1}s", took.as_secs_f64());
-        let c = &mut self.progress.counts;
-        let line = match &settled {
-            Settled::LeaseLost => {
-                c.lease_lost += 1;
-                format!("{task_id} stopped: its lease was lost ({took})")
+    /// After an error in the loop: what a shutdown does, as far as it can — stop every
+    /// worker's group, wait for the exits (SIGKILL after the grace period), and give each
+    /// task back. Errors on the way are ignored: the first error is the one reported.
+    fn abort(&mut self, rx: &mpsc::Receiver<Msg>) {
+        self.draining = true;
+        self.stop_workers("stopping after an error");
+        let until = Instant::now() + to_std(self.orch.config.worker.grace) + Duration::from_secs(2);
+        while !self.slots.is_empty() && Instant::now() < until {
+            let now = Instant::now();
+            for s in self.slots.values_mut() {
+                if s.kill_at.is_some_and(|k| now >= k) {
+                    s.group.kill();
+                    s.kill_at = None;
+                }
             }
-            Settled::Task(t) => match t.status {
-                Status::Done => {
-                    c.done += 1;
-                    format!("{task_id} done ({took})")
-                }
-                Status::Failed => {
-                    c.failed += 1;
-                    let next = t.retry_at.map_or_else(
-                        || "no retry".to_string(),
-                        |r| format!("retry at {}", orch_core::time::format_display_time(r, &self.orch.tz)),
-                    );
-                    format!("{task_id} failed ({}): {next} ({took})", describe(exit))
-                }
-                Status::Blocked => {
-                    c.blocked += 1;
-                    format!("{task_id} blocked ({took})")
-                }
-                Status::Pending => {
-                    c.interrupted += 1;
-                    format!("{task_id} put back (not counted as an attempt)")
-                }
-                Status::InProgress => format!("{task_id} still in progress"),
-            },
-        };
-        self.progress.line(&line);
-        self.summary.last_task = Some(task_id.to_string());
-        self.summary.last_status = match &settled {
-            Settled::Task(t) => Some(t.status),
-            Settled::LeaseLost => None,
-        };
-        self.summary.last_exit = Some(exit.clone());
-        self.progress.status(self.slots.len(), 0);
+            let wait = self.next_timer(until).saturating_duration_since(Instant::now());
+            if let Ok(Msg::Exited { run_id, .. }) = rx.recv_timeout(wait)
+                && let Some(s) = self.slots.remove(&run_id)
+            {
+                self.give_back(&s);
+            }
+        }
+        let left: Vec<Slot> = self.slots.drain().map(|(_, s)| s).collect();
+        for s in &left {
+            s.group.kill();
+            self.give_back(s);
+        }
     }
-}
 
-fn describe(exit: &Exit) -> String {
-    match exit {
-        Exit::Code(c) => format!("exit {c}"),
-        Exit::Signal(s) => format!("signal {s}"),
-        Exit::SpawnFailed(e) => format!("could not start: {e}"),
-        Exit::TimedOut => "timeout".into(),
+    fn give_back(&mut self, s: &Slot) {
+        let run = RunRef { task_id: &s.task_id, run_id: &s.run_id, token: &s.token };
+        if self.orch.settle(&run, Outcome::Interrupt, "", None).is_ok() {
+            self.progress.counts.interrupted += 1;
+            self.progress.line(&format!("{} put back (not counted as an attempt)", s.task_id));
+        }
     }
 }

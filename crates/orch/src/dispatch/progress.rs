@@ -1,5 +1,6 @@
 //! What `orch run` shows: one plain line per start and end (for logs and pipes), and on
-//! a terminal a live status line (running, done, failed, queue depth) on stderr.
+//! a terminal a live status line on stderr (running, done, failed, blocked, and how many
+//! tasks could be claimed now), refreshed on every start, end and tick.
 
 use jiff::tz::TimeZone;
 use std::io::{IsTerminal, Write};
@@ -13,6 +14,9 @@ pub struct Counts {
     pub interrupted: usize,
     pub lease_lost: usize,
 }
+
+/// The status line counts eligible tasks up to this many.
+pub const QUEUED_CAP: usize = 1000;
 
 pub struct Progress {
     tz: TimeZone,
@@ -35,17 +39,24 @@ impl Progress {
             eprint!("\r\x1b[K");
         }
         let now = orch_core::time::format_display_time(jiff::Timestamp::now(), &self.tz);
-        crate::cli::print(&format!("{now} {msg}"));
+        crate::console::print(&format!("{now} {msg}"));
     }
 
-    /// The live status line (terminals only).
+    /// Whether the live status line is shown (a terminal, not quiet).
+    pub fn is_live(&self) -> bool {
+        self.live
+    }
+
+    /// The live status line (terminals only); `queued` counts the tasks eligible now, up
+    /// to [`QUEUED_CAP`].
     pub fn status(&self, running: usize, queued: usize) {
         if !self.live {
             return;
         }
         let c = &self.counts;
+        let plus = if queued >= QUEUED_CAP { "+" } else { "" };
         eprint!(
-            "\r\x1b[Krunning {running} · done {} · failed {} · blocked {} · queued {queued}",
+            "\r\x1b[Krunning {running} · done {} · failed {} · blocked {} · queued {queued}{plus}",
             c.done, c.failed, c.blocked
         );
         let _ = std::io::stderr().flush();

@@ -1,25 +1,44 @@
-//! What a dead dispatcher left behind on this host: its workers' process groups, still
-//! running, and their tasks, still IN_PROGRESS under leases nobody renews. A dispatcher
-//! that starts stops those groups (only when the process start time matches the one
-//! recorded, never a reused pid) and puts their tasks back at once, instead of waiting
-//! for the leases to expire.
+//! What a dead dispatcher (or `orch exec`) left behind on this host: its workers'
+//! process groups, maybe still running, and their tasks, still IN_PROGRESS under leases
+//! nobody renews. A dispatcher that starts looks at every unfinished run claimed on this
+//! host by another process, and touches it only when that process is provably gone (its
+//! pid is free or belongs to a process with another start time): a live dispatcher
+//! beside it (PostgreSQL, several homes) keeps its runs. For each orphan it stops the
+//! run's processes — the recorded group when its leader is still the worker we started
+//! (same start time, or it carries the run's id in its environment) or the leader is
+//! gone while members remain; and every process whose environment carries the run's id,
+//! which finds a worker whose group was never recorded (a crash between the claim and
+//! recording it) — all groups at once (SIGTERM, one grace period, SIGKILL), then puts
+//! the tasks back (`dispatcher_lost`) instead of waiting for the leases to expire.
 
 use crate::error::{Error, Result};
 use crate::ops::Orch;
 use crate::runner;
+use crate::store::Run;
 use orch_core::state::{Auth, Command};
-use std::time::{Duration, Instant};
+use std::collections::BTreeSet;
+use std::time::Duration;
 
 /// Returns the ids of the tasks put back.
 pub fn recover(orch: &Orch, host: &str, grace: Duration) -> Result<Vec<String>> {
+    let orphans: Vec<Run> = orch
+        .live_runs_on(host)?
+        .into_iter()
+        .filter(|r| r.dispatcher.as_deref().is_some_and(|d| runner::identity_is_dead(d, host)))
+        .collect();
+    if orphans.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: BTreeSet<String> = orphans.iter().map(|r| r.id.clone()).collect();
+    let by_env = runner::groups_of_runs(&ids);
+    let mut groups = BTreeSet::new();
+    for run in &orphans {
+        groups.extend(recorded_group(run));
+        groups.extend(by_env.get(&run.id).into_iter().flatten().copied());
+    }
+    runner::stop_groups(&groups, grace);
     let mut back = Vec::new();
-    for run in orch.live_runs_on(host)? {
-        if run.spawned_by.as_deref() != Some(super::SPAWNED_BY_DISPATCHER) {
-            continue;
-        }
-        if let Some(pgid) = run.pgid.and_then(|p| i32::try_from(p).ok()) {
-            stop_if_ours(pgid, run.proc_start, grace);
-        }
+    for run in &orphans {
         let cmd = Command::Interrupt { auth: Auth::Token(run.lease_token.clone()), reason: "dispatcher_lost".into() };
         match orch.apply(&run.task_id, &cmd) {
             Ok(_) => back.push(run.task_id.clone()),
@@ -32,23 +51,16 @@ pub fn recover(orch: &Orch, host: &str, grace: Duration) -> Result<Vec<String>> 
     Ok(back)
 }
 
-/// Stops the group when it is still the worker we started: its leader has the recorded
-/// start time, or the leader is gone while members remain (a live group id is never
+/// The run's recorded process group, when it is still the worker we started: its leader
+/// has the recorded start time (or, with none recorded, carries the run's id in its
+/// environment), or the leader is gone while members remain (a live group id is never
 /// handed to a new process).
-fn stop_if_ours(pgid: i32, recorded_start: Option<i64>, grace: Duration) {
-    let leader_start = runner::proc_start(pgid);
-    let ours = match (leader_start, recorded_start) {
-        (Some(now), Some(then)) => now == then,
+fn recorded_group(run: &Run) -> Option<i32> {
+    let pgid = i32::try_from(run.pgid?).ok()?;
+    let ours = match (runner::proc_start(pgid), run.proc_start) {
         (None, _) => true,
-        (Some(_), None) => false,
+        (Some(now), Some(then)) => now == then,
+        (Some(_), None) => runner::run_id_of(pgid).as_deref() == Some(run.id.as_str()),
     };
-    if !ours || !runner::group_alive(pgid) {
-        return;
-    }
-    runner::terminate_group(pgid);
-    let until = Instant::now() + grace;
-    while Instant::now() < until && runner::group_alive(pgid) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    runner::kill_group(pgid);
+    (ours && runner::group_alive(pgid)).then_some(pgid)
 }

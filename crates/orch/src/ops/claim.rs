@@ -1,5 +1,7 @@
-//! The worker side: claim the next eligible task under a lease, renew it, finish it;
-//! and the watchdog sweep that turns expired leases into transient failures.
+//! The worker side: claim the next eligible task under a lease, renew it, finish it
+//! (a `done` goes through the gate, see `settle`); and the watchdog sweep that turns
+//! expired leases into transient failures. A task whose runs spent its cost budget is
+//! never claimed again: the claim blocks it (`cost_limit`) instead.
 
 use super::{Orch, persist, persist_traced};
 use crate::error::Result;
@@ -18,6 +20,10 @@ pub struct ClaimRequest {
     pub host: Option<String>,
     pub pid: Option<i64>,
     pub pgid: Option<i64>,
+    /// `dispatcher` or `exec` when orch spawns the worker; `None` for an agent.
+    pub spawned_by: Option<String>,
+    /// The identity (`HOST:PID:START`) of the process that spawns the worker.
+    pub dispatcher: Option<String>,
 }
 
 /// A claimed task and its new run (whose `lease_token` the worker must present).
@@ -48,7 +54,8 @@ impl Orch {
     /// Claims the next eligible task in one transaction; `None` when nothing is eligible.
     pub fn claim(&self, req: &ClaimRequest) -> Result<(Option<Claimed>, Vec<String>)> {
         let now = self.now();
-        self.change(|tx| claim_in(tx, req, now, &self.policy))
+        let rules = Rules { policy: &self.policy, cost_limit: self.config.budget.task_cost_usd };
+        self.change(|tx| claim_in(tx, req, now, &rules))
     }
 
     /// Renews the lease of a running task.
@@ -57,13 +64,15 @@ impl Orch {
         self.apply(id, &Command::Heartbeat { auth, lease_until })
     }
 
-    /// Ends the current run of a task: DONE, or FAILED by the retry rule.
+    /// Ends the current run of a task. `Done` with the lease token goes through the
+    /// gate ([`Orch::done`]): DONE only on a PASS. `Fail` is FAILED by the retry rule.
     pub fn finish(&self, id: &str, auth: Auth, finish: Finish, report: Option<&str>) -> Result<(Task, Vec<String>)> {
-        let cmd = match finish {
-            Finish::Done { notes } => Command::Complete { auth, notes },
-            Finish::Fail { reason, class } => Command::Fail { auth, reason, class, unit: unit_draw() },
-        };
-        self.apply_with_report(id, &cmd, report)
+        match finish {
+            Finish::Done { notes } => self.done(id, auth, notes, report).map(|d| (d.task, d.warnings)),
+            Finish::Fail { reason, class } => {
+                self.apply_with_report(id, &Command::Fail { auth, reason, class, unit: unit_draw() }, report)
+            }
+        }
     }
 
     /// The watchdog: every expired lease becomes a transient failure `lease_expired`,
@@ -101,26 +110,34 @@ fn refused(e: orch_core::state::TransitionError) -> StoreError {
 const FIRST_BATCH: usize = 1;
 const MAX_BATCH: usize = 256;
 
+/// What a claim checks besides eligibility.
+struct Rules<'a> {
+    policy: &'a RetryPolicy,
+    /// `budget.task_cost_usd` (0: no limit).
+    cost_limit: f64,
+}
+
 /// The claim transaction. The common case is one step of the store
-/// ([`Tx::claim_next`]), checked against the core's transition. Otherwise the general
-/// path: first the expired leases are swept (so a queue worked only by `pick` needs no
-/// separate watchdog), then the candidates are walked in pick order: one whose
-/// idempotency key belongs to a DONE task is marked done (`idempotent_skip`), one whose
-/// key belongs to an unfinished task waits, and the first that remains is claimed.
-/// Waiting candidates never hide an eligible task behind them: each round reads past
-/// the ones already known to wait.
-fn claim_in(
-    tx: &mut dyn Tx,
-    req: &ClaimRequest,
-    now: Timestamp,
-    policy: &RetryPolicy,
-) -> store::Result<Option<Claimed>> {
-    let run = new_run(req, now);
-    let spec = ClaimSpec { now, owner: &req.owner, lease_until: now + req.lease, run: &run };
-    match tx.claim_next(&spec)? {
-        NextClaim::Claimed { before, after } => return confirm(req, run, &before, &after, now, policy).map(Some),
-        NextClaim::Nothing => return Ok(None),
-        NextClaim::Undecided => {}
+/// ([`Tx::claim_next`]), checked against the core's transition; it is taken when no task
+/// cost limit is set (the limit needs each candidate's spend, which the general path
+/// reads). Otherwise the general path: first the expired leases are swept (so a queue
+/// worked only by `pick` needs no separate watchdog), then the candidates are walked in
+/// pick order: one whose idempotency key belongs to a DONE task is marked done
+/// (`idempotent_skip`), one whose key belongs to an unfinished task waits, one whose runs
+/// spent the task cost budget is blocked (`cost_limit`, whatever brought it back: a lease
+/// that expired, a shutdown), and the first that remains is claimed. Waiting candidates
+/// never hide an eligible task behind them: each round reads past the ones already known
+/// to wait.
+fn claim_in(tx: &mut dyn Tx, req: &ClaimRequest, now: Timestamp, rules: &Rules<'_>) -> store::Result<Option<Claimed>> {
+    let policy = rules.policy;
+    if rules.cost_limit <= 0.0 {
+        let run = new_run(req, now);
+        let spec = ClaimSpec { now, owner: &req.owner, lease_until: now + req.lease, run: &run };
+        match tx.claim_next(&spec)? {
+            NextClaim::Claimed { before, after } => return confirm(req, run, &before, &after, now, policy).map(Some),
+            NextClaim::Nothing => return Ok(None),
+            NextClaim::Undecided => {}
+        }
     }
     expire_in(tx, now, policy)?;
     let mut waiting: HashSet<String> = HashSet::new();
@@ -135,6 +152,7 @@ fn claim_in(
                 continue;
             }
             match idempotency(tx, &cand)? {
+                Key::Free if over_budget(tx, &cand, rules.cost_limit, now, policy)? => skipped = true,
                 Key::Free => return start(tx, req, &cand, now, policy).map(Some),
                 Key::Wait => {
                     waiting.insert(cand.id.clone());
@@ -165,6 +183,8 @@ fn new_run(req: &ClaimRequest, now: Timestamp) -> Run {
         host: req.host.clone(),
         pid: req.pid,
         pgid: req.pgid,
+        spawned_by: req.spawned_by.clone(),
+        dispatcher: req.dispatcher.clone(),
         started_at: now,
         ..Run::default()
     }
@@ -231,6 +251,28 @@ fn start(
     tx.run_insert(&run)?;
     let task = persist_traced(tx, cand, change, None, Some(&run.trace_id))?;
     Ok(Claimed { task, run })
+}
+
+/// Blocks `cand` (`cost_limit`, with a `budget.exceeded` event) when its runs spent the
+/// task cost budget; true when it did.
+fn over_budget(tx: &mut dyn Tx, cand: &Task, limit: f64, now: Timestamp, policy: &RetryPolicy) -> store::Result<bool> {
+    if limit <= 0.0 {
+        return Ok(false);
+    }
+    let spent: f64 = tx.runs_of(&cand.id)?.iter().map(|r| r.usage.cost_usd).sum();
+    if spent < limit {
+        return Ok(false);
+    }
+    let reason = super::run::cost_limit_reason(spent, limit);
+    let change = transition(cand, &Command::Block { auth: Auth::Force, reason: reason.clone() }, now, policy)
+        .map_err(refused)?;
+    persist(tx, cand, change, None)?;
+    let mut e = orch_core::event::Event::new(now, orch_core::event::kind::BUDGET_EXCEEDED);
+    e.level = orch_core::event::Level::Warn;
+    e.task_id = Some(cand.id.clone());
+    e.msg = Some(reason);
+    tx.event_insert(&e)?;
+    Ok(true)
 }
 
 enum Key {

@@ -1,9 +1,21 @@
 //! The JSON form of tasks and runs, shared by every front end (`show --json`, the
-//! worker's `ORCH_TASK_JSON`, the HTTP API): keys are the column names, times RFC 3339.
+//! worker's `ORCH_TASK_JSON`, the HTTP API): keys are the column names, times RFC 3339
+//! at millisecond precision (what the database keeps), so a task prints the same
+//! whether it was just changed in memory or read back.
 
 use crate::store::Run;
+use jiff::Timestamp;
 use orch_core::task::Task;
 use serde_json::{Map, Value, json};
+
+/// A time as JSON: RFC 3339, cut to the millisecond the database keeps.
+fn time(t: Timestamp) -> Value {
+    json!(Timestamp::from_millisecond(t.as_millisecond()).unwrap_or(t))
+}
+
+fn opt_time(t: Option<Timestamp>) -> Value {
+    t.map_or(Value::Null, time)
+}
 
 pub fn task_json(t: &Task) -> Value {
     let mut m = Map::new();
@@ -13,19 +25,19 @@ pub fn task_json(t: &Task) -> Value {
     m.insert("task".into(), json!(t.task));
     m.insert("success_criteria".into(), json!(t.success_criteria));
     m.insert("owner_session".into(), json!(t.owner));
-    m.insert("started_at".into(), json!(t.started_at));
-    m.insert("due_at".into(), json!(t.due_at));
+    m.insert("started_at".into(), opt_time(t.started_at));
+    m.insert("due_at".into(), opt_time(t.due_at));
     m.insert("notes".into(), json!(t.notes));
     m.insert("attempts".into(), json!(t.attempts));
     m.insert("max_attempts".into(), json!(t.max_attempts));
-    m.insert("retry_at".into(), json!(t.retry_at));
+    m.insert("retry_at".into(), opt_time(t.retry_at));
     m.insert("idempotency_key".into(), json!(t.idempotency_key));
     m.insert("depends_on".into(), json!(t.depends_on));
     m.insert("resource".into(), json!(t.resource));
-    m.insert("created_at".into(), json!(t.created_at));
-    m.insert("updated_at".into(), json!(t.updated_at));
+    m.insert("created_at".into(), time(t.created_at));
+    m.insert("updated_at".into(), time(t.updated_at));
     if let Some(l) = &t.lease {
-        m.insert("lease".into(), json!({"token": l.token, "expires_at": l.expires_at}));
+        m.insert("lease".into(), json!({"token": l.token, "expires_at": time(l.expires_at)}));
     }
     if let Some(r) = &t.run_id {
         m.insert("run_id".into(), json!(r));
@@ -47,8 +59,8 @@ pub fn run_json(r: &Run) -> Value {
         "trace_id": r.trace_id,
         "host": r.host,
         "pid": r.pid,
-        "started_at": r.started_at,
-        "ended_at": r.ended_at,
+        "started_at": time(r.started_at),
+        "ended_at": opt_time(r.ended_at),
         "duration_s": duration_s,
         "outcome": r.outcome,
         "class": r.class,

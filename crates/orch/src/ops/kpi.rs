@@ -43,7 +43,9 @@ impl Orch {
             latency_p95: a.latency_p95,
             stale: a.stale,
             min_runs: a.min_runs,
+            daily_cost_usd: self.config.budget.daily_cost_usd,
         };
-        Ok(kpi::compute(&Input { since, until, runs: &samples, waits: &waits, stale }, &limits))
+        let (cost_today_usd, _) = self.spent_today()?;
+        Ok(kpi::compute(&Input { since, until, runs: &samples, waits: &waits, stale, cost_today_usd }, &limits))
     }
 }

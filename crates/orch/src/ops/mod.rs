@@ -10,11 +10,14 @@ mod kpi;
 mod prune;
 mod review;
 mod run;
+mod settle;
 mod tasks;
 mod team;
 
 pub use claim::{ClaimRequest, Claimed, Finish};
 pub use review::Review;
+pub use run::LeaseState;
+pub use settle::{DoneResult, Outcome, RunRef, Settled};
 pub use tasks::{NewTask, StatusSummary};
 pub use team::{TeamAdded, TreeNode};
 

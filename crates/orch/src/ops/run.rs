@@ -1,12 +1,28 @@
-//! Bookkeeping of runs for the process side: where a worker runs, what it used, what
-//! the gate said, and what the tasks it depends on reported.
+//! Bookkeeping of runs for the process side: where a worker runs, what it used (per
+//! run, per task, per day), what the gate said, whether a run still holds its lease, and
+//! what the tasks it depends on reported.
 
 use super::Orch;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::{self, ProcessInfo, Run};
 use orch_core::event::{Event, Level, kind};
 use orch_core::outcome::Usage;
 use orch_core::task::Task;
+
+/// Whether a run still holds its task's lease.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeaseState {
+    Held,
+    /// The run's own holder ended it (`orch done`, `orch fail`).
+    Finished,
+    /// Gone: cancelled, expired and taken, edited by hand.
+    Lost,
+}
+
+/// The note of a task stopped by its cost budget.
+pub(crate) fn cost_limit_reason(spent: f64, limit: f64) -> String {
+    format!("cost_limit: ${spent:.2} spent (limit ${limit:.2})")
+}
 
 /// A task this one depends on, as its worker sees it.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -32,15 +48,7 @@ impl Orch {
     /// Records the gate's verdict on the run, with its event.
     pub fn set_verdict(&self, run_id: &str, verdict: &str, reason: &str) -> Result<()> {
         let now = self.now();
-        self.log_change(|tx| {
-            tx.run_set_verdict(run_id, verdict, reason)?;
-            let Some(run) = tx.run_get(run_id)? else { return Ok(()) };
-            let mut e = run_event(&run, now, kind::GATE_VERDICT);
-            e.level = if verdict == "PASS" { Level::Info } else { Level::Warn };
-            e.msg = Some(format!("{verdict}: {reason}"));
-            tx.event_insert(&e)?;
-            Ok(())
-        })
+        self.log_change(|tx| verdict_in(tx, run_id, verdict, reason, now))
     }
 
     /// Records that a budget stopped something (`budget.exceeded`).
@@ -54,8 +62,15 @@ impl Orch {
 
     /// What the runs of a task cost so far.
     pub fn task_cost(&self, task_id: &str) -> Result<f64> {
+        Ok(self.task_usage(task_id)?.cost_usd)
+    }
+
+    /// What the runs of a task used so far, summed.
+    pub fn task_usage(&self, task_id: &str) -> Result<Usage> {
         let runs = store::read(self.db.as_ref(), |tx| tx.runs_of(task_id))?;
-        Ok(runs.iter().map(|r| r.usage.cost_usd).sum())
+        let mut total = Usage::default();
+        runs.iter().for_each(|r| total.add(&r.usage));
+        Ok(total)
     }
 
     /// What runs started since `since` cost.
@@ -63,7 +78,40 @@ impl Orch {
         Ok(store::read(self.db.as_ref(), |tx| tx.cost_since(since))?)
     }
 
-    /// Unfinished runs orch spawned on `host`.
+    /// What runs started today (the display time zone's day) cost, and which day it is.
+    pub fn spent_today(&self) -> Result<(f64, jiff::civil::Date)> {
+        let today = self.tz.to_datetime(self.now()).date();
+        let midnight = self.tz.to_ambiguous_timestamp(today.to_datetime(jiff::civil::Time::midnight())).compatible();
+        let since = midnight.map_err(|e| Error::Io(format!("time zone: {e}")))?;
+        Ok((self.cost_since(since)?, today))
+    }
+
+    /// How many tasks could be claimed now, counted up to `cap`.
+    pub fn eligible_now(&self, cap: usize) -> Result<usize> {
+        let now = self.now();
+        Ok(store::read(self.db.as_ref(), |tx| tx.claim_candidates(now, cap))?.len())
+    }
+
+    /// For each `(run_id, task_id, token)`, whether the run still holds its task's lease.
+    pub fn lease_states(&self, runs: &[(String, String, String)]) -> Result<Vec<LeaseState>> {
+        Ok(store::read(self.db.as_ref(), |tx| {
+            let mut out = Vec::with_capacity(runs.len());
+            for (run_id, task_id, token) in runs {
+                let holds = tx.task_get(task_id)?.and_then(|t| t.lease).is_some_and(|l| &l.token == token);
+                let state = if holds {
+                    LeaseState::Held
+                } else if tx.run_get(run_id)?.is_some_and(|r| super::settle::finished_by_holder(r.outcome.as_deref())) {
+                    LeaseState::Finished
+                } else {
+                    LeaseState::Lost
+                };
+                out.push(state);
+            }
+            Ok(out)
+        })?)
+    }
+
+    /// Unfinished runs a dispatcher (or `exec`) on `host` claimed.
     pub fn live_runs_on(&self, host: &str) -> Result<Vec<Run>> {
         Ok(store::read(self.db.as_ref(), |tx| tx.runs_live_on(host))?)
     }
@@ -106,6 +154,23 @@ impl Orch {
             Ok(())
         })
     }
+}
+
+/// Records the gate's verdict on a run, with its `gate.verdict` event, inside `tx`.
+pub(crate) fn verdict_in(
+    tx: &mut dyn store::Tx,
+    run_id: &str,
+    verdict: &str,
+    reason: &str,
+    now: jiff::Timestamp,
+) -> store::Result<()> {
+    tx.run_set_verdict(run_id, verdict, reason)?;
+    let Some(run) = tx.run_get(run_id)? else { return Ok(()) };
+    let mut e = run_event(&run, now, kind::GATE_VERDICT);
+    e.level = if verdict == "PASS" { Level::Info } else { Level::Warn };
+    e.msg = Some(format!("{verdict}: {reason}"));
+    tx.event_insert(&e)?;
+    Ok(())
 }
 
 /// An event about a run, carrying its ids.

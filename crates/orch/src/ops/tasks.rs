@@ -95,9 +95,22 @@ impl Orch {
     /// Like [`Orch::apply`], with a report for the run that ends. When the lease turns out
     /// to be lost, the report is still kept on the run that held the token.
     pub fn apply_with_report(&self, id: &str, cmd: &Command, report: Option<&str>) -> Result<(Task, Vec<String>)> {
+        self.apply_and(id, cmd, report, &mut |_| Ok(()))
+    }
+
+    /// Like [`Orch::apply_with_report`], with `also` run first in the same transaction,
+    /// whether the transition is allowed or not (the gate's verdict on the run that ends).
+    pub(crate) fn apply_and(
+        &self,
+        id: &str,
+        cmd: &Command,
+        report: Option<&str>,
+        also: &mut dyn FnMut(&mut dyn Tx) -> store::Result<()>,
+    ) -> Result<(Task, Vec<String>)> {
         let now = self.now();
         let mut refused = None;
         let (task, warnings) = self.change(|tx| {
+            also(tx)?;
             let before = tx.task_get(id)?.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
             match transition(&before, cmd, now, &self.policy) {
                 Ok(change) => Ok(Some(persist(tx, &before, change, report)?)),
@@ -137,7 +150,9 @@ impl Orch {
 }
 
 /// A worker whose lease is gone still hands in its report: it is saved on the run that
-/// held the token, with an event, so nothing a worker produced is dropped.
+/// held the token, with an event, so nothing a worker produced is dropped. A run its own
+/// holder already finished (`done`, `fail`) lost nothing: a second report for it is not
+/// a late one, and is not stored.
 fn keep_late_report(
     tx: &mut dyn Tx,
     task: &Task,
@@ -154,6 +169,9 @@ fn keep_late_report(
         return Ok(());
     };
     let Some(run) = tx.run_by_token(token)? else { return Ok(()) };
+    if super::settle::finished_by_holder(run.outcome.as_deref()) {
+        return Ok(());
+    }
     tx.run_late_report(&run.id, report)?;
     let mut e = Event::new(now, kind::REPORT_LATE);
     e.level = orch_core::event::Level::Warn;

@@ -62,6 +62,10 @@ pub struct Run {
     /// `dispatcher` or `exec` when orch spawned the worker; `None` for an agent that
     /// claimed for itself.
     pub spawned_by: Option<String>,
+    /// The process that claimed the run to spawn its worker (a dispatcher or `exec`), as
+    /// `HOST:PID:START`: recovery touches a run only once this process is provably gone.
+    /// `None` for an agent that claimed for itself.
+    pub dispatcher: Option<String>,
     pub usage: Usage,
     /// The gate's verdict (`PASS`, `RETRY`, `BLOCK`) and its reason.
     pub verdict: Option<String>,
@@ -191,6 +195,8 @@ pub trait Tx {
     /// Takes `key` for `task_id`; false when another task has it already.
     fn idempotency_claim(&mut self, key: &str, task_id: &str) -> Result<bool>;
 
+    /// Inserts a new run with who claimed it (`host`, `pid`, `pgid`, `spawned_by`,
+    /// `dispatcher`); the rest is recorded as the run goes.
     fn run_insert(&mut self, run: &Run) -> Result<()>;
     fn run_end(&mut self, run_id: &str, end: &RunEnd<'_>) -> Result<()>;
     fn run_get(&mut self, run_id: &str) -> Result<Option<Run>>;
@@ -198,8 +204,9 @@ pub trait Tx {
     fn run_late_report(&mut self, run_id: &str, report: &str) -> Result<()>;
     /// Records the process that executes a run (after it is spawned).
     fn run_set_process(&mut self, run_id: &str, p: &ProcessInfo) -> Result<()>;
-    /// Unfinished runs whose worker orch spawned on `host` (for a dispatcher to find
-    /// what a predecessor left behind).
+    /// Unfinished runs that a dispatcher (or `exec`) on `host` claimed to spawn a worker
+    /// for, i.e. with a `dispatcher` recorded (for a dispatcher to find what a dead one
+    /// left behind), oldest first.
     fn runs_live_on(&mut self, host: &str) -> Result<Vec<Run>>;
     /// Adds to the usage recorded on a run.
     fn run_add_usage(&mut self, run_id: &str, usage: &Usage) -> Result<()>;
@@ -280,9 +287,17 @@ pub fn read<T>(db: &dyn Backend, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) ->
 /// Opens the database named by `url`: a path, `sqlite://PATH`, or `postgres://…`
 /// (`postgresql://…`).
 pub fn open(url: &str) -> Result<Box<dyn Backend>> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Box::new(postgres::Postgres::open(url)?));
+    match sqlite_path(url) {
+        None => Ok(Box::new(postgres::Postgres::open(url)?)),
+        Some(path) => Ok(Box::new(sqlite::Sqlite::open(&path)?)),
     }
-    let path = url.strip_prefix("sqlite://").unwrap_or(url);
-    Ok(Box::new(sqlite::Sqlite::open(std::path::Path::new(path))?))
+}
+
+/// The file of a SQLite database URL (`PATH` or `sqlite://PATH`); `None` for
+/// PostgreSQL.
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return None;
+    }
+    Some(url.strip_prefix("sqlite://").unwrap_or(url).into())
 }

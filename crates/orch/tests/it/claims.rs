@@ -45,7 +45,7 @@ fn events(p: &Project) -> Vec<Value> {
 fn six_processes_racing_pick_and_done_finish_every_task_exactly_once() {
     const TASKS: usize = 300;
     const WORKERS: usize = 6;
-    let p = Project::init(Some(&queue_of(TASKS)));
+    let p = Project::init_plain(Some(&queue_of(TASKS)));
     let results: Vec<(String, Vec<String>, Vec<String>)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..WORKERS)
             .map(|w| {
@@ -140,7 +140,7 @@ fn the_watchdog_turns_an_expired_lease_into_a_transient_failure() {
 
 #[test]
 fn a_stale_token_is_refused_with_exit_5_and_its_report_kept() {
-    let p = Project::init(None);
+    let p = Project::init_plain(None);
     p.ok(&["add", "contested"]);
     let (id, stale) = pick(&p, "w1", &["--lease", "1ms"]).unwrap();
     p.ok(&["watchdog"]);
@@ -233,7 +233,7 @@ fn racing_adds_with_one_idempotency_key_make_one_task() {
 
 #[test]
 fn pick_honours_dependencies_and_resources() {
-    let p = Project::init(None);
+    let p = Project::init_plain(None);
     p.ok(&["add", "build"]); // ORCH-001
     p.ok(&["add", "ship", "--depends-on", "ORCH-001"]); // ORCH-002
     p.ok(&["add", "train a", "--resource", "gpu0"]); // ORCH-003
@@ -267,7 +267,7 @@ fn pick_order_is_priority_then_due_then_id() {
 
 #[test]
 fn log_lists_every_attempt_with_owner_times_class_reason_and_outcome() {
-    let p = Project::init(None);
+    let p = Project::init_plain(None);
     p.ok(&["add", "three tries"]);
     let (id, tok) = pick(&p, "alice", &[]).unwrap();
     p.ok(&["fail", &id, "--lease", &tok, "--reason", "no credentials", "--permanent"]);
@@ -298,8 +298,9 @@ fn log_lists_every_attempt_with_owner_times_class_reason_and_outcome() {
         assert_eq!(r["trace_id"].as_str().unwrap().len(), 32);
     }
     let text = p.ok(&["log", &id]);
-    let lines: Vec<&str> = text.lines().collect();
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with('#')).collect();
     assert_eq!(lines.len(), 3, "{text}");
+    assert!(text.ends_with("total: 3 attempts tokens=0/0 cost=$0.0000\n"), "{text}");
     assert!(
         lines[0].contains("owner=alice") && lines[0].contains("outcome=failed class=permanent reason=no credentials")
     );

@@ -113,6 +113,8 @@ fn claim(orch: &Orch, owner: &str, lease_min: i64) -> Option<Claimed> {
         host: None,
         pid: None,
         pgid: None,
+        spawned_by: None,
+        dispatcher: None,
     };
     let (c, w) = orch.claim(&req).expect("claim");
     assert!(w.is_empty(), "{w:?}");
@@ -446,7 +448,8 @@ fn threads_with_their_own_connections_never_claim_one_task_twice() {
                     let mut mine = Vec::new();
                     while let Some(c) = claim(&orch, &format!("w{w}"), 15) {
                         let auth = Auth::Token(c.run.lease_token.clone());
-                        orch.finish(&c.task.id, auth, Finish::Done { notes: None }, None).expect("done");
+                        orch.finish(&c.task.id, auth, Finish::Done { notes: None }, Some("- ok\nRisks: none"))
+                            .expect("done");
                         mine.push(c.task.id);
                     }
                     mine

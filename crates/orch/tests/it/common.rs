@@ -6,6 +6,9 @@
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
+/// The binary under test.
+pub const ORCH_BIN: &str = env!("CARGO_BIN_EXE_orch");
+
 pub const SEED: &str = include_str!("../../../../tests/fixtures/seed_queue.md");
 
 /// A temporary project folder (the parent of `.orch/`).
@@ -27,6 +30,15 @@ impl Project {
             p.write("QUEUE.md", q);
         }
         p.orch(&["init"]).assert().success();
+        p
+    }
+
+    /// Like [`Project::init`], for a plain command queue: the report rules are off
+    /// (`gate.compact_report = false`), so a worker's `done` without a report passes the
+    /// gate.
+    pub fn init_plain(queue: Option<&str>) -> Project {
+        let p = Project::init(queue);
+        p.set_config("compact_report", "false");
         p
     }
 
@@ -115,5 +127,112 @@ impl Project {
             .collect();
         assert!(found, "no key {key} in orch.toml");
         std::fs::write(&path, out.join("\n") + "\n").expect("write orch.toml");
+    }
+}
+
+/// Polls `cond` every 20 ms until it holds or `limit` passes; whether it held.
+pub fn wait_until(limit: std::time::Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let until = std::time::Instant::now() + limit;
+    loop {
+        if cond() {
+            return true;
+        }
+        if std::time::Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Whether process `pid` is alive (a zombie is not).
+pub fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rfind(')').map(|i| s[i + 2..].starts_with('Z')))
+        .is_some_and(|zombie| !zombie)
+}
+
+/// The real binary running in the background, its stdout and stderr going to files;
+/// killed when dropped if still running.
+pub struct Background {
+    pub child: std::process::Child,
+    out: PathBuf,
+    err: PathBuf,
+}
+
+impl Project {
+    /// The real binary as a std command, run in the project folder with a clean
+    /// environment.
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut c = std::process::Command::new(ORCH_BIN);
+        c.current_dir(self.path())
+            .env_remove("ORCH_HOME")
+            .env_remove("ORCH_DB")
+            .env_remove("ORCH_QUEUE_MD")
+            .env_remove("ORCH_QUEUE_MD_READ_ONLY")
+            .env_remove("ORCH_LEASE_TOKEN")
+            .env_remove("ORCH_RUN_ID")
+            .env("RUST_BACKTRACE", "0")
+            .args(args);
+        c
+    }
+
+    /// Starts the binary in the background; `name` names its output files in the
+    /// project (`NAME.out`, `NAME.err`).
+    pub fn spawn(&self, name: &str, args: &[&str]) -> Background {
+        let out = self.file(&format!("{name}.out"));
+        let err = self.file(&format!("{name}.err"));
+        let child = self
+            .command(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(&out).expect("stdout file"))
+            .stderr(std::fs::File::create(&err).expect("stderr file"))
+            .spawn()
+            .expect("start orch");
+        Background { child, out, err }
+    }
+
+    /// The lines of a file in the project (none when it is missing).
+    pub fn lines(&self, name: &str) -> Vec<String> {
+        std::fs::read_to_string(self.file(name)).unwrap_or_default().lines().map(str::to_string).collect()
+    }
+}
+
+impl Background {
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), sig).expect("signal orch");
+    }
+
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.out).unwrap_or_default()
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.err).unwrap_or_default()
+    }
+
+    /// Waits for the process to end (panics after `limit`); its exit code (`None`:
+    /// killed by a signal).
+    pub fn wait(&mut self, limit: std::time::Duration) -> Option<i32> {
+        let mut status = None;
+        let ended = wait_until(limit, || {
+            status = self.child.try_wait().expect("wait for orch");
+            status.is_some()
+        });
+        assert!(ended, "orch did not end within {limit:?}:\n{}\n{}", self.stdout(), self.stderr());
+        status.and_then(|s| s.code())
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }

@@ -4,7 +4,8 @@
 //! test gets a fresh store: a temporary SQLite file, or a new PostgreSQL database
 //! (`CREATE DATABASE orch_test_…`, dropped afterwards) on the server named by
 //! `ORCH_TEST_PG`. Without that variable the PostgreSQL half skips loudly (and fails
-//! under `CI=true`).
+//! under `CI=true`). This file holds the suite's frame and the task lifecycle; races,
+//! change notification, the `Tx` primitives and `migrate` are in `conformance_tx.rs`.
 
 use crate::common::SEED;
 use crate::postgres::TestDb;
@@ -13,15 +14,13 @@ use orch::clock::ManualClock;
 use orch::config::Config;
 use orch::home::Home;
 use orch::ops::{ClaimRequest, Claimed, Finish, NewTask, Options, Orch};
-use orch::store::{self, Backend, ListFilter, ProcessInfo, Run, RunEnd, StoreError, ViewMark};
+use orch::store::{self, Backend, ListFilter};
 use orch_core::event::Event;
 use orch_core::outcome::Usage;
 use orch_core::policy::FailureClass;
 use orch_core::state::{Auth, Command, Replan};
 use orch_core::task::{Priority, Status, Task};
-use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 mod claims;
 mod event_log;
@@ -73,47 +72,54 @@ impl Env {
         open_orch(self.dir.path(), &self.url, self.clock.clone())
     }
 
-    fn db(&self) -> &dyn Backend {
+    /// Another queue handle on the same store and clock, with its own configuration.
+    pub fn handle_with(&self, config: Config) -> Orch {
+        let home = Home { dir: self.dir.path().join(".orch") };
+        let db = store::open(&self.url).expect("open store");
+        Orch::with_parts(home, config, db, &Options::default(), self.clock.clone())
+    }
+
+    pub(crate) fn db(&self) -> &dyn Backend {
         self.orch.db.as_ref()
     }
 
-    fn now(&self) -> Timestamp {
+    pub(crate) fn now(&self) -> Timestamp {
         self.orch.now()
     }
 
-    fn advance(&self, secs: i64) {
+    pub(crate) fn advance(&self, secs: i64) {
         self.clock.advance(SignedDuration::from_secs(secs));
     }
 
-    fn add(&self, title: &str) -> String {
+    pub(crate) fn add(&self, title: &str) -> String {
         self.add_with(NewTask { task: title.into(), ..NewTask::default() })
     }
 
-    fn add_with(&self, new: NewTask) -> String {
+    pub(crate) fn add_with(&self, new: NewTask) -> String {
         let (t, created, _) = self.orch.add(&new).expect("add");
         assert!(created);
         t.id
     }
 
-    fn claim(&self, owner: &str) -> Option<Claimed> {
+    pub(crate) fn claim(&self, owner: &str) -> Option<Claimed> {
         claim(&self.orch, owner)
     }
 
-    fn get(&self, id: &str) -> Task {
+    pub(crate) fn get(&self, id: &str) -> Task {
         self.orch.get(id).expect("task")
     }
 
-    fn done(&self, c: &Claimed, report: &str) -> Task {
+    pub(crate) fn done(&self, c: &Claimed, report: &str) -> Task {
         let auth = Auth::Token(c.run.lease_token.clone());
         self.orch.finish(&c.task.id, auth, Finish::Done { notes: None }, Some(report)).expect("done").0
     }
 
-    fn fail(&self, c: &Claimed, class: FailureClass) -> Task {
+    pub(crate) fn fail(&self, c: &Claimed, class: FailureClass) -> Task {
         let auth = Auth::Token(c.run.lease_token.clone());
         self.orch.finish(&c.task.id, auth, Finish::Fail { reason: "boom".into(), class }, None).expect("fail").0
     }
 
-    fn events(&self) -> Vec<Event> {
+    pub(crate) fn events(&self) -> Vec<Event> {
         store::read(self.db(), |tx| tx.events_after(0, 100_000)).expect("events")
     }
 }
@@ -125,13 +131,15 @@ fn open_orch(root: &std::path::Path, url: &str, clock: Arc<ManualClock>) -> Orch
     Orch::with_parts(home, Config::default(), db, &Options::default(), clock)
 }
 
-fn claim(orch: &Orch, owner: &str) -> Option<Claimed> {
+pub(crate) fn claim(orch: &Orch, owner: &str) -> Option<Claimed> {
     let req = ClaimRequest {
         owner: owner.into(),
         lease: SignedDuration::from_mins(15),
         host: Some("host-a".into()),
         pid: Some(42),
         pgid: Some(42),
+        spawned_by: None,
+        dispatcher: None,
     };
     orch.claim(&req).expect("claim").0
 }
@@ -140,7 +148,8 @@ fn ids(claims: &[Option<Claimed>]) -> Vec<String> {
     claims.iter().map(|c| c.as_ref().map_or("-".into(), |c| c.task.id.clone())).collect()
 }
 
-/// Generates `sqlite::NAME` and `postgres::NAME` tests for each function `NAME(&Env)`.
+/// Generates `sqlite::NAME` and `postgres::NAME` tests for each function `NAME(&Env)`
+/// (in this module and, through `#[macro_use]`, in `conformance_tx`).
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -173,20 +182,9 @@ conformance! {
     the_sweep_expires_leases,
     cancel_replan_and_retry,
     the_seed_imports_and_exports_byte_for_byte,
-    events_are_numbered_in_commit_order_and_paged,
-    racing_claimers_never_share_a_task,
-    racing_adds_never_share_an_id_or_a_key,
-    wait_for_change_sees_another_connections_commit,
-    tx_task_update_is_compare_and_set,
-    tx_a_refused_insert_leaves_the_transaction_usable,
-    tx_a_failed_closure_rolls_back,
-    tx_idempotency_keys_are_unique,
-    tx_runs_round_trip,
-    tx_meta_and_view_marks,
-    tx_an_explicit_event_number_is_kept,
+    done_goes_through_the_gate,
+    a_task_that_spent_its_cost_budget_is_blocked_instead_of_claimed,
     tx_events_are_appended_together_in_order,
-    tx_list_filters_max_num_and_expired_leases,
-    migrate_copies_a_queue_with_its_history,
     prune_never_lets_an_event_number_be_used_again,
     tx_claim_next_takes_the_common_case_in_one_step,
     claims_take_the_general_path_when_one_step_cannot_decide,
@@ -395,363 +393,40 @@ fn the_seed_imports_and_exports_byte_for_byte(env: &Env) {
     assert!(changed[0].0.contains(&t.id) && changed[0].0.contains("checked"));
 }
 
-fn events_are_numbered_in_commit_order_and_paged(env: &Env) {
-    let id = env.add("a");
-    let c = env.claim("w").unwrap();
-    env.done(&c, "- ok\nRisks: none");
-    let all = env.events();
-    let names: Vec<&str> = all.iter().map(|e| e.event.as_str()).collect();
-    assert_eq!(names[0], "task.added");
-    assert!(names.contains(&"task.claimed") && names.contains(&"task.done"), "{names:?}");
-    let seqs: Vec<i64> = all.iter().map(|e| e.seq).collect();
-    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
-    assert!(all.iter().all(|e| e.task_id.as_deref() == Some(id.as_str())));
-    let claimed = all.iter().find(|e| e.event == "task.claimed").unwrap();
-    assert_eq!(claimed.run_id.as_deref(), Some(c.run.id.as_str()));
-    assert_eq!(claimed.trace_id.as_deref(), Some(c.run.trace_id.as_str()));
-    let page = store::read(env.db(), |tx| tx.events_after(seqs[0], 1)).unwrap();
-    assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), [seqs[1]]);
-    // Writers from many connections: a reader that follows the cursor sees every event
-    // exactly once, whatever order the writers commit in.
-    let writers: Vec<_> = (0..3).map(|_| env.handle()).collect();
-    let mut seen: Vec<i64> = seqs.clone();
-    std::thread::scope(|s| {
-        for (i, w) in writers.iter().enumerate() {
-            s.spawn(move || {
-                for n in 0..10 {
-                    w.add(&NewTask { task: format!("w{i}-{n}"), ..NewTask::default() }).unwrap();
-                }
-            });
-        }
-        let reader = env.backend();
-        let mut last = *seqs.last().unwrap();
-        for _ in 0..2000 {
-            let page = store::read(reader.as_ref(), |tx| tx.events_after(last, 7)).unwrap();
-            if let Some(e) = page.last() {
-                last = e.seq;
-            }
-            seen.extend(page.iter().map(|e| e.seq));
-            if seen.len() == all.len() + 30 {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    });
-    let final_all: Vec<i64> = env.events().iter().map(|e| e.seq).collect();
-    let more = store::read(env.db(), |tx| tx.events_after(*seen.last().unwrap(), 1000)).unwrap();
-    seen.extend(more.iter().map(|e| e.seq));
-    assert_eq!(seen, final_all, "the cursor reader missed or repeated events");
-}
-
-fn racing_claimers_never_share_a_task(env: &Env) {
-    for i in 0..24 {
-        env.add(&format!("t{i}"));
+fn done_goes_through_the_gate(env: &Env) {
+    for t in ["no report", "a good one", "forced"] {
+        env.add(t);
     }
-    let handles: Vec<Orch> = (0..4).map(|_| env.handle()).collect();
-    let got: Vec<Vec<String>> = std::thread::scope(|s| {
-        let joins: Vec<_> = handles
-            .iter()
-            .enumerate()
-            .map(|(i, h)| {
-                s.spawn(move || {
-                    let mut mine = Vec::new();
-                    while let Some(c) = claim(h, &format!("w{i}")) {
-                        mine.push(c.task.id);
-                    }
-                    mine
-                })
-            })
-            .collect();
-        joins.into_iter().map(|j| j.join().unwrap()).collect()
-    });
-    let all: Vec<&String> = got.iter().flatten().collect();
-    let unique: HashSet<&String> = all.iter().copied().collect();
-    assert_eq!((all.len(), unique.len()), (24, 24), "{got:?}");
+    let bad = env.claim("w").unwrap();
+    let auth = Auth::Token(bad.run.lease_token.clone());
+    let r = env.orch.done(&bad.task.id, auth, None, None).unwrap();
+    assert_eq!(r.task.status, Status::Failed, "the empty report breaks the rules");
+    assert!(r.reason.as_deref().unwrap().starts_with("report_invalid"), "{r:?}");
+    let run = &env.orch.runs(&bad.task.id).unwrap()[0];
+    assert_eq!((run.verdict.as_deref(), run.outcome.as_deref()), (Some("RETRY"), Some("failed")));
+    let good = env.claim("w").unwrap();
+    let t = env.done(&good, "- ok\nRisks: none");
+    assert_eq!(t.status, Status::Done);
+    let forced = env.claim("w").unwrap();
+    let r = env.orch.done(&forced.task.id, Auth::Force, None, None).unwrap();
+    assert_eq!((r.task.status, r.decision.is_none()), (Status::Done, true), "--force skips the gate");
 }
 
-fn racing_adds_never_share_an_id_or_a_key(env: &Env) {
-    let handles: Vec<Orch> = (0..3).map(|_| env.handle()).collect();
-    let results: Vec<Vec<(String, bool)>> = std::thread::scope(|s| {
-        let joins: Vec<_> = handles
-            .iter()
-            .map(|h| {
-                s.spawn(move || {
-                    (0..8)
-                        .map(|n| {
-                            let key = (n % 2 == 0).then(|| format!("k{n}"));
-                            let new = NewTask { task: format!("n{n}"), idempotency_key: key, ..NewTask::default() };
-                            let (t, created, _) = h.add(&new).expect("add");
-                            (t.id, created)
-                        })
-                        .collect()
-                })
-            })
-            .collect();
-        joins.into_iter().map(|j| j.join().unwrap()).collect()
-    });
-    let tasks = env.orch.list(&ListFilter::default()).unwrap();
-    // Four keyed tasks once each, four unkeyed tasks from each of three adders.
-    assert_eq!(tasks.len(), 4 + 3 * 4);
-    let ids: HashSet<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
-    assert_eq!(ids.len(), tasks.len());
-    let created = results.iter().flatten().filter(|(_, c)| *c).count();
-    assert_eq!(created, tasks.len());
-}
-
-fn wait_for_change_sees_another_connections_commit(env: &Env) {
-    let waiter = env.backend();
-    // The first call may return at once (a new listener cannot know what it missed).
-    waiter.wait_for_change(Duration::ZERO).unwrap();
-    assert!(!waiter.wait_for_change(Duration::from_millis(20)).unwrap(), "nothing changed yet");
-    let writer = env.handle();
-    let seen = std::thread::scope(|s| {
-        let w = s.spawn(|| waiter.wait_for_change(Duration::from_secs(30)).unwrap());
-        std::thread::sleep(Duration::from_millis(50));
-        writer.add(&NewTask { task: "wake up".into(), ..NewTask::default() }).unwrap();
-        w.join().unwrap()
-    });
-    assert!(seen, "the waiter saw the commit before its timeout");
-}
-
-fn tx_task_update_is_compare_and_set(env: &Env) {
-    let id = env.add("x");
+fn a_task_that_spent_its_cost_budget_is_blocked_instead_of_claimed(env: &Env) {
+    let mut config = Config::default();
+    config.budget.task_cost_usd = 1.0;
+    let orch = env.handle_with(config);
+    let id = env.add("expensive");
+    let c = claim(&orch, "w").unwrap();
+    orch.add_usage(&c.run.id, &Usage { input_tokens: 1, output_tokens: 1, cost_usd: 1.5 }).unwrap();
+    // Back to PENDING, as a shutdown does: the attempt not counted, the cost spent.
+    let back =
+        Command::Interrupt { auth: Auth::Token(c.run.lease_token.clone()), reason: "dispatcher_shutdown".into() };
+    orch.apply(&id, &back).unwrap();
+    assert!(claim(&orch, "w").is_none(), "a task over its budget is not claimed");
     let t = env.get(&id);
-    let mut a = t.clone();
-    a.task = "from a".into();
-    let saved = store::write(env.db(), |tx| tx.task_update(&a)).unwrap();
-    assert_eq!(saved.version, t.version + 1);
-    let mut stale = t.clone();
-    stale.task = "from a stale copy".into();
-    let err = store::write(env.db(), |tx| tx.task_update(&stale)).unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
-    assert_eq!(env.get(&id).task, "from a");
-}
-
-fn tx_a_refused_insert_leaves_the_transaction_usable(env: &Env) {
-    let mut t = Task::new("ORCH-001".into(), "a".into(), Priority::P1, 4, env.now());
-    t.version = 1;
-    let mut refused = None;
-    store::write(env.db(), |tx| {
-        tx.task_insert(&t)?;
-        refused = Some(tx.task_insert(&t));
-        let mut b = t.clone();
-        b.id = "ORCH-002".into();
-        tx.task_insert(&b)
-    })
-    .unwrap();
-    assert!(matches!(refused, Some(Err(StoreError::Conflict(_)))), "{refused:?}");
-    assert_eq!(env.orch.list(&ListFilter::default()).unwrap().len(), 2);
-}
-
-fn tx_a_failed_closure_rolls_back(env: &Env) {
-    let mut t = Task::new("ORCH-001".into(), "a".into(), Priority::P1, 4, env.now());
-    t.version = 1;
-    let err = store::write(env.db(), |tx| {
-        tx.task_insert(&t)?;
-        tx.meta_set("k", "v")?;
-        Err::<(), _>(StoreError::Db("changed my mind".into()))
-    })
-    .unwrap_err();
-    assert!(matches!(err, StoreError::Db(_)));
-    assert!(env.orch.list(&ListFilter::default()).unwrap().is_empty());
-    assert_eq!(store::read(env.db(), |tx| tx.meta_get("k")).unwrap(), None);
-}
-
-fn tx_idempotency_keys_are_unique(env: &Env) {
-    let (first, second, owner) = store::write(env.db(), |tx| {
-        Ok((tx.idempotency_claim("k", "ORCH-001")?, tx.idempotency_claim("k", "ORCH-002")?, tx.idempotency_owner("k")?))
-    })
-    .unwrap();
-    assert!(first && !second);
-    assert_eq!(owner.as_deref(), Some("ORCH-001"));
-    assert_eq!(store::read(env.db(), |tx| tx.idempotency_owner("nope")).unwrap(), None);
-}
-
-fn sample_run(id: &str, task: &str, at: Timestamp) -> Run {
-    Run {
-        id: id.into(),
-        task_id: task.into(),
-        attempt: 1,
-        owner: "w".into(),
-        trace_id: format!("{id:0>32}"),
-        lease_token: format!("tok-{id}"),
-        host: Some("h1".into()),
-        pid: Some(7),
-        pgid: Some(7),
-        started_at: at,
-        ..Run::default()
-    }
-}
-
-fn tx_runs_round_trip(env: &Env) {
-    let t0 = env.now();
-    let a = sample_run("r1", "ORCH-001", t0);
-    let b = sample_run("r2", "ORCH-001", t0 + SignedDuration::from_secs(5));
-    let c = sample_run("r3", "ORCH-002", t0);
-    let usage = Usage { input_tokens: 1200, output_tokens: 340, cost_usd: 0.25 };
-    store::write(env.db(), |tx| {
-        for r in [&b, &a, &c] {
-            tx.run_insert(r)?;
-        }
-        let p = ProcessInfo {
-            host: "h1".into(),
-            pid: 99,
-            pgid: 98,
-            proc_start: Some(12345),
-            spawned_by: "dispatcher".into(),
-        };
-        tx.run_set_process("r2", &p)?;
-        tx.run_add_usage("r2", &usage)?;
-        tx.run_add_usage("r2", &usage)?;
-        tx.run_set_verdict("r2", "PASS", "fine")?;
-        let end = RunEnd { outcome: "done", class: None, reason: None, report: Some("- ok"), at: t0 };
-        tx.run_end("r1", &end)?;
-        let again =
-            RunEnd { outcome: "failed", class: Some(FailureClass::Transient), reason: Some("x"), report: None, at: t0 };
-        tx.run_end("r1", &again)?; // an ended run stays as it ended
-        tx.run_late_report("r1", "- late")
-    })
-    .unwrap();
-    let (runs, by_token, live, cost, none) = store::read(env.db(), |tx| {
-        Ok((
-            tx.runs_of("ORCH-001")?,
-            tx.run_by_token("tok-r2")?,
-            tx.runs_live_on("h1")?,
-            tx.cost_since(t0)?,
-            tx.run_get("nope")?,
-        ))
-    })
-    .unwrap();
-    assert_eq!(runs.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["r1", "r2"], "oldest first");
-    let r1 = &runs[0];
-    assert_eq!(
-        (r1.outcome.as_deref(), r1.report.as_deref(), r1.late_report.as_deref()),
-        (Some("done"), Some("- ok"), Some("- late"))
-    );
-    assert_eq!(r1.ended_at, Some(t0));
-    let r2 = by_token.unwrap();
-    assert_eq!(
-        (r2.pid, r2.pgid, r2.proc_start, r2.spawned_by.as_deref()),
-        (Some(99), Some(98), Some(12345), Some("dispatcher"))
-    );
-    assert_eq!((r2.usage.input_tokens, r2.usage.output_tokens), (2400, 680));
-    assert!((r2.usage.cost_usd - 0.5).abs() < 1e-9);
-    assert_eq!((r2.verdict.as_deref(), r2.verdict_reason.as_deref()), (Some("PASS"), Some("fine")));
-    assert_eq!(live.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["r2"], "spawned and unfinished");
-    assert!((cost - 0.5).abs() < 1e-9);
-    assert!(none.is_none());
-}
-
-fn tx_meta_and_view_marks(env: &Env) {
-    let id = env.add("x");
-    let mark = ViewMark { version: 1, line: "| ORCH-001 | PENDING |".into(), eol: "\r\n".into() };
-    store::write(env.db(), |tx| {
-        tx.meta_set("b", "2")?;
-        tx.meta_set("a", "1")?;
-        tx.meta_set("b", "3")?;
-        tx.view_mark_set(&id, &mark)
-    })
-    .unwrap();
-    let (a, all, marks) =
-        store::read(env.db(), |tx| Ok((tx.meta_get("a")?, tx.meta_all()?, tx.view_marks()?))).unwrap();
-    assert_eq!(a.as_deref(), Some("1"));
-    let ours: Vec<_> = all.into_iter().filter(|(k, _)| k.len() == 1).collect();
-    assert_eq!(ours, [("a".to_string(), "1".to_string()), ("b".to_string(), "3".to_string())]);
-    assert_eq!(marks.get(&id), Some(&mark));
-    assert_eq!(marks.len(), 1);
-}
-
-fn tx_an_explicit_event_number_is_kept(env: &Env) {
-    let mut e = Event::new(env.now(), "task.added");
-    e.seq = 40;
-    let (kept, next) = store::write(env.db(), |tx| {
-        let kept = tx.event_insert(&e)?;
-        let next = tx.event_insert(&Event::new(env.now(), "task.noted"))?;
-        Ok((kept, next))
-    })
-    .unwrap();
-    assert_eq!((kept, next), (40, 41));
-    let got = store::read(env.db(), |tx| tx.events_after(0, 10)).unwrap();
-    assert_eq!(got.iter().map(|e| e.seq).collect::<Vec<_>>(), [40, 41]);
-    assert_eq!(got[0], e);
-}
-
-fn tx_list_filters_max_num_and_expired_leases(env: &Env) {
-    let a = env.add("a");
-    env.add_with(NewTask { task: "b".into(), priority: Some(Priority::P0), ..NewTask::default() });
-    env.claim("w").unwrap();
-    let pick = |statuses: Vec<Status>, priorities: Vec<Priority>| -> Vec<String> {
-        let f = ListFilter { statuses, priorities };
-        env.orch.list(&f).unwrap().into_iter().map(|t| t.id).collect()
-    };
-    assert_eq!(pick(vec![Status::Pending], vec![]), std::slice::from_ref(&a));
-    assert_eq!(pick(vec![], vec![Priority::P0]), ["ORCH-002"]);
-    assert_eq!(pick(vec![Status::Pending, Status::InProgress], vec![Priority::P1]), [a]);
-    let (max, other, expired_now, expired_later, next) = store::read(env.db(), |tx| {
-        Ok((
-            tx.task_max_num("ORCH")?,
-            tx.task_max_num("OTHER")?,
-            tx.expired_leases(env.now())?.len(),
-            tx.expired_leases(env.now() + SignedDuration::from_mins(15))?.len(),
-            tx.claim_candidates(env.now(), 5)?.len(),
-        ))
-    })
-    .unwrap();
-    assert_eq!((max, other, expired_now, expired_later, next), (2, 0, 0, 1, 1));
-}
-
-fn migrate_copies_a_queue_with_its_history(env: &Env) {
-    // A source queue with some life in it: the seed, claims, a failure, keys, notes.
-    let src = Env::new(Kind::Sqlite, "").unwrap();
-    let queue = src.dir.path().join("QUEUE.md");
-    std::fs::write(&queue, SEED).unwrap();
-    orch::sync::import(&src.orch, Some(&queue), false).unwrap();
-    let p0 = |t: &str, key: Option<&str>| NewTask {
-        task: t.into(),
-        priority: Some(Priority::P0),
-        idempotency_key: key.map(Into::into),
-        ..NewTask::default()
-    };
-    src.add_with(p0("keyed", Some("k")));
-    src.add_with(p0("second", None));
-    src.add_with(p0("third", None));
-    let c = src.claim("w").unwrap();
-    src.orch.add_usage(&c.run.id, &Usage { input_tokens: 5, output_tokens: 6, cost_usd: 0.5 }).unwrap();
-    src.done(&c, "- ok\nRisks: none");
-    let c = src.claim("w").unwrap();
-    src.fail(&c, FailureClass::Transient);
-    src.claim("w").unwrap();
-    src.orch.apply("ORCH-020", &Command::Note { text: "moved".into() }).unwrap();
-    let summary = store::migrate::migrate(src.db(), env.db()).expect("migrate");
-    assert_eq!(summary.tasks, 29);
-    let dump = |db: &dyn Backend| {
-        store::read(db, |tx| {
-            let tasks = tx.task_list(&ListFilter::default())?;
-            let mut runs = Vec::new();
-            for t in &tasks {
-                runs.extend(tx.runs_of(&t.id)?);
-            }
-            let mut marks: Vec<_> = tx.view_marks()?.into_iter().collect();
-            marks.sort_by(|a, b| a.0.cmp(&b.0));
-            Ok((tasks, runs, marks, tx.meta_all()?, tx.idempotency_owner("k")?))
-        })
-        .unwrap()
-    };
-    let events = |db: &dyn Backend| store::read(db, |tx| tx.events_after(0, 100_000)).unwrap();
-    assert_eq!(dump(env.db()), dump(src.db()));
-    assert_eq!(events(env.db()), events(src.db()));
-    // The copy is a working queue: its view is the source's, and new work continues.
-    let out = |e: &Env| {
-        let p = e.dir.path().join("OUT.md");
-        orch::sync::export(&e.orch, Some(&p), true, false).unwrap();
-        std::fs::read_to_string(p).unwrap()
-    };
-    assert_eq!(out(env), out(&src));
-    let n = env.add("after the move");
-    assert_eq!(n, "ORCH-030");
-    let last = events(env.db()).last().unwrap().seq;
-    assert_eq!(last, events(src.db()).last().unwrap().seq + 1);
-    // Never into a queue that holds anything.
-    let err = store::migrate::migrate(src.db(), env.db()).unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(t.status, Status::Blocked);
+    assert!(t.notes.as_deref().unwrap().contains("cost_limit: $1.50 spent (limit $1.00)"), "{:?}", t.notes);
+    let names: Vec<String> = env.events().into_iter().map(|e| e.event).collect();
+    assert!(names.iter().any(|n| n == "budget.exceeded"), "{names:?}");
 }

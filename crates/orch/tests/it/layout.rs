@@ -71,3 +71,15 @@ fn only_the_runner_spawns_and_only_the_store_holds_sql() {
         }
     }
 }
+
+#[test]
+fn arrows_point_inward_services_never_reach_out_to_front_ends_or_the_dispatcher() {
+    for (rel, text) in crate_files("orch") {
+        if !rel.starts_with("cli/") && rel != "main.rs" && rel != "lib.rs" {
+            assert!(!text.contains("crate::cli"), "src/{rel} uses the command line: arrows point inward");
+        }
+        if rel.starts_with("ops/") || rel.starts_with("gate/") || rel.starts_with("store/") {
+            assert!(!text.contains("crate::dispatch"), "src/{rel} uses the dispatcher, which sits above it");
+        }
+    }
+}

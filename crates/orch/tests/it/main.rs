@@ -4,8 +4,12 @@
 mod claims;
 mod claims_lib;
 mod common;
+#[macro_use]
 mod conformance;
+mod conformance_tx;
 mod db_state;
+mod dispatch;
+mod dispatch_recovery;
 mod gate;
 mod hand_edit;
 mod layout;

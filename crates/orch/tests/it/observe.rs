@@ -45,7 +45,7 @@ pub(crate) fn json_lines(text: &str) -> Vec<Value> {
 
 #[test]
 fn kpi_of_seven_done_three_failed_and_one_running_fires_the_failure_rate_alert() {
-    let p = Project::init(Some(&queue_of(11)));
+    let p = Project::init_plain(Some(&queue_of(11)));
     for i in 0..10 {
         let (id, token) = pick(&p, &format!("w{i}"));
         if i < 7 {
@@ -129,8 +129,9 @@ fn every_claim_has_its_own_trace_id_and_every_event_line_is_json() {
     // `log` is the retry log: every attempt with its trace, class, reason and outcome.
     // (A retried task is first in line again: ORCH-001 had four runs.)
     let log = p.ok(&["log", "ORCH-001"]);
-    let lines: Vec<&str> = log.lines().collect();
+    let lines: Vec<&str> = log.lines().filter(|l| l.starts_with('#')).collect();
     assert_eq!(lines.len(), 4, "{log}");
+    assert!(log.lines().last().unwrap().starts_with("total: 4 attempts tokens=0/0 cost=$0.0000"), "{log}");
     assert!(lines[0].contains("outcome=failed class=permanent reason=again") && lines[0].contains("tokens=0/0"));
     assert!(lines[3].contains("took=running") && lines[3].contains(" trace="), "{log}");
 }
@@ -409,6 +410,8 @@ fn gate_budget_sweep_and_abandoned_runs_log_their_events_at_once() {
         host: None,
         pid: None,
         pgid: None,
+        spawned_by: None,
+        dispatcher: None,
     };
     let (c, _) = orch.claim(&req("a")).unwrap();
     let run = c.unwrap().run;
@@ -470,12 +473,15 @@ mod store {
             host: None,
             pid: None,
             pgid: None,
+            spawned_by: None,
+            dispatcher: None,
         };
         env.orch.claim(&req).unwrap().0.expect("a task to claim")
     }
 
     fn finish(env: &Env, c: &Claimed, f: Finish) {
-        env.orch.finish(&c.task.id, Auth::Token(c.run.lease_token.clone()), f, None).unwrap();
+        let report = matches!(f, Finish::Done { .. }).then_some("- ok\nRisks: none");
+        env.orch.finish(&c.task.id, Auth::Token(c.run.lease_token.clone()), f, report).unwrap();
     }
 
     fn fail(class: FailureClass) -> Finish {

@@ -148,7 +148,7 @@ fn six_racing_pick_processes_claim_each_task_once() {
 #[test]
 fn two_homes_drain_one_queue_and_every_task_runs_once() {
     let Some(db) = TestDb::create("two_homes") else { return };
-    let hosts = [Project::init(None), Project::init(None)];
+    let hosts = [Project::init_plain(None), Project::init_plain(None)];
     let ids = add_tasks(&db.url, 24);
     let url = db.url.as_str();
     let got: Vec<Vec<String>> = std::thread::scope(|s| {
@@ -255,6 +255,8 @@ fn a_server_restart_under_a_claimer_loop_loses_no_task() {
                 host: None,
                 pid: None,
                 pgid: None,
+                spawned_by: None,
+                dispatcher: None,
             };
             let deadline = Instant::now() + Duration::from_secs(120);
             while Instant::now() < deadline {
@@ -337,7 +339,7 @@ fn a_wrong_password_or_address_exits_2_with_one_line() {
 #[test]
 fn migrate_moves_a_sqlite_queue_to_postgres() {
     let Some(db) = TestDb::create("migrate_cli") else { return };
-    let p = Project::init(Some(SEED));
+    let p = Project::init_plain(Some(SEED));
     p.ok(&["add", "one more", "--idempotency-key", "k1"]);
     let picked = p.json(&["pick", "--owner", "w"]);
     let id = picked["id"].as_str().unwrap();
@@ -420,4 +422,33 @@ fn without_a_server_the_skip_is_printed_where_it_is_seen_and_fails_under_ci() {
     assert_eq!(err.matches("!!! SKIPPED").count(), 1, "once: {err}");
     let ci = run(Some("true"));
     assert!(!ci.status.success(), "CI=true without a server must fail");
+}
+
+#[test]
+fn two_dispatchers_on_one_database_leave_each_others_runs_alone() {
+    use crate::common::{alive, wait_until};
+    let Some(db) = TestDb::create("two_dispatchers") else { return };
+    // Two homes on one machine stand for two hosts; each runs its own dispatcher.
+    let homes = [Project::init(None), Project::init(None)];
+    for p in &homes {
+        p.set_config("command", r#"["sh", "-c", "echo $$ >> pids; exec sleep 60"]"#);
+    }
+    add_tasks(&db.url, 2);
+    let url = db.url.as_str();
+    let pids = |p: &Project| -> Vec<i32> { p.lines("pids").iter().filter_map(|l| l.parse().ok()).collect() };
+    let mut first = homes[0].spawn("run", &["--db", url, "run", "--workers", "1"]);
+    assert!(wait_until(Duration::from_secs(20), || pids(&homes[0]).len() == 1), "{}", first.stderr());
+    // The second starts while the first one's worker runs on this same host: it must
+    // not take that run for one a dead dispatcher left.
+    let mut second = homes[1].spawn("run", &["--db", url, "run", "--workers", "1"]);
+    assert!(wait_until(Duration::from_secs(20), || pids(&homes[1]).len() == 1), "{}", second.stderr());
+    assert!(alive(pids(&homes[0])[0]), "the second dispatcher stopped the first one's worker");
+    let backend = store::open(url).unwrap();
+    let running = store::read(backend.as_ref(), |tx| tx.task_list(&ListFilter::default())).unwrap();
+    assert!(running.iter().all(|t| t.status == Status::InProgress), "{running:?}");
+    assert!(!second.stdout().contains("put back"), "{}", second.stdout());
+    for d in [&mut first, &mut second] {
+        d.signal(nix::sys::signal::Signal::SIGTERM);
+        assert_eq!(d.wait(Duration::from_secs(30)), Some(0), "{}", d.stderr());
+    }
 }

@@ -79,6 +79,11 @@ fn list_show_and_status_print_json() {
     assert_eq!(t["priority"], "P0");
     assert_eq!(t["due_at"], "2026-03-01T00:00:00Z");
     assert_eq!(t["success_criteria"], "c");
+    // `show` adds what the task's runs used so far.
+    let mut t = t;
+    for k in ["input_tokens", "output_tokens", "cost_usd"] {
+        assert_eq!(t.as_object_mut().unwrap().remove(k).and_then(|v| v.as_f64()), Some(0.0), "show --json {k}");
+    }
     assert_eq!(t, list[26]);
 
     let s = p.json(&["status"]);

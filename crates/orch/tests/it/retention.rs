@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 #[test]
 fn prune_keeps_the_last_run_of_each_task_and_everything_of_unfinished_tasks() {
-    let p = Project::init(Some(&queue_of(3)));
+    let p = Project::init_plain(Some(&queue_of(3)));
     // ORCH-001: two runs, DONE. ORCH-002: two runs, FAILED for good (unfinished).
     let mut folders = BTreeMap::new();
     let (id, token) = pick(&p, "w");

@@ -42,7 +42,8 @@ fn candidates_sql(lock: &str) -> String {
 }
 
 /// The one-statement claim. Parameters: `$1` now, `$2` owner, `$3` lease token, `$4`
-/// lease expiry, `$5` run id, `$6` trace id, `$7` host, `$8` pid, `$9` process group.
+/// lease expiry, `$5` run id, `$6` trace id, `$7` host, `$8` pid, `$9` process group,
+/// `$10` who spawns the worker, `$11` the spawning process's identity.
 ///
 /// Its rows: the candidate (columns of [`TASK_COLS`], then `0`, then whether a lease has
 /// expired) — all NULL but the flag when there is none — and, when it was claimed, the
@@ -69,8 +70,10 @@ fn claim_next_sql() -> &'static str {
                  FROM go WHERE u.id = go.id AND u.version = go.version \
                  RETURNING {upd_cols}, go.status AS from_status), \
              run AS ( \
-                 INSERT INTO runs (id, task_id, attempt, owner, trace_id, lease_token, host, pid, pgid, started_at) \
-                 SELECT $5, upd.id, upd.attempts, $2, $6, $3, $7::text, $8::bigint, $9::bigint, $1 FROM upd), \
+                 INSERT INTO runs (id, task_id, attempt, owner, trace_id, lease_token, host, pid, pgid, started_at, \
+                     spawned_by, dispatcher) \
+                 SELECT $5, upd.id, upd.attempts, $2, $6, $3, $7::text, $8::bigint, $9::bigint, $1, \
+                     $10::text, $11::text FROM upd), \
              ev AS ( \
                  INSERT INTO events (ts, level, event, task_id, run_id, trace_id, owner, attempt, from_status, \
                      to_status, msg) \
@@ -92,7 +95,19 @@ pub(super) fn claim_next(tx: &mut PgTx<'_>, spec: &ClaimSpec<'_>) -> Result<Next
     let r = spec.run;
     let rows = tx.query(
         claim_next_sql(),
-        &[&now, &spec.owner, &r.lease_token, &ms(spec.lease_until), &r.id, &r.trace_id, &r.host, &r.pid, &r.pgid],
+        &[
+            &now,
+            &spec.owner,
+            &r.lease_token,
+            &ms(spec.lease_until),
+            &r.id,
+            &r.trace_id,
+            &r.host,
+            &r.pid,
+            &r.pgid,
+            &r.spawned_by,
+            &r.dispatcher,
+        ],
     )?;
     let which = TASK_COLS.split(", ").count();
     let (mut before, mut after, mut expired) = (None, None, false);

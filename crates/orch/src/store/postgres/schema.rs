@@ -158,6 +158,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX runs_started ON runs (started_at);
     CREATE INDEX runs_ended ON runs (ended_at);
     "#,
+    // 4: the process that claimed a run to spawn its worker (HOST:PID:START), so
+    // recovery leaves the runs of a live dispatcher alone.
+    r#"
+    ALTER TABLE runs ADD COLUMN dispatcher TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

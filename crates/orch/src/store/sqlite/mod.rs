@@ -29,6 +29,9 @@ pub struct Sqlite {
 struct Conn {
     conn: Connection,
     commits: u32,
+    /// The `PRAGMA data_version` that `wait_for_change` saw last. Kept between calls, so
+    /// a commit that lands between two waits is seen by the second one.
+    seen_version: i64,
 }
 
 pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
@@ -58,7 +61,8 @@ impl Sqlite {
         conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456;")
             .map_err(|e| open_err(&e))?;
         schema::migrate(&mut conn).map_err(|e| open_err(&e))?.map_err(|e| open_err(&e))?;
-        Ok(Sqlite { conn: Mutex::new(Conn { conn, commits: 0 }), path: path.to_path_buf() })
+        let seen_version = data_version(&conn).map_err(|e| open_err(&e))?;
+        Ok(Sqlite { conn: Mutex::new(Conn { conn, commits: 0, seen_version }), path: path.to_path_buf() })
     }
 
     fn run(&self, behavior: TransactionBehavior, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
@@ -79,6 +83,11 @@ impl Sqlite {
     }
 }
 
+/// A counter that changes whenever another connection commits.
+fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA data_version", [], |r| r.get(0))
+}
+
 /// Creates an empty file readable by its owner only.
 fn create_private(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
@@ -96,18 +105,25 @@ impl Backend for Sqlite {
 
     fn wait_for_change(&self, timeout: std::time::Duration) -> Result<bool> {
         let deadline = std::time::Instant::now() + timeout;
-        let version = || -> Result<i64> {
-            let guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-            guard.conn.query_row("PRAGMA data_version", [], |r| r.get(0)).map_err(db_err)
+        // Compares with the version seen last (at open, or by the previous wait), never
+        // a fresh one: a commit between two waits must not be missed.
+        let changed = || -> Result<bool> {
+            let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+            let now = data_version(&guard.conn).map_err(db_err)?;
+            let changed = now != guard.seen_version;
+            guard.seen_version = now;
+            Ok(changed)
         };
-        let start = version()?;
-        while std::time::Instant::now() < deadline {
-            std::thread::sleep(POLL.min(deadline.saturating_duration_since(std::time::Instant::now())));
-            if version()? != start {
+        loop {
+            if changed()? {
                 return Ok(true);
             }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Ok(false);
+            }
+            std::thread::sleep(POLL.min(left));
         }
-        Ok(false)
     }
 
     fn describe(&self) -> String {

@@ -16,7 +16,7 @@ pub const TASK_COLS: &str = "id, status, priority, task, success_criteria, owner
 
 pub const RUN_COLS: &str = "id, task_id, attempt, owner, trace_id, lease_token, host, pid, pgid, started_at, \
      ended_at, outcome, class, reason, report, late_report, proc_start, spawned_by, input_tokens, output_tokens, \
-     cost_usd, verdict, verdict_reason";
+     cost_usd, verdict, verdict_reason, dispatcher";
 
 pub const EVENT_COLS: &str =
     "seq, ts, level, event, task_id, run_id, trace_id, owner, attempt, from_status, to_status, msg";
@@ -114,6 +114,7 @@ pub fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
         },
         verdict: r.get(21)?,
         verdict_reason: r.get(22)?,
+        dispatcher: r.get(23)?,
     })
 }
 

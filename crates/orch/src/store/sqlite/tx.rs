@@ -184,8 +184,8 @@ impl Tx for SqliteTx<'_> {
     fn run_insert(&mut self, r: &Run) -> Result<()> {
         self.tx
             .prepare_cached(
-                "INSERT INTO runs (id, task_id, attempt, owner, trace_id, lease_token, host, pid, pgid, started_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO runs (id, task_id, attempt, owner, trace_id, lease_token, host, pid, pgid, started_at, \
+                 spawned_by, dispatcher) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?
             .execute(params![
                 r.id,
@@ -197,7 +197,9 @@ impl Tx for SqliteTx<'_> {
                 r.host,
                 r.pid,
                 r.pgid,
-                ms(r.started_at)
+                ms(r.started_at),
+                r.spawned_by,
+                r.dispatcher
             ])?;
         Ok(())
     }
@@ -238,7 +240,7 @@ impl Tx for SqliteTx<'_> {
 
     fn runs_live_on(&mut self, host: &str) -> Result<Vec<Run>> {
         let sql = format!(
-            "SELECT {RUN_COLS} FROM runs WHERE host = ?1 AND ended_at IS NULL AND spawned_by IS NOT NULL \
+            "SELECT {RUN_COLS} FROM runs WHERE host = ?1 AND ended_at IS NULL AND dispatcher IS NOT NULL \
              ORDER BY started_at"
         );
         let mut stmt = self.tx.prepare_cached(&sql)?;

@@ -8,6 +8,13 @@
 //! configured, a reviewer command gets `{"task", "report", "attempt"}` as JSON on stdin
 //! and prints `{"verdict":"PASS|RETRY|BLOCK","reason":"…"}`. A reviewer that crashes,
 //! times out or prints garbage is a transient failure of the review, never a PASS.
+//!
+//! This is the one place that decides: [`first_step`] (the rules, and whether the
+//! reviewer must be asked) and [`after_review`] (the reviewer's answer) serve the
+//! dispatcher (which runs the reviewer as a second process of its slot), `orch done` and
+//! `orch review` (which run it to its end, see [`reviewer`]).
+
+pub mod reviewer;
 
 use crate::config::Gate;
 use orch_core::outcome::Exit;
@@ -103,6 +110,36 @@ pub fn rules(cfg: &Gate, report_text: &str) -> Decision {
     d
 }
 
+/// What the gate does with a report after its rules.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// The gate has decided.
+    Decided(Decision),
+    /// The rules passed and a reviewer is configured: its verdict decides (see
+    /// [`after_review`]).
+    Review(Decision),
+}
+
+/// The first step of the gate on `report_text`: its rules; then the reviewer, when one is
+/// configured and the rules passed.
+pub fn first_step(cfg: &Gate, report_text: &str) -> Step {
+    let d = rules(cfg, report_text);
+    if d.verdict == Verdict::Pass && !cfg.reviewer.is_empty() { Step::Review(d) } else { Step::Decided(d) }
+}
+
+/// The final decision once the reviewer answered (`Err`: the review failed — it crashed,
+/// timed out or printed no verdict — which is a RETRY, never a PASS). A PASS keeps the
+/// rules' note and report.
+pub fn after_review(rules: Decision, review: Result<(Verdict, String), String>) -> Decision {
+    let (verdict, reason) = match review {
+        Ok((Verdict::Pass, why)) => (Verdict::Pass, why),
+        Ok((Verdict::Retry, why)) => (Verdict::Retry, format!("review_retry: {why}")),
+        Ok((Verdict::Block, why)) => (Verdict::Block, format!("review_block: {why}")),
+        Err(e) => (Verdict::Retry, format!("reviewer_failed: {e}")),
+    };
+    Decision { verdict, reason, ..rules }
+}
+
 /// What the reviewer reads on stdin.
 pub fn reviewer_input(task: &serde_json::Value, report_text: &str, attempt: u32) -> String {
     serde_json::json!({"task": task, "report": report_text, "attempt": attempt}).to_string()
@@ -188,6 +225,23 @@ mod tests {
         let g = for_task(&cfg(), &t);
         assert_eq!((g.soft_tokens, g.hard_tokens), (30, 30));
         assert_eq!(rules(&g, &("- ".to_string() + &"word ".repeat(40) + "\nRisks: none\n")).verdict, Verdict::Block);
+    }
+
+    #[test]
+    fn the_reviewer_is_asked_only_after_the_rules_pass() {
+        let with = Gate { reviewer: vec!["judge".into()], ..cfg() };
+        assert!(matches!(first_step(&with, "- ok\nRisks: none\n"), Step::Review(_)));
+        assert!(matches!(first_step(&with, "- ok\n"), Step::Decided(d) if d.verdict == Verdict::Retry));
+        assert!(matches!(first_step(&cfg(), "- ok\nRisks: none\n"), Step::Decided(d) if d.verdict == Verdict::Pass));
+        let Step::Review(d) = first_step(&with, "- ok\nRisks: none\n") else { unreachable!() };
+        let block = after_review(d.clone(), Ok((Verdict::Block, "unsafe".into())));
+        assert_eq!((block.verdict, block.reason.as_str()), (Verdict::Block, "review_block: unsafe"));
+        let failed = after_review(d.clone(), Err("reviewer printed no verdict".into()));
+        assert_eq!(
+            (failed.verdict, failed.reason.as_str()),
+            (Verdict::Retry, "reviewer_failed: reviewer printed no verdict")
+        );
+        assert_eq!(after_review(d, Ok((Verdict::Pass, "ok".into()))).verdict, Verdict::Pass);
     }
 
     #[test]

@@ -1,0 +1,165 @@
+//! A process of a slot ended: from its exit to the task's next state. The worker's stdout
+//! gives the report and control lines (usage recorded on the run; unreadable control
+//! lines appended to its `stderr.log`); its exit, or why the dispatcher stopped it,
+//! decides; an exit 0 goes through the gate (`gate::first_step`), whose reviewer, when
+//! configured, runs as a second process of the same slot under the same lease,
+//! heartbeats and deadline (`gate::after_review` on its exit). A run its worker finished
+//! itself (`orch done`) is only reported.
+
+use super::slots::{Phase, Slot, Stop};
+use super::{Dispatcher, to_std};
+use crate::error::Result;
+use crate::gate::{self, Decision, Step};
+use crate::home::Home;
+use crate::ops::{Orch, Outcome, RunRef, Settled};
+use orch_core::outcome::{Exit, Output, read_output, verdict};
+use orch_core::policy::FailureClass;
+use orch_core::task::Status;
+use std::time::{Duration, Instant};
+
+/// The name of a run's own review in its folder (`review.log`, …).
+const REVIEW: &str = "review";
+
+impl Dispatcher<'_> {
+    pub(super) fn reap(&mut self, run_id: &str, exit: Exit) -> Result<()> {
+        let Some(mut s) = self.slots.remove(run_id) else { return Ok(()) };
+        // The runner killed what was left of the group before it reaped the leader.
+        let (outcome, report, judged) = match std::mem::replace(&mut s.phase, Phase::Work) {
+            Phase::Work => {
+                let out = worker_output(self.orch, run_id)?;
+                if let Some((run, task)) = self.orch.ended_by_holder(run_id)? {
+                    let outcome = run.outcome.unwrap_or_default();
+                    let settled = Settled::Ended { task: Box::new(task), outcome };
+                    self.report(&s.task_id, &exit, settled, s.started.elapsed());
+                    return Ok(());
+                }
+                match after_work(self.orch, &s, &exit, &out)? {
+                    Ok(settle) => settle,
+                    Err(d) => return self.start_review(s, d),
+                }
+            }
+            Phase::Review(d) => after_review(&self.orch.home, &s, &exit, d),
+        };
+        let run = RunRef { task_id: &s.task_id, run_id: &s.run_id, token: &s.token };
+        let settled = self.orch.settle(&run, outcome, &report, judged.as_ref())?;
+        self.view_dirty = true;
+        self.report(&s.task_id, &exit, settled, s.started.elapsed());
+        Ok(())
+    }
+
+    /// The worker's report passed the rules: its reviewer runs in the same slot.
+    fn start_review(&mut self, mut s: Slot, d: Decision) -> Result<()> {
+        let task = self.orch.get(&s.task_id)?;
+        match self.orch.reviewer_job(&task, &s.run_id, s.attempt, &d, REVIEW).start() {
+            Ok(spawned) => {
+                s.group = self.watch(spawned.child, &s.run_id);
+                s.deadline = Instant::now() + to_std(self.orch.config.gate.reviewer_timeout);
+                s.phase = Phase::Review(d);
+                self.slots.insert(s.run_id.clone(), s);
+                Ok(())
+            }
+            Err(e) => {
+                let d = gate::after_review(d, Err(format!("could not start: {e}")));
+                let run = RunRef { task_id: &s.task_id, run_id: &s.run_id, token: &s.token };
+                let settled = self.orch.settle(&run, Outcome::of(&d), &d.report, Some(&d))?;
+                self.view_dirty = true;
+                self.report(&s.task_id, &Exit::Code(0), settled, s.started.elapsed());
+                Ok(())
+            }
+        }
+    }
+
+    /// One progress line for a task that ended, with the reason that was recorded.
+    pub(super) fn report(&mut self, task_id: &str, exit: &Exit, settled: Settled, took: Duration) {
+        let took = format!("{:.1}s", took.as_secs_f64());
+        let tz = self.orch.tz.clone();
+        let c = &mut self.progress.counts;
+        let mut count = |status: Status| match status {
+            Status::Done => c.done += 1,
+            Status::Failed => c.failed += 1,
+            Status::Blocked => c.blocked += 1,
+            Status::Pending => c.interrupted += 1,
+            Status::InProgress => {}
+        };
+        let (line, status) = match &settled {
+            Settled::LeaseLost => {
+                c.lease_lost += 1;
+                (format!("{task_id} stopped: its lease was lost ({took})"), None)
+            }
+            Settled::Ended { task, outcome } => {
+                count(task.status);
+                let line = format!("{task_id} finished by its worker (run {outcome}): now {} ({took})", task.status);
+                (line, Some(task.status))
+            }
+            Settled::Task { task, reason, .. } => {
+                count(task.status);
+                let why = reason.as_deref().unwrap_or("-");
+                let line = match task.status {
+                    Status::Done => format!("{task_id} done ({took})"),
+                    Status::Failed => {
+                        let next = task.retry_at.map_or_else(
+                            || "no retry".to_string(),
+                            |r| format!("retry at {}", orch_core::time::format_display_time(r, &tz)),
+                        );
+                        format!("{task_id} failed ({why}): {next} ({took})")
+                    }
+                    Status::Blocked => format!("{task_id} blocked ({why}) ({took})"),
+                    Status::Pending => format!("{task_id} put back (not counted as an attempt)"),
+                    Status::InProgress => format!("{task_id} still in progress"),
+                };
+                (line, Some(task.status))
+            }
+        };
+        self.progress.line(&line);
+        self.summary.last_task = Some(task_id.to_string());
+        self.summary.last_status = status;
+        self.summary.last_exit = Some(exit.clone());
+        self.show_status();
+    }
+}
+
+/// The worker's output, with its usage recorded on the run. Control lines that could not
+/// be read are appended to the run's `stderr.log`, so they do not vanish.
+fn worker_output(orch: &Orch, run_id: &str) -> Result<Output> {
+    let out = read_output(&orch.home.read_run_file(run_id, "stdout.log"));
+    orch.add_usage(run_id, &out.usage)?;
+    if !out.bad_control_lines.is_empty() {
+        let text: String =
+            out.bad_control_lines.iter().map(|l| format!("orch: control line not understood: {l}\n")).collect();
+        let _ = crate::home::append_private(&orch.home.run_dir(run_id).join("stderr.log"), &text);
+    }
+    Ok(out)
+}
+
+/// The outcome of a worker that ended, the report to keep and the gate's decision when
+/// it judged; or `Err` with the rules' decision when the reviewer must be asked.
+type AfterWork = Result<(Outcome, String, Option<Decision>), Decision>;
+
+fn after_work(orch: &Orch, s: &Slot, exit: &Exit, out: &Output) -> Result<AfterWork> {
+    let report = out.report.clone();
+    let outcome = match s.stop {
+        Some(Stop::Shutdown) => Outcome::Interrupt,
+        Some(Stop::LeaseLost | Stop::Finished) => Outcome::LeaseLost,
+        Some(Stop::Timeout) => Outcome::Fail { class: FailureClass::Transient, reason: "timeout".into() },
+        None => match verdict(exit, out.declared.as_ref(), &orch.config.worker.permanent_exit_codes) {
+            Err((class, reason)) => Outcome::Fail { class, reason },
+            Ok(()) => match gate::first_step(&orch.gate_for_run(&s.run_id)?, &out.report) {
+                Step::Review(d) => return Ok(Err(d)),
+                Step::Decided(d) => return Ok(Ok((Outcome::of(&d), d.report.clone(), Some(d)))),
+            },
+        },
+    };
+    Ok(Ok((outcome, report, None)))
+}
+
+/// The reviewer of a run ended: its verdict decides (a failed review is a RETRY).
+fn after_review(home: &Home, s: &Slot, exit: &Exit, d: Decision) -> (Outcome, String, Option<Decision>) {
+    let review = match s.stop {
+        Some(Stop::Shutdown) => return (Outcome::Interrupt, d.report, None),
+        Some(Stop::LeaseLost | Stop::Finished) => return (Outcome::LeaseLost, d.report, None),
+        Some(Stop::Timeout) => gate::parse_reviewer("", &Exit::TimedOut),
+        None => gate::reviewer::verdict(home, &s.run_id, REVIEW, exit),
+    };
+    let d = gate::after_review(d, review);
+    (Outcome::of(&d), d.report.clone(), Some(d))
+}
