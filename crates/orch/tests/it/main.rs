@@ -8,6 +8,7 @@ mod conformance;
 mod db_state;
 mod gate;
 mod hand_edit;
+mod home;
 mod layout;
 mod malformed;
 mod observe;

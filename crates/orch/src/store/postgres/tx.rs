@@ -23,7 +23,9 @@ use super::pool::{Conn, Failure, classify, one_line, store_err};
 use super::rows::{
     EVENT_COLS, RUN_COLS, TASK_COLS, count, event_from_row, json_or_null, ms, opt_ms, run_from_row, task_from_row,
 };
-use crate::store::{EventQuery, ListFilter, ProcessInfo, Pruned, Result, Run, RunEnd, StoreError, Tx, ViewMark};
+use crate::store::{
+    EventQuery, ListFilter, ProcessInfo, Pruned, Result, Run, RunEnd, StoreError, Tx, ViewInfo, ViewMark,
+};
 use jiff::Timestamp;
 use orch_core::event::Event;
 use orch_core::id::parse_id;
@@ -89,23 +91,23 @@ impl<'a> PgTx<'a> {
         Ok(())
     }
 
-    fn query(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
+    pub(super) fn query(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
         self.begin()?;
         let stmt = self.conn.stmt(sql).map_err(|e| self.err(&e))?;
         self.conn.client.query(&stmt, params).map_err(|e| self.err(&e))
     }
 
-    fn query_opt(&mut self, sql: &str, params: &Params<'_>) -> Result<Option<Row>> {
+    pub(super) fn query_opt(&mut self, sql: &str, params: &Params<'_>) -> Result<Option<Row>> {
         Ok(self.query(sql, params)?.into_iter().next())
     }
 
-    fn execute(&mut self, sql: &str, params: &Params<'_>) -> Result<u64> {
+    pub(super) fn execute(&mut self, sql: &str, params: &Params<'_>) -> Result<u64> {
         self.begin()?;
         let stmt = self.conn.stmt(sql).map_err(|e| self.err(&e))?;
         self.conn.client.execute(&stmt, params).map_err(|e| self.err(&e))
     }
 
-    fn tasks(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Task>> {
+    pub(super) fn tasks(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Task>> {
         self.query(sql, params)?.iter().map(task_from_row).collect()
     }
 
@@ -200,6 +202,9 @@ impl Tx for PgTx<'_> {
 
     fn task_insert(&mut self, t: &Task) -> Result<()> {
         let (prefix, num) = parse_id(&t.id).ok_or_else(|| StoreError::Db(format!("bad id {}", t.id)))?;
+        if let Some(other) = self.task_by_number(prefix, num)?.filter(|other| *other != t.id) {
+            return Err(StoreError::Conflict(format!("task {} exists already, as {other}", t.id)));
+        }
         let extra = (!t.extra.is_empty()).then(|| serde_json::to_string(&t.extra).expect("pairs serialise"));
         let n = self.execute(
             "INSERT INTO tasks (id, prefix, num, status, priority, task, success_criteria, owner, \
@@ -282,6 +287,12 @@ impl Tx for PgTx<'_> {
         let mut out = t.clone();
         out.version += 1;
         Ok(out)
+    }
+
+    fn task_by_number(&mut self, prefix: &str, num: u64) -> Result<Option<String>> {
+        let num = i64::try_from(num).unwrap_or(i64::MAX);
+        let sql = "SELECT id FROM tasks WHERE prefix = $1 AND num = $2 ORDER BY seq LIMIT 1";
+        Ok(self.query_opt(sql, &[&prefix, &num])?.map(|r| r.get(0)))
     }
 
     fn dependents_of(&mut self, id: &str) -> Result<Vec<Task>> {
@@ -595,22 +606,35 @@ impl Tx for PgTx<'_> {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    fn view_marks(&mut self) -> Result<HashMap<String, ViewMark>> {
-        let rows = self.query(
-            "SELECT id, COALESCE(md_version, 0), md_line, COALESCE(md_eol, '') FROM tasks WHERE md_line IS NOT NULL",
-            &[],
-        )?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get::<_, String>(0), ViewMark { version: r.get(1), line: r.get(2), eol: r.get(3) }))
-            .collect())
+    fn view_rows(&mut self, view: &str, done_kept: usize) -> Result<Vec<(Task, Option<ViewMark>)>> {
+        self.rows_of_view(view, done_kept)
     }
 
-    fn view_mark_set(&mut self, task_id: &str, m: &ViewMark) -> Result<()> {
-        self.execute(
-            "UPDATE tasks SET md_version = $2, md_line = $3, md_eol = $4 WHERE id = $1",
-            &[&task_id, &m.version, &m.line, &m.eol],
-        )?;
-        Ok(())
+    fn view_marks(&mut self, view: &str) -> Result<HashMap<String, ViewMark>> {
+        self.marks_of_view(view)
+    }
+
+    fn view_mark_set(&mut self, view: &str, task_id: &str, m: &ViewMark) -> Result<()> {
+        self.set_mark(view, task_id, m)
+    }
+
+    fn view_get(&mut self, view: &str) -> Result<Option<ViewInfo>> {
+        self.view_info(view)
+    }
+
+    fn view_set_hash(&mut self, view: &str, hash: &str) -> Result<()> {
+        self.set_view_field(view, "hash", hash)
+    }
+
+    fn view_set_frame(&mut self, view: &str, frame: &str) -> Result<()> {
+        self.set_view_field(view, "frame", frame)
+    }
+
+    fn views(&mut self) -> Result<Vec<(String, ViewInfo)>> {
+        self.all_views()
+    }
+
+    fn view_rename(&mut self, from: &str, to: &str) -> Result<()> {
+        self.rename_view(from, to)
     }
 }

@@ -3,7 +3,9 @@
 use super::rows::{
     EVENT_COLS, RUN_COLS, TASK_COLS, event_from_row, json_or_null, ms, opt_ms, run_from_row, task_from_row,
 };
-use crate::store::{EventQuery, ListFilter, ProcessInfo, Pruned, Result, Run, RunEnd, StoreError, Tx, ViewMark};
+use crate::store::{
+    EventQuery, ListFilter, ProcessInfo, Pruned, Result, Run, RunEnd, StoreError, Tx, ViewInfo, ViewMark,
+};
 use jiff::Timestamp;
 use orch_core::event::Event;
 use orch_core::id::parse_id;
@@ -24,6 +26,9 @@ impl Tx for SqliteTx<'_> {
 
     fn task_insert(&mut self, t: &Task) -> Result<()> {
         let (prefix, num) = parse_id(&t.id).ok_or_else(|| StoreError::Db(format!("bad id {}", t.id)))?;
+        if let Some(other) = self.task_by_number(prefix, num)?.filter(|other| *other != t.id) {
+            return Err(StoreError::Conflict(format!("task {} exists already, as {other}", t.id)));
+        }
         let extra = (!t.extra.is_empty()).then(|| serde_json::to_string(&t.extra).expect("pairs serialise"));
         self.tx
             .prepare_cached(
@@ -106,6 +111,15 @@ impl Tx for SqliteTx<'_> {
         let mut out = t.clone();
         out.version += 1;
         Ok(out)
+    }
+
+    fn task_by_number(&mut self, prefix: &str, num: u64) -> Result<Option<String>> {
+        let num = i64::try_from(num).unwrap_or(i64::MAX);
+        Ok(self
+            .tx
+            .prepare_cached("SELECT id FROM tasks WHERE prefix = ?1 AND num = ?2 ORDER BY seq LIMIT 1")?
+            .query_row(params![prefix, num], |r| r.get(0))
+            .optional()?)
     }
 
     fn dependents_of(&mut self, id: &str) -> Result<Vec<Task>> {
@@ -410,20 +424,36 @@ impl Tx for SqliteTx<'_> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn view_marks(&mut self) -> Result<HashMap<String, ViewMark>> {
-        let mut stmt =
-            self.tx.prepare_cached("SELECT id, md_version, md_line, md_eol FROM tasks WHERE md_line IS NOT NULL")?;
-        let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, ViewMark { version: r.get(1)?, line: r.get(2)?, eol: r.get(3)? }))
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    fn view_rows(&mut self, view: &str, done_kept: usize) -> Result<Vec<(Task, Option<ViewMark>)>> {
+        super::views::rows(self.tx, view, done_kept)
     }
 
-    fn view_mark_set(&mut self, task_id: &str, m: &ViewMark) -> Result<()> {
-        self.tx
-            .prepare_cached("UPDATE tasks SET md_version = ?2, md_line = ?3, md_eol = ?4 WHERE id = ?1")?
-            .execute(params![task_id, m.version, m.line, m.eol])?;
-        Ok(())
+    fn view_marks(&mut self, view: &str) -> Result<HashMap<String, ViewMark>> {
+        super::views::marks(self.tx, view)
+    }
+
+    fn view_mark_set(&mut self, view: &str, task_id: &str, m: &ViewMark) -> Result<()> {
+        super::views::mark_set(self.tx, view, task_id, m)
+    }
+
+    fn view_get(&mut self, view: &str) -> Result<Option<ViewInfo>> {
+        super::views::get(self.tx, view)
+    }
+
+    fn view_set_hash(&mut self, view: &str, hash: &str) -> Result<()> {
+        super::views::set_hash(self.tx, view, hash)
+    }
+
+    fn view_set_frame(&mut self, view: &str, frame: &str) -> Result<()> {
+        super::views::set_frame(self.tx, view, frame)
+    }
+
+    fn views(&mut self) -> Result<Vec<(String, ViewInfo)>> {
+        super::views::all(self.tx)
+    }
+
+    fn view_rename(&mut self, from: &str, to: &str) -> Result<()> {
+        super::views::rename(self.tx, from, to)
     }
 }
 
@@ -467,48 +497,5 @@ pub(super) fn expired_sql() -> String {
 }
 
 #[cfg(test)]
-mod plan_tests {
-    //! The claim and sweep queries must use their partial indexes (no full sort), or pick
-    //! latency grows with the queue.
-
-    use rusqlite::Connection;
-
-    fn plan(conn: &Connection, sql: &str, params: &[i64]) -> String {
-        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-        let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| r.get::<_, String>(3)).unwrap();
-        rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
-    }
-
-    #[test]
-    fn claim_and_sweep_walk_their_partial_indexes_without_sorting() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        super::super::schema::migrate(&mut conn).unwrap().unwrap();
-        let p = plan(&conn, &super::claim_sql(1), &[0]);
-        assert!(p.contains("USING INDEX tasks_claim"), "{p}");
-        assert!(!p.contains("TEMP B-TREE"), "{p}");
-        let p = plan(&conn, &super::expired_sql(), &[0]);
-        assert!(p.contains("USING INDEX tasks_lease"), "{p}");
-        assert!(!p.contains("TEMP B-TREE"), "{p}");
-    }
-
-    #[test]
-    fn claim_and_sweep_statements_are_compiled_once_not_per_use() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        super::super::schema::migrate(&mut conn).unwrap().unwrap();
-        conn.execute_batch(
-            "INSERT INTO tasks (id, prefix, num, status, priority, task, attempts, max_attempts, created_at, \
-             updated_at, version) VALUES ('ORCH-001', 'ORCH', 1, 'PENDING', 1, 'x', 0, 4, 0, 0, 1)",
-        )
-        .unwrap();
-        for now in 0..5i64 {
-            for sql in [super::claim_sql(1), super::expired_sql()] {
-                let mut stmt = conn.prepare_cached(&sql).unwrap();
-                let _ = stmt.query_map([now], |_| Ok(())).unwrap().count();
-            }
-        }
-        for sql in [super::claim_sql(1), super::expired_sql()] {
-            let stmt = conn.prepare_cached(&sql).unwrap();
-            assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0, "{sql}");
-        }
-    }
-}
+#[path = "plan_tests.rs"]
+mod plan_tests;
