@@ -4,6 +4,7 @@
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use std::io::Write;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Prints a line; a closed pipe ends the process quietly with success.
 pub fn print(s: &str) {
@@ -25,13 +26,71 @@ pub fn time(t: Option<Timestamp>, tz: &TimeZone) -> String {
     t.map_or_else(|| "-".into(), |t| orch_core::time::format_display_time(t, tz))
 }
 
-/// Shortens `s` to at most `max` characters for a table cell.
+/// Shortens `s` to one line of at most `max` terminal columns for a table cell (a
+/// Korean syllable takes two columns, as terminals draw it).
 pub fn clip(s: &str, max: usize) -> String {
     let one_line = s.replace('\n', " ");
-    if one_line.chars().count() <= max {
+    if one_line.width() <= max {
         return one_line;
     }
-    let mut out: String = one_line.chars().take(max.saturating_sub(1)).collect();
+    let mut out = String::new();
+    let mut used = 0;
+    for c in one_line.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > max {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
     out.push('…');
     out
+}
+
+/// Lines of cells whose columns line up on a terminal: every cell but the last padded
+/// to its column's widest cell, by display width, two spaces between columns.
+pub fn columns(rows: &[Vec<String>]) -> Vec<String> {
+    let mut widths: Vec<usize> = Vec::new();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            match widths.get_mut(i) {
+                Some(w) => *w = (*w).max(cell.width()),
+                None => widths.push(cell.width()),
+            }
+        }
+    }
+    rows.iter()
+        .map(|row| {
+            let mut line = String::new();
+            for (i, cell) in row.iter().enumerate() {
+                if i + 1 == row.len() {
+                    line.push_str(cell);
+                } else {
+                    line.push_str(cell);
+                    line.extend(std::iter::repeat_n(' ', widths[i] - cell.width() + 2));
+                }
+            }
+            line.trim_end().to_string()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn korean_text_is_two_columns_a_syllable() {
+        assert_eq!(clip("가나다라마바사", 9), "가나다라…");
+        assert_eq!(clip("abc\ndef", 9), "abc def");
+        let rows = vec![
+            vec!["ORCH-001".into(), "PENDING".into(), "한국어 작업".into(), "me".into()],
+            vec!["ORCH-0002".into(), "IN_PROGRESS".into(), "plain".into(), "-".into()],
+        ];
+        let lines = columns(&rows);
+        assert_eq!(lines[0], "ORCH-001   PENDING      한국어 작업  me");
+        assert_eq!(lines[1], "ORCH-0002  IN_PROGRESS  plain        -");
+        let at = |l: &str| l[..l.rfind(' ').unwrap()].width();
+        assert_eq!(at(&lines[0]), at(&lines[1]), "the last column starts at one place");
+    }
 }

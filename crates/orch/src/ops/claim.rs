@@ -101,18 +101,28 @@ fn refused(e: orch_core::state::TransitionError) -> StoreError {
 const FIRST_BATCH: usize = 1;
 const MAX_BATCH: usize = 256;
 
-/// The claim transaction. First the expired leases are swept (so a queue worked only
-/// by `pick` needs no separate watchdog), then the candidates are walked in pick order:
-/// one whose idempotency key belongs to a DONE task is marked done (`idempotent_skip`),
-/// one whose key belongs to an unfinished task waits, and the first that remains is
-/// claimed. Waiting candidates never hide an eligible task behind them: each round
-/// reads past the ones already known to wait.
+/// The claim transaction: the next task (see [`next_in`]) is claimed.
 fn claim_in(
     tx: &mut dyn Tx,
     req: &ClaimRequest,
     now: Timestamp,
     policy: &RetryPolicy,
 ) -> store::Result<Option<Claimed>> {
+    match next_in(tx, now, policy)? {
+        Some(cand) => start(tx, req, &cand, now, policy).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The task a claim at `now` takes. First the expired leases are swept (so a queue
+/// worked only by `pick` needs no separate watchdog), then the candidates are walked in
+/// pick order: one whose idempotency key belongs to a DONE task is marked done
+/// (`idempotent_skip`), one whose key belongs to an unfinished task waits, and the first
+/// that remains is the one. Waiting candidates never hide an eligible task behind them:
+/// each round reads past the ones already known to wait. What it changes on the way is
+/// the caller's transaction's to commit, or to roll back (`status` asks what `pick`
+/// would take without taking it).
+pub(super) fn next_in(tx: &mut dyn Tx, now: Timestamp, policy: &RetryPolicy) -> store::Result<Option<Task>> {
     expire_in(tx, now, policy)?;
     let mut waiting: HashSet<String> = HashSet::new();
     let mut batch = FIRST_BATCH;
@@ -126,7 +136,7 @@ fn claim_in(
                 continue;
             }
             match idempotency(tx, &cand)? {
-                Key::Free => return start(tx, req, &cand, now, policy).map(Some),
+                Key::Free => return Ok(Some(cand)),
                 Key::Wait => {
                     waiting.insert(cand.id.clone());
                 }
