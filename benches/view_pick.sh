@@ -6,6 +6,7 @@
 # difference; it should not grow with the DONE history.
 #
 # Usage: benches/view_pick.sh            (N=100000 DONE=99000 RUNS=40 by default)
+#        ORCH=/path/to/orch benches/view_pick.sh   (measure another build, e.g. an older one)
 set -euo pipefail
 
 N=${N:-100000}
@@ -14,8 +15,10 @@ RUNS=${RUNS:-40}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 if ! command -v sqlite3 >/dev/null; then apt-get install -y sqlite3 >/dev/null; fi
-cargo build --quiet --release -p orch --manifest-path "$ROOT/Cargo.toml"
-ORCH="$ROOT/target/release/orch"
+if [ -z "${ORCH:-}" ]; then
+    cargo build --quiet --release -p orch --manifest-path "$ROOT/Cargo.toml"
+    ORCH="$ROOT/target/release/orch"
+fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 NOW_MS="CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"

@@ -118,7 +118,8 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
             tasks.put(slot, done.task);
         }
         if !conflicts.is_empty() || !bad_ids.is_empty() {
-            return Err(StoreError::Conflict(String::new()));
+            // Rolls back. Not a `Conflict`: that would have PostgreSQL run it again.
+            return Err(StoreError::Db(REFUSED.into()));
         }
         let frame = if is_view || !frame::exists(tx, &name)? {
             frame::save(tx, &name, &doc)?;
@@ -134,10 +135,10 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
         Ok(tasks.into_all().map(|tasks| (tasks, marks, frame)))
     });
     let in_hand = match result {
-        Err(StoreError::Conflict(_)) if !bad_ids.is_empty() => {
+        Err(StoreError::Db(m)) if m == REFUSED && !bad_ids.is_empty() => {
             return Err(Error::Input { file: shown, diags: std::mem::take(&mut bad_ids) });
         }
-        Err(StoreError::Conflict(_)) if !conflicts.is_empty() => return Err(Error::Conflict(conflicts.join("\n"))),
+        Err(StoreError::Db(m)) if m == REFUSED => return Err(Error::Conflict(conflicts.join("\n"))),
         other => other?,
     };
     let Some(view) = view else {
@@ -160,6 +161,9 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
     }
     Ok((summary, warnings))
 }
+
+/// What the import's transaction fails with when the file is refused (bad ids, conflicts).
+const REFUSED: &str = "the import was refused";
 
 /// The task that already has `id`'s prefix and number under another spelling
 /// (`ORCH-007` for `ORCH-7`).
