@@ -21,8 +21,8 @@
 //! Tasks absent from the file are left as they are: the view omits old DONE tasks, so
 //! absence never means deletion. The whole import holds the view lock; a large file is
 //! checked against one scan of the tasks, and the view is then rendered from that same
-//! snapshot instead of being read again (unless an edit moved a task's status, whose
-//! dependents may have moved too).
+//! snapshot instead of being read again (unless an edit moved the status of a task with
+//! dependencies, which may have moved others too).
 
 use super::{Snapshot, frame, hash, lock_view, read_optional, same_file, update_view, view_name};
 use crate::error::{Error, Result};
@@ -77,7 +77,8 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
     let mut summary = ImportSummary::default();
     let mut conflicts: Vec<String> = Vec::new();
     let mut bad_ids: Vec<Diagnostic> = Vec::new();
-    // An edit moved a status: tasks that depend on it may have moved with it.
+    // An edit moved the status of a task with dependencies: the tasks it is linked with
+    // (and it itself) may have moved with it, so copies in hand are stale.
     let mut moved = false;
     let result = store::write(orch.db.as_ref(), |tx| {
         conflicts.clear();
@@ -105,7 +106,9 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
             };
             let before = task.status;
             let done = import_row(tx, &cx, &name, row, task, mark)?;
-            moved |= done.task.status != before;
+            if done.task.status != before && !moved {
+                moved = !done.task.depends_on.is_empty() || !tx.dependents_of(&row.id)?.is_empty();
+            }
             match done.what {
                 What::Unchanged => summary.unchanged += 1,
                 What::Stale => summary.stale.push(row.id.clone()),
