@@ -90,7 +90,7 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
         for row in &rows {
             let mark = marks.remove(&row.id);
             let Some((task, slot)) = tasks.take(tx, &row.id, moved)? else {
-                if let Some(other) = same_number(tx, &row.id)? {
+                if let Some(other) = tasks.same_number(tx, &row.id)? {
                     let message = format!(
                         "duplicate id `{}`: the same prefix and number as {other}, which the queue holds",
                         row.id
@@ -168,13 +168,6 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
 /// What the import's transaction fails with when the file is refused (bad ids, conflicts).
 const REFUSED: &str = "the import was refused";
 
-/// The task that already has `id`'s prefix and number under another spelling
-/// (`ORCH-007` for `ORCH-7`).
-fn same_number(tx: &mut dyn Tx, id: &str) -> store::Result<Option<String>> {
-    let Some((prefix, num)) = parse_id(id) else { return Ok(None) };
-    Ok(tx.task_by_number(prefix, num)?.filter(|other| other != id))
-}
-
 /// What every row of one import shares.
 struct Context<'a> {
     orch: &'a Orch,
@@ -189,7 +182,12 @@ struct Context<'a> {
 /// leaves every task in hand to render the view from; a small file (or a queue with
 /// many more tasks than the file shows) looks its rows up one by one.
 enum Tasks {
-    All { list: Vec<Task>, index: HashMap<String, usize> },
+    /// Every task, its place by id, and by prefix and number.
+    All {
+        list: Vec<Task>,
+        index: HashMap<String, usize>,
+        numbers: HashMap<(String, u64), usize>,
+    },
     OneByOne,
 }
 
@@ -200,7 +198,19 @@ impl Tasks {
         }
         let list = tx.task_list(&ListFilter::default())?;
         let index = list.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect();
-        Ok(Tasks::All { list, index })
+        let numbers = list.iter().enumerate().filter_map(|(i, t)| Some((number(&t.id)?, i))).collect();
+        Ok(Tasks::All { list, index, numbers })
+    }
+
+    /// The task that already has `id`'s prefix and number under another spelling
+    /// (`ORCH-007` for `ORCH-7`).
+    fn same_number(&self, tx: &mut dyn Tx, id: &str) -> store::Result<Option<String>> {
+        let Some((prefix, num)) = parse_id(id) else { return Ok(None) };
+        let other = match self {
+            Tasks::All { list, numbers, .. } => numbers.get(&(prefix.to_string(), num)).map(|&i| list[i].id.clone()),
+            Tasks::OneByOne => tx.task_by_number(prefix, num)?,
+        };
+        Ok(other.filter(|other| other != id))
     }
 
     /// The stored task with this id and its place, to [`Tasks::put`] it back (each id is
@@ -208,7 +218,7 @@ impl Tasks {
     /// store even when in hand: an earlier edit may have moved it (a dependent).
     fn take(&mut self, tx: &mut dyn Tx, id: &str, fresh: bool) -> store::Result<Option<(Task, Option<usize>)>> {
         match self {
-            Tasks::All { list, index } => {
+            Tasks::All { list, index, .. } => {
                 let Some(&i) = index.get(id) else { return Ok(None) };
                 let held = std::mem::replace(&mut list[i], placeholder());
                 let task = if fresh { tx.task_get(id)?.unwrap_or(held) } else { held };
@@ -220,10 +230,15 @@ impl Tasks {
 
     /// Puts a task back as it is now; a new one (`slot` none) goes at the end.
     fn put(&mut self, slot: Option<usize>, task: Task) {
-        if let Tasks::All { list, .. } = self {
+        if let Tasks::All { list, numbers, .. } = self {
             match slot {
                 Some(i) => list[i] = task,
-                None => list.push(task),
+                None => {
+                    if let Some(key) = number(&task.id) {
+                        numbers.insert(key, list.len());
+                    }
+                    list.push(task);
+                }
             }
         }
     }
@@ -234,6 +249,11 @@ impl Tasks {
             Tasks::OneByOne => None,
         }
     }
+}
+
+/// An id's prefix and number, the key of a task whatever the spelling.
+fn number(id: &str) -> Option<(String, u64)> {
+    parse_id(id).map(|(p, n)| (p.to_string(), n))
 }
 
 /// Holds a task's place while the task is out being imported; allocates nothing.

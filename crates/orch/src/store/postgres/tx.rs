@@ -202,16 +202,16 @@ impl Tx for PgTx<'_> {
 
     fn task_insert(&mut self, t: &Task) -> Result<()> {
         let (prefix, num) = parse_id(&t.id).ok_or_else(|| StoreError::Db(format!("bad id {}", t.id)))?;
-        if let Some(other) = self.task_by_number(prefix, num)?.filter(|other| *other != t.id) {
-            return Err(StoreError::Conflict(format!("task {} exists already, as {other}", t.id)));
-        }
         let extra = (!t.extra.is_empty()).then(|| serde_json::to_string(&t.extra).expect("pairs serialise"));
+        // One statement: nothing is inserted when the prefix and number are taken (by this
+        // id, or by another spelling of it); which of the two is asked only then.
         let n = self.execute(
             "INSERT INTO tasks (id, prefix, num, status, priority, task, success_criteria, owner, \
              started_at, due_at, notes, extra, attempts, max_attempts, retry_at, idempotency_key, \
              resource, depends_on, lease_token, lease_expires_at, run_id, created_at, updated_at, version) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-             $19, $20, $21, $22, $23, $24) ON CONFLICT (id) DO NOTHING",
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+             $19, $20, $21, $22, $23, $24 \
+             WHERE NOT EXISTS (SELECT 1 FROM tasks WHERE prefix = $2 AND num = $3) ON CONFLICT (id) DO NOTHING",
             &[
                 &t.id,
                 &prefix,
@@ -240,7 +240,12 @@ impl Tx for PgTx<'_> {
             ],
         )?;
         if n == 0 {
-            return Err(StoreError::Conflict(format!("task {} exists already", t.id)));
+            return Err(match self.task_by_number(prefix, num)? {
+                Some(other) if other != t.id => {
+                    StoreError::Conflict(format!("task {} exists already, as {other}", t.id))
+                }
+                _ => StoreError::Conflict(format!("task {} exists already", t.id)),
+            });
         }
         if !t.depends_on.is_empty() {
             self.execute(

@@ -26,17 +26,18 @@ impl Tx for SqliteTx<'_> {
 
     fn task_insert(&mut self, t: &Task) -> Result<()> {
         let (prefix, num) = parse_id(&t.id).ok_or_else(|| StoreError::Db(format!("bad id {}", t.id)))?;
-        if let Some(other) = self.task_by_number(prefix, num)?.filter(|other| *other != t.id) {
-            return Err(StoreError::Conflict(format!("task {} exists already, as {other}", t.id)));
-        }
         let extra = (!t.extra.is_empty()).then(|| serde_json::to_string(&t.extra).expect("pairs serialise"));
-        self.tx
+        // One statement: nothing is inserted when the prefix and number are taken (by this
+        // id, or by another spelling of it); which of the two is asked only then.
+        let inserted = self
+            .tx
             .prepare_cached(
                 "INSERT INTO tasks (id, prefix, num, status, priority, task, success_criteria, owner, \
                  started_at, due_at, notes, extra, attempts, max_attempts, retry_at, idempotency_key, \
                  resource, depends_on, lease_token, lease_expires_at, run_id, created_at, updated_at, version) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-                 ?19, ?20, ?21, ?22, ?23, ?24)",
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+                 ?19, ?20, ?21, ?22, ?23, ?24 \
+                 WHERE NOT EXISTS (SELECT 1 FROM tasks WHERE prefix = ?2 AND num = ?3)",
             )?
             .execute(params![
                 t.id,
@@ -68,6 +69,14 @@ impl Tx for SqliteTx<'_> {
                 StoreError::Conflict(_) => StoreError::Conflict(format!("task {} exists already", t.id)),
                 other => other,
             })?;
+        if inserted == 0 {
+            return Err(match self.task_by_number(prefix, num)? {
+                Some(other) if other != t.id => {
+                    StoreError::Conflict(format!("task {} exists already, as {other}", t.id))
+                }
+                _ => StoreError::Conflict(format!("task {} exists already", t.id)),
+            });
+        }
         let mut dep = self.tx.prepare_cached("INSERT OR IGNORE INTO deps (task_id, depends_on) VALUES (?1, ?2)")?;
         for d in &t.depends_on {
             dep.execute([&t.id, d])?;
