@@ -1,4 +1,6 @@
-//! Task ids: `PREFIX-NNN`, the number zero-padded to at least three digits.
+//! Task ids: `PREFIX-NNN`, the number zero-padded to at least three digits when orch
+//! writes one. An id a person wrote unpadded (`ORCH-7`) is read as written, but a prefix
+//! and number name one task: `ORCH-7` and `ORCH-007` are the same id, spelled twice.
 
 /// Splits `ORCH-012` into (`ORCH`, 12). The prefix is a letter followed by letters,
 /// digits or `_`; the number is one or more ASCII digits.

@@ -78,6 +78,16 @@ pub enum Command {
     Unblock {
         by: String,
     },
+    /// A person's edit of the task's row in QUEUE.md, imported: the columns a row shows
+    /// (status, priority, text, criteria, owner, start and due times, notes, extra
+    /// columns) take their values from `to`; nothing else of it is read. A person may
+    /// set any status. Leaving IN_PROGRESS ends the live run (`edited_by_hand`), so its
+    /// worker finds its lease gone. `source` says where the edit came from (its event's
+    /// message).
+    Edit {
+        to: Box<Task>,
+        source: String,
+    },
 }
 
 /// What `replan` may change; `None` leaves a field as it is.
@@ -109,6 +119,7 @@ impl Command {
             Command::Skip { .. } => "skip",
             Command::Accept { .. } => "accept",
             Command::Unblock { .. } => "unblock",
+            Command::Edit { .. } => "edit",
         }
     }
 }
@@ -160,10 +171,19 @@ pub struct Change {
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
-    #[error("cannot {verb} {id}: it is {from}, and {verb} moves only {allowed} tasks to {to}")]
-    Refused { id: String, verb: &'static str, from: Status, to: Status, allowed: &'static str },
+    /// `to` is the status the command moves tasks to; `None` for a command that changes
+    /// a task but not its status (heartbeat, replan).
+    #[error("cannot {verb} {id}: it is {from}, and {verb} {}", effect(.allowed, .to))]
+    Refused { id: String, verb: &'static str, from: Status, to: Option<Status>, allowed: &'static str },
     #[error("lease lost: {id} {detail}")]
     LeaseLost { id: String, detail: String },
+}
+
+fn effect(allowed: &str, to: &Option<Status>) -> String {
+    match to {
+        Some(to) => format!("moves only {allowed} tasks to {to}"),
+        None => format!("changes only {allowed} tasks"),
+    }
 }
 
 /// Applies `cmd` to `task` at `now`. Pure: the same inputs give the same change.
@@ -186,7 +206,7 @@ pub fn transition(task: &Task, cmd: &Command, now: Timestamp, policy: &RetryPoli
             let ready = task.is_ready(now);
             if !ready {
                 let allowed = "PENDING (or FAILED with a due retry)";
-                return Err(refused(task, cmd, Status::InProgress, allowed));
+                return Err(refused(task, cmd, Some(Status::InProgress), allowed));
             }
             t.status = Status::InProgress;
             t.attempts += 1;
@@ -199,14 +219,14 @@ pub fn transition(task: &Task, cmd: &Command, now: Timestamp, policy: &RetryPoli
             run = RunEffect::Start;
         }
         Command::Heartbeat { auth, lease_until } => {
-            hold(task, auth, cmd, Status::InProgress)?;
+            hold(task, auth, cmd, None)?;
             if let Some(lease) = &mut t.lease {
                 lease.expires_at = (*lease_until).max(lease.expires_at);
             }
             events.push(ev(kind::LEASE_RENEWED, Status::InProgress, None));
         }
         Command::Complete { auth, notes } => {
-            hold(task, auth, cmd, Status::Done)?;
+            hold(task, auth, cmd, Some(Status::Done))?;
             t.status = Status::Done;
             t.lease = None;
             if let Some(n) = notes {
@@ -217,7 +237,7 @@ pub fn transition(task: &Task, cmd: &Command, now: Timestamp, policy: &RetryPoli
             events.extend(finished(&ev, &run, Status::Done));
         }
         Command::Fail { auth, reason, class, unit } => {
-            hold(task, auth, cmd, Status::Failed)?;
+            hold(task, auth, cmd, Some(Status::Failed))?;
             run = RunEffect::End { outcome: RunOutcome::Failed, class: Some(*class), reason: Some(reason.clone()) };
             events.extend(finished(&ev, &run, Status::Failed));
             fail(&mut t, &mut events, &ev, reason, *class, *unit, now, policy);
@@ -225,7 +245,7 @@ pub fn transition(task: &Task, cmd: &Command, now: Timestamp, policy: &RetryPoli
         Command::Expire { unit } => {
             let expired = task.status == Status::InProgress && task.lease.as_ref().is_some_and(|l| l.expires_at <= now);
             if !expired {
-                return Err(refused(task, cmd, Status::Failed, "IN_PROGRESS (with an expired lease)"));
+                return Err(refused(task, cmd, Some(Status::Failed), "IN_PROGRESS (with an expired lease)"));
             }
             let reason = "lease_expired";
             let class = FailureClass::Transient;
@@ -237,7 +257,7 @@ pub fn transition(task: &Task, cmd: &Command, now: Timestamp, policy: &RetryPoli
             fail(&mut t, &mut events, &ev, reason, class, *unit, now, policy);
         }
         Command::Interrupt { auth, reason } => {
-            hold(task, auth, cmd, Status::Pending)?;
+            hold(task, auth, cmd, Some(Status::Pending))?;
             t.status = Status::Pending;
             t.attempts = t.attempts.saturating_sub(1);
             t.lease = None;
@@ -249,7 +269,7 @@ pub fn transition(task: &Task, cmd: &Command, now: Timestamp, policy: &RetryPoli
         }
         Command::Cancel { reason } => {
             if !matches!(from, Status::Pending | Status::InProgress | Status::Failed) {
-                return Err(refused(task, cmd, Status::Blocked, "PENDING, IN_PROGRESS or FAILED"));
+                return Err(refused(task, cmd, Some(Status::Blocked), "PENDING, IN_PROGRESS or FAILED"));
             }
             let note = match reason.as_deref().map(str::trim) {
                 Some(r) if !r.is_empty() => format!("cancelled_by_operator:{r}"),
@@ -261,10 +281,10 @@ pub fn transition(task: &Task, cmd: &Command, now: Timestamp, policy: &RetryPoli
         }
         Command::Block { auth, reason } => {
             if !matches!(from, Status::Pending | Status::InProgress | Status::Failed) {
-                return Err(refused(task, cmd, Status::Blocked, "PENDING, IN_PROGRESS or FAILED"));
+                return Err(refused(task, cmd, Some(Status::Blocked), "PENDING, IN_PROGRESS or FAILED"));
             }
             if from == Status::InProgress {
-                hold(task, auth, cmd, Status::Blocked)?;
+                hold(task, auth, cmd, Some(Status::Blocked))?;
             }
             block(&mut t, &mut run, reason, RunOutcome::Blocked);
             let mut e = ev(kind::TASK_BLOCKED, Status::Blocked, Some(reason.clone()));
@@ -274,7 +294,7 @@ pub fn transition(task: &Task, cmd: &Command, now: Timestamp, policy: &RetryPoli
         }
         Command::Retry => {
             if !matches!(from, Status::Failed | Status::Blocked) {
-                return Err(refused(task, cmd, Status::Pending, "FAILED or BLOCKED"));
+                return Err(refused(task, cmd, Some(Status::Pending), "FAILED or BLOCKED"));
             }
             t.status = Status::Pending;
             t.attempts = 0;
@@ -286,13 +306,7 @@ pub fn transition(task: &Task, cmd: &Command, now: Timestamp, policy: &RetryPoli
         }
         Command::Replan(r) => {
             if from == Status::Done {
-                return Err(TransitionError::Refused {
-                    id: task.id.clone(),
-                    verb: "replan",
-                    from,
-                    to: from,
-                    allowed: "PENDING, IN_PROGRESS, FAILED or BLOCKED",
-                });
+                return Err(refused(task, cmd, None, "PENDING, IN_PROGRESS, FAILED or BLOCKED"));
             }
             if let Some(text) = &r.task {
                 t.task = text.clone();
@@ -316,7 +330,7 @@ pub fn transition(task: &Task, cmd: &Command, now: Timestamp, policy: &RetryPoli
         }
         Command::Skip { done_task } => {
             if !matches!(from, Status::Pending | Status::Failed) {
-                return Err(refused(task, cmd, Status::Done, "PENDING or FAILED"));
+                return Err(refused(task, cmd, Some(Status::Done), "PENDING or FAILED"));
             }
             t.status = Status::Done;
             t.retry_at = None;
@@ -326,7 +340,7 @@ pub fn transition(task: &Task, cmd: &Command, now: Timestamp, policy: &RetryPoli
         }
         Command::Unblock { by } => {
             if from != Status::Blocked {
-                return Err(refused(task, cmd, Status::Pending, "BLOCKED"));
+                return Err(refused(task, cmd, Some(Status::Pending), "BLOCKED"));
             }
             t.status = Status::Pending;
             t.owner = None;
@@ -337,13 +351,36 @@ pub fn transition(task: &Task, cmd: &Command, now: Timestamp, policy: &RetryPoli
         }
         Command::Accept { reason } => {
             if !matches!(from, Status::Failed | Status::Blocked) {
-                return Err(refused(task, cmd, Status::Done, "FAILED or BLOCKED"));
+                return Err(refused(task, cmd, Some(Status::Done), "FAILED or BLOCKED"));
             }
             t.status = Status::Done;
             t.retry_at = None;
             let note = format!("accepted:{}", reason.trim());
             append_note(&mut t.notes, &note);
             events.push(ev(kind::TASK_DONE, Status::Done, Some(note)));
+        }
+        Command::Edit { to, source } => {
+            t.status = to.status;
+            t.priority = to.priority;
+            t.task = to.task.clone();
+            t.success_criteria = to.success_criteria.clone();
+            t.owner = to.owner.clone();
+            t.started_at = to.started_at;
+            t.due_at = to.due_at;
+            t.notes = to.notes.clone();
+            t.extra = to.extra.clone();
+            if t.status != Status::InProgress {
+                t.lease = None;
+                if from == Status::InProgress && task.lease.is_some() {
+                    let reason = Some("edited_by_hand".to_string());
+                    run = RunEffect::End { outcome: RunOutcome::Cancelled, class: None, reason };
+                }
+            }
+            if t.status != Status::Failed {
+                t.retry_at = None;
+            }
+            events.push(ev(kind::TASK_EDITED, t.status, Some(source.clone())));
+            events.extend(finished(&ev, &run, t.status));
         }
     }
     for e in &mut events {
@@ -353,12 +390,13 @@ pub fn transition(task: &Task, cmd: &Command, now: Timestamp, policy: &RetryPoli
     Ok(Change { task: t, events, run })
 }
 
-fn refused(task: &Task, cmd: &Command, to: Status, allowed: &'static str) -> TransitionError {
+fn refused(task: &Task, cmd: &Command, to: Option<Status>, allowed: &'static str) -> TransitionError {
     TransitionError::Refused { id: task.id.clone(), verb: cmd.verb(), from: task.status, to, allowed }
 }
 
-/// Checks that the caller may act on the running task.
-fn hold(task: &Task, auth: &Auth, cmd: &Command, to: Status) -> Result<(), TransitionError> {
+/// Checks that the caller may act on the running task (`to`: where the command moves
+/// it, as for [`refused`]).
+fn hold(task: &Task, auth: &Auth, cmd: &Command, to: Option<Status>) -> Result<(), TransitionError> {
     match auth {
         Auth::Force if task.status == Status::InProgress => Ok(()),
         Auth::Force => Err(refused(task, cmd, to, "IN_PROGRESS")),

@@ -41,6 +41,7 @@ fn commands() -> Vec<Command> {
         Command::Skip { done_task: "ORCH-000".into() },
         Command::Accept { reason: "review".into() },
         Command::Unblock { by: "ORCH-000".into() },
+        Command::Edit { to: Box::new(task_in(Status::Done)), source: "QUEUE.md line 9".into() },
     ]
 }
 
@@ -72,6 +73,7 @@ fn every_status_and_command_pair() {
         ("skip", [To(Done), Refused, Refused, To(Done), Refused]),
         ("accept", [Refused, Refused, Refused, To(Done), To(Done)]),
         ("unblock", [Refused, Refused, Refused, Refused, To(Pending)]),
+        ("edit", [To(Done), To(Done), To(Done), To(Done), To(Done)]),
     ];
     let cmds = commands();
     assert_eq!(cmds.len(), table.len());
@@ -127,6 +129,7 @@ fn every_run_that_ends_writes_one_run_finished_with_its_outcome() {
             "interrupted: dispatcher_shutdown",
             "cancelled: cancelled_by_operator",
             "blocked: budget_hard_exceeded",
+            "cancelled: edited_by_hand",
         ]
     );
 }
@@ -230,7 +233,8 @@ fn the_diagram_is_the_code() {
         })
         .collect();
     let mut allowed = BTreeSet::new();
-    for cmd in commands() {
+    // An imported hand edit may set any status: the page says so in words, not arrows.
+    for cmd in commands().into_iter().filter(|c| c.verb() != "edit") {
         for status in Status::ALL {
             if let Ok(c) = transition(&task_in(status), &cmd, now(), &RetryPolicy::default())
                 && c.task.status != status
@@ -240,4 +244,99 @@ fn the_diagram_is_the_code() {
         }
     }
     assert_eq!(drawn, allowed, "docs/state_machine.md and state::transition disagree");
+}
+
+/// Every refusal of the table, word for word: each names the status the task is in and
+/// says what the command needs, and only commands that move a task say where to.
+#[test]
+fn every_refusal_reads_right() {
+    let mut got = Vec::new();
+    for cmd in commands() {
+        for status in Status::ALL {
+            if let Err(e @ TransitionError::Refused { .. }) =
+                transition(&task_in(status), &cmd, now(), &RetryPolicy::default())
+            {
+                got.push(e.to_string());
+            }
+        }
+    }
+    let claim = "claim moves only PENDING (or FAILED with a due retry) tasks to IN_PROGRESS";
+    let expire = "expire moves only IN_PROGRESS (with an expired lease) tasks to FAILED";
+    let cancel = "cancel moves only PENDING, IN_PROGRESS or FAILED tasks to BLOCKED";
+    let block = "block moves only PENDING, IN_PROGRESS or FAILED tasks to BLOCKED";
+    let retry = "retry moves only FAILED or BLOCKED tasks to PENDING";
+    let skip = "skip moves only PENDING or FAILED tasks to DONE";
+    let accept = "accept moves only FAILED or BLOCKED tasks to DONE";
+    let unblock = "unblock moves only BLOCKED tasks to PENDING";
+    let want = [
+        format!("cannot claim ORCH-001: it is IN_PROGRESS, and {claim}"),
+        format!("cannot claim ORCH-001: it is DONE, and {claim}"),
+        format!("cannot claim ORCH-001: it is BLOCKED, and {claim}"),
+        format!("cannot expire ORCH-001: it is PENDING, and {expire}"),
+        format!("cannot expire ORCH-001: it is DONE, and {expire}"),
+        format!("cannot expire ORCH-001: it is FAILED, and {expire}"),
+        format!("cannot expire ORCH-001: it is BLOCKED, and {expire}"),
+        format!("cannot cancel ORCH-001: it is DONE, and {cancel}"),
+        format!("cannot cancel ORCH-001: it is BLOCKED, and {cancel}"),
+        format!("cannot block ORCH-001: it is DONE, and {block}"),
+        format!("cannot block ORCH-001: it is BLOCKED, and {block}"),
+        format!("cannot retry ORCH-001: it is PENDING, and {retry}"),
+        format!("cannot retry ORCH-001: it is IN_PROGRESS, and {retry}"),
+        format!("cannot retry ORCH-001: it is DONE, and {retry}"),
+        "cannot replan ORCH-001: it is DONE, and replan changes only PENDING, IN_PROGRESS, FAILED or BLOCKED tasks"
+            .to_string(),
+        format!("cannot skip ORCH-001: it is IN_PROGRESS, and {skip}"),
+        format!("cannot skip ORCH-001: it is DONE, and {skip}"),
+        format!("cannot skip ORCH-001: it is BLOCKED, and {skip}"),
+        format!("cannot accept ORCH-001: it is PENDING, and {accept}"),
+        format!("cannot accept ORCH-001: it is IN_PROGRESS, and {accept}"),
+        format!("cannot accept ORCH-001: it is DONE, and {accept}"),
+        format!("cannot unblock ORCH-001: it is PENDING, and {unblock}"),
+        format!("cannot unblock ORCH-001: it is IN_PROGRESS, and {unblock}"),
+        format!("cannot unblock ORCH-001: it is DONE, and {unblock}"),
+        format!("cannot unblock ORCH-001: it is FAILED, and {unblock}"),
+    ];
+    assert_eq!(got, want);
+    // An operator's --force on a task that is not running: the lease commands.
+    let force = |cmd: Command, status: Status| {
+        transition(&task_in(status), &cmd, now(), &RetryPolicy::default()).unwrap_err().to_string()
+    };
+    let heartbeat = Command::Heartbeat { auth: Auth::Force, lease_until: now() };
+    assert_eq!(
+        force(heartbeat, Status::Done),
+        "cannot heartbeat ORCH-001: it is DONE, and heartbeat changes only IN_PROGRESS tasks"
+    );
+    let done = Command::Complete { auth: Auth::Force, notes: None };
+    assert_eq!(
+        force(done, Status::Failed),
+        "cannot done ORCH-001: it is FAILED, and done moves only IN_PROGRESS tasks to DONE"
+    );
+}
+
+#[test]
+fn an_edit_sets_the_row_columns_and_ends_a_live_run() {
+    let running = task_in(Status::InProgress);
+    let mut to = running.clone();
+    to.status = Status::Pending;
+    to.task = "reworded".into();
+    to.attempts = 99; // not a row column: ignored
+    let cmd = Command::Edit { to: Box::new(to), source: "QUEUE.md line 4".into() };
+    let c = transition(&running, &cmd, now(), &RetryPolicy::default()).unwrap();
+    assert_eq!((c.task.status, c.task.task.as_str(), c.task.attempts), (Status::Pending, "reworded", 1));
+    assert_eq!(c.task.lease, None);
+    let reason = Some("edited_by_hand".to_string());
+    assert_eq!(c.run, RunEffect::End { outcome: RunOutcome::Cancelled, class: None, reason });
+    assert_eq!(c.events[0].event, kind::TASK_EDITED);
+    assert_eq!(c.events[0].msg.as_deref(), Some("QUEUE.md line 4"));
+    // A failed task edited to PENDING loses its retry time; one that stays keeps its lease.
+    let mut to = task_in(Status::Failed);
+    to.status = Status::Pending;
+    let cmd = Command::Edit { to: Box::new(to), source: String::new() };
+    let c = transition(&task_in(Status::Failed), &cmd, now(), &RetryPolicy::default()).unwrap();
+    assert_eq!((c.task.status, c.task.retry_at, c.run), (Status::Pending, None, RunEffect::None));
+    let mut to = running.clone();
+    to.owner = Some("someone".into());
+    let cmd = Command::Edit { to: Box::new(to), source: String::new() };
+    let c = transition(&running, &cmd, now(), &RetryPolicy::default()).unwrap();
+    assert_eq!((c.task.lease, c.run), (running.lease.clone(), RunEffect::None));
 }

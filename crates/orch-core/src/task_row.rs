@@ -10,12 +10,12 @@
 //! written by orch always matches the task it was written from.
 
 use crate::id::parse_id;
-use crate::queue_md::{Diagnostic, Document, RowLine, decode_cell, encode_cell};
+use crate::queue_md::{Diagnostic, Document, RowLine, decode_cell, encode_cell, parse_partial};
 use crate::task::{Priority, Status, Task};
 use crate::time::{format_display_time, parse_display_time};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 /// The canonical columns, in the seed's order.
 pub const CANONICAL_COLUMNS: [&str; 9] =
@@ -223,6 +223,21 @@ fn dash_none(v: &str) -> Option<&str> {
     (!v.is_empty() && v != "-").then_some(v)
 }
 
+/// Reads a whole queue file: its document (rows moved out) and every row as a task.
+/// Every problem of the file is returned, each with its line and in line order:
+/// structural ones (a duplicate column, a row with the wrong number of cells) and those
+/// of the values in every other row alike, so one pass shows a person all of them.
+pub fn read_file(text: &str, tz: &TimeZone) -> Result<(Document, Vec<RowTask>), Vec<Diagnostic>> {
+    let (mut doc, mut diags) = parse_partial(text)?;
+    match take_rows(&mut doc, tz) {
+        Ok(rows) if diags.is_empty() => return Ok((doc, rows)),
+        Ok(_) => {}
+        Err(more) => diags.extend(more),
+    }
+    diags.sort_by_key(|d| d.line);
+    Err(diags)
+}
+
 /// Reads every row of `doc` as a task; all problems are returned, each with its line.
 pub fn read_rows(doc: &Document, tz: &TimeZone) -> Result<Vec<RowTask>, Vec<Diagnostic>> {
     rows_from(doc, doc.rows.clone(), tz)
@@ -249,17 +264,29 @@ fn rows_from(doc: &Document, rows: Vec<RowLine>, tz: &TimeZone) -> Result<Vec<Ro
     let (c_criteria, c_owner, c_started, c_due, c_notes) =
         (col("success_criteria"), col("owner_session"), col("started_at_kst"), col("due_at_kst"), col("notes"));
     let shown = Shown::of(doc);
-    // Ids first, while the rows are still whole.
-    let mut seen: HashSet<&str> = HashSet::with_capacity(rows.len());
+    // Ids first, while the rows are still whole. A prefix and number name one task, so
+    // `ORCH-7` and `ORCH-007` are the same id written twice.
+    let mut seen: HashMap<(&str, u64), (&str, usize)> = HashMap::with_capacity(rows.len());
     for row in &rows {
         let id = row.cells[c_id].trim();
-        if parse_id(id).is_none() {
+        let Some(key) = parse_id(id) else {
             diags.push(Diagnostic {
                 line: row.line,
                 message: format!("bad id `{id}` (expected PREFIX-NNN, like ORCH-001)"),
             });
-        } else if !seen.insert(id) {
-            diags.push(Diagnostic { line: row.line, message: format!("duplicate id `{id}`") });
+            continue;
+        };
+        match seen.get(&key) {
+            Some((first, _)) if *first == id => {
+                diags.push(Diagnostic { line: row.line, message: format!("duplicate id `{id}`") });
+            }
+            Some((first, at)) => diags.push(Diagnostic {
+                line: row.line,
+                message: format!("duplicate id `{id}`: the same prefix and number as `{first}` (line {at})"),
+            }),
+            None => {
+                seen.insert(key, (id, row.line));
+            }
         }
     }
     drop(seen);

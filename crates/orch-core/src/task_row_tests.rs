@@ -64,6 +64,33 @@ fn every_bad_row_is_reported_with_its_line() {
 }
 
 #[test]
+fn a_file_is_read_whole_structural_and_value_problems_alike() {
+    let text = "# q\n\n| id | status | priority | task | task |\n|---|---|---|---|---|\n\
+                | ORCH-001 | DOING | P1 | a | a |\n\
+                | ORCH-002 | DONE | P1 | b |\n\
+                | ORCH-003 | DONE | P9 | c | c |\n\
+                | ORCH-7 | DONE | P1 | d | d |\n\
+                | ORCH-007 | DONE | P1 | e | e |\n\
+                | ORCH-0003 | DONE | P1 | f | f |\n";
+    let diags = read_file(text, &seoul()).unwrap_err();
+    let got: Vec<(usize, &str)> = diags.iter().map(|d| (d.line, d.message.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            (3, "duplicate column `task`"),
+            (5, "unknown status `DOING` (expected one of PENDING, IN_PROGRESS, DONE, FAILED, BLOCKED)"),
+            (6, "expected 5 cells, found 4"),
+            (7, "unknown priority `P9` (expected one of P0, P1, P2)"),
+            (9, "duplicate id `ORCH-007`: the same prefix and number as `ORCH-7` (line 8)"),
+            (10, "duplicate id `ORCH-0003`: the same prefix and number as `ORCH-003` (line 7)"),
+        ]
+    );
+    let (doc, rows) = read_file(SEED, &seoul()).unwrap();
+    assert_eq!((rows.len(), doc.rows.len()), (26, 0), "the rows are moved out of the document");
+    assert_eq!(read_file("no table", &seoul()).unwrap_err()[0].line, 1);
+}
+
+#[test]
 fn the_view_keeps_open_tasks_and_the_newest_done() {
     let at = |s: i64| Timestamp::from_second(s).unwrap();
     let mk = |id: &str, st: Status, upd: i64| {

@@ -59,7 +59,7 @@ fn open(root: &Path, db: &Path) -> Orch {
     home.create().expect("create .orch");
     let mut config = Config::default();
     config.queue.file = String::new();
-    let store = Sqlite::open(db).expect("open db");
+    let store = Sqlite::create(db).expect("open db");
     Orch::with_parts(home, config, Box::new(store), &Options::default(), Arc::new(SystemClock))
 }
 

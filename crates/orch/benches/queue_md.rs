@@ -42,7 +42,7 @@ fn project(queue: Option<&str>) -> (tempfile::TempDir, Orch) {
     if let Some(q) = queue {
         std::fs::write(dir.path().join("QUEUE.md"), q).expect("write QUEUE.md");
     }
-    let orch = Orch::open(home, &Options::default()).expect("open queue");
+    let orch = Orch::create(home, &Options::default()).expect("open queue");
     (dir, orch)
 }
 

@@ -1,4 +1,7 @@
 //! The clock the services read. Tests use [`ManualClock`] to move time without sleeping.
+//!
+//! Every clock reads in whole milliseconds, what the stores keep: a time a command prints
+//! (`pick --json`, `heartbeat --json`) is the time `show` prints later, to the digit.
 
 use jiff::{SignedDuration, Timestamp};
 use std::sync::Mutex;
@@ -12,8 +15,13 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
-        Timestamp::now()
+        millis(Timestamp::now())
     }
+}
+
+/// `t` in whole milliseconds, as the stores keep it (`Timestamp::as_millisecond`).
+pub fn millis(t: Timestamp) -> Timestamp {
+    Timestamp::from_millisecond(t.as_millisecond()).expect("a timestamp's own milliseconds are in range")
 }
 
 /// A clock that moves only when told to.
@@ -36,6 +44,18 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+        millis(*self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clocks_read_whole_milliseconds() {
+        let t: Timestamp = "2026-03-01T00:00:00.123456789Z".parse().unwrap();
+        assert_eq!(ManualClock::new(t).now().to_string(), "2026-03-01T00:00:00.123Z");
+        assert_eq!(SystemClock.now().subsec_nanosecond() % 1_000_000, 0);
     }
 }

@@ -20,13 +20,24 @@ pub fn print_json(v: &serde_json::Value) {
     print(&serde_json::to_string_pretty(v).expect("JSON values serialise"));
 }
 
-/// Shortens `s` to at most `max` characters on one line.
+/// Shortens `s` to one line of at most `max` terminal columns for a table cell or a log
+/// line (a Korean syllable takes two columns, as terminals draw it).
 pub fn clip(s: &str, max: usize) -> String {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
     let one_line = s.replace('\n', " ");
-    if one_line.chars().count() <= max {
+    if one_line.width() <= max {
         return one_line;
     }
-    let mut out: String = one_line.chars().take(max.saturating_sub(1)).collect();
+    let mut out = String::new();
+    let mut used = 0;
+    for c in one_line.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > max {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
     out.push('…');
     out
 }

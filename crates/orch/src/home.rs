@@ -1,6 +1,10 @@
 //! The home folder `.orch/`: finding it (like git, upward from the current folder),
 //! creating it private (0700, files 0600), the paths inside it (a run's folder
 //! `.orch/runs/RUN_ID/`), and the private-file writers every module uses.
+//!
+//! A home named explicitly (`--home DIR`, `ORCH_HOME`) must be one: a folder holding
+//! `orch.toml` or `orch.db`, or a project folder holding `.orch/` (then that is the
+//! home). Any other folder is refused, never turned into a queue.
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -21,10 +25,18 @@ impl Home {
     pub fn find(explicit: Option<&Path>, cwd: &Path) -> Result<Home> {
         if let Some(dir) = explicit {
             let dir = absolute(dir, cwd);
-            if !dir.is_dir() {
-                return Err(Error::Usage(format!("{}: no such orch home; run `orch init`", dir.display())));
+            let home = Home { dir: dir.clone() };
+            if home.config_path().is_file() || home.db_path().is_file() {
+                return Ok(home);
             }
-            return Ok(Home { dir });
+            let inner = dir.join(DIR_NAME);
+            if inner.is_dir() {
+                return Ok(Home { dir: inner });
+            }
+            return Err(Error::Usage(format!(
+                "no orch queue at {} (no orch.toml or orch.db in it, and no {DIR_NAME}/); run `orch init`",
+                dir.display()
+            )));
         }
         let mut at = Some(cwd);
         while let Some(d) = at {
@@ -37,9 +49,14 @@ impl Home {
         Err(Error::Usage(format!("no {DIR_NAME}/ in {} or any folder above it; run `orch init` first", cwd.display())))
     }
 
-    /// The home `init` creates: `explicit`, or `.orch` in `cwd`.
+    /// The home `init` creates: `explicit` (or its `.orch/` when it holds one), or
+    /// `.orch` in `cwd`.
     pub fn for_init(explicit: Option<&Path>, cwd: &Path) -> Home {
-        Home { dir: explicit.map_or_else(|| cwd.join(DIR_NAME), |d| absolute(d, cwd)) }
+        match explicit.map(|d| absolute(d, cwd)) {
+            Some(d) if !d.join("orch.toml").exists() && d.join(DIR_NAME).is_dir() => Home { dir: d.join(DIR_NAME) },
+            Some(d) => Home { dir: d },
+            None => Home { dir: cwd.join(DIR_NAME) },
+        }
     }
 
     /// The folder that holds `.orch/`; QUEUE.md lives relative to it.

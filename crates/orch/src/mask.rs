@@ -20,7 +20,8 @@
 //! instead would spread it over modules that should not know about it.)
 
 use crate::store::{
-    Backend, ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, Tx, ViewMark,
+    Backend, ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, Tx, ViewInfo,
+    ViewMark,
 };
 use jiff::Timestamp;
 use orch_core::event::Event;
@@ -152,6 +153,9 @@ impl Tx for MaskTx<'_> {
     fn task_update(&mut self, task: &Task) -> Result<Task> {
         self.inner.task_update(task)
     }
+    fn task_by_number(&mut self, prefix: &str, num: u64) -> Result<Option<String>> {
+        self.inner.task_by_number(prefix, num)
+    }
     fn dependents_of(&mut self, id: &str) -> Result<Vec<Task>> {
         self.inner.dependents_of(id)
     }
@@ -235,11 +239,29 @@ impl Tx for MaskTx<'_> {
     fn meta_all(&mut self) -> Result<Vec<(String, String)>> {
         self.inner.meta_all()
     }
-    fn view_marks(&mut self) -> Result<HashMap<String, ViewMark>> {
-        self.inner.view_marks()
+    fn view_rows(&mut self, view: &str, done_kept: usize) -> Result<Vec<(Task, Option<ViewMark>)>> {
+        self.inner.view_rows(view, done_kept)
     }
-    fn view_mark_set(&mut self, task_id: &str, mark: &ViewMark) -> Result<()> {
-        self.inner.view_mark_set(task_id, mark)
+    fn view_marks(&mut self, view: &str) -> Result<HashMap<String, ViewMark>> {
+        self.inner.view_marks(view)
+    }
+    fn view_mark_set(&mut self, view: &str, task_id: &str, mark: &ViewMark) -> Result<()> {
+        self.inner.view_mark_set(view, task_id, mark)
+    }
+    fn view_get(&mut self, view: &str) -> Result<Option<ViewInfo>> {
+        self.inner.view_get(view)
+    }
+    fn view_set_hash(&mut self, view: &str, hash: &str) -> Result<()> {
+        self.inner.view_set_hash(view, hash)
+    }
+    fn view_set_frame(&mut self, view: &str, frame: &str) -> Result<()> {
+        self.inner.view_set_frame(view, frame)
+    }
+    fn views(&mut self) -> Result<Vec<(String, ViewInfo)>> {
+        self.inner.views()
+    }
+    fn view_rename(&mut self, from: &str, to: &str) -> Result<()> {
+        self.inner.view_rename(from, to)
     }
 }
 

@@ -284,13 +284,18 @@ mod tests {
     fn spec(dir: &std::path::Path, script: &str) -> Spec {
         Spec {
             argv: vec!["sh".into(), "-c".into(), script.into()],
-            // Unique per test: tests run at once, and the scan sees them all.
-            env: vec![(RUN_ID_VAR.into(), format!("run-{script}"))],
+            // Unique per test and per test process: tests run at once, and the scan sees
+            // every process on the machine.
+            env: vec![(RUN_ID_VAR.into(), run_of(script))],
             cwd: dir.into(),
             stdout: dir.join("out"),
             stderr: dir.join("err"),
             stdin: None,
         }
+    }
+
+    fn run_of(script: &str) -> String {
+        format!("run-{}-{script}", std::process::id())
     }
 
     fn gone_soon(pgid: i32) -> bool {
@@ -346,8 +351,13 @@ mod tests {
         let s = spawn(&spec(dir.path(), "sleep 30 & wait")).unwrap();
         let (tx, rx) = mpsc::channel();
         let g = watch(s.child, move |e| tx.send(e).unwrap());
-        let run = "run-sleep 30 & wait".to_string();
-        assert_eq!(run_id_of(s.pid).as_ref(), Some(&run));
+        let run = run_of("sleep 30 & wait");
+        // Until the child has exec'd, its environment is still this process's.
+        let seen = (0..500).any(|_| {
+            std::thread::sleep(Duration::from_millis(10));
+            run_id_of(s.pid).as_ref() == Some(&run)
+        });
+        assert!(seen, "{:?}", run_id_of(s.pid));
         let runs: BTreeSet<String> = [run.clone(), "another".to_string()].into();
         let found = groups_of_runs(&runs);
         assert_eq!(found.get(&run), Some(&BTreeSet::from([s.pid])));

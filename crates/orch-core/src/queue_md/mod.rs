@@ -28,7 +28,7 @@ mod proptests;
 mod tests;
 
 pub use cell::{decode_cell, encode_cell, render_row};
-pub use parse::parse;
+pub use parse::{parse, parse_partial};
 
 /// One problem found in the file, at a 1-based line number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -20,6 +20,16 @@ const NO_TABLE: &str = "no queue table (a pipe table whose header has id, status
 /// no queue table, a duplicate column name, a row whose cell count differs from the
 /// header's. Values are not checked here.
 pub fn parse(text: &str) -> Result<Document, Vec<Diagnostic>> {
+    match parse_partial(text)? {
+        (doc, diags) if diags.is_empty() => Ok(doc),
+        (_, diags) => Err(diags),
+    }
+}
+
+/// [`parse`] that goes on past structural problems: the document holds every row whose
+/// cell count is right (so a caller can check their values too), beside the problems
+/// found (sorted by line). `Err` only when there is no queue table at all.
+pub fn parse_partial(text: &str) -> Result<(Document, Vec<Diagnostic>), Vec<Diagnostic>> {
     // A byte order mark stays in the prefix; lines are scanned after it.
     let body = if text.starts_with('\u{FEFF}') { '\u{FEFF}'.len_utf8() } else { 0 };
     let mut lines = Lines::new(text, body).peekable();
@@ -63,7 +73,7 @@ fn read_table<'a>(
     separator: Line<'a>,
     columns: Vec<String>,
     lines: &mut Peekable<Lines<'a>>,
-) -> Result<Document, Vec<Diagnostic>> {
+) -> Result<(Document, Vec<Diagnostic>), Vec<Diagnostic>> {
     let mut diagnostics = Vec::new();
     for (i, name) in columns.iter().enumerate() {
         if columns[..i].contains(name) {
@@ -81,9 +91,7 @@ fn read_table<'a>(
                 line: line.number,
                 message: format!("expected {} cells, found {}", columns.len(), raw.len()),
             });
-        }
-        if !diagnostics.is_empty() {
-            // The document is refused anyway: keep only looking for more problems.
+            // Its cells cannot be read by column; the other rows still are.
             continue;
         }
         rows.push(RowLine {
@@ -93,11 +101,8 @@ fn read_table<'a>(
             cells: raw.iter().map(|c| c.decode()).collect(),
         });
     }
-    if !diagnostics.is_empty() {
-        diagnostics.sort_by_key(|d| d.line);
-        return Err(diagnostics);
-    }
-    Ok(Document {
+    diagnostics.sort_by_key(|d| d.line);
+    let doc = Document {
         prefix: text[..header.start].to_owned(),
         header_line: header.number,
         header_raw: header.content.to_owned(),
@@ -108,5 +113,6 @@ fn read_table<'a>(
         rows,
         suffix: text[end..].to_owned(),
         eol: header.eol.to_owned(),
-    })
+    };
+    Ok((doc, diagnostics))
 }

@@ -1,5 +1,8 @@
 //! `orch init`: create `.orch/` with its config, prompt template and database, and import
-//! QUEUE.md when one is there. A bad QUEUE.md is refused before anything is created.
+//! QUEUE.md when one is there. A bad QUEUE.md is refused before anything is created; so
+//! is any QUEUE.md when the view is read-only output (`ORCH_QUEUE_MD_READ_ONLY`), which
+//! init would otherwise have to write over. `init` is the one command that creates a
+//! SQLite database.
 
 use super::output::print;
 use super::{Cli, cwd, options, warn_all};
@@ -7,8 +10,7 @@ use crate::config::{Config, DEFAULT_TOML};
 use crate::error::{Error, Result};
 use crate::home::{Home, write_private};
 use crate::ops::Orch;
-use orch_core::queue_md::parse;
-use orch_core::task_row::read_rows;
+use orch_core::task_row::read_file;
 
 /// The prompt template `init` writes to `.orch/prompt.md`.
 /// `{notes}` carries what earlier attempts, the gate and operators noted (a retry's
@@ -24,8 +26,13 @@ pub struct InitArgs {}
 
 pub fn run(cli: &Cli, _args: &InitArgs) -> Result<i32> {
     let home = Home::for_init(cli.home.as_deref(), &cwd()?);
-    let opts = options(cli);
+    let opts = options(cli)?;
     if home.config_path().exists() {
+        if opts.db.is_none() && !home.db_path().exists() {
+            let orch = Orch::create(home, &opts)?;
+            print(&format!("orch: {} had no database; created {}", orch.home.dir.display(), orch.db.describe()));
+            return Ok(0);
+        }
         print(&format!("orch: {} is set up already; nothing changed", home.dir.display()));
         return Ok(0);
     }
@@ -35,17 +42,23 @@ pub fn run(cli: &Cli, _args: &InitArgs) -> Result<i32> {
     let existing = crate::sync::read_optional(&queue_file)?;
     if let Some(text) = &existing {
         let shown = queue_file.display().to_string();
-        let doc = parse(text).map_err(|diags| Error::Input { file: shown.clone(), diags })?;
-        read_rows(&doc, &config.time_zone()).map_err(|diags| Error::Input { file: shown, diags })?;
+        read_file(text, &config.time_zone()).map_err(|diags| Error::Input { file: shown.clone(), diags })?;
+        if opts.queue_md_read_only {
+            // The view would be written over the file: its tasks would be lost.
+            return Err(Error::Usage(format!(
+                "{shown} holds a queue, and ORCH_QUEUE_MD_READ_ONLY makes it output only, so init would write \
+                 over it; run `orch init` without ORCH_QUEUE_MD_READ_ONLY to import it first, or move it aside"
+            )));
+        }
     }
     home.create()?;
     write_private(&home.config_path(), DEFAULT_TOML)?;
     write_private(&home.dir.join(&config.worker.prompt_file), DEFAULT_PROMPT)?;
     let runs = home.runs_dir();
     crate::home::create_private_dir(&runs)?;
-    let orch = Orch::open(home, &opts)?;
+    let orch = Orch::create(home, &opts)?;
     print(&format!("orch: created {} ({})", orch.home.dir.display(), orch.db.describe()));
-    if existing.is_some() && !orch.queue_read_only {
+    if existing.is_some() {
         let (summary, warnings) = crate::sync::import(&orch, Some(&queue_file), false)?;
         warn_all(&warnings);
         print(&format!("orch: imported {} tasks from {}", summary.added.len(), queue_file.display()));

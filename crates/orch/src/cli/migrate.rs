@@ -30,7 +30,8 @@ pub fn run(cli: &Cli, args: &MigrateArgs) -> Result<i32> {
         return Err(Error::Usage("--from and --to name the same database".into()));
     }
     let from = store::open(&from_url)?;
-    let to = store::open(&args.to)?;
+    // The target may be new: a SQLite file is created, a PostgreSQL schema set up.
+    let to = store::create(&args.to)?;
     let summary = store::migrate::migrate(from.as_ref(), to.as_ref())?;
     if args.json {
         print_json(&serde_json::to_value(&summary).expect("a summary serialises"));

@@ -117,11 +117,25 @@ pub fn main() -> i32 {
     }
 }
 
-fn options(cli: &Cli) -> Options {
-    Options {
+fn options(cli: &Cli) -> Result<Options> {
+    Ok(Options {
         db: cli.db.clone(),
         queue_md: std::env::var_os("ORCH_QUEUE_MD").filter(|v| !v.is_empty()).map(PathBuf::from),
-        queue_md_read_only: std::env::var("ORCH_QUEUE_MD_READ_ONLY").is_ok_and(|v| v == "1" || v == "true"),
+        queue_md_read_only: flag("ORCH_QUEUE_MD_READ_ONLY", std::env::var_os("ORCH_QUEUE_MD_READ_ONLY"))?,
+    })
+}
+
+/// A yes/no environment variable: `1`, `true`, `yes` or `0`, `false`, `no`, empty
+/// (any case); unset is no. Anything else is refused rather than taken for no.
+fn flag(name: &str, value: Option<std::ffi::OsString>) -> Result<bool> {
+    let Some(value) = value else { return Ok(false) };
+    match value.to_str().map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        Some("1" | "true" | "yes") => Ok(true),
+        Some("0" | "false" | "no" | "") => Ok(false),
+        _ => Err(Error::Usage(format!(
+            "{name}={}: use 1, true or yes (or 0, false, no, or empty for no)",
+            value.to_string_lossy()
+        ))),
     }
 }
 
@@ -131,7 +145,7 @@ fn cwd() -> Result<PathBuf> {
 
 fn open(cli: &Cli) -> Result<Orch> {
     let home = Home::find(cli.home.as_deref(), &cwd()?)?;
-    Orch::open(home, &options(cli))
+    Orch::open(home, &options(cli)?)
 }
 
 fn run(cli: Cli) -> Result<i32> {
@@ -173,6 +187,22 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Quick(a) => quick::run(&orch, a),
         Command::Chat(a) => chat::run(&orch, a),
     }
+}
+
+/// A duration argument: `90s`, `15m`, `1h 30m`, `1.5h`.
+fn duration(s: &str) -> std::result::Result<jiff::SignedDuration, String> {
+    orch_core::time::parse_duration(s)
+}
+
+/// A lease length argument: a duration of at least [`crate::config::MIN_LEASE`] (a
+/// shorter lease would expire before its worker starts and burn an attempt).
+fn lease(s: &str) -> std::result::Result<jiff::SignedDuration, String> {
+    let d = duration(s)?;
+    let min = crate::config::MIN_LEASE;
+    if d < min {
+        return Err(format!("a lease must be at least {}s (got {s})", min.as_secs()));
+    }
+    Ok(d)
 }
 
 /// Prints warnings from the after-change steps (events file, view) on stderr.

@@ -3,6 +3,7 @@
 //! (retention). Each parses, calls one operation and prints; secrets are masked in what
 //! is printed, even in events stored before their pattern was configured.
 
+use super::duration;
 use super::output::{print, print_json};
 use crate::error::Result;
 use crate::ops::Orch;
@@ -21,10 +22,6 @@ const FOLLOW_BACKLOG: usize = 10;
 /// How long one wait for new events lasts before the stop flag and the reader are
 /// checked again.
 const FOLLOW_TICK: Duration = Duration::from_millis(250);
-
-fn duration(s: &str) -> Result<SignedDuration, String> {
-    orch_core::time::parse_duration(s)
-}
 
 fn local(orch: &Orch, t: Timestamp) -> String {
     orch.tz.to_datetime(t).strftime("%Y-%m-%d %H:%M:%S").to_string()

@@ -1,7 +1,7 @@
 //! Read commands: list, show, status (a team as a tree), log.
 
 use super::operator::parse_priority;
-use super::output::{clip, print, print_json, time};
+use super::output::{clip, columns, print, print_json, time};
 use crate::error::Result;
 use crate::ops::json::{run_json, task_json};
 use crate::ops::{Orch, TreeNode};
@@ -31,15 +31,15 @@ pub fn list(orch: &Orch, a: &ListArgs) -> Result<i32> {
         print_json(&serde_json::Value::Array(tasks.iter().map(task_json).collect()));
         return Ok(0);
     }
-    for t in &tasks {
-        print(&format!(
-            "{:<10} {:<11} {}  {}  {}",
-            t.id,
-            t.status,
-            t.priority,
-            clip(&t.task, 60),
-            t.owner.as_deref().unwrap_or("-")
-        ));
+    let rows: Vec<Vec<String>> = tasks
+        .iter()
+        .map(|t| {
+            let owner = t.owner.as_deref().unwrap_or("-");
+            vec![t.id.clone(), t.status.to_string(), t.priority.to_string(), clip(&t.task, 60), clip(owner, 30)]
+        })
+        .collect();
+    for line in columns(&rows) {
+        print(&line);
     }
     Ok(0)
 }

@@ -1,7 +1,7 @@
 //! Worker commands: pick, heartbeat, done, fail, and the watchdog sweep.
 
 use super::output::{print, print_json};
-use super::warn_all;
+use super::{lease, warn_all};
 use crate::error::{Error, Result};
 use crate::ops::json::task_json;
 use crate::ops::{ClaimRequest, Finish, Orch};
@@ -10,17 +10,13 @@ use orch_core::policy::FailureClass;
 use orch_core::state::Auth;
 use std::path::PathBuf;
 
-fn duration(s: &str) -> Result<SignedDuration, String> {
-    orch_core::time::parse_duration(s)
-}
-
 #[derive(clap::Args, Debug)]
 pub struct PickArgs {
     /// Who takes the task (shown as owner_session).
     #[arg(long)]
     owner: String,
-    /// Lease length (default: dispatcher.lease).
-    #[arg(long, value_parser = duration)]
+    /// Lease length, at least 3s (default: dispatcher.lease).
+    #[arg(long, value_parser = lease)]
     lease: Option<SignedDuration>,
     #[arg(long)]
     json: bool,
@@ -81,8 +77,8 @@ pub struct HeartbeatArgs {
     id: String,
     #[command(flatten)]
     lease: LeaseArgs,
-    /// Extend the lease by this much (default: dispatcher.lease).
-    #[arg(long = "for", value_parser = duration)]
+    /// Extend the lease to this long from now, at least 3s (default: dispatcher.lease).
+    #[arg(long = "for", value_parser = lease)]
     extend: Option<SignedDuration>,
     #[arg(long)]
     json: bool,

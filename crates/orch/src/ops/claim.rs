@@ -111,23 +111,16 @@ const FIRST_BATCH: usize = 1;
 const MAX_BATCH: usize = 256;
 
 /// What a claim checks besides eligibility.
-struct Rules<'a> {
-    policy: &'a RetryPolicy,
+pub(super) struct Rules<'a> {
+    pub policy: &'a RetryPolicy,
     /// `budget.task_cost_usd` (0: no limit).
-    cost_limit: f64,
+    pub cost_limit: f64,
 }
 
 /// The claim transaction. The common case is one step of the store
 /// ([`Tx::claim_next`]), checked against the core's transition; it is taken when no task
-/// cost limit is set (the limit needs each candidate's spend, which the general path
-/// reads). Otherwise the general path: first the expired leases are swept (so a queue
-/// worked only by `pick` needs no separate watchdog), then the candidates are walked in
-/// pick order: one whose idempotency key belongs to a DONE task is marked done
-/// (`idempotent_skip`), one whose key belongs to an unfinished task waits, one whose runs
-/// spent the task cost budget is blocked (`cost_limit`, whatever brought it back: a lease
-/// that expired, a shutdown), and the first that remains is claimed. Waiting candidates
-/// never hide an eligible task behind them: each round reads past the ones already known
-/// to wait.
+/// cost limit is set (the limit needs each candidate's spend, which [`next_in`] reads).
+/// Otherwise the next task (see [`next_in`]) is claimed.
 fn claim_in(tx: &mut dyn Tx, req: &ClaimRequest, now: Timestamp, rules: &Rules<'_>) -> store::Result<Option<Claimed>> {
     let policy = rules.policy;
     if rules.cost_limit <= 0.0 {
@@ -139,6 +132,23 @@ fn claim_in(tx: &mut dyn Tx, req: &ClaimRequest, now: Timestamp, rules: &Rules<'
             NextClaim::Undecided => {}
         }
     }
+    match next_in(tx, now, rules)? {
+        Some(cand) => start(tx, req, &cand, now, policy).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The task a claim at `now` takes. First the expired leases are swept (so a queue
+/// worked only by `pick` needs no separate watchdog), then the candidates are walked in
+/// pick order: one whose idempotency key belongs to a DONE task is marked done
+/// (`idempotent_skip`), one whose key belongs to an unfinished task waits, one whose runs
+/// spent the task cost budget is blocked (`cost_limit`, whatever brought it back: a lease
+/// that expired, a shutdown), and the first that remains is the one. Waiting candidates
+/// never hide an eligible task behind them: each round reads past the ones already known
+/// to wait. What it changes on the way is the caller's transaction's to commit, or to
+/// roll back (`status` asks what `pick` would take without taking it).
+pub(super) fn next_in(tx: &mut dyn Tx, now: Timestamp, rules: &Rules<'_>) -> store::Result<Option<Task>> {
+    let policy = rules.policy;
     expire_in(tx, now, policy)?;
     let mut waiting: HashSet<String> = HashSet::new();
     let mut batch = FIRST_BATCH;
@@ -153,7 +163,7 @@ fn claim_in(tx: &mut dyn Tx, req: &ClaimRequest, now: Timestamp, rules: &Rules<'
             }
             match idempotency(tx, &cand)? {
                 Key::Free if over_budget(tx, &cand, rules.cost_limit, now, policy)? => skipped = true,
-                Key::Free => return start(tx, req, &cand, now, policy).map(Some),
+                Key::Free => return Ok(Some(cand)),
                 Key::Wait => {
                     waiting.insert(cand.id.clone());
                 }

@@ -32,8 +32,8 @@ use orch_core::policy::RetryPolicy;
 use orch_core::state::{Auth, Change, Command, RunEffect, transition};
 use orch_core::task::{Status, Task};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 /// Settings that come from the environment or the command line rather than the config.
 #[derive(Clone, Debug, Default)]
@@ -67,14 +67,25 @@ pub struct Orch {
     pub mask: Arc<crate::mask::Mask>,
     /// The threads of this process appending to `events.jsonl` take turns.
     pub(crate) flushes: crate::event_log::Flushes,
+    /// The view file's name in the store, once worked out (`sync::view_name`).
+    pub(crate) view_name: OnceLock<String>,
 }
 
 impl Orch {
-    /// Opens the queue in `home` with its config and database.
+    /// Opens the queue in `home` with its config and database, which must exist.
     pub fn open(home: Home, opts: &Options) -> Result<Orch> {
+        Orch::connect(home, opts, store::open)
+    }
+
+    /// [`Orch::open`] that creates the SQLite database when there is none (`init`).
+    pub fn create(home: Home, opts: &Options) -> Result<Orch> {
+        Orch::connect(home, opts, store::create)
+    }
+
+    fn connect(home: Home, opts: &Options, open: fn(&str) -> store::Result<Box<dyn Backend>>) -> Result<Orch> {
         let config = Config::load(&home.config_path()).map_err(Error::Usage)?;
         let url = opts.db.clone().unwrap_or_else(|| home.db_path().display().to_string());
-        let db = store::open(&url)?;
+        let db = open(&url)?;
         let mut orch = Orch::with_parts(home, config, db, opts, Arc::new(SystemClock));
         orch.db_url = url;
         Ok(orch)
@@ -104,6 +115,7 @@ impl Orch {
             queue_read_only: opts.queue_md_read_only,
             defer_view: AtomicBool::new(false),
             flushes: crate::event_log::Flushes::default(),
+            view_name: OnceLock::new(),
         }
     }
 

@@ -130,9 +130,8 @@ impl Orch {
 
     pub fn status_summary(&self) -> Result<StatusSummary> {
         let now = self.now();
-        let (tasks, next) = store::read(self.db.as_ref(), |tx| {
-            Ok((tx.task_list(&ListFilter::default())?, tx.claim_candidates(now, 1)?))
-        })?;
+        let next = self.next_pick(now)?;
+        let tasks = store::read(self.db.as_ref(), |tx| tx.task_list(&ListFilter::default()))?;
         let mut by_status: BTreeMap<String, usize> = Status::ALL.iter().map(|s| (s.to_string(), 0)).collect();
         let mut by_priority: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
         for t in &tasks {
@@ -144,8 +143,26 @@ impl Orch {
             by_status,
             by_priority,
             running: tasks.iter().filter(|t| t.status == Status::InProgress).map(|t| t.id.clone()).collect(),
-            next: next.first().map(|t| t.id.clone()),
+            next,
         })
+    }
+
+    /// The task `pick` would take at `now`: the claim's own selection (sweep, order,
+    /// dependencies, resources, idempotency keys) run in a write transaction that is then
+    /// rolled back, so the answer is the claim's, not a second reading of its rules.
+    pub fn next_pick(&self, now: Timestamp) -> Result<Option<String>> {
+        const DRY_RUN: &str = "a dry run, rolled back";
+        let mut next = None;
+        let rules = super::claim::Rules { policy: &self.policy, cost_limit: self.config.budget.task_cost_usd };
+        let rolled_back = self.db.write(&mut |tx| {
+            next = super::claim::next_in(tx, now, &rules)?.map(|t| t.id);
+            Err(StoreError::Db(DRY_RUN.into()))
+        });
+        match rolled_back {
+            Err(StoreError::Db(m)) if m == DRY_RUN => Ok(next),
+            Err(e) => Err(e.into()),
+            Ok(()) => Ok(next),
+        }
     }
 }
 
@@ -168,7 +185,9 @@ fn keep_late_report(
     else {
         return Ok(());
     };
-    let Some(run) = tx.run_by_token(token)? else { return Ok(()) };
+    // The token must be of a run of this task: a token of another task's run is no
+    // report for this one, and never lands on that other task.
+    let Some(run) = tx.run_by_token(token)?.filter(|r| r.task_id == task.id) else { return Ok(()) };
     if super::settle::finished_by_holder(run.outcome.as_deref()) {
         return Ok(());
     }

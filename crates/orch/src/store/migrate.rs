@@ -1,13 +1,13 @@
 //! Moving a whole queue from one store to another (`orch migrate --from … --to …`):
-//! tasks in queue order with their versions and view marks, dependencies, idempotency
-//! keys and who owns them, every run with its end, reports, process and usage, every
-//! event under its own number, and the meta entries (the view's frame and hash).
+//! tasks in queue order with their versions, dependencies, idempotency keys and who owns
+//! them, every run with its end, reports, process and usage, every event under its own
+//! number, the meta entries, and every view with its marks, hash and frame.
 //!
 //! Written once against [`Tx`], so it works between any two backends. The target must
 //! be empty (no task, no event); everything is written in one transaction, so a failure
 //! leaves it empty again. Stop the queue's workers first: the source is read as it is.
 
-use super::{Backend, ListFilter, ProcessInfo, Result, Run, RunEnd, StoreError, Tx, ViewMark};
+use super::{Backend, ListFilter, ProcessInfo, Result, Run, RunEnd, StoreError, Tx, ViewInfo, ViewMark};
 use orch_core::event::Event;
 use orch_core::task::Task;
 use std::collections::{BTreeMap, HashMap};
@@ -27,7 +27,7 @@ pub struct Summary {
 /// Everything a queue holds, as read from its store.
 struct Snapshot {
     tasks: Vec<Task>,
-    marks: HashMap<String, ViewMark>,
+    views: Vec<(String, ViewInfo, HashMap<String, ViewMark>)>,
     runs: Vec<Run>,
     keys: BTreeMap<String, String>,
     events: Vec<Event>,
@@ -66,7 +66,11 @@ pub fn migrate(from: &dyn Backend, to: &dyn Backend) -> Result<Summary> {
 fn read_all(from: &dyn Backend) -> Result<Snapshot> {
     let mut snap = super::read(from, |tx| {
         let tasks = tx.task_list(&ListFilter::default())?;
-        let marks = tx.view_marks()?;
+        let mut views = Vec::new();
+        for (name, info) in tx.views()? {
+            let marks = tx.view_marks(&name)?;
+            views.push((name, info, marks));
+        }
         let mut runs = Vec::new();
         let mut keys = BTreeMap::new();
         for t in &tasks {
@@ -79,7 +83,7 @@ fn read_all(from: &dyn Backend) -> Result<Snapshot> {
             }
         }
         let meta = tx.meta_all()?;
-        Ok(Snapshot { tasks, marks, runs, keys, events: Vec::new(), meta })
+        Ok(Snapshot { tasks, views, runs, keys, events: Vec::new(), meta })
     })?;
     // Events page by page, each page after the last number seen.
     let mut last = 0;
@@ -95,8 +99,18 @@ fn read_all(from: &dyn Backend) -> Result<Snapshot> {
 fn write_all(tx: &mut dyn Tx, s: &Snapshot) -> Result<()> {
     for t in &s.tasks {
         tx.task_insert(t)?;
-        if let Some(m) = s.marks.get(&t.id) {
-            tx.view_mark_set(&t.id, m)?;
+    }
+    for (name, info, marks) in &s.views {
+        if let Some(h) = &info.hash {
+            tx.view_set_hash(name, h)?;
+        }
+        if let Some(f) = &info.frame {
+            tx.view_set_frame(name, f)?;
+        }
+        for t in &s.tasks {
+            if let Some(m) = marks.get(&t.id) {
+                tx.view_mark_set(name, &t.id, m)?;
+            }
         }
     }
     for (key, owner) in &s.keys {

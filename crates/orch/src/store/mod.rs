@@ -98,12 +98,20 @@ pub struct ListFilter {
     pub priorities: Vec<Priority>,
 }
 
-/// What the view last showed of a task: its line, and the task version it showed.
+/// What a view last showed of a task: its line, and the task version it showed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ViewMark {
     pub version: i64,
     pub line: String,
     pub eol: String,
+}
+
+/// What the store keeps of one view file besides its marks: the hash of the text orch
+/// last wrote or imported there, and its frame (the text around the table, as JSON).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ViewInfo {
+    pub hash: Option<String>,
+    pub frame: Option<String>,
 }
 
 /// Which events [`Tx::events_query`] returns. Every filter set must hold.
@@ -168,7 +176,11 @@ pub enum NextClaim {
 pub trait Tx {
     fn task_get(&mut self, id: &str) -> Result<Option<Task>>;
     /// Inserts a new task at the end of the queue's order. Its `version` is stored as given.
+    /// A prefix and number name one task: an id taken already, however its number is
+    /// written (`ORCH-7` beside `ORCH-007`), is a `Conflict`.
     fn task_insert(&mut self, task: &Task) -> Result<()>;
+    /// The id of the task with this prefix and number, however its number is written.
+    fn task_by_number(&mut self, prefix: &str, num: u64) -> Result<Option<String>>;
     /// Writes `task` if the stored version is still `task.version`; returns it with the
     /// version bumped. A lost race is `Conflict`.
     fn task_update(&mut self, task: &Task) -> Result<Task>;
@@ -243,8 +255,27 @@ pub trait Tx {
     fn meta_set(&mut self, key: &str, value: &str) -> Result<()>;
     /// Every meta entry, by key (a migration copies them all).
     fn meta_all(&mut self) -> Result<Vec<(String, String)>>;
-    fn view_marks(&mut self) -> Result<HashMap<String, ViewMark>>;
-    fn view_mark_set(&mut self, task_id: &str, mark: &ViewMark) -> Result<()>;
+
+    // Views. Each QUEUE.md file (on PostgreSQL, each host's) is a view with its own name;
+    // its marks, hash and frame are its own, so two files never pass for each other.
+
+    /// The rows of view `view`, in queue order: every task that is not DONE, plus the
+    /// `done_kept` DONE tasks changed last (of those changed at the same instant, the
+    /// later in queue order), each with its mark in that view. Reads only those rows,
+    /// however long the DONE history.
+    fn view_rows(&mut self, view: &str, done_kept: usize) -> Result<Vec<(Task, Option<ViewMark>)>>;
+    /// Every mark of view `view`, by task id.
+    fn view_marks(&mut self, view: &str) -> Result<HashMap<String, ViewMark>>;
+    fn view_mark_set(&mut self, view: &str, task_id: &str, mark: &ViewMark) -> Result<()>;
+    /// The hash and frame of view `view`; `None` for a view never written.
+    fn view_get(&mut self, view: &str) -> Result<Option<ViewInfo>>;
+    fn view_set_hash(&mut self, view: &str, hash: &str) -> Result<()>;
+    fn view_set_frame(&mut self, view: &str, frame: &str) -> Result<()>;
+    /// Every view (with a hash, a frame or marks) by name, with its hash and frame (a
+    /// migration copies them).
+    fn views(&mut self) -> Result<Vec<(String, ViewInfo)>>;
+    /// Gives view `from`'s marks, hash and frame to `to`, which has none yet.
+    fn view_rename(&mut self, from: &str, to: &str) -> Result<()>;
 }
 
 /// A database: transactions over [`Tx`].
@@ -285,19 +316,53 @@ pub fn read<T>(db: &dyn Backend, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) ->
 }
 
 /// Opens the database named by `url`: a path, `sqlite://PATH`, or `postgres://…`
-/// (`postgresql://…`).
+/// (`postgresql://…`). A SQLite database must exist already (`orch init` creates one):
+/// a mistyped path is an error, never a new empty queue. A PostgreSQL database gets its
+/// schema on first use, since the hosts sharing it may come in any order.
 pub fn open(url: &str) -> Result<Box<dyn Backend>> {
-    match sqlite_path(url) {
-        None => Ok(Box::new(postgres::Postgres::open(url)?)),
-        Some(path) => Ok(Box::new(sqlite::Sqlite::open(&path)?)),
+    match Location::of(url)? {
+        Location::Postgres => Ok(Box::new(postgres::Postgres::open(url)?)),
+        Location::Sqlite(path) => Ok(Box::new(sqlite::Sqlite::open(path)?)),
     }
 }
 
-/// The file of a SQLite database URL (`PATH` or `sqlite://PATH`); `None` for
-/// PostgreSQL.
-pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return None;
+/// [`open`] that creates a SQLite database when there is none (`init`, and the target
+/// of `migrate`).
+pub fn create(url: &str) -> Result<Box<dyn Backend>> {
+    match Location::of(url)? {
+        Location::Postgres => Ok(Box::new(postgres::Postgres::open(url)?)),
+        Location::Sqlite(path) => Ok(Box::new(sqlite::Sqlite::create(path)?)),
     }
-    Some(url.strip_prefix("sqlite://").unwrap_or(url).into())
+}
+
+/// The file of a SQLite database URL (`PATH` or `sqlite://PATH`); `None` for PostgreSQL
+/// or a scheme orch does not know.
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    match Location::of(url) {
+        Ok(Location::Sqlite(path)) => Some(path.to_path_buf()),
+        _ => None,
+    }
+}
+
+/// Where a database URL points.
+enum Location<'a> {
+    Postgres,
+    Sqlite(&'a std::path::Path),
+}
+
+impl<'a> Location<'a> {
+    fn of(url: &'a str) -> Result<Location<'a>> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Location::Postgres);
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            return Ok(Location::Sqlite(std::path::Path::new(path)));
+        }
+        if let Some((scheme, _)) = url.split_once("://") {
+            return Err(StoreError::Open(format!(
+                "{scheme}://: this database is not supported; give a path, sqlite://PATH or postgres://…"
+            )));
+        }
+        Ok(Location::Sqlite(std::path::Path::new(url)))
+    }
 }

@@ -1,6 +1,6 @@
 //! `check`: does QUEUE.md say what the database says? Drift is listed row by row.
 
-use super::{read_bytes, render};
+use super::{read_bytes, render, view_name};
 use crate::error::{Error, Result};
 use crate::ops::Orch;
 use orch_core::queue_md::parse;
@@ -19,7 +19,7 @@ pub fn check(orch: &Orch) -> Result<Vec<Drift>> {
     let Some(path) = orch.queue_file.clone() else {
         return Err(Error::Usage("no view file is configured (queue.file is empty)".into()));
     };
-    let expected = render(orch, false)?.text;
+    let expected = render(orch, &view_name(orch)?, false)?.text;
     let Some(actual) = read_bytes(&path)? else {
         return Ok(vec![Drift { line: None, id: None, what: format!("{} does not exist", path.display()) }]);
     };

@@ -1,6 +1,8 @@
-//! The view's frame: the text around the queue table, its header and separator lines,
-//! kept in the database (`meta` key `view.frame`) from the last import of QUEUE.md so an
-//! export writes them back byte for byte.
+//! A view's frame: the text around the queue table, its header and separator lines,
+//! kept in the database from the last import of the view's file so an export writes
+//! them back byte for byte. Each view has its own; the one imported last is also the
+//! queue's default (`meta` key `view.frame`), which a view that never imported a file
+//! starts from.
 
 use crate::store::{self, Tx};
 use orch_core::queue_md::Document;
@@ -24,9 +26,14 @@ struct Frame {
     eol: String,
 }
 
-/// The stored frame, or the default one for a queue that never imported a file.
-pub fn load(tx: &mut dyn Tx) -> store::Result<Document> {
-    let Some(json) = tx.meta_get(META_FRAME)? else {
+/// The frame of `view`, else the queue's default, else the built-in one.
+pub fn load(tx: &mut dyn Tx, view: &str) -> store::Result<Document> {
+    let own = tx.view_get(view)?.and_then(|v| v.frame);
+    let stored = match own {
+        Some(json) => Some(json),
+        None => tx.meta_get(META_FRAME)?,
+    };
+    let Some(json) = stored else {
         let mut doc = Document::new(&CANONICAL_COLUMNS);
         doc.prefix = DEFAULT_PREFIX.to_string();
         return Ok(doc);
@@ -46,8 +53,8 @@ pub fn load(tx: &mut dyn Tx) -> store::Result<Document> {
     })
 }
 
-/// Stores the frame of `doc` (its rows aside).
-pub fn save(tx: &mut dyn Tx, doc: &Document) -> store::Result<()> {
+/// Stores the frame of `doc` (its rows aside) as `view`'s and the queue's default.
+pub fn save(tx: &mut dyn Tx, view: &str, doc: &Document) -> store::Result<()> {
     let f = Frame {
         prefix: doc.prefix.clone(),
         header_raw: doc.header_raw.clone(),
@@ -60,12 +67,16 @@ pub fn save(tx: &mut dyn Tx, doc: &Document) -> store::Result<()> {
     };
     let json = serde_json::to_string(&f).expect("a frame serialises");
     // An import of an unchanged file then writes nothing, and its commit costs no sync.
-    if tx.meta_get(META_FRAME)?.as_deref() == Some(json.as_str()) {
-        return Ok(());
+    if tx.view_get(view)?.and_then(|v| v.frame).as_deref() != Some(json.as_str()) {
+        tx.view_set_frame(view, &json)?;
     }
-    tx.meta_set(META_FRAME, &json)
+    if tx.meta_get(META_FRAME)?.as_deref() != Some(json.as_str()) {
+        tx.meta_set(META_FRAME, &json)?;
+    }
+    Ok(())
 }
 
-pub fn exists(tx: &mut dyn Tx) -> store::Result<bool> {
-    Ok(tx.meta_get(META_FRAME)?.is_some())
+/// Whether `view` has a frame of its own.
+pub fn exists(tx: &mut dyn Tx, view: &str) -> store::Result<bool> {
+    Ok(tx.view_get(view)?.is_some_and(|v| v.frame.is_some()))
 }

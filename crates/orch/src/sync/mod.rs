@@ -6,6 +6,11 @@
 //! process never puts an older view over a newer one. A row whose task has not changed
 //! since the view last showed it is written back exactly as it was (its "mark": the line
 //! and the task version it showed); a changed row is written in canonical form.
+//!
+//! Each view file has a name in the store (see [`view_name`]) under which its marks,
+//! the hash of its last text and its frame are kept: two files — another host's
+//! QUEUE.md on a shared database, or a file named by `ORCH_QUEUE_MD` — never pass for
+//! each other. A refresh reads only the rows the view shows, never the DONE history.
 
 mod check;
 mod frame;
@@ -23,9 +28,40 @@ use orch_core::task::Task;
 use orch_core::task_row::{task_cells, view_selection};
 use std::collections::HashMap;
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-const META_HASH: &str = "view.hash";
+/// The name, in the store, of this queue's view file: its absolute path, and on a
+/// database several hosts share (PostgreSQL) the host's name before it, since each host
+/// has its own file. Worked out once per process. A database from before views had names
+/// keeps the one view's marks, hash and frame under `''`; the first view to come takes
+/// them over.
+pub(crate) fn view_name(orch: &Orch) -> Result<String> {
+    if let Some(name) = orch.view_name.get() {
+        return Ok(name.clone());
+    }
+    let path = orch.queue_file.as_deref().map_or_else(|| "-".to_string(), |p| absolute(p).display().to_string());
+    let shared = orch.db_url.starts_with("postgres://") || orch.db_url.starts_with("postgresql://");
+    let name = if shared { format!("{}:{path}", crate::runner::hostname()) } else { path };
+    let (mine, legacy) = store::read(orch.db.as_ref(), |tx| Ok((tx.view_get(&name)?, tx.view_get("")?)))?;
+    if mine.is_none() && legacy.is_some() {
+        store::write(orch.db.as_ref(), |tx| {
+            if tx.view_get(&name)?.is_none() && tx.view_get("")?.is_some() {
+                tx.view_rename("", &name)?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(orch.view_name.get_or_init(|| name).clone())
+}
+
+/// `p` made absolute, its folder's symbolic links resolved (the file may not exist yet).
+fn absolute(p: &Path) -> PathBuf {
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    match (abs.parent().and_then(|d| std::fs::canonicalize(d).ok()), abs.file_name()) {
+        (Some(dir), Some(file)) => dir.join(file),
+        _ => abs,
+    }
+}
 
 pub(crate) fn hash(bytes: &[u8]) -> String {
     format!("{:016x}", xxhash_rust::xxh3::xxh3_64(bytes))
@@ -37,8 +73,8 @@ pub(crate) struct Rendered {
     pub marks: Vec<(String, ViewMark)>,
 }
 
-/// What the view is rendered from, read in one transaction: every task in queue order,
-/// what the view last showed of each (its mark), and the text around the table.
+/// What the view is rendered from, read in one transaction: the tasks it shows in queue
+/// order, what the view last showed of each (its mark), and the text around the table.
 pub(crate) struct Snapshot {
     pub tasks: Vec<Task>,
     pub marks: HashMap<String, ViewMark>,
@@ -46,24 +82,45 @@ pub(crate) struct Snapshot {
 }
 
 impl Snapshot {
-    pub(crate) fn read(orch: &Orch) -> Result<Snapshot> {
+    /// The view's rows (every task with `all`), their marks and the frame of `view`.
+    pub(crate) fn read(orch: &Orch, view: &str, all: bool) -> Result<Snapshot> {
         Ok(store::read(orch.db.as_ref(), |tx| {
-            Ok(Snapshot {
-                tasks: tx.task_list(&ListFilter::default())?,
-                marks: tx.view_marks()?,
-                frame: frame::load(tx)?,
-            })
+            let frame = frame::load(tx, view)?;
+            if all {
+                return Ok(Snapshot {
+                    tasks: tx.task_list(&ListFilter::default())?,
+                    marks: tx.view_marks(view)?,
+                    frame,
+                });
+            }
+            let rows = tx.view_rows(view, orch.config.queue.done_kept)?;
+            let mut marks = HashMap::with_capacity(rows.len());
+            let mut tasks = Vec::with_capacity(rows.len());
+            for (t, m) in rows {
+                if let Some(m) = m {
+                    marks.insert(t.id.clone(), m);
+                }
+                tasks.push(t);
+            }
+            Ok(Snapshot { tasks, marks, frame })
         })?)
     }
 
-    /// The view: the selected tasks in order, each row as the view last showed it when
-    /// the task has not changed since, else in canonical form.
-    pub(crate) fn render(&self, orch: &Orch, all: bool) -> Rendered {
-        let keep = view_selection(&self.tasks, orch.config.queue.done_kept, all);
+    /// The snapshot of the view from every task in queue order (an import that has them
+    /// all in hand): the same rows [`Snapshot::read`] selects.
+    pub(crate) fn from_all(orch: &Orch, all: Vec<Task>, marks: HashMap<String, ViewMark>, frame: Document) -> Snapshot {
+        let keep = view_selection(&all, orch.config.queue.done_kept, false);
+        let tasks = all.into_iter().zip(keep).filter(|(_, k)| *k).map(|(t, _)| t).collect();
+        Snapshot { tasks, marks, frame }
+    }
+
+    /// The view: its tasks in order, each row as the view last showed it when the task
+    /// has not changed since, else in canonical form.
+    pub(crate) fn render(&self, orch: &Orch) -> Rendered {
         let mut new_marks = Vec::new();
         // Some(mark) for a row kept as shown; None for the next row of `new_marks`.
         let mut order: Vec<Option<&ViewMark>> = Vec::with_capacity(self.tasks.len());
-        for (t, _) in self.tasks.iter().zip(&keep).filter(|(_, k)| **k) {
+        for t in &self.tasks {
             match self.marks.get(&t.id) {
                 Some(m) if m.version == t.version => order.push(Some(m)),
                 _ => {
@@ -86,9 +143,9 @@ impl Snapshot {
     }
 }
 
-/// Renders the view from one snapshot of the database.
-pub(crate) fn render(orch: &Orch, all: bool) -> Result<Rendered> {
-    Ok(Snapshot::read(orch)?.render(orch, all))
+/// Renders view `view` from one snapshot of the database.
+pub(crate) fn render(orch: &Orch, view: &str, all: bool) -> Result<Rendered> {
+    Ok(Snapshot::read(orch, view, all)?.render(orch))
 }
 
 /// Holds the view lock while alive.
@@ -101,23 +158,24 @@ pub(crate) fn lock_view(orch: &Orch) -> Result<ViewLock> {
     Ok(ViewLock(f))
 }
 
-/// Writes `r` to `path` and records its marks and hash (when `path` is the view).
-fn write_view(orch: &Orch, path: &Path, r: &Rendered, is_view: bool) -> Result<()> {
+/// Writes `r` to `path` and records its marks and hash under `view` (when `path` is the
+/// view file).
+fn write_view(orch: &Orch, view: &str, path: &Path, r: &Rendered, is_view: bool) -> Result<()> {
     write_atomic(path, r.text.as_bytes())?;
     if is_view {
-        record_marks(orch, r)?;
+        record_marks(orch, view, r)?;
     }
     Ok(())
 }
 
-/// Records what the view now shows: the marks of rows written anew and the file's hash.
-fn record_marks(orch: &Orch, r: &Rendered) -> Result<()> {
+/// Records what view `view` now shows: the marks of rows written anew and the hash.
+fn record_marks(orch: &Orch, view: &str, r: &Rendered) -> Result<()> {
     let h = hash(r.text.as_bytes());
     store::write(orch.db.as_ref(), |tx| {
         for (id, m) in &r.marks {
-            tx.view_mark_set(id, m)?;
+            tx.view_mark_set(view, id, m)?;
         }
-        tx.meta_set(META_HASH, &h)
+        tx.view_set_hash(view, &h)
     })?;
     Ok(())
 }
@@ -127,23 +185,24 @@ fn record_marks(orch: &Orch, r: &Rendered) -> Result<()> {
 /// drift: they are saved aside under `.orch/drift/` and the view is written.
 pub fn refresh(orch: &Orch) -> Result<Option<String>> {
     let Some(path) = orch.queue_file.clone() else { return Ok(None) };
+    let view = view_name(orch)?;
     let _lock = lock_view(orch)?;
-    let r = render(orch, false)?;
-    update_view(orch, &path, &r)
+    let r = render(orch, &view, false)?;
+    update_view(orch, &view, &path, &r)
 }
 
 /// Puts the rendered view `r` over the view file at `path` as [`refresh`] does; the
 /// caller holds the view lock and rendered `r` under it.
-pub(crate) fn update_view(orch: &Orch, path: &Path, r: &Rendered) -> Result<Option<String>> {
+pub(crate) fn update_view(orch: &Orch, view: &str, path: &Path, r: &Rendered) -> Result<Option<String>> {
     let mut warning = None;
     if let Some(cur) = read_bytes(path)? {
         if cur == r.text.as_bytes() {
             if !r.marks.is_empty() {
-                record_marks(orch, r)?;
+                record_marks(orch, view, r)?;
             }
             return Ok(None);
         }
-        if has_edits(orch, &cur)? {
+        if has_edits(orch, view, &cur)? {
             if !orch.queue_read_only {
                 return Ok(Some(format!(
                     "{} has edits that are not imported; it was not rewritten (run `orch import`, or `orch export --force` to discard them)",
@@ -153,14 +212,14 @@ pub(crate) fn update_view(orch: &Orch, path: &Path, r: &Rendered) -> Result<Opti
             warning = Some(drift_saved(orch, path, &cur)?);
         }
     }
-    write_view(orch, path, r, true)?;
+    write_view(orch, view, path, r, true)?;
     Ok(warning)
 }
 
 /// Whether `current` (the view file's text) differs from what orch last wrote or
-/// imported: a person edited it since.
-fn has_edits(orch: &Orch, current: &[u8]) -> Result<bool> {
-    let stored = store::read(orch.db.as_ref(), |tx| tx.meta_get(META_HASH))?;
+/// imported there: a person edited it since.
+fn has_edits(orch: &Orch, view: &str, current: &[u8]) -> Result<bool> {
+    let stored = store::read(orch.db.as_ref(), |tx| tx.view_get(view))?.and_then(|v| v.hash);
     Ok(stored.as_deref() != Some(hash(current).as_str()))
 }
 
@@ -236,13 +295,14 @@ pub fn export(orch: &Orch, file: Option<&Path>, all: bool, force: bool) -> Resul
         }
     };
     let is_view = view.as_deref().is_some_and(|v| same_file(v, &target));
+    let name = view_name(orch)?;
     let _lock = lock_view(orch)?;
-    let r = render(orch, all)?;
+    let r = render(orch, &name, all)?;
     let mut warnings = Vec::new();
     if is_view
         && let Some(cur) = read_bytes(&target)?
         && cur != r.text.as_bytes()
-        && has_edits(orch, &cur)?
+        && has_edits(orch, &name, &cur)?
     {
         if orch.queue_read_only {
             warnings.push(drift_saved(orch, &target, &cur)?);
@@ -253,7 +313,7 @@ pub fn export(orch: &Orch, file: Option<&Path>, all: bool, force: bool) -> Resul
             )));
         }
     }
-    write_view(orch, &target, &r, is_view)?;
+    write_view(orch, &name, &target, &r, is_view)?;
     Ok((target, warnings))
 }
 

@@ -1,10 +1,17 @@
 //! Claims, leases, retries and idempotency through the real binary: racing processes,
 //! exit codes (4 nothing to pick, 5 lease lost), the watchdog, `log`. What needs a clock
-//! that moves (backoff schedules, exhaustion) is in `claims_lib.rs`.
+//! that moves (backoff schedules, exhaustion) is in `claims_lib.rs`; a lease that must
+//! have expired here is taken through the library with its clock set back an hour.
 
 use crate::common::Project;
+use jiff::{SignedDuration, Timestamp};
+use orch::clock::ManualClock;
+use orch::config::Config;
+use orch::home::Home;
+use orch::ops::{ClaimRequest, Options, Orch};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// A QUEUE.md of `n` PENDING tasks ORCH-001.. .
 fn queue_of(n: usize) -> String {
@@ -31,6 +38,34 @@ fn pick(p: &Project, owner: &str, extra: &[&str]) -> Option<(String, String)> {
     assert!(err.is_empty(), "pick warned: {err}");
     let v: Value = serde_json::from_str(&out).expect("pick --json");
     Some((v["id"].as_str().unwrap().to_string(), v["lease"]["token"].as_str().unwrap().to_string()))
+}
+
+/// Claims the next task as `owner` an hour ago, through the library with a clock set
+/// back: its 15-minute lease is long expired for the real binary. (The binary refuses
+/// leases under 3s; time moves in-process, never by sleeping.) The task id and token.
+fn pick_an_hour_ago(p: &Project, owner: &str) -> (String, String) {
+    pick_hours_ago(p, owner, 1)
+}
+
+fn pick_hours_ago(p: &Project, owner: &str, hours: i64) -> (String, String) {
+    let home = Home { dir: p.file(".orch") };
+    let config = Config::load(&home.config_path()).expect("config");
+    let db = orch::store::open(&home.db_path().display().to_string()).expect("open store");
+    let clock = Arc::new(ManualClock::new(Timestamp::now() - SignedDuration::from_hours(hours)));
+    let orch = Orch::with_parts(home, config, db, &Options::default(), clock);
+    let req = ClaimRequest {
+        owner: owner.into(),
+        lease: SignedDuration::from_mins(15),
+        host: None,
+        pid: None,
+        pgid: None,
+        spawned_by: None,
+        dispatcher: None,
+    };
+    let (c, w) = orch.claim(&req).expect("claim");
+    assert!(w.is_empty(), "{w:?}");
+    let c = c.expect("a task to claim");
+    (c.task.id, c.run.lease_token)
 }
 
 fn log_json(p: &Project, id: &str) -> Vec<Value> {
@@ -119,7 +154,7 @@ fn six_processes_racing_pick_and_done_finish_every_task_exactly_once() {
 fn the_watchdog_turns_an_expired_lease_into_a_transient_failure() {
     let p = Project::init(None);
     p.ok(&["add", "flaky"]);
-    let (id, _) = pick(&p, "w1", &["--lease", "1ms"]).unwrap();
+    let (id, _) = pick_an_hour_ago(&p, "w1");
     let out = p.ok(&["watchdog"]);
     assert_eq!(out.trim(), format!("{id} lease_expired: now FAILED"));
     let t = p.json(&["show", &id]);
@@ -142,7 +177,7 @@ fn the_watchdog_turns_an_expired_lease_into_a_transient_failure() {
 fn a_stale_token_is_refused_with_exit_5_and_its_report_kept() {
     let p = Project::init_plain(None);
     p.ok(&["add", "contested"]);
-    let (id, stale) = pick(&p, "w1", &["--lease", "1ms"]).unwrap();
+    let (id, stale) = pick_an_hour_ago(&p, "w1");
     p.ok(&["watchdog"]);
     p.ok(&["retry", &id]);
     let (_, live) = pick(&p, "w2", &[]).unwrap();
@@ -269,10 +304,11 @@ fn pick_order_is_priority_then_due_then_id() {
 fn log_lists_every_attempt_with_owner_times_class_reason_and_outcome() {
     let p = Project::init_plain(None);
     p.ok(&["add", "three tries"]);
-    let (id, tok) = pick(&p, "alice", &[]).unwrap();
+    // Attempts in order of time: alice two hours ago, bob one hour ago, carol now.
+    let (id, tok) = pick_hours_ago(&p, "alice", 2);
     p.ok(&["fail", &id, "--lease", &tok, "--reason", "no credentials", "--permanent"]);
     p.ok(&["retry", &id]);
-    pick(&p, "bob", &["--lease", "1ms"]).unwrap();
+    pick_an_hour_ago(&p, "bob");
     p.ok(&["watchdog"]);
     p.ok(&["retry", &id]);
     let (_, tok) = pick(&p, "carol", &[]).unwrap();
@@ -321,10 +357,66 @@ fn heartbeat_extends_the_lease() {
     let after = expiry(&p.json(&["heartbeat", &id, "--lease", &tok, "--for", "30m"]));
     let gained = after.duration_since(before).as_secs();
     assert!((29 * 60..=30 * 60).contains(&gained), "lease grew by {gained}s");
-    // The store keeps milliseconds (the command's own output may show more digits).
-    assert_eq!(expiry(&p.json(&["show", &id])).as_millisecond(), after.as_millisecond(), "stored");
+    // The clock reads whole milliseconds, as the store keeps them: the command's own
+    // output and `show` agree to the digit.
+    let shown = p.json(&["show", &id]);
+    assert_eq!(expiry(&shown), after, "stored");
+    assert_eq!(shown["lease"]["expires_at"], p.json(&["show", &id])["lease"]["expires_at"]);
     let out = p.orch(&["heartbeat", &id]).env("ORCH_LEASE_TOKEN", &tok).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(events(&p).iter().filter(|e| e["event"] == "lease.renewed").count() == 2);
     assert_eq!(p.ok(&["watchdog"]).trim(), "no expired leases");
+}
+
+#[test]
+fn a_lease_shorter_than_three_seconds_is_refused_and_times_are_milliseconds() {
+    let p = Project::init(None);
+    p.ok(&["add", "short"]);
+    for lease in ["0s", "1ms", "2s"] {
+        let (code, _, err) = p.run(&["pick", "--owner", "w", "--lease", lease]);
+        assert_eq!(code, 2, "--lease {lease}: {err}");
+        assert!(err.contains("at least 3s"), "{err}");
+    }
+    assert_eq!(p.json(&["show", "ORCH-001"])["status"], "PENDING", "nothing was claimed, no attempt burnt");
+    let picked = p.json(&["pick", "--owner", "w", "--lease", "3s"]);
+    let id = picked["id"].as_str().unwrap();
+    let token = picked["lease"]["token"].as_str().unwrap();
+    let (code, _, err) = p.run(&["heartbeat", id, "--lease", token, "--for", "0s"]);
+    assert_eq!(code, 2, "{err}");
+    // What pick printed is what show prints: whole milliseconds.
+    let shown = p.json(&["show", id]);
+    for key in ["started_at", "updated_at"] {
+        assert_eq!(picked[key], shown[key], "{key}");
+    }
+    assert_eq!(picked["lease"]["expires_at"], shown["lease"]["expires_at"]);
+    let at = picked["started_at"].as_str().unwrap().parse::<Timestamp>().unwrap();
+    assert_eq!(at.subsec_nanosecond() % 1_000_000, 0, "{at}");
+    let beat = p.json(&["heartbeat", id, "--lease", token, "--for", "10m"]);
+    assert_eq!(beat["lease"]["expires_at"], p.json(&["show", id])["lease"]["expires_at"]);
+}
+
+#[test]
+fn a_late_report_with_another_tasks_token_lands_on_neither_task() {
+    let p = Project::init(None);
+    p.ok(&["add", "first"]);
+    p.ok(&["add", "second"]);
+    let (a, ta) = pick(&p, "wa", &[]).unwrap();
+    let (b, _) = pick(&p, "wb", &[]).unwrap();
+    p.write("late.md", "- not for b\n\nRisks: none\n");
+    // A's token presented for B: refused, and the report is no report of A's run.
+    let (code, _, err) = p.run(&["done", &b, "--lease", &ta, "--report", "late.md"]);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("lease lost"), "{err}");
+    for id in [&a, &b] {
+        let runs = log_json(&p, id);
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0]["late_report"], Value::Null, "{id}");
+    }
+    assert!(!events(&p).iter().any(|e| e["event"] == "report.late"), "no late report was kept");
+    assert_eq!(p.json(&["show", &a])["status"], "IN_PROGRESS");
+    // A's own late report still lands on A's run.
+    p.ok(&["cancel", &a]);
+    let (code, _, _) = p.run(&["done", &a, "--lease", &ta, "--report", "late.md"]);
+    assert_eq!(code, 5);
+    assert_eq!(log_json(&p, &a)[0]["late_report"], "- not for b\n\nRisks: none\n");
 }

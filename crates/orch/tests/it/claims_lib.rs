@@ -102,7 +102,7 @@ fn open(root: &std::path::Path, clock: Arc<ManualClock>) -> Orch {
     std::fs::create_dir_all(&home.dir).unwrap();
     let mut config = Config::default();
     config.queue.file = String::new();
-    let db = Sqlite::open(&home.db_path()).expect("open db");
+    let db = Sqlite::create(&home.db_path()).expect("open db");
     Orch::with_parts(home, config, Box::new(db), &Options::default(), clock)
 }
 

@@ -127,7 +127,7 @@ impl Env {
 fn open_orch(root: &std::path::Path, url: &str, clock: Arc<ManualClock>) -> Orch {
     let home = Home { dir: root.join(".orch") };
     std::fs::create_dir_all(&home.dir).unwrap();
-    let db = store::open(url).expect("open store");
+    let db = store::create(url).expect("open store");
     Orch::with_parts(home, Config::default(), db, &Options::default(), clock)
 }
 

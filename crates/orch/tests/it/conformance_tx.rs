@@ -29,6 +29,8 @@ conformance! {
     tx_idempotency_keys_are_unique,
     tx_runs_round_trip,
     tx_meta_and_view_marks,
+    tx_view_rows_are_the_open_tasks_and_the_newest_done,
+    tx_a_task_number_is_one_task,
     tx_an_explicit_event_number_is_kept,
     tx_list_filters_max_num_and_expired_leases,
     migrate_copies_a_queue_with_its_history,
@@ -325,20 +327,57 @@ fn tx_runs_round_trip(env: &Env) {
 fn tx_meta_and_view_marks(env: &Env) {
     let id = env.add("x");
     let mark = ViewMark { version: 1, line: "| ORCH-001 | PENDING |".into(), eol: "\r\n".into() };
+    let other = ViewMark { version: 1, line: "|ORCH-001|PENDING|".into(), eol: "\n".into() };
     store::write(env.db(), |tx| {
         tx.meta_set("b", "2")?;
         tx.meta_set("a", "1")?;
         tx.meta_set("b", "3")?;
-        tx.view_mark_set(&id, &mark)
+        tx.view_mark_set("host-a:/p/QUEUE.md", &id, &mark)?;
+        tx.view_mark_set("host-b:/p/QUEUE.md", &id, &other)?;
+        tx.view_set_hash("host-a:/p/QUEUE.md", "h1")?;
+        tx.view_set_frame("host-a:/p/QUEUE.md", "{}")?;
+        tx.view_set_hash("host-a:/p/QUEUE.md", "h2")
     })
     .unwrap();
-    let (a, all, marks) =
-        store::read(env.db(), |tx| Ok((tx.meta_get("a")?, tx.meta_all()?, tx.view_marks()?))).unwrap();
+    let (a, all, marks, b_marks, none) = store::read(env.db(), |tx| {
+        Ok((
+            tx.meta_get("a")?,
+            tx.meta_all()?,
+            tx.view_marks("host-a:/p/QUEUE.md")?,
+            tx.view_marks("host-b:/p/QUEUE.md")?,
+            tx.view_marks("nobody")?,
+        ))
+    })
+    .unwrap();
     assert_eq!(a.as_deref(), Some("1"));
     let ours: Vec<_> = all.into_iter().filter(|(k, _)| k.len() == 1).collect();
     assert_eq!(ours, [("a".to_string(), "1".to_string()), ("b".to_string(), "3".to_string())]);
-    assert_eq!(marks.get(&id), Some(&mark));
-    assert_eq!(marks.len(), 1);
+    assert_eq!((marks.get(&id), marks.len()), (Some(&mark), 1), "each view has its own marks");
+    assert_eq!((b_marks.get(&id), b_marks.len()), (Some(&other), 1));
+    assert!(none.is_empty());
+    // Hash and frame per view; a view with marks only is listed too.
+    let (a_info, b_info, views) = store::read(env.db(), |tx| {
+        Ok((tx.view_get("host-a:/p/QUEUE.md")?, tx.view_get("host-b:/p/QUEUE.md")?, tx.views()?))
+    })
+    .unwrap();
+    let a_info = a_info.expect("view a");
+    assert_eq!((a_info.hash.as_deref(), a_info.frame.as_deref()), (Some("h2"), Some("{}")));
+    assert_eq!(b_info, None);
+    // (The queue's own QUEUE.md, written by `add`, is a view too.)
+    let names: Vec<&str> = views.iter().map(|(n, _)| n.as_str()).filter(|n| n.starts_with("host-")).collect();
+    assert_eq!(names, ["host-a:/p/QUEUE.md", "host-b:/p/QUEUE.md"]);
+    // A view renamed takes its marks, hash and frame along.
+    store::write(env.db(), |tx| tx.view_rename("host-a:/p/QUEUE.md", "host-c:/q/QUEUE.md")).unwrap();
+    let (gone, moved, moved_marks) = store::read(env.db(), |tx| {
+        Ok((
+            tx.view_get("host-a:/p/QUEUE.md")?,
+            tx.view_get("host-c:/q/QUEUE.md")?,
+            tx.view_marks("host-c:/q/QUEUE.md")?,
+        ))
+    })
+    .unwrap();
+    assert_eq!((gone, moved.and_then(|v| v.hash)), (None, Some("h2".to_string())));
+    assert_eq!(moved_marks.get(&id), Some(&mark));
 }
 
 fn tx_an_explicit_event_number_is_kept(env: &Env) {
@@ -411,9 +450,13 @@ fn migrate_copies_a_queue_with_its_history(env: &Env) {
             for t in &tasks {
                 runs.extend(tx.runs_of(&t.id)?);
             }
-            let mut marks: Vec<_> = tx.view_marks()?.into_iter().collect();
-            marks.sort_by(|a, b| a.0.cmp(&b.0));
-            Ok((tasks, runs, marks, tx.meta_all()?, tx.idempotency_owner("k")?))
+            let mut views = Vec::new();
+            for (name, info) in tx.views()? {
+                let mut marks: Vec<_> = tx.view_marks(&name)?.into_iter().collect();
+                marks.sort_by(|a, b| a.0.cmp(&b.0));
+                views.push((name, info, marks));
+            }
+            Ok((tasks, runs, views, tx.meta_all()?, tx.idempotency_owner("k")?))
         })
         .unwrap()
     };
@@ -434,4 +477,74 @@ fn migrate_copies_a_queue_with_its_history(env: &Env) {
     // Never into a queue that holds anything.
     let err = store::migrate::migrate(src.db(), env.db()).unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+}
+
+/// The view's rows: every task that is not DONE, plus the `done_kept` DONE ones changed
+/// last (ties: the later in queue order), in queue order, each with its mark in that view
+/// only — the same rows the core's `view_selection` picks from every task.
+fn tx_view_rows_are_the_open_tasks_and_the_newest_done(env: &Env) {
+    use Status::*;
+    let t0 = env.now();
+    // (status, finished seconds after t0): DONE ones out of order, two at one instant.
+    let plan = [(Done, 10), (Pending, 0), (Done, 30), (Done, 20), (Blocked, 0), (Done, 40), (Done, 40), (Failed, 0)];
+    let tasks: Vec<Task> = plan
+        .iter()
+        .enumerate()
+        .map(|(i, (status, at))| {
+            let mut t = Task::new(format!("ORCH-{:03}", i + 1), format!("t{i}"), Priority::P1, 4, t0);
+            t.status = *status;
+            t.updated_at = t0 + SignedDuration::from_secs(*at);
+            t.version = 1;
+            t
+        })
+        .collect();
+    let mark = ViewMark { version: 1, line: "| x |".into(), eol: "\n".into() };
+    store::write(env.db(), |tx| {
+        for t in &tasks {
+            tx.task_insert(t)?;
+        }
+        tx.view_mark_set("v", "ORCH-002", &mark)?;
+        tx.view_mark_set("v", "ORCH-006", &mark)?;
+        tx.view_mark_set("w", "ORCH-003", &mark)
+    })
+    .unwrap();
+    let all = env.orch.list(&ListFilter::default()).unwrap();
+    for kept in 0..=6 {
+        let got: Vec<(String, bool)> = store::read(env.db(), |tx| tx.view_rows("v", kept))
+            .unwrap()
+            .into_iter()
+            .map(|(t, m)| {
+                assert!(m.is_none() || m.as_ref() == Some(&mark));
+                (t.id, m.is_some())
+            })
+            .collect();
+        let keep = orch_core::task_row::view_selection(&all, kept, false);
+        let want: Vec<(String, bool)> = all
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(t, _)| (t.id.clone(), t.id == "ORCH-002" || t.id == "ORCH-006"))
+            .collect();
+        assert_eq!(got, want, "done_kept {kept}");
+    }
+    let two: Vec<String> =
+        store::read(env.db(), |tx| tx.view_rows("v", 2)).unwrap().into_iter().map(|(t, _)| t.id).collect();
+    assert_eq!(two, ["ORCH-002", "ORCH-005", "ORCH-006", "ORCH-007", "ORCH-008"], "the two finished last");
+}
+
+/// `ORCH-7` and `ORCH-007` are one task: the store refuses the second, and finds either
+/// by its prefix and number.
+fn tx_a_task_number_is_one_task(env: &Env) {
+    let mut t = Task::new("ORCH-7".into(), "unpadded".into(), Priority::P1, 4, env.now());
+    t.version = 1;
+    store::write(env.db(), |tx| tx.task_insert(&t)).unwrap();
+    let mut twin = t.clone();
+    twin.id = "ORCH-007".into();
+    let err = store::write(env.db(), |tx| tx.task_insert(&twin)).unwrap_err();
+    assert!(matches!(&err, StoreError::Conflict(m) if m.contains("ORCH-7")), "{err:?}");
+    let (seven, other) =
+        store::read(env.db(), |tx| Ok((tx.task_by_number("ORCH", 7)?, tx.task_by_number("ORCH", 8)?))).unwrap();
+    assert_eq!((seven.as_deref(), other), (Some("ORCH-7"), None));
+    // The next id goes past it, zero-padded.
+    assert_eq!(env.add("next"), "ORCH-008");
 }

@@ -7,12 +7,12 @@ use crate::common::Project;
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 
-/// Every row of every table that a change touches (tasks with their view marks, runs,
-/// events, meta), as one string: equal fingerprints mean an unchanged database.
+/// Every row of every table that a change touches (tasks, runs, events, meta, and the
+/// views with their marks), as one string: equal fingerprints mean an unchanged database.
 pub fn fingerprint(p: &Project) -> String {
     let conn = Connection::open(p.file(".orch/orch.db")).expect("open orch.db");
     let mut out = String::new();
-    for table in ["tasks", "runs", "events", "meta"] {
+    for table in ["tasks", "runs", "events", "meta", "views", "view_rows"] {
         let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY 1")).expect("select");
         let n = stmt.column_count();
         let mut rows = stmt.query([]).expect("query");

@@ -181,3 +181,87 @@ fn a_read_only_view_refuses_import_and_its_edits_are_saved_as_drift() {
     assert_eq!(std::fs::read_dir(p.file(".orch/drift")).unwrap().count(), 2);
     assert!(row_of(&p.queue_md(), "ORCH-028").contains("| PENDING |"));
 }
+
+/// The events of one task, from `.orch/events.jsonl`.
+fn events_of(p: &Project, id: &str) -> Vec<serde_json::Value> {
+    let all = p.read(".orch/events.jsonl");
+    let all = all.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).expect("event line"));
+    all.filter(|e| e["task_id"] == id).collect()
+}
+
+/// A QUEUE.md of `n` PENDING tasks ORCH-001.. .
+fn queue_of(n: usize) -> String {
+    let mut s = String::from(
+        "# Queue\n\n| id | status | priority | task | success_criteria | owner_session | started_at_kst | due_at_kst | notes |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
+    );
+    for i in 1..=n {
+        s.push_str(&format!("| ORCH-{i:03} | PENDING | P1 | task {i} | - | - | - | - | - |\n"));
+    }
+    s
+}
+
+/// A task set DONE by hand releases what its failure blocked, as `orch` commands do:
+/// the edit goes through the transition function and its dependency handling. Both ways
+/// an import reads tasks: one by one (a small file) and all at once (a large one, where
+/// the dependent's own row, edited too, must see it released).
+#[test]
+fn a_dependency_set_done_by_hand_releases_the_tasks_it_blocked() {
+    for (n, ship) in [(2, "ORCH-003"), (70, "ORCH-071")] {
+        let p = Project::init(Some(&queue_of(n)));
+        p.ok(&["add", "ship", "--priority", "P0", "--depends-on", "ORCH-001"]);
+        p.ok(&["cancel", "ORCH-001"]);
+        let b = p.json(&["show", ship]);
+        assert_eq!(b["status"], "BLOCKED", "{n}: {b}");
+        assert!(b["notes"].as_str().unwrap().ends_with("blocked_by:ORCH-001"), "{b}");
+        let text = p.queue_md();
+        let done = row_of(&text, "ORCH-001").replacen("| BLOCKED |", "| DONE |", 1);
+        let mut edited = text.replacen(row_of(&text, "ORCH-001"), &done, 1);
+        if n > 2 {
+            // The dependent's row is edited too (its text), still showing BLOCKED.
+            let b_row = row_of(&edited, ship).to_string();
+            edited = edited.replacen(&b_row, &b_row.replacen("| ship |", "| ship it |", 1), 1);
+            assert_ne!(edited.matches("ship it").count(), 0);
+        }
+        p.write("QUEUE.md", &edited);
+        let out = p.json(&["import"]);
+        assert!(out["edited"].as_array().unwrap().contains(&"ORCH-001".into()), "{n}: {out}");
+        assert_eq!(p.json(&["show", "ORCH-001"])["status"], "DONE");
+        let b = p.json(&["show", ship]);
+        assert_eq!(b["status"], "PENDING", "{n}: the dependent is released: {b}");
+        assert!(b["notes"].as_str().unwrap().ends_with("unblocked_by:ORCH-001"), "{b}");
+        if n > 2 {
+            assert_eq!(b["task"], "ship it", "the person's own edit of it is kept");
+        }
+        // The view shows it, the events say it, and the file is in step.
+        assert!(row_of(&p.queue_md(), ship).contains("| PENDING |"), "{}", p.queue_md());
+        assert!(events_of(&p, ship).iter().any(|e| e["event"] == "task.retried"));
+        p.ok(&["check"]);
+        // Nothing holds it back any more: `pick` takes it (P0) first.
+        assert_eq!(p.json(&["pick", "--owner", "w"])["id"], ship);
+    }
+}
+
+#[test]
+fn an_edit_that_takes_a_running_task_elsewhere_ends_its_run() {
+    let p = queue();
+    let picked = p.json(&["pick", "--owner", "w"]);
+    let id = picked["id"].as_str().unwrap().to_string();
+    let token = picked["lease"]["token"].as_str().unwrap().to_string();
+    let text = p.queue_md();
+    let row = row_of(&text, &id).to_string();
+    let pending = row.replacen("| IN_PROGRESS |", "| PENDING |", 1);
+    p.write("QUEUE.md", &text.replacen(&row, &pending, 1));
+    p.ok(&["import"]);
+    let t = p.json(&["show", &id]);
+    assert_eq!(t["status"], "PENDING");
+    assert!(t.get("lease").is_none(), "{t}");
+    let runs = p.json(&["log", &id]);
+    assert_eq!(runs[0]["outcome"], "cancelled");
+    assert_eq!(runs[0]["reason"], "edited_by_hand");
+    let events = events_of(&p, &id);
+    let edited = events.iter().find(|e| e["event"] == "task.edited").expect("task.edited");
+    assert_eq!(edited["run_id"], picked["run_id"], "the edit names the run it ended");
+    let (code, _, err) = p.run(&["done", &id, "--lease", &token]);
+    assert_eq!(code, 5, "its worker finds the lease gone: {err}");
+}

@@ -12,6 +12,7 @@ mod dispatch;
 mod dispatch_recovery;
 mod gate;
 mod hand_edit;
+mod home;
 mod layout;
 mod malformed;
 mod observe;

@@ -44,6 +44,14 @@ fn cases() -> Vec<Case> {
     several = several.replacen("2026-02-07 20:08", "2026-02-30 20:08", 1);
     let mut two_widths = seed_with("| ORCH-010 |", |l| format!("{l} extra |"));
     two_widths = two_widths.replacen(" | - | ", " | ", 1);
+    // Every kind at once: rows of the wrong width beside rows with bad values, and an
+    // id written unpadded beside its padded twin.
+    let mut all_kinds = seed_with("| ORCH-010 |", |l| format!("{l} extra |"));
+    all_kinds = all_kinds.replacen("| ORCH-003 | DONE |", "| ORCH-003 | DOING |", 1);
+    all_kinds = all_kinds.replacen("| ORCH-004 | DONE | P1 |", "| ORCH-004 | DONE | P7 |", 1);
+    all_kinds = all_kinds.replacen("2026-02-07 20:08", "2026-02-30 20:08", 1);
+    all_kinds = all_kinds.replacen("| ORCH-012 |", "| ORCH-11 |", 1);
+    all_kinds = all_kinds.replacen("| ORCH-015 |", "| ORCH-15x |", 1);
     vec![
         Case { name: "unknown status", text: status, problems: vec![(line("ORCH-003"), "unknown status `DOING`")] },
         Case { name: "unknown priority", text: priority, problems: vec![(line("ORCH-004"), "unknown priority `P7`")] },
@@ -71,6 +79,18 @@ fn cases() -> Vec<Case> {
                 (line("ORCH-003"), "unknown status `DOING`"),
                 (line("ORCH-004"), "unknown priority `P7`"),
                 (line("ORCH-005"), "duplicate id `ORCH-004`"),
+            ],
+        },
+        Case {
+            name: "every kind of problem at once",
+            text: all_kinds,
+            problems: vec![
+                (line("ORCH-001"), "started_at_kst: impossible time `2026-02-30 20:08`"),
+                (line("ORCH-003"), "unknown status `DOING`"),
+                (line("ORCH-004"), "unknown priority `P7`"),
+                (line("ORCH-010"), "expected 9 cells, found 10"),
+                (line("ORCH-012"), "duplicate id `ORCH-11`: the same prefix and number as `ORCH-011`"),
+                (line("ORCH-015"), "bad id `ORCH-15x`"),
             ],
         },
         Case {
@@ -129,4 +149,26 @@ fn import_refuses_a_malformed_file_and_changes_neither_database_nor_queue_md() {
         p.write("QUEUE.md", SEED);
     }
     p.ok(&["check"]);
+}
+
+/// A prefix and number name one task: a new row `ORCH-7` in a queue that holds
+/// `ORCH-007` is a duplicate id (FILE:LINE, exit 2), not a second task.
+#[test]
+fn an_unpadded_id_of_a_task_the_queue_holds_is_a_duplicate() {
+    let p = Project::init(Some(SEED));
+    let db = fingerprint(&p);
+    // A file of its own (without ORCH-007's row, which would be the duplicate within it).
+    let text = "| id | status | priority | task |\n|---|---|---|---|\n| ORCH-7 | PENDING | P1 | the same number |\n";
+    p.write("bad.md", text);
+    let (code, _, err) = p.run(&["import", "bad.md"]);
+    assert_eq!(code, 2, "{err}");
+    let want = "bad.md:3: duplicate id `ORCH-7`: the same prefix and number as ORCH-007, which the queue holds";
+    assert_eq!(err.trim(), format!("orch: {want}"));
+    assert_eq!(fingerprint(&p), db, "nothing imported");
+    // Unpadded ids of new numbers are taken as written; the next id is padded.
+    let text = SEED.replacen("| ORCH-026 |", "| ORCH-27 | PENDING | P1 | new | - | - | - | - | - |\n| ORCH-026 |", 1);
+    p.write("ok.md", &text);
+    p.ok(&["import", "ok.md"]);
+    assert_eq!(p.json(&["show", "ORCH-27"])["task"], "new");
+    assert_eq!(p.json(&["add", "next"])["id"], "ORCH-028");
 }

@@ -391,7 +391,7 @@ fn gate_budget_sweep_and_abandoned_runs_log_their_events_at_once() {
     std::fs::create_dir_all(&home.dir).unwrap();
     let mut config = Config::default();
     config.queue.file = String::new();
-    let db = Sqlite::open(&home.db_path()).unwrap();
+    let db = Sqlite::create(&home.db_path()).unwrap();
     let clock = Arc::new(ManualClock::new("2026-03-01T00:00:00Z".parse().unwrap()));
     let orch = Orch::with_parts(home.clone(), config, Box::new(db), &Options::default(), clock.clone());
     let names = || -> Vec<String> {

@@ -369,12 +369,59 @@ fn migrate_moves_a_sqlite_queue_to_postgres() {
     assert!(err.contains("not empty"), "{err}");
 }
 
+/// Two homes on one PostgreSQL database, each with its own QUEUE.md: each file is its
+/// own view (its marks and hash are kept under its host and path), so a change made in
+/// one home never makes the other's file look hand-edited, an import in one never makes
+/// the other drift, and both are clean under `check`.
+#[test]
+fn two_homes_keep_their_own_queue_md_views() {
+    let Some(db) = TestDb::create("two_views") else { return };
+    let url = db.url.as_str();
+    let (a, b) = (Project::empty(), Project::empty());
+    let quiet = |p: &Project, args: &[&str]| {
+        let mut all = vec!["--db", url];
+        all.extend_from_slice(args);
+        let (code, out, err) = p.run(&all);
+        assert_eq!((code, err.as_str()), (0, ""), "{args:?}");
+        out
+    };
+    quiet(&a, &["init"]);
+    quiet(&b, &["init"]);
+    quiet(&a, &["add", "from A"]);
+    quiet(&b, &["add", "from B", "--priority", "P0"]);
+    quiet(&a, &["add", "again A"]);
+    // Each file was written by its own home; B's is one change behind until B refreshes.
+    assert!(a.queue_md().contains("| ORCH-003 | PENDING | P1 | again A |"));
+    assert!(b.queue_md().contains("| ORCH-002 | PENDING | P0 | from B |"));
+    let (code, _, _) = b.run(&["--db", url, "check"]);
+    assert_eq!(code, 3, "B's file lacks ORCH-003 until B's next command");
+    quiet(&b, &["export"]);
+    for p in [&a, &b] {
+        quiet(p, &["check"]);
+    }
+    // An import in B (of a hand edit there) leaves A clean; A's next refresh shows it.
+    let text = b.queue_md();
+    b.write("QUEUE.md", &text.replacen("| from B |", "| from B, reworded |", 1));
+    let out: serde_json::Value = serde_json::from_str(&quiet(&b, &["import", "--json"])).unwrap();
+    assert_eq!(out["edited"], serde_json::json!(["ORCH-002"]));
+    quiet(&b, &["check"]);
+    let (code, _, err) = a.run(&["--db", url, "check"]);
+    assert_eq!(code, 3, "A is behind B's edit, not broken: {err}");
+    let drift: Vec<&str> = err.lines().filter(|l| l.contains("QUEUE.md:")).collect();
+    assert!(drift.len() == 1 && drift[0].contains("ORCH-002 differs from the database"), "{err}");
+    quiet(&a, &["export"]);
+    assert!(a.queue_md().contains("| from B, reworded |"));
+    for p in [&a, &b] {
+        quiet(p, &["check"]);
+    }
+}
+
 #[test]
 fn the_schema_matches_sqlites_column_for_column() {
     let Some(db) = TestDb::create("schema_match") else { return };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("orch.db");
-    drop(store::open(path.to_str().unwrap()).unwrap());
+    drop(store::create(path.to_str().unwrap()).unwrap());
     drop(store::open(&db.url).unwrap());
     let lite = rusqlite::Connection::open(&path).unwrap();
     let mut stmt = lite

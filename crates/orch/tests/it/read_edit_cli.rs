@@ -125,3 +125,83 @@ fn the_home_folder_and_its_files_are_private() {
     assert!(seen >= 6, "config, prompt, database, events, lock and a drift file: {seen}");
     assert!(p.file(".orch/drift").is_dir());
 }
+
+#[test]
+fn config_errors_name_the_file_the_line_the_key_and_what_is_wrong() {
+    let p = Project::init(None);
+    let toml = p.read(".orch/orch.toml");
+    let line_of = |key: &str| toml.lines().position(|l| l.starts_with(&format!("{key} ="))).unwrap() + 1;
+    let cases = [
+        ("done_kept", "-1", "queue.done_kept: invalid value: integer `-1`, expected a whole number, 0 or more"),
+        ("backoff", "[]", "retry.backoff: needs at least one delay"),
+        ("failure_rate", "7", "alerts.failure_rate: 7 is not a rate between 0 and 1"),
+        ("lease", "\"0s\"", "dispatcher.lease: must be at least 3s"),
+        ("compact_report", "\"yes\"", "gate.compact_report: invalid type: string \"yes\", expected a boolean"),
+    ];
+    for (key, value, want) in cases {
+        p.write(".orch/orch.toml", &toml);
+        p.set_config(key, value);
+        let (code, _, err) = p.run(&["list"]);
+        assert_eq!(code, 2, "{key} = {value}: {err}");
+        let path = p.file(".orch/orch.toml").display().to_string();
+        let line = line_of(key);
+        assert!(
+            err.contains(&format!("{path}:{line}: {want}")),
+            "{key} = {value}: want `{path}:{line}: {want}`, got {err}"
+        );
+    }
+}
+
+/// `status` names what `pick` would take: here not the P0 task, whose idempotency key
+/// belongs to a task that is still running (it waits), but the one after it.
+#[test]
+fn status_next_is_what_pick_would_take() {
+    use orch::store;
+    use orch_core::task::{Priority, Task};
+    let p = Project::init_plain(None);
+    p.ok(&["add", "owner of k", "--idempotency-key", "k"]); // ORCH-001
+    let owner = p.json(&["pick", "--owner", "w"]);
+    assert_eq!(owner["id"], "ORCH-001");
+    p.ok(&["add", "plain"]); // ORCH-002
+    // A second task with key k, as an import or another tool may leave one: P0, first in
+    // pick order, but waiting for ORCH-001.
+    let db = store::open(&p.file(".orch/orch.db").display().to_string()).unwrap();
+    let now = jiff::Timestamp::now();
+    let mut dup = Task::new("ORCH-003".into(), "same key".into(), Priority::P0, 4, now);
+    dup.idempotency_key = Some("k".into());
+    dup.version = 1;
+    store::write(db.as_ref(), |tx| tx.task_insert(&dup)).unwrap();
+    let before = crate::db_state::fingerprint(&p);
+    assert_eq!(p.json(&["status"])["next"], "ORCH-002");
+    assert!(p.ok(&["status"]).contains("next: ORCH-002"));
+    assert_eq!(crate::db_state::fingerprint(&p), before, "asking changes nothing");
+    assert_eq!(p.json(&["pick", "--owner", "w2"])["id"], "ORCH-002", "and pick agrees");
+    assert_eq!(p.json(&["status"])["next"], serde_json::Value::Null);
+    // Once the owner is DONE, the duplicate is done already: still nothing to pick.
+    let token = owner["lease"]["token"].as_str().unwrap();
+    p.ok(&["done", "ORCH-001", "--lease", token]);
+    assert_eq!(p.json(&["status"])["next"], serde_json::Value::Null);
+    assert!(p.ok(&["status"]).contains("next: nothing eligible"));
+    let (code, _, _) = p.run(&["pick", "--owner", "w3"]);
+    assert_eq!(code, 4);
+}
+
+/// `list` lines up its columns by display width: a Korean syllable takes two columns.
+#[test]
+fn list_columns_line_up_with_korean_text() {
+    use unicode_width::UnicodeWidthStr;
+    let p = Project::init(Some(SEED));
+    p.ok(&["add", "short"]);
+    let out = p.ok(&["list", "--status", "BLOCKED,PENDING"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    // The owner column (the last) starts at one display column on every line.
+    let owner_at = |l: &str| l[..l.rfind("  ").unwrap() + 2].width();
+    let first = owner_at(lines[0]);
+    for l in &lines {
+        assert_eq!(owner_at(l), first, "{out}");
+        assert!(l.width() <= 10 + 2 + 11 + 2 + 2 + 2 + 60 + 2 + 30, "{l}");
+    }
+    assert!(lines.iter().any(|l| l.contains("[쿠팡구매/safe]")), "{out}");
+    assert!(lines[3].starts_with("ORCH-027  PENDING  "), "{out}");
+}

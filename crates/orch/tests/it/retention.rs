@@ -90,8 +90,10 @@ fn prune_removes_only_folders_of_runs_it_pruned_never_those_another_database_may
         std::fs::write(dir.join("stdout.log"), "still needed").unwrap();
         age(&dir);
     }
-    // Aimed at another (empty) database, or at its own: neither folder is a run it pruned.
-    let other = p.file("other.db");
+    // Aimed at another (empty) queue's database, or at its own: neither folder is a run
+    // it pruned.
+    let elsewhere = Project::init(None);
+    let other = elsewhere.file(".orch/orch.db");
     for db in [Some(other.to_str().unwrap()), None] {
         let mut args = vec!["prune", "--older-than", "0s"];
         if let Some(db) = db {

@@ -90,3 +90,55 @@ fn concurrent_adds_end_with_a_view_that_lists_every_task() {
     assert!(text.starts_with(&SEED[..SEED.find("| ORCH-026 |").unwrap()]), "the seed's lines are kept");
     p.ok(&["check"]);
 }
+
+/// Each view file has its own marks and hash: a command run once against another file
+/// (`ORCH_QUEUE_MD=other.md`) does not make QUEUE.md look hand-edited, and each file is
+/// brought up to date on its own.
+#[test]
+fn another_view_file_does_not_make_queue_md_look_edited() {
+    let p = Project::init(Some(SEED));
+    let other = [("ORCH_QUEUE_MD", "other.md")];
+    let (code, _, err) = crate::db_state::run_env(&p, &["add", "into the other view"], &other);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert!(p.read("other.md").contains("| ORCH-027 | PENDING | P1 | into the other view |"));
+    assert!(p.read("other.md").starts_with("# Orchestrator Queue\n"), "a new view starts from the queue's frame");
+    // QUEUE.md is one change behind, not edited: the next command brings it up to date.
+    let (code, _, err) = p.run(&["add", "into QUEUE.md"]);
+    assert_eq!((code, err.as_str()), (0, ""), "no warning about edits");
+    let text = p.queue_md();
+    assert!(text.contains("| into the other view |") && text.contains("| into QUEUE.md |"), "{text}");
+    p.ok(&["check"]);
+    // The other file is behind now (drift, exit 3) until a command there refreshes it.
+    let (code, _, _) = crate::db_state::run_env(&p, &["check"], &other);
+    assert_eq!(code, 3);
+    let (code, _, err) = crate::db_state::run_env(&p, &["export"], &other);
+    assert_eq!((code, err.as_str()), (0, ""));
+    let (code, _, err) = crate::db_state::run_env(&p, &["check"], &other);
+    assert_eq!(code, 0, "{err}");
+    p.ok(&["check"]);
+}
+
+/// A database from before views had names holds the one view's marks and hash under the
+/// view `''`: the queue's QUEUE.md takes them over on first use, so an upgraded queue is
+/// in step with its file at once (no edits to import, no rows rewritten).
+#[test]
+fn the_unnamed_view_of_an_older_database_is_taken_over_by_queue_md() {
+    let p = Project::init(Some(SEED));
+    let conn = rusqlite::Connection::open(p.file(".orch/orch.db")).unwrap();
+    conn.execute_batch("UPDATE views SET view = ''; UPDATE view_rows SET view = '';").unwrap();
+    drop(conn);
+    p.ok(&["check"]);
+    let (code, _, err) = p.run(&["note", "ORCH-019", "still here"]);
+    assert_eq!((code, err.as_str()), (0, ""), "no warning: the file is the one orch wrote");
+    let text = p.queue_md();
+    assert_eq!(row_of(&text, "ORCH-026"), row_of(SEED, "ORCH-026"), "unchanged rows keep their lines");
+    let conn = rusqlite::Connection::open(p.file(".orch/orch.db")).unwrap();
+    let unnamed: i64 = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM views WHERE view = '') + (SELECT count(*) FROM view_rows WHERE view = '')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(unnamed, 0);
+}

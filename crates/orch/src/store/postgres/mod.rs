@@ -24,6 +24,7 @@ mod pool;
 mod rows;
 mod schema;
 mod tx;
+mod views;
 
 use super::{Backend, Result, StoreError, Tx};
 use pool::{Failure, Pool, classify, one_line, store_err};

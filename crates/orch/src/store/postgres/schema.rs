@@ -163,6 +163,29 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE runs ADD COLUMN dispatcher TEXT;
     "#,
+    // 5: view marks, hashes and frames per view file (each host's QUEUE.md is its own
+    // view), moved out of `tasks` and `meta`; what the single view had becomes the
+    // view '' until its file claims it. And the newest DONE tasks in order, so the view
+    // reads its rows without the whole history.
+    r#"
+    CREATE TABLE views (view TEXT PRIMARY KEY, hash TEXT, frame TEXT);
+    CREATE TABLE view_rows (
+        view TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        md_version BIGINT NOT NULL,
+        md_line TEXT NOT NULL,
+        md_eol TEXT NOT NULL,
+        PRIMARY KEY (view, task_id)
+    );
+    INSERT INTO view_rows (view, task_id, md_version, md_line, md_eol)
+        SELECT '', id, COALESCE(md_version, 0), md_line, COALESCE(md_eol, '') FROM tasks WHERE md_line IS NOT NULL;
+    INSERT INTO views (view, hash, frame)
+        SELECT '', (SELECT value FROM meta WHERE key = 'view.hash'), (SELECT value FROM meta WHERE key = 'view.frame')
+        WHERE EXISTS (SELECT 1 FROM meta WHERE key IN ('view.hash', 'view.frame')) OR EXISTS (SELECT 1 FROM view_rows);
+    DELETE FROM meta WHERE key = 'view.hash';
+    ALTER TABLE tasks DROP COLUMN md_version, DROP COLUMN md_line, DROP COLUMN md_eol;
+    CREATE INDEX tasks_done ON tasks (updated_at, seq) WHERE status = 'DONE';
+    "#,
 ];
 
 /// The schema version this build writes.

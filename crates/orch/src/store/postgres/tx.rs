@@ -22,7 +22,8 @@ use super::pool::{Conn, Failure, classify, one_line, store_err};
 use super::rows::{RUN_COLS, TASK_COLS, count, json_or_null, ms, opt_ms, run_from_row, task_from_row};
 use super::{claim, events};
 use crate::store::{
-    ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, StoreError, Tx, ViewMark,
+    ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, StoreError, Tx, ViewInfo,
+    ViewMark,
 };
 use jiff::Timestamp;
 use orch_core::event::Event;
@@ -99,7 +100,7 @@ impl<'a> PgTx<'a> {
         self.conn.client.query(&stmt, params).map_err(|e| self.err(&e))
     }
 
-    fn query_opt(&mut self, sql: &str, params: &Params<'_>) -> Result<Option<Row>> {
+    pub(super) fn query_opt(&mut self, sql: &str, params: &Params<'_>) -> Result<Option<Row>> {
         Ok(self.query(sql, params)?.into_iter().next())
     }
 
@@ -170,12 +171,15 @@ impl Tx for PgTx<'_> {
     fn task_insert(&mut self, t: &Task) -> Result<()> {
         let (prefix, num) = parse_id(&t.id).ok_or_else(|| StoreError::Db(format!("bad id {}", t.id)))?;
         let extra = (!t.extra.is_empty()).then(|| serde_json::to_string(&t.extra).expect("pairs serialise"));
+        // One statement: nothing is inserted when the prefix and number are taken (by this
+        // id, or by another spelling of it); which of the two is asked only then.
         let n = self.execute(
             "INSERT INTO tasks (id, prefix, num, status, priority, task, success_criteria, owner, \
              started_at, due_at, notes, extra, attempts, max_attempts, retry_at, idempotency_key, \
              resource, depends_on, lease_token, lease_expires_at, run_id, created_at, updated_at, version) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-             $19, $20, $21, $22, $23, $24) ON CONFLICT (id) DO NOTHING",
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+             $19, $20, $21, $22, $23, $24 \
+             WHERE NOT EXISTS (SELECT 1 FROM tasks WHERE prefix = $2 AND num = $3) ON CONFLICT (id) DO NOTHING",
             &[
                 &t.id,
                 &prefix,
@@ -204,7 +208,12 @@ impl Tx for PgTx<'_> {
             ],
         )?;
         if n == 0 {
-            return Err(StoreError::Conflict(format!("task {} exists already", t.id)));
+            return Err(match self.task_by_number(prefix, num)? {
+                Some(other) if other != t.id => {
+                    StoreError::Conflict(format!("task {} exists already, as {other}", t.id))
+                }
+                _ => StoreError::Conflict(format!("task {} exists already", t.id)),
+            });
         }
         if !t.depends_on.is_empty() {
             self.execute(
@@ -251,6 +260,12 @@ impl Tx for PgTx<'_> {
         let mut out = t.clone();
         out.version += 1;
         Ok(out)
+    }
+
+    fn task_by_number(&mut self, prefix: &str, num: u64) -> Result<Option<String>> {
+        let num = i64::try_from(num).unwrap_or(i64::MAX);
+        let sql = "SELECT id FROM tasks WHERE prefix = $1 AND num = $2 ORDER BY seq LIMIT 1";
+        Ok(self.query_opt(sql, &[&prefix, &num])?.map(|r| r.get(0)))
     }
 
     fn dependents_of(&mut self, id: &str) -> Result<Vec<Task>> {
@@ -475,22 +490,35 @@ impl Tx for PgTx<'_> {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    fn view_marks(&mut self) -> Result<HashMap<String, ViewMark>> {
-        let rows = self.query(
-            "SELECT id, COALESCE(md_version, 0), md_line, COALESCE(md_eol, '') FROM tasks WHERE md_line IS NOT NULL",
-            &[],
-        )?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get::<_, String>(0), ViewMark { version: r.get(1), line: r.get(2), eol: r.get(3) }))
-            .collect())
+    fn view_rows(&mut self, view: &str, done_kept: usize) -> Result<Vec<(Task, Option<ViewMark>)>> {
+        self.rows_of_view(view, done_kept)
     }
 
-    fn view_mark_set(&mut self, task_id: &str, m: &ViewMark) -> Result<()> {
-        self.execute(
-            "UPDATE tasks SET md_version = $2, md_line = $3, md_eol = $4 WHERE id = $1",
-            &[&task_id, &m.version, &m.line, &m.eol],
-        )?;
-        Ok(())
+    fn view_marks(&mut self, view: &str) -> Result<HashMap<String, ViewMark>> {
+        self.marks_of_view(view)
+    }
+
+    fn view_mark_set(&mut self, view: &str, task_id: &str, m: &ViewMark) -> Result<()> {
+        self.set_mark(view, task_id, m)
+    }
+
+    fn view_get(&mut self, view: &str) -> Result<Option<ViewInfo>> {
+        self.view_info(view)
+    }
+
+    fn view_set_hash(&mut self, view: &str, hash: &str) -> Result<()> {
+        self.set_view_field(view, "hash", hash)
+    }
+
+    fn view_set_frame(&mut self, view: &str, frame: &str) -> Result<()> {
+        self.set_view_field(view, "frame", frame)
+    }
+
+    fn views(&mut self) -> Result<Vec<(String, ViewInfo)>> {
+        self.all_views()
+    }
+
+    fn view_rename(&mut self, from: &str, to: &str) -> Result<()> {
+        self.rename_view(from, to)
     }
 }

@@ -7,6 +7,7 @@ mod claim;
 mod rows;
 mod schema;
 mod tx;
+mod views;
 
 use super::{Backend, Result, StoreError, Tx};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
@@ -44,8 +45,18 @@ pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
 }
 
 impl Sqlite {
-    /// Opens (creating if needed, private to the user) and migrates the database.
+    /// Opens and migrates an existing database; a path with no database is an error
+    /// (only `init` and `migrate` create one, through [`Sqlite::create`]).
     pub fn open(path: &Path) -> Result<Sqlite> {
+        if !path.exists() {
+            return Err(StoreError::Open(format!("no orch queue at {}; run `orch init`", path.display())));
+        }
+        Sqlite::create(path)
+    }
+
+    /// Opens the database, creating it (private to the user) when there is none, and
+    /// migrates it.
+    pub fn create(path: &Path) -> Result<Sqlite> {
         let open_err = |e: &dyn std::fmt::Display| StoreError::Open(format!("{}: {e}", path.display()));
         if !path.exists() {
             create_private(path).map_err(|e| open_err(&e))?;

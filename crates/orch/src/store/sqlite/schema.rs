@@ -109,6 +109,31 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE runs ADD COLUMN dispatcher TEXT;
     "#,
+    // 5: view marks, hashes and frames per view file (each host's QUEUE.md on a shared
+    // database is its own view), moved out of `tasks` and `meta`; what the single view
+    // had becomes the view '' until its file claims it. And the newest DONE tasks in
+    // order, so the view reads its rows without the whole history.
+    r#"
+    CREATE TABLE views (view TEXT PRIMARY KEY, hash TEXT, frame TEXT) WITHOUT ROWID;
+    CREATE TABLE view_rows (
+        view TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        md_version INTEGER NOT NULL,
+        md_line TEXT NOT NULL,
+        md_eol TEXT NOT NULL,
+        PRIMARY KEY (view, task_id)
+    ) WITHOUT ROWID;
+    INSERT INTO view_rows (view, task_id, md_version, md_line, md_eol)
+        SELECT '', id, COALESCE(md_version, 0), md_line, COALESCE(md_eol, '') FROM tasks WHERE md_line IS NOT NULL;
+    INSERT INTO views (view, hash, frame)
+        SELECT '', (SELECT value FROM meta WHERE key = 'view.hash'), (SELECT value FROM meta WHERE key = 'view.frame')
+        WHERE EXISTS (SELECT 1 FROM meta WHERE key IN ('view.hash', 'view.frame')) OR EXISTS (SELECT 1 FROM view_rows);
+    DELETE FROM meta WHERE key = 'view.hash';
+    ALTER TABLE tasks DROP COLUMN md_version;
+    ALTER TABLE tasks DROP COLUMN md_line;
+    ALTER TABLE tasks DROP COLUMN md_eol;
+    CREATE INDEX tasks_done ON tasks(updated_at, seq) WHERE status = 'DONE';
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -130,4 +155,54 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<Result<(), String>> {
     }
     tx.commit()?;
     Ok(Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    //! Migrations applied to a database made by an older orch keep what it held.
+
+    use super::*;
+
+    #[test]
+    fn the_single_view_of_schema_3_becomes_the_view_named_empty() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..3] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        conn.execute_batch(
+            "INSERT INTO tasks (id, prefix, num, status, priority, task, attempts, max_attempts, created_at, \
+             updated_at, version, md_version, md_line, md_eol) VALUES \
+             ('ORCH-001', 'ORCH', 1, 'DONE', 1, 'a', 0, 4, 0, 0, 3, 2, '| ORCH-001 | DONE |', '\r\n'), \
+             ('ORCH-002', 'ORCH', 2, 'PENDING', 1, 'b', 0, 4, 0, 0, 1, NULL, NULL, NULL); \
+             INSERT INTO meta (key, value) VALUES ('view.hash', 'h1'), ('view.frame', '{}'), ('other', 'x');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap().unwrap();
+        let marks: Vec<(String, String, i64, String, String)> = conn
+            .prepare("SELECT view, task_id, md_version, md_line, md_eol FROM view_rows")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let mark = (String::new(), "ORCH-001".into(), 2, "| ORCH-001 | DONE |".into(), "\r\n".into());
+        assert_eq!(marks, [mark]);
+        let view: (String, String, String) = conn
+            .query_row("SELECT view, hash, frame FROM views", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap();
+        assert_eq!(view, (String::new(), "h1".into(), "{}".into()));
+        let meta: Vec<String> = conn
+            .prepare("SELECT key FROM meta ORDER BY key")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(meta, ["other", "view.frame"], "the hash moved; the frame stays the queue's default");
+        let cols: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_table_info('tasks') WHERE name LIKE 'md_%'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(cols, 0);
+    }
 }

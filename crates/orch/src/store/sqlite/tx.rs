@@ -5,7 +5,8 @@ use super::rows::{
     EVENT_COLS, RUN_COLS, TASK_COLS, event_from_row, json_or_null, ms, opt_ms, run_from_row, task_from_row,
 };
 use crate::store::{
-    ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, StoreError, Tx, ViewMark,
+    ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, StoreError, Tx, ViewInfo,
+    ViewMark,
 };
 use jiff::Timestamp;
 use orch_core::event::Event;
@@ -28,13 +29,17 @@ impl Tx for SqliteTx<'_> {
     fn task_insert(&mut self, t: &Task) -> Result<()> {
         let (prefix, num) = parse_id(&t.id).ok_or_else(|| StoreError::Db(format!("bad id {}", t.id)))?;
         let extra = (!t.extra.is_empty()).then(|| serde_json::to_string(&t.extra).expect("pairs serialise"));
-        self.tx
+        // One statement: nothing is inserted when the prefix and number are taken (by this
+        // id, or by another spelling of it); which of the two is asked only then.
+        let inserted = self
+            .tx
             .prepare_cached(
                 "INSERT INTO tasks (id, prefix, num, status, priority, task, success_criteria, owner, \
                  started_at, due_at, notes, extra, attempts, max_attempts, retry_at, idempotency_key, \
                  resource, depends_on, lease_token, lease_expires_at, run_id, created_at, updated_at, version) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-                 ?19, ?20, ?21, ?22, ?23, ?24)",
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+                 ?19, ?20, ?21, ?22, ?23, ?24 \
+                 WHERE NOT EXISTS (SELECT 1 FROM tasks WHERE prefix = ?2 AND num = ?3)",
             )?
             .execute(params![
                 t.id,
@@ -66,6 +71,14 @@ impl Tx for SqliteTx<'_> {
                 StoreError::Conflict(_) => StoreError::Conflict(format!("task {} exists already", t.id)),
                 other => other,
             })?;
+        if inserted == 0 {
+            return Err(match self.task_by_number(prefix, num)? {
+                Some(other) if other != t.id => {
+                    StoreError::Conflict(format!("task {} exists already, as {other}", t.id))
+                }
+                _ => StoreError::Conflict(format!("task {} exists already", t.id)),
+            });
+        }
         let mut dep = self.tx.prepare_cached("INSERT OR IGNORE INTO deps (task_id, depends_on) VALUES (?1, ?2)")?;
         for d in &t.depends_on {
             dep.execute([&t.id, d])?;
@@ -109,6 +122,15 @@ impl Tx for SqliteTx<'_> {
         let mut out = t.clone();
         out.version += 1;
         Ok(out)
+    }
+
+    fn task_by_number(&mut self, prefix: &str, num: u64) -> Result<Option<String>> {
+        let num = i64::try_from(num).unwrap_or(i64::MAX);
+        Ok(self
+            .tx
+            .prepare_cached("SELECT id FROM tasks WHERE prefix = ?1 AND num = ?2 ORDER BY seq LIMIT 1")?
+            .query_row(params![prefix, num], |r| r.get(0))
+            .optional()?)
     }
 
     fn dependents_of(&mut self, id: &str) -> Result<Vec<Task>> {
@@ -427,19 +449,35 @@ impl Tx for SqliteTx<'_> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn view_marks(&mut self) -> Result<HashMap<String, ViewMark>> {
-        let mut stmt =
-            self.tx.prepare_cached("SELECT id, md_version, md_line, md_eol FROM tasks WHERE md_line IS NOT NULL")?;
-        let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, ViewMark { version: r.get(1)?, line: r.get(2)?, eol: r.get(3)? }))
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    fn view_rows(&mut self, view: &str, done_kept: usize) -> Result<Vec<(Task, Option<ViewMark>)>> {
+        super::views::rows(self.tx, view, done_kept)
     }
 
-    fn view_mark_set(&mut self, task_id: &str, m: &ViewMark) -> Result<()> {
-        self.tx
-            .prepare_cached("UPDATE tasks SET md_version = ?2, md_line = ?3, md_eol = ?4 WHERE id = ?1")?
-            .execute(params![task_id, m.version, m.line, m.eol])?;
-        Ok(())
+    fn view_marks(&mut self, view: &str) -> Result<HashMap<String, ViewMark>> {
+        super::views::marks(self.tx, view)
+    }
+
+    fn view_mark_set(&mut self, view: &str, task_id: &str, m: &ViewMark) -> Result<()> {
+        super::views::mark_set(self.tx, view, task_id, m)
+    }
+
+    fn view_get(&mut self, view: &str) -> Result<Option<ViewInfo>> {
+        super::views::get(self.tx, view)
+    }
+
+    fn view_set_hash(&mut self, view: &str, hash: &str) -> Result<()> {
+        super::views::set_hash(self.tx, view, hash)
+    }
+
+    fn view_set_frame(&mut self, view: &str, frame: &str) -> Result<()> {
+        super::views::set_frame(self.tx, view, frame)
+    }
+
+    fn views(&mut self) -> Result<Vec<(String, ViewInfo)>> {
+        super::views::all(self.tx)
+    }
+
+    fn view_rename(&mut self, from: &str, to: &str) -> Result<()> {
+        super::views::rename(self.tx, from, to)
     }
 }

@@ -1,10 +1,18 @@
 //! `.orch/orch.toml`: every key with its default, read by every command. Unknown keys and
-//! bad values are refused with the file, the line and what is wrong.
+//! bad values — a wrong type or a value out of range — are refused with the file, the
+//! line, the dotted key (`queue.done_kept`) and what is wrong.
 
 use jiff::SignedDuration;
+use keys::{Keys, line_of, plain};
 use orch_core::policy::RetryPolicy;
 use serde::{Deserialize, Deserializer};
 use std::path::Path;
+
+mod keys;
+
+/// The shortest lease orch grants: a heartbeat comes at least three times per lease,
+/// and a lease that ends before its worker can start is no lease.
+pub const MIN_LEASE: SignedDuration = SignedDuration::from_secs(3);
 
 /// The file `init` writes: every key, its default and what it means.
 pub const DEFAULT_TOML: &str = r#"# orch configuration. Every key is shown with its default.
@@ -257,58 +265,104 @@ impl Config {
         Config::parse(&text).map_err(|e| format!("{}:{e}", path.display()))
     }
 
-    /// Parses the text of a config file; errors read `LINE: what is wrong`.
+    /// Parses the text of a config file; errors read `LINE: KEY: what is wrong` (without
+    /// the line when the key is not in the text, e.g. a default that clashes with another
+    /// key's value).
     pub fn parse(text: &str) -> Result<Config, String> {
+        let keys = Keys::of(text);
         let c: Config = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text.as_bytes()[..s.start.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1);
-            let msg = e.message().trim().to_string();
-            match line {
-                Some(l) => format!("{l}: {msg}"),
-                None => format!(" {msg}"),
+            let msg = plain(e.message().trim());
+            let Some(span) = e.span() else { return format!(" {msg}") };
+            let line = line_of(text, span.start);
+            match keys.at(span.start) {
+                Some(key) => format!("{line}: {key}: {msg}"),
+                None => format!("{line}: {msg}"),
             }
         })?;
-        c.validate().map_err(|e| format!(" {e}"))?;
+        c.validate().map_err(|(key, msg)| match keys.line(text, key) {
+            Some(line) => format!("{line}: {key}: {msg}"),
+            None => format!(" {key}: {msg}"),
+        })?;
         Ok(c)
     }
 
-    fn validate(&self) -> Result<(), String> {
+    /// Checks values the types allow but orch does not: (dotted key, what is wrong).
+    fn validate(&self) -> Result<(), (&'static str, String)> {
+        let fail = |key: &'static str, msg: String| Err((key, msg));
         if !orch_core::id::is_valid_prefix(&self.queue.prefix) {
-            return Err(format!(
-                "queue.prefix: `{}` is not a valid id prefix (a letter, then letters, digits or _)",
-                self.queue.prefix
-            ));
+            let p = &self.queue.prefix;
+            return fail(
+                "queue.prefix",
+                format!("`{p}` is not a valid id prefix (a letter, then letters, digits or _)"),
+            );
         }
-        jiff::tz::TimeZone::get(&self.queue.timezone)
-            .map_err(|_| format!("queue.timezone: unknown time zone `{}`", self.queue.timezone))?;
+        if jiff::tz::TimeZone::get(&self.queue.timezone).is_err() {
+            return fail("queue.timezone", format!("unknown time zone `{}`", self.queue.timezone));
+        }
+        if self.dispatcher.hard_cap == 0 {
+            return fail("dispatcher.hard_cap", "must be at least 1".into());
+        }
         if self.dispatcher.workers == 0 {
-            return Err("dispatcher.workers: must be at least 1".into());
+            return fail("dispatcher.workers", "must be at least 1".into());
         }
         if self.dispatcher.workers > self.dispatcher.hard_cap {
-            return Err(format!(
-                "dispatcher.workers: {} is over dispatcher.hard_cap ({})",
-                self.dispatcher.workers, self.dispatcher.hard_cap
-            ));
+            let (w, cap) = (self.dispatcher.workers, self.dispatcher.hard_cap);
+            return fail("dispatcher.workers", format!("{w} is over dispatcher.hard_cap ({cap})"));
         }
-        if self.dispatcher.lease.as_secs() < 3 {
-            return Err("dispatcher.lease: must be at least 3s".into());
+        if self.dispatcher.lease < MIN_LEASE {
+            return fail("dispatcher.lease", format!("must be at least {}s", MIN_LEASE.as_secs()));
         }
         if self.worker.command.is_empty() {
-            return Err("worker.command: must name a program".into());
+            return fail("worker.command", "must name a program".into());
+        }
+        if !self.worker.timeout.is_positive() {
+            return fail("worker.timeout", "must be longer than 0s".into());
+        }
+        if self.worker.grace.is_negative() {
+            return fail("worker.grace", "must not be negative".into());
+        }
+        if let Some(c) = self.worker.permanent_exit_codes.iter().find(|c| !(1..=255).contains(*c)) {
+            return fail("worker.permanent_exit_codes", format!("{c} is not an exit code of a failure (1 to 255)"));
+        }
+        if self.retry.backoff.is_empty() {
+            return fail("retry.backoff", "needs at least one delay, e.g. [\"1m\"]".into());
+        }
+        if self.retry.backoff.iter().any(|d| d.is_negative()) {
+            return fail("retry.backoff", "a delay must not be negative".into());
         }
         if !(0.0..=1.0).contains(&self.retry.jitter) {
-            return Err("retry.jitter: must be between 0 and 1".into());
+            return fail("retry.jitter", format!("{} is not between 0 and 1", self.retry.jitter));
         }
-        crate::mask::Mask::new(&self.events.mask).map_err(|e| format!("events.mask: {e}"))?;
+        if self.gate.hard_tokens == 0 {
+            return fail("gate.hard_tokens", "must be at least 1".into());
+        }
         if self.gate.soft_tokens > self.gate.hard_tokens {
-            return Err("gate.soft_tokens: must not be over gate.hard_tokens".into());
+            return fail("gate.soft_tokens", "must not be over gate.hard_tokens".into());
+        }
+        if !self.gate.reviewer_timeout.is_positive() {
+            return fail("gate.reviewer_timeout", "must be longer than 0s".into());
+        }
+        for (key, v) in
+            [("budget.task_cost_usd", self.budget.task_cost_usd), ("budget.daily_cost_usd", self.budget.daily_cost_usd)]
+        {
+            if !(v >= 0.0 && v.is_finite()) {
+                return fail(key, format!("{v} is not a cost (0 or more; 0 is no limit)"));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.alerts.failure_rate) {
+            return fail("alerts.failure_rate", format!("{} is not a rate between 0 and 1", self.alerts.failure_rate));
+        }
+        if !self.alerts.latency_p95.is_positive() {
+            return fail("alerts.latency_p95", "must be longer than 0s".into());
+        }
+        if let Err(e) = crate::mask::Mask::new(&self.events.mask) {
+            return fail("events.mask", e.to_string());
         }
         if self.team.hard_cap == 0 || self.team.hard_cap > orch_core::team::CAP {
-            return Err(format!("team.hard_cap: must be between 1 and {}", orch_core::team::CAP));
+            return fail("team.hard_cap", format!("must be between 1 and {}", orch_core::team::CAP));
         }
         if self.team.max_workers == 0 || self.team.max_workers > self.team.hard_cap {
-            return Err(format!("team.max_workers: must be between 1 and team.hard_cap ({})", self.team.hard_cap));
+            return fail("team.max_workers", format!("must be between 1 and team.hard_cap ({})", self.team.hard_cap));
         }
         Ok(())
     }
@@ -345,14 +399,51 @@ mod tests {
     #[test]
     fn bad_files_name_line_and_key() {
         let e = Config::parse("[queue]\nprefix = \"JOB\"\ncolour = 1\n").unwrap_err();
-        assert!(e.starts_with("3:") && e.contains("colour"), "{e}");
+        assert!(e.starts_with("3: queue.colour: unknown field `colour`"), "{e}");
         let e = Config::parse("[dispatcher]\nlease = \"soon\"\n").unwrap_err();
-        assert!(e.starts_with("2:") && e.contains("bad duration"), "{e}");
+        assert!(e.starts_with("2: dispatcher.lease: ") && e.contains("bad duration"), "{e}");
         let e = Config::parse("[dispatcher]\nworkers = 9\n").unwrap_err();
-        assert!(e.contains("hard_cap"), "{e}");
+        assert_eq!(e, "2: dispatcher.workers: 9 is over dispatcher.hard_cap (5)");
         let e = Config::parse("[team]\nhard_cap = 6\n").unwrap_err();
-        assert!(e.contains("team.hard_cap: must be between 1 and 5"), "{e}");
+        assert_eq!(e, "2: team.hard_cap: must be between 1 and 5");
         let e = Config::parse("[queue]\ntimezone = \"Mars/Base\"\n").unwrap_err();
-        assert!(e.contains("queue.timezone"), "{e}");
+        assert_eq!(e, "2: queue.timezone: unknown time zone `Mars/Base`");
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_names_its_key() {
+        let text = "[queue]\nprefix = \"JOB\"\n\n# the view\ndone_kept = -1\n";
+        let e = Config::parse(text).unwrap_err();
+        assert_eq!(e, "5: queue.done_kept: invalid value: integer `-1`, expected a whole number, 0 or more");
+        let e = Config::parse("[gate]\ncompact_report = \"yes\"\n").unwrap_err();
+        assert!(e.starts_with("2: gate.compact_report: invalid type: string \"yes\", expected a boolean"), "{e}");
+        let e = Config::parse("[worker]\ncommand = \"claude -p\"\n").unwrap_err();
+        assert!(e.starts_with("2: worker.command: invalid type: string \"claude -p\", expected a list"), "{e}");
+        let e = Config::parse("[retry]\nbackoff = [\"1m\", \"later\"]\n").unwrap_err();
+        assert!(e.starts_with("2: retry.backoff: ") && e.contains("later"), "{e}");
+    }
+
+    #[test]
+    fn values_out_of_range_are_refused_with_their_line_and_key() {
+        let cases = [
+            ("[retry]\nbackoff = []\n", "2: retry.backoff: needs at least one delay"),
+            ("[alerts]\nstale = 1\nfailure_rate = 7\n", "3: alerts.failure_rate: 7 is not a rate between 0 and 1"),
+            ("[alerts]\nfailure_rate = -0.5\n", "2: alerts.failure_rate: -0.5 is not a rate"),
+            ("[retry]\njitter = 2.0\n", "2: retry.jitter: 2 is not between 0 and 1"),
+            ("[dispatcher]\nlease = \"1s\"\n", "2: dispatcher.lease: must be at least 3s"),
+            ("[budget]\ndaily_cost_usd = -1\n", "2: budget.daily_cost_usd: -1 is not a cost"),
+            ("[worker]\ntimeout = \"0s\"\n", "2: worker.timeout: must be longer than 0s"),
+            ("[worker]\npermanent_exit_codes = [64, 0]\n", "2: worker.permanent_exit_codes: 0 is not an exit code"),
+            ("[gate]\nsoft_tokens = 9000\n", "2: gate.soft_tokens: must not be over gate.hard_tokens"),
+            ("[alerts]\nlatency_p95 = \"0s\"\n", "2: alerts.latency_p95: must be longer than 0s"),
+            ("[dispatcher]\nhard_cap = 0\nworkers = 0\n", "2: dispatcher.hard_cap: must be at least 1"),
+        ];
+        for (text, want) in cases {
+            let e = Config::parse(text).unwrap_err();
+            assert!(e.starts_with(want), "{text:?}: got {e:?}, want {want:?}…");
+        }
+        // A key the file does not set: no line to name, the key still named.
+        let e = Config::parse("[dispatcher]\nhard_cap = 2\n").unwrap_err();
+        assert_eq!(e, " dispatcher.workers: 3 is over dispatcher.hard_cap (2)");
     }
 }

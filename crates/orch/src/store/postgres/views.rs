@@ -1,0 +1,90 @@
+//! The PostgreSQL side of the views: the rows a QUEUE.md view shows, read without the
+//! DONE history, and each view's marks, hash and frame (tables `view_rows` and
+//! `views`). Every host's QUEUE.md is its own view, so hosts sharing one database never
+//! take each other's files for hand-edited ones.
+
+use super::rows::{TASK_COLS, task_from_row};
+use super::tx::PgTx;
+use crate::store::{Result, ViewInfo, ViewMark};
+use orch_core::task::Task;
+use std::collections::HashMap;
+
+/// The view's rows: the tasks that are not DONE and the newest `$2` DONE ones (the
+/// partial index `tasks_done`), joined with their marks in view `$1`, in queue order.
+fn rows_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let cols = TASK_COLS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ");
+        format!(
+            "SELECT {cols}, m.md_version, m.md_line, m.md_eol FROM ( \
+               SELECT seq FROM tasks WHERE status IN ('PENDING', 'IN_PROGRESS', 'FAILED', 'BLOCKED') \
+               UNION ALL \
+               (SELECT seq FROM tasks WHERE status = 'DONE' ORDER BY updated_at DESC, seq DESC LIMIT $2) \
+             ) v JOIN tasks t ON t.seq = v.seq \
+             LEFT JOIN view_rows m ON m.view = $1 AND m.task_id = t.id \
+             ORDER BY t.seq"
+        )
+    })
+}
+
+impl PgTx<'_> {
+    pub(super) fn rows_of_view(&mut self, view: &str, done_kept: usize) -> Result<Vec<(Task, Option<ViewMark>)>> {
+        let kept = i64::try_from(done_kept).unwrap_or(i64::MAX);
+        let rows = self.query(rows_sql(), &[&view, &kept])?;
+        rows.iter()
+            .map(|r| {
+                let line: Option<String> = r.get(23);
+                let mark = line.map(|line| ViewMark { version: r.get(22), line, eol: r.get(24) });
+                Ok((task_from_row(r)?, mark))
+            })
+            .collect()
+    }
+
+    pub(super) fn marks_of_view(&mut self, view: &str) -> Result<HashMap<String, ViewMark>> {
+        let rows =
+            self.query("SELECT task_id, md_version, md_line, md_eol FROM view_rows WHERE view = $1", &[&view])?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get::<_, String>(0), ViewMark { version: r.get(1), line: r.get(2), eol: r.get(3) }))
+            .collect())
+    }
+
+    pub(super) fn set_mark(&mut self, view: &str, task_id: &str, m: &ViewMark) -> Result<()> {
+        self.execute(
+            "INSERT INTO view_rows (view, task_id, md_version, md_line, md_eol) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (view, task_id) DO UPDATE SET md_version = EXCLUDED.md_version, \
+             md_line = EXCLUDED.md_line, md_eol = EXCLUDED.md_eol",
+            &[&view, &task_id, &m.version, &m.line, &m.eol],
+        )?;
+        Ok(())
+    }
+
+    pub(super) fn view_info(&mut self, view: &str) -> Result<Option<ViewInfo>> {
+        let row = self.query_opt("SELECT hash, frame FROM views WHERE view = $1", &[&view])?;
+        Ok(row.map(|r| ViewInfo { hash: r.get(0), frame: r.get(1) }))
+    }
+
+    /// Sets `hash` or `frame` (the caller names one of the two) of a view.
+    pub(super) fn set_view_field(&mut self, view: &str, field: &'static str, value: &str) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO views (view, {field}) VALUES ($1, $2) ON CONFLICT (view) DO UPDATE SET {field} = EXCLUDED.{field}"
+        );
+        self.execute(&sql, &[&view, &value])?;
+        Ok(())
+    }
+
+    pub(super) fn all_views(&mut self) -> Result<Vec<(String, ViewInfo)>> {
+        let rows = self.query(
+            "SELECT v.view, w.hash, w.frame FROM (SELECT view FROM views UNION SELECT view FROM view_rows) v \
+             LEFT JOIN views w ON w.view = v.view ORDER BY v.view",
+            &[],
+        )?;
+        Ok(rows.iter().map(|r| (r.get(0), ViewInfo { hash: r.get(1), frame: r.get(2) })).collect())
+    }
+
+    pub(super) fn rename_view(&mut self, from: &str, to: &str) -> Result<()> {
+        self.execute("UPDATE views SET view = $2 WHERE view = $1", &[&from, &to])?;
+        self.execute("UPDATE view_rows SET view = $2 WHERE view = $1", &[&from, &to])?;
+        Ok(())
+    }
+}
