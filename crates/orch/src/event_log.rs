@@ -7,7 +7,9 @@
 //! [`rewrite`] replaces the file with the database's events (after `prune`), atomically
 //! and under the same lock; a flush that waited for the lock on the replaced file sees
 //! that the path now names another file and takes that one's lock instead. Threads of
-//! one process flush together ([`Flushes`]).
+//! one process flush together ([`Flushes`]), and remember where their last append left
+//! the file: while nobody else has written it since, the next flush appends without
+//! reading the file's tail again.
 
 use crate::error::{Error, Result};
 use crate::ops::Orch;
@@ -18,7 +20,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, TryLockError};
 
-/// How much of the file is read at a time, backwards from its end, to find its last event.
+/// How much of the file is read at first, backwards from its end, to find its last event
+/// (an event line is a few hundred bytes); each further read doubles, up to [`TAIL`].
+const FIRST_TAIL: u64 = 4 * 1024;
+/// The most that is read at a time.
 const TAIL: u64 = 64 * 1024;
 /// Events read from the database per round.
 const PAGE: usize = 1000;
@@ -36,6 +41,34 @@ pub struct Flushes {
     running: Mutex<()>,
     /// Events were committed since the appending thread last read the database.
     pending: AtomicBool,
+    /// Where this process's last append left the file (taken with `running` held).
+    tail: Mutex<Option<Tail>>,
+}
+
+/// The file as this process's last append left it, and the number of its last event.
+#[derive(Clone, Copy, Debug)]
+struct Tail {
+    file: Stamp,
+    seq: i64,
+}
+
+/// What tells one state of the file from another: which file it is (a rewrite replaces
+/// it), its size and when it was last written. The file only grows by appends, and
+/// shrinks only when a torn last line is cut, so a file with the same stamp as after our
+/// append holds what we left there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+}
+
+impl Stamp {
+    fn of(m: &std::fs::Metadata) -> Stamp {
+        use std::os::unix::fs::MetadataExt;
+        Stamp { dev: m.dev(), ino: m.ino(), len: m.len(), mtime: (m.mtime(), m.mtime_nsec()) }
+    }
 }
 
 /// Appends the events the file lacks; returns how many this thread appended (0 when
@@ -68,11 +101,16 @@ pub fn flush(orch: &Orch) -> Result<usize> {
     }
 }
 
-/// One pass: every event after the file's last, under the file's lock.
+/// One pass: every event after the file's last, under the file's lock. The file's last
+/// event is read from its tail unless the file is as this process's last append left it.
 fn flush_once(orch: &Orch) -> Result<usize> {
     let path = orch.home.events_path();
-    let mut file = open_locked(&path)?;
-    let mut last = last_seq(&mut file).map_err(|e| Error::io(&path, e))?;
+    let (mut file, stamp) = open_locked(&path)?;
+    let mut tail = orch.flushes.tail.lock().unwrap_or_else(|p| p.into_inner());
+    let mut last = match *tail {
+        Some(t) if t.file == stamp => t.seq,
+        _ => last_seq(&mut file).map_err(|e| Error::io(&path, e))?,
+    };
     let mut written = 0;
     loop {
         let events = store::read(orch.db.as_ref(), |tx| tx.events_after(last, PAGE))?;
@@ -86,6 +124,8 @@ fn flush_once(orch: &Orch) -> Result<usize> {
         written += events.len();
         last = end;
     }
+    let now = file.metadata().map_err(|e| Error::io(&path, e))?;
+    *tail = Some(Tail { file: Stamp::of(&now), seq: last });
     Ok(written)
 }
 
@@ -93,8 +133,8 @@ fn flush_once(orch: &Orch) -> Result<usize> {
 /// fsync, rename), under the file's lock. Returns its size before and after.
 pub fn rewrite(orch: &Orch) -> Result<(u64, u64)> {
     let path = orch.home.events_path();
-    let held = open_locked(&path)?;
-    let before = held.metadata().map_err(|e| Error::io(&path, e))?.len();
+    let (held, stamp) = open_locked(&path)?;
+    let before = stamp.len;
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = tempfile::Builder::new().prefix(".events-").tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
     let mut out = std::io::BufWriter::new(tmp);
@@ -120,26 +160,22 @@ pub fn rewrite(orch: &Orch) -> Result<(u64, u64)> {
     Ok((before, after))
 }
 
-/// Opens the file (creating it, private) and takes its lock. When the path names
-/// another file by the time the lock is ours (a rewrite replaced it), the lock guards
-/// nothing: open the new file and try again.
-fn open_locked(path: &Path) -> Result<File> {
+/// Opens the file (creating it, private) and takes its lock; returns it with its stamp.
+/// When the path names another file by the time the lock is ours (a rewrite replaced
+/// it), the lock guards nothing: open the new file and try again.
+fn open_locked(path: &Path) -> Result<(File, Stamp)> {
     for _ in 0..REOPEN_TRIES {
         let file = crate::home::open_private(path)?;
         file.lock().map_err(|e| Error::io(path, e))?;
-        if same_file(&file, path) {
-            return Ok(file);
+        if let (Ok(held), Ok(named)) = (file.metadata(), std::fs::metadata(path)) {
+            let stamp = Stamp::of(&held);
+            let now = Stamp::of(&named);
+            if (stamp.dev, stamp.ino) == (now.dev, now.ino) {
+                return Ok((file, stamp));
+            }
         }
     }
     Err(Error::Io(format!("{}: replaced again and again while waiting for its lock", path.display())))
-}
-
-fn same_file(file: &File, path: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (file.metadata(), std::fs::metadata(path)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
 }
 
 /// The `seq` of the file's last complete line (0 for an empty file). A torn last line —
@@ -167,20 +203,22 @@ fn last_seq(file: &mut File) -> std::io::Result<i64> {
     Ok(v.get("seq").and_then(|s| s.as_i64()).unwrap_or(0))
 }
 
-/// The offset of the last newline before `before`, reading backwards a block at a time
-/// (an event line may be longer than one block).
+/// The offset of the last newline before `before`, reading backwards a block at a time,
+/// a small one first and larger ones after (an event line may be longer than a block).
 fn rfind_newline(file: &mut File, before: u64) -> std::io::Result<Option<u64>> {
     let mut end = before;
-    let mut buf = vec![0; TAIL as usize];
+    let mut block = FIRST_TAIL;
+    let mut buf = Vec::new();
     while end > 0 {
-        let start = end.saturating_sub(TAIL);
-        let chunk = &mut buf[..(end - start) as usize];
+        let start = end.saturating_sub(block);
+        buf.resize((end - start) as usize, 0);
         file.seek(SeekFrom::Start(start))?;
-        file.read_exact(chunk)?;
-        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+        file.read_exact(&mut buf)?;
+        if let Some(i) = buf.iter().rposition(|&b| b == b'\n') {
             return Ok(Some(start + i as u64));
         }
         end = start;
+        block = (block * 2).min(TAIL);
     }
     Ok(None)
 }

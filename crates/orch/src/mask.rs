@@ -11,7 +11,8 @@
 //! The patterns are regular expressions (the `regex` crate: linear time, no
 //! backtracking, so a pattern cannot stall a writer; the crate is already built for the
 //! tokenizer, so it costs no build time). They are joined into one alternation and run
-//! once per text.
+//! once per text; each is checked alone with `regex-syntax` (the parser `regex` itself
+//! uses), and the alternation is compiled once per process.
 //!
 //! Every write goes through [`Masked`], a [`Backend`] wrapper whose transactions hand
 //! the caller a [`MaskTx`]: the few primitives that store history text mask it, every
@@ -30,7 +31,7 @@ use orch_core::task::Task;
 use regex::Regex;
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// What a secret is replaced with.
 pub const REPLACEMENT: &str = "[masked]";
@@ -43,9 +44,30 @@ pub struct Mask {
 
 impl Mask {
     /// Compiles `patterns`; a bad one is named in the error.
+    ///
+    /// One regular expression is compiled per process for a given list: each pattern
+    /// is only parsed (the syntax check that names a bad one; joined, a pattern such
+    /// as `a)|(b` would hide its own error), the alternation of all of them is compiled
+    /// once, and the result is kept, so the config's check and the queue's own mask
+    /// (every command opens both) share one compilation.
     pub fn new(patterns: &[String]) -> std::result::Result<Mask, String> {
+        static LAST: Mutex<Option<(Vec<String>, Mask)>> = Mutex::new(None);
+        let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((seen, mask)) = last.as_ref()
+            && seen.as_slice() == patterns
+        {
+            return Ok(mask.clone());
+        }
+        let mask = Mask::compile(patterns)?;
+        *last = Some((patterns.to_vec(), mask.clone()));
+        Ok(mask)
+    }
+
+    fn compile(patterns: &[String]) -> std::result::Result<Mask, String> {
         for p in patterns {
-            Regex::new(p).map_err(|e| format!("`{p}` is not a valid regular expression: {e}"))?;
+            regex_syntax::Parser::new()
+                .parse(p)
+                .map_err(|e| format!("`{p}` is not a valid regular expression: {e}"))?;
         }
         if patterns.is_empty() {
             return Ok(Mask { re: None });
@@ -293,6 +315,9 @@ mod tests {
     fn bad_patterns_are_named_and_flags_stay_in_their_pattern() {
         let e = Mask::new(&["(".to_string()]).unwrap_err();
         assert!(e.contains("`(`"), "{e}");
+        // Joined, these two would make a valid alternation: each is checked alone.
+        let e = Mask::new(&["a)|(?:b".to_string(), "c".to_string()]).unwrap_err();
+        assert!(e.contains("`a)|(?:b`"), "{e}");
         let m = Mask::new(&["(?i)abc".to_string(), "XYZ".to_string()]).unwrap();
         assert_eq!(m.text("ABC xyz XYZ"), "[masked] xyz [masked]");
     }

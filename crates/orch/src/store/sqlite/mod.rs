@@ -4,6 +4,7 @@
 //! processes may use one database at once; each holds one connection.
 
 mod claim;
+mod events;
 mod rows;
 mod schema;
 mod tx;
@@ -18,6 +19,10 @@ use std::sync::Mutex;
 const BUSY_TIMEOUT_MS: u64 = 30_000;
 /// Commits between WAL checkpoints of this connection.
 const CHECKPOINT_EVERY: u32 = 1000;
+/// Prepared statements a connection keeps. Every statement orch runs is in the cache
+/// after its first use: rusqlite's default (16) is fewer than one dispatcher turn and a
+/// view refresh use, and a statement pushed out is compiled again on its next use.
+const STATEMENT_CACHE: usize = 256;
 /// How often an idle waiter looks at `PRAGMA data_version`: a cheap read of a counter
 /// in shared memory, so a new task is seen within a few milliseconds.
 const POLL: std::time::Duration = std::time::Duration::from_millis(5);
@@ -64,6 +69,7 @@ impl Sqlite {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
         let mut conn = Connection::open_with_flags(path, flags).map_err(|e| open_err(&e))?;
         conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS)).map_err(|e| open_err(&e))?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         // WAL is persistent: set once, it stays with the file.
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(|e| open_err(&e))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -96,7 +102,7 @@ impl Sqlite {
 
 /// A counter that changes whenever another connection commits.
 fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("PRAGMA data_version", [], |r| r.get(0))
+    conn.prepare_cached("PRAGMA data_version")?.query_row([], |r| r.get(0))
 }
 
 /// Creates an empty file readable by its owner only.

@@ -332,10 +332,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn events_after(&mut self, seq: i64, limit: usize) -> Result<Vec<Event>> {
-        let sql = format!("SELECT {EVENT_COLS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2");
-        let mut stmt = self.tx.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params![seq, limit as i64], event_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        super::events::events_after(self.tx, seq, limit)
     }
 
     fn events_query(&mut self, q: &EventQuery) -> Result<Vec<Event>> {
