@@ -1,8 +1,9 @@
 //! The dispatcher (`orch run`, and `orch exec` for one task): a loop that sweeps expired
-//! leases, claims while fewer than N workers run, spawns, renews leases, enforces
-//! deadlines and reaps. This file owns the loop and how it ends; the slots' timers and
-//! lease checks are in `slots`, claiming and starting in `start`, a process's end in
-//! `reap`, what wakes the loop in `wake`.
+//! leases, renews leases, enforces deadlines, writes a turn (the processes started, the
+//! runs that ended, a claim per free slot: one transaction) and then starts the claimed
+//! tasks' workers, and reaps. This file owns the loop and how it ends; the slots' timers
+//! and lease checks are in `slots`, the turn and the starts in `start`, a process's end
+//! in `reap`, what wakes the loop in `wake`.
 //!
 //! One thread runs the loop; it sleeps on a channel fed by a thread per worker (its
 //! exit), a watcher of the database (any other process's commit: a new task, a cancel)
@@ -87,6 +88,11 @@ struct Dispatcher<'a> {
     me: String,
     command: Vec<String>,
     slots: HashMap<String, Slot>,
+    /// Runs that ended, for the next turn to settle.
+    ended: Vec<start::Ended>,
+    /// Workers started whose process the next turn records, and by when it must.
+    unrecorded: Vec<(String, crate::store::ProcessInfo)>,
+    record_by: Option<Instant>,
     tx: mpsc::Sender<Msg>,
     progress: Progress,
     claims: usize,
@@ -123,6 +129,9 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
         host,
         me: runner::identity(),
         slots: HashMap::new(),
+        ended: Vec::new(),
+        unrecorded: Vec::new(),
+        record_by: None,
         tx,
         claims: 0,
         draining: false,
@@ -188,14 +197,21 @@ impl Dispatcher<'_> {
             if self.timers(now)? {
                 self.check_leases()?;
             }
-            if want_claim && !self.draining {
-                idle = self.fill()?;
-                want_claim = false;
+            let claim = want_claim && !self.draining;
+            if claim || self.turn_due(now) {
+                let nothing = self.turn(claim)?;
+                if claim {
+                    idle = nothing;
+                    want_claim = false;
+                }
+                // A worker that could not start ended at once: its slot is free again.
+                want_claim |= !self.ended.is_empty();
             }
             if ticked {
                 self.show_status();
             }
-            if self.slots.is_empty() && (self.draining || self.limit_reached() || (self.opts.until_idle && idle)) {
+            let quiet = self.slots.is_empty() && self.ended.is_empty();
+            if quiet && (self.draining || self.limit_reached() || (self.opts.until_idle && idle)) {
                 return Ok(());
             }
             if self.view_dirty && Instant::now() >= next_view {
@@ -205,7 +221,11 @@ impl Dispatcher<'_> {
                     eprintln!("orch: warning: {w}");
                 }
             }
-            let wait = self.next_timer(next_tick).saturating_duration_since(Instant::now());
+            let wait = if self.ended.is_empty() {
+                self.next_timer(next_tick).saturating_duration_since(Instant::now())
+            } else {
+                Duration::ZERO
+            };
             let first = match rx.recv_timeout(wait) {
                 Ok(m) => Some(m),
                 Err(mpsc::RecvTimeoutError::Timeout) => None,
@@ -273,6 +293,8 @@ impl Dispatcher<'_> {
     /// task back. Errors on the way are ignored: the first error is the one reported.
     fn abort(&mut self, rx: &mpsc::Receiver<Msg>) {
         self.draining = true;
+        // The runs that ended and the processes started, if the error left them unwritten.
+        let _ = self.turn(false);
         self.stop_workers("stopping after an error");
         let until = Instant::now() + to_std(self.orch.config.worker.grace) + Duration::from_secs(2);
         while !self.slots.is_empty() && Instant::now() < until {

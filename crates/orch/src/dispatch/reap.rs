@@ -1,18 +1,19 @@
-//! A process of a slot ended: from its exit to the task's next state. The worker's stdout
-//! gives the report and control lines (usage recorded on the run; unreadable control
-//! lines appended to its `stderr.log`); its exit, or why the dispatcher stopped it,
-//! decides; an exit 0 goes through the gate (`gate::first_step`), whose reviewer, when
-//! configured, runs as a second process of the same slot under the same lease,
-//! heartbeats and deadline (`gate::after_review` on its exit). A run its worker finished
-//! itself (`orch done`) is only reported.
+//! A process of a slot ended: from its exit to the task's next state, which the next
+//! turn writes (`start`). The worker's stdout gives the report and control lines (usage
+//! recorded on the run; unreadable control lines appended to its `stderr.log`); its
+//! exit, or why the dispatcher stopped it, decides; an exit 0 goes through the gate
+//! (`gate::first_step`), whose reviewer, when configured, runs as a second process of
+//! the same slot under the same lease, heartbeats and deadline (`gate::after_review` on
+//! its exit). A run its worker finished itself (`orch done`) is only reported.
 
 use super::slots::{Phase, Slot, Stop};
+use super::start::Ended;
 use super::{Dispatcher, to_std};
 use crate::error::Result;
 use crate::gate::{self, Decision, Step};
 use crate::home::Home;
-use crate::ops::{Orch, Outcome, RunRef, Settled};
-use orch_core::outcome::{Exit, Output, read_output, verdict};
+use crate::ops::{Orch, Outcome, Settled};
+use orch_core::outcome::{Exit, Output, Usage, read_output, verdict};
 use orch_core::policy::FailureClass;
 use orch_core::task::Status;
 use std::time::{Duration, Instant};
@@ -21,29 +22,44 @@ use std::time::{Duration, Instant};
 const REVIEW: &str = "review";
 
 impl Dispatcher<'_> {
+    /// Decides the end of a slot's process; what becomes of the task waits for the next
+    /// turn (a run its worker finished itself is found there, and only reported).
     pub(super) fn reap(&mut self, run_id: &str, exit: Exit) -> Result<()> {
         let Some(mut s) = self.slots.remove(run_id) else { return Ok(()) };
         // The runner killed what was left of the group before it reaped the leader.
-        let (outcome, report, judged) = match std::mem::replace(&mut s.phase, Phase::Work) {
+        let (outcome, report, judged, usage) = match std::mem::replace(&mut s.phase, Phase::Work) {
             Phase::Work => {
-                let out = worker_output(self.orch, run_id)?;
-                if let Some((run, task)) = self.orch.ended_by_holder(run_id)? {
-                    let outcome = run.outcome.unwrap_or_default();
-                    let settled = Settled::Ended { task: Box::new(task), outcome };
-                    self.report(&s.task_id, &exit, settled, s.started.elapsed());
-                    return Ok(());
-                }
+                let out = worker_output(self.orch, run_id);
                 match after_work(self.orch, &s, &exit, &out)? {
-                    Ok(settle) => settle,
-                    Err(d) => return self.start_review(s, d),
+                    Ok((outcome, report, judged)) => (outcome, report, judged, out.usage),
+                    Err(d) => {
+                        self.orch.add_usage(run_id, &out.usage)?;
+                        if let Some((run, task)) = self.orch.ended_by_holder(run_id)? {
+                            let outcome = run.outcome.unwrap_or_default();
+                            let settled = Settled::Ended { task: Box::new(task), outcome };
+                            self.report(&s.task_id, &exit, settled, s.started.elapsed());
+                            return Ok(());
+                        }
+                        return self.start_review(s, d);
+                    }
                 }
             }
-            Phase::Review(d) => after_review(&self.orch.home, &s, &exit, d),
+            Phase::Review(d) => {
+                let (outcome, report, judged) = after_review(&self.orch.home, &s, &exit, d);
+                (outcome, report, judged, Usage::default())
+            }
         };
-        let run = RunRef { task_id: &s.task_id, run_id: &s.run_id, token: &s.token };
-        let settled = self.orch.settle(&run, outcome, &report, judged.as_ref())?;
-        self.view_dirty = true;
-        self.report(&s.task_id, &exit, settled, s.started.elapsed());
+        self.ended.push(Ended {
+            task_id: s.task_id,
+            run_id: s.run_id,
+            token: s.token,
+            exit,
+            took: s.started.elapsed(),
+            outcome,
+            report,
+            judged,
+            usage,
+        });
         Ok(())
     }
 
@@ -60,10 +76,17 @@ impl Dispatcher<'_> {
             }
             Err(e) => {
                 let d = gate::after_review(d, Err(format!("could not start: {e}")));
-                let run = RunRef { task_id: &s.task_id, run_id: &s.run_id, token: &s.token };
-                let settled = self.orch.settle(&run, Outcome::of(&d), &d.report, Some(&d))?;
-                self.view_dirty = true;
-                self.report(&s.task_id, &Exit::Code(0), settled, s.started.elapsed());
+                self.ended.push(Ended {
+                    took: s.started.elapsed(),
+                    task_id: s.task_id,
+                    run_id: s.run_id,
+                    token: s.token,
+                    exit: Exit::Code(0),
+                    outcome: Outcome::of(&d),
+                    report: d.report.clone(),
+                    judged: Some(d),
+                    usage: Usage::default(),
+                });
                 Ok(())
             }
         }
@@ -118,17 +141,16 @@ impl Dispatcher<'_> {
     }
 }
 
-/// The worker's output, with its usage recorded on the run. Control lines that could not
-/// be read are appended to the run's `stderr.log`, so they do not vanish.
-fn worker_output(orch: &Orch, run_id: &str) -> Result<Output> {
+/// The worker's output (its usage is recorded with the run's end). Control lines that
+/// could not be read are appended to the run's `stderr.log`, so they do not vanish.
+fn worker_output(orch: &Orch, run_id: &str) -> Output {
     let out = read_output(&orch.home.read_run_file(run_id, "stdout.log"));
-    orch.add_usage(run_id, &out.usage)?;
     if !out.bad_control_lines.is_empty() {
         let text: String =
             out.bad_control_lines.iter().map(|l| format!("orch: control line not understood: {l}\n")).collect();
         let _ = crate::home::append_private(&orch.home.run_dir(run_id).join("stderr.log"), &text);
     }
-    Ok(out)
+    out
 }
 
 /// The outcome of a worker that ended, the report to keep and the gate's decision when

@@ -48,8 +48,10 @@ pub enum Phase {
 impl Dispatcher<'_> {
     /// The earliest moment the loop must act on its own: a SIGKILL due, and for a slot
     /// not being stopped its next heartbeat and its deadline (a stopped slot's are past
-    /// and mean nothing: counting them would make the loop spin until the exit).
+    /// and mean nothing: counting them would make the loop spin until the exit); and
+    /// when started workers' processes must be recorded.
     pub(super) fn next_timer(&self, tick: Instant) -> Instant {
+        let tick = self.record_by.map_or(tick, |r| r.min(tick));
         self.slots
             .values()
             .flat_map(|s| match s.stop {

@@ -1,87 +1,182 @@
-//! Claiming and starting: while slots are free (and the day's cost budget is not spent),
-//! claim the next eligible task under a lease recorded with this dispatcher's identity,
-//! start its worker and record where the process is; a worker that cannot start is a
-//! transient failure at once.
+//! A turn of the dispatcher and the starts it makes: one transaction records where the
+//! workers started since the last turn run, settles the runs that ended since, and
+//! claims a task for each free slot (while the day's cost budget is not spent), each
+//! under a lease recorded with this dispatcher's identity (`ops::turn`). Only once that
+//! is committed are the ends reported and the claimed tasks' workers started; a worker
+//! that cannot start is a transient failure, settled in the next turn.
+//!
+//! Where a worker runs (pid, group, start time) is not a turn of its own: it goes into
+//! the next turn, or after [`RECORD_WITHIN`] into a transaction of its own when no turn
+//! came. Until then recovery finds the worker by the run id in its environment, as it
+//! finds one whose dispatcher died before recording it.
 
 use super::slots::{Phase, Slot};
 use super::{Dispatcher, launch, to_std};
 use crate::error::Result;
-use crate::ops::{ClaimRequest, Outcome, RunRef};
+use crate::ops::{ClaimRequest, Claimed, Ending, Outcome, RunRef, Turn};
 use crate::store::ProcessInfo;
-use orch_core::outcome::Exit;
+use orch_core::outcome::{Exit, Usage};
 use std::time::{Duration, Instant};
 
-impl Dispatcher<'_> {
-    /// Claims and starts tasks while slots are free. Returns true when nothing was
-    /// eligible (the queue is idle for now).
-    pub(super) fn fill(&mut self) -> Result<bool> {
-        if self.daily_budget_spent()? {
-            return Ok(true);
+/// How long where a started worker runs may wait for the next turn to be recorded.
+pub const RECORD_WITHIN: Duration = Duration::from_millis(100);
+
+/// A run that ended, waiting for the next turn to be written.
+pub struct Ended {
+    pub task_id: String,
+    pub run_id: String,
+    pub token: String,
+    pub exit: Exit,
+    pub took: Duration,
+    pub outcome: Outcome,
+    pub report: String,
+    pub judged: Option<crate::gate::Decision>,
+    pub usage: Usage,
+}
+
+impl Ended {
+    fn ending(&self) -> Ending<'_> {
+        Ending {
+            run: RunRef { task_id: &self.task_id, run_id: &self.run_id, token: &self.token },
+            outcome: self.outcome.clone(),
+            report: &self.report,
+            judged: self.judged.as_ref(),
+            usage: Some(&self.usage),
         }
-        while self.slots.len() < self.opts.workers && !self.limit_reached() {
-            let no = (1..=self.opts.workers).find(|n| self.slots.values().all(|s| s.no != *n)).unwrap_or(1);
-            let owner = self.opts.owner.clone().unwrap_or_else(|| format!("worker:{}-{no}", self.host));
-            let req = ClaimRequest {
-                owner,
-                lease: self.orch.config.dispatcher.lease,
-                host: Some(self.host.clone()),
-                pid: None,
-                pgid: None,
-                spawned_by: Some(self.opts.spawned_by.to_string()),
-                dispatcher: Some(self.me.clone()),
-            };
-            let (claimed, _) = self.orch.claim(&req)?;
-            let Some(c) = claimed else { return Ok(true) };
-            self.claims += 1;
-            self.view_dirty = true;
-            self.progress.counts.started += 1;
-            match launch::launch(self.orch, &c, &self.command) {
-                Ok(spawned) => {
-                    let group = self.watch(spawned.child, &c.run.id);
-                    let info = ProcessInfo {
-                        host: self.host.clone(),
-                        pid: i64::from(spawned.pid),
-                        pgid: i64::from(spawned.pid),
-                        proc_start: spawned.proc_start,
-                        spawned_by: self.opts.spawned_by.to_string(),
-                    };
-                    let now = Instant::now();
-                    let lease = to_std(self.orch.config.dispatcher.lease);
-                    let slot = Slot {
-                        no,
-                        task_id: c.task.id.clone(),
-                        run_id: c.run.id.clone(),
-                        token: c.run.lease_token.clone(),
-                        group,
-                        started: now,
-                        deadline: now + to_std(self.orch.config.worker.timeout),
-                        next_heartbeat: now + lease / 3,
-                        stop: None,
-                        kill_at: None,
-                        attempt: c.run.attempt,
-                        phase: Phase::Work,
-                    };
-                    self.slots.insert(c.run.id.clone(), slot);
-                    self.orch.record_process(&c.run.id, &info)?;
-                    self.progress.line(&format!(
-                        "{} started (attempt {}, pid {}): {}",
-                        c.task.id,
-                        c.run.attempt,
-                        spawned.pid,
-                        crate::console::clip(&c.task.task, 60)
-                    ));
-                }
-                Err(e) => {
-                    let exit = Exit::SpawnFailed(e);
-                    let (class, reason) = orch_core::outcome::verdict(&exit, None, &[]).unwrap_err();
-                    let run = RunRef { task_id: &c.task.id, run_id: &c.run.id, token: &c.run.lease_token };
-                    let settled = self.orch.settle(&run, Outcome::Fail { class, reason }, "", None)?;
-                    self.report(&c.task.id, &exit, settled, Duration::ZERO);
-                }
+    }
+}
+
+impl Dispatcher<'_> {
+    /// Whether a turn has something to write besides claims: ends to settle, or
+    /// processes whose record is due.
+    pub(super) fn turn_due(&self, now: Instant) -> bool {
+        !self.ended.is_empty() || self.record_by.is_some_and(|t| now >= t)
+    }
+
+    /// One turn (see the module's doc); claims only when `claim`. Returns true when
+    /// claiming found nothing eligible now (or the day's budget is spent).
+    pub(super) fn turn(&mut self, claim: bool) -> Result<bool> {
+        if claim && self.orch.config.budget.daily_cost_usd > 0.0 && self.ended.iter().any(|e| e.usage.cost_usd > 0.0) {
+            // The day's budget counts what the ended runs cost: write them first.
+            self.turn(false)?;
+        }
+        let mut idle = false;
+        let mut nos = Vec::new();
+        if claim {
+            if self.daily_budget_spent()? {
+                idle = true;
+            } else {
+                let free = self.opts.workers.saturating_sub(self.slots.len());
+                let left = self.opts.max_claims.map_or(usize::MAX, |m| m.saturating_sub(self.claims));
+                nos = (1..=self.opts.workers)
+                    .filter(|n| self.slots.values().all(|s| s.no != *n))
+                    .take(free.min(left))
+                    .collect();
             }
         }
-        self.show_status();
-        Ok(false)
+        let reqs: Vec<ClaimRequest> = nos.iter().map(|no| self.claim_request(*no)).collect();
+        if reqs.is_empty() && self.ended.is_empty() && self.unrecorded.is_empty() {
+            return Ok(idle);
+        }
+        let ended = std::mem::take(&mut self.ended);
+        let processes = std::mem::take(&mut self.unrecorded);
+        self.record_by = None;
+        let endings: Vec<Ending<'_>> = ended.iter().map(Ended::ending).collect();
+        let done = match self.orch.turn(&Turn { processes: &processes, endings: &endings, claims: &reqs }) {
+            Ok(done) => done,
+            Err(e) => {
+                // Kept for the shutdown after the error, which tries to write them.
+                drop(endings);
+                self.ended = ended;
+                self.unrecorded = processes;
+                return Err(e);
+            }
+        };
+        idle |= !done.all_claimed;
+        for (e, settled) in ended.iter().zip(done.settled) {
+            self.view_dirty = true;
+            self.report(&e.task_id, &e.exit, settled, e.took);
+        }
+        for (c, no) in done.claimed.into_iter().zip(nos) {
+            self.start(c, no);
+        }
+        if claim {
+            self.show_status();
+        }
+        Ok(idle)
+    }
+
+    fn claim_request(&self, no: usize) -> ClaimRequest {
+        ClaimRequest {
+            owner: self.opts.owner.clone().unwrap_or_else(|| format!("worker:{}-{no}", self.host)),
+            lease: self.orch.config.dispatcher.lease,
+            host: Some(self.host.clone()),
+            pid: None,
+            pgid: None,
+            spawned_by: Some(self.opts.spawned_by.to_string()),
+            dispatcher: Some(self.me.clone()),
+        }
+    }
+
+    /// Starts the worker of a claimed task in slot `no`; its process is recorded by a
+    /// later turn. A worker that cannot start ends at once, settled by the next turn.
+    fn start(&mut self, c: Claimed, no: usize) {
+        self.claims += 1;
+        self.view_dirty = true;
+        self.progress.counts.started += 1;
+        match launch::launch(self.orch, &c, &self.command) {
+            Ok(spawned) => {
+                let group = self.watch(spawned.child, &c.run.id);
+                let info = ProcessInfo {
+                    host: self.host.clone(),
+                    pid: i64::from(spawned.pid),
+                    pgid: i64::from(spawned.pid),
+                    proc_start: spawned.proc_start,
+                    spawned_by: self.opts.spawned_by.to_string(),
+                };
+                let now = Instant::now();
+                let lease = to_std(self.orch.config.dispatcher.lease);
+                let slot = Slot {
+                    no,
+                    task_id: c.task.id.clone(),
+                    run_id: c.run.id.clone(),
+                    token: c.run.lease_token.clone(),
+                    group,
+                    started: now,
+                    deadline: now + to_std(self.orch.config.worker.timeout),
+                    next_heartbeat: now + lease / 3,
+                    stop: None,
+                    kill_at: None,
+                    attempt: c.run.attempt,
+                    phase: Phase::Work,
+                };
+                self.slots.insert(c.run.id.clone(), slot);
+                self.unrecorded.push((c.run.id.clone(), info));
+                self.record_by.get_or_insert(now + RECORD_WITHIN);
+                self.progress.line(&format!(
+                    "{} started (attempt {}, pid {}): {}",
+                    c.task.id,
+                    c.run.attempt,
+                    spawned.pid,
+                    crate::console::clip(&c.task.task, 60)
+                ));
+            }
+            Err(e) => {
+                let exit = Exit::SpawnFailed(e);
+                let (class, reason) = orch_core::outcome::verdict(&exit, None, &[]).unwrap_err();
+                self.ended.push(Ended {
+                    task_id: c.task.id,
+                    run_id: c.run.id,
+                    token: c.run.lease_token,
+                    exit,
+                    took: Duration::ZERO,
+                    outcome: Outcome::Fail { class, reason },
+                    report: String::new(),
+                    judged: None,
+                    usage: Usage::default(),
+                });
+            }
+        }
     }
 
     /// True when runs started today (display time zone) cost `budget.daily_cost_usd` or

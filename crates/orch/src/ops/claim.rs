@@ -121,7 +121,12 @@ pub(super) struct Rules<'a> {
 /// ([`Tx::claim_next`]), checked against the core's transition; it is taken when no task
 /// cost limit is set (the limit needs each candidate's spend, which [`next_in`] reads).
 /// Otherwise the next task (see [`next_in`]) is claimed.
-fn claim_in(tx: &mut dyn Tx, req: &ClaimRequest, now: Timestamp, rules: &Rules<'_>) -> store::Result<Option<Claimed>> {
+pub(super) fn claim_in(
+    tx: &mut dyn Tx,
+    req: &ClaimRequest,
+    now: Timestamp,
+    rules: &Rules<'_>,
+) -> store::Result<Option<Claimed>> {
     let policy = rules.policy;
     if rules.cost_limit <= 0.0 {
         let run = new_run(req, now);

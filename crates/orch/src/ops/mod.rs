@@ -13,13 +13,15 @@ mod run;
 mod settle;
 mod tasks;
 mod team;
+mod turn;
 
 pub use claim::{ClaimRequest, Claimed, Finish};
 pub use review::Review;
 pub use run::LeaseState;
-pub use settle::{DoneResult, Outcome, RunRef, Settled};
+pub use settle::{DoneResult, Ending, Outcome, RunRef, Settled};
 pub use tasks::{NewTask, StatusSummary};
 pub use team::{TeamAdded, TreeNode};
+pub use turn::{Turn, TurnDone};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;

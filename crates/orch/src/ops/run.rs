@@ -164,9 +164,20 @@ pub(crate) fn verdict_in(
     reason: &str,
     now: jiff::Timestamp,
 ) -> store::Result<()> {
-    tx.run_set_verdict(run_id, verdict, reason)?;
-    let Some(run) = tx.run_get(run_id)? else { return Ok(()) };
-    let mut e = run_event(&run, now, kind::GATE_VERDICT);
+    let Some(run) = tx.run_get(run_id)? else { return tx.run_set_verdict(run_id, verdict, reason) };
+    verdict_on(tx, &run, verdict, reason, now)
+}
+
+/// [`verdict_in`] for a run already read.
+pub(crate) fn verdict_on(
+    tx: &mut dyn store::Tx,
+    run: &Run,
+    verdict: &str,
+    reason: &str,
+    now: jiff::Timestamp,
+) -> store::Result<()> {
+    tx.run_set_verdict(&run.id, verdict, reason)?;
+    let mut e = run_event(run, now, kind::GATE_VERDICT);
     e.level = if verdict == "PASS" { Level::Info } else { Level::Warn };
     e.msg = Some(format!("{verdict}: {reason}"));
     tx.event_insert(&e)?;

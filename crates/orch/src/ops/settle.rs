@@ -6,13 +6,16 @@
 //! (`cost_limit`) instead of retrying. A run that had ended already (its worker finished
 //! the task itself) is left as it ended.
 
-use super::Orch;
+use super::{Orch, persist_traced};
 use crate::error::{Error, Result};
 use crate::gate::{self, Decision, Step, Verdict};
 use crate::ops::json::task_json;
-use crate::store::{self, Run};
-use orch_core::policy::FailureClass;
-use orch_core::state::{Auth, Command};
+use crate::store::{self, Run, StoreError, Tx};
+use jiff::Timestamp;
+use orch_core::event::{Event, Level, kind};
+use orch_core::outcome::Usage;
+use orch_core::policy::{FailureClass, RetryPolicy};
+use orch_core::state::{Auth, Command, transition};
 use orch_core::task::{Status, Task};
 
 /// What becomes of the task.
@@ -53,6 +56,17 @@ pub struct RunRef<'a> {
     pub token: &'a str,
 }
 
+/// The end of one run, to be written: what becomes of its task, the report to keep on
+/// the run, the gate's decision when it judged, and the usage the worker reported.
+#[derive(Clone, Debug)]
+pub struct Ending<'a> {
+    pub run: RunRef<'a>,
+    pub outcome: Outcome,
+    pub report: &'a str,
+    pub judged: Option<&'a Decision>,
+    pub usage: Option<&'a Usage>,
+}
+
 /// What happened to the task.
 #[derive(Clone, Debug)]
 pub enum Settled {
@@ -84,8 +98,8 @@ pub(crate) fn finished_by_holder(outcome: Option<&str>) -> bool {
 }
 
 impl Orch {
-    /// Applies `outcome` to the task of `run`; `report` goes on the run, and so does the
-    /// gate's decision when there was one (in the same transaction).
+    /// Applies `outcome` to the task of `run` in one transaction; `report` goes on the
+    /// run, and so does the gate's decision when there was one.
     pub fn settle(
         &self,
         run: &RunRef<'_>,
@@ -93,42 +107,19 @@ impl Orch {
         report: &str,
         judged: Option<&Decision>,
     ) -> Result<Settled> {
-        let outcome = self.cost_limited(run.task_id, outcome)?;
-        let reason = match &outcome {
-            Outcome::Fail { reason, .. } | Outcome::Block { reason } => Some(reason.clone()),
-            _ => None,
-        };
-        let auth = Auth::Token(run.token.to_string());
-        let report = Some(report).filter(|r| !r.trim().is_empty());
-        let cmd = match outcome {
-            Outcome::Interrupt => Command::Interrupt { auth, reason: "dispatcher_shutdown".into() },
-            Outcome::LeaseLost => {
-                let reason = "lease_lost".to_string();
-                Command::Fail { auth, reason, class: FailureClass::Transient, unit: super::claim::unit_draw() }
-            }
-            Outcome::Done { note } => Command::Complete { auth, notes: note },
-            Outcome::Fail { class, reason } => Command::Fail { auth, reason, class, unit: super::claim::unit_draw() },
-            Outcome::Block { reason } => Command::Block { auth, reason },
-        };
+        let ending = Ending { run: *run, outcome, report, judged, usage: None };
         let now = self.now();
-        let mut verdict = |tx: &mut dyn crate::store::Tx| match judged {
-            Some(d) => super::run::verdict_in(tx, run.run_id, d.verdict.as_str(), &d.reason, now),
-            None => Ok(()),
-        };
-        match self.apply_and(run.task_id, &cmd, report, &mut verdict) {
-            Ok((task, warnings)) => Ok(Settled::Task { task: Box::new(task), reason, warnings }),
-            Err(Error::Transition(_)) => {
-                let (ended, task) =
-                    store::read(self.db.as_ref(), |tx| Ok((tx.run_get(run.run_id)?, tx.task_get(run.task_id)?)))?;
-                match (ended.and_then(|r| r.outcome), task) {
-                    (Some(o), Some(t)) if finished_by_holder(Some(&o)) => {
-                        Ok(Settled::Ended { task: Box::new(t), outcome: o })
-                    }
-                    _ => Ok(Settled::LeaseLost),
-                }
-            }
-            Err(e) => Err(e),
-        }
+        let rules = self.settle_rules();
+        let (settled, warnings) = self.change(|tx| settle_in(tx, &ending, now, &rules))?;
+        Ok(match settled {
+            Settled::Task { task, reason, .. } => Settled::Task { task, reason, warnings },
+            other => other,
+        })
+    }
+
+    /// What settling checks besides the transition rules.
+    pub(super) fn settle_rules(&self) -> SettleRules<'_> {
+        SettleRules { policy: &self.policy, cost_limit: self.config.budget.task_cost_usd }
     }
 
     /// The run and its task when the run has ended with an outcome only its holder
@@ -215,19 +206,92 @@ impl Orch {
             ))),
         }
     }
+}
 
-    /// A failure of a task that spent its cost budget blocks it instead of retrying.
-    fn cost_limited(&self, task_id: &str, outcome: Outcome) -> Result<Outcome> {
-        let limit = self.config.budget.task_cost_usd;
-        if limit <= 0.0 || !matches!(outcome, Outcome::Fail { .. }) {
-            return Ok(outcome);
-        }
-        let spent = self.task_cost(task_id)?;
-        if spent < limit {
-            return Ok(outcome);
-        }
-        let reason = super::run::cost_limit_reason(spent, limit);
-        self.budget_exceeded(Some(task_id), &reason)?;
-        Ok(Outcome::Block { reason })
+/// The retry policy and the task cost limit (`budget.task_cost_usd`, 0: none).
+pub(super) struct SettleRules<'a> {
+    pub policy: &'a RetryPolicy,
+    pub cost_limit: f64,
+}
+
+/// Writes one run's end inside `tx`: the usage it reported, the gate's verdict, and the
+/// task's next state by the transition rules. A run its own holder ended already (its
+/// worker called `orch done` or `orch fail`) gets only the usage: its task and its
+/// verdict are the holder's. When the transition is refused otherwise (the lease is
+/// gone) the task is not touched and the report is kept as a late report.
+pub(super) fn settle_in(
+    tx: &mut dyn Tx,
+    e: &Ending<'_>,
+    now: Timestamp,
+    rules: &SettleRules<'_>,
+) -> store::Result<Settled> {
+    let run = &e.run;
+    if let Some(u) = e.usage.filter(|u| !u.is_zero()) {
+        tx.run_add_usage(run.run_id, u)?;
     }
+    let stored = tx.run_get(run.run_id)?;
+    if let Some(o) = stored.as_ref().and_then(|r| r.outcome.clone()).filter(|o| finished_by_holder(Some(o)))
+        && let Some(task) = tx.task_get(run.task_id)?
+    {
+        return Ok(Settled::Ended { task: Box::new(task), outcome: o });
+    }
+    let outcome = cost_limited(tx, run.task_id, e.outcome.clone(), rules.cost_limit, now)?;
+    let reason = match &outcome {
+        Outcome::Fail { reason, .. } | Outcome::Block { reason } => Some(reason.clone()),
+        _ => None,
+    };
+    let auth = Auth::Token(run.token.to_string());
+    let report = Some(e.report).filter(|r| !r.trim().is_empty());
+    let cmd = match outcome {
+        Outcome::Interrupt => Command::Interrupt { auth, reason: "dispatcher_shutdown".into() },
+        Outcome::LeaseLost => {
+            let reason = "lease_lost".to_string();
+            Command::Fail { auth, reason, class: FailureClass::Transient, unit: super::claim::unit_draw() }
+        }
+        Outcome::Done { note } => Command::Complete { auth, notes: note },
+        Outcome::Fail { class, reason } => Command::Fail { auth, reason, class, unit: super::claim::unit_draw() },
+        Outcome::Block { reason } => Command::Block { auth, reason },
+    };
+    if let (Some(d), Some(r)) = (e.judged, &stored) {
+        super::run::verdict_on(tx, r, d.verdict.as_str(), &d.reason, now)?;
+    }
+    let before = tx.task_get(run.task_id)?.ok_or_else(|| StoreError::NotFound(run.task_id.to_string()))?;
+    match transition(&before, &cmd, now, rules.policy) {
+        Ok(change) => {
+            // The task's live run is this one (its token held the lease): its trace id
+            // is known already.
+            let trace = stored.filter(|r| before.run_id.as_deref() == Some(r.id.as_str())).map(|r| r.trace_id);
+            let task = persist_traced(tx, &before, change, report, trace.as_deref())?;
+            Ok(Settled::Task { task: Box::new(task), reason, warnings: Vec::new() })
+        }
+        Err(_) => {
+            super::tasks::keep_late_report(tx, &before, &cmd, report, now)?;
+            Ok(Settled::LeaseLost)
+        }
+    }
+}
+
+/// A failure of a task that spent its cost budget blocks it instead of retrying (with a
+/// `budget.exceeded` event).
+fn cost_limited(
+    tx: &mut dyn Tx,
+    task_id: &str,
+    outcome: Outcome,
+    limit: f64,
+    now: Timestamp,
+) -> store::Result<Outcome> {
+    if limit <= 0.0 || !matches!(outcome, Outcome::Fail { .. }) {
+        return Ok(outcome);
+    }
+    let spent: f64 = tx.runs_of(task_id)?.iter().map(|r| r.usage.cost_usd).sum();
+    if spent < limit {
+        return Ok(outcome);
+    }
+    let reason = super::run::cost_limit_reason(spent, limit);
+    let mut e = Event::new(now, kind::BUDGET_EXCEEDED);
+    e.level = Level::Warn;
+    e.task_id = Some(task_id.to_string());
+    e.msg = Some(reason.clone());
+    tx.event_insert(&e)?;
+    Ok(Outcome::Block { reason })
 }

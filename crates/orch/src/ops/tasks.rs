@@ -95,22 +95,9 @@ impl Orch {
     /// Like [`Orch::apply`], with a report for the run that ends. When the lease turns out
     /// to be lost, the report is still kept on the run that held the token.
     pub fn apply_with_report(&self, id: &str, cmd: &Command, report: Option<&str>) -> Result<(Task, Vec<String>)> {
-        self.apply_and(id, cmd, report, &mut |_| Ok(()))
-    }
-
-    /// Like [`Orch::apply_with_report`], with `also` run first in the same transaction,
-    /// whether the transition is allowed or not (the gate's verdict on the run that ends).
-    pub(crate) fn apply_and(
-        &self,
-        id: &str,
-        cmd: &Command,
-        report: Option<&str>,
-        also: &mut dyn FnMut(&mut dyn Tx) -> store::Result<()>,
-    ) -> Result<(Task, Vec<String>)> {
         let now = self.now();
         let mut refused = None;
         let (task, warnings) = self.change(|tx| {
-            also(tx)?;
             let before = tx.task_get(id)?.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
             match transition(&before, cmd, now, &self.policy) {
                 Ok(change) => Ok(Some(persist(tx, &before, change, report)?)),
@@ -170,7 +157,7 @@ impl Orch {
 /// held the token, with an event, so nothing a worker produced is dropped. A run its own
 /// holder already finished (`done`, `fail`) lost nothing: a second report for it is not
 /// a late one, and is not stored.
-fn keep_late_report(
+pub(super) fn keep_late_report(
     tx: &mut dyn Tx,
     task: &Task,
     cmd: &Command,

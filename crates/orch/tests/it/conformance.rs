@@ -24,9 +24,11 @@ use std::sync::Arc;
 
 mod claims;
 mod event_log;
+mod turns;
 
 use claims::*;
 use event_log::*;
+use turns::*;
 
 const T0: &str = "2026-03-01T00:00:00Z";
 
@@ -188,6 +190,9 @@ conformance! {
     prune_never_lets_an_event_number_be_used_again,
     tx_claim_next_takes_the_common_case_in_one_step,
     claims_take_the_general_path_when_one_step_cannot_decide,
+    claim_many_takes_one_task_per_request_in_pick_order,
+    a_turn_settles_before_it_claims_and_records_processes,
+    a_turn_leaves_a_run_its_worker_finished_and_keeps_a_lost_runs_report,
 }
 
 fn add_numbers_ids_in_queue_order(env: &Env) {

@@ -127,6 +127,21 @@ fn a_cancel_stops_the_whole_group_at_once() {
     assert_eq!(d.wait(secs(20)), Some(0));
 }
 
+#[test]
+fn where_a_long_worker_runs_is_recorded_soon_after_it_starts() {
+    let p = Project::init(None);
+    worker(&p, "echo $$ >> pids\nexec sleep 60\n", &[]);
+    p.ok(&["add", "long"]);
+    let mut d = p.spawn("run", &["run"]);
+    assert!(wait_until(secs(20), || pids(&p).len() == 1), "the worker started: {}", d.stderr());
+    // No other change comes: the record is not left for the next turn.
+    let pid = i64::from(pids(&p)[0]);
+    let recorded = || p.json(&["log", "ORCH-001"])[0]["pid"].as_i64() == Some(pid);
+    assert!(wait_until(secs(2), recorded), "{}", p.json(&["log", "ORCH-001"]));
+    d.signal(Signal::SIGTERM);
+    assert_eq!(d.wait(secs(20)), Some(0));
+}
+
 /// Starts a dispatcher over two sleeping workers, sends `sig`, and checks that both
 /// tasks are PENDING again with their attempts as before the claim.
 fn a_signal_gives_the_running_tasks_back(sig: Signal) {

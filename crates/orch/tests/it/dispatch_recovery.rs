@@ -1,5 +1,6 @@
 //! Crashes and recovery through the real binary: dispatchers killed with SIGKILL over and
-//! over while workers are killed at random (nothing lost, the database intact), the next
+//! over while workers are killed at random (nothing lost, the database intact), and
+//! while fast workers make every turn settle and claim several tasks at once, the next
 //! dispatcher recovering what a killed one left (all orphans stopped at once, even a
 //! worker whose process group was never recorded), and one dispatcher per database.
 
@@ -108,6 +109,67 @@ fn chaos_dispatchers_killed_with_sigkill_and_workers_killed_at_random_lose_nothi
     let recovered: i64 =
         c.query_row("SELECT count(*) FROM runs WHERE reason = 'dispatcher_lost'", [], |r| r.get(0)).unwrap();
     assert!(recovered > 0, "the kills left work behind that the next dispatcher recovered");
+}
+
+#[test]
+fn chaos_eight_fast_workers_whose_turns_settle_and_claim_together_lose_nothing() {
+    const PLAIN: usize = 240;
+    const DEPENDENT: usize = 60;
+    let p = Project::init(None);
+    p.set_config("file", "\"\"");
+    // `hard_cap` is a key of [team] too: only the dispatcher's is raised.
+    let toml = p.read(".orch/orch.toml").replacen("hard_cap = 5\n", "hard_cap = 8\n", 1);
+    p.write(".orch/orch.toml", &toml);
+    p.set_config("lease", "\"5s\"");
+    p.set_config("grace", "\"200ms\"");
+    p.set_config("backoff", &serde_json::to_string(&vec!["0s"; 15]).unwrap());
+    // Workers that end within milliseconds: exits arrive together, so one turn settles
+    // several runs and claims for several slots (and a dependent right after the task
+    // it waits for, in the same transaction).
+    worker(&p, &("echo \"$ORCH_TASK_ID\" >> ran.log\nsleep 0.02\n".to_string() + REPORT), &[]);
+    p.write("tasks.md", &queue_of(PLAIN));
+    p.ok(&["import", "tasks.md"]);
+    for i in 1..=DEPENDENT {
+        p.ok(&["add", &format!("after {i}"), "--depends-on", &format!("ORCH-{:03}", i * 4)]);
+    }
+    let all = PLAIN + DEPENDENT;
+    let mut rng = Rng::new();
+    for round in 0..12 {
+        let mut d = p.spawn(&format!("run{round}"), &["run", "--workers", "8", "--quiet"]);
+        // Chaos: the dispatcher dies at a random moment of its turns.
+        std::thread::sleep(Duration::from_millis(20 + rng.below(150)));
+        d.signal(Signal::SIGKILL);
+        assert_eq!(d.wait(secs(10)), None, "killed by SIGKILL");
+    }
+    let out = p.ok(&["run", "--until-idle", "--workers", "8"]);
+    let tasks = p.json(&["list"]);
+    let tasks = tasks.as_array().unwrap();
+    assert_eq!(tasks.len(), all);
+    let not_done: Vec<&str> =
+        tasks.iter().filter(|t| t["status"] != "DONE").map(|t| t["id"].as_str().unwrap()).collect();
+    assert!(not_done.is_empty(), "not DONE: {not_done:?}\n{out}");
+    let ran: BTreeSet<String> = p.lines("ran.log").into_iter().collect();
+    assert_eq!(ran.len(), all, "every task ran");
+    let c = db(&p);
+    let check: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    let count = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM runs WHERE ended_at IS NULL"), 0, "every run ended");
+    // Every result was kept: each task has exactly one run that finished it, with its report.
+    assert_eq!(count("SELECT count(*) FROM runs WHERE outcome = 'done'"), all as i64);
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM runs WHERE outcome = 'done' AND report = '- did it' || char(10) || 'Risks: none' || char(10)"
+        ),
+        all as i64
+    );
+    // No dependent started before the task it waits for was done.
+    let early = count(
+        "SELECT count(*) FROM deps d JOIN runs r ON r.task_id = d.task_id \
+         WHERE r.started_at < (SELECT min(x.ended_at) FROM runs x WHERE x.task_id = d.depends_on AND x.outcome = 'done')",
+    );
+    assert_eq!(early, 0, "a dependent started early");
+    assert!(count("SELECT count(*) FROM runs WHERE reason = 'dispatcher_lost'") > 0, "the kills left work behind");
 }
 
 #[test]

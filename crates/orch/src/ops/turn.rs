@@ -1,0 +1,80 @@
+//! A dispatcher's turn in one transaction: record where the workers it started run,
+//! settle the runs that ended (each exactly as [`Orch::settle`] would), and claim tasks
+//! for its free slots (each exactly as [`Orch::claim`] would, one after another, so a
+//! task the endings made eligible — a dependency DONE, a resource freed — can be among
+//! them). One commit for all of it (on SQLite one fsync, where each alone costs one),
+//! then one catch-up of `events.jsonl`. Nothing is acted on before the commit: a claimed
+//! task's worker starts, and an ending is reported, only once the turn is durable; a
+//! crash before that loses nothing, since the turn is then either whole in the database
+//! or not there at all.
+
+use super::claim::{Rules, claim_in};
+use super::settle::settle_in;
+use super::{ClaimRequest, Claimed, Ending, Orch, Settled};
+use crate::error::Result;
+use crate::store::ProcessInfo;
+
+/// What one turn writes, in this order.
+#[derive(Clone, Debug, Default)]
+pub struct Turn<'a> {
+    /// Workers started since the last turn: each run and where its process is.
+    pub processes: &'a [(String, ProcessInfo)],
+    /// Runs that ended.
+    pub endings: &'a [Ending<'a>],
+    /// One request per free slot; claiming stops at the first that finds nothing.
+    pub claims: &'a [ClaimRequest],
+}
+
+/// What a turn did: one `Settled` per ending, in order, and the claims that found a
+/// task, in the order of their requests.
+#[derive(Debug, Default)]
+pub struct TurnDone {
+    pub settled: Vec<Settled>,
+    pub claimed: Vec<Claimed>,
+    /// Whether every request found a task (false: nothing more is eligible now).
+    pub all_claimed: bool,
+    /// From catching up `events.jsonl` and the view; they never undo the turn.
+    pub warnings: Vec<String>,
+}
+
+impl Orch {
+    /// Writes `turn` in one transaction.
+    pub fn turn(&self, turn: &Turn<'_>) -> Result<TurnDone> {
+        let now = self.now();
+        let settle = self.settle_rules();
+        let claim = Rules { policy: &self.policy, cost_limit: self.config.budget.task_cost_usd };
+        let write = |tx: &mut dyn crate::store::Tx| {
+            for (run_id, p) in turn.processes {
+                tx.run_set_process(run_id, p)?;
+            }
+            let settled = turn.endings.iter().map(|e| settle_in(tx, e, now, &settle)).collect::<Result<Vec<_>, _>>()?;
+            let mut claimed = Vec::with_capacity(turn.claims.len());
+            for req in turn.claims {
+                match claim_in(tx, req, now, &claim)? {
+                    Some(c) => claimed.push(c),
+                    None => return Ok((settled, claimed, false)),
+                }
+            }
+            Ok((settled, claimed, true))
+        };
+        // Where a process runs is not in the event log, nor in the view.
+        let ((settled, claimed, all_claimed), warnings) = if turn.endings.is_empty() && turn.claims.is_empty() {
+            (crate::store::write(self.db.as_ref(), write)?, Vec::new())
+        } else {
+            self.change(write)?
+        };
+        Ok(TurnDone { settled, claimed, all_claimed, warnings })
+    }
+
+    /// Claims up to one task per request in one transaction, in the order of the
+    /// requests (each with its own owner); stops at the first that finds nothing.
+    pub fn claim_many(&self, reqs: &[ClaimRequest]) -> Result<(Vec<Claimed>, Vec<String>)> {
+        let done = self.turn(&Turn { claims: reqs, ..Turn::default() })?;
+        Ok((done.claimed, done.warnings))
+    }
+
+    /// Records where the workers of several runs run, in one transaction.
+    pub fn record_processes(&self, processes: &[(String, ProcessInfo)]) -> Result<()> {
+        self.turn(&Turn { processes, ..Turn::default() }).map(|_| ())
+    }
+}
