@@ -1,6 +1,7 @@
 //! The only module that deals with processes. A worker runs in its own process group,
 //! with no shell, its stdout and stderr going straight to files, and nothing on stdin;
 //! it is stopped as a group (SIGTERM, then SIGKILL), so no child of it is left behind.
+//! One thread, woken by SIGCHLD, reaps every process started here.
 //! Here too: who a process is (its start time, so a reused pid is never mistaken for
 //! it; the run it belongs to, from its environment) and a dispatcher's identity.
 //! Linux-specific: start times and environments come from `/proc`.
@@ -43,24 +44,55 @@ pub struct Spawned {
 pub fn spawn(spec: &Spec) -> Result<Spawned, String> {
     let (program, args) = spec.argv.split_first().ok_or("empty command")?;
     let private = |p: &PathBuf| crate::home::create_private(p).map_err(|e| format!("{}: {e}", p.display()));
-    let out = private(&spec.stdout)?;
-    let err = private(&spec.stderr)?;
-    let stdin = match &spec.stdin {
-        Some(p) => Stdio::from(std::fs::File::open(p).map_err(|e| format!("{}: {e}", p.display()))?),
-        None => Stdio::null(),
+    let stdin = || match &spec.stdin {
+        Some(p) => std::fs::File::open(p).map(Stdio::from).map_err(|e| format!("{}: {e}", p.display())),
+        None => Ok(Stdio::null()),
     };
-    let child = Command::new(program)
-        .args(args)
-        .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .current_dir(&spec.cwd)
-        .stdin(stdin)
-        .stdout(out)
-        .stderr(err)
-        .process_group(0)
-        .spawn()
-        .map_err(|e| format!("{program}: {e}"))?;
+    // stdout and stderr are created (empty) for each try.
+    let start = |exe: &std::ffi::OsStr| -> Result<Child, String> {
+        Command::new(exe)
+            .arg0(program)
+            .args(args)
+            .envs(spec.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(&spec.cwd)
+            .stdin(stdin()?)
+            .stdout(private(&spec.stdout)?)
+            .stderr(private(&spec.stderr)?)
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("{program}: {e}"))
+    };
+    let child = match std::env::var_os("PATH").and_then(|path| find_in_path(program, &path)) {
+        // Should the program found not start (a mount without exec rights), the child's
+        // own search decides, as it would have.
+        Some(exe) => start(exe.as_os_str()).or_else(|_| start(program.as_ref()))?,
+        None => start(program.as_ref())?,
+    };
     let pid = i32::try_from(child.id()).map_err(|_| "pid out of range".to_string())?;
     Ok(Spawned { pid, proc_start: proc_start(pid), child })
+}
+
+/// The file a program name without a slash names in `PATH`, found as `execvp` finds it
+/// (the first regular file with an execute bit, in order), so the child makes one
+/// `execve` instead of one per `PATH` entry before it — and the parent waits for the
+/// child's `execve` (`posix_spawn`). `None` (the child searches itself) for a name with
+/// a slash, or a relative entry in `path` before the match (the child resolves those
+/// from its own working directory).
+fn find_in_path(program: &str, path: &std::ffi::OsStr) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    if program.is_empty() || program.contains('/') {
+        return None;
+    }
+    for dir in std::env::split_paths(path) {
+        if !dir.is_absolute() {
+            return None;
+        }
+        let exe = dir.join(program);
+        if std::fs::metadata(&exe).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0) {
+            return Some(exe);
+        }
+    }
+    None
 }
 
 /// How a finished process ended.
@@ -102,29 +134,95 @@ impl Group {
     }
 }
 
-/// Waits for `child` on a thread of its own. When the leader exits, whatever is left of
-/// its group is killed first (while the dead leader still holds the group id, so the id
-/// cannot have been reused), then the leader is reaped and `done` gets its exit.
-pub fn watch(mut child: Child, done: impl FnOnce(Exit) + Send + 'static) -> Group {
+/// A process being watched: its end goes to `done`.
+struct Watched {
+    child: Child,
+    group: Group,
+    done: Box<dyn FnOnce(Exit) + Send>,
+}
+
+/// Every process [`watch`]ed in this process and not yet reaped. One thread, woken by
+/// SIGCHLD, looks at them all (not a thread per process: a thread costs more to start
+/// and stop than a short worker takes to run).
+static WATCHED: Mutex<Vec<Watched>> = Mutex::new(Vec::new());
+
+/// Watches `child`: when it exits, whatever is left of its group is killed first (while
+/// the dead leader still holds the group id, so the id cannot have been reused), then the
+/// leader is reaped and `done` gets its exit — on the reaper thread, or on the caller's
+/// when it had exited already.
+pub fn watch(child: Child, done: impl FnOnce(Exit) + Send + 'static) -> Group {
+    static REAPER: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    REAPER.get_or_init(start_reaper);
     let pgid = i32::try_from(child.id()).unwrap_or(i32::MAX);
     let group = Group { pgid, reaped: Arc::new(Mutex::new(false)) };
-    let g = group.clone();
-    std::thread::spawn(move || {
-        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT;
-        while let Err(nix::errno::Errno::EINTR) = waitid(Id::Pid(Pid::from_raw(pgid)), flags) {}
-        let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
-        let exit = {
-            let mut reaped = g.reaped.lock().unwrap_or_else(|p| p.into_inner());
-            let exit = match child.wait() {
-                Ok(status) => exit_of(status),
-                Err(e) => Exit::SpawnFailed(format!("wait: {e}")),
-            };
-            *reaped = true;
-            exit
-        };
-        done(exit);
-    });
+    watched().push(Watched { child, group: group.clone(), done: Box::new(done) });
+    // Its SIGCHLD may have come before it was on the list.
+    if has_exited(pgid) {
+        let found = take_where(|w| w.group.pgid == pgid);
+        found.into_iter().for_each(finish);
+    }
     group
+}
+
+fn watched() -> std::sync::MutexGuard<'static, Vec<Watched>> {
+    WATCHED.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The thread that reaps on SIGCHLD. Signals that come while it works are not lost: the
+/// next wait returns at once.
+fn start_reaper() {
+    let mut signals = signal_hook::iterator::Signals::new([nix::libc::SIGCHLD]).expect("a SIGCHLD handler");
+    std::thread::Builder::new()
+        .name("orch-reaper".into())
+        .spawn(move || {
+            for _ in signals.forever() {
+                take_where(|w| has_exited(w.group.pgid)).into_iter().for_each(finish);
+            }
+        })
+        .expect("the reaper thread");
+}
+
+/// Removes the watched processes that match (under the list's lock, so each is finished
+/// exactly once, by whoever removed it).
+fn take_where(mut pred: impl FnMut(&Watched) -> bool) -> Vec<Watched> {
+    let mut list = watched();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < list.len() {
+        if pred(&list[i]) {
+            out.push(list.swap_remove(i));
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Whether the process has exited (it stays a zombie: the group id stays reserved).
+fn has_exited(pid: i32) -> bool {
+    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT | WaitPidFlag::WNOHANG;
+    loop {
+        match waitid(Id::Pid(Pid::from_raw(pid)), flags) {
+            Err(nix::errno::Errno::EINTR) => {}
+            Ok(nix::sys::wait::WaitStatus::StillAlive) => return false,
+            // Exited, or gone already: either way it is to be reaped now.
+            _ => return true,
+        }
+    }
+}
+
+fn finish(mut w: Watched) {
+    let _ = killpg(Pid::from_raw(w.group.pgid), Signal::SIGKILL);
+    let exit = {
+        let mut reaped = w.group.reaped.lock().unwrap_or_else(|p| p.into_inner());
+        let exit = match w.child.wait() {
+            Ok(status) => exit_of(status),
+            Err(e) => Exit::SpawnFailed(format!("wait: {e}")),
+        };
+        *reaped = true;
+        exit
+    };
+    (w.done)(exit);
 }
 
 /// Runs `spec` to its end, or kills its group after `timeout` (`Exit::TimedOut`).
@@ -193,15 +291,33 @@ pub fn group_alive(pgid: i32) -> bool {
 /// Fields 3.. of `/proc/PID/stat` (state, ppid, pgrp, …): the command name (field 2) may
 /// hold spaces and parentheses, so fields resume after the last ')'.
 fn stat_fields(pid: i32) -> Option<Vec<String>> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = stat.get(stat.rfind(')')? + 2..)?;
-    Some(rest.split_whitespace().map(str::to_string).collect())
+    with_stat(pid, |rest| rest.split_whitespace().map(str::to_string).collect())
+}
+
+/// Calls `f` with fields 3.. of `/proc/PID/stat`, as one string.
+fn with_stat<T>(pid: i32, f: impl FnOnce(&str) -> T) -> Option<T> {
+    use std::io::Read;
+    // One read of a buffer that holds the whole line (a few hundred bytes), not the
+    // growing reads of `read_to_string` on a file whose size is unknown.
+    let mut buf = [0u8; 4096];
+    let mut file = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+    let mut len = 0;
+    while len < buf.len() {
+        match file.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    let stat = std::str::from_utf8(&buf[..len]).ok()?;
+    Some(f(stat.get(stat.rfind(')')? + 2..)?))
 }
 
 /// The start time of a process in clock ticks since boot (`/proc/PID/stat` field 22), so
 /// a pid reused by another program is never mistaken for our worker.
 pub fn proc_start(pid: i32) -> Option<i64> {
-    stat_fields(pid)?.get(19)?.parse().ok()
+    with_stat(pid, |rest| rest.split_whitespace().nth(19)?.parse().ok())?
 }
 
 /// Whether the process `pid` that started at `start` is still alive (not a zombie).
@@ -278,104 +394,5 @@ pub fn identity_is_dead(identity: &str, host: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn spec(dir: &std::path::Path, script: &str) -> Spec {
-        Spec {
-            argv: vec!["sh".into(), "-c".into(), script.into()],
-            // Unique per test and per test process: tests run at once, and the scan sees
-            // every process on the machine.
-            env: vec![(RUN_ID_VAR.into(), run_of(script))],
-            cwd: dir.into(),
-            stdout: dir.join("out"),
-            stderr: dir.join("err"),
-            stdin: None,
-        }
-    }
-
-    fn run_of(script: &str) -> String {
-        format!("run-{}-{script}", std::process::id())
-    }
-
-    fn gone_soon(pgid: i32) -> bool {
-        (0..500).any(|_| {
-            std::thread::sleep(Duration::from_millis(10));
-            !group_alive(pgid)
-        })
-    }
-
-    #[test]
-    fn start_time_and_identity_of_this_process_are_read() {
-        let me = std::process::id() as i32;
-        assert!(proc_start(me).is_some());
-        assert_eq!(proc_start(me), proc_start(me));
-        assert_eq!(proc_start(i32::MAX), None);
-        let host = hostname();
-        assert!(!identity_is_dead(&identity(), &host), "this process is alive");
-        assert!(!identity_is_dead(&identity(), "another-host"), "another host proves nothing");
-        let start = proc_start(me).unwrap();
-        assert!(identity_is_dead(&format!("{host}:{me}:{}", start + 1), &host), "another start time");
-        assert!(identity_is_dead(&format!("{host}:{}:1", i32::MAX), &host), "no such pid");
-        assert!(!identity_is_dead(&format!("{host}:{me}:0"), &host), "no start time: a live pid is alive");
-        assert!(identity_is_dead(&format!("{host}:{}:0", i32::MAX), &host));
-        assert!(!identity_is_dead("garbage", &host));
-    }
-
-    #[test]
-    fn a_group_is_killed_with_its_children() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = spawn(&spec(dir.path(), "sleep 30 & sleep 30 & wait")).unwrap();
-        assert!(group_alive(s.pid));
-        let (tx, rx) = mpsc::channel();
-        let g = watch(s.child, move |e| tx.send(e).unwrap());
-        assert!(g.kill());
-        assert_eq!(rx.recv().unwrap(), Exit::Signal(9));
-        assert!(!g.kill(), "a reaped group is never signalled again");
-        assert!(gone_soon(s.pid), "children of the group survived");
-    }
-
-    #[test]
-    fn when_the_leader_exits_the_rest_of_its_group_is_killed_before_it_is_reaped() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = spawn(&spec(dir.path(), "sleep 30 & echo $! > child; exit 3")).unwrap();
-        let (tx, rx) = mpsc::channel();
-        watch(s.child, move |e| tx.send(e).unwrap());
-        assert_eq!(rx.recv().unwrap(), Exit::Code(3));
-        assert!(gone_soon(s.pid), "the leader's child outlived it");
-    }
-
-    #[test]
-    fn the_processes_of_a_run_are_found_by_their_environment() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = spawn(&spec(dir.path(), "sleep 30 & wait")).unwrap();
-        let (tx, rx) = mpsc::channel();
-        let g = watch(s.child, move |e| tx.send(e).unwrap());
-        let run = run_of("sleep 30 & wait");
-        // Until the child has exec'd, its environment is still this process's.
-        let seen = (0..500).any(|_| {
-            std::thread::sleep(Duration::from_millis(10));
-            run_id_of(s.pid).as_ref() == Some(&run)
-        });
-        assert!(seen, "{:?}", run_id_of(s.pid));
-        let runs: BTreeSet<String> = [run.clone(), "another".to_string()].into();
-        let found = groups_of_runs(&runs);
-        assert_eq!(found.get(&run), Some(&BTreeSet::from([s.pid])));
-        assert!(!found.contains_key("another"));
-        stop_groups(&BTreeSet::from([g.pgid()]), Duration::from_secs(5));
-        assert_eq!(rx.recv().unwrap(), Exit::Signal(15));
-    }
-
-    #[test]
-    fn run_to_end_kills_a_process_past_its_timeout() {
-        let dir = tempfile::tempdir().unwrap();
-        assert_eq!(run_to_end(&spec(dir.path(), "exit 4"), Duration::from_secs(30)), Exit::Code(4));
-        let began = Instant::now();
-        assert_eq!(run_to_end(&spec(dir.path(), "sleep 30"), Duration::from_millis(100)), Exit::TimedOut);
-        assert!(began.elapsed() < Duration::from_secs(20));
-        assert!(matches!(
-            run_to_end(&Spec { argv: vec![], ..spec(dir.path(), "") }, Duration::ZERO),
-            Exit::SpawnFailed(_)
-        ));
-    }
-}
+#[path = "runner_tests.rs"]
+mod tests;

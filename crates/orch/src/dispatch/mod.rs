@@ -5,9 +5,9 @@
 //! and lease checks are in `slots`, the turn and the starts in `start`, a process's end
 //! in `reap`, what wakes the loop in `wake`.
 //!
-//! One thread runs the loop; it sleeps on a channel fed by a thread per worker (its
-//! exit), a watcher of the database (any other process's commit: a new task, a cancel)
-//! and the signal handler. So a new task starts within milliseconds of its commit, a
+//! One thread runs the loop; it sleeps on a channel fed by the runner's reaper (a
+//! worker's exit), a watcher of the database (any other process's commit: a new task, a
+//! cancel) and the signal handler. So a new task starts within milliseconds of its commit, a
 //! cancel stops its worker at once, and nothing polls slowly.
 //!
 //! Safety: every worker runs under a lease the dispatcher renews (three times per lease

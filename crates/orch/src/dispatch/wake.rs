@@ -1,5 +1,5 @@
 //! What wakes the dispatcher's loop besides its own timers: a worker's exit (sent by the
-//! runner's waiter thread), another process's commit (a watcher on a second connection)
+//! runner's reaper thread), another process's commit (a watcher on a second connection)
 //! and a signal (SIGINT, SIGTERM and SIGHUP all mean: stop, giving the tasks back).
 
 use crate::error::{Error, Result};
