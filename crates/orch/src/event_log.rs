@@ -123,6 +123,10 @@ fn flush_once(orch: &Orch) -> Result<usize> {
         file.write_all(buf.as_bytes()).map_err(|e| Error::io(&path, e))?;
         written += events.len();
         last = end;
+        // A short page is all there was: what commits later is flushed after its commit.
+        if events.len() < PAGE {
+            break;
+        }
     }
     let now = file.metadata().map_err(|e| Error::io(&path, e))?;
     *tail = Some(Tail { file: Stamp::of(&now), seq: last });

@@ -118,6 +118,9 @@ impl Orch {
 
     /// The tasks `task` depends on, each with the report of its last finished run.
     pub fn dep_reports(&self, task: &Task) -> Result<Vec<DepReport>> {
+        if task.depends_on.is_empty() {
+            return Ok(Vec::new());
+        }
         Ok(store::read(self.db.as_ref(), |tx| {
             let mut out = Vec::new();
             for id in &task.depends_on {
