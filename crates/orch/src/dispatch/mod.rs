@@ -51,6 +51,8 @@ pub const SPAWNED_BY_EXEC: &str = "exec";
 const TICK: Duration = Duration::from_secs(1);
 /// How often the view is rewritten while the dispatcher runs.
 const VIEW_EVERY: Duration = Duration::from_millis(500);
+/// How long `events.jsonl` may lag behind the database while the dispatcher runs.
+const EVENTS_EVERY: Duration = Duration::from_millis(100);
 
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -120,7 +122,7 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
     let stop_threads = Arc::new(AtomicBool::new(false));
     wake::spawn_watcher(orch, tx.clone(), stop_threads.clone())?;
     let signals = wake::spawn_signal_listener(tx.clone())?;
-    orch.defer_view.store(true, Ordering::Relaxed);
+    orch.deferred.store(true, Ordering::Relaxed);
     let mut d = Dispatcher {
         orch,
         command: opts.command.clone().unwrap_or_else(|| orch.config.worker.command.clone()),
@@ -160,7 +162,7 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
     }
     stop_threads.store(true, Ordering::Relaxed);
     signals.close();
-    orch.defer_view.store(false, Ordering::Relaxed);
+    orch.deferred.store(false, Ordering::Relaxed);
     for w in orch.after_change() {
         eprintln!("orch: warning: {w}");
     }
@@ -179,6 +181,7 @@ impl Dispatcher<'_> {
     fn run_loop(&mut self, rx: &mpsc::Receiver<Msg>) -> Result<()> {
         let mut next_tick = Instant::now();
         let mut next_view = Instant::now() + VIEW_EVERY;
+        let mut next_events = Instant::now() + EVENTS_EVERY;
         let mut want_claim = true;
         let mut idle = false;
         loop {
@@ -221,8 +224,15 @@ impl Dispatcher<'_> {
                     eprintln!("orch: warning: {w}");
                 }
             }
+            if self.orch.events_behind() && Instant::now() >= next_events {
+                next_events = Instant::now() + EVENTS_EVERY;
+                // A file that cannot be written now is caught up later (and at the end).
+                let _ = self.orch.catch_up_events();
+            }
             let wait = if self.ended.is_empty() {
-                self.next_timer(next_tick).saturating_duration_since(Instant::now())
+                let next = self.next_timer(next_tick);
+                let next = if self.orch.events_behind() { next.min(next_events) } else { next };
+                next.saturating_duration_since(Instant::now())
             } else {
                 Duration::ZERO
             };

@@ -61,9 +61,12 @@ pub struct Orch {
     /// The view file, if there is one.
     pub queue_file: Option<PathBuf>,
     pub queue_read_only: bool,
-    /// When set, changes do not refresh the view at once; the dispatcher refreshes it on
-    /// a timer instead (a busy queue would otherwise rewrite QUEUE.md per transition).
-    pub defer_view: AtomicBool,
+    /// When set, changes bring neither `events.jsonl` nor the view up to date at once:
+    /// the dispatcher does both on timers instead (a busy queue would otherwise append
+    /// to the file after every turn and rewrite QUEUE.md per transition).
+    pub deferred: AtomicBool,
+    /// Set by a change while `deferred`: `events.jsonl` lacks its events.
+    events_behind: AtomicBool,
     /// The secrets masked in the history (`[events] mask`); `db` applies it to every
     /// event and run text written, front ends to what they print.
     pub mask: Arc<crate::mask::Mask>,
@@ -115,7 +118,8 @@ impl Orch {
             clock,
             queue_file,
             queue_read_only: opts.queue_md_read_only,
-            defer_view: AtomicBool::new(false),
+            deferred: AtomicBool::new(false),
+            events_behind: AtomicBool::new(false),
             flushes: crate::event_log::Flushes::default(),
             view_name: OnceLock::new(),
         }
@@ -139,18 +143,24 @@ impl Orch {
     /// by the next flush.
     pub(crate) fn log_change<T>(&self, f: impl FnMut(&mut dyn Tx) -> store::Result<T>) -> Result<T> {
         let value = store::write(self.db.as_ref(), f)?;
-        let _ = crate::event_log::flush(self);
+        if self.deferred.load(Ordering::Relaxed) {
+            self.events_behind.store(true, Ordering::Relaxed);
+        } else {
+            let _ = crate::event_log::flush(self);
+        }
         Ok(value)
     }
 
-    /// Brings `events.jsonl` and QUEUE.md up to date with the database.
+    /// Brings `events.jsonl` and QUEUE.md up to date with the database (while
+    /// `deferred`, only notes that the file is behind).
     pub fn after_change(&self) -> Vec<String> {
+        if self.deferred.load(Ordering::Relaxed) {
+            self.events_behind.store(true, Ordering::Relaxed);
+            return Vec::new();
+        }
         let mut warnings = Vec::new();
         if let Err(e) = crate::event_log::flush(self) {
             warnings.push(format!("events.jsonl not updated: {e}"));
-        }
-        if self.defer_view.load(Ordering::Relaxed) {
-            return warnings;
         }
         match crate::sync::refresh(self) {
             Ok(Some(w)) => warnings.push(w),
@@ -158,6 +168,22 @@ impl Orch {
             Err(e) => warnings.push(format!("view not updated: {e}")),
         }
         warnings
+    }
+
+    /// Whether changes made while `deferred` are not in `events.jsonl` yet.
+    pub fn events_behind(&self) -> bool {
+        self.events_behind.load(Ordering::Relaxed)
+    }
+
+    /// Appends to `events.jsonl` what changes made while `deferred` left out.
+    pub fn catch_up_events(&self) -> Result<()> {
+        if self.events_behind.swap(false, Ordering::Relaxed)
+            && let Err(e) = crate::event_log::flush(self)
+        {
+            self.events_behind.store(true, Ordering::Relaxed);
+            return Err(e);
+        }
+        Ok(())
     }
 
     pub fn get(&self, id: &str) -> Result<Task> {

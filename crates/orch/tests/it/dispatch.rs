@@ -128,7 +128,7 @@ fn a_cancel_stops_the_whole_group_at_once() {
 }
 
 #[test]
-fn where_a_long_worker_runs_is_recorded_soon_after_it_starts() {
+fn where_a_long_worker_runs_and_its_claim_event_are_written_soon_after_it_starts() {
     let p = Project::init(None);
     worker(&p, "echo $$ >> pids\nexec sleep 60\n", &[]);
     p.ok(&["add", "long"]);
@@ -138,6 +138,9 @@ fn where_a_long_worker_runs_is_recorded_soon_after_it_starts() {
     let pid = i64::from(pids(&p)[0]);
     let recorded = || p.json(&["log", "ORCH-001"])[0]["pid"].as_i64() == Some(pid);
     assert!(wait_until(secs(2), recorded), "{}", p.json(&["log", "ORCH-001"]));
+    // events.jsonl follows while the dispatcher runs, not only when it ends.
+    let mirrored = || std::fs::read_to_string(p.file(".orch/events.jsonl")).is_ok_and(|t| t.contains("task.claimed"));
+    assert!(wait_until(secs(2), mirrored), "events.jsonl lags");
     d.signal(Signal::SIGTERM);
     assert_eq!(d.wait(secs(20)), Some(0));
 }
