@@ -1,11 +1,45 @@
 //! Starting one claimed task: its run folder, the task file, the rendered prompt and
 //! argv, the environment, and the process. Task text goes into argv elements, the
 //! environment and a JSON file — never through a shell.
+//!
+//! The dispatcher starts workers on a thread of its own ([`launcher`]), so that its loop
+//! writes the next turn while a worker's files are made and its process started; the
+//! loop learns how each start went (`Msg::Started`) and, from the reaper, when the
+//! process ended (`Msg::Exited`, which may come first).
 
+use super::wake::Msg;
 use crate::ops::json::task_json;
 use crate::ops::{Claimed, Orch};
-use crate::runner::{self, Spawned, Spec};
+use crate::runner::{self, Group, Spawned, Spec};
 use orch_core::template;
+use std::sync::mpsc;
+
+/// A worker that started: its process (also its group's id), its start time, and the
+/// handle that signals its group.
+pub struct Started {
+    pub pid: i32,
+    pub proc_start: Option<i64>,
+    pub group: Group,
+}
+
+/// Starts the worker of each claimed task that comes, until the dispatcher closes the
+/// channel. Each start is reported (`Msg::Started`: the process, or why it could not
+/// start), and each process's end (`Msg::Exited`, through the runner's reaper).
+pub fn launcher(orch: &Orch, command: &[String], jobs: mpsc::Receiver<Box<Claimed>>, tx: mpsc::Sender<Msg>) {
+    for c in jobs {
+        let run_id = c.run.id.clone();
+        let started = launch(orch, &c, command).map(|s| {
+            let (exits, id) = (tx.clone(), run_id.clone());
+            let group = runner::watch(s.child, move |exit| {
+                let _ = exits.send(Msg::Exited { run_id: id, exit });
+            });
+            Started { pid: s.pid, proc_start: s.proc_start, group }
+        });
+        if tx.send(Msg::Started { run_id, started }).is_err() {
+            return;
+        }
+    }
+}
 
 /// The prompt used when `.orch/prompt.md` is missing.
 pub const FALLBACK_PROMPT: &str = "Task {id}: {task}\nSuccess criteria: {criteria}\nNotes: {notes}\n";

@@ -5,9 +5,10 @@
 //! and lease checks are in `slots`, the turn and the starts in `start`, a process's end
 //! in `reap`, what wakes the loop in `wake`.
 //!
-//! One thread runs the loop; it sleeps on a channel fed by the runner's reaper (a
-//! worker's exit), a watcher of the database (any other process's commit: a new task, a
-//! cancel) and the signal handler. So a new task starts within milliseconds of its commit, a
+//! One thread runs the loop; it sleeps on a channel fed by the launcher thread (a
+//! worker's start: its folder, files and process are made there, while the loop writes
+//! the next turn), the runner's reaper (a worker's exit), a watcher of the database (any
+//! other process's commit: a new task, a cancel) and the signal handler. So a new task starts within milliseconds of its commit, a
 //! cancel stops its worker at once, and nothing polls slowly.
 //!
 //! Safety: every worker runs under a lease the dispatcher renews (three times per lease
@@ -88,8 +89,12 @@ struct Dispatcher<'a> {
     host: String,
     /// `HOST:PID:START`, recorded on every run this dispatcher claims.
     me: String,
-    command: Vec<String>,
+    /// Claimed tasks for the launcher thread to start; `None` once the loop is over.
+    launches: Option<mpsc::Sender<Box<crate::ops::Claimed>>>,
     slots: HashMap<String, Slot>,
+    /// Runs whose exit came before the launcher said their process had started (task
+    /// id, attempt, title): reaped at once, their process recorded when the start is heard.
+    early_exits: HashMap<String, (String, u32, String)>,
     /// Runs that ended, for the next turn to settle.
     ended: Vec<start::Ended>,
     /// Workers started whose process the next turn records, and by when it must.
@@ -123,42 +128,21 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
     wake::spawn_watcher(orch, tx.clone(), stop_threads.clone())?;
     let signals = wake::spawn_signal_listener(tx.clone())?;
     orch.deferred.store(true, Ordering::Relaxed);
-    let mut d = Dispatcher {
-        orch,
-        command: opts.command.clone().unwrap_or_else(|| orch.config.worker.command.clone()),
-        progress: Progress::new(orch.tz.clone(), opts.quiet),
-        opts,
-        host,
-        me: runner::identity(),
-        slots: HashMap::new(),
-        ended: Vec::new(),
-        unrecorded: Vec::new(),
-        record_by: None,
-        tx,
-        claims: 0,
-        draining: false,
-        stopped_by: None,
-        view_dirty: false,
-        summary: Summary::default(),
-        budget_announced: None,
-    };
-    let mut result = Ok(());
-    if d.opts.spawned_by == SPAWNED_BY_DISPATCHER {
-        match recover::recover(orch, &d.host, to_std(orch.config.worker.grace)) {
-            Ok(back) => {
-                for id in back {
-                    d.progress.line(&format!("{id} put back: the dispatcher that ran it is gone"));
-                    d.view_dirty = true;
-                }
-            }
-            Err(e) => result = Err(e),
+    let command = opts.command.clone().unwrap_or_else(|| orch.config.worker.command.clone());
+    let (launches, jobs) = mpsc::channel();
+    let (mut d, result) = std::thread::scope(|scope| {
+        let started = tx.clone();
+        scope.spawn(|| launch::launcher(orch, &command, jobs, started));
+        let d = Dispatcher::new(orch, opts, host, launches, tx);
+        d.run(&rx)
+    });
+    // Starts the launcher made after the loop gave up their slots: stopped.
+    while let Ok(msg) = rx.try_recv() {
+        if let Msg::Started { started: Ok(st), run_id } = msg
+            && !d.slots.contains_key(&run_id)
+        {
+            st.group.kill();
         }
-    }
-    if result.is_ok() {
-        result = d.run_loop(&rx);
-    }
-    if result.is_err() {
-        d.abort(&rx);
     }
     stop_threads.store(true, Ordering::Relaxed);
     signals.close();
@@ -171,6 +155,61 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
     d.summary.elapsed_s = began.elapsed().as_secs_f64();
     d.summary.stopped_by = d.stopped_by.map(str::to_string);
     result.map(|()| d.summary)
+}
+
+impl<'a> Dispatcher<'a> {
+    fn new(
+        orch: &'a Orch,
+        opts: RunOptions,
+        host: String,
+        launches: mpsc::Sender<Box<crate::ops::Claimed>>,
+        tx: mpsc::Sender<Msg>,
+    ) -> Dispatcher<'a> {
+        Dispatcher {
+            orch,
+            launches: Some(launches),
+            early_exits: HashMap::new(),
+            progress: Progress::new(orch.tz.clone(), opts.quiet),
+            opts,
+            host,
+            me: runner::identity(),
+            slots: HashMap::new(),
+            ended: Vec::new(),
+            unrecorded: Vec::new(),
+            record_by: None,
+            tx,
+            claims: 0,
+            draining: false,
+            stopped_by: None,
+            view_dirty: false,
+            summary: Summary::default(),
+            budget_announced: None,
+        }
+    }
+
+    /// Recovery, the loop, and on an error the shutdown; then the launcher is let go.
+    fn run(mut self, rx: &mpsc::Receiver<Msg>) -> (Self, Result<()>) {
+        let mut result = Ok(());
+        if self.opts.spawned_by == SPAWNED_BY_DISPATCHER {
+            match recover::recover(self.orch, &self.host, to_std(self.orch.config.worker.grace)) {
+                Ok(back) => {
+                    for id in back {
+                        self.progress.line(&format!("{id} put back: the dispatcher that ran it is gone"));
+                        self.view_dirty = true;
+                    }
+                }
+                Err(e) => result = Err(e),
+            }
+        }
+        if result.is_ok() {
+            result = self.run_loop(rx);
+        }
+        if result.is_err() {
+            self.abort(rx);
+        }
+        self.launches = None;
+        (self, result)
+    }
 }
 
 fn to_std(d: jiff::SignedDuration) -> Duration {
@@ -244,7 +283,14 @@ impl Dispatcher<'_> {
             let mut changed = false;
             for msg in first.into_iter().chain(std::iter::from_fn(|| rx.try_recv().ok())) {
                 match msg {
+                    Msg::Started { run_id, started } => want_claim |= self.started(&run_id, started),
                     Msg::Exited { run_id, exit } => {
+                        // Its start may not have been heard of yet: the process is gone
+                        // all the same, and reaped.
+                        if let Some(s) = self.slots.get(&run_id).filter(|s| s.group.is_none()) {
+                            let early = (s.task_id.clone(), s.attempt, s.title.clone());
+                            self.early_exits.insert(run_id.clone(), early);
+                        }
                         self.reap(&run_id, exit)?;
                         want_claim = true;
                     }
@@ -292,7 +338,7 @@ impl Dispatcher<'_> {
         for s in self.slots.values_mut() {
             if s.stop.is_none() || s.stop == Some(slots::Stop::Finished) {
                 s.stop = Some(slots::Stop::Shutdown);
-                s.group.terminate();
+                s.group.as_ref().map(runner::Group::terminate);
                 s.kill_at = Some(kill_at);
             }
         }
@@ -311,22 +357,85 @@ impl Dispatcher<'_> {
             let now = Instant::now();
             for s in self.slots.values_mut() {
                 if s.kill_at.is_some_and(|k| now >= k) {
-                    s.group.kill();
+                    s.group.as_ref().map(runner::Group::kill);
                     s.kill_at = None;
                 }
             }
             let wait = self.next_timer(until).saturating_duration_since(Instant::now());
-            if let Ok(Msg::Exited { run_id, .. }) = rx.recv_timeout(wait)
-                && let Some(s) = self.slots.remove(&run_id)
-            {
+            let ended = match rx.recv_timeout(wait) {
+                Ok(Msg::Exited { run_id, .. }) => Some(run_id),
+                Ok(Msg::Started { run_id, started }) => {
+                    // It was being stopped as it started: stopped now.
+                    let group = started.ok().map(|st| st.group);
+                    group.as_ref().map(runner::Group::kill);
+                    match self.slots.get_mut(&run_id) {
+                        Some(s) if group.is_some() => {
+                            s.group = group;
+                            None
+                        }
+                        Some(_) => Some(run_id),
+                        None => None,
+                    }
+                }
+                _ => None,
+            };
+            if let Some(s) = ended.and_then(|id| self.slots.remove(&id)) {
                 self.give_back(&s);
             }
         }
         let left: Vec<Slot> = self.slots.drain().map(|(_, s)| s).collect();
         for s in &left {
-            s.group.kill();
-            self.give_back(s);
+            // A worker still being started is left to recovery, as after a crash: its
+            // task is not given back while its process may yet start.
+            if let Some(g) = &s.group {
+                g.kill();
+                self.give_back(s);
+            }
         }
+    }
+
+    /// A worker started (or could not): its slot gets its process group, and the next
+    /// turn records where it runs; a stop decided while it was being started kills it at
+    /// once. True when its slot is free again (it could not start).
+    fn started(&mut self, run_id: &str, started: Result<launch::Started, String>) -> bool {
+        let st = match (self.slots.get_mut(run_id), started) {
+            (Some(_), Err(e)) => {
+                let s = self.slots.remove(run_id).expect("the slot is there");
+                self.spawn_failed(s, e);
+                return true;
+            }
+            (_, Err(_)) => return false,
+            (Some(s), Ok(st)) => {
+                if s.stop.is_some() {
+                    st.group.kill();
+                }
+                s.group = Some(st.group.clone());
+                (s.task_id.clone(), s.attempt, s.title.clone(), st)
+            }
+            (None, Ok(st)) => match self.early_exits.remove(run_id) {
+                // It ended before its start was heard of: only recorded.
+                Some((task_id, attempt, title)) => (task_id, attempt, title, st),
+                // Its slot was given up (an error): a worker that starts now is stopped.
+                None => {
+                    st.group.kill();
+                    return false;
+                }
+            },
+        };
+        let (task_id, attempt, title, st) = st;
+        self.unrecorded.push((
+            run_id.to_string(),
+            crate::store::ProcessInfo {
+                host: self.host.clone(),
+                pid: i64::from(st.pid),
+                pgid: i64::from(st.pid),
+                proc_start: st.proc_start,
+                spawned_by: self.opts.spawned_by.to_string(),
+            },
+        ));
+        self.record_by.get_or_insert(Instant::now() + start::RECORD_WITHIN);
+        self.progress.line(&format!("{task_id} started (attempt {attempt}, pid {}): {title}", st.pid));
+        false
     }
 
     fn give_back(&mut self, s: &Slot) {

@@ -29,7 +29,11 @@ pub struct Slot {
     pub task_id: String,
     pub run_id: String,
     pub token: String,
-    pub group: Group,
+    /// The task's text, clipped, for the line that says it started.
+    pub title: String,
+    /// The worker's process group; `None` while the launcher starts it (a stop decided
+    /// meanwhile kills it as soon as it has started).
+    pub group: Option<Group>,
     pub started: Instant,
     pub deadline: Instant,
     pub next_heartbeat: Instant,
@@ -63,12 +67,12 @@ impl Dispatcher<'_> {
     }
 
     /// Sends the process's exit to the loop when it comes; the handle signals its group.
-    pub(super) fn watch(&self, child: std::process::Child, run_id: &str) -> Group {
+    pub(super) fn watch(&self, child: std::process::Child, run_id: &str) -> Option<Group> {
         let tx = self.tx.clone();
         let run_id = run_id.to_string();
-        runner::watch(child, move |exit| {
+        Some(runner::watch(child, move |exit| {
             let _ = tx.send(Msg::Exited { run_id, exit });
-        })
+        }))
     }
 
     /// Heartbeats, deadlines and kills that are due. True when a heartbeat was refused:
@@ -79,12 +83,12 @@ impl Dispatcher<'_> {
         let mut refused = false;
         for s in self.slots.values_mut() {
             if s.kill_at.is_some_and(|k| now >= k) {
-                s.group.kill();
+                s.group.as_ref().map(Group::kill);
                 s.kill_at = None;
             }
             if s.stop.is_none() && now >= s.deadline {
                 s.stop = Some(Stop::Timeout);
-                s.group.terminate();
+                s.group.as_ref().map(Group::terminate);
                 s.kill_at = Some(now + grace);
             }
             if s.stop.is_none() && now >= s.next_heartbeat {
@@ -128,7 +132,7 @@ impl Dispatcher<'_> {
                 }
                 LeaseState::Lost => {
                     s.stop = Some(Stop::LeaseLost);
-                    s.group.kill();
+                    s.group.as_ref().map(Group::kill);
                 }
             }
         }

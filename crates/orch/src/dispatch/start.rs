@@ -2,8 +2,9 @@
 //! workers started since the last turn run, settles the runs that ended since, and
 //! claims a task for each free slot (while the day's cost budget is not spent), each
 //! under a lease recorded with this dispatcher's identity (`ops::turn`). Only once that
-//! is committed are the ends reported and the claimed tasks' workers started; a worker
-//! that cannot start is a transient failure, settled in the next turn.
+//! is committed are the ends reported and the claimed tasks handed to the launcher
+//! thread, which starts their workers (`launch`); a worker that cannot start is a
+//! transient failure, settled in the next turn.
 //!
 //! Where a worker runs (pid, group, start time) is not a turn of its own: it goes into
 //! the next turn, or after [`RECORD_WITHIN`] into a transaction of its own when no turn
@@ -11,10 +12,9 @@
 //! finds one whose dispatcher died before recording it.
 
 use super::slots::{Phase, Slot};
-use super::{Dispatcher, launch, to_std};
+use super::{Dispatcher, to_std};
 use crate::error::Result;
 use crate::ops::{ClaimRequest, Claimed, Ending, Outcome, RunRef, Turn};
-use crate::store::ProcessInfo;
 use orch_core::outcome::{Exit, Usage};
 use std::time::{Duration, Instant};
 
@@ -118,65 +118,55 @@ impl Dispatcher<'_> {
         }
     }
 
-    /// Starts the worker of a claimed task in slot `no`; its process is recorded by a
-    /// later turn. A worker that cannot start ends at once, settled by the next turn.
+    /// Takes slot `no` for a claimed task and hands the task to the launcher thread,
+    /// which starts its worker (see `launch`); the loop learns how that went, and the
+    /// next turn records where the worker runs.
     fn start(&mut self, c: Claimed, no: usize) {
         self.claims += 1;
         self.view_dirty = true;
         self.progress.counts.started += 1;
-        match launch::launch(self.orch, &c, &self.command) {
-            Ok(spawned) => {
-                let group = self.watch(spawned.child, &c.run.id);
-                let info = ProcessInfo {
-                    host: self.host.clone(),
-                    pid: i64::from(spawned.pid),
-                    pgid: i64::from(spawned.pid),
-                    proc_start: spawned.proc_start,
-                    spawned_by: self.opts.spawned_by.to_string(),
-                };
-                let now = Instant::now();
-                let lease = to_std(self.orch.config.dispatcher.lease);
-                let slot = Slot {
-                    no,
-                    task_id: c.task.id.clone(),
-                    run_id: c.run.id.clone(),
-                    token: c.run.lease_token.clone(),
-                    group,
-                    started: now,
-                    deadline: now + to_std(self.orch.config.worker.timeout),
-                    next_heartbeat: now + lease / 3,
-                    stop: None,
-                    kill_at: None,
-                    attempt: c.run.attempt,
-                    phase: Phase::Work,
-                };
-                self.slots.insert(c.run.id.clone(), slot);
-                self.unrecorded.push((c.run.id.clone(), info));
-                self.record_by.get_or_insert(now + RECORD_WITHIN);
-                self.progress.line(&format!(
-                    "{} started (attempt {}, pid {}): {}",
-                    c.task.id,
-                    c.run.attempt,
-                    spawned.pid,
-                    crate::console::clip(&c.task.task, 60)
-                ));
-            }
-            Err(e) => {
-                let exit = Exit::SpawnFailed(e);
-                let (class, reason) = orch_core::outcome::verdict(&exit, None, &[]).unwrap_err();
-                self.ended.push(Ended {
-                    task_id: c.task.id,
-                    run_id: c.run.id,
-                    token: c.run.lease_token,
-                    exit,
-                    took: Duration::ZERO,
-                    outcome: Outcome::Fail { class, reason },
-                    report: String::new(),
-                    judged: None,
-                    usage: Usage::default(),
-                });
-            }
+        let now = Instant::now();
+        let lease = to_std(self.orch.config.dispatcher.lease);
+        let slot = Slot {
+            no,
+            task_id: c.task.id.clone(),
+            run_id: c.run.id.clone(),
+            token: c.run.lease_token.clone(),
+            title: crate::console::clip(&c.task.task, 60).to_string(),
+            group: None,
+            started: now,
+            deadline: now + to_std(self.orch.config.worker.timeout),
+            next_heartbeat: now + lease / 3,
+            stop: None,
+            kill_at: None,
+            attempt: c.run.attempt,
+            phase: Phase::Work,
+        };
+        self.slots.insert(c.run.id.clone(), slot);
+        let run_id = c.run.id.clone();
+        if self.launches.as_ref().is_none_or(|l| l.send(Box::new(c)).is_err()) {
+            // The launcher is gone (it cannot be while the loop runs): not started.
+            let s = self.slots.remove(&run_id).expect("just inserted");
+            self.spawn_failed(s, "the launcher thread is gone".into());
         }
+    }
+
+    /// A worker that could not start ends at once, a transient failure settled by the
+    /// next turn.
+    pub(super) fn spawn_failed(&mut self, s: Slot, why: String) {
+        let exit = Exit::SpawnFailed(why);
+        let (class, reason) = orch_core::outcome::verdict(&exit, None, &[]).unwrap_err();
+        self.ended.push(Ended {
+            task_id: s.task_id,
+            run_id: s.run_id,
+            token: s.token,
+            exit,
+            took: Duration::ZERO,
+            outcome: Outcome::Fail { class, reason },
+            report: String::new(),
+            judged: None,
+            usage: Usage::default(),
+        });
     }
 
     /// True when runs started today (display time zone) cost `budget.daily_cost_usd` or

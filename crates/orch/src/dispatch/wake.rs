@@ -1,5 +1,5 @@
-//! What wakes the dispatcher's loop besides its own timers: a worker's exit (sent by the
-//! runner's reaper thread), another process's commit (a watcher on a second connection)
+//! What wakes the dispatcher's loop besides its own timers: a worker's start (sent by
+//! the launcher thread) and exit (sent by the runner's reaper thread), another process's commit (a watcher on a second connection)
 //! and a signal (SIGINT, SIGTERM and SIGHUP all mean: stop, giving the tasks back).
 
 use crate::error::{Error, Result};
@@ -11,6 +11,11 @@ use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 pub enum Msg {
+    /// A worker's process started (or could not), from the launcher.
+    Started {
+        run_id: String,
+        started: Result<super::launch::Started, String>,
+    },
     Exited {
         run_id: String,
         exit: Exit,

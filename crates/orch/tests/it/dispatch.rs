@@ -145,6 +145,24 @@ fn where_a_long_worker_runs_and_its_claim_event_are_written_soon_after_it_starts
     assert_eq!(d.wait(secs(20)), Some(0));
 }
 
+#[test]
+fn a_worker_that_cannot_start_is_a_transient_failure_and_its_slot_goes_on() {
+    let p = Project::init(None);
+    p.set_config("command", r#"["no-such-program-for-orch"]"#);
+    for t in ["a", "b", "c"] {
+        p.ok(&["add", t]);
+    }
+    let out = p.ok(&["run", "--until-idle", "--workers", "2"]);
+    for id in ["ORCH-001", "ORCH-002", "ORCH-003"] {
+        let t = task(&p, id);
+        assert_eq!((t["status"].as_str(), t["attempts"].as_u64()), (Some("FAILED"), Some(1)), "{id}: {out}");
+        assert!(t["retry_at"].is_string(), "a transient failure is retried: {t}");
+        let reason = p.json(&["log", id])[0]["reason"].as_str().unwrap().to_string();
+        assert!(reason.starts_with("spawn_failed:no-such-program-for-orch"), "{reason}");
+    }
+    assert_eq!(out.matches("failed (spawn_failed:").count(), 3, "{out}");
+}
+
 /// Starts a dispatcher over two sleeping workers, sends `sig`, and checks that both
 /// tasks are PENDING again with their attempts as before the claim.
 fn a_signal_gives_the_running_tasks_back(sig: Signal) {
