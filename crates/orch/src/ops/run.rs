@@ -4,7 +4,7 @@
 
 use super::Orch;
 use crate::error::{Error, Result};
-use crate::store::{self, ProcessInfo, Run};
+use crate::store::{self, Run};
 use orch_core::event::{Event, Level, kind};
 use orch_core::outcome::Usage;
 use orch_core::task::Task;
@@ -34,10 +34,6 @@ pub struct DepReport {
 }
 
 impl Orch {
-    pub fn record_process(&self, run_id: &str, p: &ProcessInfo) -> Result<()> {
-        Ok(store::write(self.db.as_ref(), |tx| tx.run_set_process(run_id, p))?)
-    }
-
     pub fn add_usage(&self, run_id: &str, usage: &Usage) -> Result<()> {
         if usage.is_zero() {
             return Ok(());

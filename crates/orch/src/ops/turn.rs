@@ -72,9 +72,4 @@ impl Orch {
         let done = self.turn(&Turn { claims: reqs, ..Turn::default() })?;
         Ok((done.claimed, done.warnings))
     }
-
-    /// Records where the workers of several runs run, in one transaction.
-    pub fn record_processes(&self, processes: &[(String, ProcessInfo)]) -> Result<()> {
-        self.turn(&Turn { processes, ..Turn::default() }).map(|_| ())
-    }
 }
