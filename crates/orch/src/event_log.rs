@@ -85,6 +85,10 @@ fn flush_once(orch: &Orch) -> Result<usize> {
         file.write_all(buf.as_bytes()).map_err(|e| Error::io(&path, e))?;
         written += events.len();
         last = end;
+        // A short page holds every event committed before it was read.
+        if events.len() < PAGE {
+            break;
+        }
     }
     Ok(written)
 }

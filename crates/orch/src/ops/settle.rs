@@ -7,6 +7,7 @@
 //! the task itself) is left as it ended.
 
 use super::Orch;
+use super::one_step::{self, Known};
 use crate::error::{Error, Result};
 use crate::gate::{self, Decision, Step, Verdict};
 use crate::ops::json::task_json;
@@ -93,6 +94,21 @@ impl Orch {
         report: &str,
         judged: Option<&Decision>,
     ) -> Result<Settled> {
+        self.settle_known(run, outcome, report, judged, None)
+    }
+
+    /// [`Orch::settle`], given the task and its run as read before (by `done`, for the
+    /// gate), or reading them first in its own transaction: the change is written in one
+    /// step of the store when the task is still as read (see `one_step`), else the
+    /// general way.
+    fn settle_known(
+        &self,
+        run: &RunRef<'_>,
+        outcome: Outcome,
+        report: &str,
+        judged: Option<&Decision>,
+        known: Option<Known<'_>>,
+    ) -> Result<Settled> {
         let outcome = self.cost_limited(run.task_id, outcome)?;
         let reason = match &outcome {
             Outcome::Fail { reason, .. } | Outcome::Block { reason } => Some(reason.clone()),
@@ -115,7 +131,21 @@ impl Orch {
             Some(d) => super::run::verdict_in(tx, run.run_id, d.verdict.as_str(), &d.reason, now),
             None => Ok(()),
         };
-        match self.apply_and(run.task_id, &cmd, report, &mut verdict) {
+        let judged_as = judged.map(|d| (d.verdict.as_str(), d.reason.as_str()));
+        // The one-step write, from the task and run read before, or read here first.
+        let mut at_once = |tx: &mut dyn crate::store::Tx| {
+            let step = |tx: &mut dyn crate::store::Tx, k: &Known<'_>| {
+                one_step::settle(tx, k, &cmd, report, judged_as, now, &self.policy)
+            };
+            match &known {
+                Some(k) => step(tx, k),
+                None => match (tx.task_get(run.task_id)?, tx.run_get(run.run_id)?) {
+                    (Some(task), Some(r)) => step(tx, &Known { task: &task, run: &r }),
+                    _ => Ok(None),
+                },
+            }
+        };
+        match self.apply_then(run.task_id, &cmd, report, &mut at_once, &mut verdict) {
             Ok((task, warnings)) => Ok(Settled::Task { task: Box::new(task), reason, warnings }),
             Err(Error::Transition(_)) => {
                 let (ended, task) =
@@ -182,10 +212,19 @@ impl Orch {
     /// `Auth::Force` skips the gate. A token that no longer holds the lease is refused
     /// (`lease lost`), its report kept on its run.
     pub fn done(&self, id: &str, auth: Auth, notes: Option<String>, report: Option<&str>) -> Result<DoneResult> {
-        let task = self.get(id)?;
-        let holds = |token: &String| task.lease.as_ref().is_some_and(|l| &l.token == token);
+        let holds = |task: &Task, token: &String| task.lease.as_ref().is_some_and(|l| &l.token == token);
+        // The task and the run its token holds, in one read.
+        let (task, held) = store::read(self.db.as_ref(), |tx| {
+            let task = tx.task_get(id)?;
+            let held = match (&task, &auth) {
+                (Some(t), Auth::Token(token)) if holds(t, token) => tx.run_by_token(token)?,
+                _ => None,
+            };
+            Ok((task, held))
+        })?;
+        let task = task.ok_or_else(|| super::not_found(id))?;
         let token = match &auth {
-            Auth::Token(token) if holds(token) => token.clone(),
+            Auth::Token(token) if holds(&task, token) => token.clone(),
             // Forced (no gate), or refused by the transition, which keeps the report as a
             // late report and says why.
             _ => {
@@ -193,8 +232,7 @@ impl Orch {
                 return Ok(DoneResult { task, decision: None, reason: None, warnings });
             }
         };
-        let run = store::read(self.db.as_ref(), |tx| tx.run_by_token(&token))?
-            .ok_or_else(|| Error::Io(format!("{id}: no run holds its lease token")))?;
+        let run = held.ok_or_else(|| Error::Io(format!("{id}: no run holds its lease token")))?;
         let d = self.judge(&task, &run.id, run.attempt, report.unwrap_or(""), "review");
         let outcome = match Outcome::of(&d) {
             Outcome::Done { note } => {
@@ -204,7 +242,8 @@ impl Orch {
             other => other,
         };
         let run_ref = RunRef { task_id: id, run_id: &run.id, token: &token };
-        match self.settle(&run_ref, outcome, &d.report, Some(&d))? {
+        let known = Known { task: &task, run: &run };
+        match self.settle_known(&run_ref, outcome, &d.report, Some(&d), Some(known))? {
             Settled::Task { task, reason, warnings } => {
                 let reason = reason.filter(|_| task.status != Status::Done);
                 Ok(DoneResult { task: *task, decision: Some(d), reason, warnings })

@@ -107,9 +107,27 @@ impl Orch {
         report: Option<&str>,
         also: &mut dyn FnMut(&mut dyn Tx) -> store::Result<()>,
     ) -> Result<(Task, Vec<String>)> {
+        self.apply_then(id, cmd, report, &mut |_| Ok(None), also)
+    }
+
+    /// Like [`Orch::apply_and`], trying `first` before anything else in the same
+    /// transaction: a one-step write of the whole change (see `one_step`) that hands
+    /// back the task as saved, or `None` when it wrote nothing and the general way
+    /// follows.
+    pub(crate) fn apply_then(
+        &self,
+        id: &str,
+        cmd: &Command,
+        report: Option<&str>,
+        first: &mut dyn FnMut(&mut dyn Tx) -> store::Result<Option<Task>>,
+        also: &mut dyn FnMut(&mut dyn Tx) -> store::Result<()>,
+    ) -> Result<(Task, Vec<String>)> {
         let now = self.now();
         let mut refused = None;
         let (task, warnings) = self.change(|tx| {
+            if let Some(saved) = first(tx)? {
+                return Ok(Some(saved));
+            }
             also(tx)?;
             let before = tx.task_get(id)?.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
             match transition(&before, cmd, now, &self.policy) {

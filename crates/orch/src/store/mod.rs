@@ -168,6 +168,24 @@ pub enum NextClaim {
     Undecided,
 }
 
+/// A transition of a task read before the transaction, for [`Tx::task_settle`]: the task
+/// as the transition left it (its `version` still the one it was read at), what it does to
+/// the task's live run, and its events.
+#[derive(Clone, Debug)]
+pub struct Settle<'a> {
+    pub task: &'a Task,
+    /// The run the change is about (the task's live run).
+    pub run_id: Option<&'a str>,
+    /// How that run ends, when the change ends it (recorded only while it has not ended).
+    pub end: Option<RunEnd<'a>>,
+    /// The gate's verdict on that run and its reason, recorded first.
+    pub verdict: Option<(&'a str, &'a str)>,
+    /// The events, in order, with their run and trace ids set.
+    pub events: &'a [Event],
+    /// Write only if no task lists this one in its `depends_on`.
+    pub alone: bool,
+}
+
 /// The primitives of one transaction. Every method is a domain operation; none is a
 /// generic update.
 ///
@@ -200,6 +218,13 @@ pub trait Tx {
     /// more — an idempotency key this task does not own yet, or (PostgreSQL) a resource
     /// to lock — is [`NextClaim::Undecided`], and nothing is written.
     fn claim_next(&mut self, spec: &ClaimSpec<'_>) -> Result<NextClaim>;
+    /// Writes a transition computed from a task read before this transaction, in one
+    /// step: when the stored task still has `s.task.version` (and, with `s.alone`, no
+    /// task depends on it), records the verdict on the run, writes the task
+    /// (compare-and-set, as [`Tx::task_update`]), ends the run and appends the events.
+    /// Otherwise writes nothing and returns false: the caller goes the general way.
+    /// (SQLite takes the same steps one by one, see [`settle_in_steps`].)
+    fn task_settle(&mut self, s: &Settle<'_>) -> Result<bool>;
     /// IN_PROGRESS tasks whose lease expired at or before `now`.
     fn expired_leases(&mut self, now: Timestamp) -> Result<Vec<Task>>;
     /// The task that owns an idempotency key.
@@ -234,6 +259,9 @@ pub trait Tx {
     /// Appends events in the order given, each numbered as by [`Tx::event_insert`]
     /// (PostgreSQL: one statement for all).
     fn events_insert(&mut self, events: &[Event]) -> Result<()>;
+    /// Up to `limit` events numbered after `seq`, in order, never one past an event that
+    /// may still commit (a cursor that follows the numbers misses nothing). Fewer than
+    /// `limit` means every event committed before the call began is among them.
     fn events_after(&mut self, seq: i64, limit: usize) -> Result<Vec<Event>>;
 
     /// Events matching `q` (see [`EventQuery`]).
@@ -285,14 +313,40 @@ pub trait Backend: Send + Sync {
     fn write(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
     /// Runs `f` in a read transaction: one consistent snapshot.
     fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
-    /// Blocks until another connection may have committed a change, or `timeout`
-    /// passes. It must notice a commit within a few milliseconds (SQLite: polls
-    /// `PRAGMA data_version`; PostgreSQL: LISTEN/NOTIFY), so an idle dispatcher starts a
-    /// new task at once. Returns whether a change was seen (a spurious `true` is
-    /// allowed; a missed change is not).
+    /// Blocks until another connection may have committed a change a dispatcher could
+    /// act on, or `timeout` passes: a task added, a task that may be claimable now or
+    /// later (PENDING, FAILED), a running task stopped by another hand than its lease
+    /// holder's (its lease lost), a DONE that may release another task (one depends on
+    /// it, or it had a resource or an idempotency key). A claim, a heartbeat or a note on
+    /// a running task is not such a change. It must notice one within a few
+    /// milliseconds (SQLite: polls `PRAGMA data_version`, which any commit moves;
+    /// PostgreSQL: LISTEN/NOTIFY), so an idle dispatcher starts a new task at once.
+    /// Returns whether a change was seen (a spurious `true` is allowed; a missed change
+    /// is not).
     fn wait_for_change(&self, timeout: std::time::Duration) -> Result<bool>;
     /// Where the data lives, for messages.
     fn describe(&self) -> String;
+}
+
+/// [`Tx::task_settle`] by the other primitives, one after the other: for a store with one
+/// writer at a time, where nothing can change between the check and the writes.
+pub fn settle_in_steps(tx: &mut dyn Tx, s: &Settle<'_>) -> Result<bool> {
+    let t = s.task;
+    if tx.task_get(&t.id)?.is_none_or(|stored| stored.version != t.version) {
+        return Ok(false);
+    }
+    if s.alone && !tx.dependents_of(&t.id)?.is_empty() {
+        return Ok(false);
+    }
+    if let (Some(run), Some((verdict, reason))) = (s.run_id, s.verdict) {
+        tx.run_set_verdict(run, verdict, reason)?;
+    }
+    tx.task_update(t)?;
+    if let (Some(run), Some(end)) = (s.run_id, &s.end) {
+        tx.run_end(run, end)?;
+    }
+    tx.events_insert(s.events)?;
+    Ok(true)
 }
 
 /// Runs `f` in a write transaction and hands back its value.

@@ -18,6 +18,7 @@ mod malformed;
 mod observe;
 mod postgres;
 mod postgres_dispatch;
+mod postgres_events;
 mod queue_file;
 mod read_edit_cli;
 mod retention;

@@ -5,8 +5,8 @@ use super::rows::{
     EVENT_COLS, RUN_COLS, TASK_COLS, event_from_row, json_or_null, ms, opt_ms, run_from_row, task_from_row,
 };
 use crate::store::{
-    ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, StoreError, Tx, ViewInfo,
-    ViewMark,
+    ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, Settle, StoreError, Tx,
+    ViewInfo, ViewMark,
 };
 use jiff::Timestamp;
 use orch_core::event::Event;
@@ -179,6 +179,10 @@ impl Tx for SqliteTx<'_> {
 
     fn claim_next(&mut self, spec: &ClaimSpec<'_>) -> Result<NextClaim> {
         super::claim::claim_next(self, spec)
+    }
+
+    fn task_settle(&mut self, s: &Settle<'_>) -> Result<bool> {
+        crate::store::settle_in_steps(self, s)
     }
 
     fn expired_leases(&mut self, now: Timestamp) -> Result<Vec<Task>> {
