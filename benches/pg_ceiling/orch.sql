@@ -3,9 +3,12 @@
 -- orch, round trip for round trip: Orch::claim (BEGIN, the one-statement claim, COMMIT),
 -- Orch::finish (one read of the task and the run its lease token holds; BEGIN, the
 -- one-step settle, COMMIT), and the events.jsonl mirror's read, which the threads of one
--- process share (about one read per nine changes there). orch sends `SET LOCAL
--- enable_sort = off` in the claim's BEGIN round trip; pgbench cannot put two commands in
--- one prepared statement, and with fresh statistics the plan is the same without it.
+-- process share (about one read per nine changes there). orch sends each BEGIN together
+-- with the statement after it (\startpipeline here); pgbench cannot take a claim's
+-- result (\gset) in a pipeline, so here the claim's BEGIN costs a round trip of its own,
+-- one more than orch pays. orch also sends `SET LOCAL enable_sort = off` with the
+-- claim's BEGIN; with the fresh statistics of this database the plan is the same
+-- without it.
 BEGIN ISOLATION LEVEL READ COMMITTED;
 WITH p AS MATERIALIZED (
     SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now, 'w' || :client_id AS owner,
@@ -54,12 +57,15 @@ SELECT upd.id AS tid, upd.run_id AS rid, upd.lease_token AS tok, upd.version AS 
 FROM upd, p;
 \gset
 COMMIT;
+\startpipeline
 BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
 SELECT id, status, priority, task, success_criteria, owner, started_at, due_at, notes, extra, attempts, max_attempts, retry_at, idempotency_key, resource, depends_on, lease_token, lease_expires_at, run_id, created_at, updated_at, version
 FROM tasks WHERE id = :tid;
+\endpipeline
 SELECT id, task_id, attempt, owner, trace_id, lease_token, host, pid, pgid, started_at, ended_at, outcome, class, reason, report, late_report, proc_start, spawned_by, input_tokens, output_tokens, cost_usd, verdict, verdict_reason, dispatcher
 FROM runs WHERE lease_token = :tok;
 COMMIT;
+\startpipeline
 BEGIN ISOLATION LEVEL READ COMMITTED;
 WITH upd AS (
     UPDATE tasks SET status = 'DONE', priority = priority, task = task,
@@ -90,6 +96,7 @@ ev AS (
         WITH ORDINALITY AS e(seq, level, event, f, t, msg, n)
     CROSS JOIN upd ORDER BY e.n)
 SELECT count(*) FROM upd;
+\endpipeline
 COMMIT;
 \set r random(1, 9)
 \set back 9

@@ -24,9 +24,11 @@ use std::sync::Arc;
 
 mod claims;
 mod event_log;
+mod settle;
 
 use claims::*;
 use event_log::*;
+use settle::*;
 
 const T0: &str = "2026-03-01T00:00:00Z";
 
@@ -188,6 +190,8 @@ conformance! {
     prune_never_lets_an_event_number_be_used_again,
     tx_claim_next_takes_the_common_case_in_one_step,
     claims_take_the_general_path_when_one_step_cannot_decide,
+    tx_task_settle_writes_all_of_a_change_or_nothing,
+    done_and_settle_write_what_the_general_way_writes,
 }
 
 fn add_numbers_ids_in_queue_order(env: &Env) {

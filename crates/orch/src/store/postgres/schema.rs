@@ -12,7 +12,7 @@
 //! log by number without skipping an event that commits late (see `events`).
 
 use super::locks;
-use postgres::Client;
+use super::pool::Conn;
 
 /// Each entry moves the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -268,28 +268,37 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this build writes.
 pub const CURRENT: i64 = MIGRATIONS.len() as i64;
 
-fn installed(client: &mut Client) -> Result<i64, postgres::Error> {
-    let exists: bool = client.query_one("SELECT to_regclass('orch_schema') IS NOT NULL", &[])?.get(0);
+fn installed(c: &mut Conn) -> Result<i64, postgres::Error> {
+    let exists: bool = c.query_once("SELECT to_regclass('orch_schema') IS NOT NULL", &[])?[0].get(0);
     if !exists {
         return Ok(0);
     }
-    Ok(client.query_one("SELECT COALESCE(MAX(version), 0) FROM orch_schema", &[])?.get(0))
+    Ok(c.query_once("SELECT COALESCE(MAX(version), 0) FROM orch_schema", &[])?[0].get(0))
 }
 
 /// Brings the database up to [`CURRENT`]. The outer error is the driver's; the inner
 /// one a refusal (a schema newer than this build).
-pub fn migrate(client: &mut Client) -> Result<Result<(), String>, postgres::Error> {
+pub fn migrate(c: &mut Conn) -> Result<Result<(), String>, postgres::Error> {
     // The common case, an up-to-date database, takes no lock.
-    let seen = installed(client)?;
+    let seen = installed(c)?;
     if seen == CURRENT {
         return Ok(Ok(()));
     }
-    let mut tx = client.transaction()?;
-    tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&locks::NS, &locks::MIGRATE])?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS orch_schema (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-    )?;
-    let version: i64 = tx.query_one("SELECT COALESCE(MAX(version), 0) FROM orch_schema", &[])?.get(0);
+    c.batch_execute("BEGIN")?;
+    let applied = apply(c);
+    if !matches!(applied, Ok(Ok(()))) {
+        let _ = c.batch_execute("ROLLBACK");
+        return applied;
+    }
+    c.batch_execute("COMMIT")?;
+    Ok(Ok(()))
+}
+
+/// The migrations not applied yet, inside the caller's transaction.
+fn apply(c: &mut Conn) -> Result<Result<(), String>, postgres::Error> {
+    c.query_once("SELECT pg_advisory_xact_lock($1, $2)", &[&locks::NS, &locks::MIGRATE])?;
+    c.batch_execute("CREATE TABLE IF NOT EXISTS orch_schema (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")?;
+    let version: i64 = c.query_once("SELECT COALESCE(MAX(version), 0) FROM orch_schema", &[])?[0].get(0);
     if version > CURRENT {
         return Ok(Err(format!(
             "the database has schema version {version}, newer than this orch knows ({CURRENT}); upgrade orch"
@@ -302,9 +311,8 @@ pub fn migrate(client: &mut Client) -> Result<Result<(), String>, postgres::Erro
             .replace("@EVENTS@", &locks::EVENTS.to_string())
             .replace("@MARK_HI@", &(locks::EVENT_MARKS >> 32).to_string())
             .replace("@MARK@", &locks::EVENT_MARKS.to_string());
-        tx.batch_execute(&sql)?;
-        tx.execute("INSERT INTO orch_schema (version, applied_at) VALUES ($1, $2)", &[&(i as i64 + 1), &now])?;
+        c.batch_execute(&sql)?;
+        c.query_once("INSERT INTO orch_schema (version, applied_at) VALUES ($1, $2)", &[&(i as i64 + 1), &now])?;
     }
-    tx.commit()?;
     Ok(Ok(()))
 }

@@ -14,14 +14,15 @@
 //! - events: see `events`.
 //!
 //! Read transactions are REPEATABLE READ READ ONLY: one snapshot, no locks.
-//! Transactions begin lazily, at their first statement. A task change a dispatcher could
+//! Transactions begin lazily: BEGIN goes out with their first statement, one round trip
+//! for both. A task change a dispatcher could
 //! act on (see `tasks`) queues a NOTIFY, sent with the COMMIT in one round trip; others
 //! commit without one, since every NOTIFY takes a database-wide lock at commit.
 //!
 //! The primitives live by area — `tasks`, `claim`, `runs`, `events`, `views` — as
 //! methods of [`PgTx`]; the [`Tx`] implementation here forwards to them.
 
-use super::pool::{Conn, Failure, classify, one_line, store_err};
+use super::pool::{After, Conn, Failure, classify, one_line, store_err};
 use super::rows::{TASK_COLS, ms, task_from_row};
 use super::{claim, events};
 use crate::store::{
@@ -58,7 +59,7 @@ impl Mode {
 
 /// Rules out sorting for the claim's statement (see `claim`): the statement must walk
 /// the claim index in pick order, and stale statistics would otherwise talk the planner
-/// into reading and sorting every waiting task. Sent with the statement's BEGIN.
+/// into reading and sorting every waiting task. Sent with the statement (and its BEGIN).
 const ORDERED_ONLY: &str = "SET LOCAL enable_sort = off";
 /// Sorting back, before the next statement of the same transaction.
 const ORDERED_DONE: &str = "SET LOCAL enable_sort TO DEFAULT";
@@ -101,9 +102,10 @@ impl<'a> PgTx<'a> {
         }
     }
 
-    /// Before a statement: BEGIN when the transaction has not begun, and the plan
-    /// setting of [`PgTx::ordered_next`] set or undone, all in one round trip.
-    fn begin(&mut self) -> Result<()> {
+    /// What must go before the next statement, sent with it in one round trip: BEGIN
+    /// when the transaction has not begun, and the plan setting of
+    /// [`PgTx::ordered_next`] set or undone.
+    fn prefix(&mut self) -> Option<String> {
         let mut sql = Vec::with_capacity(2);
         if !self.begun {
             sql.push(self.mode.begin_sql());
@@ -119,11 +121,23 @@ impl<'a> PgTx<'a> {
                 self.ordered = Ordered::Off;
             }
         }
-        if !sql.is_empty() {
-            self.conn.client.batch_execute(&sql.join("; ")).map_err(|e| self.err(&e))?;
-            self.begun = true;
+        (!sql.is_empty()).then(|| sql.join("; "))
+    }
+
+    /// The outcome of a statement sent after [`PgTx::prefix`]: the transaction has begun
+    /// unless the prefix itself failed.
+    fn after<T>(&mut self, r: std::result::Result<T, After>) -> Result<T> {
+        match r {
+            Ok(v) => {
+                self.begun = true;
+                Ok(v)
+            }
+            Err(After::Then(e)) => {
+                self.begun = true;
+                Err(self.err(&e))
+            }
+            Err(After::First(e)) => Err(self.err(&e)),
         }
-        Ok(())
     }
 
     /// The next statement may not sort: it walks an index in order (the claim).
@@ -136,9 +150,14 @@ impl<'a> PgTx<'a> {
     }
 
     pub(super) fn query(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
-        self.begin()?;
         let stmt = self.conn.stmt(sql).map_err(|e| self.err(&e))?;
-        self.conn.client.query(&stmt, params).map_err(|e| self.err(&e))
+        match self.prefix() {
+            None => self.conn.query(&stmt, params).map_err(|e| self.err(&e)),
+            Some(first) => {
+                let r = self.conn.query_after(&first, &stmt, params);
+                self.after(r)
+            }
+        }
     }
 
     pub(super) fn query_opt(&mut self, sql: &str, params: &Params<'_>) -> Result<Option<Row>> {
@@ -146,9 +165,14 @@ impl<'a> PgTx<'a> {
     }
 
     pub(super) fn execute(&mut self, sql: &str, params: &Params<'_>) -> Result<u64> {
-        self.begin()?;
         let stmt = self.conn.stmt(sql).map_err(|e| self.err(&e))?;
-        self.conn.client.execute(&stmt, params).map_err(|e| self.err(&e))
+        match self.prefix() {
+            None => self.conn.execute(&stmt, params).map_err(|e| self.err(&e)),
+            Some(first) => {
+                let r = self.conn.execute_after(&first, &stmt, params);
+                self.after(r)
+            }
+        }
     }
 
     pub(super) fn tasks(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Task>> {
@@ -168,7 +192,7 @@ impl<'a> PgTx<'a> {
         let sql = if self.notify { NOTIFY_COMMIT } else { "COMMIT" };
         self.begun = false;
         self.ordered = Ordered::Off;
-        self.conn.client.batch_execute(sql)
+        self.conn.batch_execute(sql)
     }
 
     /// Rolls back; false when even that failed (the connection is unusable).
@@ -178,7 +202,7 @@ impl<'a> PgTx<'a> {
         }
         self.begun = false;
         self.ordered = Ordered::Off;
-        self.conn.client.batch_execute("ROLLBACK").is_ok()
+        self.conn.batch_execute("ROLLBACK").is_ok()
     }
 
     /// A read transaction that holds a snapshot ends it, so the next statement runs
@@ -186,7 +210,7 @@ impl<'a> PgTx<'a> {
     fn end_read_snapshot(&mut self) -> Result<()> {
         if self.mode == Mode::Read && self.begun {
             self.begun = false;
-            self.conn.client.batch_execute("COMMIT").map_err(|e| self.err(&e))?;
+            self.conn.batch_execute("COMMIT").map_err(|e| self.err(&e))?;
         }
         Ok(())
     }
@@ -197,7 +221,7 @@ impl<'a> PgTx<'a> {
     pub(super) fn query_fresh(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
         self.end_read_snapshot()?;
         let stmt = self.conn.stmt(sql).map_err(|e| self.err(&e))?;
-        self.conn.client.query(&stmt, params).map_err(|e| self.err(&e))
+        self.conn.query(&stmt, params).map_err(|e| self.err(&e))
     }
 }
 
