@@ -1,14 +1,14 @@
 -- pgbench script for benches/pg_ceiling.sh: one pass is one claim and one complete
 -- (a DONE with the gate's PASS verdict), the same statements orch sends.
 -- orch, round trip for round trip: Orch::claim (BEGIN, the one-statement claim, COMMIT),
--- Orch::finish (one read of the task and the run its lease token holds; BEGIN, the
+-- Orch::finish (the task and the run its lease token holds in one read; BEGIN, the
 -- one-step settle, COMMIT), and the events.jsonl mirror's read, which the threads of one
 -- process share (about one read per nine changes there). orch sends each BEGIN together
--- with the statement after it (\startpipeline here); pgbench cannot take a claim's
--- result (\gset) in a pipeline, so here the claim's BEGIN costs a round trip of its own,
--- one more than orch pays. orch also sends `SET LOCAL enable_sort = off` with the
--- claim's BEGIN; with the fresh statistics of this database the plan is the same
--- without it.
+-- with the statement after it, and a read's COMMIT without waiting for its reply
+-- (\startpipeline here). pgbench cannot take a claim's result (\gset) in a pipeline, so
+-- here the claim's BEGIN costs a round trip of its own, one more than orch pays. orch
+-- also sends `SET LOCAL enable_sort = off` with the claim's BEGIN; with the fresh
+-- statistics of this database the plan is the same without it.
 BEGIN ISOLATION LEVEL READ COMMITTED;
 WITH p AS MATERIALIZED (
     SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now, 'w' || :client_id AS owner,
@@ -59,12 +59,19 @@ FROM upd, p;
 COMMIT;
 \startpipeline
 BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
-SELECT id, status, priority, task, success_criteria, owner, started_at, due_at, notes, extra, attempts, max_attempts, retry_at, idempotency_key, resource, depends_on, lease_token, lease_expires_at, run_id, created_at, updated_at, version
-FROM tasks WHERE id = :tid;
-\endpipeline
-SELECT id, task_id, attempt, owner, trace_id, lease_token, host, pid, pgid, started_at, ended_at, outcome, class, reason, report, late_report, proc_start, spawned_by, input_tokens, output_tokens, cost_usd, verdict, verdict_reason, dispatcher
-FROM runs WHERE lease_token = :tok;
+SELECT
+    t.id, t.status, t.priority, t.task, t.success_criteria, t.owner, t.started_at,
+    t.due_at, t.notes, t.extra, t.attempts, t.max_attempts, t.retry_at,
+    t.idempotency_key, t.resource, t.depends_on, t.lease_token, t.lease_expires_at,
+    t.run_id, t.created_at, t.updated_at, t.version,
+    r.id, r.task_id, r.attempt, r.owner, r.trace_id, r.lease_token, r.host, r.pid,
+    r.pgid, r.started_at, r.ended_at, r.outcome, r.class, r.reason, r.report,
+    r.late_report, r.proc_start, r.spawned_by, r.input_tokens, r.output_tokens,
+    r.cost_usd, r.verdict, r.verdict_reason, r.dispatcher
+FROM tasks t LEFT JOIN runs r ON t.lease_token = :tok AND r.lease_token = :tok
+WHERE t.id = :tid;
 COMMIT;
+\endpipeline
 \startpipeline
 BEGIN ISOLATION LEVEL READ COMMITTED;
 WITH upd AS (

@@ -203,6 +203,9 @@ impl Tx for MaskTx<'_> {
     fn run_by_token(&mut self, token: &str) -> Result<Option<Run>> {
         self.inner.run_by_token(token)
     }
+    fn task_and_holder(&mut self, id: &str, token: &str) -> Result<Option<(Task, Option<Run>)>> {
+        self.inner.task_and_holder(id, token)
+    }
     fn run_late_report(&mut self, run_id: &str, report: &str) -> Result<()> {
         self.inner.run_late_report(run_id, &self.mask.text(report))
     }

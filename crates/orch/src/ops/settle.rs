@@ -214,15 +214,12 @@ impl Orch {
     pub fn done(&self, id: &str, auth: Auth, notes: Option<String>, report: Option<&str>) -> Result<DoneResult> {
         let holds = |task: &Task, token: &String| task.lease.as_ref().is_some_and(|l| &l.token == token);
         // The task and the run its token holds, in one read.
-        let (task, held) = store::read(self.db.as_ref(), |tx| {
-            let task = tx.task_get(id)?;
-            let held = match (&task, &auth) {
-                (Some(t), Auth::Token(token)) if holds(t, token) => tx.run_by_token(token)?,
-                _ => None,
-            };
-            Ok((task, held))
-        })?;
-        let task = task.ok_or_else(|| super::not_found(id))?;
+        let token = match &auth {
+            Auth::Token(token) => token.as_str(),
+            Auth::Force => "",
+        };
+        let (task, held) =
+            store::read(self.db.as_ref(), |tx| tx.task_and_holder(id, token))?.ok_or_else(|| super::not_found(id))?;
         let token = match &auth {
             Auth::Token(token) if holds(&task, token) => token.clone(),
             // Forced (no gate), or refused by the transition, which keeps the report as a

@@ -238,6 +238,10 @@ pub trait Tx {
     fn run_end(&mut self, run_id: &str, end: &RunEnd<'_>) -> Result<()>;
     fn run_get(&mut self, run_id: &str) -> Result<Option<Run>>;
     fn run_by_token(&mut self, token: &str) -> Result<Option<Run>>;
+    /// A task, and the run whose lease token is `token` when that token holds the task's
+    /// lease (what a lease holder's `done` reads before the gate); `None` for no task.
+    /// (SQLite reads one then the other, see [`task_and_holder_in_steps`].)
+    fn task_and_holder(&mut self, id: &str, token: &str) -> Result<Option<(Task, Option<Run>)>>;
     fn run_late_report(&mut self, run_id: &str, report: &str) -> Result<()>;
     /// Records the process that executes a run (after it is spawned).
     fn run_set_process(&mut self, run_id: &str, p: &ProcessInfo) -> Result<()>;
@@ -347,6 +351,14 @@ pub fn settle_in_steps(tx: &mut dyn Tx, s: &Settle<'_>) -> Result<bool> {
     }
     tx.events_insert(s.events)?;
     Ok(true)
+}
+
+/// [`Tx::task_and_holder`] by [`Tx::task_get`] and [`Tx::run_by_token`].
+pub fn task_and_holder_in_steps(tx: &mut dyn Tx, id: &str, token: &str) -> Result<Option<(Task, Option<Run>)>> {
+    let Some(task) = tx.task_get(id)? else { return Ok(None) };
+    let holds = task.lease.as_ref().is_some_and(|l| l.token == token);
+    let run = if holds { tx.run_by_token(token)? } else { None };
+    Ok(Some((task, run)))
 }
 
 /// Runs `f` in a write transaction and hands back its value.

@@ -192,6 +192,7 @@ conformance! {
     claims_take_the_general_path_when_one_step_cannot_decide,
     tx_task_settle_writes_all_of_a_change_or_nothing,
     done_and_settle_write_what_the_general_way_writes,
+    tx_task_and_holder_reads_the_task_and_the_run_its_token_holds,
 }
 
 fn add_numbers_ids_in_queue_order(env: &Env) {

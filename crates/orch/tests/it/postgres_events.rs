@@ -1,8 +1,9 @@
 //! PostgreSQL: the event log read by number while writers commit out of order. A reader
 //! never returns an event past one whose writer is still in flight (it waits for that
 //! writer), yet it holds no writer back; a number drawn by a transaction that rolled back
-//! is passed over without waiting; and a transaction that changes a task notifies idle
-//! dispatchers only when one could act on it.
+//! is passed over without waiting; a transaction that changes a task notifies idle
+//! dispatchers only when one could act on it; and a read's COMMIT, sent without waiting
+//! for its reply, still ends its transaction at once.
 
 use crate::postgres::{TestDb, add_tasks, open_orch};
 use jiff::SignedDuration;
@@ -136,4 +137,29 @@ fn only_changes_a_dispatcher_could_act_on_wake_it() {
     assert!(!woke("claim"));
     orch.apply(&c.task.id, &Command::Cancel { reason: None }).unwrap();
     assert!(woke("cancel of a running task"));
+}
+
+#[test]
+fn a_read_leaves_no_transaction_open_though_its_commit_is_not_waited_for() {
+    let Some(db) = TestDb::create("read_commit") else { return };
+    add_tasks(&db.url, 1);
+    let reader = store::open(&db.url).unwrap();
+    let mut watch = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    let open_reads = |watch: &mut postgres::Client| -> i64 {
+        let sql = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                   AND state LIKE 'idle in transaction%'";
+        watch.query_one(sql, &[]).unwrap().get(0)
+    };
+    for _ in 0..3 {
+        let n = store::read(reader.as_ref(), |tx| Ok(tx.task_list(&Default::default())?.len())).unwrap();
+        assert_eq!(n, 1);
+        let t0 = Instant::now();
+        while open_reads(&mut watch) > 0 {
+            assert!(t0.elapsed() < Duration::from_secs(1), "a read left its transaction open");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    // The connection goes on serving after the unanswered COMMITs.
+    let again = store::read(reader.as_ref(), |tx| tx.task_get("ORCH-001")).unwrap();
+    assert!(again.is_some());
 }

@@ -17,6 +17,7 @@ use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement};
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 use tokio_postgres::Config;
@@ -81,6 +82,24 @@ impl Conn {
 
     pub fn execute(&mut self, stmt: &Statement, params: &Params<'_>) -> Result<u64, postgres::Error> {
         self.runtime.block_on(self.client.execute(stmt, params))
+    }
+
+    /// Sends `sql` (no parameters) and returns once it is written, without waiting for
+    /// the reply: for the COMMIT of a read-only transaction, whose outcome changes
+    /// nothing. The server runs it at once, so no snapshot is left open; its reply is read
+    /// (and dropped) with the next request's, and a broken connection shows there.
+    pub fn send_only(&mut self, sql: &str) {
+        {
+            let mut request = std::pin::pin!(self.client.batch_execute(sql));
+            // The first poll queues the request for the connection task; the reply is not
+            // waited for (dropping the future leaves it to the connection to read).
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            if request.as_mut().poll(&mut cx).is_ready() {
+                return; // refused at once: the connection is closed
+            }
+        }
+        // One turn of this connection's runtime: the connection task writes what is queued.
+        self.runtime.block_on(tokio::task::yield_now());
     }
 
     /// Sends `first` (statements without parameters, e.g. `BEGIN`) and `stmt` together

@@ -1,10 +1,11 @@
 //! Runs on PostgreSQL: their start, end, process, usage and verdict, the reads of them,
 //! and retention (`prune`), which removes runs and events together.
 
-use super::rows::{RUN_COLS, count, ms};
-use super::tx::PgTx;
+use super::rows::{RUN_COLS, TASK_COLS, count, ms, run_from_row_at, task_from_row};
+use super::tx::{Mode, PgTx};
 use crate::store::{ProcessInfo, Pruned, Result, Run, RunEnd};
 use orch_core::outcome::Usage;
+use orch_core::task::Task;
 
 impl PgTx<'_> {
     pub(super) fn insert_run(&mut self, r: &Run) -> Result<()> {
@@ -47,6 +48,31 @@ impl PgTx<'_> {
     ) -> Result<Vec<Run>> {
         let sql = format!("SELECT {RUN_COLS} FROM runs WHERE {cond}{order}");
         self.query(&sql, &[arg])?.iter().map(super::rows::run_from_row).collect()
+    }
+
+    /// A task and the run its lease token `token` holds, in one statement.
+    pub(super) fn task_with_holder(&mut self, id: &str, token: &str) -> Result<Option<(Task, Option<Run>)>> {
+        static SQL: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();
+        let [read, write] = SQL.get_or_init(|| {
+            let prefixed =
+                |a: &str, cols: &str| cols.split(", ").map(|c| format!("{a}.{c}")).collect::<Vec<_>>().join(", ");
+            let sql = format!(
+                "SELECT {}, {} FROM tasks t LEFT JOIN runs r ON t.lease_token = $2 AND r.lease_token = $2 \
+                 WHERE t.id = $1",
+                prefixed("t", TASK_COLS),
+                prefixed("r", RUN_COLS)
+            );
+            [sql.clone(), format!("{sql} FOR UPDATE OF t")]
+        });
+        let sql = if self.mode() == Mode::Write { write } else { read };
+        let Some(row) = self.query_opt(sql, &[&id, &token])? else { return Ok(None) };
+        let task = task_from_row(&row)?;
+        let at = TASK_COLS.split(", ").count();
+        let run = match row.get::<_, Option<String>>(at) {
+            Some(_) => Some(run_from_row_at(&row, at)?),
+            None => None,
+        };
+        Ok(Some((task, run)))
     }
 
     pub(super) fn set_late_report(&mut self, run_id: &str, report: &str) -> Result<()> {

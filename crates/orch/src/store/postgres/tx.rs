@@ -184,15 +184,20 @@ impl<'a> PgTx<'a> {
     }
 
     /// Commits (with the queued NOTIFY). A transaction that ran no statement has
-    /// nothing to commit.
+    /// nothing to commit; a read transaction's COMMIT is sent without waiting for its
+    /// reply.
     pub fn commit(&mut self) -> std::result::Result<(), postgres::Error> {
         if !self.begun {
             return Ok(());
         }
-        let sql = if self.notify { NOTIFY_COMMIT } else { "COMMIT" };
         self.begun = false;
         self.ordered = Ordered::Off;
-        self.conn.batch_execute(sql)
+        if self.mode == Mode::Read {
+            // Ends the snapshot; a read-only transaction has nothing to wait for.
+            self.conn.send_only("COMMIT");
+            return Ok(());
+        }
+        self.conn.batch_execute(if self.notify { NOTIFY_COMMIT } else { "COMMIT" })
     }
 
     /// Rolls back; false when even that failed (the connection is unusable).
@@ -205,22 +210,19 @@ impl<'a> PgTx<'a> {
         self.conn.batch_execute("ROLLBACK").is_ok()
     }
 
-    /// A read transaction that holds a snapshot ends it, so the next statement runs
-    /// after what happens now (see [`PgTx::events_horizon`]).
-    fn end_read_snapshot(&mut self) -> Result<()> {
+    /// Runs one statement after whatever this transaction has seen: a read transaction
+    /// that holds a snapshot ends it first (its COMMIT sent with the statement), and the
+    /// statement begins no transaction of its own (see `events`).
+    pub(super) fn query_fresh(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
+        let stmt = self.conn.stmt(sql).map_err(|e| self.err(&e))?;
         if self.mode == Mode::Read && self.begun {
             self.begun = false;
-            self.conn.batch_execute("COMMIT").map_err(|e| self.err(&e))?;
+            self.ordered = Ordered::Off;
+            return match self.conn.query_after("COMMIT", &stmt, params) {
+                Ok(rows) => Ok(rows),
+                Err(After::First(e) | After::Then(e)) => Err(self.err(&e)),
+            };
         }
-        Ok(())
-    }
-
-    /// Runs one statement after whatever this transaction has seen: a read transaction
-    /// that holds a snapshot ends it first, and the statement begins no transaction of
-    /// its own (see `events`).
-    pub(super) fn query_fresh(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
-        self.end_read_snapshot()?;
-        let stmt = self.conn.stmt(sql).map_err(|e| self.err(&e))?;
         self.conn.query(&stmt, params).map_err(|e| self.err(&e))
     }
 }
@@ -293,6 +295,10 @@ impl Tx for PgTx<'_> {
 
     fn run_by_token(&mut self, token: &str) -> Result<Option<Run>> {
         Ok(self.runs_where("lease_token = $1", "", &token)?.into_iter().next())
+    }
+
+    fn task_and_holder(&mut self, id: &str, token: &str) -> Result<Option<(Task, Option<Run>)>> {
+        self.task_with_holder(id, token)
     }
 
     fn run_late_report(&mut self, run_id: &str, report: &str) -> Result<()> {

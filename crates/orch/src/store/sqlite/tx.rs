@@ -250,6 +250,10 @@ impl Tx for SqliteTx<'_> {
         Ok(self.tx.prepare_cached(&sql)?.query_row([token], run_from_row).optional()?)
     }
 
+    fn task_and_holder(&mut self, id: &str, token: &str) -> Result<Option<(Task, Option<Run>)>> {
+        crate::store::task_and_holder_in_steps(self, id, token)
+    }
+
     fn run_late_report(&mut self, run_id: &str, report: &str) -> Result<()> {
         self.tx.prepare_cached("UPDATE runs SET late_report = ?2 WHERE id = ?1")?.execute([run_id, report])?;
         Ok(())

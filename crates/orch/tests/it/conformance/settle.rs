@@ -1,6 +1,7 @@
 //! Conformance: a run's end written in one step (`Tx::task_settle`), on every store — all
-//! of it (verdict, task, run end, events) or nothing, as the task was read — and the
-//! operations that use it: a lease holder's `done` and a dispatcher's `settle`.
+//! of it (verdict, task, run end, events) or nothing, as the task was read — the read
+//! before it (`Tx::task_and_holder`), and the operations that use them: a lease holder's
+//! `done` and a dispatcher's `settle`.
 
 use super::Env;
 use orch::ops::{Outcome, RunRef, Settled};
@@ -164,4 +165,25 @@ pub(super) fn done_and_settle_write_what_the_general_way_writes(env: &Env) {
     assert_eq!(b, c);
     // The dependent was released by the general way.
     assert_eq!(env.claim("w").map(|c| c.task.id), Some(waits));
+}
+
+pub(super) fn tx_task_and_holder_reads_the_task_and_the_run_its_token_holds(env: &Env) {
+    let id = env.add("held");
+    let waiting = env.add("not held");
+    let c = env.claim("w").unwrap();
+    assert_eq!(c.task.id, id);
+    let read = |id: &str, token: &str| store::read(env.db(), |tx| tx.task_and_holder(id, token)).unwrap();
+    let (task, run) = read(&id, &c.run.lease_token).unwrap();
+    assert_eq!(task, env.get(&id));
+    assert_eq!(run, store::read(env.db(), |tx| tx.run_get(&c.run.id)).unwrap());
+    assert!(run.is_some());
+    // A token that does not hold the lease, or none: the task alone.
+    let (task, run) = read(&id, &"ef".repeat(16)).unwrap();
+    assert_eq!((task.id.as_str(), run), (id.as_str(), None));
+    let (task, run) = read(&waiting, &c.run.lease_token).unwrap();
+    assert_eq!((task.id.as_str(), run), (waiting.as_str(), None));
+    assert_eq!(read("ORCH-999", &c.run.lease_token), None);
+    // In a write transaction too.
+    let got = store::write(env.db(), |tx| tx.task_and_holder(&id, &c.run.lease_token)).unwrap();
+    assert!(got.is_some_and(|(_, r)| r.is_some_and(|r| r.id == c.run.id)));
 }
