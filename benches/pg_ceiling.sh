@@ -11,16 +11,16 @@
 #   floor.sql  one statement for the claim and one for the complete, each its own
 #              transaction: the least the work can be on this server — the ceiling.
 #
-# The median of RUNS runs of SECONDS each per script. Server: ORCH_TEST_PG (a base URL
+# The median of RUNS runs of SECS seconds each per script. Server: ORCH_TEST_PG (a base URL
 # such as `eval "$(.ci/postgres start)"` prints), or, when it is not set, a throwaway one
 # started here and stopped at the end (ORCH_TEST_PG_FSYNC=on for durable commits).
 #
-# Usage: benches/pg_ceiling.sh                 (both scripts; RUNS=3 SECONDS=15 TASKS=200000)
+# Usage: benches/pg_ceiling.sh                 (both scripts; RUNS=3 SECS=15 TASKS=200000)
 #        CLIENTS=16 RUNS=5 benches/pg_ceiling.sh floor
 set -euo pipefail
 
 RUNS=${RUNS:-3}
-SECS=${SECONDS_EACH:-${SECS:-15}}
+SECS=${SECS:-15}
 TASKS=${TASKS:-200000}
 CLIENTS=${CLIENTS:-16}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -1,5 +1,5 @@
 -- pgbench script for benches/pg_ceiling.sh: one pass is one claim and one complete
--- (a DONE with the gate's PASS verdict), the same statements orch sends.
+-- (a DONE with the gate's PASS verdict), with orch's own claim and settle statements.
 -- The floor: the least a claim and a complete can be, one statement each, each its
 -- own transaction (no BEGIN/COMMIT round trips, no check before commit, no NOTIFY, no
 -- read of the event log). What orch does beyond this is its price for its guarantees.

@@ -1,5 +1,5 @@
 -- pgbench script for benches/pg_ceiling.sh: one pass is one claim and one complete
--- (a DONE with the gate's PASS verdict), the same statements orch sends.
+-- (a DONE with the gate's PASS verdict), with orch's own claim and settle statements.
 -- orch, round trip for round trip: Orch::claim (BEGIN, the one-statement claim, COMMIT),
 -- Orch::finish (the task and the run its lease token holds in one read; BEGIN, the
 -- one-step settle, COMMIT), and the events.jsonl mirror's read, which the threads of one
