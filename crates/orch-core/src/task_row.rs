@@ -9,13 +9,11 @@
 //! blank, a `\r`, the text `<br>`) equals what reading its cell gives back, so a row
 //! written by orch always matches the task it was written from.
 
-use crate::id::parse_id;
-use crate::queue_md::{Diagnostic, Document, RowLine, decode_cell, encode_cell, parse_partial};
+use crate::queue_md::{decode_cell, encode_cell};
 use crate::task::{Priority, Status, Task};
-use crate::time::{format_display_time, parse_display_time};
+use crate::time::format_display_time;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use std::collections::HashMap;
 
 /// The canonical columns, in the seed's order.
 pub const CANONICAL_COLUMNS: [&str; 9] =
@@ -35,17 +33,6 @@ pub struct Shown {
 impl Shown {
     /// Every canonical column.
     pub const ALL: Shown = Shown { success_criteria: true, owner: true, started_at: true, due_at: true, notes: true };
-
-    fn of(doc: &Document) -> Shown {
-        let has = |c: &str| doc.column(c).is_some();
-        Shown {
-            success_criteria: has("success_criteria"),
-            owner: has("owner_session"),
-            started_at: has("started_at_kst"),
-            due_at: has("due_at_kst"),
-            notes: has("notes"),
-        }
-    }
 }
 
 /// A task as one row of the file describes it.
@@ -223,120 +210,6 @@ fn dash_none(v: &str) -> Option<&str> {
     (!v.is_empty() && v != "-").then_some(v)
 }
 
-/// Reads a whole queue file: its document (rows moved out) and every row as a task.
-/// Every problem of the file is returned, each with its line and in line order:
-/// structural ones (a duplicate column, a row with the wrong number of cells) and those
-/// of the values in every other row alike, so one pass shows a person all of them.
-pub fn read_file(text: &str, tz: &TimeZone) -> Result<(Document, Vec<RowTask>), Vec<Diagnostic>> {
-    let (mut doc, mut diags) = parse_partial(text)?;
-    match take_rows(&mut doc, tz) {
-        Ok(rows) if diags.is_empty() => return Ok((doc, rows)),
-        Ok(_) => {}
-        Err(more) => diags.extend(more),
-    }
-    diags.sort_by_key(|d| d.line);
-    Err(diags)
-}
-
-/// Reads every row of `doc` as a task; all problems are returned, each with its line.
-pub fn read_rows(doc: &Document, tz: &TimeZone) -> Result<Vec<RowTask>, Vec<Diagnostic>> {
-    rows_from(doc, doc.rows.clone(), tz)
-}
-
-/// [`read_rows`] that moves the rows out of `doc` (left with none) instead of copying
-/// their text: the import of a large file allocates half as much.
-pub fn take_rows(doc: &mut Document, tz: &TimeZone) -> Result<Vec<RowTask>, Vec<Diagnostic>> {
-    let rows = std::mem::take(&mut doc.rows);
-    rows_from(doc, rows, tz)
-}
-
-fn rows_from(doc: &Document, rows: Vec<RowLine>, tz: &TimeZone) -> Result<Vec<RowTask>, Vec<Diagnostic>> {
-    let col = |name: &str| doc.column(name);
-    let mut diags = Vec::new();
-    let extra_cols: Vec<(usize, &String)> =
-        doc.columns.iter().enumerate().filter(|(_, c)| !CANONICAL_COLUMNS.contains(&c.as_str())).collect();
-    let (Some(c_id), Some(c_status), Some(c_prio), Some(c_task)) =
-        (col("id"), col("status"), col("priority"), col("task"))
-    else {
-        // parse() only returns documents that have these columns.
-        return Err(vec![Diagnostic { line: doc.header_line, message: "queue table lacks a required column".into() }]);
-    };
-    let (c_criteria, c_owner, c_started, c_due, c_notes) =
-        (col("success_criteria"), col("owner_session"), col("started_at_kst"), col("due_at_kst"), col("notes"));
-    let shown = Shown::of(doc);
-    // Ids first, while the rows are still whole. A prefix and number name one task, so
-    // `ORCH-7` and `ORCH-007` are the same id written twice.
-    let mut seen: HashMap<(&str, u64), (&str, usize)> = HashMap::with_capacity(rows.len());
-    for row in &rows {
-        let id = row.cells[c_id].trim();
-        let Some(key) = parse_id(id) else {
-            diags.push(Diagnostic {
-                line: row.line,
-                message: format!("bad id `{id}` (expected PREFIX-NNN, like ORCH-001)"),
-            });
-            continue;
-        };
-        match seen.get(&key) {
-            Some((first, _)) if *first == id => {
-                diags.push(Diagnostic { line: row.line, message: format!("duplicate id `{id}`") });
-            }
-            Some((first, at)) => diags.push(Diagnostic {
-                line: row.line,
-                message: format!("duplicate id `{id}`: the same prefix and number as `{first}` (line {at})"),
-            }),
-            None => {
-                seen.insert(key, (id, row.line));
-            }
-        }
-    }
-    drop(seen);
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let RowLine { line, raw, eol, mut cells } = row;
-        let mut bad = |message: String| diags.push(Diagnostic { line, message });
-        let status = cells[c_status].trim().parse::<Status>().map_err(|e| bad(e.to_string())).ok();
-        let priority = cells[c_prio].trim().parse::<Priority>().map_err(|e| bad(e.to_string())).ok();
-        let task = take_value(&mut cells, Some(c_task));
-        if task.is_none() {
-            bad("the task is empty".to_string());
-        }
-        let mut time = |i: Option<usize>, name: &str| {
-            let v = dash_none(i.map_or("", |i| cells[i].as_str()))?;
-            parse_display_time(v, tz).map_err(|e| bad(format!("{name}: {e}"))).ok()
-        };
-        let started_at = time(c_started, "started_at_kst");
-        let due_at = time(c_due, "due_at_kst");
-        let (Some(status), Some(priority), Some(task)) = (status, priority, task) else { continue };
-        out.push(RowTask {
-            line,
-            id: take_value(&mut cells, Some(c_id)).unwrap_or_default(),
-            status,
-            priority,
-            task,
-            success_criteria: take_value(&mut cells, c_criteria),
-            owner: take_value(&mut cells, c_owner),
-            started_at,
-            due_at,
-            notes: take_value(&mut cells, c_notes),
-            extra: extra_cols.iter().map(|(i, name)| ((*name).clone(), std::mem::take(&mut cells[*i]))).collect(),
-            shown,
-            raw,
-            eol,
-        });
-    }
-    diags.sort_by_key(|d| d.line);
-    if diags.is_empty() { Ok(out) } else { Err(diags) }
-}
-
-/// Moves a cell's value out (none for `-` or blank), reusing its text when it is trimmed.
-fn take_value(cells: &mut [String], i: Option<usize>) -> Option<String> {
-    let cell = std::mem::take(&mut cells[i?]);
-    match dash_none(&cell) {
-        Some(v) if v.len() == cell.len() => Some(cell),
-        v => v.map(str::to_string),
-    }
-}
-
 /// The task's values for `columns`, `-` where there is none.
 pub fn task_cells(task: &Task, columns: &[String], tz: &TimeZone) -> Vec<String> {
     let opt = |v: &Option<String>| v.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| "-".into());
@@ -378,6 +251,10 @@ pub fn view_selection(tasks: &[Task], done_kept: usize, all: bool) -> Vec<bool> 
     }
     keep
 }
+
+#[path = "task_row_read.rs"]
+mod read;
+pub use read::{read_file, read_rows};
 
 #[cfg(test)]
 #[path = "task_row_tests.rs"]

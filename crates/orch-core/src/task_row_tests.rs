@@ -211,6 +211,32 @@ mod props {
         prop_oneof![Just(String::new()), Just("-".to_string()), Just("<br>".to_string()), "\\PC{0,6}[ \r\n|\\\\]{0,3}"]
     }
 
+    /// A row as a person might write it: good and bad ids (some the same number
+    /// spelled twice), statuses, priorities and times, escaped pipes, breaks at the
+    /// ends of cells, blanks, and now and then a wrong number of cells.
+    fn messy_row() -> impl Strategy<Value = String> {
+        let id = prop_oneof![
+            Just("ORCH-001"),
+            Just("ORCH-1"),
+            Just("ORCH-002"),
+            Just(" ORCH-003 "),
+            Just("ORCH-003<br>"),
+            Just("BAD"),
+            Just("X\\|1"),
+        ];
+        let status = prop_oneof![Just("PENDING"), Just(" DONE "), Just("done"), Just("FAILED<br>"), Just("-")];
+        let priority = prop_oneof![Just("P1"), Just("p0"), Just(" P2 "), Just("P9"), Just("")];
+        let task =
+            prop_oneof![Just("작업 하나"), Just("a \\| b"), Just("<br>"), Just("-"), Just(" x<br/>y "), Just("")];
+        let time = prop_oneof![Just("-"), Just("2026-02-07 20:08"), Just("2026-02-30 10:00"), Just("soon"), Just("")];
+        let notes = prop_oneof![Just("-"), Just("n / m"), Just("<br />"), Just("a<b"), Just("끝<br>")];
+        (id, status, priority, task, time, notes, 0..8u8).prop_map(|(id, st, p, t, time, n, shape)| match shape {
+            0 => format!("| {id} | {st} | {p} |"),
+            1 => format!("{id}|{st}|{p}|{t}|{time}|{n}"),
+            _ => format!("| {id} | {st} | {p} | {t} | {time} | {n} |"),
+        })
+    }
+
     /// An instant at a whole minute, 2000–2099 (Korea has had no DST since 1988).
     fn minute() -> impl Strategy<Value = Timestamp> {
         (946_684_800i64 / 60..4_102_444_800i64 / 60).prop_map(|m| Timestamp::from_second(m * 60).unwrap())
@@ -305,6 +331,44 @@ mod props {
                 r.apply_to(&mut fresh);
                 prop_assert_eq!(render_row(&task_cells(&fresh, &cols, &tz)), r.raw.clone());
             }
+        }
+
+        /// `read_file` reads rows straight from the text; reading them from a parsed
+        /// document (`parse_partial`, then `read_rows`) must give the same rows, and
+        /// the same problems in the same order, for any file.
+        #[test]
+        fn reading_a_file_whole_or_from_its_document_agrees(
+            rows in prop::collection::vec(messy_row(), 0..10),
+            extra in any::<bool>(),
+            crlf in any::<bool>(),
+        ) {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let header = if extra {
+                "| id | status | priority | task | started_at_kst | notes | x |"
+            } else {
+                "| id | status | priority | task | started_at_kst | notes |"
+            };
+            let mut text = format!("# Q{eol}{eol}{header}{eol}|---|---|---|---|---|---|{}{eol}", if extra { "---|" } else { "" });
+            for r in &rows {
+                text.push_str(r);
+                if extra && r.matches('|').count() >= 7 {
+                    text.push_str(" <br>y<br> |");
+                }
+                text.push_str(eol);
+            }
+            text.push_str("after");
+            let tz = seoul();
+            let whole = read_file(&text, &tz).map(|(_, rows)| rows);
+            let by_document = crate::queue_md::parse_partial(&text).and_then(|(doc, mut diags)| {
+                match read_rows(&doc, &tz) {
+                    Ok(rows) if diags.is_empty() => return Ok(rows),
+                    Ok(_) => {}
+                    Err(more) => diags.extend(more),
+                }
+                diags.sort_by_key(|d| d.line);
+                Err(diags)
+            });
+            prop_assert_eq!(whole, by_document);
         }
 
         #[test]
