@@ -23,7 +23,7 @@ use super::rows::{RUN_COLS, TASK_COLS, count, json_or_null, ms, opt_ms, run_from
 use super::{claim, events};
 use crate::store::{
     ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, StoreError, Tx, ViewInfo,
-    ViewMark,
+    ViewMark, ViewRow,
 };
 use jiff::Timestamp;
 use orch_core::event::Event;
@@ -492,6 +492,14 @@ impl Tx for PgTx<'_> {
 
     fn view_rows(&mut self, view: &str, done_kept: usize) -> Result<Vec<(Task, Option<ViewMark>)>> {
         self.rows_of_view(view, done_kept)
+    }
+
+    fn view_lines(&mut self, view: &str, done_kept: usize) -> Result<Vec<ViewRow>> {
+        self.lines_of_view(view, done_kept)
+    }
+
+    fn view_mark(&mut self, view: &str, task_id: &str) -> Result<Option<ViewMark>> {
+        self.mark_of_view(view, task_id)
     }
 
     fn view_marks(&mut self, view: &str) -> Result<HashMap<String, ViewMark>> {

@@ -5,7 +5,7 @@
 
 use super::rows::{TASK_COLS, task_from_row};
 use super::tx::PgTx;
-use crate::store::{Result, ViewInfo, ViewMark};
+use crate::store::{Result, ViewInfo, ViewMark, ViewRow};
 use orch_core::task::Task;
 use std::collections::HashMap;
 
@@ -38,6 +38,32 @@ impl PgTx<'_> {
                 Ok((task_from_row(r)?, mark))
             })
             .collect()
+    }
+
+    /// [`PgTx::rows_of_view`] as the view writes them: the task's columns are decoded
+    /// only for a row whose mark does not show its current version.
+    pub(super) fn lines_of_view(&mut self, view: &str, done_kept: usize) -> Result<Vec<ViewRow>> {
+        let kept = i64::try_from(done_kept).unwrap_or(i64::MAX);
+        let rows = self.query(rows_sql(), &[&view, &kept])?;
+        rows.iter()
+            .map(|r| {
+                let version: i64 = r.get(21);
+                let line: Option<String> = r.get(23);
+                let mark = line.map(|line| ViewMark { version: r.get(22), line, eol: r.get(24) });
+                Ok(match mark {
+                    Some(mark) if mark.version == version => ViewRow::Kept { id: r.get(0), mark },
+                    mark => ViewRow::Changed { task: Box::new(task_from_row(r)?), mark },
+                })
+            })
+            .collect()
+    }
+
+    pub(super) fn mark_of_view(&mut self, view: &str, task_id: &str) -> Result<Option<ViewMark>> {
+        let row = self.query_opt(
+            "SELECT md_version, md_line, md_eol FROM view_rows WHERE view = $1 AND task_id = $2",
+            &[&view, &task_id],
+        )?;
+        Ok(row.map(|r| ViewMark { version: r.get(0), line: r.get(1), eol: r.get(2) }))
     }
 
     pub(super) fn marks_of_view(&mut self, view: &str) -> Result<HashMap<String, ViewMark>> {

@@ -71,6 +71,11 @@ impl Sqlite {
         }
         conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456;")
             .map_err(|e| open_err(&e))?;
+        // Plans never depend on bound values: otherwise SQLite prepares a statement on
+        // `tasks` again each time a parameter compared with a column is bound anew
+        // (it might match a partial index's condition), which costs more than running
+        // the statement. Every condition a partial index needs is written as a literal.
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(|e| open_err(&e))?;
         schema::migrate(&mut conn).map_err(|e| open_err(&e))?.map_err(|e| open_err(&e))?;
         let seen_version = data_version(&conn).map_err(|e| open_err(&e))?;
         Ok(Sqlite { conn: Mutex::new(Conn { conn, commits: 0, seen_version }), path: path.to_path_buf() })
