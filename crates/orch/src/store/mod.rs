@@ -312,10 +312,16 @@ pub trait Tx {
     /// The rows of [`Tx::view_rows`], each as the view writes it: a task the view last
     /// showed at its current version comes as its mark alone ([`ViewRow::Kept`]), without
     /// reading its columns, so an unchanged view of any size costs little more than its
-    /// lines. Each store reads it in one query; this default, built on `view_rows`, is
-    /// for wrappers that forward only the required methods.
+    /// lines. Each store has its own reading; this default, built on `view_rows`, is for
+    /// wrappers that forward only the required methods.
     fn view_lines(&mut self, view: &str, done_kept: usize) -> Result<Vec<ViewRow>> {
         Ok(self.view_rows(view, done_kept)?.into_iter().map(|(t, m)| ViewRow::of(t, m)).collect())
+    }
+    /// The tasks of [`Tx::view_rows`] (any view's: they do not depend on it) as ids and
+    /// versions, in queue order: for a caller that holds the view's marks already. Each
+    /// store reads only those two columns; the default is built on `view_rows`.
+    fn view_versions(&mut self, done_kept: usize) -> Result<Vec<(String, i64)>> {
+        Ok(self.view_rows("", done_kept)?.into_iter().map(|(t, _)| (t.id, t.version)).collect())
     }
     /// Every mark of view `view`, by task id.
     fn view_marks(&mut self, view: &str) -> Result<HashMap<String, ViewMark>>;

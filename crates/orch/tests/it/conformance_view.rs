@@ -1,9 +1,9 @@
 //! The store conformance suite, views (`conformance_view::sqlite::*` and
-//! `conformance_view::postgres::*`): the rows a view writes, each store's own reading
-//! of them held to `view_rows`, through every way a queue is read (by key, or by scans
-//! when the view shows most of the queue), in read and write transactions alike, and a
-//! mark looked up by key. The frame (`Env`, the `conformance!` macro) is in
-//! `conformance.rs`.
+//! `conformance_view::postgres::*`): the rows a view writes, and their tasks' versions
+//! alone, each store's own reading of them held to `view_rows` through every way a
+//! queue is read (by key, or by scans when the view shows most of the queue), in read
+//! and write transactions alike; and a mark looked up by key. The frame (`Env`, the
+//! `conformance!` macro) is in `conformance.rs`.
 
 use crate::conformance::{Env, Kind};
 use jiff::SignedDuration;
@@ -77,11 +77,14 @@ fn same_as_view_rows(env: &Env) {
             .into_iter()
             .map(|(t, m)| ViewRow::of(t, m))
             .collect();
+        let versions: Vec<(String, i64)> = want.iter().map(|r| (r.id().to_string(), r.version())).collect();
         for db in backends {
             let read = store::read(db, |tx| tx.view_lines("v", kept)).unwrap();
             assert_eq!(read, want, "done_kept {kept}, read");
             let written = store::write(db, |tx| tx.view_lines("v", kept)).unwrap();
             assert_eq!(written, want, "done_kept {kept}, in a write transaction");
+            assert_eq!(store::read(db, |tx| tx.view_versions(kept)).unwrap(), versions, "done_kept {kept}");
+            assert_eq!(store::write(db, |tx| tx.view_versions(kept)).unwrap(), versions, "done_kept {kept}");
         }
         // A kept row is its mark's line.
         for r in &want {

@@ -498,6 +498,10 @@ impl Tx for PgTx<'_> {
         self.lines_of_view(view, done_kept)
     }
 
+    fn view_versions(&mut self, done_kept: usize) -> Result<Vec<(String, i64)>> {
+        self.versions_of_view(done_kept)
+    }
+
     fn view_mark(&mut self, view: &str, task_id: &str) -> Result<Option<ViewMark>> {
         self.mark_of_view(view, task_id)
     }

@@ -456,6 +456,10 @@ impl Tx for SqliteTx<'_> {
         super::views::lines(self.tx, view, done_kept)
     }
 
+    fn view_versions(&mut self, done_kept: usize) -> Result<Vec<(String, i64)>> {
+        super::views::versions(self.tx, done_kept)
+    }
+
     fn view_mark(&mut self, view: &str, task_id: &str) -> Result<Option<ViewMark>> {
         super::views::mark(self.tx, view, task_id)
     }

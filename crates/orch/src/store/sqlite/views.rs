@@ -9,26 +9,96 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
-/// The view's rows: the tasks that are not DONE (index `tasks_status`) and the newest
-/// `done_kept` DONE ones (the partial index `tasks_done`, read from its end), joined with
-/// their marks, in queue order. The DONE history is never scanned. The row numbers are
-/// gathered first (`seq IN (…)`, a sorted list) and the rows read in that order by key,
-/// so no wide row is ever sorted. The limit is part of the text, not a parameter: a
-/// bound limit has SQLite prepare the statement again at every use.
+/// The row numbers of the view's tasks: those that are not DONE (index `tasks_status`)
+/// and the newest `done_kept` DONE ones (the partial index `tasks_done`, read from its
+/// end). The DONE history is never scanned. The limit is part of the text, not a
+/// parameter: a bound limit has SQLite prepare the statement again at every use.
+fn seqs_sql(done_kept: usize) -> String {
+    let kept = i64::try_from(done_kept).unwrap_or(i64::MAX);
+    format!(
+        "SELECT seq FROM tasks WHERE status IN ('PENDING', 'IN_PROGRESS', 'FAILED', 'BLOCKED') \
+         UNION ALL \
+         SELECT seq FROM (SELECT seq FROM tasks INDEXED BY tasks_done WHERE status = 'DONE' \
+                          ORDER BY updated_at DESC, seq DESC LIMIT {kept})"
+    )
+}
+
+/// The view's rows joined with their marks, in queue order. The row numbers are
+/// gathered first ([`seqs_sql`], a sorted list) and the rows read in that order by key,
+/// so no wide row is ever sorted.
 pub(super) fn rows_sql(done_kept: usize) -> String {
     static COLS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let cols = COLS.get_or_init(|| TASK_COLS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", "));
-    let kept = i64::try_from(done_kept).unwrap_or(i64::MAX);
     format!(
         "SELECT {cols}, m.md_version, m.md_line, m.md_eol FROM tasks t \
          LEFT JOIN view_rows m ON m.view = ?1 AND m.task_id = t.id \
-         WHERE t.seq IN ( \
-           SELECT seq FROM tasks WHERE status IN ('PENDING', 'IN_PROGRESS', 'FAILED', 'BLOCKED') \
-           UNION ALL \
-           SELECT seq FROM (SELECT seq FROM tasks INDEXED BY tasks_done WHERE status = 'DONE' \
-                            ORDER BY updated_at DESC, seq DESC LIMIT {kept})) \
-         ORDER BY t.seq"
+         WHERE t.seq IN ({}) ORDER BY t.seq",
+        seqs_sql(done_kept)
     )
+}
+
+/// How the view's tasks are read: by key ([`seqs_sql`]), or, in a queue with at most
+/// twice as many tasks as the view shows, by a plain scan in key order of the tasks at
+/// or after `edge` that [`SCANNED`] selects.
+enum Reading {
+    ByKey,
+    Scan { edge: (i64, i64), shown: usize },
+}
+
+/// The tasks of a scan: those not DONE, and the DONE ones at or after the edge (by
+/// `updated_at`, then `seq`), in key order.
+const SCANNED: &str =
+    "FROM tasks NOT INDEXED WHERE status <> 'DONE' OR updated_at > ?1 OR (updated_at = ?1 AND seq >= ?2) ORDER BY seq";
+
+fn reading(tx: &Transaction<'_>, done_kept: usize) -> Result<Reading> {
+    let (total, done): (i64, i64) = tx
+        .prepare_cached(
+            "SELECT (SELECT count(*) FROM tasks), \
+                    (SELECT count(*) FROM tasks INDEXED BY tasks_done WHERE status = 'DONE')",
+        )?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let kept = i64::try_from(done_kept).unwrap_or(i64::MAX);
+    let shown = total - done + done.min(kept);
+    if total > shown.saturating_mul(2) {
+        return Ok(Reading::ByKey);
+    }
+    // The oldest DONE task the view keeps, when it does not keep them all: the DONE
+    // ones at or after it are the newest `done_kept`.
+    let edge = if done <= kept {
+        (i64::MIN, i64::MIN)
+    } else if kept == 0 {
+        (i64::MAX, i64::MAX)
+    } else {
+        let sql = format!(
+            "SELECT updated_at, seq FROM tasks INDEXED BY tasks_done WHERE status = 'DONE' \
+             ORDER BY updated_at DESC, seq DESC LIMIT 1 OFFSET {}",
+            kept - 1
+        );
+        tx.prepare_cached(&sql)?.query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?
+    };
+    Ok(Reading::Scan { edge, shown: usize::try_from(shown).unwrap_or(0) })
+}
+
+/// The ids and versions of the view's tasks, in queue order.
+pub(super) fn versions(tx: &Transaction<'_>, done_kept: usize) -> Result<Vec<(String, i64)>> {
+    let mut out = Vec::new();
+    let pair = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?));
+    match reading(tx, done_kept)? {
+        Reading::ByKey => {
+            let sql = format!("SELECT id, version FROM tasks WHERE seq IN ({}) ORDER BY seq", seqs_sql(done_kept));
+            for r in tx.prepare_cached(&sql)?.query_map([], pair)? {
+                out.push(r?);
+            }
+        }
+        Reading::Scan { edge, shown } => {
+            out.reserve(shown);
+            let sql = format!("SELECT id, version {SCANNED}");
+            for r in tx.prepare_cached(&sql)?.query_map(params![edge.0, edge.1], pair)? {
+                out.push(r?);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The columns of a row of [`rows_sql`] after the task's.
@@ -60,44 +130,21 @@ pub(super) fn rows(tx: &Transaction<'_>, view: &str, done_kept: usize) -> Result
 /// joined by id in memory: no look-up per row. A queue with a longer DONE history takes
 /// [`rows_sql`], whose cost follows the size of the view.
 pub(super) fn lines(tx: &Transaction<'_>, view: &str, done_kept: usize) -> Result<Vec<ViewRow>> {
-    let (total, done): (i64, i64) = tx
-        .prepare_cached(
-            "SELECT (SELECT count(*) FROM tasks), \
-                    (SELECT count(*) FROM tasks INDEXED BY tasks_done WHERE status = 'DONE')",
-        )?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let kept = i64::try_from(done_kept).unwrap_or(i64::MAX);
-    let shown = total - done + done.min(kept);
-    if total > shown.saturating_mul(2) {
+    let Reading::Scan { edge, shown } = reading(tx, done_kept)? else {
         return joined(tx, view, done_kept);
-    }
+    };
     let mut marks: FxHashMap<String, ViewMark> = FxHashMap::default();
-    marks.reserve(usize::try_from(shown).unwrap_or(0));
+    marks.reserve(shown);
     each_mark(tx, view, |id, mark| {
         marks.insert(id, mark);
     })?;
-    // The oldest DONE task the view keeps, when it does not keep them all: the DONE
-    // ones at or after it (by `updated_at`, then `seq`) are the newest `done_kept`.
-    let edge: (i64, i64) = if done <= kept {
-        (i64::MIN, i64::MIN)
-    } else if kept == 0 {
-        (i64::MAX, i64::MAX)
-    } else {
-        let sql = format!(
-            "SELECT updated_at, seq FROM tasks INDEXED BY tasks_done WHERE status = 'DONE' \
-             ORDER BY updated_at DESC, seq DESC LIMIT 1 OFFSET {}",
-            kept - 1
-        );
-        tx.prepare_cached(&sql)?.query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?
-    };
-    const SHOWN: &str = "FROM tasks NOT INDEXED WHERE status <> 'DONE' OR updated_at > ?1 OR (updated_at = ?1 AND seq >= ?2) ORDER BY seq";
     // First each row's id and version: most are their marks again. The tasks that
     // changed since are read whole afterwards (by place: `seq`, and their marks); their
     // places hold an empty row until then.
-    let mut out: Vec<ViewRow> = Vec::with_capacity(usize::try_from(shown).unwrap_or(0));
+    let mut out: Vec<ViewRow> = Vec::with_capacity(shown);
     let mut changed: Vec<(usize, i64, Option<ViewMark>)> = Vec::new();
     {
-        let mut stmt = tx.prepare_cached(&format!("SELECT seq, id, version {SHOWN}"))?;
+        let mut stmt = tx.prepare_cached(&format!("SELECT seq, id, version {SCANNED}"))?;
         let mut rows = stmt.query(params![edge.0, edge.1])?;
         while let Some(r) = rows.next()? {
             let version: i64 = r.get(2)?;
@@ -112,7 +159,7 @@ pub(super) fn lines(tx: &Transaction<'_>, view: &str, done_kept: usize) -> Resul
     }
     if changed.len() * 8 > out.len() {
         // Many: one more scan, every column.
-        let mut stmt = tx.prepare_cached(&format!("SELECT {TASK_COLS}, seq {SHOWN}"))?;
+        let mut stmt = tx.prepare_cached(&format!("SELECT {TASK_COLS}, seq {SCANNED}"))?;
         let mut rows = stmt.query(params![edge.0, edge.1])?;
         let mut next = changed.into_iter().peekable();
         while let Some(r) = rows.next()? {
