@@ -14,6 +14,7 @@ use crate::task::{Priority, Status, Task};
 use crate::time::format_display_time;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use std::borrow::Cow;
 
 /// The canonical columns, in the seed's order.
 pub const CANONICAL_COLUMNS: [&str; 9] =
@@ -35,26 +36,28 @@ impl Shown {
     pub const ALL: Shown = Shown { success_criteria: true, owner: true, started_at: true, due_at: true, notes: true };
 }
 
-/// A task as one row of the file describes it.
+/// A task as one row of the file describes it. Its text borrows from what it was read
+/// from where it can (a value decoding changes is its own): reading 10,000 rows copies
+/// no text that nobody keeps.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RowTask {
+pub struct RowTask<'a> {
     pub line: usize,
-    pub id: String,
+    pub id: Cow<'a, str>,
     pub status: Status,
     pub priority: Priority,
-    pub task: String,
-    pub success_criteria: Option<String>,
-    pub owner: Option<String>,
+    pub task: Cow<'a, str>,
+    pub success_criteria: Option<Cow<'a, str>>,
+    pub owner: Option<Cow<'a, str>>,
     pub started_at: Option<Timestamp>,
     pub due_at: Option<Timestamp>,
-    pub notes: Option<String>,
+    pub notes: Option<Cow<'a, str>>,
     /// Values of the file's extra columns, by column name, in file order.
     pub extra: Vec<(String, String)>,
     /// The optional columns the file has.
     pub shown: Shown,
     /// The line exactly as read, and its ending.
-    pub raw: String,
-    pub eol: String,
+    pub raw: Cow<'a, str>,
+    pub eol: Cow<'a, str>,
 }
 
 /// One column's values in a row (or its task), for comparing and merging field by field.
@@ -66,7 +69,28 @@ enum Value<'a> {
     Time(Option<Timestamp>),
 }
 
-impl RowTask {
+impl RowTask<'_> {
+    /// The row with text of its own, borrowing nothing.
+    pub fn into_owned(self) -> RowTask<'static> {
+        let own = |v: Option<Cow<'_, str>>| v.map(|v| Cow::Owned(v.into_owned()));
+        RowTask {
+            line: self.line,
+            id: Cow::Owned(self.id.into_owned()),
+            status: self.status,
+            priority: self.priority,
+            task: Cow::Owned(self.task.into_owned()),
+            success_criteria: own(self.success_criteria),
+            owner: own(self.owner),
+            started_at: self.started_at,
+            due_at: self.due_at,
+            notes: own(self.notes),
+            extra: self.extra,
+            shown: self.shown,
+            raw: Cow::Owned(self.raw.into_owned()),
+            eol: Cow::Owned(self.eol.into_owned()),
+        }
+    }
+
     /// Whether `task` already says what this row says (so the row is no edit).
     pub fn matches(&self, task: &Task) -> bool {
         self.id == task.id && self.fields().all(|(name, v)| same(&v, &task_value(task, name)))
@@ -84,7 +108,7 @@ impl RowTask {
     /// takes the row's value; any other keeps the task's. Columns that both the person
     /// and the database changed, to different values, are named in `conflicts` (the
     /// merged task holds the person's value there: `import --force`).
-    pub fn merge(&self, base: &RowTask, task: &Task) -> Merged {
+    pub fn merge(&self, base: &RowTask<'_>, task: &Task) -> Merged {
         let mut merged = task.clone();
         let mut conflicts = Vec::new();
         let base_fields: Vec<_> = base.fields().collect();
@@ -109,7 +133,7 @@ impl RowTask {
         let canonical = [
             (true, "status", Value::Status(self.status)),
             (true, "priority", Value::Priority(self.priority)),
-            (true, "task", Value::Text(Some(&self.task))),
+            (true, "task", Value::Text(Some(&*self.task))),
             (s.success_criteria, "success_criteria", Value::Text(self.success_criteria.as_deref())),
             (s.owner, "owner_session", Value::Text(self.owner.as_deref())),
             (s.started_at, "started_at_kst", Value::Time(self.started_at)),

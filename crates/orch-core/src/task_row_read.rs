@@ -2,9 +2,9 @@
 //! the text ([`read_file`], which decodes a cell only to keep it or check it), or from
 //! a parsed document ([`read_rows`]). Both give the same rows and the same problems.
 
-use super::{CANONICAL_COLUMNS, RowTask, Shown, dash_none};
+use super::{CANONICAL_COLUMNS, RowTask, Shown};
 use crate::id::parse_id;
-use crate::queue_md::{Diagnostic, Document, RawCell, RowLine, Table};
+use crate::queue_md::{Diagnostic, Document, RawCell, Table};
 use crate::task::{Priority, Status};
 use crate::time::parse_display_time;
 use jiff::tz::TimeZone;
@@ -18,7 +18,7 @@ use std::borrow::Cow;
 ///
 /// The rows are read straight from the text: a cell is decoded only to be kept (an
 /// id, a text) or checked in place (a status, a priority, a time).
-pub fn read_file(text: &str, tz: &TimeZone) -> Result<(Document, Vec<RowTask>), Vec<Diagnostic>> {
+pub fn read_file<'t>(text: &'t str, tz: &TimeZone) -> Result<(Document, Vec<RowTask<'t>>), Vec<Diagnostic>> {
     let mut table = Table::find(text)?;
     let Some(cols) = Columns::of(table.columns()) else {
         let (doc, _) = table.finish();
@@ -28,10 +28,8 @@ pub fn read_file(text: &str, tz: &TimeZone) -> Result<(Document, Vec<RowTask>), 
     let mut diags = Vec::new();
     let mut out = Vec::new();
     while let Some(row) = table.next_row() {
-        check_id(&mut seen, row.cells[cols.id].value_trimmed(), row.line, &mut diags);
-        let mut cells = RowCells::Raw(row.cells);
-        let (raw, eol) = (row.raw.to_owned(), row.eol.to_owned());
-        out.extend(cols.row_task(row.line, raw, eol, &mut cells, tz, &mut diags));
+        let cells = RowCells::Raw(row.cells);
+        out.extend(cols.row_task(row.line, row.raw, row.eol, &cells, tz, &mut seen, &mut diags));
     }
     let (doc, structural) = table.finish();
     if diags.is_empty() && structural.is_empty() {
@@ -43,24 +41,15 @@ pub fn read_file(text: &str, tz: &TimeZone) -> Result<(Document, Vec<RowTask>), 
 }
 
 /// Reads every row of `doc` as a task; all problems are returned, each with its line.
-pub fn read_rows(doc: &Document, tz: &TimeZone) -> Result<Vec<RowTask>, Vec<Diagnostic>> {
-    rows_from(doc, doc.rows.clone(), tz)
-}
-
-fn rows_from(doc: &Document, rows: Vec<RowLine>, tz: &TimeZone) -> Result<Vec<RowTask>, Vec<Diagnostic>> {
+pub fn read_rows<'d>(doc: &'d Document, tz: &TimeZone) -> Result<Vec<RowTask<'d>>, Vec<Diagnostic>> {
     // parse() only returns documents that have the required columns.
     let cols = Columns::of(&doc.columns).ok_or_else(|| vec![missing_column(doc)])?;
-    let mut diags = Vec::new();
-    // Ids first, while the rows are still whole.
     let mut seen = SeenIds::default();
-    for row in &rows {
-        check_id(&mut seen, Cow::Borrowed(row.cells[cols.id].trim()), row.line, &mut diags);
-    }
-    drop(seen);
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let RowLine { line, raw, eol, mut cells } = row;
-        out.extend(cols.row_task(line, raw, eol, &mut RowCells::Decoded(&mut cells), tz, &mut diags));
+    let mut diags = Vec::new();
+    let mut out = Vec::with_capacity(doc.rows.len());
+    for row in &doc.rows {
+        let cells = RowCells::Decoded(&row.cells);
+        out.extend(cols.row_task(row.line, &row.raw, &row.eol, &cells, tz, &mut seen, &mut diags));
     }
     diags.sort_by_key(|d| d.line);
     if diags.is_empty() { Ok(out) } else { Err(diags) }
@@ -150,16 +139,20 @@ impl Columns {
         })
     }
 
-    /// One row as a task; its problems go to `diags` (and then there is no task).
-    fn row_task(
+    /// One row as a task; its problems go to `diags` (and then there is no task). Its id
+    /// is checked against the ids read before (`seen`) first.
+    #[allow(clippy::too_many_arguments)]
+    fn row_task<'t>(
         &self,
         line: usize,
-        raw: String,
-        eol: String,
-        cells: &mut RowCells<'_, '_>,
+        raw: &'t str,
+        eol: &'t str,
+        cells: &RowCells<'_, 't>,
         tz: &TimeZone,
+        seen: &mut SeenIds<'t>,
         diags: &mut Vec<Diagnostic>,
-    ) -> Option<RowTask> {
+    ) -> Option<RowTask<'t>> {
+        check_id(seen, cells.value(self.id), line, diags);
         let mut bad = |message: String| diags.push(Diagnostic { line, message });
         let status = cells.value(self.status).parse::<Status>().map_err(|e| bad(e.to_string())).ok();
         let priority = cells.value(self.priority).parse::<Priority>().map_err(|e| bad(e.to_string())).ok();
@@ -167,16 +160,16 @@ impl Columns {
         if task.is_none() {
             bad("the task is empty".to_string());
         }
-        let mut time = |i: Option<usize>, name: &str| {
+        let time = |i: Option<usize>, name: &str, bad: &mut dyn FnMut(String)| {
             let v = cells.value(i?);
             parse_display_time(none_if_mark(&v)?, tz).map_err(|e| bad(format!("{name}: {e}"))).ok()
         };
-        let started_at = time(self.started, "started_at_kst");
-        let due_at = time(self.due, "due_at_kst");
+        let started_at = time(self.started, "started_at_kst", &mut bad);
+        let due_at = time(self.due, "due_at_kst", &mut bad);
         let (Some(status), Some(priority), Some(task)) = (status, priority, task) else { return None };
         Some(RowTask {
             line,
-            id: cells.take(Some(self.id)).unwrap_or_default(),
+            id: cells.value(self.id),
             status,
             priority,
             task,
@@ -185,50 +178,42 @@ impl Columns {
             started_at,
             due_at,
             notes: cells.take(self.notes),
-            extra: self.extra.iter().map(|(i, name)| (name.clone(), cells.take_all(*i))).collect(),
+            extra: self.extra.iter().map(|(i, name)| (name.clone(), cells.whole(*i))).collect(),
             shown: self.shown,
-            raw,
-            eol,
+            raw: Cow::Borrowed(raw),
+            eol: Cow::Borrowed(eol),
         })
     }
 }
 
-/// The cells of one row: as written in the file (decoded when taken), or decoded
-/// already (a [`RowLine`]'s, moved out when taken).
+/// The cells of one row: as written in the file (decoded when asked for), or decoded
+/// already (a [`crate::queue_md::RowLine`]'s).
 enum RowCells<'r, 't> {
     Raw(&'r [RawCell<'t>]),
-    Decoded(&'r mut [String]),
+    Decoded(&'t [String]),
 }
 
-impl RowCells<'_, '_> {
-    /// Cell `i`, decoded and trimmed.
-    fn value(&self, i: usize) -> Cow<'_, str> {
+impl<'t> RowCells<'_, 't> {
+    /// Cell `i`, decoded and trimmed; borrowed unless decoding changed it.
+    fn value(&self, i: usize) -> Cow<'t, str> {
         match self {
             RowCells::Raw(cells) => cells[i].value_trimmed(),
             RowCells::Decoded(cells) => Cow::Borrowed(cells[i].trim()),
         }
     }
 
-    /// Cell `i`'s whole value (decoded, untrimmed), taken.
-    fn take_all(&mut self, i: usize) -> String {
+    /// Cell `i`'s whole value (decoded, untrimmed).
+    fn whole(&self, i: usize) -> String {
         match self {
             RowCells::Raw(cells) => cells[i].decode(),
-            RowCells::Decoded(cells) => std::mem::take(&mut cells[i]),
+            RowCells::Decoded(cells) => cells[i].clone(),
         }
     }
 
-    /// Cell `i`'s value, taken: decoded and trimmed; none for `-` or blank (and for no
-    /// column). A value that needs no trimming keeps its text.
-    fn take(&mut self, i: Option<usize>) -> Option<String> {
-        let i = i?;
-        if let RowCells::Raw(cells) = self {
-            return none_if_mark(&cells[i].value_trimmed()).map(str::to_string);
-        }
-        let cell = self.take_all(i);
-        match dash_none(&cell) {
-            Some(v) if v.len() == cell.len() => Some(cell),
-            v => v.map(str::to_string),
-        }
+    /// Cell `i`'s value; none for `-` or blank (and for no column).
+    fn take(&self, i: Option<usize>) -> Option<Cow<'t, str>> {
+        let v = self.value(i?);
+        none_if_mark(&v).is_some().then_some(v)
     }
 }
 

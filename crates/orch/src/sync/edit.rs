@@ -32,7 +32,7 @@ pub(super) fn import_row(
     tx: &mut dyn Tx,
     cx: &Context<'_>,
     view: &str,
-    row: &RowTask,
+    row: &RowTask<'_>,
     task: Task,
     mark: Option<ViewMark>,
 ) -> store::Result<RowDone> {
@@ -41,7 +41,7 @@ pub(super) fn import_row(
         let mark = match mark {
             Some(m) if m.line == row.raw && m.version == task.version => Some(m),
             _ if cx.marks => {
-                let m = ViewMark { version: task.version, line: row.raw.clone(), eol: row.eol.clone() };
+                let m = ViewMark { version: task.version, line: row.raw.to_string(), eol: row.eol.to_string() };
                 tx.view_mark_set(view, &row.id, &m)?;
                 Some(m)
             }
@@ -88,14 +88,21 @@ pub(super) fn import_row(
     Ok(RowDone { task: saved, mark: new_mark.or(mark), what: What::Edited })
 }
 
-pub(super) fn add_row(tx: &mut dyn Tx, cx: &Context<'_>, view: &str, row: &RowTask) -> store::Result<Task> {
+/// A new task from a row, and its mark.
+pub(super) fn add_row(
+    tx: &mut dyn Tx,
+    cx: &Context<'_>,
+    view: &str,
+    row: &RowTask<'_>,
+) -> store::Result<(Task, Option<ViewMark>)> {
     let max_attempts = cx.orch.policy.default_max_attempts();
-    let mut t = Task::new(row.id.clone(), row.task.clone(), row.priority, max_attempts, cx.now);
+    let mut t = Task::new(row.id.to_string(), row.task.to_string(), row.priority, max_attempts, cx.now);
     row.apply_to(&mut t);
     t.version = 1;
     tx.task_insert(&t)?;
-    if cx.marks {
-        tx.view_mark_set(view, &t.id, &ViewMark { version: 1, line: row.raw.clone(), eol: row.eol.clone() })?;
+    let mark = cx.marks.then(|| ViewMark { version: 1, line: row.raw.to_string(), eol: row.eol.to_string() });
+    if let Some(m) = &mark {
+        tx.view_mark_set(view, &t.id, m)?;
     }
     let mut e = Event::new(cx.now, kind::TASK_IMPORTED);
     e.task_id = Some(t.id.clone());
@@ -103,15 +110,15 @@ pub(super) fn add_row(tx: &mut dyn Tx, cx: &Context<'_>, view: &str, row: &RowTa
     e.owner = t.owner.clone();
     e.msg = Some(format!("line {}", row.line));
     tx.event_insert(&e)?;
-    Ok(t)
+    Ok((t, mark))
 }
 
 /// What the view last showed of a task, read as a row with the file's columns; `None`
 /// when that line no longer fits them (the header changed since).
-fn shown_row(doc: &Document, mark: &ViewMark, tz: &TimeZone) -> Option<RowTask> {
+fn shown_row(doc: &Document, mark: &ViewMark, tz: &TimeZone) -> Option<RowTask<'static>> {
     let text = format!("{}\n{}\n{}\n", doc.header_raw, doc.separator_raw, mark.line);
     let one = parse(&text).ok()?;
-    read_rows(&one, tz).ok()?.pop()
+    read_rows(&one, tz).ok()?.pop().map(RowTask::into_owned)
 }
 
 /// A person's edit of a row, `edited` being the task with it applied, as a transition
@@ -124,7 +131,7 @@ fn edit_row(
     view: &str,
     task: &Task,
     edited: Task,
-    row: &RowTask,
+    row: &RowTask<'_>,
 ) -> store::Result<(Task, Option<ViewMark>)> {
     let file = Path::new(cx.shown).file_name().map_or_else(|| cx.shown.into(), |f| f.to_string_lossy());
     let cmd = Command::Edit { to: Box::new(edited), source: format!("edited in {file} line {}", row.line) };
@@ -135,8 +142,8 @@ fn edit_row(
     // kept some of the database's values is written anew by the next render.
     let mark = (cx.marks && row.matches(&saved)).then(|| ViewMark {
         version: saved.version,
-        line: row.raw.clone(),
-        eol: row.eol.clone(),
+        line: row.raw.to_string(),
+        eol: row.eol.to_string(),
     });
     if let Some(m) = &mark {
         tx.view_mark_set(view, &saved.id, m)?;

@@ -1,7 +1,7 @@
 //! The view file on disk: read as bytes (and checked as UTF-8 with vector
 //! instructions, since 10,000 rows of Korean text are megabytes), compared with a
-//! rendered view as it is read — hashed on the way, never held whole beside it — and,
-//! for a read-only view, edits saved aside as drift.
+//! rendered view in blocks — never held whole beside it, and hashed only when it
+//! differs — and, for a read-only view, edits saved aside as drift.
 
 use crate::error::{Error, Result};
 use std::io::Read;
@@ -18,33 +18,50 @@ pub(super) enum OnDisk {
     },
 }
 
-/// Reads the file at `path` in blocks, comparing it with `text` and hashing it as it
-/// goes.
+/// Reads the file at `path` in blocks: first comparing it with `text` (up to the first
+/// difference), then, only when it differs, hashing it.
 pub(super) fn on_disk(path: &Path, text: &[u8]) -> Result<OnDisk> {
-    let mut f = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(OnDisk::Missing),
-        Err(e) => return Err(Error::io(path, e)),
-    };
     let mut block = vec![0u8; 256 * 1024];
-    let mut hasher = xxhash_rust::xxh3::Xxh3Default::new();
-    let (mut at, mut same) = (0, true);
-    loop {
-        let n = match f.read(&mut block) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Error::io(path, e)),
-        };
-        let read = &block[..n];
-        hasher.update(read);
-        same = same && text.get(at..at + n) == Some(read);
-        at += n;
+    let mut at = 0;
+    let same = each_block(path, &mut block, |read| {
+        let same = text.get(at..at + read.len()) == Some(read);
+        at += read.len();
+        same
+    })?;
+    match same {
+        None => return Ok(OnDisk::Missing),
+        Some(true) if at == text.len() => return Ok(OnDisk::Same),
+        Some(_) => {}
     }
-    if same && at == text.len() {
-        return Ok(OnDisk::Same);
+    let mut hasher = xxhash_rust::xxh3::Xxh3Default::new();
+    if each_block(path, &mut block, |read| {
+        hasher.update(read);
+        true
+    })?
+    .is_none()
+    {
+        return Ok(OnDisk::Missing);
     }
     Ok(OnDisk::Other { hash: format!("{:016x}", hasher.digest()) })
+}
+
+/// Hands the file's blocks to `f` in order while it returns true; whether it always did
+/// (`None` when there is no file).
+fn each_block(path: &Path, block: &mut [u8], mut f: impl FnMut(&[u8]) -> bool) -> Result<Option<bool>> {
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    loop {
+        match file.read(block) {
+            Ok(0) => return Ok(Some(true)),
+            Ok(n) if f(&block[..n]) => {}
+            Ok(_) => return Ok(Some(false)),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
 }
 
 /// Writes `text` to a new private file `DIR/drift/QUEUE.md.MILLIS[.N]` (`DIR` being

@@ -84,7 +84,6 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
     let shown = path.display().to_string();
     let (doc, rows) = read_file(text, &orch.tz).map_err(|diags| Error::Input { file: shown.clone(), diags })?;
     let text_hash = is_view.then(|| hash(&bytes));
-    drop(bytes);
     let mut before = Before::read(orch, &name, &doc, &rows)?;
     let at: FxHashMap<&str, usize> = before.rows.iter().enumerate().map(|(i, r)| (r.id(), i)).collect();
     let cx = Context { orch, doc: &doc, force, now: orch.now(), shown: &shown, marks: is_view || before.same_columns };
@@ -93,7 +92,7 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
         run = Run { summary: ImportSummary { file: shown.clone(), ..ImportSummary::default() }, ..Run::default() };
         let mut tasks = Tasks::load(tx, before.outside, before.marks_total)?;
         for row in &rows {
-            let place = at.get(row.id.as_str()).copied();
+            let place = at.get(&*row.id).copied();
             let held = place.map(|i| &before.rows[i]);
             if !run.moved
                 && before.same_columns
@@ -105,7 +104,7 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
             }
             let mark = match held {
                 Some(r) => r.mark().cloned(),
-                None => before.outside_marks.get(&row.id).cloned(),
+                None => before.outside_marks.get(&*row.id).cloned(),
             };
             let Some(task) = tasks.take(tx, &row.id, run.moved)? else {
                 if let Some(other) = tasks.same_number(tx, &row.id)? {
@@ -116,9 +115,10 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
                     run.bad_ids.push(Diagnostic { line: row.line, message });
                     continue;
                 }
-                let task = add_row(tx, &cx, &name, row)?;
+                let (task, mark) = add_row(tx, &cx, &name, row)?;
                 run.summary.added.push(task.id.clone());
                 tasks.added(&task);
+                run.now.push((None, task, mark));
                 continue;
             };
             run.drifted |= held.is_some_and(|r| r.version() != task.version);
@@ -129,13 +129,11 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
             }
             match done.what {
                 What::Unchanged => run.summary.unchanged += 1,
-                What::Stale => run.summary.stale.push(row.id.clone()),
-                What::Edited => run.summary.edited.push(row.id.clone()),
+                What::Stale => run.summary.stale.push(row.id.to_string()),
+                What::Edited => run.summary.edited.push(row.id.to_string()),
                 What::Refused(why) => run.conflicts.push(why),
             }
-            if let Some(i) = place {
-                run.now_shown.push((i, ViewRow::of(done.task, done.mark)));
-            }
+            run.now.push((place, done.task, done.mark));
         }
         if !run.conflicts.is_empty() || !run.bad_ids.is_empty() {
             // Rolls back. Not a `Conflict`: that would have PostgreSQL run it again.
@@ -179,10 +177,14 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
     let in_hand =
         before.same_columns && !run.moved && !run.drifted && summary.added.is_empty() && summary.edited.is_empty();
     let snapshot = if in_hand {
-        for (i, row) in run.now_shown {
-            before.rows[i] = row;
+        for (place, task, mark) in run.now {
+            if let Some(i) = place {
+                before.rows[i] = ViewRow::of(task, mark);
+            }
         }
         Ok(Snapshot { rows: before.rows, frame })
+    } else if before.same_columns {
+        read_again(orch, &name, before.rows, run.now, frame)
     } else {
         Snapshot::read(orch, &name, false)
     };
@@ -193,11 +195,56 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
     Ok((summary, warnings))
 }
 
+/// The view after an import that changed tasks, read again in one transaction: which
+/// tasks it shows and their versions, now. The view's marks are those in hand — read
+/// first, or written by the import — since no other process changes them while the lock
+/// is held; so is every task at the version it has now. Only the others are read.
+fn read_again(
+    orch: &Orch,
+    view: &str,
+    shown: Vec<ViewRow>,
+    now: Vec<(Option<usize>, Task, Option<ViewMark>)>,
+    frame: Document,
+) -> Result<Snapshot> {
+    let mut held: FxHashMap<String, (Option<ViewMark>, Option<Box<Task>>)> = FxHashMap::default();
+    held.reserve(shown.len());
+    for row in shown {
+        match row {
+            ViewRow::Kept { id, mark } => held.insert(id, (Some(mark), None)),
+            ViewRow::Changed { task, mark } => held.insert(task.id.clone(), (mark, Some(task))),
+        };
+    }
+    for (_, task, mark) in now {
+        held.insert(task.id.clone(), (mark, Some(Box::new(task))));
+    }
+    Ok(store::read(orch.db.as_ref(), |tx| {
+        let order = tx.view_versions(orch.config.queue.done_kept)?;
+        let mut rows = Vec::with_capacity(order.len());
+        for (id, version) in order {
+            let (mark, task) = match held.remove(&id) {
+                Some(h) => h,
+                None => (tx.view_mark(view, &id)?, None),
+            };
+            rows.push(match mark {
+                Some(mark) if mark.version == version => ViewRow::Kept { id, mark },
+                mark => {
+                    let task = match task {
+                        Some(t) if t.version == version => t,
+                        _ => Box::new(tx.task_get(&id)?.ok_or_else(|| StoreError::NotFound(id.clone()))?),
+                    };
+                    ViewRow::Changed { task, mark }
+                }
+            });
+        }
+        Ok(Snapshot { rows, frame: frame.clone() })
+    })?)
+}
+
 /// The view takes the file's columns: a mark that is not a row of this file is a line
 /// under the old ones, and is forgotten (its line emptied: no row is it, and no version
 /// is its), so the task is written anew under the new header.
 fn forget_other_columns(tx: &mut dyn Tx, view: &str, rows: &[RowTask]) -> store::Result<()> {
-    let lines: FxHashMap<&str, &str> = rows.iter().map(|r| (r.id.as_str(), r.raw.as_str())).collect();
+    let lines: FxHashMap<&str, &str> = rows.iter().map(|r| (&*r.id, &*r.raw)).collect();
     for (id, mark) in tx.view_marks(view)? {
         if lines.get(id.as_str()) != Some(&mark.line.as_str()) && mark.version >= 0 {
             tx.view_mark_set(view, &id, &ViewMark { version: -1, line: String::new(), eol: String::new() })?;
@@ -233,8 +280,9 @@ struct Run {
     moved: bool,
     /// A task compared had changed since the view was read.
     drifted: bool,
-    /// The view's rows (by place) as the rows compared left them.
-    now_shown: Vec<(usize, ViewRow)>,
+    /// Each task compared or added, as the import left it and its mark in the view,
+    /// with its place among the view's rows read first.
+    now: Vec<(Option<usize>, Task, Option<ViewMark>)>,
 }
 
 /// What the view shows before the import, read in a transaction of its own.
@@ -255,7 +303,7 @@ impl Before {
             let shown = tx.view_lines(view, orch.config.queue.done_kept)?;
             let same_columns = frame::load(tx, view)?.columns == doc.columns;
             let ids: FxHashSet<&str> = shown.iter().map(ViewRow::id).collect();
-            let outside: Vec<&str> = rows.iter().map(|r| r.id.as_str()).filter(|id| !ids.contains(id)).collect();
+            let outside: Vec<&str> = rows.iter().map(|r| &*r.id).filter(|id| !ids.contains(id)).collect();
             drop(ids);
             let (outside_marks, marks_total) = if outside.len() < SCAN_FROM {
                 let mut marks = HashMap::new();
