@@ -22,15 +22,17 @@
 //! absence never means deletion.
 //!
 //! The whole import holds the view lock. What the view shows is read first, in a read
-//! transaction of its own ([`crate::store::Tx::view_lines`]: a row the view showed at
-//! its task's current version is its mark alone). A row that is exactly its mark's line
-//! while its task is still at the mark's version is no change, and is settled there
-//! without reading the task: such a row writes nothing whatever the task did since (it
-//! would be stale at worst), and no other process changes this view's marks while the
-//! lock is held. Every other row is compared in the write transaction with its task as
-//! stored then, so the write transaction reads only the rows that need it. The view is
-//! then rendered from the rows in hand when the import changed no task and no task it
-//! compared had moved since the first read; otherwise it is read again.
+//! transaction of its own while the file is parsed on another thread
+//! ([`crate::store::Tx::view_lines`]: a row the view showed at its task's current
+//! version is its mark alone). A row that is exactly its mark's line while its task is
+//! still at the mark's version is no change, and is settled there without reading the
+//! task: such a row writes nothing whatever the task did since (it would be stale at
+//! worst), and no other process changes this view's marks while the lock is held. Every
+//! other row is compared in the write transaction with its task as stored then, so the
+//! write transaction reads only the rows that need it. The view is then rendered from
+//! the rows in hand when the import changed no task and no task it compared had moved
+//! since the first read; otherwise the store says again which tasks it shows and at
+//! which versions, and the tasks not in hand at those are read.
 
 use super::edit::{What, add_row, import_row};
 use super::{Snapshot, frame, hash, lock_view, read_bytes, same_file, update_view, utf8, view_name};
@@ -42,7 +44,7 @@ use orch_core::id::parse_id;
 use orch_core::queue_md::{Diagnostic, Document};
 use orch_core::task::Task;
 use orch_core::task_row::{RowTask, read_file};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -82,10 +84,18 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
     let bytes = read_bytes(&path)?.ok_or_else(|| Error::Usage(format!("{}: no such file", path.display())))?;
     let text = utf8(&path, &bytes)?;
     let shown = path.display().to_string();
-    let (doc, rows) = read_file(text, &orch.tz).map_err(|diags| Error::Input { file: shown.clone(), diags })?;
+    // The file is read while the view is: one is work for the processor, the other
+    // mostly for the store.
+    let (read, view_now) = std::thread::scope(|s| {
+        let reading = s.spawn(|| read_file(text, &orch.tz));
+        let view_now = view_rows(orch, &name);
+        (reading.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), view_now)
+    });
+    let (doc, rows) = read.map_err(|diags| Error::Input { file: shown.clone(), diags })?;
+    let (mut shown_rows, columns) = view_now?;
     let text_hash = is_view.then(|| hash(&bytes));
-    let mut before = Before::read(orch, &name, &doc, &rows)?;
-    let at: FxHashMap<&str, usize> = before.rows.iter().enumerate().map(|(i, r)| (r.id(), i)).collect();
+    let at: FxHashMap<&str, usize> = shown_rows.iter().enumerate().map(|(i, r)| (r.id(), i)).collect();
+    let before = Before::read(orch, &name, columns == doc.columns, &rows, &at)?;
     let cx = Context { orch, doc: &doc, force, now: orch.now(), shown: &shown, marks: is_view || before.same_columns };
     let mut run = Run::default();
     let result = store::write(orch.db.as_ref(), |tx| {
@@ -93,7 +103,7 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
         let mut tasks = Tasks::load(tx, before.outside, before.marks_total)?;
         for row in &rows {
             let place = at.get(&*row.id).copied();
-            let held = place.map(|i| &before.rows[i]);
+            let held = place.map(|i| &shown_rows[i]);
             if !run.moved
                 && before.same_columns
                 && let Some(ViewRow::Kept { mark, .. }) = held
@@ -179,12 +189,12 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
     let snapshot = if in_hand {
         for (place, task, mark) in run.now {
             if let Some(i) = place {
-                before.rows[i] = ViewRow::of(task, mark);
+                shown_rows[i] = ViewRow::of(task, mark);
             }
         }
-        Ok(Snapshot { rows: before.rows, frame })
+        Ok(Snapshot { rows: shown_rows, frame })
     } else if before.same_columns {
-        read_again(orch, &name, before.rows, run.now, frame)
+        read_again(orch, &name, shown_rows, run.now, frame)
     } else {
         Snapshot::read(orch, &name, false)
     };
@@ -285,9 +295,9 @@ struct Run {
     now: Vec<(Option<usize>, Task, Option<ViewMark>)>,
 }
 
-/// What the view shows before the import, read in a transaction of its own.
+/// What the import learnt of the view before its write transaction, beside the view's
+/// rows (read in a transaction of their own while the file is read).
 struct Before {
-    rows: Vec<ViewRow>,
     /// The file has the columns the view is written with.
     same_columns: bool,
     /// How many rows of the file the view does not show, and their marks.
@@ -298,30 +308,44 @@ struct Before {
 }
 
 impl Before {
-    fn read(orch: &Orch, view: &str, doc: &Document, rows: &[RowTask]) -> Result<Before> {
-        Ok(store::read(orch.db.as_ref(), |tx| {
-            let shown = tx.view_lines(view, orch.config.queue.done_kept)?;
-            let same_columns = frame::load(tx, view)?.columns == doc.columns;
-            let ids: FxHashSet<&str> = shown.iter().map(ViewRow::id).collect();
-            let outside: Vec<&str> = rows.iter().map(|r| &*r.id).filter(|id| !ids.contains(id)).collect();
-            drop(ids);
-            let (outside_marks, marks_total) = if outside.len() < SCAN_FROM {
-                let mut marks = HashMap::new();
-                for id in &outside {
-                    if let Some(m) = tx.view_mark(view, id)? {
-                        marks.insert(id.to_string(), m);
+    /// The marks of the file's rows the view does not show (`at` holds the places of
+    /// those it shows).
+    fn read(
+        orch: &Orch,
+        view: &str,
+        same_columns: bool,
+        file: &[RowTask<'_>],
+        at: &FxHashMap<&str, usize>,
+    ) -> Result<Before> {
+        let outside: Vec<&str> = file.iter().map(|r| &*r.id).filter(|id| !at.contains_key(id)).collect();
+        let (outside_marks, marks_total) = if outside.is_empty() {
+            (HashMap::new(), None)
+        } else {
+            store::read(orch.db.as_ref(), |tx| {
+                if outside.len() < SCAN_FROM {
+                    let mut marks = HashMap::new();
+                    for id in &outside {
+                        if let Some(m) = tx.view_mark(view, id)? {
+                            marks.insert(id.to_string(), m);
+                        }
                     }
+                    return Ok((marks, None));
                 }
-                (marks, None)
-            } else {
                 let all = tx.view_marks(view)?;
                 let total = all.len();
                 let marks = outside.iter().filter_map(|id| Some((id.to_string(), all.get(*id)?.clone()))).collect();
-                (marks, Some(total))
-            };
-            Ok(Before { rows: shown, same_columns, outside: outside.len(), outside_marks, marks_total })
-        })?)
+                Ok((marks, Some(total)))
+            })?
+        };
+        Ok(Before { same_columns, outside: outside.len(), outside_marks, marks_total })
     }
+}
+
+/// The view's rows as it shows them now, and the columns it is written with.
+fn view_rows(orch: &Orch, view: &str) -> Result<(Vec<ViewRow>, Vec<String>)> {
+    Ok(store::read(orch.db.as_ref(), |tx| {
+        Ok((tx.view_lines(view, orch.config.queue.done_kept)?, frame::load(tx, view)?.columns))
+    })?)
 }
 
 /// The stored tasks of the file's rows that the view does not show. Many such rows in a

@@ -38,17 +38,40 @@ pub(super) fn rows_sql(done_kept: usize) -> String {
 }
 
 /// How the view's tasks are read: by key ([`seqs_sql`]), or, in a queue with at most
-/// twice as many tasks as the view shows, by a plain scan in key order of the tasks at
-/// or after `edge` that [`SCANNED`] selects.
+/// twice as many tasks as the view shows, by a plain scan in key order ([`scan`]) of
+/// every task, or of those not DONE and the DONE ones at or after `edge`.
 enum Reading {
     ByKey,
-    Scan { edge: (i64, i64), shown: usize },
+    Scan { edge: Option<(i64, i64)>, shown: usize },
 }
 
-/// The tasks of a scan: those not DONE, and the DONE ones at or after the edge (by
-/// `updated_at`, then `seq`), in key order.
-const SCANNED: &str =
-    "FROM tasks NOT INDEXED WHERE status <> 'DONE' OR updated_at > ?1 OR (updated_at = ?1 AND seq >= ?2) ORDER BY seq";
+/// Hands `f` the columns `cols` of the tasks of a scan, in key order: every task, or
+/// those not DONE and the DONE ones at or after `edge` (by `updated_at`, then `seq`).
+fn scan(
+    tx: &Transaction<'_>,
+    cols: &str,
+    edge: Option<(i64, i64)>,
+    mut f: impl FnMut(&rusqlite::Row<'_>) -> Result<()>,
+) -> Result<()> {
+    let mut stmt;
+    let mut rows = match edge {
+        None => {
+            stmt = tx.prepare_cached(&format!("SELECT {cols} FROM tasks NOT INDEXED ORDER BY seq"))?;
+            stmt.query([])?
+        }
+        Some((at, seq)) => {
+            stmt = tx.prepare_cached(&format!(
+                "SELECT {cols} FROM tasks NOT INDEXED \
+                 WHERE status <> 'DONE' OR updated_at > ?1 OR (updated_at = ?1 AND seq >= ?2) ORDER BY seq"
+            ))?;
+            stmt.query(params![at, seq])?
+        }
+    };
+    while let Some(r) = rows.next()? {
+        f(r)?;
+    }
+    Ok(())
+}
 
 fn reading(tx: &Transaction<'_>, done_kept: usize) -> Result<Reading> {
     let (total, done): (i64, i64) = tx
@@ -65,16 +88,16 @@ fn reading(tx: &Transaction<'_>, done_kept: usize) -> Result<Reading> {
     // The oldest DONE task the view keeps, when it does not keep them all: the DONE
     // ones at or after it are the newest `done_kept`.
     let edge = if done <= kept {
-        (i64::MIN, i64::MIN)
+        None
     } else if kept == 0 {
-        (i64::MAX, i64::MAX)
+        Some((i64::MAX, i64::MAX))
     } else {
         let sql = format!(
             "SELECT updated_at, seq FROM tasks INDEXED BY tasks_done WHERE status = 'DONE' \
              ORDER BY updated_at DESC, seq DESC LIMIT 1 OFFSET {}",
             kept - 1
         );
-        tx.prepare_cached(&sql)?.query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        Some(tx.prepare_cached(&sql)?.query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?)
     };
     Ok(Reading::Scan { edge, shown: usize::try_from(shown).unwrap_or(0) })
 }
@@ -82,7 +105,7 @@ fn reading(tx: &Transaction<'_>, done_kept: usize) -> Result<Reading> {
 /// The ids and versions of the view's tasks, in queue order.
 pub(super) fn versions(tx: &Transaction<'_>, done_kept: usize) -> Result<Vec<(String, i64)>> {
     let mut out = Vec::new();
-    let pair = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?));
+    let pair = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(String, i64)> { Ok((r.get(0)?, r.get(1)?)) };
     match reading(tx, done_kept)? {
         Reading::ByKey => {
             let sql = format!("SELECT id, version FROM tasks WHERE seq IN ({}) ORDER BY seq", seqs_sql(done_kept));
@@ -92,10 +115,10 @@ pub(super) fn versions(tx: &Transaction<'_>, done_kept: usize) -> Result<Vec<(St
         }
         Reading::Scan { edge, shown } => {
             out.reserve(shown);
-            let sql = format!("SELECT id, version {SCANNED}");
-            for r in tx.prepare_cached(&sql)?.query_map(params![edge.0, edge.1], pair)? {
-                out.push(r?);
-            }
+            scan(tx, "id, version", edge, |r| {
+                out.push(pair(r)?);
+                Ok(())
+            })?;
         }
     }
     Ok(out)
@@ -143,31 +166,27 @@ pub(super) fn lines(tx: &Transaction<'_>, view: &str, done_kept: usize) -> Resul
     // places hold an empty row until then.
     let mut out: Vec<ViewRow> = Vec::with_capacity(shown);
     let mut changed: Vec<(usize, i64, Option<ViewMark>)> = Vec::new();
-    {
-        let mut stmt = tx.prepare_cached(&format!("SELECT seq, id, version {SCANNED}"))?;
-        let mut rows = stmt.query(params![edge.0, edge.1])?;
-        while let Some(r) = rows.next()? {
-            let version: i64 = r.get(2)?;
-            match marks.remove_entry(r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?) {
-                Some((id, mark)) if mark.version == version => out.push(ViewRow::Kept { id, mark }),
-                entry => {
-                    changed.push((out.len(), r.get(0)?, entry.map(|(_, mark)| mark)));
-                    out.push(ViewRow::Kept { id: String::new(), mark: ViewMark::default() });
-                }
+    scan(tx, "seq, id, version", edge, |r| {
+        let version: i64 = r.get(2)?;
+        match marks.remove_entry(r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?) {
+            Some((id, mark)) if mark.version == version => out.push(ViewRow::Kept { id, mark }),
+            entry => {
+                changed.push((out.len(), r.get(0)?, entry.map(|(_, mark)| mark)));
+                out.push(ViewRow::Kept { id: String::new(), mark: ViewMark::default() });
             }
         }
-    }
+        Ok(())
+    })?;
     if changed.len() * 8 > out.len() {
         // Many: one more scan, every column.
-        let mut stmt = tx.prepare_cached(&format!("SELECT {TASK_COLS}, seq {SCANNED}"))?;
-        let mut rows = stmt.query(params![edge.0, edge.1])?;
         let mut next = changed.into_iter().peekable();
-        while let Some(r) = rows.next()? {
+        scan(tx, &format!("{TASK_COLS}, seq"), edge, |r| {
             let seq: i64 = r.get(SEQ)?;
             if let Some((i, _, mark)) = next.next_if(|(_, s, _)| *s == seq) {
                 out[i] = ViewRow::Changed { task: Box::new(task_from_row(r)?), mark };
             }
-        }
+            Ok(())
+        })?;
     } else {
         let mut stmt = tx.prepare_cached(&format!("SELECT {TASK_COLS} FROM tasks WHERE seq = ?1"))?;
         for (i, seq, mark) in changed {
