@@ -35,10 +35,8 @@ impl Tx for SqliteTx<'_> {
         // costs a third less than one `INSERT … SELECT … WHERE NOT EXISTS`, which SQLite
         // runs through a temporary table and a statement journal.
         if let Some(other) = self.task_by_number(prefix, num)? {
-            return Err(match other == t.id {
-                true => StoreError::Conflict(format!("task {} exists already", t.id)),
-                false => StoreError::Conflict(format!("task {} exists already, as {other}", t.id)),
-            });
+            let also = if other == t.id { String::new() } else { format!(", as {other}") };
+            return Err(StoreError::Conflict(format!("task {} exists already{also}", t.id)));
         }
         self.tx
             .prepare_cached(
