@@ -99,11 +99,54 @@ pub struct ListFilter {
 }
 
 /// What a view last showed of a task: its line, and the task version it showed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ViewMark {
     pub version: i64,
     pub line: String,
     pub eol: String,
+}
+
+/// One row of a view as the view writes it (see [`Tx::view_lines`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ViewRow {
+    /// The view last showed the task at its current version: the row is that mark's
+    /// line again, and the task's columns are not read.
+    Kept { id: String, mark: ViewMark },
+    /// The task changed since the view last showed it (its mark, if any, shows an older
+    /// version), or the view never showed it. (Boxed: a view is mostly kept rows.)
+    Changed { task: Box<Task>, mark: Option<ViewMark> },
+}
+
+impl ViewRow {
+    /// A row of [`Tx::view_rows`] as [`Tx::view_lines`] gives it.
+    pub fn of(task: Task, mark: Option<ViewMark>) -> ViewRow {
+        match mark {
+            Some(mark) if mark.version == task.version => ViewRow::Kept { id: task.id, mark },
+            mark => ViewRow::Changed { task: Box::new(task), mark },
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        match self {
+            ViewRow::Kept { id, .. } => id,
+            ViewRow::Changed { task, .. } => &task.id,
+        }
+    }
+
+    /// The task's version now.
+    pub fn version(&self) -> i64 {
+        match self {
+            ViewRow::Kept { mark, .. } => mark.version,
+            ViewRow::Changed { task, .. } => task.version,
+        }
+    }
+
+    pub fn mark(&self) -> Option<&ViewMark> {
+        match self {
+            ViewRow::Kept { mark, .. } => Some(mark),
+            ViewRow::Changed { mark, .. } => mark.as_ref(),
+        }
+    }
 }
 
 /// What the store keeps of one view file besides its marks: the hash of the text orch
@@ -189,8 +232,10 @@ pub struct Settle<'a> {
 /// The primitives of one transaction. Every method is a domain operation; none is a
 /// generic update.
 ///
-/// A new method must also be forwarded by `mask::MaskTx`, the wrapper that masks
-/// secrets in history (events, runs' reasons and reports) on their way in.
+/// A new required method must also be forwarded by `mask::MaskTx`, the wrapper that
+/// masks secrets in history (events, runs' reasons and reports) on their way in. A
+/// method with a default built on the required ones works through it as it is, at the
+/// default's speed; read transactions are not wrapped.
 pub trait Tx {
     fn task_get(&mut self, id: &str) -> Result<Option<Task>>;
     /// Inserts a new task at the end of the queue's order. Its `version` is stored as given.
@@ -296,8 +341,27 @@ pub trait Tx {
     /// later in queue order), each with its mark in that view. Reads only those rows,
     /// however long the DONE history.
     fn view_rows(&mut self, view: &str, done_kept: usize) -> Result<Vec<(Task, Option<ViewMark>)>>;
+    /// The rows of [`Tx::view_rows`], each as the view writes it: a task the view last
+    /// showed at its current version comes as its mark alone ([`ViewRow::Kept`]), without
+    /// reading its columns, so an unchanged view of any size costs little more than its
+    /// lines. Each store has its own reading; this default, built on `view_rows`, is for
+    /// wrappers that forward only the required methods.
+    fn view_lines(&mut self, view: &str, done_kept: usize) -> Result<Vec<ViewRow>> {
+        Ok(self.view_rows(view, done_kept)?.into_iter().map(|(t, m)| ViewRow::of(t, m)).collect())
+    }
+    /// The tasks of [`Tx::view_rows`] (any view's: they do not depend on it) as ids and
+    /// versions, in queue order: for a caller that holds the view's marks already. Each
+    /// store reads only those two columns; the default is built on `view_rows`.
+    fn view_versions(&mut self, done_kept: usize) -> Result<Vec<(String, i64)>> {
+        Ok(self.view_rows("", done_kept)?.into_iter().map(|(t, _)| (t.id, t.version)).collect())
+    }
     /// Every mark of view `view`, by task id.
     fn view_marks(&mut self, view: &str) -> Result<HashMap<String, ViewMark>>;
+    /// The mark of one task in view `view`. Each store looks it up by key; this default,
+    /// built on `view_marks`, is for wrappers that forward only the required methods.
+    fn view_mark(&mut self, view: &str, task_id: &str) -> Result<Option<ViewMark>> {
+        Ok(self.view_marks(view)?.remove(task_id))
+    }
     fn view_mark_set(&mut self, view: &str, task_id: &str, mark: &ViewMark) -> Result<()>;
     /// The hash and frame of view `view`; `None` for a view never written.
     fn view_get(&mut self, view: &str) -> Result<Option<ViewInfo>>;

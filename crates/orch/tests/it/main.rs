@@ -7,6 +7,7 @@ mod common;
 #[macro_use]
 mod conformance;
 mod conformance_tx;
+mod conformance_view;
 mod db_state;
 mod dispatch;
 mod dispatch_recovery;

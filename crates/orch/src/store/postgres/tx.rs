@@ -27,7 +27,7 @@ use super::rows::{TASK_COLS, ms, task_from_row};
 use super::{claim, events};
 use crate::store::{
     ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, Settle, StoreError, Tx,
-    ViewInfo, ViewMark,
+    ViewInfo, ViewMark, ViewRow,
 };
 use jiff::Timestamp;
 use orch_core::event::Event;
@@ -378,6 +378,18 @@ impl Tx for PgTx<'_> {
 
     fn view_rows(&mut self, view: &str, done_kept: usize) -> Result<Vec<(Task, Option<ViewMark>)>> {
         self.rows_of_view(view, done_kept)
+    }
+
+    fn view_lines(&mut self, view: &str, done_kept: usize) -> Result<Vec<ViewRow>> {
+        self.lines_of_view(view, done_kept)
+    }
+
+    fn view_versions(&mut self, done_kept: usize) -> Result<Vec<(String, i64)>> {
+        self.versions_of_view(done_kept)
+    }
+
+    fn view_mark(&mut self, view: &str, task_id: &str) -> Result<Option<ViewMark>> {
+        self.mark_of_view(view, task_id)
     }
 
     fn view_marks(&mut self, view: &str) -> Result<HashMap<String, ViewMark>> {
