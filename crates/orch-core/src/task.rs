@@ -98,12 +98,11 @@ impl fmt::Display for Priority {
 impl FromStr for Priority {
     type Err = UnknownName;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_uppercase().as_str() {
-            "P0" => Ok(Priority::P0),
-            "P1" => Ok(Priority::P1),
-            "P2" => Ok(Priority::P2),
-            _ => Err(UnknownName { kind: "priority", value: s.to_string(), expected: "P0, P1, P2" }),
-        }
+        Priority::ALL.into_iter().find(|p| p.as_str().eq_ignore_ascii_case(s)).ok_or_else(|| UnknownName {
+            kind: "priority",
+            value: s.to_string(),
+            expected: "P0, P1, P2",
+        })
     }
 }
 

@@ -9,13 +9,12 @@
 //! blank, a `\r`, the text `<br>`) equals what reading its cell gives back, so a row
 //! written by orch always matches the task it was written from.
 
-use crate::id::parse_id;
-use crate::queue_md::{Diagnostic, Document, RowLine, decode_cell, encode_cell, parse_partial};
+use crate::queue_md::{decode_cell, encode_cell};
 use crate::task::{Priority, Status, Task};
-use crate::time::{format_display_time, parse_display_time};
+use crate::time::format_display_time;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use std::collections::HashMap;
+use std::borrow::Cow;
 
 /// The canonical columns, in the seed's order.
 pub const CANONICAL_COLUMNS: [&str; 9] =
@@ -35,39 +34,30 @@ pub struct Shown {
 impl Shown {
     /// Every canonical column.
     pub const ALL: Shown = Shown { success_criteria: true, owner: true, started_at: true, due_at: true, notes: true };
-
-    fn of(doc: &Document) -> Shown {
-        let has = |c: &str| doc.column(c).is_some();
-        Shown {
-            success_criteria: has("success_criteria"),
-            owner: has("owner_session"),
-            started_at: has("started_at_kst"),
-            due_at: has("due_at_kst"),
-            notes: has("notes"),
-        }
-    }
 }
 
-/// A task as one row of the file describes it.
+/// A task as one row of the file describes it. Its text borrows from what it was read
+/// from where it can (a value decoding changes is its own): reading 10,000 rows copies
+/// no text that nobody keeps.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RowTask {
+pub struct RowTask<'a> {
     pub line: usize,
-    pub id: String,
+    pub id: Cow<'a, str>,
     pub status: Status,
     pub priority: Priority,
-    pub task: String,
-    pub success_criteria: Option<String>,
-    pub owner: Option<String>,
+    pub task: Cow<'a, str>,
+    pub success_criteria: Option<Cow<'a, str>>,
+    pub owner: Option<Cow<'a, str>>,
     pub started_at: Option<Timestamp>,
     pub due_at: Option<Timestamp>,
-    pub notes: Option<String>,
+    pub notes: Option<Cow<'a, str>>,
     /// Values of the file's extra columns, by column name, in file order.
     pub extra: Vec<(String, String)>,
     /// The optional columns the file has.
     pub shown: Shown,
     /// The line exactly as read, and its ending.
-    pub raw: String,
-    pub eol: String,
+    pub raw: Cow<'a, str>,
+    pub eol: Cow<'a, str>,
 }
 
 /// One column's values in a row (or its task), for comparing and merging field by field.
@@ -79,7 +69,28 @@ enum Value<'a> {
     Time(Option<Timestamp>),
 }
 
-impl RowTask {
+impl RowTask<'_> {
+    /// The row with text of its own, borrowing nothing.
+    pub fn into_owned(self) -> RowTask<'static> {
+        let own = |v: Option<Cow<'_, str>>| v.map(|v| Cow::Owned(v.into_owned()));
+        RowTask {
+            line: self.line,
+            id: Cow::Owned(self.id.into_owned()),
+            status: self.status,
+            priority: self.priority,
+            task: Cow::Owned(self.task.into_owned()),
+            success_criteria: own(self.success_criteria),
+            owner: own(self.owner),
+            started_at: self.started_at,
+            due_at: self.due_at,
+            notes: own(self.notes),
+            extra: self.extra,
+            shown: self.shown,
+            raw: Cow::Owned(self.raw.into_owned()),
+            eol: Cow::Owned(self.eol.into_owned()),
+        }
+    }
+
     /// Whether `task` already says what this row says (so the row is no edit).
     pub fn matches(&self, task: &Task) -> bool {
         self.id == task.id && self.fields().all(|(name, v)| same(&v, &task_value(task, name)))
@@ -97,7 +108,7 @@ impl RowTask {
     /// takes the row's value; any other keeps the task's. Columns that both the person
     /// and the database changed, to different values, are named in `conflicts` (the
     /// merged task holds the person's value there: `import --force`).
-    pub fn merge(&self, base: &RowTask, task: &Task) -> Merged {
+    pub fn merge(&self, base: &RowTask<'_>, task: &Task) -> Merged {
         let mut merged = task.clone();
         let mut conflicts = Vec::new();
         let base_fields: Vec<_> = base.fields().collect();
@@ -122,7 +133,7 @@ impl RowTask {
         let canonical = [
             (true, "status", Value::Status(self.status)),
             (true, "priority", Value::Priority(self.priority)),
-            (true, "task", Value::Text(Some(&self.task))),
+            (true, "task", Value::Text(Some(&*self.task))),
             (s.success_criteria, "success_criteria", Value::Text(self.success_criteria.as_deref())),
             (s.owner, "owner_session", Value::Text(self.owner.as_deref())),
             (s.started_at, "started_at_kst", Value::Time(self.started_at)),
@@ -223,120 +234,6 @@ fn dash_none(v: &str) -> Option<&str> {
     (!v.is_empty() && v != "-").then_some(v)
 }
 
-/// Reads a whole queue file: its document (rows moved out) and every row as a task.
-/// Every problem of the file is returned, each with its line and in line order:
-/// structural ones (a duplicate column, a row with the wrong number of cells) and those
-/// of the values in every other row alike, so one pass shows a person all of them.
-pub fn read_file(text: &str, tz: &TimeZone) -> Result<(Document, Vec<RowTask>), Vec<Diagnostic>> {
-    let (mut doc, mut diags) = parse_partial(text)?;
-    match take_rows(&mut doc, tz) {
-        Ok(rows) if diags.is_empty() => return Ok((doc, rows)),
-        Ok(_) => {}
-        Err(more) => diags.extend(more),
-    }
-    diags.sort_by_key(|d| d.line);
-    Err(diags)
-}
-
-/// Reads every row of `doc` as a task; all problems are returned, each with its line.
-pub fn read_rows(doc: &Document, tz: &TimeZone) -> Result<Vec<RowTask>, Vec<Diagnostic>> {
-    rows_from(doc, doc.rows.clone(), tz)
-}
-
-/// [`read_rows`] that moves the rows out of `doc` (left with none) instead of copying
-/// their text: the import of a large file allocates half as much.
-pub fn take_rows(doc: &mut Document, tz: &TimeZone) -> Result<Vec<RowTask>, Vec<Diagnostic>> {
-    let rows = std::mem::take(&mut doc.rows);
-    rows_from(doc, rows, tz)
-}
-
-fn rows_from(doc: &Document, rows: Vec<RowLine>, tz: &TimeZone) -> Result<Vec<RowTask>, Vec<Diagnostic>> {
-    let col = |name: &str| doc.column(name);
-    let mut diags = Vec::new();
-    let extra_cols: Vec<(usize, &String)> =
-        doc.columns.iter().enumerate().filter(|(_, c)| !CANONICAL_COLUMNS.contains(&c.as_str())).collect();
-    let (Some(c_id), Some(c_status), Some(c_prio), Some(c_task)) =
-        (col("id"), col("status"), col("priority"), col("task"))
-    else {
-        // parse() only returns documents that have these columns.
-        return Err(vec![Diagnostic { line: doc.header_line, message: "queue table lacks a required column".into() }]);
-    };
-    let (c_criteria, c_owner, c_started, c_due, c_notes) =
-        (col("success_criteria"), col("owner_session"), col("started_at_kst"), col("due_at_kst"), col("notes"));
-    let shown = Shown::of(doc);
-    // Ids first, while the rows are still whole. A prefix and number name one task, so
-    // `ORCH-7` and `ORCH-007` are the same id written twice.
-    let mut seen: HashMap<(&str, u64), (&str, usize)> = HashMap::with_capacity(rows.len());
-    for row in &rows {
-        let id = row.cells[c_id].trim();
-        let Some(key) = parse_id(id) else {
-            diags.push(Diagnostic {
-                line: row.line,
-                message: format!("bad id `{id}` (expected PREFIX-NNN, like ORCH-001)"),
-            });
-            continue;
-        };
-        match seen.get(&key) {
-            Some((first, _)) if *first == id => {
-                diags.push(Diagnostic { line: row.line, message: format!("duplicate id `{id}`") });
-            }
-            Some((first, at)) => diags.push(Diagnostic {
-                line: row.line,
-                message: format!("duplicate id `{id}`: the same prefix and number as `{first}` (line {at})"),
-            }),
-            None => {
-                seen.insert(key, (id, row.line));
-            }
-        }
-    }
-    drop(seen);
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let RowLine { line, raw, eol, mut cells } = row;
-        let mut bad = |message: String| diags.push(Diagnostic { line, message });
-        let status = cells[c_status].trim().parse::<Status>().map_err(|e| bad(e.to_string())).ok();
-        let priority = cells[c_prio].trim().parse::<Priority>().map_err(|e| bad(e.to_string())).ok();
-        let task = take_value(&mut cells, Some(c_task));
-        if task.is_none() {
-            bad("the task is empty".to_string());
-        }
-        let mut time = |i: Option<usize>, name: &str| {
-            let v = dash_none(i.map_or("", |i| cells[i].as_str()))?;
-            parse_display_time(v, tz).map_err(|e| bad(format!("{name}: {e}"))).ok()
-        };
-        let started_at = time(c_started, "started_at_kst");
-        let due_at = time(c_due, "due_at_kst");
-        let (Some(status), Some(priority), Some(task)) = (status, priority, task) else { continue };
-        out.push(RowTask {
-            line,
-            id: take_value(&mut cells, Some(c_id)).unwrap_or_default(),
-            status,
-            priority,
-            task,
-            success_criteria: take_value(&mut cells, c_criteria),
-            owner: take_value(&mut cells, c_owner),
-            started_at,
-            due_at,
-            notes: take_value(&mut cells, c_notes),
-            extra: extra_cols.iter().map(|(i, name)| ((*name).clone(), std::mem::take(&mut cells[*i]))).collect(),
-            shown,
-            raw,
-            eol,
-        });
-    }
-    diags.sort_by_key(|d| d.line);
-    if diags.is_empty() { Ok(out) } else { Err(diags) }
-}
-
-/// Moves a cell's value out (none for `-` or blank), reusing its text when it is trimmed.
-fn take_value(cells: &mut [String], i: Option<usize>) -> Option<String> {
-    let cell = std::mem::take(&mut cells[i?]);
-    match dash_none(&cell) {
-        Some(v) if v.len() == cell.len() => Some(cell),
-        v => v.map(str::to_string),
-    }
-}
-
 /// The task's values for `columns`, `-` where there is none.
 pub fn task_cells(task: &Task, columns: &[String], tz: &TimeZone) -> Vec<String> {
     let opt = |v: &Option<String>| v.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| "-".into());
@@ -378,6 +275,10 @@ pub fn view_selection(tasks: &[Task], done_kept: usize, all: bool) -> Vec<bool> 
     }
     keep
 }
+
+#[path = "task_row_read.rs"]
+mod read;
+pub use read::{read_file, read_rows};
 
 #[cfg(test)]
 #[path = "task_row_tests.rs"]

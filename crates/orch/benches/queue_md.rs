@@ -58,7 +58,9 @@ fn pure(c: &mut Criterion, text: &str) {
     c.bench_function("pure/parse+read_rows 10k", |b| {
         b.iter(|| {
             let doc = parse(text).expect("parses");
-            read_rows(&doc, &tz).expect("rows read")
+            let rows = read_rows(&doc, &tz).expect("rows read");
+            std::hint::black_box(&rows);
+            rows.len()
         })
     });
     let doc = parse(text).expect("parses");
@@ -66,13 +68,8 @@ fn pure(c: &mut Criterion, text: &str) {
         .expect("rows")
         .into_iter()
         .map(|r| {
-            let mut t = Task::new(r.id, r.task, r.priority, 4, jiff::Timestamp::UNIX_EPOCH);
-            t.status = r.status;
-            t.success_criteria = r.success_criteria;
-            t.owner = r.owner;
-            t.started_at = r.started_at;
-            t.due_at = r.due_at;
-            t.notes = r.notes;
+            let mut t = Task::new(r.id.to_string(), r.task.to_string(), r.priority, 4, jiff::Timestamp::UNIX_EPOCH);
+            r.apply_to(&mut t);
             t
         })
         .collect();

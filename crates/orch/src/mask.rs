@@ -21,8 +21,8 @@
 //! instead would spread it over modules that should not know about it.)
 
 use crate::store::{
-    Backend, ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, Tx, ViewInfo,
-    ViewMark,
+    Backend, ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, Settle, Tx,
+    ViewInfo, ViewMark,
 };
 use jiff::Timestamp;
 use orch_core::event::Event;
@@ -193,6 +193,15 @@ impl Tx for MaskTx<'_> {
     fn claim_next(&mut self, spec: &ClaimSpec<'_>) -> Result<NextClaim> {
         self.inner.claim_next(spec)
     }
+    fn task_settle(&mut self, s: &Settle<'_>) -> Result<bool> {
+        let reason = s.end.as_ref().and_then(|e| e.reason).map(|r| self.mask.text(r));
+        let report = s.end.as_ref().and_then(|e| e.report).map(|r| self.mask.text(r));
+        let end = s.end.as_ref().map(|e| RunEnd { reason: reason.as_deref(), report: report.as_deref(), ..e.clone() });
+        let why = s.verdict.map(|(_, r)| self.mask.text(r));
+        let verdict = s.verdict.zip(why.as_deref()).map(|((v, _), r)| (v, r));
+        let events: Vec<Event> = s.events.iter().map(|e| self.mask.event(e).unwrap_or_else(|| e.clone())).collect();
+        self.inner.task_settle(&Settle { end, verdict, events: &events, ..s.clone() })
+    }
     fn expired_leases(&mut self, now: Timestamp) -> Result<Vec<Task>> {
         self.inner.expired_leases(now)
     }
@@ -215,6 +224,9 @@ impl Tx for MaskTx<'_> {
     }
     fn run_by_token(&mut self, token: &str) -> Result<Option<Run>> {
         self.inner.run_by_token(token)
+    }
+    fn task_and_holder(&mut self, id: &str, token: &str) -> Result<Option<(Task, Option<Run>)>> {
+        self.inner.task_and_holder(id, token)
     }
     fn run_late_report(&mut self, run_id: &str, report: &str) -> Result<()> {
         self.inner.run_late_report(run_id, &self.mask.text(report))

@@ -13,7 +13,7 @@ const BREAKS: [&str; 3] = ["<br>", "<br/>", "<br />"];
 pub fn decode_cell(raw: &str) -> String {
     let s = raw.trim();
     // Fast path: most cells hold neither an escape nor a break.
-    if !has_any(s, b'\\', b'<', b'<') {
+    if memchr::memchr2(b'\\', b'<', s.as_bytes()).is_none() {
         return s.to_owned();
     }
     let mut out = String::with_capacity(s.len());
@@ -99,10 +99,23 @@ pub(crate) struct RawCell<'a> {
     pub plain: bool,
 }
 
-impl RawCell<'_> {
+impl<'a> RawCell<'a> {
     /// The decoded value, as [`decode_cell`] gives it.
     pub fn decode(&self) -> String {
-        if self.plain { self.text.trim().to_owned() } else { decode_cell(self.text) }
+        self.value().into_owned()
+    }
+
+    /// The decoded value, borrowed from the line when decoding only trims.
+    pub fn value(&self) -> std::borrow::Cow<'a, str> {
+        if self.plain { self.text.trim().into() } else { decode_cell(self.text).into() }
+    }
+
+    /// [`RawCell::value`] trimmed: a decoded break at either end goes too.
+    pub fn value_trimmed(&self) -> std::borrow::Cow<'a, str> {
+        match self.value() {
+            std::borrow::Cow::Owned(v) if v.trim().len() != v.len() => v.trim().to_owned().into(),
+            v => v,
+        }
     }
 }
 
@@ -115,6 +128,8 @@ pub(crate) fn split_cells(line: &str) -> Vec<RawCell<'_>> {
 }
 
 /// [`split_cells`] into a buffer the caller reuses from row to row (cleared first).
+/// One pass over the line finds the pipes and, on the way, the cells that hold a `\` or
+/// `<` (the only ones whose decoding does more than trim).
 pub(crate) fn split_cells_into<'a>(line: &'a str, cells: &mut Vec<RawCell<'a>>) {
     cells.clear();
     let mut s = line.trim_matches([' ', '\t', '\r']);
@@ -127,33 +142,25 @@ pub(crate) fn split_cells_into<'a>(line: &'a str, cells: &mut Vec<RawCell<'a>>) 
         s = rest;
     }
     let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, _) in s.match_indices('|') {
-        if i > 0 && bytes[i - 1] == b'\\' {
-            continue;
+    let (mut start, mut plain) = (0, true);
+    for i in memchr::memchr3_iter(b'|', b'\\', b'<', bytes) {
+        match bytes[i] {
+            // An escaped pipe: its `\` already marked the cell.
+            b'|' if i > 0 && bytes[i - 1] == b'\\' => {}
+            b'|' => {
+                cells.push(RawCell { text: &s[start..i], plain });
+                (start, plain) = (i + 1, true);
+            }
+            _ => plain = false,
         }
-        cells.push(raw_cell(&s[start..i]));
-        start = i + 1;
     }
-    cells.push(raw_cell(&s[start..]));
+    cells.push(RawCell { text: &s[start..], plain });
 }
 
-fn raw_cell(text: &str) -> RawCell<'_> {
-    RawCell { text, plain: !has_any(text, b'\\', b'<', b'<') }
-}
-
-/// True if `text` holds any of the three bytes. This runs over every byte of every
-/// cell, so it works in 16-byte blocks without an early exit inside a block, which the
-/// compiler turns into vector compares.
+/// True if `text` holds any of the three bytes (a vector search: this runs over every
+/// byte of every value written).
 fn has_any(text: &str, a: u8, b: u8, c: u8) -> bool {
-    let mut blocks = text.as_bytes().chunks_exact(16);
-    for block in &mut blocks {
-        let hit = block.iter().fold(0u8, |hit, &x| hit | u8::from(x == a) | u8::from(x == b) | u8::from(x == c));
-        if hit != 0 {
-            return true;
-        }
-    }
-    blocks.remainder().iter().any(|&x| x == a || x == b || x == c)
+    memchr::memchr3(a, b, c, text.as_bytes()).is_some()
 }
 
 /// True if `line` is a separator row with exactly `n` cells: each cell is dashes with an

@@ -27,7 +27,9 @@ mod proptests;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use cell::RawCell;
 pub use cell::{decode_cell, encode_cell, render_row};
+pub(crate) use parse::Table;
 pub use parse::{parse, parse_partial};
 
 /// One problem found in the file, at a 1-based line number.

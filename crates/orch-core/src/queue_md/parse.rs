@@ -1,8 +1,12 @@
 //! Reading QUEUE.md: finds the queue table in a text and splits the text into a
 //! [`Document`], collecting every structural problem as a [`Diagnostic`]. Pure string
 //! work, no I/O.
+//!
+//! [`Table`] reads the queue table row by row without decoding any cell, so a caller
+//! that turns rows into something else ([`crate::task_row::read_file`]) decodes only the
+//! cells it keeps; [`parse_partial`] is that reader collecting every row whole.
 
-use super::cell::{is_separator, is_table_line, split_cells, split_cells_into};
+use super::cell::{RawCell, is_separator, is_table_line, split_cells, split_cells_into};
 use super::scan::{Fence, Line, Lines};
 use super::{Diagnostic, Document, RowLine};
 use std::iter::Peekable;
@@ -30,89 +34,135 @@ pub fn parse(text: &str) -> Result<Document, Vec<Diagnostic>> {
 /// cell count is right (so a caller can check their values too), beside the problems
 /// found (sorted by line). `Err` only when there is no queue table at all.
 pub fn parse_partial(text: &str) -> Result<(Document, Vec<Diagnostic>), Vec<Diagnostic>> {
-    // A byte order mark stays in the prefix; lines are scanned after it.
-    let body = if text.starts_with('\u{FEFF}') { '\u{FEFF}'.len_utf8() } else { 0 };
-    let mut lines = Lines::new(text, body).peekable();
-    let mut fence: Option<Fence> = None;
-    while let Some(line) = lines.next() {
-        if let Some(open) = fence {
-            if open.closes(line.content) {
-                fence = None;
-            }
-            continue;
-        }
-        if let Some(open) = Fence::open(line.content) {
-            fence = Some(open);
-            continue;
-        }
-        if !is_table_line(line.content) {
-            continue;
-        }
-        let header = split_cells(line.content);
-        let Some(&separator) = lines.peek() else {
-            break;
-        };
-        if !is_separator(separator.content, header.len()) {
-            continue;
-        }
-        lines.next();
-        let columns: Vec<String> = header.iter().map(|c| c.decode()).collect();
-        if REQUIRED.iter().all(|r| columns.iter().any(|c| c == r)) {
-            return read_table(text, line, separator, columns, &mut lines);
-        }
-        // Another table: its rows are prefix text, never a queue table's header.
-        while lines.next_if(|l| is_table_line(l.content)).is_some() {}
-    }
-    Err(vec![Diagnostic { line: 1, message: NO_TABLE.to_owned() }])
-}
-
-/// Reads the queue table's rows after its header and separator, and the suffix.
-fn read_table<'a>(
-    text: &str,
-    header: Line<'a>,
-    separator: Line<'a>,
-    columns: Vec<String>,
-    lines: &mut Peekable<Lines<'a>>,
-) -> Result<(Document, Vec<Diagnostic>), Vec<Diagnostic>> {
-    let mut diagnostics = Vec::new();
-    for (i, name) in columns.iter().enumerate() {
-        if columns[..i].contains(name) {
-            diagnostics.push(Diagnostic { line: header.number, message: format!("duplicate column `{name}`") });
-        }
-    }
+    let mut table = Table::find(text)?;
     let mut rows = Vec::new();
-    let mut raw = Vec::with_capacity(columns.len() + 1);
-    let mut end = separator.end;
-    while let Some(line) = lines.next_if(|l| is_table_line(l.content)) {
-        end = line.end;
-        split_cells_into(line.content, &mut raw);
-        if raw.len() != columns.len() {
-            diagnostics.push(Diagnostic {
-                line: line.number,
-                message: format!("expected {} cells, found {}", columns.len(), raw.len()),
-            });
-            // Its cells cannot be read by column; the other rows still are.
-            continue;
-        }
+    while let Some(row) = table.next_row() {
         rows.push(RowLine {
-            line: line.number,
-            raw: line.content.to_owned(),
-            eol: line.eol.to_owned(),
-            cells: raw.iter().map(|c| c.decode()).collect(),
+            line: row.line,
+            raw: row.raw.to_owned(),
+            eol: row.eol.to_owned(),
+            cells: row.cells.iter().map(RawCell::decode).collect(),
         });
     }
-    diagnostics.sort_by_key(|d| d.line);
-    let doc = Document {
-        prefix: text[..header.start].to_owned(),
-        header_line: header.number,
-        header_raw: header.content.to_owned(),
-        header_eol: header.eol.to_owned(),
-        columns,
-        separator_raw: separator.content.to_owned(),
-        separator_eol: separator.eol.to_owned(),
-        rows,
-        suffix: text[end..].to_owned(),
-        eol: header.eol.to_owned(),
-    };
+    let (mut doc, diagnostics) = table.finish();
+    doc.rows = rows;
     Ok((doc, diagnostics))
+}
+
+/// One row of the queue table as written, its cells not decoded yet.
+pub(crate) struct RawRow<'r, 't> {
+    /// 1-based source line.
+    pub line: usize,
+    /// The line exactly, without its ending.
+    pub raw: &'t str,
+    /// Its ending (see [`RowLine::eol`]).
+    pub eol: &'t str,
+    /// One cell per column.
+    pub cells: &'r [RawCell<'t>],
+}
+
+/// The queue table of a text, read row by row: [`Table::find`] it, take its rows with
+/// [`Table::next_row`], then [`Table::finish`] for the document around them.
+pub(crate) struct Table<'t> {
+    text: &'t str,
+    header: Line<'t>,
+    separator: Line<'t>,
+    columns: Vec<String>,
+    lines: Peekable<Lines<'t>>,
+    /// Where the table ends so far: just after its last line read.
+    end: usize,
+    cells: Vec<RawCell<'t>>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl<'t> Table<'t> {
+    /// Finds the queue table (see [`parse`]); `Err` when there is none.
+    pub fn find(text: &'t str) -> Result<Table<'t>, Vec<Diagnostic>> {
+        // A byte order mark stays in the prefix; lines are scanned after it.
+        let body = if text.starts_with('\u{FEFF}') { '\u{FEFF}'.len_utf8() } else { 0 };
+        let mut lines = Lines::new(text, body).peekable();
+        let mut fence: Option<Fence> = None;
+        while let Some(line) = lines.next() {
+            if let Some(open) = fence {
+                if open.closes(line.content) {
+                    fence = None;
+                }
+                continue;
+            }
+            if let Some(open) = Fence::open(line.content) {
+                fence = Some(open);
+                continue;
+            }
+            if !is_table_line(line.content) {
+                continue;
+            }
+            let header = split_cells(line.content);
+            let Some(&separator) = lines.peek() else {
+                break;
+            };
+            if !is_separator(separator.content, header.len()) {
+                continue;
+            }
+            lines.next();
+            let columns: Vec<String> = header.iter().map(RawCell::decode).collect();
+            if REQUIRED.iter().all(|r| columns.iter().any(|c| c == r)) {
+                let mut diagnostics = Vec::new();
+                for (i, name) in columns.iter().enumerate() {
+                    if columns[..i].contains(name) {
+                        diagnostics
+                            .push(Diagnostic { line: line.number, message: format!("duplicate column `{name}`") });
+                    }
+                }
+                let cells = Vec::with_capacity(columns.len() + 1);
+                let end = separator.end;
+                return Ok(Table { text, header: line, separator, columns, lines, end, cells, diagnostics });
+            }
+            // Another table: its rows are prefix text, never a queue table's header.
+            while lines.next_if(|l| is_table_line(l.content)).is_some() {}
+        }
+        Err(vec![Diagnostic { line: 1, message: NO_TABLE.to_owned() }])
+    }
+
+    /// The header's column names, decoded.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The next row with as many cells as the header has columns; a row with another
+    /// count is a problem, noted, and skipped.
+    pub fn next_row(&mut self) -> Option<RawRow<'_, 't>> {
+        while let Some(line) = self.lines.next_if(|l| is_table_line(l.content)) {
+            self.end = line.end;
+            split_cells_into(line.content, &mut self.cells);
+            if self.cells.len() == self.columns.len() {
+                return Some(RawRow { line: line.number, raw: line.content, eol: line.eol, cells: &self.cells });
+            }
+            self.diagnostics.push(Diagnostic {
+                line: line.number,
+                message: format!("expected {} cells, found {}", self.columns.len(), self.cells.len()),
+            });
+        }
+        None
+    }
+
+    /// The document (with no rows) once every row is read, and the structural problems
+    /// found, sorted by line.
+    pub fn finish(mut self) -> (Document, Vec<Diagnostic>) {
+        while self.next_row().is_some() {}
+        let (header, separator) = (self.header, self.separator);
+        self.diagnostics.sort_by_key(|d| d.line);
+        let doc = Document {
+            prefix: self.text[..header.start].to_owned(),
+            header_line: header.number,
+            header_raw: header.content.to_owned(),
+            header_eol: header.eol.to_owned(),
+            columns: self.columns,
+            separator_raw: separator.content.to_owned(),
+            separator_eol: separator.eol.to_owned(),
+            rows: Vec::new(),
+            suffix: self.text[self.end..].to_owned(),
+            eol: header.eol.to_owned(),
+        };
+        (doc, self.diagnostics)
+    }
 }

@@ -41,7 +41,7 @@ impl<'a> Iterator for Lines<'a> {
         }
         let start = self.pos;
         let rest = &self.text[start..];
-        let (content, eol) = match rest.find('\n') {
+        let (content, eol) = match memchr::memchr(b'\n', rest.as_bytes()) {
             Some(nl) => match rest[..nl].strip_suffix('\r') {
                 Some(content) => (content, &rest[nl - 1..=nl]),
                 None => (&rest[..nl], &rest[nl..=nl]),

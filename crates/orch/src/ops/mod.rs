@@ -7,6 +7,7 @@ mod claim;
 mod fleet;
 pub mod json;
 mod kpi;
+mod one_step;
 mod prune;
 mod review;
 mod run;
@@ -288,7 +289,7 @@ fn step(tx: &mut dyn Tx, task: &Task, cmd: &Command, now: jiff::Timestamp) -> st
     persist(tx, task, change, None).map(|_| ())
 }
 
-fn failed_for_good(t: &Task) -> bool {
+pub(super) fn failed_for_good(t: &Task) -> bool {
     t.status == Status::Blocked || (t.status == Status::Failed && t.retry_at.is_none())
 }
 

@@ -176,11 +176,16 @@ pub(crate) fn verdict_on(
     now: jiff::Timestamp,
 ) -> store::Result<()> {
     tx.run_set_verdict(&run.id, verdict, reason)?;
+    tx.event_insert(&verdict_event(run, verdict, reason, now))?;
+    Ok(())
+}
+
+/// The `gate.verdict` event of a run.
+pub(crate) fn verdict_event(run: &Run, verdict: &str, reason: &str, now: jiff::Timestamp) -> Event {
     let mut e = run_event(run, now, kind::GATE_VERDICT);
     e.level = if verdict == "PASS" { Level::Info } else { Level::Warn };
     e.msg = Some(format!("{verdict}: {reason}"));
-    tx.event_insert(&e)?;
-    Ok(())
+    e
 }
 
 /// An event about a run, carrying its ids.

@@ -6,6 +6,7 @@
 //! (`cost_limit`) instead of retrying. A run that had ended already (its worker finished
 //! the task itself) is left as it ended.
 
+use super::one_step::{self, Known};
 use super::{Orch, persist_traced};
 use crate::error::{Error, Result};
 use crate::gate::{self, Decision, Step, Verdict};
@@ -108,9 +109,15 @@ impl Orch {
         judged: Option<&Decision>,
     ) -> Result<Settled> {
         let ending = Ending { run: *run, outcome, report, judged, usage: None };
+        self.settle_known(&ending, None)
+    }
+
+    /// [`Orch::settle`] given the task and its live run as read before (by `done`, for the
+    /// gate): no second read when nothing changed meanwhile (see `settle_in`).
+    fn settle_known(&self, ending: &Ending<'_>, known: Option<Known<'_>>) -> Result<Settled> {
         let now = self.now();
         let rules = self.settle_rules();
-        let (settled, warnings) = self.change(|tx| settle_in(tx, &ending, now, &rules))?;
+        let (settled, warnings) = self.change(|tx| settle_in(tx, ending, now, &rules, known.as_ref()))?;
         Ok(match settled {
             Settled::Task { task, reason, .. } => Settled::Task { task, reason, warnings },
             other => other,
@@ -173,10 +180,16 @@ impl Orch {
     /// `Auth::Force` skips the gate. A token that no longer holds the lease is refused
     /// (`lease lost`), its report kept on its run.
     pub fn done(&self, id: &str, auth: Auth, notes: Option<String>, report: Option<&str>) -> Result<DoneResult> {
-        let task = self.get(id)?;
-        let holds = |token: &String| task.lease.as_ref().is_some_and(|l| &l.token == token);
+        let holds = |task: &Task, token: &String| task.lease.as_ref().is_some_and(|l| &l.token == token);
+        // The task and the run its token holds, in one read.
         let token = match &auth {
-            Auth::Token(token) if holds(token) => token.clone(),
+            Auth::Token(token) => token.as_str(),
+            Auth::Force => "",
+        };
+        let (task, held) =
+            store::read(self.db.as_ref(), |tx| tx.task_and_holder(id, token))?.ok_or_else(|| super::not_found(id))?;
+        let token = match &auth {
+            Auth::Token(token) if holds(&task, token) => token.clone(),
             // Forced (no gate), or refused by the transition, which keeps the report as a
             // late report and says why.
             _ => {
@@ -184,8 +197,7 @@ impl Orch {
                 return Ok(DoneResult { task, decision: None, reason: None, warnings });
             }
         };
-        let run = store::read(self.db.as_ref(), |tx| tx.run_by_token(&token))?
-            .ok_or_else(|| Error::Io(format!("{id}: no run holds its lease token")))?;
+        let run = held.ok_or_else(|| Error::Io(format!("{id}: no run holds its lease token")))?;
         let d = self.judge(&task, &run.id, run.attempt, report.unwrap_or(""), "review");
         let outcome = match Outcome::of(&d) {
             Outcome::Done { note } => {
@@ -195,7 +207,8 @@ impl Orch {
             other => other,
         };
         let run_ref = RunRef { task_id: id, run_id: &run.id, token: &token };
-        match self.settle(&run_ref, outcome, &d.report, Some(&d))? {
+        let ending = Ending { run: run_ref, outcome, report: &d.report, judged: Some(&d), usage: None };
+        match self.settle_known(&ending, Some(Known { task: &task, run: &run }))? {
             Settled::Task { task, reason, warnings } => {
                 let reason = reason.filter(|_| task.status != Status::Done);
                 Ok(DoneResult { task: *task, decision: Some(d), reason, warnings })
@@ -218,22 +231,19 @@ pub(super) struct SettleRules<'a> {
 /// task's next state by the transition rules. A run its own holder ended already (its
 /// worker called `orch done` or `orch fail`) gets only the usage: its task and its
 /// verdict are the holder's. When the transition is refused otherwise (the lease is
-/// gone) the task is not touched and the report is kept as a late report.
+/// gone) the task is not touched and the report is kept as a late report. The change is
+/// written in one step of the store when it can be (see `one_step`), from `known` (the
+/// task and run as read before this transaction) or from what is read here first.
 pub(super) fn settle_in(
     tx: &mut dyn Tx,
     e: &Ending<'_>,
     now: Timestamp,
     rules: &SettleRules<'_>,
+    known: Option<&Known<'_>>,
 ) -> store::Result<Settled> {
     let run = &e.run;
     if let Some(u) = e.usage.filter(|u| !u.is_zero()) {
         tx.run_add_usage(run.run_id, u)?;
-    }
-    let stored = tx.run_get(run.run_id)?;
-    if let Some(o) = stored.as_ref().and_then(|r| r.outcome.clone()).filter(|o| finished_by_holder(Some(o)))
-        && let Some(task) = tx.task_get(run.task_id)?
-    {
-        return Ok(Settled::Ended { task: Box::new(task), outcome: o });
     }
     let outcome = cost_limited(tx, run.task_id, e.outcome.clone(), rules.cost_limit, now)?;
     let reason = match &outcome {
@@ -252,17 +262,38 @@ pub(super) fn settle_in(
         Outcome::Fail { class, reason } => Command::Fail { auth, reason, class, unit: super::claim::unit_draw() },
         Outcome::Block { reason } => Command::Block { auth, reason },
     };
+    let judged_as = e.judged.map(|d| (d.verdict.as_str(), d.reason.as_str()));
+    let settled = |task: Task| Settled::Task { task: Box::new(task), reason: reason.clone(), warnings: Vec::new() };
+    // Known before: try the one step; a task that changed meanwhile is read again below.
+    if let Some(k) = known
+        && let Some(task) = one_step::settle(tx, k, &cmd, report, judged_as, now, rules.policy)?
+    {
+        return Ok(settled(task));
+    }
+    let stored = tx.run_get(run.run_id)?;
+    if let Some(o) = stored.as_ref().and_then(|r| r.outcome.clone()).filter(|o| finished_by_holder(Some(o)))
+        && let Some(task) = tx.task_get(run.task_id)?
+    {
+        return Ok(Settled::Ended { task: Box::new(task), outcome: o });
+    }
+    let before = tx.task_get(run.task_id)?.ok_or_else(|| StoreError::NotFound(run.task_id.to_string()))?;
+    if known.is_none()
+        && let Some(r) = &stored
+        && let Some(task) =
+            one_step::settle(tx, &Known { task: &before, run: r }, &cmd, report, judged_as, now, rules.policy)?
+    {
+        return Ok(settled(task));
+    }
     if let (Some(d), Some(r)) = (e.judged, &stored) {
         super::run::verdict_on(tx, r, d.verdict.as_str(), &d.reason, now)?;
     }
-    let before = tx.task_get(run.task_id)?.ok_or_else(|| StoreError::NotFound(run.task_id.to_string()))?;
     match transition(&before, &cmd, now, rules.policy) {
         Ok(change) => {
             // The task's live run is this one (its token held the lease): its trace id
             // is known already.
             let trace = stored.filter(|r| before.run_id.as_deref() == Some(r.id.as_str())).map(|r| r.trace_id);
             let task = persist_traced(tx, &before, change, report, trace.as_deref())?;
-            Ok(Settled::Task { task: Box::new(task), reason, warnings: Vec::new() })
+            Ok(settled(task))
         }
         Err(_) => {
             super::tasks::keep_late_report(tx, &before, &cmd, report, now)?;

@@ -47,7 +47,8 @@ impl Orch {
             for (run_id, p) in turn.processes {
                 tx.run_set_process(run_id, p)?;
             }
-            let settled = turn.endings.iter().map(|e| settle_in(tx, e, now, &settle)).collect::<Result<Vec<_>, _>>()?;
+            let settled =
+                turn.endings.iter().map(|e| settle_in(tx, e, now, &settle, None)).collect::<Result<Vec<_>, _>>()?;
             let mut claimed = Vec::with_capacity(turn.claims.len());
             for req in turn.claims {
                 match claim_in(tx, req, now, &claim)? {

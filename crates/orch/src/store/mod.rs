@@ -99,11 +99,54 @@ pub struct ListFilter {
 }
 
 /// What a view last showed of a task: its line, and the task version it showed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ViewMark {
     pub version: i64,
     pub line: String,
     pub eol: String,
+}
+
+/// One row of a view as the view writes it (see [`Tx::view_lines`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ViewRow {
+    /// The view last showed the task at its current version: the row is that mark's
+    /// line again, and the task's columns are not read.
+    Kept { id: String, mark: ViewMark },
+    /// The task changed since the view last showed it (its mark, if any, shows an older
+    /// version), or the view never showed it. (Boxed: a view is mostly kept rows.)
+    Changed { task: Box<Task>, mark: Option<ViewMark> },
+}
+
+impl ViewRow {
+    /// A row of [`Tx::view_rows`] as [`Tx::view_lines`] gives it.
+    pub fn of(task: Task, mark: Option<ViewMark>) -> ViewRow {
+        match mark {
+            Some(mark) if mark.version == task.version => ViewRow::Kept { id: task.id, mark },
+            mark => ViewRow::Changed { task: Box::new(task), mark },
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        match self {
+            ViewRow::Kept { id, .. } => id,
+            ViewRow::Changed { task, .. } => &task.id,
+        }
+    }
+
+    /// The task's version now.
+    pub fn version(&self) -> i64 {
+        match self {
+            ViewRow::Kept { mark, .. } => mark.version,
+            ViewRow::Changed { task, .. } => task.version,
+        }
+    }
+
+    pub fn mark(&self) -> Option<&ViewMark> {
+        match self {
+            ViewRow::Kept { mark, .. } => Some(mark),
+            ViewRow::Changed { mark, .. } => mark.as_ref(),
+        }
+    }
 }
 
 /// What the store keeps of one view file besides its marks: the hash of the text orch
@@ -168,11 +211,31 @@ pub enum NextClaim {
     Undecided,
 }
 
+/// A transition of a task read before the transaction, for [`Tx::task_settle`]: the task
+/// as the transition left it (its `version` still the one it was read at), what it does to
+/// the task's live run, and its events.
+#[derive(Clone, Debug)]
+pub struct Settle<'a> {
+    pub task: &'a Task,
+    /// The run the change is about (the task's live run).
+    pub run_id: Option<&'a str>,
+    /// How that run ends, when the change ends it (recorded only while it has not ended).
+    pub end: Option<RunEnd<'a>>,
+    /// The gate's verdict on that run and its reason, recorded first.
+    pub verdict: Option<(&'a str, &'a str)>,
+    /// The events, in order, with their run and trace ids set.
+    pub events: &'a [Event],
+    /// Write only if no task lists this one in its `depends_on`.
+    pub alone: bool,
+}
+
 /// The primitives of one transaction. Every method is a domain operation; none is a
 /// generic update.
 ///
-/// A new method must also be forwarded by `mask::MaskTx`, the wrapper that masks
-/// secrets in history (events, runs' reasons and reports) on their way in.
+/// A new required method must also be forwarded by `mask::MaskTx`, the wrapper that
+/// masks secrets in history (events, runs' reasons and reports) on their way in. A
+/// method with a default built on the required ones works through it as it is, at the
+/// default's speed; read transactions are not wrapped.
 pub trait Tx {
     fn task_get(&mut self, id: &str) -> Result<Option<Task>>;
     /// Inserts a new task at the end of the queue's order. Its `version` is stored as given.
@@ -200,6 +263,13 @@ pub trait Tx {
     /// more — an idempotency key this task does not own yet, or (PostgreSQL) a resource
     /// to lock — is [`NextClaim::Undecided`], and nothing is written.
     fn claim_next(&mut self, spec: &ClaimSpec<'_>) -> Result<NextClaim>;
+    /// Writes a transition computed from a task read before this transaction, in one
+    /// step: when the stored task still has `s.task.version` (and, with `s.alone`, no
+    /// task depends on it), records the verdict on the run, writes the task
+    /// (compare-and-set, as [`Tx::task_update`]), ends the run and appends the events.
+    /// Otherwise writes nothing and returns false: the caller goes the general way.
+    /// (SQLite takes the same steps one by one, see [`settle_in_steps`].)
+    fn task_settle(&mut self, s: &Settle<'_>) -> Result<bool>;
     /// IN_PROGRESS tasks whose lease expired at or before `now`.
     fn expired_leases(&mut self, now: Timestamp) -> Result<Vec<Task>>;
     /// The task that owns an idempotency key.
@@ -213,6 +283,10 @@ pub trait Tx {
     fn run_end(&mut self, run_id: &str, end: &RunEnd<'_>) -> Result<()>;
     fn run_get(&mut self, run_id: &str) -> Result<Option<Run>>;
     fn run_by_token(&mut self, token: &str) -> Result<Option<Run>>;
+    /// A task, and the run whose lease token is `token` when that token holds the task's
+    /// lease (what a lease holder's `done` reads before the gate); `None` for no task.
+    /// (SQLite reads one then the other, see [`task_and_holder_in_steps`].)
+    fn task_and_holder(&mut self, id: &str, token: &str) -> Result<Option<(Task, Option<Run>)>>;
     fn run_late_report(&mut self, run_id: &str, report: &str) -> Result<()>;
     /// Records the process that executes a run (after it is spawned).
     fn run_set_process(&mut self, run_id: &str, p: &ProcessInfo) -> Result<()>;
@@ -234,6 +308,9 @@ pub trait Tx {
     /// Appends events in the order given, each numbered as by [`Tx::event_insert`]
     /// (PostgreSQL: one statement for all).
     fn events_insert(&mut self, events: &[Event]) -> Result<()>;
+    /// Up to `limit` events numbered after `seq`, in order, never one past an event that
+    /// may still commit (a cursor that follows the numbers misses nothing). Fewer than
+    /// `limit` means every event committed before the call began is among them.
     fn events_after(&mut self, seq: i64, limit: usize) -> Result<Vec<Event>>;
 
     /// Events matching `q` (see [`EventQuery`]).
@@ -264,8 +341,27 @@ pub trait Tx {
     /// later in queue order), each with its mark in that view. Reads only those rows,
     /// however long the DONE history.
     fn view_rows(&mut self, view: &str, done_kept: usize) -> Result<Vec<(Task, Option<ViewMark>)>>;
+    /// The rows of [`Tx::view_rows`], each as the view writes it: a task the view last
+    /// showed at its current version comes as its mark alone ([`ViewRow::Kept`]), without
+    /// reading its columns, so an unchanged view of any size costs little more than its
+    /// lines. Each store has its own reading; this default, built on `view_rows`, is for
+    /// wrappers that forward only the required methods.
+    fn view_lines(&mut self, view: &str, done_kept: usize) -> Result<Vec<ViewRow>> {
+        Ok(self.view_rows(view, done_kept)?.into_iter().map(|(t, m)| ViewRow::of(t, m)).collect())
+    }
+    /// The tasks of [`Tx::view_rows`] (any view's: they do not depend on it) as ids and
+    /// versions, in queue order: for a caller that holds the view's marks already. Each
+    /// store reads only those two columns; the default is built on `view_rows`.
+    fn view_versions(&mut self, done_kept: usize) -> Result<Vec<(String, i64)>> {
+        Ok(self.view_rows("", done_kept)?.into_iter().map(|(t, _)| (t.id, t.version)).collect())
+    }
     /// Every mark of view `view`, by task id.
     fn view_marks(&mut self, view: &str) -> Result<HashMap<String, ViewMark>>;
+    /// The mark of one task in view `view`. Each store looks it up by key; this default,
+    /// built on `view_marks`, is for wrappers that forward only the required methods.
+    fn view_mark(&mut self, view: &str, task_id: &str) -> Result<Option<ViewMark>> {
+        Ok(self.view_marks(view)?.remove(task_id))
+    }
     fn view_mark_set(&mut self, view: &str, task_id: &str, mark: &ViewMark) -> Result<()>;
     /// The hash and frame of view `view`; `None` for a view never written.
     fn view_get(&mut self, view: &str) -> Result<Option<ViewInfo>>;
@@ -285,14 +381,48 @@ pub trait Backend: Send + Sync {
     fn write(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
     /// Runs `f` in a read transaction: one consistent snapshot.
     fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
-    /// Blocks until another connection may have committed a change, or `timeout`
-    /// passes. It must notice a commit within a few milliseconds (SQLite: polls
-    /// `PRAGMA data_version`; PostgreSQL: LISTEN/NOTIFY), so an idle dispatcher starts a
-    /// new task at once. Returns whether a change was seen (a spurious `true` is
-    /// allowed; a missed change is not).
+    /// Blocks until another connection may have committed a change a dispatcher could
+    /// act on, or `timeout` passes: a task added, a task that may be claimable now or
+    /// later (PENDING, FAILED), a running task stopped by another hand than its lease
+    /// holder's (its lease lost), a DONE that may release another task (one depends on
+    /// it, or it had a resource or an idempotency key). A claim, a heartbeat or a note on
+    /// a running task is not such a change. It must notice one within a few
+    /// milliseconds (SQLite: polls `PRAGMA data_version`, which any commit moves;
+    /// PostgreSQL: LISTEN/NOTIFY), so an idle dispatcher starts a new task at once.
+    /// Returns whether a change was seen (a spurious `true` is allowed; a missed change
+    /// is not).
     fn wait_for_change(&self, timeout: std::time::Duration) -> Result<bool>;
     /// Where the data lives, for messages.
     fn describe(&self) -> String;
+}
+
+/// [`Tx::task_settle`] by the other primitives, one after the other: for a store with one
+/// writer at a time, where nothing can change between the check and the writes.
+pub fn settle_in_steps(tx: &mut dyn Tx, s: &Settle<'_>) -> Result<bool> {
+    let t = s.task;
+    if tx.task_get(&t.id)?.is_none_or(|stored| stored.version != t.version) {
+        return Ok(false);
+    }
+    if s.alone && !tx.dependents_of(&t.id)?.is_empty() {
+        return Ok(false);
+    }
+    if let (Some(run), Some((verdict, reason))) = (s.run_id, s.verdict) {
+        tx.run_set_verdict(run, verdict, reason)?;
+    }
+    tx.task_update(t)?;
+    if let (Some(run), Some(end)) = (s.run_id, &s.end) {
+        tx.run_end(run, end)?;
+    }
+    tx.events_insert(s.events)?;
+    Ok(true)
+}
+
+/// [`Tx::task_and_holder`] by [`Tx::task_get`] and [`Tx::run_by_token`].
+pub fn task_and_holder_in_steps(tx: &mut dyn Tx, id: &str, token: &str) -> Result<Option<(Task, Option<Run>)>> {
+    let Some(task) = tx.task_get(id)? else { return Ok(None) };
+    let holds = task.lease.as_ref().is_some_and(|l| l.token == token);
+    let run = if holds { tx.run_by_token(token)? } else { None };
+    Ok(Some((task, run)))
 }
 
 /// Runs `f` in a write transaction and hands back its value.

@@ -2,7 +2,7 @@
 //! kept in the database from the last import of the view's file so an export writes
 //! them back byte for byte. Each view has its own; the one imported last is also the
 //! queue's default (`meta` key `view.frame`), which a view that never imported a file
-//! starts from.
+//! starts from and then keeps (its marks are lines under those columns).
 
 use crate::store::{self, Tx};
 use orch_core::queue_md::Document;
@@ -55,6 +55,27 @@ pub fn load(tx: &mut dyn Tx, view: &str) -> store::Result<Document> {
 
 /// Stores the frame of `doc` (its rows aside) as `view`'s and the queue's default.
 pub fn save(tx: &mut dyn Tx, view: &str, doc: &Document) -> store::Result<()> {
+    let json = to_json(doc);
+    // An import of an unchanged file then writes nothing, and its commit costs no sync.
+    if tx.view_get(view)?.and_then(|v| v.frame).as_deref() != Some(json.as_str()) {
+        tx.view_set_frame(view, &json)?;
+    }
+    if tx.meta_get(META_FRAME)?.as_deref() != Some(json.as_str()) {
+        tx.meta_set(META_FRAME, &json)?;
+    }
+    Ok(())
+}
+
+/// Stores `doc`'s frame as `view`'s own when it has none: a view written from the
+/// queue's default frame keeps it, since its marks are lines under its columns.
+pub fn keep(tx: &mut dyn Tx, view: &str, doc: &Document) -> store::Result<()> {
+    if !exists(tx, view)? {
+        tx.view_set_frame(view, &to_json(doc))?;
+    }
+    Ok(())
+}
+
+fn to_json(doc: &Document) -> String {
     let f = Frame {
         prefix: doc.prefix.clone(),
         header_raw: doc.header_raw.clone(),
@@ -65,15 +86,7 @@ pub fn save(tx: &mut dyn Tx, view: &str, doc: &Document) -> store::Result<()> {
         suffix: doc.suffix.clone(),
         eol: doc.eol.clone(),
     };
-    let json = serde_json::to_string(&f).expect("a frame serialises");
-    // An import of an unchanged file then writes nothing, and its commit costs no sync.
-    if tx.view_get(view)?.and_then(|v| v.frame).as_deref() != Some(json.as_str()) {
-        tx.view_set_frame(view, &json)?;
-    }
-    if tx.meta_get(META_FRAME)?.as_deref() != Some(json.as_str()) {
-        tx.meta_set(META_FRAME, &json)?;
-    }
-    Ok(())
+    serde_json::to_string(&f).expect("a frame serialises")
 }
 
 /// Whether `view` has a frame of its own.

@@ -19,23 +19,32 @@
 //! task set DONE by hand releases the tasks its failure had blocked.
 //!
 //! Tasks absent from the file are left as they are: the view omits old DONE tasks, so
-//! absence never means deletion. The whole import holds the view lock; a large file is
-//! checked against one scan of the tasks, and the view is then rendered from that same
-//! snapshot instead of being read again (unless an edit moved the status of a task with
-//! dependencies, which may have moved others too).
+//! absence never means deletion.
+//!
+//! The whole import holds the view lock. What the view shows is read first, in a read
+//! transaction of its own while the file is parsed on another thread
+//! ([`crate::store::Tx::view_lines`]: a row the view showed at its task's current
+//! version is its mark alone). A row that is exactly its mark's line while its task is
+//! still at the mark's version is no change, and is settled there without reading the
+//! task: such a row writes nothing whatever the task did since (it would be stale at
+//! worst), and no other process changes this view's marks while the lock is held. Every
+//! other row is compared in the write transaction with its task as stored then, so the
+//! write transaction reads only the rows that need it. The view is then rendered from
+//! the rows in hand when the import changed no task and no task it compared had moved
+//! since the first read; otherwise the store says again which tasks it shows and at
+//! which versions, and the tasks not in hand at those are read.
 
-use super::{Snapshot, frame, hash, lock_view, read_optional, same_file, update_view, view_name};
+use super::edit::{What, add_row, import_row};
+use super::{Snapshot, frame, hash, lock_view, read_bytes, same_file, update_view, utf8, view_name};
 use crate::error::{Error, Result};
-use crate::ops::{Orch, persist};
-use crate::store::{self, ListFilter, StoreError, Tx, ViewMark};
+use crate::ops::Orch;
+use crate::store::{self, ListFilter, StoreError, Tx, ViewMark, ViewRow};
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
-use orch_core::event::{Event, kind};
 use orch_core::id::parse_id;
-use orch_core::queue_md::{Diagnostic, Document, parse};
-use orch_core::state::{Command, transition};
+use orch_core::queue_md::{Diagnostic, Document};
 use orch_core::task::Task;
-use orch_core::task_row::{RowTask, read_file, read_rows};
+use orch_core::task_row::{RowTask, read_file};
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -47,6 +56,10 @@ pub struct ImportSummary {
     pub unchanged: usize,
     pub stale: Vec<String>,
 }
+
+/// Rows absent from the view that make the importer read every task in one scan rather
+/// than look each up (when the queue is not much larger than that).
+const SCAN_FROM: usize = 64;
 
 /// Imports `file` (QUEUE.md when `None`).
 pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSummary, Vec<String>)> {
@@ -68,63 +81,78 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
     let name = view_name(orch)?;
     let lock = lock_view(orch)?;
     // A file that is not there is bad input (exit 2), like a file that is not a queue.
-    let text = read_optional(&path)?.ok_or_else(|| Error::Usage(format!("{}: no such file", path.display())))?;
+    let bytes = read_bytes(&path)?.ok_or_else(|| Error::Usage(format!("{}: no such file", path.display())))?;
+    let text = utf8(&path, &bytes)?;
     let shown = path.display().to_string();
-    let (doc, rows) = read_file(&text, &orch.tz).map_err(|diags| Error::Input { file: shown.clone(), diags })?;
-    let text_hash = is_view.then(|| hash(text.as_bytes()));
-    drop(text);
-    let cx = Context { orch, doc: &doc, force, now: orch.now(), shown: &shown };
-    let mut summary = ImportSummary::default();
-    let mut conflicts: Vec<String> = Vec::new();
-    let mut bad_ids: Vec<Diagnostic> = Vec::new();
-    // An edit moved the status of a task with dependencies: the tasks it is linked with
-    // (and it itself) may have moved with it, so copies in hand are stale.
-    let mut moved = false;
+    // The file is read while the view is: one is work for the processor, the other
+    // mostly for the store.
+    let (read, view_now) = std::thread::scope(|s| {
+        let reading = s.spawn(|| read_file(text, &orch.tz));
+        let view_now = view_rows(orch, &name);
+        (reading.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), view_now)
+    });
+    let (doc, rows) = read.map_err(|diags| Error::Input { file: shown.clone(), diags })?;
+    let (mut shown_rows, columns) = view_now?;
+    let text_hash = is_view.then(|| hash(&bytes));
+    let at: FxHashMap<&str, usize> = shown_rows.iter().enumerate().map(|(i, r)| (r.id(), i)).collect();
+    let before = Before::read(orch, &name, columns == doc.columns, &rows, &at)?;
+    let cx = Context { orch, doc: &doc, force, now: orch.now(), shown: &shown, marks: is_view || before.same_columns };
+    let mut run = Run::default();
     let result = store::write(orch.db.as_ref(), |tx| {
-        conflicts.clear();
-        bad_ids.clear();
-        moved = false;
-        summary = ImportSummary { file: shown.clone(), ..ImportSummary::default() };
-        let mut marks = tx.view_marks(&name)?;
-        let mut tasks = Tasks::load(tx, rows.len(), marks.len())?;
+        run = Run { summary: ImportSummary { file: shown.clone(), ..ImportSummary::default() }, ..Run::default() };
+        let mut tasks = Tasks::load(tx, before.outside, before.marks_total)?;
         for row in &rows {
-            let mark = marks.remove(&row.id);
-            let Some((task, slot)) = tasks.take(tx, &row.id, moved)? else {
+            let place = at.get(&*row.id).copied();
+            let held = place.map(|i| &shown_rows[i]);
+            if !run.moved
+                && before.same_columns
+                && let Some(ViewRow::Kept { mark, .. }) = held
+                && mark.line == row.raw
+            {
+                run.summary.unchanged += 1;
+                continue;
+            }
+            let mark = match held {
+                Some(r) => r.mark().cloned(),
+                None => before.outside_marks.get(&*row.id).cloned(),
+            };
+            let Some(task) = tasks.take(tx, &row.id, run.moved)? else {
                 if let Some(other) = tasks.same_number(tx, &row.id)? {
                     let message = format!(
                         "duplicate id `{}`: the same prefix and number as {other}, which the queue holds",
                         row.id
                     );
-                    bad_ids.push(Diagnostic { line: row.line, message });
+                    run.bad_ids.push(Diagnostic { line: row.line, message });
                     continue;
                 }
                 let (task, mark) = add_row(tx, &cx, &name, row)?;
-                marks.insert(task.id.clone(), mark);
-                summary.added.push(task.id.clone());
-                tasks.put(None, task);
+                run.summary.added.push(task.id.clone());
+                tasks.added(&task);
+                run.now.push((None, task, mark));
                 continue;
             };
-            let before = task.status;
+            run.drifted |= held.is_some_and(|r| r.version() != task.version);
+            let status = task.status;
             let done = import_row(tx, &cx, &name, row, task, mark)?;
-            if done.task.status != before && !moved {
-                moved = !done.task.depends_on.is_empty() || !tx.dependents_of(&row.id)?.is_empty();
+            if done.task.status != status && !run.moved {
+                run.moved = !done.task.depends_on.is_empty() || !tx.dependents_of(&row.id)?.is_empty();
             }
             match done.what {
-                What::Unchanged => summary.unchanged += 1,
-                What::Stale => summary.stale.push(row.id.clone()),
-                What::Edited => summary.edited.push(row.id.clone()),
-                What::Refused(why) => conflicts.push(why),
+                What::Unchanged => run.summary.unchanged += 1,
+                What::Stale => run.summary.stale.push(row.id.to_string()),
+                What::Edited => run.summary.edited.push(row.id.to_string()),
+                What::Refused(why) => run.conflicts.push(why),
             }
-            if let Some(m) = done.mark {
-                marks.insert(row.id.clone(), m);
-            }
-            tasks.put(slot, done.task);
+            run.now.push((place, done.task, done.mark));
         }
-        if !conflicts.is_empty() || !bad_ids.is_empty() {
+        if !run.conflicts.is_empty() || !run.bad_ids.is_empty() {
             // Rolls back. Not a `Conflict`: that would have PostgreSQL run it again.
             return Err(StoreError::Db(REFUSED.into()));
         }
         let frame = if is_view || !frame::exists(tx, &name)? {
+            if !before.same_columns {
+                forget_other_columns(tx, &name, &rows)?;
+            }
             frame::save(tx, &name, &doc)?;
             doc.clone()
         } else {
@@ -135,28 +163,40 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
         {
             tx.view_set_hash(&name, h)?;
         }
-        Ok(tasks.into_all().map(|tasks| (tasks, marks, frame)))
+        Ok(frame)
     });
-    let in_hand = match result {
-        Err(StoreError::Db(m)) if m == REFUSED && !bad_ids.is_empty() => {
-            return Err(Error::Input { file: shown, diags: std::mem::take(&mut bad_ids) });
+    drop(at);
+    let frame = match result {
+        Err(StoreError::Db(m)) if m == REFUSED && !run.bad_ids.is_empty() => {
+            return Err(Error::Input { file: shown, diags: run.bad_ids });
         }
-        Err(StoreError::Db(m)) if m == REFUSED => return Err(Error::Conflict(conflicts.join("\n"))),
+        Err(StoreError::Db(m)) if m == REFUSED => return Err(Error::Conflict(run.conflicts.join("\n"))),
         other => other?,
     };
+    let summary = run.summary;
     let Some(view) = view else {
         drop(lock);
         return Ok((summary, orch.after_change()));
     };
     // The view is rendered still under the lock, so no later change can be overwritten
-    // by it: with every task in hand, from the snapshot just written.
+    // by it: from the rows in hand when they are still what the database holds.
     let mut warnings = Vec::new();
     if let Err(e) = crate::event_log::flush(orch) {
         warnings.push(format!("events.jsonl not updated: {e}"));
     }
-    let snapshot = match in_hand {
-        Some((tasks, marks, frame)) if !moved => Ok(Snapshot::from_all(orch, tasks, marks, frame)),
-        _ => Snapshot::read(orch, &name, false),
+    let in_hand =
+        before.same_columns && !run.moved && !run.drifted && summary.added.is_empty() && summary.edited.is_empty();
+    let snapshot = if in_hand {
+        for (place, task, mark) in run.now {
+            if let Some(i) = place {
+                shown_rows[i] = ViewRow::of(task, mark);
+            }
+        }
+        Ok(Snapshot { rows: shown_rows, frame })
+    } else if before.same_columns {
+        read_again(orch, &name, shown_rows, run.now, frame)
+    } else {
+        Snapshot::read(orch, &name, false)
     };
     match snapshot.and_then(|s| update_view(orch, &name, &view, &s.render(orch))) {
         Ok(w) => warnings.extend(w),
@@ -165,41 +205,180 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
     Ok((summary, warnings))
 }
 
+/// The view after an import that changed tasks, read again in one transaction: which
+/// tasks it shows and their versions, now. The view's marks are those in hand — read
+/// first, or written by the import — since no other process changes them while the lock
+/// is held; so is every task at the version it has now. Only the others are read.
+fn read_again(
+    orch: &Orch,
+    view: &str,
+    shown: Vec<ViewRow>,
+    now: Vec<(Option<usize>, Task, Option<ViewMark>)>,
+    frame: Document,
+) -> Result<Snapshot> {
+    let mut held: FxHashMap<String, (Option<ViewMark>, Option<Box<Task>>)> = FxHashMap::default();
+    held.reserve(shown.len());
+    for row in shown {
+        match row {
+            ViewRow::Kept { id, mark } => held.insert(id, (Some(mark), None)),
+            ViewRow::Changed { task, mark } => held.insert(task.id.clone(), (mark, Some(task))),
+        };
+    }
+    for (_, task, mark) in now {
+        held.insert(task.id.clone(), (mark, Some(Box::new(task))));
+    }
+    Ok(store::read(orch.db.as_ref(), |tx| {
+        let order = tx.view_versions(orch.config.queue.done_kept)?;
+        let mut rows = Vec::with_capacity(order.len());
+        for (id, version) in order {
+            let (mark, task) = match held.remove(&id) {
+                Some(h) => h,
+                None => (tx.view_mark(view, &id)?, None),
+            };
+            rows.push(match mark {
+                Some(mark) if mark.version == version => ViewRow::Kept { id, mark },
+                mark => {
+                    let task = match task {
+                        Some(t) if t.version == version => t,
+                        _ => Box::new(tx.task_get(&id)?.ok_or_else(|| StoreError::NotFound(id.clone()))?),
+                    };
+                    ViewRow::Changed { task, mark }
+                }
+            });
+        }
+        Ok(Snapshot { rows, frame: frame.clone() })
+    })?)
+}
+
+/// The view takes the file's columns: a mark that is not a row of this file is a line
+/// under the old ones, and is forgotten (its line emptied: no row is it, and no version
+/// is its), so the task is written anew under the new header.
+fn forget_other_columns(tx: &mut dyn Tx, view: &str, rows: &[RowTask]) -> store::Result<()> {
+    let lines: FxHashMap<&str, &str> = rows.iter().map(|r| (&*r.id, &*r.raw)).collect();
+    for (id, mark) in tx.view_marks(view)? {
+        if lines.get(id.as_str()) != Some(&mark.line.as_str()) && mark.version >= 0 {
+            tx.view_mark_set(view, &id, &ViewMark { version: -1, line: String::new(), eol: String::new() })?;
+        }
+    }
+    Ok(())
+}
+
 /// What the import's transaction fails with when the file is refused (bad ids, conflicts).
 const REFUSED: &str = "the import was refused";
 
 /// What every row of one import shares.
-struct Context<'a> {
-    orch: &'a Orch,
-    doc: &'a Document,
-    force: bool,
-    now: Timestamp,
-    shown: &'a str,
+pub(super) struct Context<'a> {
+    pub orch: &'a Orch,
+    pub doc: &'a Document,
+    pub force: bool,
+    pub now: Timestamp,
+    pub shown: &'a str,
+    /// The file's lines may become the view's marks: it is the view's file, or has the
+    /// columns the view is written with. (A line under other columns would be written
+    /// under the view's header.)
+    pub marks: bool,
 }
 
-/// The file's tasks as stored. A file about as large as the queue's view is read with
-/// one scan of the tasks, which is far quicker than one look-up per row, and which
-/// leaves every task in hand to render the view from; a small file (or a queue with
-/// many more tasks than the file shows) looks its rows up one by one.
+/// What one run of the write transaction found (PostgreSQL may run it again).
+#[derive(Default)]
+struct Run {
+    summary: ImportSummary,
+    conflicts: Vec<String>,
+    bad_ids: Vec<Diagnostic>,
+    /// An edit moved the status of a task with dependencies: the tasks it is linked
+    /// with (and it itself) may have moved with it, so copies in hand are stale.
+    moved: bool,
+    /// A task compared had changed since the view was read.
+    drifted: bool,
+    /// Each task compared or added, as the import left it and its mark in the view,
+    /// with its place among the view's rows read first.
+    now: Vec<(Option<usize>, Task, Option<ViewMark>)>,
+}
+
+/// What the import learnt of the view before its write transaction, beside the view's
+/// rows (read in a transaction of their own while the file is read).
+struct Before {
+    /// The file has the columns the view is written with.
+    same_columns: bool,
+    /// How many rows of the file the view does not show, and their marks.
+    outside: usize,
+    outside_marks: HashMap<String, ViewMark>,
+    /// How many marks the view has, when they were all read.
+    marks_total: Option<usize>,
+}
+
+impl Before {
+    /// The marks of the file's rows the view does not show (`at` holds the places of
+    /// those it shows).
+    fn read(
+        orch: &Orch,
+        view: &str,
+        same_columns: bool,
+        file: &[RowTask<'_>],
+        at: &FxHashMap<&str, usize>,
+    ) -> Result<Before> {
+        let outside: Vec<&str> = file.iter().map(|r| &*r.id).filter(|id| !at.contains_key(id)).collect();
+        let (outside_marks, marks_total) = if outside.is_empty() {
+            (HashMap::new(), None)
+        } else {
+            store::read(orch.db.as_ref(), |tx| {
+                if outside.len() < SCAN_FROM {
+                    let mut marks = HashMap::new();
+                    for id in &outside {
+                        if let Some(m) = tx.view_mark(view, id)? {
+                            marks.insert(id.to_string(), m);
+                        }
+                    }
+                    return Ok((marks, None));
+                }
+                let all = tx.view_marks(view)?;
+                let total = all.len();
+                let marks = outside.iter().filter_map(|id| Some((id.to_string(), all.get(*id)?.clone()))).collect();
+                Ok((marks, Some(total)))
+            })?
+        };
+        Ok(Before { same_columns, outside: outside.len(), outside_marks, marks_total })
+    }
+}
+
+/// The view's rows as it shows them now, and the columns it is written with.
+fn view_rows(orch: &Orch, view: &str) -> Result<(Vec<ViewRow>, Vec<String>)> {
+    Ok(store::read(orch.db.as_ref(), |tx| {
+        Ok((tx.view_lines(view, orch.config.queue.done_kept)?, frame::load(tx, view)?.columns))
+    })?)
+}
+
+/// The stored tasks of the file's rows that the view does not show. Many such rows in a
+/// queue not much larger than them are read with one scan of the tasks, far quicker
+/// than two look-ups per row; a few are looked up one by one.
 enum Tasks {
-    /// Every task, its place by id, and by prefix and number.
+    /// Every task by id, and every id by prefix and number.
     All {
-        list: Vec<Task>,
-        index: HashMap<String, usize>,
-        numbers: HashMap<(String, u64), usize>,
+        by_id: HashMap<String, Task>,
+        numbers: HashMap<(String, u64), String>,
     },
     OneByOne,
 }
 
 impl Tasks {
-    fn load(tx: &mut dyn Tx, rows: usize, marks: usize) -> store::Result<Tasks> {
-        if rows < 64 || rows * 4 < marks {
+    fn load(tx: &mut dyn Tx, outside: usize, marks: Option<usize>) -> store::Result<Tasks> {
+        if outside < SCAN_FROM || marks.is_some_and(|m| outside * 4 < m) {
             return Ok(Tasks::OneByOne);
         }
         let list = tx.task_list(&ListFilter::default())?;
-        let index = list.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect();
-        let numbers = list.iter().enumerate().filter_map(|(i, t)| Some((number(&t.id)?, i))).collect();
-        Ok(Tasks::All { list, index, numbers })
+        let numbers = list.iter().filter_map(|t| Some((number(&t.id)?, t.id.clone()))).collect();
+        let by_id = list.into_iter().map(|t| (t.id.clone(), t)).collect();
+        Ok(Tasks::All { by_id, numbers })
+    }
+
+    /// The stored task with this id (each id is asked for once: a file with duplicate
+    /// ids is refused). `fresh` reads it from the store even when in hand: an earlier
+    /// edit may have moved it (a dependent).
+    fn take(&mut self, tx: &mut dyn Tx, id: &str, fresh: bool) -> store::Result<Option<Task>> {
+        match self {
+            Tasks::All { by_id, .. } if !fresh => Ok(by_id.remove(id)),
+            _ => tx.task_get(id),
+        }
     }
 
     /// The task that already has `id`'s prefix and number under another spelling
@@ -207,46 +386,16 @@ impl Tasks {
     fn same_number(&self, tx: &mut dyn Tx, id: &str) -> store::Result<Option<String>> {
         let Some((prefix, num)) = parse_id(id) else { return Ok(None) };
         let other = match self {
-            Tasks::All { list, numbers, .. } => numbers.get(&(prefix.to_string(), num)).map(|&i| list[i].id.clone()),
+            Tasks::All { numbers, .. } => numbers.get(&(prefix.to_string(), num)).cloned(),
             Tasks::OneByOne => tx.task_by_number(prefix, num)?,
         };
         Ok(other.filter(|other| other != id))
     }
 
-    /// The stored task with this id and its place, to [`Tasks::put`] it back (each id is
-    /// asked for once: a file with duplicate ids is refused). `fresh` reads it from the
-    /// store even when in hand: an earlier edit may have moved it (a dependent).
-    fn take(&mut self, tx: &mut dyn Tx, id: &str, fresh: bool) -> store::Result<Option<(Task, Option<usize>)>> {
-        match self {
-            Tasks::All { list, index, .. } => {
-                let Some(&i) = index.get(id) else { return Ok(None) };
-                let held = std::mem::replace(&mut list[i], placeholder());
-                let task = if fresh { tx.task_get(id)?.unwrap_or(held) } else { held };
-                Ok(Some((task, Some(i))))
-            }
-            Tasks::OneByOne => Ok(tx.task_get(id)?.map(|t| (t, None))),
-        }
-    }
-
-    /// Puts a task back as it is now; a new one (`slot` none) goes at the end.
-    fn put(&mut self, slot: Option<usize>, task: Task) {
-        if let Tasks::All { list, numbers, .. } = self {
-            match slot {
-                Some(i) => list[i] = task,
-                None => {
-                    if let Some(key) = number(&task.id) {
-                        numbers.insert(key, list.len());
-                    }
-                    list.push(task);
-                }
-            }
-        }
-    }
-
-    fn into_all(self) -> Option<Vec<Task>> {
-        match self {
-            Tasks::All { list, .. } => Some(list),
-            Tasks::OneByOne => None,
+    /// Notes a task the import added.
+    fn added(&mut self, task: &Task) {
+        if let (Tasks::All { numbers, .. }, Some(key)) = (self, number(&task.id)) {
+            numbers.insert(key, task.id.clone());
         }
     }
 }
@@ -254,135 +403,4 @@ impl Tasks {
 /// An id's prefix and number, the key of a task whatever the spelling.
 fn number(id: &str) -> Option<(String, u64)> {
     parse_id(id).map(|(p, n)| (p.to_string(), n))
-}
-
-/// Holds a task's place while the task is out being imported; allocates nothing.
-fn placeholder() -> Task {
-    Task::new(String::new(), String::new(), orch_core::task::Priority::P2, 0, Timestamp::UNIX_EPOCH)
-}
-
-/// What importing one row did, with its task and its mark as they are now.
-struct RowDone {
-    task: Task,
-    mark: Option<ViewMark>,
-    what: What,
-}
-
-enum What {
-    Unchanged,
-    Stale,
-    Edited,
-    /// A conflict, as a `FILE:LINE: …` sentence.
-    Refused(String),
-}
-
-fn import_row(
-    tx: &mut dyn Tx,
-    cx: &Context<'_>,
-    view: &str,
-    row: &RowTask,
-    task: Task,
-    mark: Option<ViewMark>,
-) -> store::Result<RowDone> {
-    if row.matches(&task) {
-        // Keep the person's line (its spacing) for as long as it shows the task.
-        let mark = match mark {
-            Some(m) if m.line == row.raw && m.version == task.version => m,
-            _ => {
-                let m = ViewMark { version: task.version, line: row.raw.clone(), eol: row.eol.clone() };
-                tx.view_mark_set(view, &row.id, &m)?;
-                m
-            }
-        };
-        return Ok(RowDone { task, mark: Some(mark), what: What::Unchanged });
-    }
-    let edited = match &mark {
-        Some(m) if m.line == row.raw => return Ok(RowDone { task, mark, what: What::Stale }),
-        Some(m) if m.version == task.version => {
-            let mut t = task.clone();
-            row.apply_to(&mut t);
-            t
-        }
-        _ => {
-            let (merged, clash) = match mark.as_ref().and_then(|m| shown_row(cx.doc, m, &cx.orch.tz)) {
-                Some(base) => {
-                    let m = row.merge(&base, &task);
-                    let clash = (!m.conflicts.is_empty()).then(|| {
-                        format!(
-                            "QUEUE.md and the database both changed {} since the view last showed it",
-                            m.conflicts.join(", ")
-                        )
-                    });
-                    (m.task, clash)
-                }
-                None => {
-                    let mut t = task.clone();
-                    row.apply_to(&mut t);
-                    (t, Some("the row differs from the database, and the view never showed this version of it".into()))
-                }
-            };
-            if let Some(clash) = clash.filter(|_| !cx.force) {
-                let why = format!(
-                    "{}:{}: {}: {clash} (the task is {} now); the edit is refused (import --force applies it)",
-                    cx.shown, row.line, row.id, task.status
-                );
-                return Ok(RowDone { task, mark, what: What::Refused(why) });
-            }
-            merged
-        }
-    };
-    let (saved, new_mark) = edit_row(tx, cx, view, &task, edited, row)?;
-    Ok(RowDone { task: saved, mark: new_mark.or(mark), what: What::Edited })
-}
-
-fn add_row(tx: &mut dyn Tx, cx: &Context<'_>, view: &str, row: &RowTask) -> store::Result<(Task, ViewMark)> {
-    let max_attempts = cx.orch.policy.default_max_attempts();
-    let mut t = Task::new(row.id.clone(), row.task.clone(), row.priority, max_attempts, cx.now);
-    row.apply_to(&mut t);
-    t.version = 1;
-    tx.task_insert(&t)?;
-    let mark = ViewMark { version: 1, line: row.raw.clone(), eol: row.eol.clone() };
-    tx.view_mark_set(view, &t.id, &mark)?;
-    let mut e = Event::new(cx.now, kind::TASK_IMPORTED);
-    e.task_id = Some(t.id.clone());
-    e.to = Some(t.status);
-    e.owner = t.owner.clone();
-    e.msg = Some(format!("line {}", row.line));
-    tx.event_insert(&e)?;
-    Ok((t, mark))
-}
-
-/// What the view last showed of a task, read as a row with the file's columns; `None`
-/// when that line no longer fits them (the header changed since).
-fn shown_row(doc: &Document, mark: &ViewMark, tz: &TimeZone) -> Option<RowTask> {
-    let text = format!("{}\n{}\n{}\n", doc.header_raw, doc.separator_raw, mark.line);
-    let one = parse(&text).ok()?;
-    read_rows(&one, tz).ok()?.pop()
-}
-
-/// A person's edit of a row, `edited` being the task with it applied, as a transition
-/// (`Command::Edit`) persisted like any other: the task, the end of a live run it takes
-/// elsewhere (`edited_by_hand`), its event and what follows for the tasks that depend on
-/// it. Returns the task saved and, when the row shows it exactly, the row as its mark.
-fn edit_row(
-    tx: &mut dyn Tx,
-    cx: &Context<'_>,
-    view: &str,
-    task: &Task,
-    edited: Task,
-    row: &RowTask,
-) -> store::Result<(Task, Option<ViewMark>)> {
-    let file = Path::new(cx.shown).file_name().map_or_else(|| cx.shown.into(), |f| f.to_string_lossy());
-    let cmd = Command::Edit { to: Box::new(edited), source: format!("edited in {file} line {}", row.line) };
-    let change = transition(task, &cmd, cx.now, &cx.orch.policy)
-        .map_err(|e| StoreError::Db(format!("an edit is never refused, yet: {e}")))?;
-    let saved = persist(tx, task, change, None)?;
-    // The person's line stays as written while it says what the task says; a merge that
-    // kept some of the database's values is written anew by the next render.
-    let mark =
-        row.matches(&saved).then(|| ViewMark { version: saved.version, line: row.raw.clone(), eol: row.eol.clone() });
-    if let Some(m) = &mark {
-        tx.view_mark_set(view, &saved.id, m)?;
-    }
-    Ok((saved, mark))
 }

@@ -13,20 +13,22 @@
 //! each other. A refresh reads only the rows the view shows, never the DONE history.
 
 mod check;
+mod edit;
+mod file;
 mod frame;
 mod import;
 
 pub use check::{Drift, check};
+use file::{OnDisk, on_disk};
+pub(crate) use file::{read_bytes, read_optional, utf8};
 pub use import::{ImportSummary, import};
 
 use crate::error::{Error, Result};
 use crate::home::write_atomic;
 use crate::ops::Orch;
-use crate::store::{self, ListFilter, ViewMark};
+use crate::store::{self, ListFilter, ViewMark, ViewRow};
 use orch_core::queue_md::{Document, RowOut, render_row};
-use orch_core::task::Task;
-use orch_core::task_row::{task_cells, view_selection};
-use std::collections::HashMap;
+use orch_core::task_row::task_cells;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -71,75 +73,65 @@ pub(crate) fn hash(bytes: &[u8]) -> String {
 pub(crate) struct Rendered {
     pub text: String,
     pub marks: Vec<(String, ViewMark)>,
+    /// The text around the table it was written with.
+    pub frame: Document,
 }
 
-/// What the view is rendered from, read in one transaction: the tasks it shows in queue
-/// order, what the view last showed of each (its mark), and the text around the table.
+/// What the view is rendered from, read in one transaction: its rows in queue order
+/// (each the line the view showed last, when its task has not changed since, else the
+/// task and its mark) and the text around the table.
 pub(crate) struct Snapshot {
-    pub tasks: Vec<Task>,
-    pub marks: HashMap<String, ViewMark>,
+    pub rows: Vec<ViewRow>,
     pub frame: Document,
 }
 
 impl Snapshot {
-    /// The view's rows (every task with `all`), their marks and the frame of `view`.
+    /// The view's rows (every task with `all`) and the frame of `view`.
     pub(crate) fn read(orch: &Orch, view: &str, all: bool) -> Result<Snapshot> {
         Ok(store::read(orch.db.as_ref(), |tx| {
             let frame = frame::load(tx, view)?;
             if all {
-                return Ok(Snapshot {
-                    tasks: tx.task_list(&ListFilter::default())?,
-                    marks: tx.view_marks(view)?,
-                    frame,
-                });
+                let mut marks = tx.view_marks(view)?;
+                let tasks = tx.task_list(&ListFilter::default())?;
+                let rows = tasks
+                    .into_iter()
+                    .map(|t| {
+                        let mark = marks.remove(&t.id);
+                        ViewRow::of(t, mark)
+                    })
+                    .collect();
+                return Ok(Snapshot { rows, frame });
             }
-            let rows = tx.view_rows(view, orch.config.queue.done_kept)?;
-            let mut marks = HashMap::with_capacity(rows.len());
-            let mut tasks = Vec::with_capacity(rows.len());
-            for (t, m) in rows {
-                if let Some(m) = m {
-                    marks.insert(t.id.clone(), m);
-                }
-                tasks.push(t);
-            }
-            Ok(Snapshot { tasks, marks, frame })
+            Ok(Snapshot { rows: tx.view_lines(view, orch.config.queue.done_kept)?, frame })
         })?)
     }
 
-    /// The snapshot of the view from every task in queue order (an import that has them
-    /// all in hand): the same rows [`Snapshot::read`] selects.
-    pub(crate) fn from_all(orch: &Orch, all: Vec<Task>, marks: HashMap<String, ViewMark>, frame: Document) -> Snapshot {
-        let keep = view_selection(&all, orch.config.queue.done_kept, false);
-        let tasks = all.into_iter().zip(keep).filter(|(_, k)| *k).map(|(t, _)| t).collect();
-        Snapshot { tasks, marks, frame }
-    }
-
-    /// The view: its tasks in order, each row as the view last showed it when the task
-    /// has not changed since, else in canonical form.
+    /// The view: its rows in order, each as the view last showed it when the task has
+    /// not changed since, else in canonical form (with a new mark). The file is built
+    /// in one buffer.
     pub(crate) fn render(&self, orch: &Orch) -> Rendered {
         let mut new_marks = Vec::new();
-        // Some(mark) for a row kept as shown; None for the next row of `new_marks`.
-        let mut order: Vec<Option<&ViewMark>> = Vec::with_capacity(self.tasks.len());
-        for t in &self.tasks {
-            match self.marks.get(&t.id) {
-                Some(m) if m.version == t.version => order.push(Some(m)),
-                _ => {
-                    let line = render_row(&task_cells(t, &self.frame.columns, &orch.tz));
-                    new_marks.push((t.id.clone(), ViewMark { version: t.version, line, eol: self.frame.eol.clone() }));
-                    order.push(None);
-                }
+        for row in &self.rows {
+            if let ViewRow::Changed { task, .. } = row {
+                let line = render_row(&task_cells(task, &self.frame.columns, &orch.tz));
+                let mark = ViewMark { version: task.version, line, eol: self.frame.eol.clone() };
+                new_marks.push((task.id.clone(), mark));
             }
         }
         let mut fresh = new_marks.iter().map(|(_, m)| m);
-        let rows: Vec<RowOut<'_>> = order
-            .into_iter()
-            .map(|m| {
-                let m = m.or_else(|| fresh.next()).expect("one new mark per row written anew");
+        let rows: Vec<RowOut<'_>> = self
+            .rows
+            .iter()
+            .map(|row| {
+                let m = match row {
+                    ViewRow::Kept { mark, .. } => mark,
+                    ViewRow::Changed { .. } => fresh.next().expect("one new mark per row written anew"),
+                };
                 RowOut::Raw { raw: &m.line, eol: &m.eol }
             })
             .collect();
         let text = self.frame.render(&rows);
-        Rendered { text, marks: new_marks }
+        Rendered { text, marks: new_marks, frame: self.frame.clone() }
     }
 }
 
@@ -169,13 +161,18 @@ fn write_view(orch: &Orch, view: &str, path: &Path, r: &Rendered, is_view: bool)
 }
 
 /// Records what view `view` now shows: the marks of rows written anew and the hash.
+/// When both are recorded already, the transaction writes nothing (and its commit costs
+/// no sync).
 fn record_marks(orch: &Orch, view: &str, r: &Rendered) -> Result<()> {
     let h = hash(r.text.as_bytes());
     store::write(orch.db.as_ref(), |tx| {
         for (id, m) in &r.marks {
             tx.view_mark_set(view, id, m)?;
         }
-        tx.view_set_hash(view, &h)
+        if tx.view_get(view)?.and_then(|v| v.hash).as_deref() != Some(h.as_str()) {
+            tx.view_set_hash(view, &h)?;
+        }
+        frame::keep(tx, view, &r.frame)
     })?;
     Ok(())
 }
@@ -192,93 +189,48 @@ pub fn refresh(orch: &Orch) -> Result<Option<String>> {
 }
 
 /// Puts the rendered view `r` over the view file at `path` as [`refresh`] does; the
-/// caller holds the view lock and rendered `r` under it.
+/// caller holds the view lock and rendered `r` under it. A file that already holds
+/// exactly `r` is not written again.
 pub(crate) fn update_view(orch: &Orch, view: &str, path: &Path, r: &Rendered) -> Result<Option<String>> {
     let mut warning = None;
-    if let Some(cur) = read_bytes(path)? {
-        if cur == r.text.as_bytes() {
+    match on_disk(path, r.text.as_bytes())? {
+        OnDisk::Same => {
             if !r.marks.is_empty() {
                 record_marks(orch, view, r)?;
             }
             return Ok(None);
         }
-        if has_edits(orch, view, &cur)? {
+        OnDisk::Other { hash } if has_edits(orch, view, &hash)? => {
             if !orch.queue_read_only {
                 return Ok(Some(format!(
                     "{} has edits that are not imported; it was not rewritten (run `orch import`, or `orch export --force` to discard them)",
                     path.display()
                 )));
             }
-            warning = Some(drift_saved(orch, path, &cur)?);
+            warning = Some(drift_saved(orch, path)?);
         }
+        OnDisk::Other { .. } | OnDisk::Missing => {}
     }
     write_view(orch, view, path, r, true)?;
     Ok(warning)
 }
 
-/// Whether `current` (the view file's text) differs from what orch last wrote or
-/// imported there: a person edited it since.
-fn has_edits(orch: &Orch, view: &str, current: &[u8]) -> Result<bool> {
+/// Whether the view file, whose text hashes to `current`, differs from what orch last
+/// wrote or imported there: a person edited it since.
+fn has_edits(orch: &Orch, view: &str, current: &str) -> Result<bool> {
     let stored = store::read(orch.db.as_ref(), |tx| tx.view_get(view))?.and_then(|v| v.hash);
-    Ok(stored.as_deref() != Some(hash(current).as_str()))
+    Ok(stored.as_deref() != Some(current))
 }
 
-/// Saves the edits of a read-only view aside; the warning that says where.
-fn drift_saved(orch: &Orch, path: &Path, text: &[u8]) -> Result<String> {
-    let kept = save_drift(orch, text)?;
+/// Saves the edits of a read-only view at `path` aside; the warning that says where.
+fn drift_saved(orch: &Orch, path: &Path) -> Result<String> {
+    let text = read_bytes(path)?.unwrap_or_default();
+    let kept = file::save_drift(&orch.home.dir, orch.now(), &text)?;
     Ok(format!(
         "{} is read-only output; edits to it were drift, saved to {} and replaced",
         path.display(),
         kept.display()
     ))
-}
-
-/// Writes `text` to a new private file `.orch/drift/QUEUE.md.MILLIS[.N]`.
-fn save_drift(orch: &Orch, text: &[u8]) -> Result<std::path::PathBuf> {
-    let dir = orch.home.dir.join("drift");
-    crate::home::create_private_dir(&dir)?;
-    let stem = format!("QUEUE.md.{}", orch.now().as_millisecond());
-    for n in 0u32.. {
-        let path = dir.join(if n == 0 { stem.clone() } else { format!("{stem}.{n}") });
-        if path.exists() {
-            continue;
-        }
-        return write_new_private(&path, text).map(|()| path);
-    }
-    unreachable!("some name is free")
-}
-
-/// Writes a new file readable by its owner only (fails if it exists).
-fn write_new_private(path: &Path, content: &[u8]) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| Error::io(path, e))?;
-    f.write_all(content).and_then(|()| f.sync_all()).map_err(|e| Error::io(path, e))
-}
-
-/// The bytes of a file, or `None` when there is none. The view is compared and hashed
-/// as bytes: checking 10,000 rows of Korean text for UTF-8 costs more than the compare.
-fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(path, e)),
-    }
-}
-
-pub(crate) fn read_optional(path: &Path) -> Result<Option<String>> {
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            String::from_utf8(bytes).map(Some).map_err(|_| Error::Usage(format!("{}: not UTF-8 text", path.display())))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(path, e)),
-    }
 }
 
 /// `export [FILE] [--all]`: writes the view to FILE, or to QUEUE.md; returns where, and
@@ -300,12 +252,11 @@ pub fn export(orch: &Orch, file: Option<&Path>, all: bool, force: bool) -> Resul
     let r = render(orch, &name, all)?;
     let mut warnings = Vec::new();
     if is_view
-        && let Some(cur) = read_bytes(&target)?
-        && cur != r.text.as_bytes()
-        && has_edits(orch, &name, &cur)?
+        && let OnDisk::Other { hash } = on_disk(&target, r.text.as_bytes())?
+        && has_edits(orch, &name, &hash)?
     {
         if orch.queue_read_only {
-            warnings.push(drift_saved(orch, &target, &cur)?);
+            warnings.push(drift_saved(orch, &target)?);
         } else if !force {
             return Err(Error::Conflict(format!(
                 "{} has edits that are not imported: run `orch import` first, or `orch export --force` to discard them",

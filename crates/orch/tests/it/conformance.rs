@@ -24,10 +24,12 @@ use std::sync::Arc;
 
 mod claims;
 mod event_log;
+mod settle;
 mod turns;
 
 use claims::*;
 use event_log::*;
+use settle::*;
 use turns::*;
 
 const T0: &str = "2026-03-01T00:00:00Z";
@@ -193,6 +195,9 @@ conformance! {
     claim_many_takes_one_task_per_request_in_pick_order,
     a_turn_settles_before_it_claims_and_records_processes,
     a_turn_leaves_a_run_its_worker_finished_and_keeps_a_lost_runs_report,
+    tx_task_settle_writes_all_of_a_change_or_nothing,
+    done_and_settle_write_what_the_general_way_writes,
+    tx_task_and_holder_reads_the_task_and_the_run_its_token_holds,
 }
 
 fn add_numbers_ids_in_queue_order(env: &Env) {

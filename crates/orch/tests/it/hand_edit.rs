@@ -132,6 +132,40 @@ fn rows_the_database_moved_on_from_are_stale_not_edits() {
 }
 
 #[test]
+fn an_import_that_changes_no_task_keeps_the_persons_spacing_and_catches_the_view_up() {
+    let p = queue();
+    // A person respaces ORCH-027 (its values stay) and drops ORCH-001's row; meanwhile
+    // ORCH-028 changes, and the refresh leaves the edited file alone.
+    let text = p.queue_md();
+    let respaced = "| ORCH-027 |  PENDING | P1 |   alpha | a1 | - | - | - | - |";
+    let dropped = format!("{}\n", row_of(&text, "ORCH-001"));
+    let edited = text.replacen(row_of(&text, "ORCH-027"), respaced, 1).replacen(&dropped, "", 1);
+    p.write("QUEUE.md", &edited);
+    p.ok(&["note", "ORCH-028", "n"]);
+    assert_eq!(p.queue_md(), edited);
+    let out = p.json(&["import"]);
+    assert_eq!((&out["edited"], &out["added"]), (&serde_json::json!([]), &serde_json::json!([])));
+    assert_eq!(out["stale"], serde_json::json!(["ORCH-028"]));
+    assert_eq!(out["unchanged"], 26);
+    let view = p.queue_md();
+    assert_eq!(row_of(&view, "ORCH-027"), respaced, "the person's spacing stays while the task does");
+    assert_eq!(row_of(&view, "ORCH-028"), "| ORCH-028 | PENDING | P1 | beta | - | - | - | - | n |");
+    assert_eq!(
+        view,
+        text.replacen(row_of(&text, "ORCH-027"), respaced, 1).replacen(
+            row_of(&text, "ORCH-028"),
+            "| ORCH-028 | PENDING | P1 | beta | - | - | - | - | n |",
+            1
+        ),
+        "the dropped row is back: absence is not deletion"
+    );
+    p.ok(&["check"]);
+    let again = p.json(&["import"]);
+    assert_eq!((again["unchanged"].as_u64(), &again["stale"]), (Some(28), &serde_json::json!([])));
+    assert_eq!(p.queue_md(), view);
+}
+
+#[test]
 fn a_file_without_a_column_never_touches_that_column() {
     let file = "| id | status | priority | task |\n|---|---|---|---|\n| ORCH-001 | PENDING | P1 | one |\n";
     let p = Project::init(Some(file));

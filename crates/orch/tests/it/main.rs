@@ -7,6 +7,7 @@ mod common;
 #[macro_use]
 mod conformance;
 mod conformance_tx;
+mod conformance_view;
 mod db_state;
 mod dispatch;
 mod dispatch_recovery;
@@ -18,6 +19,7 @@ mod malformed;
 mod observe;
 mod postgres;
 mod postgres_dispatch;
+mod postgres_events;
 mod queue_file;
 mod read_edit_cli;
 mod retention;

@@ -142,3 +142,66 @@ fn the_unnamed_view_of_an_older_database_is_taken_over_by_queue_md() {
         .unwrap();
     assert_eq!(unnamed, 0);
 }
+
+const TWO: &str = "# Q\n\n| id | status | priority | task | notes |\n|---|---|---|---|---|\n\
+                   | ORCH-001 | PENDING | P1 | 하나 | n1 |\n| ORCH-002 | PENDING | P1 | 둘 | n2 |\n";
+
+/// A view's marks are lines under its columns. Importing another file whose columns
+/// differ takes its values, but its lines never become QUEUE.md's rows.
+#[test]
+fn another_files_lines_under_other_columns_never_become_queue_md_rows() {
+    let p = Project::init(Some(TWO));
+    p.write("other.md", "| task | id | priority | status |\n|---|---|---|---|\n| 하나 | ORCH-001 | P1 | PENDING |\n| 둘, 고침 | ORCH-002 | P0 | PENDING |\n| 셋 | ORCH-003 | P2 | PENDING |\n");
+    let out = p.json(&["import", "other.md"]);
+    assert_eq!(
+        (out["unchanged"].as_u64(), &out["edited"], &out["added"]),
+        (Some(1), &serde_json::json!(["ORCH-002"]), &serde_json::json!(["ORCH-003"]))
+    );
+    let text = p.queue_md();
+    assert_eq!(row_of(&text, "ORCH-001"), "| ORCH-001 | PENDING | P1 | 하나 | n1 |", "its own line, not other.md's");
+    assert_eq!(row_of(&text, "ORCH-002"), "| ORCH-002 | PENDING | P0 | 둘, 고침 | - | n2 |".replace(" - | n2", " n2"));
+    assert_eq!(row_of(&text, "ORCH-003"), "| ORCH-003 | PENDING | P2 | 셋 | - |");
+    p.ok(&["check"]);
+    assert_eq!(p.json(&["import"])["unchanged"], 3, "QUEUE.md reads back as it is");
+}
+
+/// A person who changes QUEUE.md's columns and drops a row: the rows the file still
+/// has keep their lines; the dropped one comes back written under the new header.
+#[test]
+fn new_columns_in_queue_md_never_leave_rows_written_under_the_old_ones() {
+    let p = Project::init(Some(TWO));
+    let four = "# Q\n\n| id | status | priority | task |\n|---|---|---|---|\n| ORCH-001 | PENDING | P1 | 하나 |\n";
+    p.write("QUEUE.md", four);
+    let out = p.json(&["import"]);
+    assert_eq!(out["unchanged"], 1);
+    assert_eq!(p.queue_md(), format!("{four}| ORCH-002 | PENDING | P1 | 둘 |\n"));
+    p.ok(&["check"]);
+    assert_eq!(p.json(&["import"])["unchanged"], 2);
+    // The old lines are gone for good: even with the old columns back, ORCH-002's old
+    // line is a row the view never showed under them, and it matches, so it is taken.
+    p.write("QUEUE.md", TWO);
+    assert_eq!(p.json(&["import"])["unchanged"], 2);
+    assert_eq!(p.queue_md(), TWO);
+}
+
+/// A view that never imported a file starts from the queue's frame and keeps it: when
+/// another view takes new columns, its own rows stay under the columns it showed them.
+#[test]
+fn a_view_keeps_the_frame_it_started_from() {
+    let p = Project::init(Some(TWO));
+    let other = [("ORCH_QUEUE_MD", "other.md")];
+    let (code, _, err) = crate::db_state::run_env(&p, &["export"], &other);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(p.read("other.md"), TWO);
+    // QUEUE.md drops the notes column.
+    let four = "# Q\n\n| id | status | priority | task |\n|---|---|---|---|\n| ORCH-001 | PENDING | P1 | 하나 |\n| ORCH-002 | PENDING | P1 | 둘 |\n";
+    p.write("QUEUE.md", four);
+    p.ok(&["import"]);
+    p.ok(&["note", "ORCH-001", "n3"]);
+    let (code, _, err) = crate::db_state::run_env(&p, &["export"], &other);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(p.read("other.md"), TWO.replace("| n1 |", "| n1 / n3 |"));
+    let (code, _, err) = crate::db_state::run_env(&p, &["check"], &other);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(p.queue_md(), four);
+}

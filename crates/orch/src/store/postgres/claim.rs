@@ -5,6 +5,13 @@
 //! inserts its run and its `task.claimed` event, and returns the task as it was and as
 //! it is now — one round trip, where the general path takes six or more.
 //!
+//! It walks the partial index `tasks_claim` (waiting tasks in pick order) and stops at
+//! the first eligible row. The statement runs with sorting ruled out (`PgTx::ordered_next`,
+//! sent with its BEGIN), the counterpart of SQLite's `INDEXED BY`: the waiting set changes
+//! faster than statistics follow (a queue filled in a burst after an ANALYZE that saw
+//! none), and with too low an estimate the planner reads every waiting task, checks each
+//! one's dependencies and sorts them all — per claim, so draining N tasks cost O(N²).
+//!
 //! What one statement cannot decide is left to the general path ([`candidates`] under
 //! `ops::claim`), in the same transaction (the candidate stays locked by it):
 //! - a task with a `resource`: two claimers must not both find the resource free in
@@ -24,10 +31,12 @@ use std::sync::OnceLock;
 
 /// The eligibility test and pick order shared by both paths (`t` is the task): ready
 /// at `$1`, every dependency DONE, no running task holding its resource.
+/// A task without dependencies (`depends_on` NULL: its `deps` rows are written from that
+/// column when it is inserted, and neither ever changes) skips their probe.
 const ELIGIBLE: &str = "t.status IN ('PENDING', 'FAILED') \
        AND (t.status = 'PENDING' OR (t.retry_at IS NOT NULL AND t.retry_at <= $1)) \
-       AND NOT EXISTS (SELECT 1 FROM deps d LEFT JOIN tasks p ON p.id = d.depends_on \
-                       WHERE d.task_id = t.id AND (p.status IS NULL OR p.status <> 'DONE')) \
+       AND (t.depends_on IS NULL OR NOT EXISTS (SELECT 1 FROM deps d LEFT JOIN tasks p ON p.id = d.depends_on \
+                       WHERE d.task_id = t.id AND (p.status IS NULL OR p.status <> 'DONE'))) \
        AND (t.resource IS NULL OR NOT EXISTS (SELECT 1 FROM tasks r \
                        WHERE r.resource = t.resource AND r.status = 'IN_PROGRESS'))";
 const ORDER: &str = "ORDER BY t.priority, t.due_at NULLS LAST, t.num, t.seq";
@@ -93,6 +102,7 @@ fn claim_next_sql() -> &'static str {
 pub(super) fn claim_next(tx: &mut PgTx<'_>, spec: &ClaimSpec<'_>) -> Result<NextClaim> {
     let now = ms(spec.now);
     let r = spec.run;
+    tx.ordered_next();
     let rows = tx.query(
         claim_next_sql(),
         &[
@@ -123,10 +133,8 @@ pub(super) fn claim_next(tx: &mut PgTx<'_>, spec: &ClaimSpec<'_>) -> Result<Next
         }
     }
     Ok(match (before, after) {
-        (Some(before), Some(after)) => {
-            tx.notify = true;
-            NextClaim::Claimed { before, after }
-        }
+        // A claim makes nothing claimable: no NOTIFY (see `tasks`).
+        (Some(before), Some(after)) => NextClaim::Claimed { before, after },
         (None, None) if !expired => NextClaim::Nothing,
         _ => NextClaim::Undecided,
     })

@@ -2,14 +2,26 @@
 //!
 //! Event numbers come from a sequence when a writer inserts, but writers commit in any
 //! order: reading "everything after N" naively could return N+2 while N+1 is still
-//! uncommitted, and a reader that moves its cursor past N+2 would never see N+1. So
-//! every read is capped at the *horizon*, the highest number whose writer has finished:
-//! a writer holds the shared event lock from its first insert to its commit (a trigger
-//! takes it), and the barrier `orch_events_horizon` takes it exclusively for a moment
-//! (see `schema`). The read then runs in a snapshot younger than the barrier: in a
-//! write transaction each statement has its own; a read transaction that already holds
-//! one ends it first (a consistent view of events is what a cursor needs; values read
-//! earlier in the same closure stay as they were).
+//! uncommitted, and a reader that moves its cursor past N+2 would never see N+1. So a
+//! writer marks its transaction at its first event (a trigger, see `schema`): a shared
+//! advisory lock, held to its commit, whose key is the highest number drawn so far — every
+//! number the transaction draws is above its mark. A reader (`orch_events_after`)
+//! returns the numbers that run on without a gap as it finds them: nothing can be missing
+//! below them. At the first gap it waits for the writers that may fill it — those marked
+//! below the highest number drawn when it started, one key at a time, found in
+//! `pg_locks` — and then reads the rest in a new snapshot. A gap that no writer fills (a
+//! transaction that rolled back, history pruned) costs that one look, and no wait.
+//!
+//! Writers never wait for readers: a writer that starts while a reader waits marks at or
+//! above the reader's horizon, a key the reader does not take. (Schema 1 to 5 had one
+//! shared lock for all writers, which a reader took exclusively: every new writer then
+//! queued behind the reader, which waited for every writer in flight.)
+//!
+//! `orch_events_horizon` is the same wait for readers that filter (`orch events`). Both
+//! run their statements after whatever the transaction has seen: in a write transaction
+//! each statement has its own snapshot; a read transaction that already holds one ends it
+//! first (a consistent view of events is what a cursor needs; values read earlier in the
+//! same closure stay as they were).
 
 use super::rows::{EVENT_COLS, count, event_from_row, ms};
 use super::tx::PgTx;
@@ -44,6 +56,60 @@ pub(super) fn insert(tx: &mut PgTx<'_>, e: &Event) -> Result<i64> {
     Ok(rows[0].get(0))
 }
 
+/// Events as columns, for one statement that inserts them all (`unnest ... WITH
+/// ORDINALITY`, in the order given).
+pub(super) struct EventCols {
+    seq: Vec<i64>,
+    ts: Vec<i64>,
+    attempt: Vec<Option<i64>>,
+    text: [Vec<Option<String>>; 9],
+}
+
+impl EventCols {
+    pub(super) fn of(events: &[Event]) -> EventCols {
+        let col = |f: fn(&Event) -> Option<String>| events.iter().map(f).collect::<Vec<_>>();
+        EventCols {
+            seq: events.iter().map(|e| e.seq).collect(),
+            ts: events.iter().map(|e| ms(e.ts)).collect(),
+            attempt: events.iter().map(|e| e.attempt.map(count)).collect(),
+            text: [
+                col(|e| Some(e.level.as_str().to_string())),
+                col(|e| Some(e.event.clone())),
+                col(|e| e.task_id.clone()),
+                col(|e| e.run_id.clone()),
+                col(|e| e.trace_id.clone()),
+                col(|e| e.owner.clone()),
+                col(|e| e.from.map(|s| s.as_str().to_string())),
+                col(|e| e.to.map(|s| s.as_str().to_string())),
+                col(|e| e.msg.clone()),
+            ],
+        }
+    }
+
+    /// The parameters of [`EventCols::insert_sql`], in its order.
+    pub(super) fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        let [level, event, task_id, run_id, trace_id, owner, from, to, msg] = &self.text;
+        vec![&self.seq, &self.ts, level, event, task_id, run_id, trace_id, owner, &self.attempt, from, to, msg]
+    }
+
+    /// `INSERT ... SELECT ... FROM unnest(...) AS e(...)` with the twelve columns bound
+    /// from `$first` on; the caller appends joins and `ORDER BY e.n`.
+    pub(super) fn insert_sql(first: usize) -> String {
+        let types =
+            ["bigint", "bigint", "text", "text", "text", "text", "text", "text", "bigint", "text", "text", "text"];
+        let args: Vec<String> = types.iter().enumerate().map(|(i, t)| format!("${}::{t}[]", first + i)).collect();
+        format!(
+            "INSERT INTO events (seq, ts, level, event, task_id, run_id, trace_id, owner, attempt, \
+             from_status, to_status, msg) \
+             SELECT NULLIF(e.seq, 0), e.ts, e.level, e.event, e.task_id, e.run_id, e.trace_id, e.owner, e.attempt, \
+                 e.from_status, e.to_status, e.msg \
+             FROM unnest({}) WITH ORDINALITY \
+                 AS e(seq, ts, level, event, task_id, run_id, trace_id, owner, attempt, from_status, to_status, msg, n)",
+            args.join(", ")
+        )
+    }
+}
+
 /// [`crate::store::Tx::events_insert`]: one statement for all of them, the rows
 /// inserted (and so numbered) in the order given.
 pub(super) fn insert_all(tx: &mut PgTx<'_>, events: &[Event]) -> Result<()> {
@@ -53,44 +119,23 @@ pub(super) fn insert_all(tx: &mut PgTx<'_>, events: &[Event]) -> Result<()> {
     if events.is_empty() {
         return Ok(());
     }
-    let col = |f: fn(&Event) -> Option<String>| events.iter().map(f).collect::<Vec<_>>();
-    let seq: Vec<i64> = events.iter().map(|e| e.seq).collect();
-    let ts: Vec<i64> = events.iter().map(|e| ms(e.ts)).collect();
-    let attempt: Vec<Option<i64>> = events.iter().map(|e| e.attempt.map(count)).collect();
-    let (level, event, task_id, run_id, trace_id, owner, from, to, msg) = (
-        col(|e| Some(e.level.as_str().to_string())),
-        col(|e| Some(e.event.clone())),
-        col(|e| e.task_id.clone()),
-        col(|e| e.run_id.clone()),
-        col(|e| e.trace_id.clone()),
-        col(|e| e.owner.clone()),
-        col(|e| e.from.map(|s| s.as_str().to_string())),
-        col(|e| e.to.map(|s| s.as_str().to_string())),
-        col(|e| e.msg.clone()),
-    );
-    tx.execute(
-        "INSERT INTO events (seq, ts, level, event, task_id, run_id, trace_id, owner, attempt, \
-         from_status, to_status, msg) \
-         SELECT NULLIF(e.seq, 0), e.ts, e.level, e.event, e.task_id, e.run_id, e.trace_id, e.owner, e.attempt, \
-             e.from_status, e.to_status, e.msg \
-         FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
-             $8::text[], $9::bigint[], $10::text[], $11::text[], $12::text[]) WITH ORDINALITY \
-             AS e(seq, ts, level, event, task_id, run_id, trace_id, owner, attempt, from_status, to_status, msg, n) \
-         ORDER BY e.n",
-        &[&seq, &ts, &level, &event, &task_id, &run_id, &trace_id, &owner, &attempt, &from, &to, &msg],
-    )?;
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| format!("{} ORDER BY e.n", EventCols::insert_sql(1)));
+    let cols = EventCols::of(events);
+    tx.execute(sql, &cols.params())?;
     Ok(())
 }
 
-/// [`crate::store::Tx::events_after`]: `orch_events_after` does barrier and read in one
-/// round trip, outside any snapshot this transaction holds.
+/// [`crate::store::Tx::events_after`]: `orch_events_after` reads, and waits when it
+/// must, in one round trip, outside any snapshot this transaction holds.
 pub(super) fn after(tx: &mut PgTx<'_>, seq: i64, limit: usize) -> Result<Vec<Event>> {
     let sql = format!("SELECT {EVENT_COLS} FROM orch_events_after($1, $2)");
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     tx.query_fresh(&sql, &[&seq, &limit])?.iter().map(event_from_row).collect()
 }
 
-/// The horizon past `after` (see the module's documentation).
+/// The highest number drawn, once no writer that may still add one at or below it is in
+/// flight (see the module's documentation).
 fn horizon(tx: &mut PgTx<'_>, after: i64) -> Result<i64> {
     Ok(tx.query_fresh("SELECT orch_events_horizon($1)", &[&after])?[0].get(0))
 }

@@ -3,13 +3,15 @@
 //! `FOR UPDATE SKIP LOCKED` claims, advisory locks where SQLite relies on having one
 //! writer at a time (see `tx`), and LISTEN/NOTIFY to wake idle dispatchers.
 //!
-//! Driver: the synchronous `postgres` crate (a blocking wrapper over `tokio-postgres`
-//! 0.7) with a small pool of our own (`pool`). The store's interface is synchronous, so
-//! an async driver plus `deadpool` would only add a runtime to block on and more to
-//! build; the blocking client already owns the small runtime it needs per connection.
-//! `r2d2_postgres` would add a crate for what fits in one short module, and still not
-//! cache prepared statements per connection, which halves the round trips here. TLS is
-//! not built in (`NoTls`): use a local socket, a private network or a tunnel.
+//! Driver: `tokio-postgres` 0.7, each connection driven on the calling thread by a
+//! runtime of its own, as the blocking `postgres` crate does it (that crate serves the
+//! listening connection), with a small pool of our own (`pool`). The store's interface is
+//! synchronous, so `deadpool` would only add a shared runtime and a thread hop per
+//! request; `r2d2_postgres` would add a crate for what fits in one short module, and
+//! neither caches prepared statements per connection, which halves the round trips here.
+//! Holding the async client lets a transaction's `BEGIN` go out with its first statement:
+//! one round trip for both. TLS is not built in (`NoTls`): use a local socket, a private
+//! network or a tunnel.
 //!
 //! Transactions: [`Backend::write`] runs the closure at READ COMMITTED and retries it
 //! from the start, a bounded number of times, when it loses a race: a compare-and-set
@@ -22,7 +24,9 @@ mod claim;
 mod events;
 mod pool;
 mod rows;
+mod runs;
 mod schema;
+mod tasks;
 mod tx;
 mod views;
 
@@ -47,7 +51,11 @@ pub(crate) mod locks {
     /// `orch` in ASCII.
     pub const NS: i32 = 0x6f72_6368;
     pub const MIGRATE: i32 = 1;
+    /// The event lock of schema 1 to 5 (its functions were replaced by schema 6's).
     pub const EVENTS: i32 = 2;
+    /// Event writers' marks (one-key form): this base plus the highest event number
+    /// drawn when the transaction wrote its first event (see `events`).
+    pub const EVENT_MARKS: i64 = 0x6f72_6300 << 32;
     /// Id allocation: the second key is `hashtext(prefix)`.
     pub const NS_IDS: i32 = 0x6f72_6369;
     /// Resources of running tasks: the second key is `hashtext(resource)`.
@@ -82,7 +90,7 @@ impl Postgres {
         {
             let mut c =
                 pool.get().map_err(|e| StoreError::Open(format!("{shown}: cannot connect: {}", one_line(&e))))?;
-            match schema::migrate(&mut c.conn().client) {
+            match schema::migrate(c.conn()) {
                 Ok(Ok(())) => {}
                 Ok(Err(refusal)) => return Err(StoreError::Open(format!("{shown}: {refusal}"))),
                 Err(e) => {
@@ -157,7 +165,7 @@ impl Postgres {
             }
         };
         if let Err(Attempt::Reconnect(_) | Attempt::Fail(_)) = &outcome
-            && pooled.conn().client.is_closed()
+            && pooled.conn().is_closed()
         {
             pooled.set_broken();
         }
@@ -166,7 +174,7 @@ impl Postgres {
 
     /// Opens the listening connection.
     fn listen(&self) -> Result<Client, postgres::Error> {
-        let mut client = pool::connect(self.pool.config())?;
+        let mut client = pool::listener(self.pool.config())?;
         client.batch_execute(&format!("LISTEN {}", tx::CHANNEL))?;
         Ok(client)
     }

@@ -2,16 +2,25 @@
 //! of prepared statements, and the sorting of driver errors into what the store does
 //! about them (retry the transaction, reconnect, or report).
 //!
+//! A connection is `tokio-postgres`'s client driven by a runtime of its own on the
+//! calling thread (as the blocking `postgres` crate does it), so that two requests can
+//! go out together: a transaction's `BEGIN` travels with its first statement, one round
+//! trip for both ([`Conn::query_after`]). The listening connection of `wait_for_change`
+//! is the blocking crate's, for its notifications.
+//!
 //! A connection that failed at the transport level is never handed out again: it is
 //! dropped, and the next checkout connects anew. After a server restart every idle
 //! connection is dead, so the first such failure empties the idle list at once.
 
 use crate::store::StoreError;
 use postgres::error::SqlState;
-use postgres::{Client, Config, NoTls, Statement};
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, Row, Statement};
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
+use tokio_postgres::Config;
 
 /// How long a new connection may take before the attempt fails (when the URL sets no
 /// `connect_timeout`).
@@ -20,27 +29,122 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// (`Busy`) instead of hanging, like SQLite's busy timeout.
 const SESSION_SETUP: &str = "SET lock_timeout = '30s'";
 
-/// One server connection and the statements prepared on it.
+type Params<'p> = [&'p (dyn ToSql + Sync)];
+
+/// One server connection, the runtime that drives it, and the statements prepared on it.
 pub struct Conn {
-    pub client: Client,
+    runtime: tokio::runtime::Runtime,
+    client: tokio_postgres::Client,
     stmts: HashMap<String, Statement>,
 }
 
 impl Conn {
+    /// Opens one connection with the store's session settings.
+    pub fn open(config: &Config) -> Result<Conn, postgres::Error> {
+        // A runtime on the calling thread: it makes no thread, only an event loop that
+        // runs while a request is waited for. Building one fails only when the process is
+        // out of file descriptors, as the blocking crate assumes too.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a single-threaded runtime for a PostgreSQL connection");
+        let (client, connection) = runtime.block_on(config.connect(NoTls))?;
+        // Reads and writes the socket whenever this runtime runs (inside `block_on`).
+        runtime.spawn(connection);
+        let mut conn = Conn { runtime, client, stmts: HashMap::new() };
+        conn.batch_execute(SESSION_SETUP)?;
+        Ok(conn)
+    }
+
     /// The prepared form of `sql`, prepared on first use: later uses skip a round trip.
     pub fn stmt(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
         if let Some(s) = self.stmts.get(sql) {
             return Ok(s.clone());
         }
-        let s = self.client.prepare(sql)?;
+        let s = self.runtime.block_on(self.client.prepare(sql))?;
         self.stmts.insert(sql.to_string(), s.clone());
         Ok(s)
     }
+
+    /// Runs `sql` once, without keeping it prepared (migrations).
+    pub fn query_once(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>, postgres::Error> {
+        self.runtime.block_on(self.client.query(sql, params))
+    }
+
+    /// Runs `sql` (any number of statements, no parameters) by the simple protocol.
+    pub fn batch_execute(&mut self, sql: &str) -> Result<(), postgres::Error> {
+        self.runtime.block_on(self.client.batch_execute(sql))
+    }
+
+    pub fn query(&mut self, stmt: &Statement, params: &Params<'_>) -> Result<Vec<Row>, postgres::Error> {
+        self.runtime.block_on(self.client.query(stmt, params))
+    }
+
+    pub fn execute(&mut self, stmt: &Statement, params: &Params<'_>) -> Result<u64, postgres::Error> {
+        self.runtime.block_on(self.client.execute(stmt, params))
+    }
+
+    /// Sends `sql` (no parameters) and returns once it is written, without waiting for
+    /// the reply: for the COMMIT of a read-only transaction, whose outcome changes
+    /// nothing. The server runs it at once, so no snapshot is left open; its reply is read
+    /// (and dropped) with the next request's, and a broken connection shows there.
+    pub fn send_only(&mut self, sql: &str) {
+        {
+            let mut request = std::pin::pin!(self.client.batch_execute(sql));
+            // The first poll queues the request for the connection task; the reply is not
+            // waited for (dropping the future leaves it to the connection to read).
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            if request.as_mut().poll(&mut cx).is_ready() {
+                return; // refused at once: the connection is closed
+            }
+        }
+        // One turn of this connection's runtime: the connection task writes what is queued.
+        self.runtime.block_on(tokio::task::yield_now());
+    }
+
+    /// Sends `first` (statements without parameters, e.g. `BEGIN`) and `stmt` together
+    /// and waits for both: one round trip. The server runs them in order; when `first`
+    /// fails, so does `stmt`, and `Err(First)` says nothing was begun.
+    pub fn query_after(&mut self, first: &str, stmt: &Statement, params: &Params<'_>) -> Result<Vec<Row>, After> {
+        let client = &self.client;
+        // `join` polls the first future first, and each sends its request on its first
+        // poll: they reach the server in this order, in one write.
+        let (a, b) =
+            self.runtime.block_on(futures_util::future::join(client.batch_execute(first), client.query(stmt, params)));
+        match (a, b) {
+            (Err(e), _) => Err(After::First(e)),
+            (Ok(()), Err(e)) => Err(After::Then(e)),
+            (Ok(()), Ok(rows)) => Ok(rows),
+        }
+    }
+
+    /// [`Conn::query_after`] for a statement that returns no rows: the rows it changed.
+    pub fn execute_after(&mut self, first: &str, stmt: &Statement, params: &Params<'_>) -> Result<u64, After> {
+        let client = &self.client;
+        let (a, b) = self
+            .runtime
+            .block_on(futures_util::future::join(client.batch_execute(first), client.execute(stmt, params)));
+        match (a, b) {
+            (Err(e), _) => Err(After::First(e)),
+            (Ok(()), Err(e)) => Err(After::Then(e)),
+            (Ok(()), Ok(n)) => Ok(n),
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
 }
 
-/// Opens one connection with the store's session settings.
-pub fn connect(config: &Config) -> Result<Client, postgres::Error> {
-    let mut client = config.connect(NoTls)?;
+/// Which part of [`Conn::query_after`] failed.
+pub enum After {
+    First(postgres::Error),
+    Then(postgres::Error),
+}
+
+/// Opens a connection of the blocking client (for LISTEN and its notifications).
+pub fn listener(config: &Config) -> Result<Client, postgres::Error> {
+    let mut client = postgres::Config::from(config.clone()).connect(NoTls)?;
     client.batch_execute(SESSION_SETUP)?;
     Ok(client)
 }
@@ -94,8 +198,8 @@ impl Pool {
             st = self.freed.wait(st).unwrap_or_else(|p| p.into_inner());
         }
         drop(st);
-        match connect(&self.config) {
-            Ok(client) => Ok(Pooled { pool: self, conn: Some(Conn { client, stmts: HashMap::new() }), broken: false }),
+        match Conn::open(&self.config) {
+            Ok(conn) => Ok(Pooled { pool: self, conn: Some(conn), broken: false }),
             Err(e) => {
                 self.forget(1);
                 Err(e)
@@ -147,7 +251,7 @@ impl Pooled<'_> {
 impl Drop for Pooled<'_> {
     fn drop(&mut self) {
         let Some(conn) = self.conn.take() else { return };
-        if self.broken || conn.client.is_closed() {
+        if self.broken || conn.is_closed() {
             drop(conn);
             self.pool.forget(1);
             return;

@@ -102,34 +102,39 @@ pub fn json_or_null<T: serde::Serialize>(v: &[T]) -> Option<String> {
 }
 
 pub fn run_from_row(r: &Row) -> Result<Run> {
-    let class: Option<String> = get(r, 12)?;
+    run_from_row_at(r, 0)
+}
+
+/// A run whose columns ([`RUN_COLS`]) start at column `at` (after a task's, in a join).
+pub fn run_from_row_at(r: &Row, at: usize) -> Result<Run> {
+    let class: Option<String> = get(r, at + 12)?;
     Ok(Run {
-        id: get(r, 0)?,
-        task_id: get(r, 1)?,
-        attempt: small(get(r, 2)?, "attempt")?,
-        owner: get(r, 3)?,
-        trace_id: get(r, 4)?,
-        lease_token: get(r, 5)?,
-        host: get(r, 6)?,
-        pid: get(r, 7)?,
-        pgid: get(r, 8)?,
-        started_at: ts(get(r, 9)?)?,
-        ended_at: opt_ts(get(r, 10)?)?,
-        outcome: get(r, 11)?,
+        id: get(r, at)?,
+        task_id: get(r, at + 1)?,
+        attempt: small(get(r, at + 2)?, "attempt")?,
+        owner: get(r, at + 3)?,
+        trace_id: get(r, at + 4)?,
+        lease_token: get(r, at + 5)?,
+        host: get(r, at + 6)?,
+        pid: get(r, at + 7)?,
+        pgid: get(r, at + 8)?,
+        started_at: ts(get(r, at + 9)?)?,
+        ended_at: opt_ts(get(r, at + 10)?)?,
+        outcome: get(r, at + 11)?,
         class: class.as_deref().and_then(FailureClass::parse),
-        reason: get(r, 13)?,
-        report: get(r, 14)?,
-        late_report: get(r, 15)?,
-        proc_start: get(r, 16)?,
-        spawned_by: get(r, 17)?,
+        reason: get(r, at + 13)?,
+        report: get(r, at + 14)?,
+        late_report: get(r, at + 15)?,
+        proc_start: get(r, at + 16)?,
+        spawned_by: get(r, at + 17)?,
         usage: Usage {
-            input_tokens: get::<i64>(r, 18)?.max(0) as u64,
-            output_tokens: get::<i64>(r, 19)?.max(0) as u64,
-            cost_usd: get(r, 20)?,
+            input_tokens: get::<i64>(r, at + 18)?.max(0) as u64,
+            output_tokens: get::<i64>(r, at + 19)?.max(0) as u64,
+            cost_usd: get(r, at + 20)?,
         },
-        verdict: get(r, 21)?,
-        verdict_reason: get(r, 22)?,
-        dispatcher: get(r, 23)?,
+        verdict: get(r, at + 21)?,
+        verdict_reason: get(r, at + 22)?,
+        dispatcher: get(r, at + 23)?,
     })
 }
 

@@ -8,10 +8,11 @@
 //!
 //! What PostgreSQL adds to the shared layout: `tasks.seq` and `runs.n` are identity
 //! columns (insertion order, as SQLite's rowid); `events.seq` comes from a sequence
-//! through a trigger that first takes the shared event lock (see `tx::events_after`).
+//! through a trigger that first marks the writing transaction, and functions read the
+//! log by number without skipping an event that commits late (see `events`).
 
 use super::locks;
-use postgres::Client;
+use super::pool::Conn;
 
 /// Each entry moves the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -186,33 +187,118 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE tasks DROP COLUMN md_version, DROP COLUMN md_line, DROP COLUMN md_eol;
     CREATE INDEX tasks_done ON tasks (updated_at, seq) WHERE status = 'DONE';
     "#,
+    // 6: the event log's barrier waits only for the writers it must and holds no writer
+    // back (see `events`). A writer marks its transaction once, at its first event, with
+    // a shared advisory lock whose key is the highest event number drawn so far (every
+    // number it draws is above it); a reader waits for the marks below the highest
+    // number it will return, one key at a time, and only when a number is missing.
+    r#"
+    CREATE OR REPLACE FUNCTION orch_event_seq() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    BEGIN
+        IF current_setting('orch.event_writer', true) IS DISTINCT FROM '1' THEN
+            PERFORM pg_advisory_xact_lock_shared(@MARK@ + COALESCE(pg_sequence_last_value('events_seq'), 0));
+            PERFORM set_config('orch.event_writer', '1', true);
+        END IF;
+        IF NEW.seq IS NULL THEN
+            NEW.seq := nextval('events_seq');
+        ELSE
+            PERFORM setval('events_seq', GREATEST(NEW.seq, (SELECT last_value FROM events_seq)));
+        END IF;
+        RETURN NEW;
+    END $fn$;
+    -- Waits until no transaction that may still add an event numbered at or below `h` is
+    -- in flight: those whose mark is below `h`. Taking each such key exclusively for a
+    -- moment waits for its holders only; writers that start now mark at `h` or above.
+    CREATE FUNCTION orch_events_wait(h BIGINT) RETURNS void LANGUAGE plpgsql AS $fn$
+    DECLARE k BIGINT;
+    BEGIN
+        FOR k IN
+            SELECT DISTINCT (l.classid::bigint << 32) | l.objid::bigint FROM pg_locks l
+            WHERE l.locktype = 'advisory' AND l.objsubid = 1
+              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+              AND l.classid::bigint BETWEEN @MARK_HI@ AND @MARK_HI@ + 255
+        LOOP
+            IF k - @MARK@ < h THEN
+                PERFORM pg_advisory_lock(k);
+                PERFORM pg_advisory_unlock(k);
+            END IF;
+        END LOOP;
+    END $fn$;
+    -- The highest event number drawn, once every transaction that may still add one at
+    -- or below it has finished.
+    CREATE OR REPLACE FUNCTION orch_events_horizon(after BIGINT) RETURNS BIGINT LANGUAGE plpgsql AS $fn$
+    DECLARE h BIGINT := COALESCE(pg_sequence_last_value('events_seq'), 0);
+    BEGIN
+        IF h > after THEN
+            PERFORM orch_events_wait(h);
+        END IF;
+        RETURN h;
+    END $fn$;
+    -- Events after `after` in order, up to `lim` of them and up to the highest number
+    -- drawn when called. While the numbers run on without a gap nothing can be missing
+    -- below them, and they are returned as read; at the first gap the reader waits for
+    -- the writers that may fill it, then reads the rest in a new snapshot (a VOLATILE
+    -- function's statements each take one at READ COMMITTED).
+    CREATE OR REPLACE FUNCTION orch_events_after(after BIGINT, lim BIGINT) RETURNS SETOF events
+    LANGUAGE plpgsql VOLATILE AS $fn$
+    DECLARE
+        h BIGINT := COALESCE(pg_sequence_last_value('events_seq'), 0);
+        last BIGINT := after;
+        n BIGINT := 0;
+        e events;
+    BEGIN
+        IF h <= after OR lim <= 0 THEN
+            RETURN;
+        END IF;
+        FOR e IN SELECT * FROM events WHERE seq > after AND seq <= h ORDER BY seq LIMIT lim LOOP
+            EXIT WHEN e.seq <> last + 1;
+            RETURN NEXT e;
+            last := e.seq;
+            n := n + 1;
+        END LOOP;
+        IF n = lim OR last = h THEN
+            RETURN;
+        END IF;
+        PERFORM orch_events_wait(h);
+        RETURN QUERY SELECT * FROM events WHERE seq > last AND seq <= h ORDER BY seq LIMIT lim - n;
+    END $fn$;
+    "#,
 ];
 
 /// The schema version this build writes.
 pub const CURRENT: i64 = MIGRATIONS.len() as i64;
 
-fn installed(client: &mut Client) -> Result<i64, postgres::Error> {
-    let exists: bool = client.query_one("SELECT to_regclass('orch_schema') IS NOT NULL", &[])?.get(0);
+fn installed(c: &mut Conn) -> Result<i64, postgres::Error> {
+    let exists: bool = c.query_once("SELECT to_regclass('orch_schema') IS NOT NULL", &[])?[0].get(0);
     if !exists {
         return Ok(0);
     }
-    Ok(client.query_one("SELECT COALESCE(MAX(version), 0) FROM orch_schema", &[])?.get(0))
+    Ok(c.query_once("SELECT COALESCE(MAX(version), 0) FROM orch_schema", &[])?[0].get(0))
 }
 
 /// Brings the database up to [`CURRENT`]. The outer error is the driver's; the inner
 /// one a refusal (a schema newer than this build).
-pub fn migrate(client: &mut Client) -> Result<Result<(), String>, postgres::Error> {
+pub fn migrate(c: &mut Conn) -> Result<Result<(), String>, postgres::Error> {
     // The common case, an up-to-date database, takes no lock.
-    let seen = installed(client)?;
+    let seen = installed(c)?;
     if seen == CURRENT {
         return Ok(Ok(()));
     }
-    let mut tx = client.transaction()?;
-    tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&locks::NS, &locks::MIGRATE])?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS orch_schema (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-    )?;
-    let version: i64 = tx.query_one("SELECT COALESCE(MAX(version), 0) FROM orch_schema", &[])?.get(0);
+    c.batch_execute("BEGIN")?;
+    let applied = apply(c);
+    if !matches!(applied, Ok(Ok(()))) {
+        let _ = c.batch_execute("ROLLBACK");
+        return applied;
+    }
+    c.batch_execute("COMMIT")?;
+    Ok(Ok(()))
+}
+
+/// The migrations not applied yet, inside the caller's transaction.
+fn apply(c: &mut Conn) -> Result<Result<(), String>, postgres::Error> {
+    c.query_once("SELECT pg_advisory_xact_lock($1, $2)", &[&locks::NS, &locks::MIGRATE])?;
+    c.batch_execute("CREATE TABLE IF NOT EXISTS orch_schema (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")?;
+    let version: i64 = c.query_once("SELECT COALESCE(MAX(version), 0) FROM orch_schema", &[])?[0].get(0);
     if version > CURRENT {
         return Ok(Err(format!(
             "the database has schema version {version}, newer than this orch knows ({CURRENT}); upgrade orch"
@@ -220,10 +306,13 @@ pub fn migrate(client: &mut Client) -> Result<Result<(), String>, postgres::Erro
     }
     let now = jiff::Timestamp::now().as_millisecond();
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
-        let sql = sql.replace("@NS@", &locks::NS.to_string()).replace("@EVENTS@", &locks::EVENTS.to_string());
-        tx.batch_execute(&sql)?;
-        tx.execute("INSERT INTO orch_schema (version, applied_at) VALUES ($1, $2)", &[&(i as i64 + 1), &now])?;
+        let sql = sql
+            .replace("@NS@", &locks::NS.to_string())
+            .replace("@EVENTS@", &locks::EVENTS.to_string())
+            .replace("@MARK_HI@", &(locks::EVENT_MARKS >> 32).to_string())
+            .replace("@MARK@", &locks::EVENT_MARKS.to_string());
+        c.batch_execute(&sql)?;
+        c.query_once("INSERT INTO orch_schema (version, applied_at) VALUES ($1, $2)", &[&(i as i64 + 1), &now])?;
     }
-    tx.commit()?;
     Ok(Ok(()))
 }

@@ -14,20 +14,23 @@
 //! - events: see `events`.
 //!
 //! Read transactions are REPEATABLE READ READ ONLY: one snapshot, no locks.
-//! Transactions begin lazily, at their first statement, and a task change queues a
-//! NOTIFY sent with the COMMIT.
+//! Transactions begin lazily: BEGIN goes out with their first statement, one round trip
+//! for both. A task change a dispatcher could
+//! act on (see `tasks`) queues a NOTIFY, sent with the COMMIT in one round trip; others
+//! commit without one, since every NOTIFY takes a database-wide lock at commit.
+//!
+//! The primitives live by area — `tasks`, `claim`, `runs`, `events`, `views` — as
+//! methods of [`PgTx`]; the [`Tx`] implementation here forwards to them.
 
-use super::locks;
-use super::pool::{Conn, Failure, classify, one_line, store_err};
-use super::rows::{RUN_COLS, TASK_COLS, count, json_or_null, ms, opt_ms, run_from_row, task_from_row};
+use super::pool::{After, Conn, Failure, classify, one_line, store_err};
+use super::rows::{TASK_COLS, ms, task_from_row};
 use super::{claim, events};
 use crate::store::{
-    ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, StoreError, Tx, ViewInfo,
-    ViewMark,
+    ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, Settle, StoreError, Tx,
+    ViewInfo, ViewMark, ViewRow,
 };
 use jiff::Timestamp;
 use orch_core::event::Event;
-use orch_core::id::parse_id;
 use orch_core::outcome::Usage;
 use orch_core::task::Task;
 use postgres::Row;
@@ -54,10 +57,28 @@ impl Mode {
     }
 }
 
+/// Rules out sorting for the claim's statement (see `claim`): the statement must walk
+/// the claim index in pick order, and stale statistics would otherwise talk the planner
+/// into reading and sorting every waiting task. Sent with the statement (and its BEGIN).
+const ORDERED_ONLY: &str = "SET LOCAL enable_sort = off";
+/// Sorting back, before the next statement of the same transaction.
+const ORDERED_DONE: &str = "SET LOCAL enable_sort TO DEFAULT";
+
+/// Where a transaction is with [`ORDERED_ONLY`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ordered {
+    Off,
+    /// For the next statement.
+    Asked,
+    /// Set for the statement that asked; the next one restores sorting first.
+    InUse,
+}
+
 pub struct PgTx<'a> {
     conn: &'a mut Conn,
     mode: Mode,
     begun: bool,
+    ordered: Ordered,
     /// A task changed: listeners are told at COMMIT.
     pub(super) notify: bool,
     /// What the first driver error in this transaction means; the backend decides
@@ -69,7 +90,7 @@ type Params<'p> = [&'p (dyn ToSql + Sync)];
 
 impl<'a> PgTx<'a> {
     pub fn new(conn: &'a mut Conn, mode: Mode) -> PgTx<'a> {
-        PgTx { conn, mode, begun: false, notify: false, failure: None }
+        PgTx { conn, mode, begun: false, ordered: Ordered::Off, notify: false, failure: None }
     }
 
     fn err(&mut self, e: &postgres::Error) -> StoreError {
@@ -81,13 +102,47 @@ impl<'a> PgTx<'a> {
         }
     }
 
-    fn begin(&mut self) -> Result<()> {
+    /// What must go before the next statement, sent with it in one round trip: BEGIN
+    /// when the transaction has not begun, and the plan setting of
+    /// [`PgTx::ordered_next`] set or undone.
+    fn prefix(&mut self) -> Option<String> {
+        let mut sql = Vec::with_capacity(2);
         if !self.begun {
-            let sql = self.mode.begin_sql();
-            self.conn.client.batch_execute(sql).map_err(|e| self.err(&e))?;
-            self.begun = true;
+            sql.push(self.mode.begin_sql());
         }
-        Ok(())
+        match self.ordered {
+            Ordered::Off => {}
+            Ordered::Asked => {
+                sql.push(ORDERED_ONLY);
+                self.ordered = Ordered::InUse;
+            }
+            Ordered::InUse => {
+                sql.push(ORDERED_DONE);
+                self.ordered = Ordered::Off;
+            }
+        }
+        (!sql.is_empty()).then(|| sql.join("; "))
+    }
+
+    /// The outcome of a statement sent after [`PgTx::prefix`]: the transaction has begun
+    /// unless the prefix itself failed.
+    fn after<T>(&mut self, r: std::result::Result<T, After>) -> Result<T> {
+        match r {
+            Ok(v) => {
+                self.begun = true;
+                Ok(v)
+            }
+            Err(After::Then(e)) => {
+                self.begun = true;
+                Err(self.err(&e))
+            }
+            Err(After::First(e)) => Err(self.err(&e)),
+        }
+    }
+
+    /// The next statement may not sort: it walks an index in order (the claim).
+    pub(super) fn ordered_next(&mut self) {
+        self.ordered = Ordered::Asked;
     }
 
     pub(super) fn mode(&self) -> Mode {
@@ -95,9 +150,14 @@ impl<'a> PgTx<'a> {
     }
 
     pub(super) fn query(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
-        self.begin()?;
         let stmt = self.conn.stmt(sql).map_err(|e| self.err(&e))?;
-        self.conn.client.query(&stmt, params).map_err(|e| self.err(&e))
+        match self.prefix() {
+            None => self.conn.query(&stmt, params).map_err(|e| self.err(&e)),
+            Some(first) => {
+                let r = self.conn.query_after(&first, &stmt, params);
+                self.after(r)
+            }
+        }
     }
 
     pub(super) fn query_opt(&mut self, sql: &str, params: &Params<'_>) -> Result<Option<Row>> {
@@ -105,32 +165,39 @@ impl<'a> PgTx<'a> {
     }
 
     pub(super) fn execute(&mut self, sql: &str, params: &Params<'_>) -> Result<u64> {
-        self.begin()?;
         let stmt = self.conn.stmt(sql).map_err(|e| self.err(&e))?;
-        self.conn.client.execute(&stmt, params).map_err(|e| self.err(&e))
+        match self.prefix() {
+            None => self.conn.execute(&stmt, params).map_err(|e| self.err(&e)),
+            Some(first) => {
+                let r = self.conn.execute_after(&first, &stmt, params);
+                self.after(r)
+            }
+        }
     }
 
     pub(super) fn tasks(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Task>> {
         self.query(sql, params)?.iter().map(task_from_row).collect()
     }
 
-    fn runs(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Run>> {
-        self.query(sql, params)?.iter().map(run_from_row).collect()
-    }
-
-    fn lock_suffix(&self, clause: &'static str) -> &'static str {
+    pub(super) fn lock_suffix(&self, clause: &'static str) -> &'static str {
         if self.mode == Mode::Write { clause } else { "" }
     }
 
     /// Commits (with the queued NOTIFY). A transaction that ran no statement has
-    /// nothing to commit.
+    /// nothing to commit; a read transaction's COMMIT is sent without waiting for its
+    /// reply.
     pub fn commit(&mut self) -> std::result::Result<(), postgres::Error> {
         if !self.begun {
             return Ok(());
         }
-        let sql = if self.notify { NOTIFY_COMMIT } else { "COMMIT" };
         self.begun = false;
-        self.conn.client.batch_execute(sql)
+        self.ordered = Ordered::Off;
+        if self.mode == Mode::Read {
+            // Ends the snapshot; a read-only transaction has nothing to wait for.
+            self.conn.send_only("COMMIT");
+            return Ok(());
+        }
+        self.conn.batch_execute(if self.notify { NOTIFY_COMMIT } else { "COMMIT" })
     }
 
     /// Rolls back; false when even that failed (the connection is unusable).
@@ -139,26 +206,24 @@ impl<'a> PgTx<'a> {
             return true;
         }
         self.begun = false;
-        self.conn.client.batch_execute("ROLLBACK").is_ok()
-    }
-
-    /// A read transaction that holds a snapshot ends it, so the next statement runs
-    /// after what happens now (see [`PgTx::events_horizon`]).
-    fn end_read_snapshot(&mut self) -> Result<()> {
-        if self.mode == Mode::Read && self.begun {
-            self.begun = false;
-            self.conn.client.batch_execute("COMMIT").map_err(|e| self.err(&e))?;
-        }
-        Ok(())
+        self.ordered = Ordered::Off;
+        self.conn.batch_execute("ROLLBACK").is_ok()
     }
 
     /// Runs one statement after whatever this transaction has seen: a read transaction
-    /// that holds a snapshot ends it first, and the statement begins no transaction of
-    /// its own (see `events`).
+    /// that holds a snapshot ends it first (its COMMIT sent with the statement), and the
+    /// statement begins no transaction of its own (see `events`).
     pub(super) fn query_fresh(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
-        self.end_read_snapshot()?;
         let stmt = self.conn.stmt(sql).map_err(|e| self.err(&e))?;
-        self.conn.client.query(&stmt, params).map_err(|e| self.err(&e))
+        if self.mode == Mode::Read && self.begun {
+            self.begun = false;
+            self.ordered = Ordered::Off;
+            return match self.conn.query_after("COMMIT", &stmt, params) {
+                Ok(rows) => Ok(rows),
+                Err(After::First(e) | After::Then(e)) => Err(self.err(&e)),
+            };
+        }
+        self.conn.query(&stmt, params).map_err(|e| self.err(&e))
     }
 }
 
@@ -169,139 +234,31 @@ impl Tx for PgTx<'_> {
     }
 
     fn task_insert(&mut self, t: &Task) -> Result<()> {
-        let (prefix, num) = parse_id(&t.id).ok_or_else(|| StoreError::Db(format!("bad id {}", t.id)))?;
-        let extra = (!t.extra.is_empty()).then(|| serde_json::to_string(&t.extra).expect("pairs serialise"));
-        // One statement: nothing is inserted when the prefix and number are taken (by this
-        // id, or by another spelling of it); which of the two is asked only then.
-        let n = self.execute(
-            "INSERT INTO tasks (id, prefix, num, status, priority, task, success_criteria, owner, \
-             started_at, due_at, notes, extra, attempts, max_attempts, retry_at, idempotency_key, \
-             resource, depends_on, lease_token, lease_expires_at, run_id, created_at, updated_at, version) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-             $19, $20, $21, $22, $23, $24 \
-             WHERE NOT EXISTS (SELECT 1 FROM tasks WHERE prefix = $2 AND num = $3) ON CONFLICT (id) DO NOTHING",
-            &[
-                &t.id,
-                &prefix,
-                &i64::try_from(num).unwrap_or(i64::MAX),
-                &t.status.as_str(),
-                &t.priority.rank(),
-                &t.task,
-                &t.success_criteria,
-                &t.owner,
-                &opt_ms(t.started_at),
-                &opt_ms(t.due_at),
-                &t.notes,
-                &extra,
-                &count(t.attempts),
-                &count(t.max_attempts),
-                &opt_ms(t.retry_at),
-                &t.idempotency_key,
-                &t.resource,
-                &json_or_null(&t.depends_on),
-                &t.lease.as_ref().map(|l| l.token.as_str()),
-                &t.lease.as_ref().map(|l| ms(l.expires_at)),
-                &t.run_id,
-                &ms(t.created_at),
-                &ms(t.updated_at),
-                &t.version,
-            ],
-        )?;
-        if n == 0 {
-            return Err(match self.task_by_number(prefix, num)? {
-                Some(other) if other != t.id => {
-                    StoreError::Conflict(format!("task {} exists already, as {other}", t.id))
-                }
-                _ => StoreError::Conflict(format!("task {} exists already", t.id)),
-            });
-        }
-        if !t.depends_on.is_empty() {
-            self.execute(
-                "INSERT INTO deps (task_id, depends_on) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING",
-                &[&t.id, &t.depends_on],
-            )?;
-        }
-        self.notify = true;
-        Ok(())
+        self.insert_task(t)
     }
 
     fn task_update(&mut self, t: &Task) -> Result<Task> {
-        let extra = (!t.extra.is_empty()).then(|| serde_json::to_string(&t.extra).expect("pairs serialise"));
-        let n = self.execute(
-            "UPDATE tasks SET status = $2, priority = $3, task = $4, success_criteria = $5, owner = $6, \
-             started_at = $7, due_at = $8, notes = $9, extra = $10, attempts = $11, max_attempts = $12, \
-             retry_at = $13, lease_token = $14, lease_expires_at = $15, run_id = $16, updated_at = $17, \
-             version = version + 1 WHERE id = $1 AND version = $18",
-            &[
-                &t.id,
-                &t.status.as_str(),
-                &t.priority.rank(),
-                &t.task,
-                &t.success_criteria,
-                &t.owner,
-                &opt_ms(t.started_at),
-                &opt_ms(t.due_at),
-                &t.notes,
-                &extra,
-                &count(t.attempts),
-                &count(t.max_attempts),
-                &opt_ms(t.retry_at),
-                &t.lease.as_ref().map(|l| l.token.as_str()),
-                &t.lease.as_ref().map(|l| ms(l.expires_at)),
-                &t.run_id,
-                &ms(t.updated_at),
-                &t.version,
-            ],
-        )?;
-        if n == 0 {
-            return Err(StoreError::Conflict(format!("{} changed under us (version {})", t.id, t.version)));
-        }
-        self.notify = true;
-        let mut out = t.clone();
-        out.version += 1;
-        Ok(out)
+        self.update_task(t)
+    }
+
+    fn task_settle(&mut self, s: &Settle<'_>) -> Result<bool> {
+        self.settle_task(s)
     }
 
     fn task_by_number(&mut self, prefix: &str, num: u64) -> Result<Option<String>> {
-        let num = i64::try_from(num).unwrap_or(i64::MAX);
-        let sql = "SELECT id FROM tasks WHERE prefix = $1 AND num = $2 ORDER BY seq LIMIT 1";
-        Ok(self.query_opt(sql, &[&prefix, &num])?.map(|r| r.get(0)))
+        self.number_taken_by(prefix, i64::try_from(num).unwrap_or(i64::MAX))
     }
 
     fn dependents_of(&mut self, id: &str) -> Result<Vec<Task>> {
-        let sql = format!(
-            "SELECT {TASK_COLS} FROM tasks WHERE id IN (SELECT task_id FROM deps WHERE depends_on = $1) ORDER BY seq{}",
-            self.lock_suffix(" FOR UPDATE")
-        );
-        self.tasks(&sql, &[&id])
+        self.dependents(id)
     }
 
     fn task_max_num(&mut self, prefix: &str) -> Result<u64> {
-        if self.mode == Mode::Write {
-            // Held to COMMIT: the next `add` with this prefix reads MAX after our insert.
-            self.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", &[&locks::NS_IDS, &prefix])?;
-        }
-        let n: Option<i64> = self.query("SELECT MAX(num) FROM tasks WHERE prefix = $1", &[&prefix])?[0].get(0);
-        Ok(n.unwrap_or(0).max(0) as u64)
+        self.max_num(prefix)
     }
 
     fn task_list(&mut self, filter: &ListFilter) -> Result<Vec<Task>> {
-        let mut sql = format!("SELECT {TASK_COLS} FROM tasks");
-        let mut conds = Vec::new();
-        if !filter.statuses.is_empty() {
-            let list: Vec<String> = filter.statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
-            conds.push(format!("status IN ({})", list.join(",")));
-        }
-        if !filter.priorities.is_empty() {
-            let list: Vec<String> = filter.priorities.iter().map(|p| p.rank().to_string()).collect();
-            conds.push(format!("priority IN ({})", list.join(",")));
-        }
-        if !conds.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&conds.join(" AND "));
-        }
-        sql.push_str(" ORDER BY seq");
-        self.tasks(&sql, &[])
+        self.list_tasks(filter)
     }
 
     fn claim_candidates(&mut self, now: Timestamp, limit: usize) -> Result<Vec<Task>> {
@@ -313,111 +270,64 @@ impl Tx for PgTx<'_> {
     }
 
     fn expired_leases(&mut self, now: Timestamp) -> Result<Vec<Task>> {
-        let sql = format!(
-            "SELECT {TASK_COLS} FROM tasks WHERE status = 'IN_PROGRESS' AND lease_expires_at <= $1 \
-             ORDER BY lease_expires_at{}",
-            self.lock_suffix(" FOR UPDATE SKIP LOCKED")
-        );
-        self.tasks(&sql, &[&ms(now)])
+        self.expired(ms(now))
     }
 
     fn idempotency_owner(&mut self, key: &str) -> Result<Option<String>> {
-        Ok(self.query_opt("SELECT task_id FROM idempotency WHERE key = $1", &[&key])?.map(|r| r.get(0)))
+        self.key_owner(key)
     }
 
     fn idempotency_claim(&mut self, key: &str, task_id: &str) -> Result<bool> {
-        let n = self.execute(
-            "INSERT INTO idempotency (key, task_id) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-            &[&key, &task_id],
-        )?;
-        Ok(n == 1)
+        self.take_key(key, task_id)
     }
 
     fn run_insert(&mut self, r: &Run) -> Result<()> {
-        self.execute(
-            "INSERT INTO runs (id, task_id, attempt, owner, trace_id, lease_token, host, pid, pgid, started_at, \
-             spawned_by, dispatcher) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            &[
-                &r.id,
-                &r.task_id,
-                &count(r.attempt),
-                &r.owner,
-                &r.trace_id,
-                &r.lease_token,
-                &r.host,
-                &r.pid,
-                &r.pgid,
-                &ms(r.started_at),
-                &r.spawned_by,
-                &r.dispatcher,
-            ],
-        )?;
-        Ok(())
+        self.insert_run(r)
     }
 
     fn run_end(&mut self, run_id: &str, e: &RunEnd<'_>) -> Result<()> {
-        self.execute(
-            "UPDATE runs SET ended_at = $2, outcome = $3, class = $4, reason = $5, \
-             report = COALESCE($6, report) WHERE id = $1 AND ended_at IS NULL",
-            &[&run_id, &ms(e.at), &e.outcome, &e.class.map(|c| c.as_str()), &e.reason, &e.report],
-        )?;
-        Ok(())
+        self.end_run(run_id, e)
     }
 
     fn run_get(&mut self, run_id: &str) -> Result<Option<Run>> {
-        let sql = format!("SELECT {RUN_COLS} FROM runs WHERE id = $1");
-        Ok(self.runs(&sql, &[&run_id])?.into_iter().next())
+        Ok(self.runs_where("id = $1", "", &run_id)?.into_iter().next())
     }
 
     fn run_by_token(&mut self, token: &str) -> Result<Option<Run>> {
-        let sql = format!("SELECT {RUN_COLS} FROM runs WHERE lease_token = $1");
-        Ok(self.runs(&sql, &[&token])?.into_iter().next())
+        Ok(self.runs_where("lease_token = $1", "", &token)?.into_iter().next())
+    }
+
+    fn task_and_holder(&mut self, id: &str, token: &str) -> Result<Option<(Task, Option<Run>)>> {
+        self.task_with_holder(id, token)
     }
 
     fn run_late_report(&mut self, run_id: &str, report: &str) -> Result<()> {
-        self.execute("UPDATE runs SET late_report = $2 WHERE id = $1", &[&run_id, &report])?;
-        Ok(())
+        self.set_late_report(run_id, report)
     }
 
     fn run_set_process(&mut self, run_id: &str, p: &ProcessInfo) -> Result<()> {
-        self.execute(
-            "UPDATE runs SET host = $2, pid = $3, pgid = $4, proc_start = $5, spawned_by = $6 WHERE id = $1",
-            &[&run_id, &p.host, &p.pid, &p.pgid, &p.proc_start, &p.spawned_by],
-        )?;
-        Ok(())
+        self.set_process(run_id, p)
     }
 
     fn runs_live_on(&mut self, host: &str) -> Result<Vec<Run>> {
-        let sql = format!(
-            "SELECT {RUN_COLS} FROM runs WHERE host = $1 AND ended_at IS NULL AND dispatcher IS NOT NULL \
-             ORDER BY started_at, n"
-        );
-        self.runs(&sql, &[&host])
+        let live = "host = $1 AND ended_at IS NULL AND dispatcher IS NOT NULL";
+        self.runs_where(live, " ORDER BY started_at, n", &host)
     }
 
     fn run_add_usage(&mut self, run_id: &str, u: &Usage) -> Result<()> {
-        self.execute(
-            "UPDATE runs SET input_tokens = input_tokens + $2, output_tokens = output_tokens + $3, \
-             cost_usd = cost_usd + $4 WHERE id = $1",
-            &[&run_id, &(u.input_tokens as i64), &(u.output_tokens as i64), &u.cost_usd],
-        )?;
-        Ok(())
+        self.add_usage(run_id, u)
     }
 
     fn cost_since(&mut self, since: Timestamp) -> Result<f64> {
-        let rows =
-            self.query("SELECT COALESCE(SUM(cost_usd), 0)::float8 FROM runs WHERE started_at >= $1", &[&ms(since)])?;
-        Ok(rows[0].get(0))
+        self.cost_from(ms(since))
     }
 
     fn run_set_verdict(&mut self, run_id: &str, verdict: &str, reason: &str) -> Result<()> {
-        self.execute("UPDATE runs SET verdict = $2, verdict_reason = $3 WHERE id = $1", &[&run_id, &verdict, &reason])?;
-        Ok(())
+        self.set_verdict(run_id, verdict, reason)
     }
 
     fn runs_of(&mut self, task_id: &str) -> Result<Vec<Run>> {
-        let sql = format!("SELECT {RUN_COLS} FROM runs WHERE task_id = $1 ORDER BY started_at, n");
-        self.runs(&sql, &[&task_id])
+        self.runs_where("task_id = $1", " ORDER BY started_at, n", &task_id)
     }
 
     fn event_insert(&mut self, e: &Event) -> Result<i64> {
@@ -441,36 +351,12 @@ impl Tx for PgTx<'_> {
     }
 
     fn runs_since(&mut self, since: Timestamp) -> Result<Vec<Run>> {
-        let sql = format!(
-            "SELECT {RUN_COLS} FROM runs WHERE started_at >= $1 OR ended_at >= $1 OR ended_at IS NULL \
-             ORDER BY started_at, n"
-        );
-        self.runs(&sql, &[&ms(since)])
+        let cond = "started_at >= $1 OR ended_at >= $1 OR ended_at IS NULL";
+        self.runs_where(cond, " ORDER BY started_at, n", &ms(since))
     }
 
     fn prune_before(&mut self, cutoff: Timestamp) -> Result<Pruned> {
-        const OLD_DONE: &str = "SELECT id FROM tasks WHERE status = 'DONE' AND updated_at < $1";
-        let cut = ms(cutoff);
-        let runs = self.query(
-            &format!(
-                "DELETE FROM runs r WHERE r.task_id IN ({OLD_DONE}) AND r.ended_at IS NOT NULL \
-                 AND EXISTS (SELECT 1 FROM runs l WHERE l.task_id = r.task_id \
-                     AND (l.started_at > r.started_at OR (l.started_at = r.started_at AND l.n > r.n))) \
-                 RETURNING r.id, r.task_id"
-            ),
-            &[&cut],
-        )?;
-        let mut tasks: std::collections::HashSet<String> = runs.iter().map(|r| r.get(1)).collect();
-        let run_ids: Vec<String> = runs.iter().map(|r| r.get(0)).collect();
-        let events = self.query(
-            &format!(
-                "DELETE FROM events WHERE ts < $1 AND (task_id IS NULL OR task_id IN ({OLD_DONE})) \
-                 AND seq < (SELECT MAX(seq) FROM events) RETURNING task_id"
-            ),
-            &[&cut],
-        )?;
-        tasks.extend(events.iter().filter_map(|r| r.get::<_, Option<String>>(0)));
-        Ok(Pruned { run_ids, events: events.len() as u64, tasks: tasks.len() as u64 })
+        self.prune(ms(cutoff))
     }
 
     fn meta_get(&mut self, key: &str) -> Result<Option<String>> {
@@ -492,6 +378,18 @@ impl Tx for PgTx<'_> {
 
     fn view_rows(&mut self, view: &str, done_kept: usize) -> Result<Vec<(Task, Option<ViewMark>)>> {
         self.rows_of_view(view, done_kept)
+    }
+
+    fn view_lines(&mut self, view: &str, done_kept: usize) -> Result<Vec<ViewRow>> {
+        self.lines_of_view(view, done_kept)
+    }
+
+    fn view_versions(&mut self, done_kept: usize) -> Result<Vec<(String, i64)>> {
+        self.versions_of_view(done_kept)
+    }
+
+    fn view_mark(&mut self, view: &str, task_id: &str) -> Result<Option<ViewMark>> {
+        self.mark_of_view(view, task_id)
     }
 
     fn view_marks(&mut self, view: &str) -> Result<HashMap<String, ViewMark>> {

@@ -5,23 +5,24 @@
 
 use super::rows::{TASK_COLS, task_from_row};
 use super::tx::PgTx;
-use crate::store::{Result, ViewInfo, ViewMark};
+use crate::store::{Result, ViewInfo, ViewMark, ViewRow};
 use orch_core::task::Task;
 use std::collections::HashMap;
 
-/// The view's rows: the tasks that are not DONE and the newest `$2` DONE ones (the
-/// partial index `tasks_done`), joined with their marks in view `$1`, in queue order.
+/// The view's tasks: those that are not DONE and the newest `$1` DONE ones (the partial
+/// index `tasks_done`).
+const SHOWN: &str = "SELECT seq FROM tasks WHERE status IN ('PENDING', 'IN_PROGRESS', 'FAILED', 'BLOCKED') \
+     UNION ALL \
+     (SELECT seq FROM tasks WHERE status = 'DONE' ORDER BY updated_at DESC, seq DESC LIMIT $1)";
+
+/// The view's rows joined with their marks in view `$2`, in queue order.
 fn rows_sql() -> &'static str {
     static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     SQL.get_or_init(|| {
         let cols = TASK_COLS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ");
         format!(
-            "SELECT {cols}, m.md_version, m.md_line, m.md_eol FROM ( \
-               SELECT seq FROM tasks WHERE status IN ('PENDING', 'IN_PROGRESS', 'FAILED', 'BLOCKED') \
-               UNION ALL \
-               (SELECT seq FROM tasks WHERE status = 'DONE' ORDER BY updated_at DESC, seq DESC LIMIT $2) \
-             ) v JOIN tasks t ON t.seq = v.seq \
-             LEFT JOIN view_rows m ON m.view = $1 AND m.task_id = t.id \
+            "SELECT {cols}, m.md_version, m.md_line, m.md_eol FROM ({SHOWN}) v JOIN tasks t ON t.seq = v.seq \
+             LEFT JOIN view_rows m ON m.view = $2 AND m.task_id = t.id \
              ORDER BY t.seq"
         )
     })
@@ -30,7 +31,7 @@ fn rows_sql() -> &'static str {
 impl PgTx<'_> {
     pub(super) fn rows_of_view(&mut self, view: &str, done_kept: usize) -> Result<Vec<(Task, Option<ViewMark>)>> {
         let kept = i64::try_from(done_kept).unwrap_or(i64::MAX);
-        let rows = self.query(rows_sql(), &[&view, &kept])?;
+        let rows = self.query(rows_sql(), &[&kept, &view])?;
         rows.iter()
             .map(|r| {
                 let line: Option<String> = r.get(23);
@@ -38,6 +39,38 @@ impl PgTx<'_> {
                 Ok((task_from_row(r)?, mark))
             })
             .collect()
+    }
+
+    /// [`PgTx::rows_of_view`] as the view writes them: the task's columns are decoded
+    /// only for a row whose mark does not show its current version.
+    pub(super) fn lines_of_view(&mut self, view: &str, done_kept: usize) -> Result<Vec<ViewRow>> {
+        let kept = i64::try_from(done_kept).unwrap_or(i64::MAX);
+        let rows = self.query(rows_sql(), &[&kept, &view])?;
+        rows.iter()
+            .map(|r| {
+                let version: i64 = r.get(21);
+                let line: Option<String> = r.get(23);
+                let mark = line.map(|line| ViewMark { version: r.get(22), line, eol: r.get(24) });
+                Ok(match mark {
+                    Some(mark) if mark.version == version => ViewRow::Kept { id: r.get(0), mark },
+                    mark => ViewRow::Changed { task: Box::new(task_from_row(r)?), mark },
+                })
+            })
+            .collect()
+    }
+
+    pub(super) fn versions_of_view(&mut self, done_kept: usize) -> Result<Vec<(String, i64)>> {
+        let kept = i64::try_from(done_kept).unwrap_or(i64::MAX);
+        let sql = format!("SELECT t.id, t.version FROM ({SHOWN}) v JOIN tasks t ON t.seq = v.seq ORDER BY t.seq");
+        Ok(self.query(&sql, &[&kept])?.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    pub(super) fn mark_of_view(&mut self, view: &str, task_id: &str) -> Result<Option<ViewMark>> {
+        let row = self.query_opt(
+            "SELECT md_version, md_line, md_eol FROM view_rows WHERE view = $1 AND task_id = $2",
+            &[&view, &task_id],
+        )?;
+        Ok(row.map(|r| ViewMark { version: r.get(0), line: r.get(1), eol: r.get(2) }))
     }
 
     pub(super) fn marks_of_view(&mut self, view: &str) -> Result<HashMap<String, ViewMark>> {

@@ -77,6 +77,11 @@ impl Sqlite {
         }
         conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456;")
             .map_err(|e| open_err(&e))?;
+        // Plans never depend on bound values: otherwise SQLite prepares a statement on
+        // `tasks` again each time a parameter compared with a column is bound anew
+        // (it might match a partial index's condition), which costs more than running
+        // the statement. Every condition a partial index needs is written as a literal.
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(|e| open_err(&e))?;
         schema::migrate(&mut conn).map_err(|e| open_err(&e))?.map_err(|e| open_err(&e))?;
         let seen_version = data_version(&conn).map_err(|e| open_err(&e))?;
         Ok(Sqlite { conn: Mutex::new(Conn { conn, commits: 0, seen_version }), path: path.to_path_buf() })
@@ -145,5 +150,44 @@ impl Backend for Sqlite {
 
     fn describe(&self) -> String {
         format!("sqlite://{}", self.path.display())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! A connection's statements on `tasks` are prepared once, whatever their bindings,
+    //! and still walk the partial indexes their literal conditions name.
+
+    use rusqlite::{Connection, StatementStatus, params};
+
+    const BY_NUMBER: &str = "SELECT id FROM tasks WHERE prefix = ?1 AND num = ?2 ORDER BY seq LIMIT 1";
+
+    fn reprepared(conn: &Connection) -> i32 {
+        for n in 0..5i64 {
+            let mut stmt = conn.prepare_cached(BY_NUMBER).unwrap();
+            let _ = stmt.query_map(params!["ORCH", n], |_| Ok(())).unwrap().count();
+        }
+        conn.prepare_cached(BY_NUMBER).unwrap().get_status(StatementStatus::RePrepare)
+    }
+
+    #[test]
+    fn statements_on_tasks_are_not_prepared_again_for_new_bindings() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = super::Sqlite::create(&dir.path().join("orch.db")).unwrap();
+        let guard = db.conn.lock().unwrap();
+        assert_eq!(reprepared(&guard.conn), 0);
+        let plan: Vec<String> = guard
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", super::claim::claim_sql(1)))
+            .unwrap()
+            .query_map([0], |r| r.get(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(plan.join("\n").contains("USING INDEX tasks_claim"), "{plan:?}");
+        // Without the planner stability guarantee, SQLite would prepare it each time.
+        let mut plain = Connection::open_in_memory().unwrap();
+        super::schema::migrate(&mut plain).unwrap().unwrap();
+        assert!(reprepared(&plain) > 0);
     }
 }

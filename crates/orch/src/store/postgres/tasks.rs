@@ -1,0 +1,283 @@
+//! Tasks on PostgreSQL: insert, compare-and-set update, the one-step write of a
+//! transition decided before the transaction (`settle`), reads by id, number and
+//! dependency, and idempotency keys.
+//!
+//! What wakes idle dispatchers (`NOTIFY` with the COMMIT, see `tx`) is decided here: a
+//! change a dispatcher could act on — a task added; a task written PENDING, FAILED or
+//! BLOCKED (claimable now or later, or a running task stopped, its lease lost); a DONE
+//! that may release another task (tasks depend on it, or it held a resource or an
+//! idempotency key). A claim, a heartbeat and a note on a running task (it stays
+//! IN_PROGRESS) wake nobody, nor does any other DONE.
+
+use super::events::EventCols;
+use super::locks;
+use super::rows::{TASK_COLS, count, json_or_null, ms, opt_ms};
+use super::tx::{Mode, PgTx};
+use crate::store::{ListFilter, Result, Settle, StoreError};
+use orch_core::id::parse_id;
+use orch_core::task::{Status, Task};
+use postgres::types::ToSql;
+use std::sync::OnceLock;
+
+/// The SET list and CAS of a task write; `$1` is the id, `$18` the version read.
+const UPDATE_TASK: &str = "UPDATE tasks SET status = $2, priority = $3, task = $4, success_criteria = $5, \
+     owner = $6, started_at = $7, due_at = $8, notes = $9, extra = $10, attempts = $11, max_attempts = $12, \
+     retry_at = $13, lease_token = $14, lease_expires_at = $15, run_id = $16, updated_at = $17, \
+     version = version + 1 WHERE id = $1 AND version = $18";
+
+/// A task's columns as the update binds them (`$1` to `$18`).
+struct TaskVals<'a> {
+    t: &'a Task,
+    extra: Option<String>,
+    status: &'static str,
+    priority: i64,
+    started_at: Option<i64>,
+    due_at: Option<i64>,
+    attempts: i64,
+    max_attempts: i64,
+    retry_at: Option<i64>,
+    token: Option<&'a str>,
+    expires: Option<i64>,
+    updated_at: i64,
+}
+
+impl<'a> TaskVals<'a> {
+    fn of(t: &'a Task) -> TaskVals<'a> {
+        TaskVals {
+            t,
+            extra: extra(t),
+            status: t.status.as_str(),
+            priority: t.priority.rank(),
+            started_at: opt_ms(t.started_at),
+            due_at: opt_ms(t.due_at),
+            attempts: count(t.attempts),
+            max_attempts: count(t.max_attempts),
+            retry_at: opt_ms(t.retry_at),
+            token: t.lease.as_ref().map(|l| l.token.as_str()),
+            expires: t.lease.as_ref().map(|l| ms(l.expires_at)),
+            updated_at: ms(t.updated_at),
+        }
+    }
+
+    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        let t = self.t;
+        vec![
+            &t.id,
+            &self.status,
+            &self.priority,
+            &t.task,
+            &t.success_criteria,
+            &t.owner,
+            &self.started_at,
+            &self.due_at,
+            &t.notes,
+            &self.extra,
+            &self.attempts,
+            &self.max_attempts,
+            &self.retry_at,
+            &self.token,
+            &self.expires,
+            &t.run_id,
+            &self.updated_at,
+            &t.version,
+        ]
+    }
+}
+
+fn extra(t: &Task) -> Option<String> {
+    (!t.extra.is_empty()).then(|| serde_json::to_string(&t.extra).expect("pairs serialise"))
+}
+
+/// [`crate::store::Tx::task_settle`] in one statement: the task's compare-and-set (and,
+/// with `$19`, no dependent), then — only when it was written — the verdict and the end
+/// on run `$20` (the end only while the run has not ended, as `run_end`) and the events.
+fn settle_sql() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| {
+        let ended = "$23::bigint IS NULL OR r.ended_at IS NOT NULL";
+        format!(
+            "WITH upd AS ({UPDATE_TASK} AND NOT ($19::bool AND EXISTS (SELECT 1 FROM deps WHERE depends_on = $1)) \
+                 RETURNING id), \
+             run AS (UPDATE runs r SET \
+                 verdict = CASE WHEN $21::text IS NULL THEN r.verdict ELSE $21 END, \
+                 verdict_reason = CASE WHEN $21::text IS NULL THEN r.verdict_reason ELSE $22::text END, \
+                 ended_at = CASE WHEN {ended} THEN r.ended_at ELSE $23 END, \
+                 outcome = CASE WHEN {ended} THEN r.outcome ELSE $24::text END, \
+                 class = CASE WHEN {ended} THEN r.class ELSE $25::text END, \
+                 reason = CASE WHEN {ended} THEN r.reason ELSE $26::text END, \
+                 report = CASE WHEN {ended} THEN r.report ELSE COALESCE($27::text, r.report) END \
+                 FROM upd WHERE r.id = $20::text), \
+             ev AS ({events} CROSS JOIN upd ORDER BY e.n) \
+             SELECT count(*) FROM upd",
+            events = EventCols::insert_sql(28),
+        )
+    })
+}
+
+/// Whether writing `t` is a change a dispatcher could act on (see the module's
+/// documentation); `dependents` when tasks may depend on it and nobody looked (a DONE
+/// releases them). A DONE does not stop a dispatcher's worker at once either way: its run
+/// counts as finished, and the worker gets its grace period.
+fn wakes(t: &Task, dependents: bool) -> bool {
+    match t.status {
+        Status::InProgress => false,
+        Status::Done => dependents || t.resource.is_some() || t.idempotency_key.is_some(),
+        Status::Pending | Status::Failed | Status::Blocked => true,
+    }
+}
+
+impl PgTx<'_> {
+    pub(super) fn insert_task(&mut self, t: &Task) -> Result<()> {
+        let (prefix, num) = parse_id(&t.id).ok_or_else(|| StoreError::Db(format!("bad id {}", t.id)))?;
+        let num = i64::try_from(num).unwrap_or(i64::MAX);
+        // One statement: nothing is inserted when the prefix and number are taken (by this
+        // id, or by another spelling of it); which of the two is asked only then.
+        let n = self.execute(
+            "INSERT INTO tasks (id, prefix, num, status, priority, task, success_criteria, owner, \
+             started_at, due_at, notes, extra, attempts, max_attempts, retry_at, idempotency_key, \
+             resource, depends_on, lease_token, lease_expires_at, run_id, created_at, updated_at, version) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+             $19, $20, $21, $22, $23, $24 \
+             WHERE NOT EXISTS (SELECT 1 FROM tasks WHERE prefix = $2 AND num = $3) ON CONFLICT (id) DO NOTHING",
+            &[
+                &t.id,
+                &prefix,
+                &num,
+                &t.status.as_str(),
+                &t.priority.rank(),
+                &t.task,
+                &t.success_criteria,
+                &t.owner,
+                &opt_ms(t.started_at),
+                &opt_ms(t.due_at),
+                &t.notes,
+                &extra(t),
+                &count(t.attempts),
+                &count(t.max_attempts),
+                &opt_ms(t.retry_at),
+                &t.idempotency_key,
+                &t.resource,
+                &json_or_null(&t.depends_on),
+                &t.lease.as_ref().map(|l| l.token.as_str()),
+                &t.lease.as_ref().map(|l| ms(l.expires_at)),
+                &t.run_id,
+                &ms(t.created_at),
+                &ms(t.updated_at),
+                &t.version,
+            ],
+        )?;
+        if n == 0 {
+            return Err(match self.number_taken_by(prefix, num)? {
+                Some(other) if other != t.id => {
+                    StoreError::Conflict(format!("task {} exists already, as {other}", t.id))
+                }
+                _ => StoreError::Conflict(format!("task {} exists already", t.id)),
+            });
+        }
+        if !t.depends_on.is_empty() {
+            self.execute(
+                "INSERT INTO deps (task_id, depends_on) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING",
+                &[&t.id, &t.depends_on],
+            )?;
+        }
+        self.notify = true;
+        Ok(())
+    }
+
+    pub(super) fn update_task(&mut self, t: &Task) -> Result<Task> {
+        let v = TaskVals::of(t);
+        if self.execute(UPDATE_TASK, &v.params())? == 0 {
+            return Err(StoreError::Conflict(format!("{} changed under us (version {})", t.id, t.version)));
+        }
+        self.notify |= wakes(t, false);
+        let mut out = t.clone();
+        out.version += 1;
+        Ok(out)
+    }
+
+    pub(super) fn settle_task(&mut self, s: &Settle<'_>) -> Result<bool> {
+        let t = s.task;
+        let v = TaskVals::of(t);
+        let end = s.end.as_ref();
+        let (ended_at, outcome) = (end.map(|e| ms(e.at)), end.map(|e| e.outcome));
+        let (class, reason, report) =
+            (end.and_then(|e| e.class.map(|c| c.as_str())), end.and_then(|e| e.reason), end.and_then(|e| e.report));
+        let (verdict, why) = (s.verdict.map(|v| v.0), s.verdict.map(|v| v.1));
+        let events = EventCols::of(s.events);
+        let mut params = v.params();
+        params.extend_from_slice(&[&s.alone, &s.run_id, &verdict, &why, &ended_at, &outcome, &class, &reason, &report]);
+        params.extend(events.params());
+        let written: i64 = self.query(settle_sql(), &params)?[0].get(0);
+        if written == 0 {
+            return Ok(false);
+        }
+        self.notify |= wakes(t, !s.alone);
+        Ok(true)
+    }
+
+    pub(super) fn number_taken_by(&mut self, prefix: &str, num: i64) -> Result<Option<String>> {
+        let sql = "SELECT id FROM tasks WHERE prefix = $1 AND num = $2 ORDER BY seq LIMIT 1";
+        Ok(self.query_opt(sql, &[&prefix, &num])?.map(|r| r.get(0)))
+    }
+
+    /// A write transaction asks when a task's change may release or block the tasks that
+    /// depend on it: when there are any, idle dispatchers hear of it.
+    pub(super) fn dependents(&mut self, id: &str) -> Result<Vec<Task>> {
+        let sql = format!(
+            "SELECT {TASK_COLS} FROM tasks WHERE id IN (SELECT task_id FROM deps WHERE depends_on = $1) ORDER BY seq{}",
+            self.lock_suffix(" FOR UPDATE")
+        );
+        let found = self.tasks(&sql, &[&id])?;
+        self.notify |= self.mode() == Mode::Write && !found.is_empty();
+        Ok(found)
+    }
+
+    pub(super) fn max_num(&mut self, prefix: &str) -> Result<u64> {
+        if self.mode() == Mode::Write {
+            // Held to COMMIT: the next `add` with this prefix reads MAX after our insert.
+            self.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", &[&locks::NS_IDS, &prefix])?;
+        }
+        let n: Option<i64> = self.query("SELECT MAX(num) FROM tasks WHERE prefix = $1", &[&prefix])?[0].get(0);
+        Ok(n.unwrap_or(0).max(0) as u64)
+    }
+
+    pub(super) fn list_tasks(&mut self, filter: &ListFilter) -> Result<Vec<Task>> {
+        let mut sql = format!("SELECT {TASK_COLS} FROM tasks");
+        let mut conds = Vec::new();
+        if !filter.statuses.is_empty() {
+            let list: Vec<String> = filter.statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
+            conds.push(format!("status IN ({})", list.join(",")));
+        }
+        if !filter.priorities.is_empty() {
+            let list: Vec<String> = filter.priorities.iter().map(|p| p.rank().to_string()).collect();
+            conds.push(format!("priority IN ({})", list.join(",")));
+        }
+        if !conds.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conds.join(" AND "));
+        }
+        sql.push_str(" ORDER BY seq");
+        self.tasks(&sql, &[])
+    }
+
+    pub(super) fn expired(&mut self, now: i64) -> Result<Vec<Task>> {
+        let sql = format!(
+            "SELECT {TASK_COLS} FROM tasks WHERE status = 'IN_PROGRESS' AND lease_expires_at <= $1 \
+             ORDER BY lease_expires_at{}",
+            self.lock_suffix(" FOR UPDATE SKIP LOCKED")
+        );
+        self.tasks(&sql, &[&now])
+    }
+
+    pub(super) fn key_owner(&mut self, key: &str) -> Result<Option<String>> {
+        Ok(self.query_opt("SELECT task_id FROM idempotency WHERE key = $1", &[&key])?.map(|r| r.get(0)))
+    }
+
+    pub(super) fn take_key(&mut self, key: &str, task_id: &str) -> Result<bool> {
+        let n = self.execute(
+            "INSERT INTO idempotency (key, task_id) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            &[&key, &task_id],
+        )?;
+        Ok(n == 1)
+    }
+}

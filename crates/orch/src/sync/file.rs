@@ -1,0 +1,148 @@
+//! The view file on disk: read as bytes (and checked as UTF-8 with vector
+//! instructions, since 10,000 rows of Korean text are megabytes), compared with a
+//! rendered view in blocks — never held whole beside it, and hashed only when it
+//! differs — and, for a read-only view, edits saved aside as drift.
+
+use crate::error::{Error, Result};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// The view file against the text about to be written there.
+pub(super) enum OnDisk {
+    Missing,
+    /// The file holds exactly that text.
+    Same,
+    /// It holds something else; the hash of what (as [`super::hash`] gives it).
+    Other {
+        hash: String,
+    },
+}
+
+/// Reads the file at `path` in blocks: first comparing it with `text` (up to the first
+/// difference), then, only when it differs, hashing it.
+pub(super) fn on_disk(path: &Path, text: &[u8]) -> Result<OnDisk> {
+    let mut block = vec![0u8; 256 * 1024];
+    let mut at = 0;
+    let same = each_block(path, &mut block, |read| {
+        let same = text.get(at..at + read.len()) == Some(read);
+        at += read.len();
+        same
+    })?;
+    match same {
+        None => return Ok(OnDisk::Missing),
+        Some(true) if at == text.len() => return Ok(OnDisk::Same),
+        Some(_) => {}
+    }
+    let mut hasher = xxhash_rust::xxh3::Xxh3Default::new();
+    if each_block(path, &mut block, |read| {
+        hasher.update(read);
+        true
+    })?
+    .is_none()
+    {
+        return Ok(OnDisk::Missing);
+    }
+    Ok(OnDisk::Other { hash: format!("{:016x}", hasher.digest()) })
+}
+
+/// Hands the file's blocks to `f` in order while it returns true; whether it always did
+/// (`None` when there is no file).
+fn each_block(path: &Path, block: &mut [u8], mut f: impl FnMut(&[u8]) -> bool) -> Result<Option<bool>> {
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    loop {
+        match file.read(block) {
+            Ok(0) => return Ok(Some(true)),
+            Ok(n) if f(&block[..n]) => {}
+            Ok(_) => return Ok(Some(false)),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+}
+
+/// Writes `text` to a new private file `DIR/drift/QUEUE.md.MILLIS[.N]` (`DIR` being
+/// `.orch/`).
+pub(super) fn save_drift(home: &Path, now: jiff::Timestamp, text: &[u8]) -> Result<PathBuf> {
+    let dir = home.join("drift");
+    crate::home::create_private_dir(&dir)?;
+    let stem = format!("QUEUE.md.{}", now.as_millisecond());
+    for n in 0u32.. {
+        let path = dir.join(if n == 0 { stem.clone() } else { format!("{stem}.{n}") });
+        if path.exists() {
+            continue;
+        }
+        return write_new_private(&path, text).map(|()| path);
+    }
+    unreachable!("some name is free")
+}
+
+/// Writes a new file readable by its owner only (fails if it exists).
+fn write_new_private(path: &Path, content: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    f.write_all(content).and_then(|()| f.sync_all()).map_err(|e| Error::io(path, e))
+}
+
+/// The bytes of a file, or `None` when there is none.
+pub(crate) fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// `bytes` (read from `path`) as text.
+pub(crate) fn utf8<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str> {
+    simdutf8::basic::from_utf8(bytes).map_err(|_| not_utf8(path))
+}
+
+fn not_utf8(path: &Path) -> Error {
+    Error::Usage(format!("{}: not UTF-8 text", path.display()))
+}
+
+pub(crate) fn read_optional(path: &Path) -> Result<Option<String>> {
+    match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| not_utf8(path)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_read_in_blocks_hashes_as_a_whole_and_compares_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("QUEUE.md");
+        assert!(matches!(on_disk(&path, b"x").unwrap(), OnDisk::Missing));
+        // Sizes around the block, with Korean text whose chars cross block edges.
+        for len in [0usize, 1, 262_143, 262_144, 262_145, 700_001] {
+            let text: Vec<u8> = "행 | 작업 |\n".bytes().cycle().take(len).collect();
+            std::fs::write(&path, &text).unwrap();
+            assert!(matches!(on_disk(&path, &text).unwrap(), OnDisk::Same), "{len}");
+            let mut longer = text.clone();
+            longer.push(b'\n');
+            let want = super::super::hash(&text);
+            assert!(matches!(on_disk(&path, &longer).unwrap(), OnDisk::Other { hash } if hash == want), "{len}");
+            if let Some(cut) = len.checked_sub(1) {
+                assert!(matches!(on_disk(&path, &text[..cut]).unwrap(), OnDisk::Other { hash } if hash == want));
+                let mut changed = text.clone();
+                changed[cut / 2] ^= 1;
+                assert!(matches!(on_disk(&path, &changed).unwrap(), OnDisk::Other { hash } if hash == want));
+            }
+        }
+    }
+}
