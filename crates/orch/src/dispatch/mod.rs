@@ -50,7 +50,11 @@ pub const SPAWNED_BY_EXEC: &str = "exec";
 /// How often the loop wakes with nothing to do: the watchdog sweep, due retries, the
 /// status line.
 const TICK: Duration = Duration::from_secs(1);
-/// How often the view is rewritten while the dispatcher runs.
+/// How long the store may keep failing (busy, or away) before the dispatcher gives up.
+const STORE_OUTAGE: Duration = Duration::from_secs(300);
+/// The pause between tries while the store fails.
+const STORE_RETRY: Duration = Duration::from_millis(250);
+/// How often the QUEUE.md view is rewritten while a dispatcher runs.
 const VIEW_EVERY: Duration = Duration::from_millis(500);
 /// How long `events.jsonl` may lag behind the database while the dispatcher runs.
 const EVENTS_EVERY: Duration = Duration::from_millis(100);
@@ -97,6 +101,10 @@ struct Dispatcher<'a> {
     early_exits: HashMap<String, (String, u32, String)>,
     /// Runs that ended, for the next turn to settle.
     ended: Vec<start::Ended>,
+    /// Processes that ended while the store could not be used: reaped again.
+    unreaped: Vec<(String, Exit)>,
+    /// Since when the store has been failing (busy or away), while it is.
+    store_down: Option<Instant>,
     /// Workers started whose process the next turn records, and by when it must.
     unrecorded: Vec<(String, crate::store::ProcessInfo)>,
     record_by: Option<Instant>,
@@ -175,6 +183,8 @@ impl<'a> Dispatcher<'a> {
             me: runner::identity(),
             slots: HashMap::new(),
             ended: Vec::new(),
+            unreaped: Vec::new(),
+            store_down: None,
             unrecorded: Vec::new(),
             record_by: None,
             tx,
@@ -202,7 +212,7 @@ impl<'a> Dispatcher<'a> {
             }
         }
         if result.is_ok() {
-            result = self.run_loop(rx);
+            result = self.run_through_outages(rx);
         }
         if result.is_err() {
             self.abort(rx);
@@ -217,6 +227,37 @@ fn to_std(d: jiff::SignedDuration) -> Duration {
 }
 
 impl Dispatcher<'_> {
+    /// The loop, taken up again after the store failed for a while (busy, or a
+    /// PostgreSQL server restarting): what the failed step had not written is kept and
+    /// written on the next try, and workers go on meanwhile (their heartbeats are
+    /// retried; a lease that runs out is the watchdog's). An outage longer than
+    /// [`STORE_OUTAGE`], or any other error, ends the dispatcher.
+    fn run_through_outages(&mut self, rx: &mpsc::Receiver<Msg>) -> Result<()> {
+        loop {
+            let e = match self.run_loop(rx) {
+                Err(Error::Store(e)) if e.is_transient() => e,
+                other => return other,
+            };
+            let since = *self.store_down.get_or_insert_with(|| {
+                eprintln!("orch: warning: the database cannot be used now ({e}); going on when it can");
+                Instant::now()
+            });
+            if since.elapsed() >= STORE_OUTAGE {
+                return Err(Error::Store(e));
+            }
+            // Signals and exits are taken while waiting, by the next loop.
+            std::thread::sleep(STORE_RETRY);
+        }
+    }
+
+    /// The store answered again after failing.
+    fn store_back(&mut self) {
+        if let Some(since) = self.store_down.take() {
+            let secs = since.elapsed().as_secs_f64();
+            eprintln!("orch: the database can be used again (after {secs:.1}s)");
+        }
+    }
+
     fn run_loop(&mut self, rx: &mpsc::Receiver<Msg>) -> Result<()> {
         let mut next_tick = Instant::now();
         let mut next_view = Instant::now() + VIEW_EVERY;
@@ -224,11 +265,13 @@ impl Dispatcher<'_> {
         let mut want_claim = true;
         let mut idle = false;
         loop {
+            self.retry_reaps()?;
             let now = Instant::now();
             let ticked = now >= next_tick;
             if ticked {
                 next_tick = now + TICK;
                 let (expired, _) = self.orch.sweep()?;
+                self.store_back();
                 for t in &expired {
                     self.progress.line(&format!("{} lease expired: {}", t.id, t.status));
                 }

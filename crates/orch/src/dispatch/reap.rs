@@ -15,7 +15,7 @@ use crate::home::Home;
 use crate::ops::{Orch, Outcome, Settled};
 use orch_core::outcome::{Exit, Output, Usage, read_output, verdict};
 use orch_core::policy::FailureClass;
-use orch_core::task::Status;
+use orch_core::task::{Status, Task};
 use std::time::{Duration, Instant};
 
 /// The name of a run's own review in its folder (`review.log`, …).
@@ -23,56 +23,91 @@ const REVIEW: &str = "review";
 
 impl Dispatcher<'_> {
     /// Decides the end of a slot's process; what becomes of the task waits for the next
-    /// turn (a run its worker finished itself is found there, and only reported).
+    /// turn (a run its worker finished itself is found there, and only reported). When
+    /// the store fails meanwhile (busy, or away), the slot and its exit are kept and the
+    /// exit is decided again on the next try (`retry_reaps`).
     pub(super) fn reap(&mut self, run_id: &str, exit: Exit) -> Result<()> {
-        let Some(mut s) = self.slots.remove(run_id) else { return Ok(()) };
-        // The runner killed what was left of the group before it reaped the leader.
-        let (outcome, report, judged, usage) = match std::mem::replace(&mut s.phase, Phase::Work) {
+        let Some(s) = self.slots.remove(run_id) else { return Ok(()) };
+        match self.decide(&s, &exit) {
+            Ok(next) => {
+                self.follow(s, exit, next);
+                Ok(())
+            }
+            Err(e) => {
+                self.slots.insert(run_id.to_string(), s);
+                self.unreaped.push((run_id.to_string(), exit));
+                Err(e)
+            }
+        }
+    }
+
+    /// Reaps again the exits whose decision the store interrupted.
+    pub(super) fn retry_reaps(&mut self) -> Result<()> {
+        while let Some((run_id, exit)) = self.unreaped.pop() {
+            self.reap(&run_id, exit)?;
+        }
+        Ok(())
+    }
+
+    /// What the end of `s`'s process comes to, with everything read from (or written to)
+    /// the store that it needs; nothing about the slot changes here.
+    fn decide(&self, s: &Slot, exit: &Exit) -> Result<Next> {
+        let run_id = s.run_id.as_str();
+        Ok(match &s.phase {
             Phase::Work => {
                 let out = worker_output(self.orch, run_id);
-                match after_work(self.orch, &s, &exit, &out)? {
-                    Ok((outcome, report, judged)) => (outcome, report, judged, out.usage),
+                match after_work(self.orch, s, exit, &out)? {
+                    Ok((outcome, report, judged)) => Next::End { outcome, report, judged, usage: out.usage },
                     Err(d) => {
-                        self.orch.add_usage(run_id, &out.usage)?;
                         if let Some((run, task)) = self.orch.ended_by_holder(run_id)? {
+                            self.orch.add_usage(run_id, &out.usage)?;
                             let outcome = run.outcome.unwrap_or_default();
-                            let settled = Settled::Ended { task: Box::new(task), outcome };
-                            self.report(&s.task_id, &exit, settled, s.started.elapsed());
-                            return Ok(());
+                            Next::Finished(Settled::Ended { task: Box::new(task), outcome })
+                        } else {
+                            let task = self.orch.get(&s.task_id)?;
+                            self.orch.add_usage(run_id, &out.usage)?;
+                            Next::Review(d, Box::new(task))
                         }
-                        return self.start_review(s, d);
                     }
                 }
             }
             Phase::Review(d) => {
-                let (outcome, report, judged) = after_review(&self.orch.home, &s, &exit, d);
-                (outcome, report, judged, Usage::default())
+                let (outcome, report, judged) = after_review(&self.orch.home, s, exit, d.clone());
+                Next::End { outcome, report, judged, usage: Usage::default() }
             }
-        };
-        self.ended.push(Ended {
-            task_id: s.task_id,
-            run_id: s.run_id,
-            token: s.token,
-            exit,
-            took: s.started.elapsed(),
-            outcome,
-            report,
-            judged,
-            usage,
-        });
-        Ok(())
+        })
+    }
+
+    /// Acts on the decision about a slot's end.
+    fn follow(&mut self, s: Slot, exit: Exit, next: Next) {
+        match next {
+            Next::End { outcome, report, judged, usage } => self.ended.push(Ended {
+                task_id: s.task_id,
+                run_id: s.run_id,
+                token: s.token,
+                exit,
+                took: s.started.elapsed(),
+                outcome,
+                report,
+                judged,
+                usage,
+            }),
+            Next::Finished(settled) => {
+                let took = s.started.elapsed();
+                self.report(&s.task_id, &exit, settled, took);
+            }
+            Next::Review(d, task) => self.start_review(s, d, &task),
+        }
     }
 
     /// The worker's report passed the rules: its reviewer runs in the same slot.
-    fn start_review(&mut self, mut s: Slot, d: Decision) -> Result<()> {
-        let task = self.orch.get(&s.task_id)?;
-        match self.orch.reviewer_job(&task, &s.run_id, s.attempt, &d, REVIEW).start() {
+    fn start_review(&mut self, mut s: Slot, d: Decision, task: &Task) {
+        match self.orch.reviewer_job(task, &s.run_id, s.attempt, &d, REVIEW).start() {
             Ok(spawned) => {
                 s.group = self.watch(spawned.child, &s.run_id);
                 s.deadline = Instant::now() + to_std(self.orch.config.gate.reviewer_timeout);
                 s.phase = Phase::Review(d);
                 self.slots.insert(s.run_id.clone(), s);
-                Ok(())
             }
             Err(e) => {
                 let d = gate::after_review(d, Err(format!("could not start: {e}")));
@@ -87,7 +122,6 @@ impl Dispatcher<'_> {
                     judged: Some(d),
                     usage: Usage::default(),
                 });
-                Ok(())
             }
         }
     }
@@ -151,6 +185,16 @@ fn worker_output(orch: &Orch, run_id: &str) -> Output {
         let _ = crate::home::append_private(&orch.home.run_dir(run_id).join("stderr.log"), &text);
     }
     out
+}
+
+/// What the end of a slot's process comes to.
+enum Next {
+    /// The run ends so; the next turn writes it.
+    End { outcome: Outcome, report: String, judged: Option<Decision>, usage: Usage },
+    /// Its worker had finished the task itself: only reported.
+    Finished(Settled),
+    /// The report passed the rules: the reviewer of the task runs next.
+    Review(Decision, Box<Task>),
 }
 
 /// The outcome of a worker that ended, the report to keep and the gate's decision when

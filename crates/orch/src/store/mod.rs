@@ -27,6 +27,10 @@ pub enum StoreError {
     /// The database stayed locked past the busy timeout.
     #[error("database busy: {0}")]
     Busy(String),
+    /// The database server cannot be reached (the connection was lost, or cannot be
+    /// made): it may come back.
+    #[error("{0}")]
+    Unavailable(String),
     /// The database cannot be opened or used as given (bad path, bad URL, wrong schema).
     #[error("{0}")]
     Open(String),
@@ -35,6 +39,13 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl StoreError {
+    /// Whether trying again later may succeed: the database was busy or away.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Busy(_) | StoreError::Unavailable(_))
+    }
+}
 
 /// One attempt at a task.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -136,6 +136,38 @@ fn orch_run_goes_on_while_the_server_restarts_and_loses_no_task() {
     assert_eq!(runs_of_done_tasks(&url).len(), ids.len(), "no task lost");
 }
 
+#[test]
+fn orch_run_goes_on_while_its_connections_are_cut_at_any_moment() {
+    let Some(db) = TestDb::create("orch_run_cut") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let marks = dir.path().join("marks");
+    let p = worker_home(&marks, "", "");
+    p.set_config("lease", r#""6s""#);
+    let ids = add_tasks(&db.url, 80);
+    let child = spawn(&p, &db.url, &["run", "--until-idle", "--workers", "4", "--quiet"]);
+    // Every connection of the dispatcher cut, again and again, wherever it is: in a
+    // claim, a heartbeat, a COMMIT.
+    let mut admin = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    let mut cuts = 0;
+    let until = Instant::now() + Duration::from_secs(60);
+    while marked(&marks).len() < ids.len() / 2 && Instant::now() < until {
+        let rows = admin
+            .query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .unwrap();
+        cuts += rows.len();
+        std::thread::sleep(Duration::from_millis(15 + (cuts as u64 * 7) % 40));
+    }
+    assert!(cuts > 5, "connections were cut ({cuts})");
+    let (code, err) = finish(child, Duration::from_secs(120));
+    assert_eq!(code, Some(0), "the dispatcher went on: {err}");
+    assert_eq!(marked(&marks).keys().cloned().collect::<Vec<_>>(), ids, "every task's worker ran");
+    assert_eq!(runs_of_done_tasks(&db.url).len(), ids.len(), "no task lost");
+}
+
 /// A task's runs as `ID: outcome (reason) on OWNER, …`, for a failure message.
 fn runs_told(url: &str, id: &str) -> String {
     let backend = store::open(url).unwrap();

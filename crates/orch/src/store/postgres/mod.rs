@@ -127,7 +127,7 @@ impl Postgres {
     fn attempt(&self, mode: Mode, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<(), Attempt> {
         let mut pooled = self.pool.get().map_err(|e| match classify(&e) {
             Failure::Connection => {
-                Attempt::Reconnect(StoreError::Db(format!("{}: cannot connect: {}", self.shown, one_line(&e))))
+                Attempt::Reconnect(StoreError::Unavailable(format!("{}: cannot connect: {}", self.shown, one_line(&e))))
             }
             _ => Attempt::Fail(store_err(&e)),
         })?;
@@ -140,8 +140,8 @@ impl Postgres {
                     Err(match (failure, mode) {
                         (Failure::Retry, _) => Attempt::Retry(store_err(&e)),
                         // A read that lost its connection at COMMIT changed nothing.
-                        (Failure::Connection, Mode::Read) => Attempt::Reconnect(store_err(&e)),
-                        (Failure::Connection, Mode::Write) => Attempt::Fail(StoreError::Db(format!(
+                        (Failure::Connection, Mode::Read) => Attempt::Reconnect(StoreError::Unavailable(one_line(&e))),
+                        (Failure::Connection, Mode::Write) => Attempt::Fail(StoreError::Unavailable(format!(
                             "lost the connection to PostgreSQL during COMMIT; the change may or may not have been saved: {}",
                             one_line(&e)
                         ))),
