@@ -23,26 +23,11 @@ RUNS=${RUNS:-3}
 SECS=${SECS:-15}
 TASKS=${TASKS:-200000}
 CLIENTS=${CLIENTS:-16}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SCRIPTS=("$@")
 [ ${#SCRIPTS[@]} -gt 0 ] || SCRIPTS=(orch floor)
 
-cargo build --quiet --release -p orch --manifest-path "$ROOT/Cargo.toml"
-ORCH="$ROOT/target/release/orch"
-WORK=$(mktemp -d)
-STARTED_SERVER=
-
-cleanup() {
-    if [ -n "$STARTED_SERVER" ]; then "$ROOT/.ci/postgres" stop || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-if [ -z "${ORCH_TEST_PG:-}" ]; then
-    eval "$("$ROOT/.ci/postgres" start)"
-    STARTED_SERVER=1
-fi
-BASE=${ORCH_TEST_PG%/}
+. "$(dirname "$0")/lib.sh"
+bench_pg
 BIN=${ORCH_TEST_PG_BIN:-/usr/lib/postgresql/15/bin}
 PSQL=$(command -v psql || echo "$BIN/psql")
 PGBENCH=$(command -v pgbench || echo "$BIN/pgbench")

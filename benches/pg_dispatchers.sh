@@ -23,24 +23,9 @@ set -euo pipefail
 N=${N:-2000}
 RUNS=${RUNS:-3}
 WORKERS=8
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
-cargo build --quiet --release -p orch --manifest-path "$ROOT/Cargo.toml"
-ORCH="$ROOT/target/release/orch"
-WORK=$(mktemp -d)
-STARTED_SERVER=
-
-cleanup() {
-    if [ -n "$STARTED_SERVER" ]; then "$ROOT/.ci/postgres" stop || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-if [ -z "${ORCH_TEST_PG:-}" ]; then
-    eval "$("$ROOT/.ci/postgres" start)"
-    STARTED_SERVER=1
-fi
-BASE=${ORCH_TEST_PG%/}
+. "$(dirname "$0")/lib.sh"
+bench_pg
 PSQL=$(command -v psql || echo "${ORCH_TEST_PG_BIN:-/usr/lib/postgresql/15/bin}/psql")
 psql_do() { "$PSQL" -X -q -v ON_ERROR_STOP=1 "$@"; }
 

@@ -18,15 +18,11 @@ set -euo pipefail
 N=${N:-100000}
 RUNS=${RUNS:-60}
 VIEW_N=${VIEW_N:-1000}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 if ! command -v sqlite3 >/dev/null; then apt-get install -y sqlite3 >/dev/null; fi
 if ! command -v hyperfine >/dev/null; then apt-get install -y hyperfine >/dev/null 2>&1 || true; fi
 
-cargo build --quiet --release -p orch --manifest-path "$ROOT/Cargo.toml"
-ORCH="$ROOT/target/release/orch"
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+. "$(dirname "$0")/lib.sh"
 
 # The task columns orch reads (rows.rs TASK_COLS), so the shell reads as much.
 COLS="id, status, priority, task, success_criteria, owner, started_at, due_at, notes, extra, attempts, \

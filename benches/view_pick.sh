@@ -12,15 +12,9 @@ set -euo pipefail
 N=${N:-100000}
 DONE=${DONE:-99000}
 RUNS=${RUNS:-40}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 if ! command -v sqlite3 >/dev/null; then apt-get install -y sqlite3 >/dev/null; fi
-if [ -z "${ORCH:-}" ]; then
-    cargo build --quiet --release -p orch --manifest-path "$ROOT/Cargo.toml"
-    ORCH="$ROOT/target/release/orch"
-fi
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+. "$(dirname "$0")/lib.sh"
 NOW_MS="CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
 
 # $N tasks in $1, the first $DONE of them DONE (finished one second apart), built by

@@ -80,15 +80,7 @@ fn fill(db: &Path, n: usize) {
 }
 
 fn request() -> ClaimRequest {
-    ClaimRequest {
-        owner: "bench".into(),
-        lease: SignedDuration::from_mins(15),
-        host: None,
-        pid: None,
-        pgid: None,
-        spawned_by: None,
-        dispatcher: None,
-    }
+    ClaimRequest::new("bench", SignedDuration::from_mins(15))
 }
 
 fn claim(orch: &Orch) -> Claimed {

@@ -84,15 +84,7 @@ fn drain(orch: &Orch, threads: usize) -> Duration {
     std::thread::scope(|s| {
         for w in 0..threads {
             s.spawn(move || {
-                let req = ClaimRequest {
-                    owner: format!("w{w}"),
-                    lease: SignedDuration::from_mins(15),
-                    host: None,
-                    pid: None,
-                    pgid: None,
-                    spawned_by: None,
-                    dispatcher: None,
-                };
+                let req = ClaimRequest::new(format!("w{w}"), SignedDuration::from_mins(15));
                 while let Some(c) = orch.claim(&req).expect("claim").0 {
                     let auth = Auth::Token(c.run.lease_token);
                     orch.finish(&c.task.id, auth, Finish::Done { notes: None }, Some("- ok\nRisks: none"))

@@ -149,7 +149,7 @@ fn absolute(p: &Path, cwd: &Path) -> PathBuf {
 }
 
 /// Writes a new file readable by its owner only; fails if it exists.
-pub fn write_private(path: &Path, content: &str) -> Result<()> {
+pub fn write_private(path: &Path, content: impl AsRef<[u8]>) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
@@ -158,8 +158,7 @@ pub fn write_private(path: &Path, content: &str) -> Result<()> {
         .mode(0o600)
         .open(path)
         .map_err(|e| Error::io(path, e))?;
-    f.write_all(content.as_bytes()).map_err(|e| Error::io(path, e))?;
-    f.sync_all().map_err(|e| Error::io(path, e))
+    f.write_all(content.as_ref()).and_then(|()| f.sync_all()).map_err(|e| Error::io(path, e))
 }
 
 /// Replaces `path` atomically: a temporary file beside it, fsync, rename, fsync the

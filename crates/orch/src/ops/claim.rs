@@ -26,6 +26,21 @@ pub struct ClaimRequest {
     pub dispatcher: Option<String>,
 }
 
+impl ClaimRequest {
+    /// A claim by `owner` (an agent's, with no process of orch's) under a lease of `lease`.
+    pub fn new(owner: impl Into<String>, lease: SignedDuration) -> ClaimRequest {
+        ClaimRequest {
+            owner: owner.into(),
+            lease,
+            host: None,
+            pid: None,
+            pgid: None,
+            spawned_by: None,
+            dispatcher: None,
+        }
+    }
+}
+
 /// A claimed task and its new run (whose `lease_token` the worker must present).
 #[derive(Clone, Debug)]
 pub struct Claimed {

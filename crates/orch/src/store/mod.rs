@@ -40,6 +40,27 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// The query of [`Tx::task_list`] with the filter written in (both dialects take it):
+/// the columns `cols` of the tasks that match, in queue order.
+pub(crate) fn task_list_sql(cols: &str, filter: &ListFilter) -> String {
+    let mut sql = format!("SELECT {cols} FROM tasks");
+    let mut conds = Vec::new();
+    if !filter.statuses.is_empty() {
+        let list: Vec<String> = filter.statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        conds.push(format!("status IN ({})", list.join(",")));
+    }
+    if !filter.priorities.is_empty() {
+        let list: Vec<String> = filter.priorities.iter().map(|p| p.rank().to_string()).collect();
+        conds.push(format!("priority IN ({})", list.join(",")));
+    }
+    if !conds.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&conds.join(" AND "));
+    }
+    sql.push_str(" ORDER BY seq");
+    sql
+}
+
 impl StoreError {
     /// Whether trying again later may succeed: the database was busy or away.
     pub fn is_transient(&self) -> bool {

@@ -75,22 +75,9 @@ pub(super) fn save_drift(home: &Path, now: jiff::Timestamp, text: &[u8]) -> Resu
         if path.exists() {
             continue;
         }
-        return write_new_private(&path, text).map(|()| path);
+        return crate::home::write_private(&path, text).map(|()| path);
     }
     unreachable!("some name is free")
-}
-
-/// Writes a new file readable by its owner only (fails if it exists).
-fn write_new_private(path: &Path, content: &[u8]) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| Error::io(path, e))?;
-    f.write_all(content).and_then(|()| f.sync_all()).map_err(|e| Error::io(path, e))
 }
 
 /// The bytes of a file, or `None` when there is none.

@@ -53,15 +53,7 @@ fn pick_hours_ago(p: &Project, owner: &str, hours: i64) -> (String, String) {
     let db = orch::store::open(&home.db_path().display().to_string()).expect("open store");
     let clock = Arc::new(ManualClock::new(Timestamp::now() - SignedDuration::from_hours(hours)));
     let orch = Orch::with_parts(home, config, db, &Options::default(), clock);
-    let req = ClaimRequest {
-        owner: owner.into(),
-        lease: SignedDuration::from_mins(15),
-        host: None,
-        pid: None,
-        pgid: None,
-        spawned_by: None,
-        dispatcher: None,
-    };
+    let req = ClaimRequest::new(owner, SignedDuration::from_mins(15));
     let (c, w) = orch.claim(&req).expect("claim");
     assert!(w.is_empty(), "{w:?}");
     let c = c.expect("a task to claim");

@@ -107,15 +107,7 @@ fn open(root: &std::path::Path, clock: Arc<ManualClock>) -> Orch {
 }
 
 fn claim(orch: &Orch, owner: &str, lease_min: i64) -> Option<Claimed> {
-    let req = ClaimRequest {
-        owner: owner.into(),
-        lease: SignedDuration::from_mins(lease_min),
-        host: None,
-        pid: None,
-        pgid: None,
-        spawned_by: None,
-        dispatcher: None,
-    };
+    let req = ClaimRequest::new(owner, SignedDuration::from_mins(lease_min));
     let (c, w) = orch.claim(&req).expect("claim");
     assert!(w.is_empty(), "{w:?}");
     c

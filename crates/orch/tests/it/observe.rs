@@ -404,15 +404,7 @@ fn gate_budget_sweep_and_abandoned_runs_log_their_events_at_once() {
     let new = |t: &str| orch::ops::NewTask { task: t.into(), ..Default::default() };
     orch.add(&new("one")).unwrap();
     orch.add(&new("two")).unwrap();
-    let req = |owner: &str| ClaimRequest {
-        owner: owner.into(),
-        lease: SignedDuration::from_mins(1),
-        host: None,
-        pid: None,
-        pgid: None,
-        spawned_by: None,
-        dispatcher: None,
-    };
+    let req = |owner: &str| ClaimRequest::new(owner, SignedDuration::from_mins(1));
     let (c, _) = orch.claim(&req("a")).unwrap();
     let run = c.unwrap().run;
     orch.set_verdict(&run.id, "RETRY", "no Risks section").unwrap();
@@ -467,15 +459,7 @@ mod store {
     use orch_core::state::Auth;
 
     fn claim(env: &Env, owner: &str) -> Claimed {
-        let req = ClaimRequest {
-            owner: owner.into(),
-            lease: SignedDuration::from_mins(15),
-            host: None,
-            pid: None,
-            pgid: None,
-            spawned_by: None,
-            dispatcher: None,
-        };
+        let req = ClaimRequest::new(owner, SignedDuration::from_mins(15));
         env.orch.claim(&req).unwrap().0.expect("a task to claim")
     }
 

@@ -249,15 +249,7 @@ fn a_server_restart_under_a_claimer_loop_loses_no_task() {
     let (after_restart, errors) = std::thread::scope(|s| {
         let worker = s.spawn(|| {
             let (mut after, mut errors) = (0, Vec::new());
-            let req = ClaimRequest {
-                owner: "loop".into(),
-                lease: jiff::SignedDuration::from_secs(3),
-                host: None,
-                pid: None,
-                pgid: None,
-                spawned_by: None,
-                dispatcher: None,
-            };
+            let req = ClaimRequest::new("loop", jiff::SignedDuration::from_secs(3));
             let deadline = Instant::now() + Duration::from_secs(120);
             while Instant::now() < deadline {
                 let step = orch.claim(&req).and_then(|(c, _)| match c {

@@ -100,15 +100,7 @@ fn only_changes_a_dispatcher_could_act_on_wake_it() {
     assert!(!woke("nothing"));
     let id = orch.add(&NewTask { task: "a".into(), ..NewTask::default() }).unwrap().0.id;
     assert!(woke("add"), "a new task is claimable");
-    let req = ClaimRequest {
-        owner: "w".into(),
-        lease: SignedDuration::from_mins(15),
-        host: None,
-        pid: None,
-        pgid: None,
-        spawned_by: None,
-        dispatcher: None,
-    };
+    let req = ClaimRequest::new("w", SignedDuration::from_mins(15));
     let c = orch.claim(&req).unwrap().0.unwrap();
     assert!(!woke("claim"), "a claim makes nothing claimable");
     orch.heartbeat(&id, Auth::Token(c.run.lease_token.clone()), SignedDuration::from_mins(15)).unwrap();

@@ -97,7 +97,9 @@ impl<'a> PgTx<'a> {
         let failure = classify(e);
         self.failure.get_or_insert(failure);
         match failure {
-            Failure::Connection => StoreError::Unavailable(format!("lost the connection to PostgreSQL: {}", one_line(e))),
+            Failure::Connection => {
+                StoreError::Unavailable(format!("lost the connection to PostgreSQL: {}", one_line(e)))
+            }
             _ => store_err(e),
         }
     }

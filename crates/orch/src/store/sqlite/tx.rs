@@ -148,21 +148,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn task_list(&mut self, filter: &ListFilter) -> Result<Vec<Task>> {
-        let mut sql = format!("SELECT {TASK_COLS} FROM tasks");
-        let mut conds = Vec::new();
-        if !filter.statuses.is_empty() {
-            let list: Vec<String> = filter.statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
-            conds.push(format!("status IN ({})", list.join(",")));
-        }
-        if !filter.priorities.is_empty() {
-            let list: Vec<String> = filter.priorities.iter().map(|p| p.rank().to_string()).collect();
-            conds.push(format!("priority IN ({})", list.join(",")));
-        }
-        if !conds.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&conds.join(" AND "));
-        }
-        sql.push_str(" ORDER BY seq");
+        let sql = crate::store::task_list_sql(TASK_COLS, filter);
         let mut stmt = self.tx.prepare_cached(&sql)?;
         let rows = stmt.query_map([], task_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

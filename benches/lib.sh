@@ -1,0 +1,26 @@
+# lib.sh — what the bench scripts share, sourced after their settings: ROOT, the release
+# build (ORCH; one given in the environment is measured as it is), a work folder WORK
+# removed at exit, and for the PostgreSQL benches `bench_pg`: the server named by
+# ORCH_TEST_PG, or one of their own started now and stopped at exit (BASE is its URL).
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if [ -z "${ORCH:-}" ]; then
+    cargo build --quiet --release -p orch --manifest-path "$ROOT/Cargo.toml"
+    ORCH="$ROOT/target/release/orch"
+fi
+WORK=$(mktemp -d)
+STARTED_SERVER=
+
+bench_cleanup() {
+    if [ -n "$STARTED_SERVER" ]; then "$ROOT/.ci/postgres" stop || true; fi
+    rm -rf "$WORK"
+}
+trap bench_cleanup EXIT
+
+bench_pg() {
+    if [ -z "${ORCH_TEST_PG:-}" ]; then
+        eval "$("$ROOT/.ci/postgres" start)"
+        STARTED_SERVER=1
+    fi
+    BASE=${ORCH_TEST_PG%/}
+}
