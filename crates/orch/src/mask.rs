@@ -12,7 +12,10 @@
 //! backtracking, so a pattern cannot stall a writer; the crate is already built for the
 //! tokenizer, so it costs no build time). They are joined into one alternation and run
 //! once per text; each is checked alone with `regex-syntax` (the parser `regex` itself
-//! uses), and the alternation is compiled once per process.
+//! uses) when the config is read, and the alternation is compiled once per process, when
+//! the first text is masked: a command that masks nothing (`show`, `list`) does not pay
+//! for it. Should the compiled alternation outgrow the `regex` crate's size limit, every
+//! text is replaced whole: a secret is never let through.
 //!
 //! Every write goes through [`Masked`], a [`Backend`] wrapper whose transactions hand
 //! the caller a [`MaskTx`]: the few primitives that store history text mask it, every
@@ -31,15 +34,23 @@ use orch_core::task::Task;
 use regex::Regex;
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// What a secret is replaced with.
 pub const REPLACEMENT: &str = "[masked]";
 
-/// The compiled patterns; empty masks nothing.
+/// The patterns, compiled on first use; empty masks nothing.
 #[derive(Clone, Debug, Default)]
 pub struct Mask {
-    re: Option<Regex>,
+    re: Option<Arc<Lazy>>,
+}
+
+/// The alternation of the patterns and, once a text needed it, its compiled form
+/// (`None`: it would not compile).
+#[derive(Debug)]
+struct Lazy {
+    pattern: String,
+    compiled: OnceLock<Option<Regex>>,
 }
 
 impl Mask {
@@ -74,8 +85,7 @@ impl Mask {
         }
         // Each pattern in its own group, so an inline flag like `(?i)` stays its own.
         let joined: Vec<String> = patterns.iter().map(|p| format!("(?:{p})")).collect();
-        let re = Regex::new(&joined.join("|")).map_err(|e| format!("events.mask: {e}"))?;
-        Ok(Mask { re: Some(re) })
+        Ok(Mask { re: Some(Arc::new(Lazy { pattern: joined.join("|"), compiled: OnceLock::new() })) })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -84,9 +94,10 @@ impl Mask {
 
     /// `s` with every secret replaced.
     pub fn text<'a>(&self, s: &'a str) -> Cow<'a, str> {
-        match &self.re {
+        let Some(lazy) = self.re.as_ref().filter(|_| !s.is_empty()) else { return Cow::Borrowed(s) };
+        match lazy.compiled.get_or_init(|| Regex::new(&lazy.pattern).ok()) {
             Some(re) => re.replace_all(s, REPLACEMENT),
-            None => Cow::Borrowed(s),
+            None => Cow::Borrowed(REPLACEMENT),
         }
     }
 
@@ -332,6 +343,16 @@ mod tests {
         assert!(e.contains("`a)|(?:b`"), "{e}");
         let m = Mask::new(&["(?i)abc".to_string(), "XYZ".to_string()]).unwrap();
         assert_eq!(m.text("ABC xyz XYZ"), "[masked] xyz [masked]");
+    }
+
+    #[test]
+    fn nothing_is_compiled_until_a_text_needs_it_and_a_pattern_too_big_to_compile_masks_all() {
+        // Not `defaults()`: the process's shared mask may have been used by another test.
+        let m = Mask::compile(&Config::default().events.mask).unwrap();
+        assert_eq!(m.text(""), "");
+        assert!(m.re.as_ref().unwrap().compiled.get().is_none(), "compiled for an empty text");
+        let big = Mask::new(&[r"(?:\w{200}){200}".to_string()]).unwrap();
+        assert_eq!(big.text("anything at all"), REPLACEMENT);
     }
 
     #[test]

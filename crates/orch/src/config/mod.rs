@@ -69,8 +69,8 @@ mask = [
     'github_pat_[A-Za-z0-9_]{20,}',
     'AKIA[0-9A-Z]{16}',                      # AWS access key ids
     'xox[abprs]-[A-Za-z0-9-]{10,}',          # Slack tokens
-    '(?i)bearer\s+[\w.~+/=-]+',              # Authorization: Bearer …
-    '(?i)(password|passwd|secret)=\S+',
+    '(?i:bearer)[ \t]+[A-Za-z0-9._~+/=-]+',  # Authorization: Bearer … (RFC 6750 token)
+    '(?i:password|passwd|secret)=[^ \t\r\n]+',
 ]
 "#;
 
@@ -231,8 +231,8 @@ impl Default for Events {
             r"github_pat_[A-Za-z0-9_]{20,}",
             r"AKIA[0-9A-Z]{16}",
             r"xox[abprs]-[A-Za-z0-9-]{10,}",
-            r"(?i)bearer\s+[\w.~+/=-]+",
-            r"(?i)(password|passwd|secret)=\S+",
+            r"(?i:bearer)[ \t]+[A-Za-z0-9._~+/=-]+",
+            r"(?i:password|passwd|secret)=[^ \t\r\n]+",
         ];
         Events { mask: mask.iter().map(|p| p.to_string()).collect() }
     }
@@ -296,7 +296,7 @@ impl Config {
                 format!("`{p}` is not a valid id prefix (a letter, then letters, digits or _)"),
             );
         }
-        if jiff::tz::TimeZone::get(&self.queue.timezone).is_err() {
+        if zone(&self.queue.timezone).is_none() {
             return fail("queue.timezone", format!("unknown time zone `{}`", self.queue.timezone));
         }
         if self.dispatcher.hard_cap == 0 {
@@ -372,13 +372,47 @@ impl Config {
     }
 
     pub fn time_zone(&self) -> jiff::tz::TimeZone {
-        jiff::tz::TimeZone::get(&self.queue.timezone).expect("validated when loaded")
+        zone(&self.queue.timezone).expect("validated when loaded")
     }
+}
+
+/// The time zone named `name` (an IANA name such as `Asia/Seoul`). Its file in the
+/// system's zoneinfo folder (`TZDIR`, else `/usr/share/zoneinfo`) is read directly, so a
+/// command does not list the whole folder first as a database lookup does; a name
+/// written in another case, or missing there, is looked up in the database (the
+/// system's, else the copy built into orch).
+pub fn zone(name: &str) -> Option<jiff::tz::TimeZone> {
+    let plain = !name.is_empty()
+        && !name.starts_with('/')
+        && name.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_+-".contains(&b));
+    if plain {
+        let dir = std::env::var_os("TZDIR").unwrap_or_else(|| "/usr/share/zoneinfo".into());
+        if let Ok(bytes) = std::fs::read(Path::new(&dir).join(name))
+            && let Ok(tz) = jiff::tz::TimeZone::tzif(name, &bytes)
+        {
+            return Some(tz);
+        }
+    }
+    jiff::tz::TimeZone::get(name).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zone_is_found_by_its_file_or_the_database_and_odd_names_are_refused() {
+        let t = jiff::Timestamp::from_second(1_780_000_000).unwrap();
+        let seoul = zone("Asia/Seoul").unwrap();
+        assert_eq!(seoul.iana_name(), Some("Asia/Seoul"));
+        assert_eq!(seoul.to_offset(t), jiff::tz::TimeZone::get("Asia/Seoul").unwrap().to_offset(t));
+        assert_eq!(zone("asia/seoul").unwrap().to_offset(t), seoul.to_offset(t), "any case, by the database");
+        assert!(zone("UTC").is_some());
+        for bad in ["", "../../etc/passwd", "/etc/localtime", "Nowhere/Land", "Asia//Seoul"] {
+            assert!(zone(bad).is_none(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn the_default_file_is_the_default() {
