@@ -47,10 +47,10 @@ impl Orch {
     pub fn fleet(&self) -> Result<Fleet> {
         let now = self.now();
         let secs = |a: Timestamp, b: Timestamp| a.duration_since(b).as_secs_f64();
-        let (tasks, mut workers) = store::read(self.db.as_ref(), |tx| {
-            let tasks = tx.task_list(&ListFilter::default())?;
+        let (counts, mut workers) = store::read(self.db.as_ref(), |tx| {
+            let in_progress = ListFilter { statuses: vec![Status::InProgress], ..ListFilter::default() };
             let mut workers = Vec::new();
-            for t in tasks.iter().filter(|t| t.status == Status::InProgress) {
+            for t in &tx.task_list(&in_progress)? {
                 let run = match &t.run_id {
                     Some(id) => tx.run_get(id)?,
                     None => None,
@@ -88,15 +88,16 @@ impl Orch {
                     heartbeat_age_s: beat.map(|b| secs(now, b)),
                 });
             }
-            Ok((tasks, workers))
+            Ok((tx.task_counts()?, workers))
         })?;
         workers.sort_by(|a, b| a.owner.cmp(&b.owner).then_with(|| a.task_id.cmp(&b.task_id)));
         let mut queue: BTreeMap<String, BTreeMap<String, usize>> = Priority::ALL
             .iter()
             .map(|p| (p.to_string(), Status::ALL.iter().map(|s| (s.to_string(), 0)).collect()))
             .collect();
-        for t in &tasks {
-            *queue.entry(t.priority.to_string()).or_default().entry(t.status.to_string()).or_default() += 1;
+        for (status, priority, n) in counts {
+            *queue.entry(priority.to_string()).or_default().entry(status.to_string()).or_default() +=
+                usize::try_from(n).unwrap_or(usize::MAX);
         }
         Ok(Fleet { now, workers, queue })
     }

@@ -118,20 +118,19 @@ impl Orch {
     pub fn status_summary(&self) -> Result<StatusSummary> {
         let now = self.now();
         let next = self.next_pick(now)?;
-        let tasks = store::read(self.db.as_ref(), |tx| tx.task_list(&ListFilter::default()))?;
+        let in_progress = ListFilter { statuses: vec![Status::InProgress], ..ListFilter::default() };
+        let (counts, running) =
+            store::read(self.db.as_ref(), |tx| Ok((tx.task_counts()?, tx.task_list(&in_progress)?)))?;
         let mut by_status: BTreeMap<String, usize> = Status::ALL.iter().map(|s| (s.to_string(), 0)).collect();
         let mut by_priority: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
-        for t in &tasks {
-            *by_status.entry(t.status.to_string()).or_default() += 1;
-            *by_priority.entry(t.priority.to_string()).or_default().entry(t.status.to_string()).or_default() += 1;
+        let mut total = 0;
+        for (status, priority, n) in counts {
+            let n = usize::try_from(n).unwrap_or(usize::MAX);
+            total += n;
+            *by_status.entry(status.to_string()).or_default() += n;
+            *by_priority.entry(priority.to_string()).or_default().entry(status.to_string()).or_default() += n;
         }
-        Ok(StatusSummary {
-            total: tasks.len(),
-            by_status,
-            by_priority,
-            running: tasks.iter().filter(|t| t.status == Status::InProgress).map(|t| t.id.clone()).collect(),
-            next,
-        })
+        Ok(StatusSummary { total, by_status, by_priority, running: running.into_iter().map(|t| t.id).collect(), next })
     }
 
     /// The task `pick` would take at `now`: the claim's own selection (sweep, order,

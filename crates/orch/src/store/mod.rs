@@ -61,6 +61,17 @@ pub(crate) fn task_list_sql(cols: &str, filter: &ListFilter) -> String {
     sql
 }
 
+/// The query of [`Tx::task_counts`] (both dialects take it): status, priority rank, count.
+pub(crate) const TASK_COUNTS_SQL: &str = "SELECT status, priority, COUNT(*) FROM tasks GROUP BY status, priority";
+
+/// A row of [`TASK_COUNTS_SQL`] read back.
+pub(crate) fn task_count(status: &str, rank: i64, n: i64) -> Result<(Status, Priority, u64)> {
+    let bad = |what: &str, v: &str| StoreError::Db(format!("stored {what} `{v}` is not valid"));
+    let status = status.parse::<Status>().map_err(|_| bad("status", status))?;
+    let priority = Priority::from_rank(rank).ok_or_else(|| bad("priority", &rank.to_string()))?;
+    Ok((status, priority, u64::try_from(n).unwrap_or(0)))
+}
+
 impl StoreError {
     /// Whether trying again later may succeed: the database was busy or away.
     pub fn is_transient(&self) -> bool {
@@ -285,6 +296,18 @@ pub trait Tx {
     fn task_max_num(&mut self, prefix: &str) -> Result<u64>;
     /// Tasks in queue order (the order of QUEUE.md).
     fn task_list(&mut self, filter: &ListFilter) -> Result<Vec<Task>>;
+    /// How many tasks there are of each status and priority: the pairs that occur, in
+    /// no particular order. Counted by the store, no task read.
+    fn task_counts(&mut self) -> Result<Vec<(Status, Priority, u64)>> {
+        let mut counts: Vec<(Status, Priority, u64)> = Vec::new();
+        for t in self.task_list(&ListFilter::default())? {
+            match counts.iter_mut().find(|(s, p, _)| *s == t.status && *p == t.priority) {
+                Some(c) => c.2 += 1,
+                None => counts.push((t.status, t.priority, 1)),
+            }
+        }
+        Ok(counts)
+    }
     /// Up to `limit` claimable tasks in pick order: ready at `now`, every dependency
     /// DONE, and no IN_PROGRESS task holding the same resource.
     fn claim_candidates(&mut self, now: Timestamp, limit: usize) -> Result<Vec<Task>>;

@@ -198,6 +198,7 @@ conformance! {
     tx_task_settle_writes_all_of_a_change_or_nothing,
     done_and_settle_write_what_the_general_way_writes,
     tx_task_and_holder_reads_the_task_and_the_run_its_token_holds,
+    tx_task_counts_count_what_task_list_lists,
 }
 
 fn add_numbers_ids_in_queue_order(env: &Env) {
@@ -208,6 +209,32 @@ fn add_numbers_ids_in_queue_order(env: &Env) {
     assert_eq!(all, [a, b], "queue order is insertion order, not priority");
     let t = env.get("ORCH-002");
     assert_eq!((t.status, t.priority, t.version, t.created_at), (Status::Pending, Priority::P0, 1, env.now()));
+}
+
+fn tx_task_counts_count_what_task_list_lists(env: &Env) {
+    assert!(store::read(env.db(), |tx| tx.task_counts()).unwrap().is_empty(), "an empty queue counts nothing");
+    for (i, p) in [Priority::P0, Priority::P1, Priority::P1, Priority::P2, Priority::P1].into_iter().enumerate() {
+        env.add_with(NewTask { task: format!("t{i}"), priority: Some(p), ..NewTask::default() });
+    }
+    let c = claim(&env.orch, "w").expect("a claim");
+    env.done(&c, "- did it\nRisks: none");
+    claim(&env.orch, "w").expect("a second claim");
+    let (mut counts, tasks) =
+        store::read(env.db(), |tx| Ok((tx.task_counts()?, tx.task_list(&ListFilter::default())?))).unwrap();
+    counts.sort_by_key(|(s, p, _)| (p.rank(), s.as_str()));
+    let mut want: Vec<(Status, Priority, u64)> = Vec::new();
+    for t in &tasks {
+        match want.iter_mut().find(|(s, p, _)| *s == t.status && *p == t.priority) {
+            Some(w) => w.2 += 1,
+            None => want.push((t.status, t.priority, 1)),
+        }
+    }
+    want.sort_by_key(|(s, p, _)| (p.rank(), s.as_str()));
+    assert_eq!(counts, want);
+    assert_eq!(counts.iter().map(|c| c.2).sum::<u64>(), 5);
+    assert!(
+        counts.contains(&(Status::Done, Priority::P0, 1)) && counts.contains(&(Status::InProgress, Priority::P1, 1))
+    );
 }
 
 fn an_idempotency_key_returns_the_existing_task(env: &Env) {

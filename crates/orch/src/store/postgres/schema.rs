@@ -263,6 +263,12 @@ const MIGRATIONS: &[&str] = &[
         RETURN QUERY SELECT * FROM events WHERE seq > last AND seq <= h ORDER BY seq LIMIT lim - n;
     END $fn$;
     "#,
+    // 7: the counts by status and priority (`status`, `workers`) read from the index
+    // alone, not from every task.
+    r#"
+    DROP INDEX tasks_status;
+    CREATE INDEX tasks_status ON tasks (status, priority);
+    "#,
 ];
 
 /// The schema version this build writes.

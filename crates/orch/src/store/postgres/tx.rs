@@ -32,7 +32,7 @@ use crate::store::{
 use jiff::Timestamp;
 use orch_core::event::Event;
 use orch_core::outcome::Usage;
-use orch_core::task::Task;
+use orch_core::task::{Priority, Status, Task};
 use postgres::Row;
 use postgres::types::ToSql;
 use std::collections::HashMap;
@@ -261,6 +261,17 @@ impl Tx for PgTx<'_> {
 
     fn task_list(&mut self, filter: &ListFilter) -> Result<Vec<Task>> {
         self.list_tasks(filter)
+    }
+
+    fn task_counts(&mut self) -> Result<Vec<(Status, Priority, u64)>> {
+        let rows = self.query(crate::store::TASK_COUNTS_SQL, &[])?;
+        rows.iter()
+            .map(|r| {
+                let cell = |e: postgres::Error| StoreError::Db(format!("reading a task count: {e}"));
+                let status: String = r.try_get(0).map_err(cell)?;
+                crate::store::task_count(&status, r.try_get(1).map_err(cell)?, r.try_get(2).map_err(cell)?)
+            })
+            .collect()
     }
 
     fn claim_candidates(&mut self, now: Timestamp, limit: usize) -> Result<Vec<Task>> {

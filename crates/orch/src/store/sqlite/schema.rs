@@ -137,6 +137,12 @@ const MIGRATIONS: &[&str] = &[
     // 6: nothing here. PostgreSQL's migration 6 replaced the functions that number and
     // read its event log; the numbers stay aligned with its migrations.
     "",
+    // 7: the counts by status and priority (`status`, `workers`) read from the index
+    // alone, not from every task.
+    r#"
+    DROP INDEX tasks_status;
+    CREATE INDEX tasks_status ON tasks(status, priority);
+    "#,
 ];
 
 /// The schema version this build writes.

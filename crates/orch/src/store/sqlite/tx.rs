@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use orch_core::event::Event;
 use orch_core::id::parse_id;
 use orch_core::outcome::Usage;
-use orch_core::task::Task;
+use orch_core::task::{Priority, Status, Task};
 use rusqlite::{OptionalExtension, Transaction, params};
 use std::collections::HashMap;
 
@@ -152,6 +152,17 @@ impl Tx for SqliteTx<'_> {
         let mut stmt = self.tx.prepare_cached(&sql)?;
         let rows = stmt.query_map([], task_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn task_counts(&mut self) -> Result<Vec<(Status, Priority, u64)>> {
+        let mut stmt = self.tx.prepare_cached(crate::store::TASK_COUNTS_SQL)?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (status, rank, n) = row?;
+            out.push(crate::store::task_count(&status, rank, n)?);
+        }
+        Ok(out)
     }
 
     fn claim_candidates(&mut self, now: Timestamp, limit: usize) -> Result<Vec<Task>> {
