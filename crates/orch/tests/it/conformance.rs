@@ -199,6 +199,7 @@ conformance! {
     done_and_settle_write_what_the_general_way_writes,
     tx_task_and_holder_reads_the_task_and_the_run_its_token_holds,
     tx_task_counts_count_what_task_list_lists,
+    tx_one_task_per_id_number_whatever_its_padding,
 }
 
 fn add_numbers_ids_in_queue_order(env: &Env) {
@@ -235,6 +236,15 @@ fn tx_task_counts_count_what_task_list_lists(env: &Env) {
     assert!(
         counts.contains(&(Status::Done, Priority::P0, 1)) && counts.contains(&(Status::InProgress, Priority::P1, 1))
     );
+}
+
+fn tx_one_task_per_id_number_whatever_its_padding(env: &Env) {
+    let first = env.get(&env.add("seven"));
+    let same_number = Task { id: first.id.replace("-00", "-"), ..first.clone() };
+    assert_ne!(same_number.id, first.id);
+    let err = store::write(env.db(), |tx| tx.task_insert(&same_number)).unwrap_err();
+    assert!(matches!(err, store::StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(env.orch.list(&ListFilter::default()).unwrap().len(), 1);
 }
 
 fn an_idempotency_key_returns_the_existing_task(env: &Env) {

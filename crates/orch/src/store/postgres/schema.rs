@@ -264,10 +264,13 @@ const MIGRATIONS: &[&str] = &[
     END $fn$;
     "#,
     // 7: the counts by status and priority (`status`, `workers`) read from the index
-    // alone, not from every task.
+    // alone, not from every task; and one task per id number (`ORCH-7` is `ORCH-007`),
+    // held by the database, so two hosts importing both at once cannot both succeed.
     r#"
     DROP INDEX tasks_status;
     CREATE INDEX tasks_status ON tasks (status, priority);
+    DROP INDEX tasks_prefix_num;
+    CREATE UNIQUE INDEX tasks_prefix_num ON tasks (prefix, num);
     "#,
 ];
 

@@ -160,14 +160,14 @@ mod tests {
 
     use rusqlite::{Connection, StatementStatus, params};
 
-    const BY_NUMBER: &str = "SELECT id FROM tasks WHERE prefix = ?1 AND num = ?2 ORDER BY seq LIMIT 1";
+    const BY_STATUS: &str = "SELECT id FROM tasks WHERE status = ?1 AND num > ?2 ORDER BY seq LIMIT 1";
 
     fn reprepared(conn: &Connection) -> i32 {
         for n in 0..5i64 {
-            let mut stmt = conn.prepare_cached(BY_NUMBER).unwrap();
-            let _ = stmt.query_map(params!["ORCH", n], |_| Ok(())).unwrap().count();
+            let mut stmt = conn.prepare_cached(BY_STATUS).unwrap();
+            let _ = stmt.query_map(params!["PENDING", n], |_| Ok(())).unwrap().count();
         }
-        conn.prepare_cached(BY_NUMBER).unwrap().get_status(StatementStatus::RePrepare)
+        conn.prepare_cached(BY_STATUS).unwrap().get_status(StatementStatus::RePrepare)
     }
 
     #[test]
