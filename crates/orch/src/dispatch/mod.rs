@@ -27,6 +27,8 @@ mod reap;
 mod recover;
 mod slots;
 mod start;
+#[cfg(test)]
+mod strays_tests;
 mod wake;
 
 pub use progress::Counts;
@@ -250,12 +252,47 @@ impl Dispatcher<'_> {
         }
     }
 
-    /// The store answered again after failing.
-    fn store_back(&mut self) {
-        if let Some(since) = self.store_down.take() {
-            let secs = since.elapsed().as_secs_f64();
-            eprintln!("orch: the database can be used again (after {secs:.1}s)");
+    /// The store answered again after failing: the claims of a turn whose COMMIT was cut
+    /// off may have been saved after all, and their tasks go back at once.
+    fn store_back(&mut self) -> Result<()> {
+        let Some(since) = self.store_down else { return Ok(()) };
+        self.give_back_strays()?;
+        self.store_down = None;
+        eprintln!("orch: the database can be used again (after {:.1}s)", since.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    /// Puts back, PENDING with the attempt not counted (`claim_not_started`), every task
+    /// this dispatcher holds on a run it does not run: claimed by a turn that failed at
+    /// COMMIT (so no worker was started) yet saved.
+    fn give_back_strays(&mut self) -> Result<()> {
+        let known = |id: &str| {
+            self.slots.contains_key(id)
+                || self.ended.iter().any(|e| e.run_id == id)
+                || self.unreaped.iter().any(|(r, _)| r == id)
+        };
+        let strays: Vec<crate::store::Run> = self
+            .orch
+            .live_runs_on(&self.host)?
+            .into_iter()
+            .filter(|r| r.dispatcher.as_deref() == Some(self.me.as_str()) && !known(&r.id))
+            .collect();
+        for run in strays {
+            let auth = orch_core::state::Auth::Token(run.lease_token.clone());
+            let cmd = orch_core::state::Command::Interrupt { auth, reason: "claim_not_started".into() };
+            match self.orch.apply(&run.task_id, &cmd) {
+                Ok(_) => {
+                    self.progress
+                        .line(&format!("{} put back: its claim was saved but its worker never started", run.task_id));
+                    self.view_dirty = true;
+                }
+                // The task moved on meanwhile (its lease expired, an operator): the run is
+                // over all the same.
+                Err(Error::Transition(_)) => self.orch.end_orphan_run(&run.id)?,
+                Err(e) => return Err(e),
+            }
         }
+        Ok(())
     }
 
     fn run_loop(&mut self, rx: &mpsc::Receiver<Msg>) -> Result<()> {
@@ -271,7 +308,7 @@ impl Dispatcher<'_> {
             if ticked {
                 next_tick = now + TICK;
                 let (expired, _) = self.orch.sweep()?;
-                self.store_back();
+                self.store_back()?;
                 for t in &expired {
                     self.progress.line(&format!("{} lease expired: {}", t.id, t.status));
                 }

@@ -125,9 +125,22 @@ impl Dispatcher<'_> {
         self.claims += 1;
         self.view_dirty = true;
         self.progress.counts.started += 1;
+        let slot = self.slot_for(&c, no);
+        self.slots.insert(c.run.id.clone(), slot);
+        let run_id = c.run.id.clone();
+        if self.launches.as_ref().is_none_or(|l| l.send(Box::new(c)).is_err()) {
+            // The launcher is gone (it cannot be while the loop runs): not started.
+            let s = self.slots.remove(&run_id).expect("just inserted");
+            self.spawn_failed(s, "the launcher thread is gone".into());
+        }
+    }
+
+    /// Slot `no` for a claimed task whose worker starts now: its deadline and first
+    /// heartbeat from the config.
+    pub(super) fn slot_for(&self, c: &Claimed, no: usize) -> Slot {
         let now = Instant::now();
         let lease = to_std(self.orch.config.dispatcher.lease);
-        let slot = Slot {
+        Slot {
             no,
             task_id: c.task.id.clone(),
             run_id: c.run.id.clone(),
@@ -141,13 +154,6 @@ impl Dispatcher<'_> {
             kill_at: None,
             attempt: c.run.attempt,
             phase: Phase::Work,
-        };
-        self.slots.insert(c.run.id.clone(), slot);
-        let run_id = c.run.id.clone();
-        if self.launches.as_ref().is_none_or(|l| l.send(Box::new(c)).is_err()) {
-            // The launcher is gone (it cannot be while the loop runs): not started.
-            let s = self.slots.remove(&run_id).expect("just inserted");
-            self.spawn_failed(s, "the launcher thread is gone".into());
         }
     }
 
