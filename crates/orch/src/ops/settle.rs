@@ -245,6 +245,16 @@ pub(super) fn settle_in(
     if let Some(u) = e.usage.filter(|u| !u.is_zero()) {
         tx.run_add_usage(run.run_id, u)?;
     }
+    // Not known before: read first, and a run its holder ended already keeps that end.
+    let first_read = match known {
+        Some(_) => None,
+        None => Some(tx.run_get(run.run_id)?),
+    };
+    if let Some(Some(r)) = &first_read
+        && let Some(ended) = holder_end(tx, r, run.task_id)?
+    {
+        return Ok(ended);
+    }
     let outcome = cost_limited(tx, run.task_id, e.outcome.clone(), rules.cost_limit, now)?;
     let reason = match &outcome {
         Outcome::Fail { reason, .. } | Outcome::Block { reason } => Some(reason.clone()),
@@ -270,11 +280,15 @@ pub(super) fn settle_in(
     {
         return Ok(settled(task));
     }
-    let stored = tx.run_get(run.run_id)?;
-    if let Some(o) = stored.as_ref().and_then(|r| r.outcome.clone()).filter(|o| finished_by_holder(Some(o)))
-        && let Some(task) = tx.task_get(run.task_id)?
+    let stored = match first_read {
+        Some(stored) => stored,
+        None => tx.run_get(run.run_id)?,
+    };
+    if known.is_some()
+        && let Some(r) = &stored
+        && let Some(ended) = holder_end(tx, r, run.task_id)?
     {
-        return Ok(Settled::Ended { task: Box::new(task), outcome: o });
+        return Ok(ended);
     }
     let before = tx.task_get(run.task_id)?.ok_or_else(|| StoreError::NotFound(run.task_id.to_string()))?;
     if known.is_none()
@@ -300,6 +314,13 @@ pub(super) fn settle_in(
             Ok(Settled::LeaseLost)
         }
     }
+}
+
+/// The end its holder gave `run` (its worker's own `orch done` or `orch fail`), with
+/// the task as it is now; `None` while the run is live or when it was lost.
+fn holder_end(tx: &mut dyn Tx, run: &Run, task_id: &str) -> store::Result<Option<Settled>> {
+    let Some(outcome) = run.outcome.clone().filter(|o| finished_by_holder(Some(o))) else { return Ok(None) };
+    Ok(tx.task_get(task_id)?.map(|task| Settled::Ended { task: Box::new(task), outcome }))
 }
 
 /// A failure of a task that spent its cost budget blocks it instead of retrying (with a
