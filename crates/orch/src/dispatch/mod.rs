@@ -233,11 +233,13 @@ impl Dispatcher<'_> {
     /// PostgreSQL server restarting): what the failed step had not written is kept and
     /// written on the next try, and workers go on meanwhile (their heartbeats are
     /// retried; a lease that runs out is the watchdog's). An outage longer than
-    /// [`STORE_OUTAGE`], or any other error, ends the dispatcher.
+    /// [`STORE_OUTAGE`], an outage while shutting down (the error path stops the workers
+    /// and gives back what it can; the next dispatcher recovers the rest), or any other
+    /// error ends the dispatcher.
     fn run_through_outages(&mut self, rx: &mpsc::Receiver<Msg>) -> Result<()> {
         loop {
             let e = match self.run_loop(rx) {
-                Err(Error::Store(e)) if e.is_transient() => e,
+                Err(Error::Store(e)) if e.is_transient() && !self.draining => e,
                 other => return other,
             };
             let since = *self.store_down.get_or_insert_with(|| {
