@@ -132,21 +132,6 @@ sanity() {
     }
 }
 
-# Median wall time in ms of running command $2 $RUNS times (prepare $3 untimed), for
-# machines without hyperfine.
-loop_median() {
-    local cmd=$1 prep=${2:-} i s e
-    local times=()
-    for ((i = 0; i < RUNS; i++)); do
-        if [ -n "$prep" ]; then sh -c "$prep" >/dev/null; fi
-        s=$(date +%s%N)
-        sh -c "$cmd" >/dev/null
-        e=$(date +%s%N)
-        times+=($(((e - s) / 1000)))
-    done
-    printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]/1000}'
-}
-
 # Runs the four measurements on folders $1 (orch) and $2 (shell); label $3.
 measure() {
     local o=$1 s=$2 label=$3
@@ -171,10 +156,10 @@ for path in sys.argv[1:]:
 PY
     else
         local op sp od sd
-        op=$(loop_median "$(orch_pick "$o")")
-        sp=$(loop_median "$(shell_pick "$s")")
-        od=$(loop_median "$(orch_done "$o")" "$(orch_prepare_done "$o")")
-        sd=$(loop_median "$(shell_done "$s")" "$(shell_prepare_done "$s")")
+        op=$(median_ms "$(orch_pick "$o")")
+        sp=$(median_ms "$(shell_pick "$s")")
+        od=$(median_ms "$(orch_done "$o")" "$(orch_prepare_done "$o")")
+        sd=$(median_ms "$(shell_done "$s")" "$(shell_prepare_done "$s")")
         awk -v a="$op" -v b="$sp" 'BEGIN {printf "orch pick      median %7.2f ms   sqlite3 claim  median %7.2f ms   ratio %.2fx\n", a, b, a/b}'
         awk -v a="$od" -v b="$sd" 'BEGIN {printf "orch done      median %7.2f ms   sqlite3 done   median %7.2f ms   ratio %.2fx\n", a, b, a/b}'
     fi

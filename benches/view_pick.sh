@@ -35,25 +35,12 @@ SQL
     (cd "$dir" && "$ORCH" export >/dev/null)
 }
 
-# Median wall time in ms of $RUNS runs of command $1.
-median() {
-    local cmd=$1 i s e
-    local times=()
-    for ((i = 0; i < RUNS; i++)); do
-        s=$(date +%s%N)
-        sh -c "$cmd" >/dev/null
-        e=$(date +%s%N)
-        times+=($(((e - s) / 1000)))
-    done
-    printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]/1000}'
-}
-
 populate "$WORK/view"
 cp -r "$WORK/view" "$WORK/none"
 sed -i 's/^file = "QUEUE.md".*/file = ""/' "$WORK/none/.orch/orch.toml"
 rows=$(grep -c '^| ORCH-' "$WORK/view/QUEUE.md")
-with=$(median "$ORCH --home $WORK/view/.orch pick --owner bench")
-without=$(median "$ORCH --home $WORK/none/.orch pick --owner bench")
+with=$(median_ms "$ORCH --home $WORK/view/.orch pick --owner bench")
+without=$(median_ms "$ORCH --home $WORK/none/.orch pick --owner bench")
 echo "$N tasks ($DONE DONE), view of $rows rows, $RUNS runs each"
 echo "orch pick with the view     median $with ms"
 echo "orch pick without the view  median $without ms"

@@ -98,18 +98,8 @@ struct Raw {
     n: u64,
 }
 
-/// The claim query of `store/sqlite/tx.rs` (`claim_sql`), copied: it is private there.
-const RAW_CLAIM: &str = "SELECT t.id, t.status, t.priority, t.task, t.success_criteria, t.owner, t.started_at, \
-     t.due_at, t.notes, t.extra, t.attempts, t.max_attempts, t.retry_at, t.idempotency_key, t.resource, \
-     t.depends_on, t.lease_token, t.lease_expires_at, t.run_id, t.created_at, t.updated_at, t.version \
-     FROM tasks t INDEXED BY tasks_claim \
-     WHERE t.status IN ('PENDING', 'FAILED') \
-       AND (t.status = 'PENDING' OR (t.retry_at IS NOT NULL AND t.retry_at <= ?1)) \
-       AND NOT EXISTS (SELECT 1 FROM deps d LEFT JOIN tasks p ON p.id = d.depends_on \
-                       WHERE d.task_id = t.id AND (p.status IS NULL OR p.status <> 'DONE')) \
-       AND (t.resource IS NULL OR NOT EXISTS (SELECT 1 FROM tasks r \
-                       WHERE r.resource = t.resource AND r.status = 'IN_PROGRESS')) \
-     ORDER BY t.priority, t.due_at IS NULL, t.due_at, t.num, t.seq LIMIT 1";
+/// The store's own claim query, run here through plain rusqlite.
+static RAW_CLAIM: std::sync::LazyLock<String> = std::sync::LazyLock::new(orch::store::sqlite::claim_query);
 
 const RAW_GET: &str = "SELECT id, status, priority, task, success_criteria, owner, started_at, due_at, notes, \
      extra, attempts, max_attempts, retry_at, idempotency_key, resource, depends_on, lease_token, \
@@ -139,7 +129,7 @@ impl Raw {
             (format!("run-{:028}", self.n), format!("{:032x}", self.n), format!("{:032x}", !self.n));
         let now = Timestamp::now().as_millisecond();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).unwrap();
-        let row = tx.prepare_cached(RAW_CLAIM).unwrap().query_row(params![now], row_values).unwrap();
+        let row = tx.prepare_cached(&RAW_CLAIM).unwrap().query_row(params![now], row_values).unwrap();
         let (Value::Text(id), Value::Integer(attempts), Value::Integer(version)) = (&row[0], &row[10], &row[21]) else {
             panic!("bad row")
         };

@@ -64,16 +64,7 @@ impl Project {
 
     /// The real binary, run in the project folder with a clean environment.
     pub fn orch(&self, args: &[&str]) -> Command {
-        let mut c = Command::cargo_bin("orch").expect("orch binary");
-        c.current_dir(self.path())
-            .env_remove("ORCH_HOME")
-            .env_remove("ORCH_DB")
-            .env_remove("ORCH_QUEUE_MD")
-            .env_remove("ORCH_QUEUE_MD_READ_ONLY")
-            .env_remove("ORCH_LEASE_TOKEN")
-            .env("RUST_BACKTRACE", "0")
-            .args(args);
-        c
+        Command::from_std(self.command(args))
     }
 
     /// Runs and returns stdout; panics with stderr on a non-zero exit.

@@ -110,6 +110,13 @@ impl Sqlite {
     }
 }
 
+/// The claim's selection as the store runs it (the first eligible task in pick order,
+/// `?1` the time in ms), for the claim bench's plain-SQLite side.
+#[doc(hidden)]
+pub fn claim_query() -> String {
+    claim::claim_sql(1)
+}
+
 /// A counter that changes whenever another connection commits.
 fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.prepare_cached("PRAGMA data_version")?.query_row([], |r| r.get(0))
