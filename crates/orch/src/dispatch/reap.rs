@@ -59,10 +59,9 @@ impl Dispatcher<'_> {
                 match after_work(self.orch, s, exit, &out)? {
                     Ok((outcome, report, judged)) => Next::End { outcome, report, judged, usage: out.usage },
                     Err(d) => {
-                        if let Some((run, task)) = self.orch.ended_by_holder(run_id)? {
+                        if let Some(ended) = self.orch.ended_by_holder(run_id)? {
                             self.orch.add_usage(run_id, &out.usage)?;
-                            let outcome = run.outcome.unwrap_or_default();
-                            Next::Finished(Settled::Ended { task: Box::new(task), outcome })
+                            Next::Finished(ended)
                         } else {
                             let task = self.orch.get(&s.task_id)?;
                             self.orch.add_usage(run_id, &out.usage)?;

@@ -129,15 +129,13 @@ impl Orch {
         SettleRules { policy: &self.policy, cost_limit: self.config.budget.task_cost_usd }
     }
 
-    /// The run and its task when the run has ended with an outcome only its holder
-    /// records (the worker finished the task itself); `None` while it is live, or when
-    /// it was lost (expired, cancelled).
-    pub fn ended_by_holder(&self, run_id: &str) -> Result<Option<(Run, Task)>> {
-        Ok(store::read(self.db.as_ref(), |tx| {
-            let Some(run) = tx.run_get(run_id)?.filter(|r| finished_by_holder(r.outcome.as_deref())) else {
-                return Ok(None);
-            };
-            Ok(tx.task_get(&run.task_id)?.map(|t| (run, t)))
+    /// `Settled::Ended` when the run has ended with an outcome only its holder records
+    /// (the worker finished the task itself); `None` while it is live, or when it was
+    /// lost (expired, cancelled).
+    pub fn ended_by_holder(&self, run_id: &str) -> Result<Option<Settled>> {
+        Ok(store::read(self.db.as_ref(), |tx| match tx.run_get(run_id)? {
+            Some(run) => holder_end(tx, &run, &run.task_id),
+            None => Ok(None),
         })?)
     }
 
