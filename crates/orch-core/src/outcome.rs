@@ -5,6 +5,10 @@
 //! `{"orch":{"usage":{"input_tokens":1200,"output_tokens":340,"cost_usd":0.02}}}` or
 //! `{"orch":{"outcome":"fail","class":"permanent","reason":"…"}}`. Control lines are
 //! taken out of the report; every other line is the report.
+//!
+//! A stdout too large to read whole is read a line at a time ([`OutputReader`]), the
+//! report kept up to a limit: a report larger than that, or one whose log was cut (the
+//! line [`cut_marker`] writes), is `oversized` — judged over the hard budget, unread.
 
 use crate::policy::FailureClass;
 use serde::{Deserialize, Serialize};
@@ -47,6 +51,32 @@ pub struct Output {
     pub declared: Option<Declared>,
     /// Control lines that could not be read, for the log.
     pub bad_control_lines: Vec<String>,
+    /// The report's size in bytes when it was too large to read (more than the reader
+    /// keeps), or when its log was cut; `report` then holds only a part of it.
+    pub oversized: Option<u64>,
+}
+
+/// The line that stands where a log was cut: `[orch: 136,870,912 bytes cut here]`.
+pub fn cut_marker(bytes: u64) -> String {
+    let digits = bytes.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("[orch: {grouped} bytes cut here]")
+}
+
+/// How many bytes a [`cut_marker`] line says were cut.
+pub fn parse_cut_marker(line: &str) -> Option<u64> {
+    let n = line.trim().strip_prefix("[orch: ")?.strip_suffix(" bytes cut here]")?;
+    let digits: String = n.chars().filter(|c| *c != ',').collect();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 #[derive(Deserialize)]
@@ -89,12 +119,46 @@ pub fn read_output(stdout: &str) -> Output {
         }
         return out;
     }
+    let mut reader = OutputReader::new(usize::MAX);
     for line in stdout.split_inclusive('\n') {
+        reader.line(line);
+    }
+    reader.finish()
+}
+
+/// Reads a worker's stdout a line at a time, keeping at most `keep` bytes of report
+/// (control lines are read wherever they are).
+#[derive(Debug)]
+pub struct OutputReader {
+    out: Output,
+    keep: usize,
+    report_bytes: u64,
+    cut: bool,
+}
+
+impl OutputReader {
+    pub fn new(keep: usize) -> OutputReader {
+        OutputReader { out: Output::default(), keep, report_bytes: 0, cut: false }
+    }
+
+    /// One line, with its `\n` when it has one.
+    pub fn line(&mut self, line: &str) {
         let t = line.trim();
-        if !(t.starts_with("{\"orch\"") || t.starts_with("{ \"orch\"")) {
-            out.report.push_str(line);
-            continue;
+        if let Some(n) = parse_cut_marker(t) {
+            self.cut = true;
+            self.report_bytes += n;
+            return;
         }
+        if !(t.starts_with("{\"orch\"") || t.starts_with("{ \"orch\"")) {
+            self.report_bytes += line.len() as u64;
+            if self.out.report.len() + line.len() <= self.keep {
+                self.out.report.push_str(line);
+            } else {
+                self.cut = true;
+            }
+            return;
+        }
+        let out = &mut self.out;
         match serde_json::from_str::<Control>(t) {
             Ok(Control { orch }) => {
                 if let Some(u) = orch.usage {
@@ -115,7 +179,19 @@ pub fn read_output(stdout: &str) -> Output {
             Err(e) => out.bad_control_lines.push(format!("{t}: {e}")),
         }
     }
-    out
+
+    /// Report bytes that were not read as a line (a line too long to be anything else).
+    pub fn skipped(&mut self, bytes: u64) {
+        self.report_bytes += bytes;
+        self.cut = true;
+    }
+
+    pub fn finish(mut self) -> Output {
+        if self.cut {
+            self.out.oversized = Some(self.report_bytes);
+        }
+        self.out
+    }
 }
 
 /// How the worker's process ended.
@@ -177,6 +253,39 @@ Risks: none"
         assert_eq!((out.usage.input_tokens, out.usage.output_tokens), (10, 5));
         assert!((out.usage.cost_usd - 0.12).abs() < 1e-9);
         assert_eq!(out.declared, None);
+    }
+
+    #[test]
+    fn the_cut_marker_reads_back() {
+        assert_eq!(cut_marker(136_870_912), "[orch: 136,870,912 bytes cut here]");
+        assert_eq!(cut_marker(999), "[orch: 999 bytes cut here]");
+        assert_eq!(cut_marker(1000), "[orch: 1,000 bytes cut here]");
+        for n in [0, 7, 1000, 123_456_789, u64::MAX] {
+            assert_eq!(parse_cut_marker(&cut_marker(n)), Some(n));
+        }
+        assert_eq!(parse_cut_marker("[orch: many bytes cut here]"), None);
+        assert_eq!(parse_cut_marker("- [orch: 5 bytes cut here]"), None);
+    }
+
+    #[test]
+    fn a_report_past_the_limit_or_cut_is_oversized_and_control_lines_still_count() {
+        let mut r = OutputReader::new(10);
+        for l in ["- 12345\n", "{\"orch\":{\"usage\":{\"input_tokens\":3}}}\n", "- 6789\n", "Risks: none\n"] {
+            r.line(l);
+        }
+        r.line("{\"orch\":{\"outcome\":\"fail\",\"reason\":\"late\"}}\n");
+        let out = r.finish();
+        assert_eq!(out.report, "- 12345\n", "what is kept stops at the limit");
+        assert_eq!(out.oversized, Some(27));
+        assert_eq!(out.usage.input_tokens, 3);
+        assert!(matches!(out.declared, Some(Declared::Fail { .. })));
+        let cut = read_output(&format!("- a\n{}\nRisks: none\n", cut_marker(1000)));
+        assert_eq!(cut.oversized, Some(1000 + 4 + 12));
+        assert_eq!(read_output("- a\nRisks: none\n").oversized, None);
+        let mut long = OutputReader::new(100);
+        long.line("- a\n");
+        long.skipped(5000);
+        assert_eq!(long.finish().oversized, Some(5004));
     }
 
     #[test]

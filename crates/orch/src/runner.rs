@@ -1,7 +1,10 @@
 //! The only module that deals with processes. A worker runs in its own process group,
-//! with no shell, its stdout and stderr going straight to files, and nothing on stdin;
-//! it is stopped as a group (SIGTERM, then SIGKILL), so no child of it is left behind.
-//! One thread, woken by SIGCHLD, reaps every process started here.
+//! with no shell, its stdout and stderr going to files (straight, or within a cap
+//! through a pipe: `log`), and nothing on stdin; it is stopped as a group (SIGTERM, then
+//! SIGKILL) together with every process of its run that left the group (`tree`: this
+//! process is their subreaper, and they carry the run's id), so no child of it is left
+//! behind. One thread, woken by SIGCHLD, reaps every process started here, and the
+//! orphans reparented here.
 //! Here too: who a process is (its start time, so a reused pid is never mistaken for
 //! it; the run it belongs to, from its environment) and a dispatcher's identity.
 //! Linux-specific: start times and environments come from `/proc`.
@@ -17,6 +20,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+#[path = "runner_log.rs"]
+mod log;
+#[path = "runner_tree.rs"]
+mod tree;
+
+pub use log::MIN_CAP as MIN_LOG_BYTES;
+pub use tree::{end_descendants, end_run};
+
 /// The environment variable that names a worker's run; every process of the run
 /// inherits it, which is how a run's processes are found when no group was recorded.
 pub const RUN_ID_VAR: &str = "ORCH_RUN_ID";
@@ -31,6 +42,35 @@ pub struct Spec {
     pub stderr: PathBuf,
     /// A file for stdin (the reviewer gets JSON); `None` for no stdin.
     pub stdin: Option<PathBuf>,
+    /// Each of stdout and stderr is kept within this many bytes (its head and its tail);
+    /// `None`: written straight to its file, whole.
+    pub max_log_bytes: Option<u64>,
+}
+
+/// Why a process could not be started.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpawnError {
+    pub message: String,
+    /// Trying again cannot help (the argument list is too long for the system).
+    pub permanent: bool,
+}
+
+impl std::fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<String> for SpawnError {
+    fn from(message: String) -> SpawnError {
+        SpawnError { message, permanent: false }
+    }
+}
+
+impl From<&str> for SpawnError {
+    fn from(message: &str) -> SpawnError {
+        SpawnError::from(message.to_string())
+    }
 }
 
 /// A started process; its pid is also its process group id.
@@ -40,36 +80,81 @@ pub struct Spawned {
     pub child: Child,
 }
 
+/// What [`watch`] takes over from [`spawn`] for a process: its run and the threads that
+/// keep its logs.
+struct Extra {
+    run: Option<Arc<str>>,
+    logs: Vec<log::Kept>,
+}
+
+/// Processes [`spawn`] started and [`watch`] has not taken yet, by pid. Its lock is held
+/// while a process is being started: the orphan reaper (`tree`) takes it too, so it
+/// never reaps a process of ours whose pid it could not know yet.
+static PENDING: Mutex<Vec<(i32, Extra)>> = Mutex::new(Vec::new());
+
 /// Starts `spec` in a new process group.
-pub fn spawn(spec: &Spec) -> Result<Spawned, String> {
+pub fn spawn(spec: &Spec) -> Result<Spawned, SpawnError> {
+    ensure_reaper();
     let (program, args) = spec.argv.split_first().ok_or("empty command")?;
     let private = |p: &PathBuf| crate::home::create_private(p).map_err(|e| format!("{}: {e}", p.display()));
     let stdin = || match &spec.stdin {
         Some(p) => std::fs::File::open(p).map(Stdio::from).map_err(|e| format!("{}: {e}", p.display())),
         None => Ok(Stdio::null()),
     };
-    // stdout and stderr are created (empty) for each try.
-    let start = |exe: &std::ffi::OsStr| -> Result<Child, String> {
+    // A log file, created (empty) for each try: the file itself, or a pipe copied into
+    // it within the cap.
+    let output = |p: &PathBuf, logs: &mut Vec<log::Kept>| -> Result<Stdio, String> {
+        let file = private(p)?;
+        let Some(cap) = spec.max_log_bytes else { return Ok(Stdio::from(file)) };
+        let (read, write) = std::io::pipe().map_err(|e| format!("pipe: {e}"))?;
+        logs.push(log::keep(read, file, p.clone(), cap).map_err(|e| format!("log thread: {e}"))?);
+        Ok(Stdio::from(write))
+    };
+    let start = |exe: &std::ffi::OsStr| -> Result<(Child, Vec<log::Kept>), SpawnError> {
+        let mut logs = Vec::new();
         Command::new(exe)
             .arg0(program)
             .args(args)
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
             .current_dir(&spec.cwd)
             .stdin(stdin()?)
-            .stdout(private(&spec.stdout)?)
-            .stderr(private(&spec.stderr)?)
+            .stdout(output(&spec.stdout, &mut logs)?)
+            .stderr(output(&spec.stderr, &mut logs)?)
             .process_group(0)
             .spawn()
-            .map_err(|e| format!("{program}: {e}"))
+            .map(|child| (child, logs))
+            .map_err(|e| spawn_error(program, &spec.argv, &e))
     };
-    let child = match std::env::var_os("PATH").and_then(|path| find_in_path(program, &path)) {
+    let mut pending = PENDING.lock().unwrap_or_else(|p| p.into_inner());
+    let (child, logs) = match std::env::var_os("PATH").and_then(|path| find_in_path(program, &path)) {
         // Should the program found not start (a mount without exec rights), the child's
-        // own search decides, as it would have.
-        Some(exe) => start(exe.as_os_str()).or_else(|_| start(program.as_ref()))?,
+        // own search decides, as it would have; an argument list too long stays so.
+        Some(exe) => match start(exe.as_os_str()) {
+            Err(e) if !e.permanent => start(program.as_ref())?,
+            other => other?,
+        },
         None => start(program.as_ref())?,
     };
     let pid = i32::try_from(child.id()).map_err(|_| "pid out of range".to_string())?;
+    let run = spec.env.iter().find(|(k, _)| k == RUN_ID_VAR).map(|(_, v)| Arc::from(v.as_str()));
+    pending.push((pid, Extra { run, logs }));
+    drop(pending);
     Ok(Spawned { pid, proc_start: proc_start(pid), child })
+}
+
+/// Why `program` could not start: an argument list too long for the system (E2BIG) is
+/// permanent, whatever else is worth another try.
+fn spawn_error(program: &str, argv: &[String], e: &std::io::Error) -> SpawnError {
+    if e.raw_os_error() == Some(nix::libc::E2BIG) {
+        let bytes: usize = argv.iter().map(|a| a.len() + 1).sum();
+        let longest = argv.iter().map(String::len).max().unwrap_or(0);
+        let message = format!(
+            "{program}: argument list too long: {bytes} bytes of arguments, the longest {longest} \
+             (the system takes about 128 KiB in one argument)"
+        );
+        return SpawnError { message, permanent: true };
+    }
+    SpawnError::from(format!("{program}: {e}"))
 }
 
 /// The file a program name without a slash names in `PATH`, found as `execvp` finds it
@@ -111,6 +196,9 @@ pub fn exit_of(status: std::process::ExitStatus) -> Exit {
 pub struct Group {
     pgid: i32,
     reaped: Arc<Mutex<bool>>,
+    /// The run its processes carry (`ORCH_RUN_ID`): those that left the group are
+    /// signalled with it.
+    run: Option<Arc<str>>,
 }
 
 impl Group {
@@ -118,17 +206,26 @@ impl Group {
         self.pgid
     }
 
+    /// Signals the group, and the processes of its run that left it (none once its
+    /// leader is reaped: its end killed them all).
     fn signal(&self, sig: Signal) -> bool {
-        let reaped = self.reaped.lock().unwrap_or_else(|p| p.into_inner());
-        !*reaped && killpg(Pid::from_raw(self.pgid), sig).is_ok()
+        let group = {
+            let reaped = self.reaped.lock().unwrap_or_else(|p| p.into_inner());
+            if *reaped {
+                return false;
+            }
+            killpg(Pid::from_raw(self.pgid), sig).is_ok()
+        };
+        let left = self.run.as_deref().map_or(0, |run| tree::signal_run(run, sig));
+        group || left > 0
     }
 
-    /// Asks the whole group to stop (SIGTERM).
+    /// Asks the whole group (and what left it of its run) to stop (SIGTERM).
     pub fn terminate(&self) -> bool {
         self.signal(Signal::SIGTERM)
     }
 
-    /// Kills the whole group (SIGKILL).
+    /// Kills the whole group (and what left it of its run) (SIGKILL).
     pub fn kill(&self) -> bool {
         self.signal(Signal::SIGKILL)
     }
@@ -138,6 +235,7 @@ impl Group {
 struct Watched {
     child: Child,
     group: Group,
+    logs: Vec<log::Kept>,
     done: Box<dyn FnOnce(Exit) + Send>,
 }
 
@@ -146,16 +244,24 @@ struct Watched {
 /// and stop than a short worker takes to run).
 static WATCHED: Mutex<Vec<Watched>> = Mutex::new(Vec::new());
 
-/// Watches `child`: when it exits, whatever is left of its group is killed first (while
-/// the dead leader still holds the group id, so the id cannot have been reused), then the
-/// leader is reaped and `done` gets its exit — on the reaper thread, or on the caller's
-/// when it had exited already.
+/// Watches `child` (started by [`spawn`]): when it exits, whatever is left of its group
+/// is killed first (while the dead leader still holds the group id, so the id cannot
+/// have been reused), and every process of its run that left the group; then the leader
+/// is reaped, its logs are final, and `done` gets its exit — on the reaper thread, or on
+/// the caller's when it had exited already.
 pub fn watch(child: Child, done: impl FnOnce(Exit) + Send + 'static) -> Group {
-    static REAPER: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    REAPER.get_or_init(start_reaper);
+    ensure_reaper();
     let pgid = i32::try_from(child.id()).unwrap_or(i32::MAX);
-    let group = Group { pgid, reaped: Arc::new(Mutex::new(false)) };
-    watched().push(Watched { child, group: group.clone(), done: Box::new(done) });
+    let group = {
+        // Off the pending list and onto the watched one at once: the orphan reaper sees
+        // it on one of them.
+        let mut pending = PENDING.lock().unwrap_or_else(|p| p.into_inner());
+        let extra = pending.iter().position(|(p, _)| *p == pgid).map(|i| pending.swap_remove(i).1);
+        let (run, logs) = extra.map_or((None, Vec::new()), |e| (e.run, e.logs));
+        let group = Group { pgid, reaped: Arc::new(Mutex::new(false)), run };
+        watched().push(Watched { child, group: group.clone(), logs, done: Box::new(done) });
+        group
+    };
     // Its SIGCHLD may have come before it was on the list.
     if has_exited(pgid) {
         let found = take_where(|w| w.group.pgid == pgid);
@@ -164,32 +270,55 @@ pub fn watch(child: Child, done: impl FnOnce(Exit) + Send + 'static) -> Group {
     group
 }
 
+/// Watched processes taken off the list and not reaped yet (their pids).
+static FINISHING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
 fn watched() -> std::sync::MutexGuard<'static, Vec<Watched>> {
     WATCHED.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+fn finishing() -> std::sync::MutexGuard<'static, Vec<i32>> {
+    FINISHING.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Whether `pid` is a watched process (on the list, or taken off it and not reaped).
+fn is_watched(pid: i32) -> bool {
+    let list = watched();
+    list.iter().any(|w| w.group.pgid == pid) || finishing().contains(&pid)
+}
+
+/// Starts the reaper thread once, before the first process starts.
+fn ensure_reaper() {
+    static REAPER: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    REAPER.get_or_init(start_reaper);
+}
+
 /// The thread that reaps on SIGCHLD. Signals that come while it works are not lost: the
-/// next wait returns at once.
+/// next wait returns at once. This process becomes the subreaper of what it starts, so a
+/// run's processes that leave their group stay below it; those orphans are reaped here.
 fn start_reaper() {
+    tree::become_subreaper();
     let mut signals = signal_hook::iterator::Signals::new([nix::libc::SIGCHLD]).expect("a SIGCHLD handler");
     std::thread::Builder::new()
         .name("orch-reaper".into())
         .spawn(move || {
             for _ in signals.forever() {
                 take_where(|w| has_exited(w.group.pgid)).into_iter().for_each(finish);
+                tree::reap_orphans();
             }
         })
         .expect("the reaper thread");
 }
 
 /// Removes the watched processes that match (under the list's lock, so each is finished
-/// exactly once, by whoever removed it).
+/// exactly once, by whoever removed it); each is [`is_watched`] until it is reaped.
 fn take_where(mut pred: impl FnMut(&Watched) -> bool) -> Vec<Watched> {
     let mut list = watched();
     let mut out = Vec::new();
     let mut i = 0;
     while i < list.len() {
         if pred(&list[i]) {
+            finishing().push(list[i].group.pgid);
             out.push(list.swap_remove(i));
         } else {
             i += 1;
@@ -213,6 +342,9 @@ fn has_exited(pid: i32) -> bool {
 
 fn finish(mut w: Watched) {
     let _ = killpg(Pid::from_raw(w.group.pgid), Signal::SIGKILL);
+    if let Some(run) = &w.group.run {
+        tree::end_run(run);
+    }
     let exit = {
         let mut reaped = w.group.reaped.lock().unwrap_or_else(|p| p.into_inner());
         let exit = match w.child.wait() {
@@ -222,6 +354,8 @@ fn finish(mut w: Watched) {
         *reaped = true;
         exit
     };
+    finishing().retain(|p| *p != w.group.pgid);
+    log::wait(std::mem::take(&mut w.logs));
     (w.done)(exit);
 }
 
@@ -229,7 +363,7 @@ fn finish(mut w: Watched) {
 pub fn run_to_end(spec: &Spec, timeout: Duration) -> Exit {
     let s = match spawn(spec) {
         Ok(s) => s,
-        Err(e) => return Exit::SpawnFailed(e),
+        Err(e) => return Exit::SpawnFailed(e.message),
     };
     let (tx, rx) = mpsc::channel();
     let group = watch(s.child, move |exit| {
@@ -339,20 +473,9 @@ pub fn run_id_of(pid: i32) -> Option<String> {
 /// recorded (the dispatcher died between the claim and recording it). This process and
 /// its own group are never among them.
 pub fn groups_of_runs(run_ids: &BTreeSet<String>) -> HashMap<String, BTreeSet<i32>> {
-    let me = i32::try_from(std::process::id()).unwrap_or(0);
-    let my_group = nix::unistd::getpgrp().as_raw();
     let mut out: HashMap<String, BTreeSet<i32>> = HashMap::new();
-    if run_ids.is_empty() {
-        return out;
-    }
-    for (pid, f) in processes() {
-        let Some(pgid) = f.get(2).and_then(|g| g.parse::<i32>().ok()) else { continue };
-        if pid == me || pgid == my_group || f[0] == "Z" {
-            continue;
-        }
-        if let Some(run) = run_id_of(pid).filter(|r| run_ids.contains(r)) {
-            out.entry(run).or_default().insert(pgid);
-        }
+    for (_, pgid, run) in tree::of_runs(run_ids, false) {
+        out.entry(run).or_default().insert(pgid);
     }
     out
 }

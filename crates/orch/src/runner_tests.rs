@@ -13,6 +13,7 @@ fn spec(dir: &std::path::Path, script: &str) -> Spec {
         stdout: dir.join("out"),
         stderr: dir.join("err"),
         stdin: None,
+        max_log_bytes: None,
     }
 }
 

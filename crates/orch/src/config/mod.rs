@@ -33,6 +33,7 @@ command = ["claude", "-p", "{prompt}"]   # argv; placeholders {id} {task} {crite
 prompt_file = "prompt.md"                # template of {prompt}, in .orch/
 timeout = "60m"
 grace = "10s"                            # between SIGTERM and SIGKILL
+max_log_bytes = 67108864                 # 64 MiB: each of a run's stdout.log and stderr.log keeps its head and tail within this
 permanent_exit_codes = [64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 76, 77, 78]
 
 [retry]
@@ -116,6 +117,8 @@ pub struct Worker {
     #[serde(deserialize_with = "duration")]
     pub grace: SignedDuration,
     pub permanent_exit_codes: Vec<i32>,
+    /// Each of a run's `stdout.log` and `stderr.log` is kept within this many bytes.
+    pub max_log_bytes: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -188,6 +191,7 @@ impl Default for Worker {
             timeout: SignedDuration::from_mins(60),
             grace: SignedDuration::from_secs(10),
             permanent_exit_codes: (64..=78).filter(|c| *c != 75).collect(),
+            max_log_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -320,6 +324,10 @@ impl Config {
         }
         if self.worker.grace.is_negative() {
             return fail("worker.grace", "must not be negative".into());
+        }
+        if self.worker.max_log_bytes < crate::runner::MIN_LOG_BYTES {
+            let min = crate::runner::MIN_LOG_BYTES;
+            return fail("worker.max_log_bytes", format!("must be at least {min} (bytes)"));
         }
         if let Some(c) = self.worker.permanent_exit_codes.iter().find(|c| !(1..=255).contains(*c)) {
             return fail("worker.permanent_exit_codes", format!("{c} is not an exit code of a failure (1 to 255)"));

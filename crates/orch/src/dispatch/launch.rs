@@ -10,7 +10,7 @@
 use super::wake::Msg;
 use crate::ops::json::task_json;
 use crate::ops::{Claimed, Orch};
-use crate::runner::{self, Group, Spawned, Spec};
+use crate::runner::{self, Group, SpawnError, Spawned, Spec};
 use orch_core::template;
 use std::sync::mpsc;
 
@@ -45,7 +45,7 @@ pub fn launcher(orch: &Orch, command: &[String], jobs: mpsc::Receiver<Box<Claime
 pub const FALLBACK_PROMPT: &str = "Task {id}: {task}\nSuccess criteria: {criteria}\nNotes: {notes}\n";
 
 /// Prepares and spawns the worker for `c`. `command` is the argv template.
-pub fn launch(orch: &Orch, c: &Claimed, command: &[String]) -> Result<Spawned, String> {
+pub fn launch(orch: &Orch, c: &Claimed, command: &[String]) -> Result<Spawned, SpawnError> {
     let t = &c.task;
     let dir = orch.home.run_dir(&c.run.id);
     crate::home::create_private_dir(&dir).map_err(|e| e.to_string())?;
@@ -102,6 +102,15 @@ pub fn launch(orch: &Orch, c: &Claimed, command: &[String]) -> Result<Spawned, S
         stdout: dir.join("stdout.log"),
         stderr: dir.join("stderr.log"),
         stdin: None,
+        max_log_bytes: Some(orch.config.worker.max_log_bytes),
     };
-    runner::spawn(&spec)
+    runner::spawn(&spec).map_err(|mut e| {
+        if e.permanent {
+            e.message.push_str(
+                "; pass the task to the worker through {task_json} (the task file, also in $ORCH_TASK_JSON) \
+                 instead of in its arguments ({prompt}, {task}) in worker.command",
+            );
+        }
+        e
+    })
 }

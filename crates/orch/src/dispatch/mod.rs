@@ -16,7 +16,10 @@
 //! has two live runs. The per-task deadline holds even while heartbeats succeed. On
 //! SIGINT, SIGTERM or SIGHUP the dispatcher stops claiming, stops its workers and gives
 //! their tasks back (PENDING, the attempt not counted); an error inside the loop does the
-//! same, as far as it can, before it is returned. If the dispatcher is killed outright,
+//! same, as far as it can, before it is returned. Every process of a run goes with it,
+//! even one that left the worker's process group: the dispatcher is their subreaper
+//! and they carry the run's id (see `runner`); when the dispatcher ends, nothing it
+//! started is left. If the dispatcher is killed outright,
 //! the leases expire and any watchdog recovers the tasks; the next dispatcher on this
 //! host recovers them at once, once the dead one is provably gone (see `recover`).
 
@@ -154,6 +157,9 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
             st.group.kill();
         }
     }
+    // Every run is over: whatever is still below this process (a run's process that
+    // left its group and its run id behind) is killed.
+    runner::end_descendants();
     stop_threads.store(true, Ordering::Relaxed);
     signals.close();
     orch.deferred.store(false, Ordering::Relaxed);
@@ -479,7 +485,7 @@ impl Dispatcher<'_> {
     /// A worker started (or could not): its slot gets its process group, and the next
     /// turn records where it runs; a stop decided while it was being started kills it at
     /// once. True when its slot is free again (it could not start).
-    fn started(&mut self, run_id: &str, started: Result<launch::Started, String>) -> bool {
+    fn started(&mut self, run_id: &str, started: Result<launch::Started, runner::SpawnError>) -> bool {
         let st = match (self.slots.get_mut(run_id), started) {
             (Some(_), Err(e)) => {
                 let s = self.slots.remove(run_id).expect("the slot is there");

@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::gate::{self, Decision, Step};
 use crate::home::Home;
 use crate::ops::{Orch, Outcome, Settled};
-use orch_core::outcome::{Exit, Output, Usage, read_output, verdict};
+use orch_core::outcome::{Exit, Output, Usage, verdict};
 use orch_core::policy::FailureClass;
 use orch_core::task::{Status, Task};
 use std::time::{Duration, Instant};
@@ -177,7 +177,7 @@ impl Dispatcher<'_> {
 /// The worker's output (its usage is recorded with the run's end). Control lines that
 /// could not be read are appended to the run's `stderr.log`, so they do not vanish.
 fn worker_output(orch: &Orch, run_id: &str) -> Output {
-    let out = read_output(&orch.home.read_run_file(run_id, "stdout.log"));
+    let out = gate::output::worker_output(&orch.home, run_id);
     if !out.bad_control_lines.is_empty() {
         let text: String =
             out.bad_control_lines.iter().map(|l| format!("orch: control line not understood: {l}\n")).collect();
@@ -208,6 +208,10 @@ fn after_work(orch: &Orch, s: &Slot, exit: &Exit, out: &Output) -> Result<AfterW
         Some(Stop::Timeout) => Outcome::Fail { class: FailureClass::Transient, reason: "timeout".into() },
         None => match verdict(exit, out.declared.as_ref(), &orch.config.worker.permanent_exit_codes) {
             Err((class, reason)) => Outcome::Fail { class, reason },
+            Ok(()) if out.oversized.is_some() => {
+                let d = gate::output::oversized(out.oversized.unwrap_or(0));
+                return Ok(Ok((Outcome::of(&d), d.report.clone(), Some(d))));
+            }
             Ok(()) => match gate::first_step(&orch.gate_for_run(&s.run_id)?, &out.report) {
                 Step::Review(d) => return Ok(Err(d)),
                 Step::Decided(d) => return Ok(Ok((Outcome::of(&d), d.report.clone(), Some(d)))),

@@ -157,11 +157,15 @@ impl Dispatcher<'_> {
         }
     }
 
-    /// A worker that could not start ends at once, a transient failure settled by the
-    /// next turn.
-    pub(super) fn spawn_failed(&mut self, s: Slot, why: String) {
-        let exit = Exit::SpawnFailed(why);
-        let (class, reason) = orch_core::outcome::verdict(&exit, None, &[]).unwrap_err();
+    /// A worker that could not start ends at once, a failure settled by the next turn:
+    /// transient, but for an argument list too long for the system (permanent: another
+    /// try would fail the same way).
+    pub(super) fn spawn_failed(&mut self, s: Slot, why: crate::runner::SpawnError) {
+        let exit = Exit::SpawnFailed(why.message);
+        let (mut class, reason) = orch_core::outcome::verdict(&exit, None, &[]).unwrap_err();
+        if why.permanent {
+            class = orch_core::policy::FailureClass::Permanent;
+        }
         self.ended.push(Ended {
             task_id: s.task_id,
             run_id: s.run_id,

@@ -14,7 +14,7 @@ pub enum Msg {
     /// A worker's process started (or could not), from the launcher.
     Started {
         run_id: String,
-        started: Result<super::launch::Started, String>,
+        started: Result<super::launch::Started, crate::runner::SpawnError>,
     },
     Exited {
         run_id: String,

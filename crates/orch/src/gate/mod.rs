@@ -9,11 +9,14 @@
 //! and prints `{"verdict":"PASS|RETRY|BLOCK","reason":"…"}`. A reviewer that crashes,
 //! times out or prints garbage is a transient failure of the review, never a PASS.
 //!
+//! A report too large to read (`output`) is over the hard budget unread.
+//!
 //! This is the one place that decides: [`first_step`] (the rules, and whether the
 //! reviewer must be asked) and [`after_review`] (the reviewer's answer) serve the
 //! dispatcher (which runs the reviewer as a second process of its slot), `orch done` and
 //! `orch review` (which run it to its end, see [`reviewer`]).
 
+pub mod output;
 pub mod reviewer;
 
 use crate::config::Gate;

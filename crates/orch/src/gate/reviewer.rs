@@ -45,12 +45,13 @@ impl Job<'_> {
             stdout: dir.join(format!("{}.log", self.name)),
             stderr: dir.join(format!("{}.err.log", self.name)),
             stdin: Some(input),
+            max_log_bytes: None,
         })
     }
 
     /// Starts the reviewer; the caller waits for it.
     pub fn start(&self) -> Result<Spawned, String> {
-        runner::spawn(&self.spec()?)
+        runner::spawn(&self.spec()?).map_err(|e| e.message)
     }
 
     /// Runs the reviewer to its end (killed after `timeout`) and reads its verdict.

@@ -37,11 +37,14 @@ impl Orch {
             .find(|r| r.report.is_some() || r.late_report.is_some())
             .ok_or_else(|| Error::NotFound(format!("{id} has no report to review")))?;
         // The run folder keeps the full text; the stored report may be trimmed.
-        let stdout = self.home.read_run_file(&run.id, "stdout.log");
-        let text = if stdout.is_empty() {
+        let stdout = crate::gate::output::worker_output(&self.home, &run.id);
+        if let Some(bytes) = stdout.oversized {
+            return Ok(Review { run_id: run.id.clone(), decision: crate::gate::output::oversized(bytes) });
+        }
+        let text = if stdout.report.is_empty() {
             run.report.clone().or_else(|| run.late_report.clone()).unwrap_or_default()
         } else {
-            orch_core::outcome::read_output(&stdout).report
+            stdout.report
         };
         let name = format!("review.{}", self.now().as_millisecond());
         let decision = self.judge(&task, &run.id, run.attempt, &text, &name);

@@ -10,6 +10,8 @@ mod conformance_tx;
 mod conformance_view;
 mod db_state;
 mod dispatch;
+mod dispatch_escape;
+mod dispatch_limits;
 mod dispatch_recovery;
 mod gate;
 mod hand_edit;
