@@ -13,7 +13,7 @@ use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::{Id, WaitPidFlag, waitid};
 use nix::unistd::Pid;
 use orch_core::outcome::Exit;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -26,7 +26,7 @@ mod log;
 mod tree;
 
 pub use log::MIN_CAP as MIN_LOG_BYTES;
-pub use tree::{end_descendants, end_run};
+pub use tree::{end_descendants, end_run, groups_of_runs, run_id_of};
 
 /// The environment variable that names a worker's run; every process of the run
 /// inherits it, which is how a run's processes are found when no group was recorded.
@@ -457,27 +457,6 @@ pub fn proc_start(pid: i32) -> Option<i64> {
 /// Whether the process `pid` that started at `start` is still alive (not a zombie).
 pub fn process_is(pid: i32, start: i64) -> bool {
     stat_fields(pid).is_some_and(|f| f[0] != "Z" && f.get(19).and_then(|s| s.parse().ok()) == Some(start))
-}
-
-/// The run a process belongs to: `ORCH_RUN_ID` in the environment it started with.
-pub fn run_id_of(pid: i32) -> Option<String> {
-    let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
-    let prefix = format!("{RUN_ID_VAR}=");
-    env.split(|b| *b == 0)
-        .find_map(|kv| kv.strip_prefix(prefix.as_bytes()))
-        .map(|v| String::from_utf8_lossy(v).into_owned())
-}
-
-/// The process groups of every live process that carries one of `run_ids` in its
-/// environment, by run: how the processes of a run are found when its group was never
-/// recorded (the dispatcher died between the claim and recording it). This process and
-/// its own group are never among them.
-pub fn groups_of_runs(run_ids: &BTreeSet<String>) -> HashMap<String, BTreeSet<i32>> {
-    let mut out: HashMap<String, BTreeSet<i32>> = HashMap::new();
-    for (_, pgid, run) in tree::of_runs(run_ids, false) {
-        out.entry(run).or_default().insert(pgid);
-    }
-    out
 }
 
 /// The machine's name, for run records.

@@ -1,5 +1,6 @@
 //! Tests of the runner: process groups killed whole, the reaper, start times and
-//! identities, a run's processes found by their environment, the PATH search.
+//! identities, a run's processes found by their environment (and killed with it when
+//! they left its group, the orphans reaped), the PATH search, an argument list too long.
 
 use super::*;
 
@@ -151,4 +152,43 @@ fn run_to_end_kills_a_process_past_its_timeout() {
     assert_eq!(run_to_end(&spec(dir.path(), "sleep 30"), Duration::from_millis(100)), Exit::TimedOut);
     assert!(began.elapsed() < Duration::from_secs(20));
     assert!(matches!(run_to_end(&Spec { argv: vec![], ..spec(dir.path(), "") }, Duration::ZERO), Exit::SpawnFailed(_)));
+}
+
+#[test]
+fn an_argument_list_too_long_is_a_permanent_spawn_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = spec(dir.path(), "true");
+    s.argv.push("x".repeat(200 * 1024));
+    let e = spawn(&s).err().expect("too long to start");
+    assert!(e.permanent && e.message.contains("argument list too long"), "{e:?}");
+    let missing = Spec { argv: vec!["no-such-program-for-orch".into()], ..spec(dir.path(), "") };
+    assert!(!spawn(&missing).err().expect("no such program").permanent);
+}
+
+#[test]
+fn what_left_the_group_is_killed_with_its_run_and_the_orphans_are_reaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "setsid sh -c 'echo $$ > escaped; exec sleep 30' & sh -c '(setsid sleep 30 &)'; \
+                  while [ ! -s escaped ]; do sleep 0.01; done; exit 5";
+    let s = spec(dir.path(), script);
+    let run = run_of(script);
+    let spawned = spawn(&s).unwrap();
+    let (tx, rx) = mpsc::channel();
+    watch(spawned.child, move |e| tx.send(e).unwrap());
+    // The worker's exit status is its own, not taken by the orphan reaping.
+    assert_eq!(rx.recv_timeout(Duration::from_secs(20)).unwrap(), Exit::Code(5));
+    let escaped: i32 = std::fs::read_to_string(dir.path().join("escaped")).unwrap().trim().parse().unwrap();
+    let ids = BTreeSet::from([run]);
+    let gone = (0..500).any(|_| {
+        std::thread::sleep(Duration::from_millis(10));
+        tree::of_runs(&ids, true).is_empty() && !process_is(escaped, proc_start(escaped).unwrap_or(-1))
+    });
+    assert!(gone, "left: {:?}", tree::of_runs(&ids, true));
+    // Reparented here and killed: reaped, not a zombie child of this process.
+    let me = std::process::id().to_string();
+    let zombie = |pid: i32| stat_fields(pid).is_some_and(|f| f[0] == "Z" && f[1] == me);
+    assert!((0..500).any(|_| {
+        std::thread::sleep(Duration::from_millis(10));
+        !zombie(escaped)
+    }));
 }

@@ -11,7 +11,7 @@
 //! environment and the signal, and its pid is free only once its parent — most often
 //! this process, which reaps on its own thread — has reaped it.
 
-use super::{PENDING, is_watched, processes};
+use super::{PENDING, RUN_ID_VAR, is_watched, processes};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{Id, WaitPidFlag, waitid};
 use nix::unistd::Pid;
@@ -74,8 +74,29 @@ pub(super) fn of_runs(run_ids: &BTreeSet<String>, below: bool) -> Vec<(i32, i32,
         if below { below_me(all) } else { all.into_iter().filter(|p| p.pid != me && p.pgid != my_group).collect() };
     candidates
         .into_iter()
-        .filter_map(|p| Some((p.pid, p.pgid, super::run_id_of(p.pid).filter(|r| run_ids.contains(r))?)))
+        .filter_map(|p| Some((p.pid, p.pgid, run_id_of(p.pid).filter(|r| run_ids.contains(r))?)))
         .collect()
+}
+
+/// The run a process belongs to: `ORCH_RUN_ID` in the environment it started with.
+pub fn run_id_of(pid: i32) -> Option<String> {
+    let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    let prefix = format!("{RUN_ID_VAR}=");
+    env.split(|b| *b == 0)
+        .find_map(|kv| kv.strip_prefix(prefix.as_bytes()))
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
+/// The process groups of every live process that carries one of `run_ids` in its
+/// environment, by run: how the processes of a run are found when its group was never
+/// recorded (the dispatcher died between the claim and recording it). This process and
+/// its own group are never among them.
+pub fn groups_of_runs(run_ids: &BTreeSet<String>) -> HashMap<String, BTreeSet<i32>> {
+    let mut out: HashMap<String, BTreeSet<i32>> = HashMap::new();
+    for (_, pgid, run) in of_runs(run_ids, false) {
+        out.entry(run).or_default().insert(pgid);
+    }
+    out
 }
 
 /// Sends `sig` to every process below this one that carries `run_id`; how many.
