@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 pub const DIR_NAME: &str = ".orch";
 
-/// A run's output is read up to this size; a longer one is cut (the file keeps all).
+/// A run's output is read up to this size: a longer review log is cut (the file keeps
+/// all); a longer report is over the hard budget, unread (`gate::output`).
 pub const MAX_RUN_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 #[derive(Clone, Debug)]
