@@ -16,6 +16,7 @@ mod hand_edit;
 mod home;
 mod layout;
 mod malformed;
+mod masking;
 mod observe;
 mod postgres;
 mod postgres_dispatch;
