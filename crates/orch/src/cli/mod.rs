@@ -3,6 +3,7 @@
 
 mod chat;
 mod init;
+mod limits;
 mod migrate;
 mod observe;
 mod operator;
@@ -19,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::home::Home;
 use crate::ops::{Options, Orch};
 use clap::{Parser, Subcommand};
+use limits::{duration, lease};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -187,22 +189,6 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Quick(a) => quick::run(&orch, a),
         Command::Chat(a) => chat::run(&orch, a),
     }
-}
-
-/// A duration argument: `90s`, `15m`, `1h 30m`, `1.5h`.
-fn duration(s: &str) -> std::result::Result<jiff::SignedDuration, String> {
-    orch_core::time::parse_duration(s)
-}
-
-/// A lease length argument: a duration of at least [`crate::config::MIN_LEASE`] (a
-/// shorter lease would expire before its worker starts and burn an attempt).
-fn lease(s: &str) -> std::result::Result<jiff::SignedDuration, String> {
-    let d = duration(s)?;
-    let min = crate::config::MIN_LEASE;
-    if d < min {
-        return Err(format!("a lease must be at least {}s (got {s})", min.as_secs()));
-    }
-    Ok(d)
 }
 
 /// Prints warnings from the after-change steps (events file, view) on stderr.

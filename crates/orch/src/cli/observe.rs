@@ -28,7 +28,7 @@ fn local(orch: &Orch, t: Timestamp) -> String {
 }
 
 fn secs(s: f64) -> String {
-    format_duration(SignedDuration::from_secs_f64(s))
+    format_duration(orch_core::time::secs_f64(s))
 }
 
 #[derive(clap::Args, Debug)]
@@ -49,7 +49,7 @@ pub struct EventsArgs {
 }
 
 pub fn events(orch: &Orch, a: &EventsArgs) -> Result<i32> {
-    let since = a.since.map(|d| orch.now() - d);
+    let since = a.since.map(|d| orch_core::time::earlier(orch.now(), d));
     if a.follow {
         return follow(orch, a, since);
     }

@@ -15,6 +15,7 @@ mod gate;
 mod hand_edit;
 mod home;
 mod layout;
+mod limits;
 mod malformed;
 mod masking;
 mod observe;
