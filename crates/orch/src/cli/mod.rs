@@ -105,15 +105,20 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return code;
+            if !e.use_stderr() {
+                let _ = e.print();
+                return 0;
+            }
+            // Plain and escaped: the message quotes the value given, which may hold
+            // terminal controls.
+            crate::console::eprint(e.render().to_string().trim_end());
+            return 2;
         }
     };
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("orch: {e}");
+            crate::console::eprint(&format!("orch: {e}"));
             e.exit_code()
         }
     }
@@ -194,6 +199,6 @@ fn run(cli: Cli) -> Result<i32> {
 /// Prints warnings from the after-change steps (events file, view) on stderr.
 fn warn_all(warnings: &[String]) {
     for w in warnings {
-        eprintln!("orch: warning: {w}");
+        crate::console::eprint(&format!("orch: warning: {w}"));
     }
 }

@@ -138,7 +138,7 @@ fn print_event(orch: &Orch, e: &Event, json: bool) {
     let masked = orch.mask.event(e);
     let e = masked.as_ref().unwrap_or(e);
     if json {
-        print(&e.to_json_line());
+        crate::console::print_json_line(&e.to_json_line());
         return;
     }
     let mut line = format!(
@@ -218,7 +218,7 @@ pub fn kpi(orch: &Orch, a: &KpiArgs) -> Result<i32> {
     }
     if a.fail_on_alert && k.alerting() {
         let names: Vec<&str> = k.alerts.iter().map(|al| al.name.as_str()).collect();
-        eprintln!("orch: alert: {}", names.join(", "));
+        crate::console::eprint(&format!("orch: alert: {}", names.join(", ")));
         return Ok(3);
     }
     Ok(0)

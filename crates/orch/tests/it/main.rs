@@ -11,6 +11,7 @@ mod conformance_view;
 mod db_state;
 mod dispatch;
 mod dispatch_recovery;
+mod escapes;
 mod gate;
 mod hand_edit;
 mod home;
