@@ -69,13 +69,13 @@ impl RetryPolicy {
             return base;
         }
         let stretch = self.jitter * unit.clamp(0.0, 1.0);
-        base + SignedDuration::from_secs_f64(base.as_secs_f64() * stretch)
+        base.saturating_add(crate::time::secs_f64(base.as_secs_f64() * stretch))
     }
 
     /// When the task may run again after a transient failure of attempt `attempt`, or
     /// `None` when its attempts are spent.
     pub fn next_retry(&self, attempt: u32, max_attempts: u32, now: Timestamp, unit: f64) -> Option<Timestamp> {
-        (attempt < max_attempts).then(|| now + self.delay(attempt, unit))
+        (attempt < max_attempts).then(|| crate::time::later(now, self.delay(attempt, unit)))
     }
 }
 
@@ -119,6 +119,13 @@ mod tests {
         assert_eq!(p.next_retry(4, max, now, 0.5), None);
         // a task allowed more attempts repeats the last delay
         assert_eq!(p.delay(7, 0.0).as_secs(), 600);
+    }
+
+    #[test]
+    fn the_longest_delays_at_the_end_of_time_do_not_overflow() {
+        let p = RetryPolicy { backoff: vec![SignedDuration::MAX], jitter: 1.0 };
+        assert_eq!(p.delay(1, 1.0), SignedDuration::MAX);
+        assert_eq!(p.next_retry(1, 2, Timestamp::MAX, 1.0), Some(Timestamp::MAX));
     }
 
     #[test]

@@ -12,6 +12,8 @@
 //!
 //! Relative days are calendar days in the display time zone; a day given without a time
 //! means [`DEFAULT_DUE_TIME`] (18:00, the end of a working day, as in the seed queue).
+//! Every due time must fall in the years 1 to 9999 ([`crate::time::check_due`]); the
+//! parsing never panics on what a person typed (a test reads this file for `unwrap`).
 //! Pure: `now` and the time zone come from the caller.
 
 use crate::task::Priority;
@@ -56,10 +58,10 @@ pub fn parse(line: &str, now: Timestamp, tz: &TimeZone) -> Result<Quick, QuickEr
         let w = &words[i];
         i += 1;
         let lower = w.text.to_lowercase();
-        if !w.quoted && matches!(lower.as_str(), "p0" | "p1" | "p2") {
-            let p = lower.parse::<Priority>().expect("p0, p1 and p2 parse");
-            if q.priority.is_some_and(|old| old != p) {
-                return Err(QuickError(format!("two priorities given (`{}` and `{}`)", q.priority.unwrap(), p)));
+        let priority = if w.quoted { None } else { lower.parse::<Priority>().ok() };
+        if let Some(p) = priority.filter(|_| matches!(lower.as_str(), "p0" | "p1" | "p2")) {
+            if let Some(old) = q.priority.filter(|old| *old != p) {
+                return Err(QuickError(format!("two priorities given (`{old}` and `{p}`)")));
             }
             q.priority = Some(p);
         } else if let Some(value) = strip_key(&w.text, "due:") {
@@ -92,8 +94,8 @@ pub fn parse(line: &str, now: Timestamp, tz: &TimeZone) -> Result<Quick, QuickEr
             }
             q.criteria = Some(value.to_string());
         } else if let Some(name) = resource_name(w) {
-            if q.resource.as_deref().is_some_and(|r| r != name) {
-                return Err(QuickError(format!("two resources given (`#{}` and `#{name}`)", q.resource.unwrap())));
+            if let Some(old) = q.resource.as_deref().filter(|r| *r != name) {
+                return Err(QuickError(format!("two resources given (`#{old}` and `#{name}`)")));
             }
             q.resource = Some(name.to_string());
         } else {
@@ -131,9 +133,8 @@ fn split(line: &str) -> Result<Vec<Word>, QuickError> {
         let word = &rest[..end];
         let quote_at =
             KEYS.iter().find(|k| strip_key(word, k).is_some_and(|v| v.starts_with(['"', '“']))).map(|k| k.len());
-        match quote_at {
-            Some(c) => {
-                let open = rest[c..].chars().next().expect("a quote follows");
+        match quote_at.and_then(|c| Some((c, rest[c..].chars().next()?))) {
+            Some((c, open)) => {
                 let close = if open == '“' { '”' } else { '"' };
                 let body_start = c + open.len_utf8();
                 let Some(len) = rest[body_start..].find(close) else {
@@ -207,10 +208,11 @@ pub fn parse_due(value: &str, now: Timestamp, tz: &TimeZone) -> Result<Timestamp
         ))
     };
     if let Some(rel) = value.strip_prefix('+') {
-        return crate::time::parse_duration(rel).map(|d| now + d).map_err(|e| bad(&e));
+        let d = crate::time::parse_duration_at_most(rel, jiff::SignedDuration::MAX).map_err(|e| bad(&e))?;
+        return crate::time::due_after(now, d).map_err(|e| bad(&e));
     }
     if let Ok(ts) = value.parse::<Timestamp>() {
-        return Ok(ts);
+        return crate::time::check_due(ts).map_err(|e| bad(&e));
     }
     let today = tz.to_datetime(now).date();
     let mut parts = value.split_whitespace();
@@ -235,15 +237,17 @@ pub fn parse_due(value: &str, now: Timestamp, tz: &TimeZone) -> Result<Timestamp
         return Err(bad("not a date, a day word or +DURATION"));
     };
     let time = match time {
-        None => Time::new(DEFAULT_DUE_TIME.0, DEFAULT_DUE_TIME.1, 0, 0).expect("a valid time"),
+        None => Time::constant(DEFAULT_DUE_TIME.0, DEFAULT_DUE_TIME.1, 0, 0),
         Some(t) => parse_time(t).ok_or_else(|| bad(&format!("`{t}` is not a time (HH:MM)")))?,
     };
     at_local(date, time, tz).map_err(|e| bad(&e))
 }
 
-/// The instant a wall-clock date and time name in `tz` (a gap takes the later side).
+/// The instant a wall-clock date and time name in `tz` (a gap takes the later side),
+/// when it is a due time orch keeps.
 fn at_local(date: Date, time: Time, tz: &TimeZone) -> Result<Timestamp, String> {
-    tz.to_ambiguous_timestamp(date.to_datetime(time)).compatible().map_err(|e| e.to_string())
+    let at = tz.to_ambiguous_timestamp(date.to_datetime(time)).compatible().map_err(|e| e.to_string())?;
+    crate::time::check_due(at)
 }
 
 #[cfg(test)]
@@ -342,6 +346,25 @@ mod tests {
         assert_eq!(q.due_at, Some(seoul_time("2026-03-12 09:00")));
         let utc = parse("x due:tomorrow 09:00", late, &TimeZone::UTC).unwrap();
         assert_eq!(utc.due_at, Some("2026-03-11T09:00:00Z".parse().unwrap()));
+    }
+
+    #[test]
+    fn due_times_past_the_year_9999_or_before_the_year_1_are_refused() {
+        for bad in [
+            "+70000000h",
+            "+999999999999999h",
+            "+9000y",
+            "9999-12-31 23:00",
+            "0000-06-01 18:00",
+            "0000-06-01",
+            "-009999-01-03T00:00:00Z",
+            "9999-12-30T20:00:00Z",
+        ] {
+            let e = parse_due(bad, now(), &seoul()).unwrap_err();
+            assert!(e.0.starts_with(&format!("due:{bad}: ")), "{bad}: {e:?}");
+        }
+        assert!(parse(&format!("x due:+{}h", 70_000_000), now(), &seoul()).is_err());
+        assert!(parse_due("9999-12-29 18:00", now(), &seoul()).is_ok());
     }
 
     #[test]

@@ -3,6 +3,13 @@
 //! The database keeps UTC instants; QUEUE.md and the CLI show `YYYY-MM-DD HH:MM` in the
 //! display time zone (default `Asia/Seoul`). The zone is passed in: looking it up is the
 //! caller's business, so this module stays pure.
+//!
+//! Every duration and time a person gives is checked here against a limit when it is
+//! read ([`MAX_DURATION`], [`due_after`], [`check_due`]; the config and the CLI add
+//! tighter ones, such as the lease's), and the arithmetic the services do with them
+//! ([`later`], [`earlier`]) stays within jiff's range: nothing here can panic on what a
+//! person typed. (A test reads this file and refuses `unwrap`, `expect` and `panic!`
+//! outside its tests.)
 
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
@@ -69,8 +76,80 @@ fn tz_name(tz: &TimeZone) -> &str {
     tz.iana_name().unwrap_or("the display time zone")
 }
 
-/// Parses a duration as people write it: `90s`, `15m`, `1h 30m`, `1.5h`, `2d`.
+/// The longest duration orch reads anywhere (an argument such as `--since` or
+/// `--older-than`, a config value): 100 years of 365.25 days. Keys and flags that feed a
+/// clock have tighter limits of their own.
+pub const MAX_DURATION: SignedDuration = SignedDuration::from_hours(36_525 * 24);
+
+/// The earliest due time: 0001-01-01 00:00 UTC (shown with four year digits in every
+/// time zone, so QUEUE.md can read it back).
+pub const MIN_DUE: Timestamp = Timestamp::constant(-62_135_596_800, 0);
+
+/// The latest due time: 9999-12-30 00:00 UTC (jiff's last instant is that day, so that
+/// every time zone still shows a year of four digits).
+pub const MAX_DUE: Timestamp = Timestamp::constant(253_402_128_000, 0);
+
+/// Parses a duration as people write it: `90s`, `15m`, `1h 30m`, `1.5h`, `2d`; at most
+/// [`MAX_DURATION`].
 pub fn parse_duration(s: &str) -> Result<SignedDuration, String> {
+    parse_duration_at_most(s, MAX_DURATION)
+}
+
+/// [`parse_duration`] with a limit of the caller's: a longer duration is refused with
+/// the limit named.
+pub fn parse_duration_at_most(s: &str, max: SignedDuration) -> Result<SignedDuration, String> {
+    let d = parse_any_duration(s)?;
+    if d > max {
+        return Err(format!("bad duration `{}`: longer than {}, the most allowed here", s.trim(), format_limit(max)));
+    }
+    Ok(d)
+}
+
+/// A limit as people write it: whole days as `7d`, else as [`format_duration`].
+pub fn format_limit(d: SignedDuration) -> String {
+    let secs = d.as_secs();
+    if secs > 0 && secs % 86_400 == 0 && d.subsec_nanos() == 0 {
+        return format!("{}d", secs / 86_400);
+    }
+    format_duration(d)
+}
+
+/// A due time `d` after `now` (`--due +3h`), checked as [`check_due`] checks any.
+pub fn due_after(now: Timestamp, d: SignedDuration) -> Result<Timestamp, String> {
+    let past = || format!("+{} is past the latest due time, {}", format_duration(d), MAX_DUE);
+    now.checked_add(d).map_err(|_| past()).and_then(check_due).map_err(|_| past())
+}
+
+/// `t` when it is a due time orch keeps: between [`MIN_DUE`] and [`MAX_DUE`] (the
+/// years 1 to 9999).
+pub fn check_due(t: Timestamp) -> Result<Timestamp, String> {
+    if t < MIN_DUE || t > MAX_DUE {
+        return Err(format!("due time {t} is out of range (from {MIN_DUE} to {MAX_DUE})"));
+    }
+    Ok(t)
+}
+
+/// `t + d`, held within jiff's range. The durations the services add were checked when
+/// they were read; this only makes sure a slip is never a crash.
+pub fn later(t: Timestamp, d: SignedDuration) -> Timestamp {
+    t.checked_add(d).unwrap_or(if d.is_negative() { Timestamp::MIN } else { Timestamp::MAX })
+}
+
+/// `t - d`, held within jiff's range, as [`later`].
+pub fn earlier(t: Timestamp, d: SignedDuration) -> Timestamp {
+    t.checked_sub(d).unwrap_or(if d.is_negative() { Timestamp::MAX } else { Timestamp::MIN })
+}
+
+/// A number of seconds (a KPI, an age) as a duration, for display: a value that is no
+/// number is zero and one past [`SignedDuration`]'s range is held at its ends.
+pub fn secs_f64(s: f64) -> SignedDuration {
+    if s.is_nan() {
+        return SignedDuration::ZERO;
+    }
+    SignedDuration::try_from_secs_f64(s).unwrap_or(if s < 0.0 { SignedDuration::MIN } else { SignedDuration::MAX })
+}
+
+fn parse_any_duration(s: &str) -> Result<SignedDuration, String> {
     let s = s.trim();
     let parsed = s
         .parse::<SignedDuration>()
@@ -88,7 +167,7 @@ pub fn parse_duration(s: &str) -> Result<SignedDuration, String> {
 /// Formats a duration compactly for people: `1h 30m`, `45s`, `0s`.
 pub fn format_duration(d: SignedDuration) -> String {
     let secs = d.as_secs();
-    let (sign, secs) = if secs < 0 { ("-", -secs) } else { ("", secs) };
+    let (sign, secs) = if secs < 0 { ("-", secs.unsigned_abs()) } else { ("", secs.unsigned_abs()) };
     let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
     let mut parts = Vec::new();
     if h > 0 {
@@ -159,6 +238,68 @@ mod tests {
             let tz = &zones()[z];
             let s = format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}");
             proptest::prop_assert_eq!(parse_display_time(&s, tz).ok(), parse_by_jiff(&s, tz));
+        }
+    }
+
+    #[test]
+    fn durations_and_due_times_past_their_limits_are_refused_and_nothing_panics() {
+        assert_eq!(parse_duration("36525d").unwrap(), MAX_DURATION);
+        for bad in ["36526d", "70000000h", "999999999h", "99999999999999999999h", "1e400s", "NaNs", "-1s", "-5d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        let e = parse_duration_at_most("8d", SignedDuration::from_hours(7 * 24)).unwrap_err();
+        assert_eq!(e, "bad duration `8d`: longer than 7d, the most allowed here");
+        assert!(parse_duration_at_most("7d", SignedDuration::from_hours(7 * 24)).is_ok());
+
+        let now: Timestamp = "2026-03-10T06:30:00Z".parse().unwrap();
+        for d in [
+            SignedDuration::MAX,
+            SignedDuration::from_hours(70_000_000),
+            MAX_DUE.duration_since(now) + SignedDuration::from_secs(1),
+        ] {
+            assert!(due_after(now, d).is_err(), "{d:?}");
+        }
+        assert_eq!(due_after(now, MAX_DUE.duration_since(now)).unwrap(), MAX_DUE);
+        for t in [Timestamp::MIN, Timestamp::MAX, "0000-12-31T23:59:59Z".parse().unwrap()] {
+            assert!(check_due(t).is_err(), "{t}");
+        }
+        assert_eq!(later(Timestamp::MAX, SignedDuration::MAX), Timestamp::MAX);
+        assert_eq!(later(Timestamp::MIN, SignedDuration::MIN), Timestamp::MIN);
+        assert_eq!(earlier(Timestamp::MIN, SignedDuration::MAX), Timestamp::MIN);
+        assert_eq!(earlier(Timestamp::MAX, SignedDuration::MIN), Timestamp::MAX);
+        assert_eq!(secs_f64(f64::NAN), SignedDuration::ZERO);
+        assert_eq!(secs_f64(f64::INFINITY), SignedDuration::MAX);
+        assert_eq!(secs_f64(f64::NEG_INFINITY), SignedDuration::MIN);
+        assert_eq!(format_duration(SignedDuration::MIN).chars().next(), Some('-'));
+        // Both ends of jiff's range still show four year digits and read back.
+        for tz in zones() {
+            for t in [MIN_DUE, MAX_DUE] {
+                let shown = format_display_time(t, &tz);
+                assert_eq!(shown.len(), 16, "{shown}");
+                assert!(parse_display_time(&shown, &tz).is_ok(), "{shown}");
+            }
+        }
+    }
+
+    /// The time code reads what people type: no `unwrap`, `expect` or `panic!` outside
+    /// the tests, so none can be reached from an argument or a file.
+    #[test]
+    fn the_time_code_cannot_panic_on_what_it_reads() {
+        let files = [
+            ("time.rs", include_str!("time.rs")),
+            ("quick.rs", include_str!("quick.rs")),
+            ("policy.rs", include_str!("policy.rs")),
+        ];
+        for (name, text) in files {
+            let code = text.split("#[cfg(test)]").next().unwrap_or(text);
+            for (i, line) in code.lines().enumerate() {
+                if line.trim_start().starts_with("//") {
+                    continue;
+                }
+                for bad in ["unwrap(", "expect(", "panic!", "unreachable!", "todo!", "unimplemented!"] {
+                    assert!(!line.contains(bad), "{name}:{}: `{bad}` in `{}`", i + 1, line.trim());
+                }
+            }
         }
     }
 

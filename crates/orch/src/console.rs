@@ -1,11 +1,92 @@
 //! What every front end and the dispatcher's progress lines print through: stdout that
-//! stops quietly when the reader goes away (`orch list | head`), and text clipped for a
-//! table cell or a log line. It decides nothing; it only writes.
+//! stops quietly when the reader goes away (`orch list | head`), text clipped for a
+//! table cell or a log line, and the one escaping of control characters. It decides
+//! nothing; it only writes.
+//!
+//! Text that came from a person or a worker (a task's text, notes, owner, a reason, a
+//! file's content quoted in an error) may hold terminal controls: ESC sequences that
+//! clear the screen or set the window title, a CR that lets later text overwrite the
+//! line, bidirectional overrides that show text in another order than it is stored.
+//! Every text line ([`print`], [`eprint`]) goes through [`escape_controls`], which shows
+//! them as visible escapes (`\x1b`, `\r`, `\u{202e}`); Korean and every other printable
+//! character pass unchanged. JSON ([`print_json`], [`print_json_line`]) keeps its own
+//! escaping (serde escapes C0 controls), and the few controls it leaves raw (DEL, C1,
+//! bidirectional overrides) are written as `\u` escapes, which read back as the same
+//! string.
 
+use std::borrow::Cow;
 use std::io::Write;
 
-/// Prints a line; a closed pipe ends the process quietly with success.
+/// Whether `c` is escaped in text output: C0 controls but line feed and tab, DEL, C1
+/// controls (U+0080–U+009F), and the bidirectional embeddings, overrides and isolates
+/// (U+202A–U+202E, U+2066–U+2069).
+fn is_control(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` with every control character shown as a visible escape: `\r`, `\xNN` for the
+/// other C0 controls and DEL, `\u{NNNN}` for the rest. A backslash is kept as it is, so
+/// escaping an escaped text changes nothing.
+pub fn escape_controls(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(is_control) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\r' => out.push_str("\\r"),
+            c if is_control(c) && (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if is_control(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Prints a line, its control characters escaped; a closed pipe ends the process
+/// quietly with success.
 pub fn print(s: &str) {
+    write_line(&escape_controls(s));
+}
+
+/// Prints a line on stderr (an error, a warning), its control characters escaped.
+pub fn eprint(s: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{}", escape_controls(s));
+}
+
+pub fn print_json(v: &serde_json::Value) {
+    print_json_line(&serde_json::to_string_pretty(v).expect("JSON values serialise"));
+}
+
+/// Prints JSON text as [`json_safe`] makes it.
+pub fn print_json_line(json: &str) {
+    write_line(&json_safe(json));
+}
+
+/// JSON text as it is but for the controls serde leaves raw, written as `\u` escapes
+/// (they can only stand inside a JSON string, so the value is the same).
+fn json_safe(json: &str) -> Cow<'_, str> {
+    if !json.chars().any(is_control_json) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 8);
+    for c in json.chars() {
+        if is_control_json(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// What serde_json writes raw that a terminal would act on.
+fn is_control_json(c: char) -> bool {
+    is_control(c) && c as u32 >= 0x7f
+}
+
+fn write_line(s: &str) {
     let mut out = std::io::stdout().lock();
     if let Err(e) = writeln!(out, "{s}").and_then(|_| out.flush()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -16,15 +97,12 @@ pub fn print(s: &str) {
     }
 }
 
-pub fn print_json(v: &serde_json::Value) {
-    print(&serde_json::to_string_pretty(v).expect("JSON values serialise"));
-}
-
 /// Shortens `s` to one line of at most `max` terminal columns for a table cell or a log
-/// line (a Korean syllable takes two columns, as terminals draw it).
+/// line (a Korean syllable takes two columns, as terminals draw it), its control
+/// characters escaped first.
 pub fn clip(s: &str, max: usize) -> String {
     use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
-    let one_line = s.replace('\n', " ");
+    let one_line = escape_controls(s).replace(['\n', '\t'], " ");
     if one_line.width() <= max {
         return one_line;
     }
@@ -40,4 +118,30 @@ pub fn clip(s: &str, max: usize) -> String {
     }
     out.push('…');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_are_shown_as_escapes_and_printable_text_is_kept() {
+        let evil = "evil \x1b[2J\x1b]0;TITLE\x07\rOVERWRITE\x08\x7f\u{9b}31m \u{202e}txt.exe\u{2066}";
+        let shown = escape_controls(evil);
+        assert_eq!(shown, "evil \\x1b[2J\\x1b]0;TITLE\\x07\\rOVERWRITE\\x08\\x7f\\u{9b}31m \\u{202e}txt.exe\\u{2066}");
+        assert!(!shown.chars().any(is_control), "{shown}");
+        assert_eq!(escape_controls(&shown), shown, "escaping twice changes nothing");
+        for fine in ["한국어 작업 ✓ — \"quoted\" \\x1b", "line\nbreak\tand tab", "é ü ß 日本 🚀"] {
+            assert!(matches!(escape_controls(fine), Cow::Borrowed(_)), "{fine}");
+        }
+        assert_eq!(clip("a\x1bb\tc\nd", 20), "a\\x1bb c d");
+    }
+
+    #[test]
+    fn json_keeps_its_value_with_the_raw_controls_escaped() {
+        let v = serde_json::json!({"t": "a\u{9b}b\u{7f}c\u{202e}d\x1be 한"});
+        let out = json_safe(&serde_json::to_string(&v).unwrap()).into_owned();
+        assert!(!out.chars().any(is_control), "{out}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap(), v);
+    }
 }

@@ -1,26 +1,27 @@
 //! Masking secrets (`[events] mask` in orch.toml): API keys, tokens and passwords that
-//! end up in a task's text, a failure reason, a report or a note are replaced by
-//! `[masked]` before they are stored in the history — the `msg` of every event, and a
-//! run's reason, report, late report and verdict reason — so neither the database nor
-//! `.orch/events.jsonl` holds them; and again in what `events` and `log` print (which
-//! also covers what was stored before a pattern was added). The task's own fields
-//! (text, criteria, notes) are the user's data and keep what the user wrote; the
-//! worker's raw output files (`.orch/runs/RUN_ID/stdout.log`, `stderr.log`, private to
-//! the user) are kept as the worker wrote them.
+//! end up in a failure reason, a report or a note are replaced by `[masked]` before they
+//! are stored — the `msg` of every event, a run's reason, report, late report and verdict
+//! reason, and a task's notes (where `fail --reason`, `cancel --reason`, `replan
+//! --reason`, `note` and `done --notes` go) — so neither the database, nor
+//! `.orch/events.jsonl`, nor QUEUE.md holds them; and again in what `events` and `log`
+//! print (which also covers what was stored before a pattern was added). A task's text
+//! and criteria are never masked: they are the instructions a worker is given, and a
+//! masked instruction would run a different task. The worker's raw output files
+//! (`.orch/runs/RUN_ID/stdout.log`, `stderr.log`, private to the user) are kept as the
+//! worker wrote them. docs/EVENTS.md lists every field.
 //!
 //! The patterns are regular expressions (the `regex` crate: linear time, no
 //! backtracking, so a pattern cannot stall a writer; the crate is already built for the
-//! tokenizer, so it costs no build time). They are joined into one alternation and run
-//! once per text; each is checked alone with `regex-syntax` (the parser `regex` itself
-//! uses) when the config is read, and the alternation is compiled once per process, when
-//! the first text is masked: a command that masks nothing (`show`, `list`) does not pay
-//! for it. Should the compiled alternation outgrow the `regex` crate's size limit, every
-//! text is replaced whole: a secret is never let through.
+//! tokenizer, so it costs no build time). They are joined into one alternation, compiled
+//! when the config is read, and run once per text. Masking fails closed: a pattern that
+//! does not parse, that is empty or matches the empty text, or that does not compile
+//! (over the `regex` crate's size limit, alone or joined with the others) is a config
+//! error naming it, so no [`Mask`] exists that could not mask.
 //!
 //! Every write goes through [`Masked`], a [`Backend`] wrapper whose transactions hand
-//! the caller a [`MaskTx`]: the few primitives that store history text mask it, every
-//! other one is forwarded unchanged. One place, so no writer — an operation, the
-//! importer, the dispatcher, the gate — can forget it. (Masking at each write point
+//! the caller a [`MaskTx`]: the few primitives that store history text or a task mask
+//! it, every other one is forwarded unchanged. One place, so no writer — an operation,
+//! the importer, the dispatcher, the gate — can forget it. (Masking at each write point
 //! instead would spread it over modules that should not know about it.)
 
 use crate::store::{
@@ -34,30 +35,22 @@ use orch_core::task::Task;
 use regex::Regex;
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 /// What a secret is replaced with.
 pub const REPLACEMENT: &str = "[masked]";
 
-/// The patterns, compiled on first use; empty masks nothing.
+/// The patterns, compiled; empty masks nothing.
 #[derive(Clone, Debug, Default)]
 pub struct Mask {
-    re: Option<Arc<Lazy>>,
-}
-
-/// The alternation of the patterns and, once a text needed it, its compiled form
-/// (`None`: it would not compile).
-#[derive(Debug)]
-struct Lazy {
-    pattern: String,
-    compiled: OnceLock<Option<Regex>>,
+    re: Option<Arc<Regex>>,
 }
 
 impl Mask {
     /// Compiles `patterns`; a bad one is named in the error.
     ///
     /// One regular expression is compiled per process for a given list: each pattern
-    /// is only parsed (the syntax check that names a bad one; joined, a pattern such
+    /// is parsed alone (the syntax check that names a bad one; joined, a pattern such
     /// as `a)|(b` would hide its own error), the alternation of all of them is compiled
     /// once, and the result is kept, so the config's check and the queue's own mask
     /// (every command opens both) share one compilation.
@@ -75,17 +68,29 @@ impl Mask {
     }
 
     fn compile(patterns: &[String]) -> std::result::Result<Mask, String> {
-        for p in patterns {
-            regex_syntax::Parser::new()
+        for (i, p) in patterns.iter().enumerate() {
+            if p.is_empty() {
+                return Err(format!("pattern {} is empty (it would match everywhere)", i + 1));
+            }
+            let hir = regex_syntax::Parser::new()
                 .parse(p)
                 .map_err(|e| format!("`{p}` is not a valid regular expression: {e}"))?;
+            if hir.properties().minimum_len() == Some(0) {
+                return Err(format!("`{p}` matches the empty text (it would mask between every two characters)"));
+            }
         }
         if patterns.is_empty() {
             return Ok(Mask { re: None });
         }
         // Each pattern in its own group, so an inline flag like `(?i)` stays its own.
         let joined: Vec<String> = patterns.iter().map(|p| format!("(?:{p})")).collect();
-        Ok(Mask { re: Some(Arc::new(Lazy { pattern: joined.join("|"), compiled: OnceLock::new() })) })
+        match Regex::new(&joined.join("|")) {
+            Ok(re) => Ok(Mask { re: Some(Arc::new(re)) }),
+            Err(e) => Err(match patterns.iter().find_map(|p| Regex::new(p).err().map(|e| (p, e))) {
+                Some((p, e)) => format!("`{p}` cannot be compiled: {}", one_line(&e.to_string())),
+                None => format!("the patterns together cannot be compiled: {}", one_line(&e.to_string())),
+            }),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -94,10 +99,17 @@ impl Mask {
 
     /// `s` with every secret replaced.
     pub fn text<'a>(&self, s: &'a str) -> Cow<'a, str> {
-        let Some(lazy) = self.re.as_ref().filter(|_| !s.is_empty()) else { return Cow::Borrowed(s) };
-        match lazy.compiled.get_or_init(|| Regex::new(&lazy.pattern).ok()) {
-            Some(re) => re.replace_all(s, REPLACEMENT),
-            None => Cow::Borrowed(REPLACEMENT),
+        match &self.re {
+            Some(re) if !s.is_empty() => re.replace_all(s, regex::NoExpand(REPLACEMENT)),
+            _ => Cow::Borrowed(s),
+        }
+    }
+
+    /// The task with its notes masked; `None` when nothing needed masking.
+    pub fn task(&self, t: &Task) -> Option<Task> {
+        match self.text(t.notes.as_deref()?) {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(n) => Some(Task { notes: Some(n), ..t.clone() }),
         }
     }
 
@@ -126,7 +138,12 @@ impl Mask {
     }
 }
 
-/// A backend whose transactions mask history text on its way in.
+/// An error on one line (the `regex` crate's size error spans several).
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A backend whose transactions mask history text and notes on their way in.
 pub struct Masked {
     inner: Box<dyn Backend>,
     mask: Arc<Mask>,
@@ -181,10 +198,16 @@ impl Tx for MaskTx<'_> {
         self.inner.task_get(id)
     }
     fn task_insert(&mut self, task: &Task) -> Result<()> {
-        self.inner.task_insert(task)
+        match self.mask.task(task) {
+            Some(masked) => self.inner.task_insert(&masked),
+            None => self.inner.task_insert(task),
+        }
     }
     fn task_update(&mut self, task: &Task) -> Result<Task> {
-        self.inner.task_update(task)
+        match self.mask.task(task) {
+            Some(masked) => self.inner.task_update(&masked),
+            None => self.inner.task_update(task),
+        }
     }
     fn task_by_number(&mut self, prefix: &str, num: u64) -> Result<Option<String>> {
         self.inner.task_by_number(prefix, num)
@@ -211,7 +234,14 @@ impl Tx for MaskTx<'_> {
         let why = s.verdict.map(|(_, r)| self.mask.text(r));
         let verdict = s.verdict.zip(why.as_deref()).map(|((v, _), r)| (v, r));
         let events: Vec<Event> = s.events.iter().map(|e| self.mask.event(e).unwrap_or_else(|| e.clone())).collect();
-        self.inner.task_settle(&Settle { end, verdict, events: &events, ..s.clone() })
+        let task = self.mask.task(s.task);
+        self.inner.task_settle(&Settle {
+            task: task.as_ref().unwrap_or(s.task),
+            end,
+            verdict,
+            events: &events,
+            ..s.clone()
+        })
     }
     fn expired_leases(&mut self, now: Timestamp) -> Result<Vec<Task>> {
         self.inner.expired_leases(now)
@@ -346,13 +376,28 @@ mod tests {
     }
 
     #[test]
-    fn nothing_is_compiled_until_a_text_needs_it_and_a_pattern_too_big_to_compile_masks_all() {
-        // Not `defaults()`: the process's shared mask may have been used by another test.
-        let m = Mask::compile(&Config::default().events.mask).unwrap();
-        assert_eq!(m.text(""), "");
-        assert!(m.re.as_ref().unwrap().compiled.get().is_none(), "compiled for an empty text");
-        let big = Mask::new(&[r"(?:\w{200}){200}".to_string()]).unwrap();
-        assert_eq!(big.text("anything at all"), REPLACEMENT);
+    fn a_pattern_that_cannot_compile_or_masks_everywhere_is_refused_so_masking_fails_closed() {
+        let e = Mask::new(&["(x{1000}){1000}".to_string()]).unwrap_err();
+        assert!(e.starts_with("`(x{1000}){1000}` cannot be compiled: "), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+        let e = Mask::new(&[r"sk-[a-z]{16,}".to_string(), r"(?:\w{200}){200}".to_string()]).unwrap_err();
+        assert!(e.contains(r"`(?:\w{200}){200}` cannot be compiled"), "{e}");
+        let e = Mask::new(&["ok".to_string(), String::new()]).unwrap_err();
+        assert_eq!(e, "pattern 2 is empty (it would match everywhere)");
+        for everywhere in ["a*", "(?:)", "x?|y", "^"] {
+            let e = Mask::new(&[everywhere.to_string()]).unwrap_err();
+            assert!(e.contains("matches the empty text"), "{everywhere}: {e}");
+        }
+        // A mask that exists masks: text, events and tasks alike.
+        let m = defaults();
+        let mut e = Event::new(jiff::Timestamp::UNIX_EPOCH, "task.failed");
+        e.msg = Some("password=hunter2".into());
+        assert_eq!(m.event(&e).unwrap().msg.as_deref(), Some("[masked]"));
+        let mut t = Task::new("ORCH-001".into(), "x".into(), orch_core::task::Priority::P1, 3, e.ts);
+        t.notes = Some("fail:password=hunter2 / ok".into());
+        assert_eq!(m.task(&t).unwrap().notes.as_deref(), Some("fail:[masked] / ok"));
+        assert!(m.task(&Task { notes: Some("nothing".into()), ..t }).is_none());
+        assert_eq!(Mask::new(&["\\$x".to_string()]).unwrap().text("a $x b"), "a [masked] b");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 mod chat;
 mod init;
+mod limits;
 mod migrate;
 mod observe;
 mod operator;
@@ -19,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::home::Home;
 use crate::ops::{Options, Orch};
 use clap::{Parser, Subcommand};
+use limits::{duration, lease};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -103,15 +105,20 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return code;
+            if !e.use_stderr() {
+                let _ = e.print();
+                return 0;
+            }
+            // Plain and escaped: the message quotes the value given, which may hold
+            // terminal controls.
+            crate::console::eprint(e.render().to_string().trim_end());
+            return 2;
         }
     };
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("orch: {e}");
+            crate::console::eprint(&format!("orch: {e}"));
             e.exit_code()
         }
     }
@@ -189,25 +196,9 @@ fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-/// A duration argument: `90s`, `15m`, `1h 30m`, `1.5h`.
-fn duration(s: &str) -> std::result::Result<jiff::SignedDuration, String> {
-    orch_core::time::parse_duration(s)
-}
-
-/// A lease length argument: a duration of at least [`crate::config::MIN_LEASE`] (a
-/// shorter lease would expire before its worker starts and burn an attempt).
-fn lease(s: &str) -> std::result::Result<jiff::SignedDuration, String> {
-    let d = duration(s)?;
-    let min = crate::config::MIN_LEASE;
-    if d < min {
-        return Err(format!("a lease must be at least {}s (got {s})", min.as_secs()));
-    }
-    Ok(d)
-}
-
 /// Prints warnings from the after-change steps (events file, view) on stderr.
 fn warn_all(warnings: &[String]) {
     for w in warnings {
-        eprintln!("orch: warning: {w}");
+        crate::console::eprint(&format!("orch: warning: {w}"));
     }
 }

@@ -28,7 +28,7 @@ fn local(orch: &Orch, t: Timestamp) -> String {
 }
 
 fn secs(s: f64) -> String {
-    format_duration(SignedDuration::from_secs_f64(s))
+    format_duration(orch_core::time::secs_f64(s))
 }
 
 #[derive(clap::Args, Debug)]
@@ -49,7 +49,7 @@ pub struct EventsArgs {
 }
 
 pub fn events(orch: &Orch, a: &EventsArgs) -> Result<i32> {
-    let since = a.since.map(|d| orch.now() - d);
+    let since = a.since.map(|d| orch_core::time::earlier(orch.now(), d));
     if a.follow {
         return follow(orch, a, since);
     }
@@ -138,7 +138,7 @@ fn print_event(orch: &Orch, e: &Event, json: bool) {
     let masked = orch.mask.event(e);
     let e = masked.as_ref().unwrap_or(e);
     if json {
-        print(&e.to_json_line());
+        crate::console::print_json_line(&e.to_json_line());
         return;
     }
     let mut line = format!(
@@ -218,7 +218,7 @@ pub fn kpi(orch: &Orch, a: &KpiArgs) -> Result<i32> {
     }
     if a.fail_on_alert && k.alerting() {
         let names: Vec<&str> = k.alerts.iter().map(|al| al.name.as_str()).collect();
-        eprintln!("orch: alert: {}", names.join(", "));
+        crate::console::eprint(&format!("orch: alert: {}", names.join(", ")));
         return Ok(3);
     }
     Ok(0)

@@ -1,11 +1,11 @@
 //! Operator commands: add, note, cancel, replan, retry.
 
+use super::limits::parse_due;
 use super::output::{print, print_json};
 use super::warn_all;
 use crate::error::{Error, Result};
 use crate::ops::json::task_json;
 use crate::ops::{NewTask, Orch};
-use jiff::Timestamp;
 use orch_core::state::{Command, Replan};
 use orch_core::task::{Priority, Task};
 
@@ -18,7 +18,7 @@ pub struct AddArgs {
     /// Checkable conditions for done.
     #[arg(long)]
     criteria: Option<String>,
-    /// `YYYY-MM-DD HH:MM` (display time zone), RFC 3339, or `+3h`.
+    /// `YYYY-MM-DD HH:MM` (display time zone), RFC 3339, or `+3h`; years 1 to 9999.
     #[arg(long)]
     due: Option<String>,
     /// Ids this task waits for (repeat, or separate with commas).
@@ -38,24 +38,6 @@ pub struct AddArgs {
 
 pub fn parse_priority(s: &str) -> Result<Priority, String> {
     s.parse::<Priority>().map_err(|e| e.to_string())
-}
-
-/// Parses a due time as the CLI accepts it.
-pub fn parse_due(orch: &Orch, s: &str) -> Result<Option<Timestamp>> {
-    let s = s.trim();
-    if s.is_empty() || s == "-" || s == "none" {
-        return Ok(None);
-    }
-    if let Some(rel) = s.strip_prefix('+') {
-        let d = orch_core::time::parse_duration(rel).map_err(|e| Error::Usage(format!("--due: {e}")))?;
-        return Ok(Some(orch.now() + d));
-    }
-    if let Ok(t) = s.parse::<Timestamp>() {
-        return Ok(Some(t));
-    }
-    orch_core::time::parse_display_time(s, &orch.tz)
-        .map(Some)
-        .map_err(|e| Error::Usage(format!("--due: {e} (or RFC 3339, or +DURATION)")))
 }
 
 pub fn add(orch: &Orch, a: &AddArgs) -> Result<i32> {
@@ -102,6 +84,9 @@ pub struct NoteArgs {
 }
 
 pub fn note(orch: &Orch, a: &NoteArgs) -> Result<i32> {
+    if a.text.trim().is_empty() {
+        return Err(Error::Usage("the note is empty".into()));
+    }
     let (t, w) = orch.apply(&a.id, &Command::Note { text: a.text.clone() })?;
     changed(&t, "noted", &w, a.json)
 }
@@ -126,14 +111,15 @@ pub struct ReplanArgs {
     /// Why (kept in the notes as `replan:REASON`).
     #[arg(long)]
     reason: String,
-    /// New task text.
+    /// New task text (not empty).
     #[arg(long)]
     task: Option<String>,
+    /// New success criteria (`''` clears them).
     #[arg(long)]
     criteria: Option<String>,
     #[arg(long, short = 'p', value_parser = parse_priority)]
     priority: Option<Priority>,
-    /// New due time (`-` clears it).
+    /// New due time (`-` or `none` clears it).
     #[arg(long)]
     due: Option<String>,
     #[arg(long)]
@@ -144,10 +130,17 @@ pub fn replan(orch: &Orch, a: &ReplanArgs) -> Result<i32> {
     if a.reason.trim().is_empty() {
         return Err(Error::Usage("--reason must say why".into()));
     }
+    if a.task.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        return Err(Error::Usage("--task is empty: give the new text of the task".into()));
+    }
     let r = Replan {
         reason: a.reason.clone(),
-        task: a.task.clone().filter(|t| !t.trim().is_empty()),
-        success_criteria: a.criteria.clone(),
+        task: a.task.clone(),
+        // An empty criteria clears them.
+        success_criteria: a
+            .criteria
+            .as_deref()
+            .map(|c| if c.trim().is_empty() { String::new() } else { c.to_string() }),
         priority: a.priority,
         due_at: a.due.as_deref().map(|d| parse_due(orch, d)).transpose()?,
     };

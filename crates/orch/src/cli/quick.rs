@@ -32,7 +32,7 @@ pub fn run(orch: &Orch, a: &QuickArgs) -> Result<i32> {
 pub(super) fn add_line(orch: &Orch, line: &str, dry_run: bool, json: bool) -> Result<i32> {
     let q = quick::parse(line, orch.now(), &orch.tz).map_err(|e| Error::Usage(format!("quick: {e}")))?;
     for w in &q.warnings {
-        eprintln!("orch: warning: {w}");
+        crate::console::eprint(&format!("orch: warning: {w}"));
     }
     let added = if dry_run { None } else { Some(add(orch, &q)?) };
     if json {

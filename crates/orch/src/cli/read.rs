@@ -6,7 +6,6 @@ use crate::error::Result;
 use crate::ops::json::{run_json, task_json};
 use crate::ops::{Orch, TreeNode};
 use crate::store::ListFilter;
-use jiff::SignedDuration;
 use orch_core::task::{Priority, Status};
 use orch_core::time::format_duration;
 
@@ -154,7 +153,7 @@ fn print_tree(root: &TreeNode, json: bool) {
     fn lines(n: &TreeNode, lead: &str, rest: &str, w: (usize, usize), out: &mut Vec<String>) {
         let elapsed = n.elapsed_s.map_or_else(
             || "-".to_string(),
-            |s| if s < 60.0 { format!("{s:.1}s") } else { format_duration(SignedDuration::from_secs_f64(s)) },
+            |s| if s < 60.0 { format!("{s:.1}s") } else { format_duration(orch_core::time::secs_f64(s)) },
         );
         let elapsed = if n.status == Status::InProgress { format!("running {elapsed}") } else { elapsed };
         let note = match (n.status, &n.last_note) {

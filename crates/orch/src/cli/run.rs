@@ -49,7 +49,7 @@ pub fn run(orch: &Orch, a: &RunArgs) -> Result<i32> {
             c.started, c.done, c.failed, c.blocked, c.interrupted, s.elapsed_s
         ));
     } else if let Some(sig) = &s.stopped_by {
-        eprintln!("orch: stopped by {sig}; running tasks were put back");
+        crate::console::eprint(&format!("orch: stopped by {sig}; running tasks were put back"));
     }
     // A stop by a signal is a clean end (exit 0): the tasks were given back.
     Ok(0)
@@ -85,7 +85,7 @@ pub fn exec(orch: &Orch, a: &ExecArgs) -> Result<i32> {
         return Err(Error::NotFound("nothing to run: no task is eligible now".into()));
     };
     let status = s.last_status.map_or_else(|| "lease lost".to_string(), |st| st.to_string());
-    eprintln!("orch: {id} {status}");
+    crate::console::eprint(&format!("orch: {id} {status}"));
     Ok(match (s.last_status, &s.last_exit) {
         (Some(Status::Done), _) => 0,
         (_, Some(Exit::Code(c))) if *c != 0 => *c,

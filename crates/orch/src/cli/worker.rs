@@ -141,7 +141,10 @@ pub fn done(orch: &Orch, a: &DoneArgs) -> Result<i32> {
         None if t.status == orch_core::task::Status::Failed => "no retry is left".to_string(),
         None => "it waits for an operator (`orch retry`)".to_string(),
     };
-    eprintln!("orch: {} not done: the gate said {verdict} ({why}); it is {}, {next}", t.id, t.status);
+    crate::console::eprint(&format!(
+        "orch: {} not done: the gate said {verdict} ({why}); it is {}, {next}",
+        t.id, t.status
+    ));
     Ok(5)
 }
 

@@ -14,6 +14,19 @@ mod keys;
 /// and a lease that ends before its worker can start is no lease.
 pub const MIN_LEASE: SignedDuration = SignedDuration::from_secs(3);
 
+/// The longest lease orch grants (`dispatcher.lease`, `pick --lease`, `heartbeat --for`):
+/// 7 days. A worker silent for longer is lost, not slow.
+pub const MAX_LEASE: SignedDuration = SignedDuration::from_hours(7 * 24);
+
+/// The longest delay of `retry.backoff`: 30 days.
+pub const MAX_BACKOFF: SignedDuration = SignedDuration::from_hours(30 * 24);
+
+/// The longest `worker.timeout` and `gate.reviewer_timeout`: 30 days.
+pub const MAX_TIMEOUT: SignedDuration = SignedDuration::from_hours(30 * 24);
+
+/// The longest `worker.grace` (between SIGTERM and SIGKILL): 1 hour.
+pub const MAX_GRACE: SignedDuration = SignedDuration::from_hours(1);
+
 /// The file `init` writes: every key, its default and what it means.
 pub const DEFAULT_TOML: &str = r#"# orch configuration. Every key is shown with its default.
 
@@ -316,8 +329,8 @@ impl Config {
         if self.dispatcher.lease < MIN_LEASE {
             return fail("dispatcher.lease", format!("must be at least {}s", MIN_LEASE.as_secs()));
         }
-        if self.worker.command.is_empty() {
-            return fail("worker.command", "must name a program".into());
+        if let Err(e) = argv(&self.worker.command, true) {
+            return fail("worker.command", e);
         }
         if !self.worker.timeout.is_positive() {
             return fail("worker.timeout", "must be longer than 0s".into());
@@ -329,6 +342,17 @@ impl Config {
             let min = crate::runner::MIN_LOG_BYTES;
             return fail("worker.max_log_bytes", format!("must be at least {min} (bytes)"));
         }
+        for (key, d, max) in [
+            ("dispatcher.lease", self.dispatcher.lease, MAX_LEASE),
+            ("worker.timeout", self.worker.timeout, MAX_TIMEOUT),
+            ("worker.grace", self.worker.grace, MAX_GRACE),
+            ("gate.reviewer_timeout", self.gate.reviewer_timeout, MAX_TIMEOUT),
+        ] {
+            if d > max {
+                let (d, max) = (orch_core::time::format_duration(d), orch_core::time::format_limit(max));
+                return fail(key, format!("{d} is longer than {max}, the most allowed"));
+            }
+        }
         if let Some(c) = self.worker.permanent_exit_codes.iter().find(|c| !(1..=255).contains(*c)) {
             return fail("worker.permanent_exit_codes", format!("{c} is not an exit code of a failure (1 to 255)"));
         }
@@ -338,6 +362,10 @@ impl Config {
         if self.retry.backoff.iter().any(|d| d.is_negative()) {
             return fail("retry.backoff", "a delay must not be negative".into());
         }
+        if let Some(d) = self.retry.backoff.iter().find(|d| **d > MAX_BACKOFF) {
+            let (d, max) = (orch_core::time::format_duration(*d), orch_core::time::format_limit(MAX_BACKOFF));
+            return fail("retry.backoff", format!("a delay of {d} is longer than {max}, the most allowed"));
+        }
         if !(0.0..=1.0).contains(&self.retry.jitter) {
             return fail("retry.jitter", format!("{} is not between 0 and 1", self.retry.jitter));
         }
@@ -346,6 +374,9 @@ impl Config {
         }
         if self.gate.soft_tokens > self.gate.hard_tokens {
             return fail("gate.soft_tokens", "must not be over gate.hard_tokens".into());
+        }
+        if let Err(e) = argv(&self.gate.reviewer, false) {
+            return fail("gate.reviewer", e);
         }
         if !self.gate.reviewer_timeout.is_positive() {
             return fail("gate.reviewer_timeout", "must be longer than 0s".into());
@@ -380,8 +411,25 @@ impl Config {
     }
 
     pub fn time_zone(&self) -> jiff::tz::TimeZone {
-        zone(&self.queue.timezone).expect("validated when loaded")
+        // Checked when the file was read; should the zone file go away since, UTC.
+        zone(&self.queue.timezone).unwrap_or(jiff::tz::TimeZone::UTC)
     }
+}
+
+/// Checks an argv of the config: when it is given (or `required`), its first word names
+/// a program; no word may hold a NUL byte (no process could be given it).
+fn argv(words: &[String], required: bool) -> Result<(), String> {
+    match words.first() {
+        None if required => return Err("must name a program".into()),
+        Some(program) if program.trim().is_empty() => {
+            return Err("the first word must name a program (it is empty)".into());
+        }
+        _ => {}
+    }
+    if let Some(i) = words.iter().position(|w| w.contains('\0')) {
+        return Err(format!("word {} holds a NUL byte", i + 1));
+    }
+    Ok(())
 }
 
 /// The time zone named `name` (an IANA name such as `Asia/Seoul`). Its file in the
@@ -406,86 +454,4 @@ pub fn zone(name: &str) -> Option<jiff::tz::TimeZone> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_zone_is_found_by_its_file_or_the_database_and_odd_names_are_refused() {
-        let t = jiff::Timestamp::from_second(1_780_000_000).unwrap();
-        let seoul = zone("Asia/Seoul").unwrap();
-        assert_eq!(seoul.iana_name(), Some("Asia/Seoul"));
-        assert_eq!(seoul.to_offset(t), jiff::tz::TimeZone::get("Asia/Seoul").unwrap().to_offset(t));
-        assert_eq!(zone("asia/seoul").unwrap().to_offset(t), seoul.to_offset(t), "any case, by the database");
-        assert!(zone("UTC").is_some());
-        for bad in ["", "../../etc/passwd", "/etc/localtime", "Nowhere/Land", "Asia//Seoul"] {
-            assert!(zone(bad).is_none(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn the_default_file_is_the_default() {
-        let c = Config::parse(DEFAULT_TOML).unwrap();
-        assert_eq!(c.dispatcher.lease.as_secs(), 900);
-        assert_eq!(c.retry.backoff.len(), 3);
-        assert_eq!(c.queue.prefix, "ORCH");
-        // The written file and the built-in defaults agree.
-        assert_eq!(format!("{c:?}"), format!("{:?}", Config::default()));
-    }
-
-    #[test]
-    fn partial_files_take_defaults() {
-        let c = Config::parse("[queue]\nprefix = \"JOB\"\n").unwrap();
-        assert_eq!((c.queue.prefix.as_str(), c.queue.done_kept), ("JOB", 50));
-    }
-
-    #[test]
-    fn bad_files_name_line_and_key() {
-        let e = Config::parse("[queue]\nprefix = \"JOB\"\ncolour = 1\n").unwrap_err();
-        assert!(e.starts_with("3: queue.colour: unknown field `colour`"), "{e}");
-        let e = Config::parse("[dispatcher]\nlease = \"soon\"\n").unwrap_err();
-        assert!(e.starts_with("2: dispatcher.lease: ") && e.contains("bad duration"), "{e}");
-        let e = Config::parse("[dispatcher]\nworkers = 9\n").unwrap_err();
-        assert_eq!(e, "2: dispatcher.workers: 9 is over dispatcher.hard_cap (5)");
-        let e = Config::parse("[team]\nhard_cap = 6\n").unwrap_err();
-        assert_eq!(e, "2: team.hard_cap: must be between 1 and 5");
-        let e = Config::parse("[queue]\ntimezone = \"Mars/Base\"\n").unwrap_err();
-        assert_eq!(e, "2: queue.timezone: unknown time zone `Mars/Base`");
-    }
-
-    #[test]
-    fn a_value_of_the_wrong_type_names_its_key() {
-        let text = "[queue]\nprefix = \"JOB\"\n\n# the view\ndone_kept = -1\n";
-        let e = Config::parse(text).unwrap_err();
-        assert_eq!(e, "5: queue.done_kept: invalid value: integer `-1`, expected a whole number, 0 or more");
-        let e = Config::parse("[gate]\ncompact_report = \"yes\"\n").unwrap_err();
-        assert!(e.starts_with("2: gate.compact_report: invalid type: string \"yes\", expected a boolean"), "{e}");
-        let e = Config::parse("[worker]\ncommand = \"claude -p\"\n").unwrap_err();
-        assert!(e.starts_with("2: worker.command: invalid type: string \"claude -p\", expected a list"), "{e}");
-        let e = Config::parse("[retry]\nbackoff = [\"1m\", \"later\"]\n").unwrap_err();
-        assert!(e.starts_with("2: retry.backoff: ") && e.contains("later"), "{e}");
-    }
-
-    #[test]
-    fn values_out_of_range_are_refused_with_their_line_and_key() {
-        let cases = [
-            ("[retry]\nbackoff = []\n", "2: retry.backoff: needs at least one delay"),
-            ("[alerts]\nstale = 1\nfailure_rate = 7\n", "3: alerts.failure_rate: 7 is not a rate between 0 and 1"),
-            ("[alerts]\nfailure_rate = -0.5\n", "2: alerts.failure_rate: -0.5 is not a rate"),
-            ("[retry]\njitter = 2.0\n", "2: retry.jitter: 2 is not between 0 and 1"),
-            ("[dispatcher]\nlease = \"1s\"\n", "2: dispatcher.lease: must be at least 3s"),
-            ("[budget]\ndaily_cost_usd = -1\n", "2: budget.daily_cost_usd: -1 is not a cost"),
-            ("[worker]\ntimeout = \"0s\"\n", "2: worker.timeout: must be longer than 0s"),
-            ("[worker]\npermanent_exit_codes = [64, 0]\n", "2: worker.permanent_exit_codes: 0 is not an exit code"),
-            ("[gate]\nsoft_tokens = 9000\n", "2: gate.soft_tokens: must not be over gate.hard_tokens"),
-            ("[alerts]\nlatency_p95 = \"0s\"\n", "2: alerts.latency_p95: must be longer than 0s"),
-            ("[dispatcher]\nhard_cap = 0\nworkers = 0\n", "2: dispatcher.hard_cap: must be at least 1"),
-        ];
-        for (text, want) in cases {
-            let e = Config::parse(text).unwrap_err();
-            assert!(e.starts_with(want), "{text:?}: got {e:?}, want {want:?}…");
-        }
-        // A key the file does not set: no line to name, the key still named.
-        let e = Config::parse("[dispatcher]\nhard_cap = 2\n").unwrap_err();
-        assert_eq!(e, " dispatcher.workers: 3 is over dispatcher.hard_cap (2)");
-    }
-}
+mod tests;

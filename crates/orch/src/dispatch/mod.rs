@@ -164,7 +164,7 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
     signals.close();
     orch.deferred.store(false, Ordering::Relaxed);
     for w in orch.after_change() {
-        eprintln!("orch: warning: {w}");
+        crate::console::eprint(&format!("orch: warning: {w}"));
     }
     d.progress.finish_live();
     d.summary.counts = d.progress.counts.clone();
@@ -249,7 +249,9 @@ impl Dispatcher<'_> {
                 other => return other,
             };
             let since = *self.store_down.get_or_insert_with(|| {
-                eprintln!("orch: warning: the database cannot be used now ({e}); going on when it can");
+                crate::console::eprint(&format!(
+                    "orch: warning: the database cannot be used now ({e}); going on when it can"
+                ));
                 Instant::now()
             });
             if since.elapsed() >= STORE_OUTAGE {
@@ -348,7 +350,7 @@ impl Dispatcher<'_> {
                 next_view = Instant::now() + VIEW_EVERY;
                 self.view_dirty = false;
                 if let Ok(Some(w)) = crate::sync::refresh(self.orch) {
-                    eprintln!("orch: warning: {w}");
+                    crate::console::eprint(&format!("orch: warning: {w}"));
                 }
             }
             if self.orch.events_behind() && Instant::now() >= next_events {

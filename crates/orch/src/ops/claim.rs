@@ -75,7 +75,7 @@ impl Orch {
 
     /// Renews the lease of a running task.
     pub fn heartbeat(&self, id: &str, auth: Auth, lease: SignedDuration) -> Result<(Task, Vec<String>)> {
-        let lease_until = self.now() + lease;
+        let lease_until = orch_core::time::later(self.now(), lease);
         self.apply(id, &Command::Heartbeat { auth, lease_until })
     }
 
@@ -145,7 +145,7 @@ pub(super) fn claim_in(
     let policy = rules.policy;
     if rules.cost_limit <= 0.0 {
         let run = new_run(req, now);
-        let spec = ClaimSpec { now, owner: &req.owner, lease_until: now + req.lease, run: &run };
+        let spec = ClaimSpec { now, owner: &req.owner, lease_until: orch_core::time::later(now, req.lease), run: &run };
         match tx.claim_next(&spec)? {
             NextClaim::Claimed { before, after } => return confirm(req, run, &before, &after, now, policy).map(Some),
             NextClaim::Nothing => return Ok(None),
@@ -224,7 +224,7 @@ fn claim_command(req: &ClaimRequest, run: &Run, now: Timestamp) -> Command {
     Command::Claim {
         owner: req.owner.clone(),
         token: run.lease_token.clone(),
-        lease_until: now + req.lease,
+        lease_until: orch_core::time::later(now, req.lease),
         run_id: run.id.clone(),
     }
 }

@@ -12,7 +12,7 @@ impl Orch {
     /// The indicators over the last `window`, with their alerts.
     pub fn kpi(&self, window: SignedDuration) -> Result<Kpi> {
         let until = self.now();
-        let since = until - window.abs();
+        let since = orch_core::time::earlier(until, window.abs());
         let (runs, events, stale) = store::read(self.db.as_ref(), |tx| {
             Ok((
                 tx.runs_since(since)?,

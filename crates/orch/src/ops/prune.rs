@@ -46,7 +46,7 @@ impl Orch {
             return Err(Error::Usage("--older-than must not be negative".into()));
         }
         let now = self.now();
-        let cutoff = now - older_than;
+        let cutoff = orch_core::time::earlier(now, older_than);
         let (pruned, folders) = self.log_change(|tx| {
             let p = tx.prune_before(cutoff)?;
             let mut folders = pending_folders(tx)?;

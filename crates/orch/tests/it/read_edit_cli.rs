@@ -137,6 +137,8 @@ fn config_errors_name_the_file_the_line_the_key_and_what_is_wrong() {
         ("failure_rate", "7", "alerts.failure_rate: 7 is not a rate between 0 and 1"),
         ("lease", "\"0s\"", "dispatcher.lease: must be at least 3s"),
         ("compact_report", "\"yes\"", "gate.compact_report: invalid type: string \"yes\", expected a boolean"),
+        ("command", "[\"\"]", "worker.command: the first word must name a program (it is empty)"),
+        ("reviewer", "[\"\", \"--check\"]", "gate.reviewer: the first word must name a program (it is empty)"),
     ];
     for (key, value, want) in cases {
         p.write(".orch/orch.toml", &toml);
@@ -150,6 +152,32 @@ fn config_errors_name_the_file_the_line_the_key_and_what_is_wrong() {
             "{key} = {value}: want `{path}:{line}: {want}`, got {err}"
         );
     }
+}
+
+#[test]
+fn replan_and_note_refuse_empty_values_and_an_empty_criteria_clears() {
+    let p = Project::init(None);
+    p.ok(&["add", "write the report", "--criteria", "one page", "--due", "2030-01-01 18:00"]);
+    let db = fingerprint(&p);
+    for args in [
+        &["replan", "ORCH-001", "--reason", "r", "--task", ""][..],
+        &["replan", "ORCH-001", "--reason", "r", "--task", "  "],
+        &["replan", "ORCH-001", "--reason", "", "--task", "x"],
+        &["replan", "ORCH-001", "--reason", "r", "--due", ""],
+        &["add", "x", "--due", " "],
+        &["note", "ORCH-001", ""],
+        &["note", "ORCH-001", " \n "],
+    ] {
+        let (code, _, err) = p.run(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.starts_with("orch: "), "{args:?}: {err}");
+    }
+    assert_eq!(fingerprint(&p), db, "nothing written");
+    let t = p.json(&["replan", "ORCH-001", "--reason", "no criteria", "--criteria", "", "--due", "-"]);
+    assert_eq!(
+        (t["task"].as_str(), t["success_criteria"].as_str(), t["due_at"].as_str()),
+        (Some("write the report"), None, None)
+    );
 }
 
 /// `status` names what `pick` would take: here not the P0 task, whose idempotency key
