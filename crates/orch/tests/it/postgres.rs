@@ -197,10 +197,16 @@ impl PrivateServer {
     }
 
     pub fn start(test: &str) -> Option<PrivateServer> {
+        Self::start_with(test, &[])
+    }
+
+    /// The same with options to `.ci/postgres start` (e.g. `--tls DIR`).
+    pub fn start_with(test: &str, options: &[&str]) -> Option<PrivateServer> {
         base_url(test)?;
         let out = std::process::Command::new("bash")
             .arg(Self::script())
             .arg("start")
+            .args(options)
             .stdin(std::process::Stdio::null())
             .output()
             .expect("run .ci/postgres");
