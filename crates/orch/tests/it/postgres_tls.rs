@@ -6,7 +6,9 @@
 //! `ORCH_TEST_PG`.
 
 use crate::common::{Project, wait_until};
-use crate::postgres::{PrivateServer, TestDb, base_url};
+use crate::postgres::{PrivateServer, TestDb, base_url, open_orch};
+use orch::ops::NewTask;
+use orch::store::{ListFilter, StoreError};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -207,6 +209,32 @@ fn the_connections_of_a_running_dispatcher_are_encrypted() {
         log.lines().filter(|l| l.contains("connection authorized") && l.contains("orch_tls_probe")).collect();
     assert!(!orch_lines.is_empty(), "{log}");
     assert!(orch_lines.iter().all(|l| l.contains("SSL enabled")), "{orch_lines:?}");
+}
+
+#[test]
+fn a_certificate_that_stops_verifying_while_orch_runs_is_reported_not_waited_out() {
+    let Some(s) = TlsServer::start("tls_replaced") else { return };
+    let url = s.url(SERVER_NAME, &format!("sslmode=verify-full&sslrootcert={}", s.cert("ca.pem").display()));
+    let home = tempfile::tempdir().unwrap();
+    let orch = open_orch(home.path(), &url);
+    orch.add(&NewTask { task: "before".into(), ..NewTask::default() }).unwrap();
+    // The server restarts with a certificate from a CA orch does not trust: its open
+    // connections break, and a new one does not verify.
+    let other = tempfile::tempdir().unwrap();
+    make_certificates(other.path());
+    s.server.ctl_with(&["restart", "--tls", other.path().to_str().unwrap()]);
+    let err = orch.list(&ListFilter::default()).expect_err("the new certificate does not verify");
+    let text = err.to_string();
+    assert!(
+        matches!(err, orch::error::Error::Store(StoreError::Open(_))),
+        "a setting to fix (exit {}), not an outage to wait out: {text}",
+        err.exit_code()
+    );
+    assert_eq!(err.exit_code(), 2);
+    assert!(text.contains("the server's certificate does not verify (sslmode=verify-full)"), "{text}");
+    // The new CA has the old one's name: the key is what differs.
+    assert!(text.contains("not signed by a CA in sslrootcert") && text.contains("not its key"), "{text}");
+    assert!(!text.contains(s.password()), "{text}");
 }
 
 #[test]

@@ -163,6 +163,9 @@ impl Tls {
                     };
                     let why = match cert {
                         CertificateError::UnknownIssuer => format!("it is not signed by a CA in {trusted}"),
+                        CertificateError::BadSignature => format!(
+                            "it is not signed by a CA in {trusted} (one there has its issuer's name, not its key)"
+                        ),
                         other => format!("{}", rustls::Error::InvalidCertificate(other.clone())),
                     };
                     format!("the server's certificate does not verify (sslmode={}): {why}", self.mode.name())
