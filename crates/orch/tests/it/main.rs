@@ -25,6 +25,7 @@ mod observe;
 mod postgres;
 mod postgres_dispatch;
 mod postgres_events;
+mod postgres_tls;
 mod queue_file;
 mod read_edit_cli;
 mod retention;

@@ -197,10 +197,16 @@ impl PrivateServer {
     }
 
     pub fn start(test: &str) -> Option<PrivateServer> {
+        Self::start_with(test, &[])
+    }
+
+    /// The same with options to `.ci/postgres start` (e.g. `--tls DIR`).
+    pub fn start_with(test: &str, options: &[&str]) -> Option<PrivateServer> {
         base_url(test)?;
         let out = std::process::Command::new("bash")
             .arg(Self::script())
             .arg("start")
+            .args(options)
             .stdin(std::process::Stdio::null())
             .output()
             .expect("run .ci/postgres");
@@ -220,9 +226,15 @@ impl PrivateServer {
     }
 
     pub fn ctl(&self, what: &str) {
+        self.ctl_with(&[what]);
+    }
+
+    /// `.ci/postgres ARGS…` for this server (e.g. `restart --tls DIR`).
+    pub fn ctl_with(&self, args: &[&str]) {
+        let what = args.join(" ");
         let out = std::process::Command::new("bash")
             .arg(Self::script())
-            .arg(what)
+            .args(args)
             .env("ORCH_TEST_PG_DIR", self.var("ORCH_TEST_PG_DIR"))
             .stdin(std::process::Stdio::null())
             .output()

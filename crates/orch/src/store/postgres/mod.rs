@@ -10,8 +10,8 @@
 //! request; `r2d2_postgres` would add a crate for what fits in one short module, and
 //! neither caches prepared statements per connection, which halves the round trips here.
 //! Holding the async client lets a transaction's `BEGIN` go out with its first statement:
-//! one round trip for both. TLS is not built in (`NoTls`): use a local socket, a private
-//! network or a tunnel.
+//! one round trip for both. TLS is rustls's, as libpq's `sslmode` and `sslrootcert` ask
+//! (`tls`).
 //!
 //! Transactions: [`Backend::write`] runs the closure at READ COMMITTED and retries it
 //! from the start, a bounded number of times, when it loses a race: a compare-and-set
@@ -27,11 +27,12 @@ mod rows;
 mod runs;
 mod schema;
 mod tasks;
+mod tls;
 mod tx;
 mod views;
 
 use super::{Backend, Result, StoreError, Tx};
-use pool::{Failure, Pool, classify, one_line, store_err};
+use pool::{Failure, Pool, Target, classify, one_line, store_err};
 use postgres::Client;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -84,12 +85,12 @@ impl Postgres {
     /// names the server (without the password) and what went wrong.
     pub fn open(url: &str) -> Result<Postgres> {
         let shown = redact(url);
-        let config =
-            pool::config_for(url).map_err(|e| StoreError::Open(format!("{shown}: not a valid PostgreSQL URL: {e}")))?;
-        let pool = Pool::new(config, POOL_MAX);
+        let target =
+            Target::from_url(url).map_err(|e| StoreError::Open(format!("{shown}: not a valid PostgreSQL URL: {e}")))?;
+        let pool = Pool::new(target, POOL_MAX);
         {
             let mut c =
-                pool.get().map_err(|e| StoreError::Open(format!("{shown}: cannot connect: {}", one_line(&e))))?;
+                pool.get().map_err(|e| StoreError::Open(format!("{shown}: {}", pool.target().connect_error(&e))))?;
             match schema::migrate(c.conn()) {
                 Ok(Ok(())) => {}
                 Ok(Err(refusal)) => return Err(StoreError::Open(format!("{shown}: {refusal}"))),
@@ -126,9 +127,15 @@ impl Postgres {
 
     fn attempt(&self, mode: Mode, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<(), Attempt> {
         let mut pooled = self.pool.get().map_err(|e| match classify(&e) {
-            Failure::Connection => {
-                Attempt::Reconnect(StoreError::Unavailable(format!("{}: cannot connect: {}", self.shown, one_line(&e))))
+            // A certificate that stopped verifying is a setting to fix, not an outage.
+            _ if self.pool.target().tls.refused(&e) => {
+                Attempt::Fail(StoreError::Open(format!("{}: {}", self.shown, self.pool.target().connect_error(&e))))
             }
+            Failure::Connection => Attempt::Reconnect(StoreError::Unavailable(format!(
+                "{}: {}",
+                self.shown,
+                self.pool.target().connect_error(&e)
+            ))),
             _ => Attempt::Fail(store_err(&e)),
         })?;
         let mut tx = PgTx::new(pooled.conn(), mode);
@@ -174,7 +181,7 @@ impl Postgres {
 
     /// Opens the listening connection.
     fn listen(&self) -> Result<Client, postgres::Error> {
-        let mut client = pool::listener(self.pool.config())?;
+        let mut client = pool::listener(self.pool.target())?;
         client.batch_execute(&format!("LISTEN {}", tx::CHANNEL))?;
         Ok(client)
     }

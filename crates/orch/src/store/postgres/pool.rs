@@ -8,14 +8,18 @@
 //! trip for both ([`Conn::query_after`]). The listening connection of `wait_for_change`
 //! is the blocking crate's, for its notifications.
 //!
+//! Every connection, the listening one too, goes through TLS as the URL's `sslmode` says
+//! (see `tls`); under `prefer` a failed handshake is tried once more without TLS.
+//!
 //! A connection that failed at the transport level is never handed out again: it is
 //! dropped, and the next checkout connects anew. After a server restart every idle
 //! connection is dead, so the first such failure empties the idle list at once.
 
+use super::tls::Tls;
 use crate::store::StoreError;
 use postgres::error::SqlState;
 use postgres::types::ToSql;
-use postgres::{Client, NoTls, Row, Statement};
+use postgres::{Client, Row, Statement};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Condvar, Mutex};
@@ -40,7 +44,7 @@ pub struct Conn {
 
 impl Conn {
     /// Opens one connection with the store's session settings.
-    pub fn open(config: &Config) -> Result<Conn, postgres::Error> {
+    pub fn open(target: &Target) -> Result<Conn, postgres::Error> {
         // A runtime on the calling thread: it makes no thread, only an event loop that
         // runs while a request is waited for. Building one fails only when the process is
         // out of file descriptors, as the blocking crate assumes too.
@@ -48,9 +52,20 @@ impl Conn {
             .enable_all()
             .build()
             .expect("a single-threaded runtime for a PostgreSQL connection");
-        let (client, connection) = runtime.block_on(config.connect(NoTls))?;
-        // Reads and writes the socket whenever this runtime runs (inside `block_on`).
-        runtime.spawn(connection);
+        let connect = |config: &Config| runtime.block_on(config.connect(target.tls.connector()));
+        let client = match connect(&target.config) {
+            Ok((client, connection)) => {
+                // Reads and writes the socket whenever this runtime runs (inside `block_on`).
+                runtime.spawn(connection);
+                client
+            }
+            Err(e) if target.tls.falls_back(&e) => {
+                let (client, connection) = connect(&target.plain())?;
+                runtime.spawn(connection);
+                client
+            }
+            Err(e) => return Err(e),
+        };
         let mut conn = Conn { runtime, client, stmts: HashMap::new() };
         conn.batch_execute(SESSION_SETUP)?;
         Ok(conn)
@@ -143,26 +158,59 @@ pub enum After {
 }
 
 /// Opens a connection of the blocking client (for LISTEN and its notifications).
-pub fn listener(config: &Config) -> Result<Client, postgres::Error> {
-    let mut client = postgres::Config::from(config.clone()).connect(NoTls)?;
+pub fn listener(target: &Target) -> Result<Client, postgres::Error> {
+    let connect = |config: &Config| postgres::Config::from(config.clone()).connect(target.tls.connector());
+    let mut client = match connect(&target.config) {
+        Err(e) if target.tls.falls_back(&e) => connect(&target.plain())?,
+        other => other?,
+    };
     client.batch_execute(SESSION_SETUP)?;
     Ok(client)
 }
 
-/// The URL's settings plus the store's defaults.
-pub fn config_for(url: &str) -> Result<Config, String> {
-    let mut config: Config = url.parse().map_err(|e: postgres::Error| one_line(&e))?;
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(CONNECT_TIMEOUT);
+/// Where to connect and how: the driver's settings and ours for TLS.
+pub struct Target {
+    pub config: Config,
+    pub tls: Tls,
+}
+
+impl Target {
+    /// The URL's settings plus the store's defaults.
+    pub fn from_url(url: &str) -> Result<Target, String> {
+        let (rest, tls) = Tls::from_url(url)?;
+        let mut config: Config = rest.parse().map_err(|e: postgres::Error| one_line(&e))?;
+        tls.apply(&mut config);
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("orch");
+        }
+        Ok(Target { config, tls })
     }
-    if config.get_application_name().is_none() {
-        config.application_name("orch");
+
+    /// The same without TLS, for `prefer`'s second try.
+    fn plain(&self) -> Config {
+        let mut config = self.config.clone();
+        config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+        config
     }
-    Ok(config)
+
+    /// Why a connection failed, on one line: what TLS says about it, or the driver's error
+    /// (with a hint when TLS would have helped).
+    pub fn connect_error(&self, e: &postgres::Error) -> String {
+        if let Some(tls) = self.tls.failure(e) {
+            return tls;
+        }
+        match self.tls.hint(e) {
+            Some(hint) => format!("cannot connect: {} ({hint})", one_line(e)),
+            None => format!("cannot connect: {}", one_line(e)),
+        }
+    }
 }
 
 pub struct Pool {
-    config: Config,
+    target: Target,
     max: usize,
     state: Mutex<State>,
     freed: Condvar,
@@ -175,12 +223,12 @@ struct State {
 }
 
 impl Pool {
-    pub fn new(config: Config, max: usize) -> Pool {
-        Pool { config, max: max.max(1), state: Mutex::new(State { idle: Vec::new(), open: 0 }), freed: Condvar::new() }
+    pub fn new(target: Target, max: usize) -> Pool {
+        Pool { target, max: max.max(1), state: Mutex::new(State { idle: Vec::new(), open: 0 }), freed: Condvar::new() }
     }
 
-    pub fn config(&self) -> &Config {
-        &self.config
+    pub fn target(&self) -> &Target {
+        &self.target
     }
 
     /// An idle connection, or a new one while fewer than `max` exist; otherwise waits
@@ -198,7 +246,7 @@ impl Pool {
             st = self.freed.wait(st).unwrap_or_else(|p| p.into_inner());
         }
         drop(st);
-        match Conn::open(&self.config) {
+        match Conn::open(&self.target) {
             Ok(conn) => Ok(Pooled { pool: self, conn: Some(conn), broken: false }),
             Err(e) => {
                 self.forget(1);
