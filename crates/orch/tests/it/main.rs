@@ -23,5 +23,7 @@ mod postgres_events;
 mod queue_file;
 mod read_edit_cli;
 mod retention;
+mod stale_property;
+mod stale_view;
 mod team;
 mod view;
