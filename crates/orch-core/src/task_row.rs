@@ -127,6 +127,13 @@ impl RowTask<'_> {
         Merged { task: merged, conflicts }
     }
 
+    /// How many columns of this row hold another value than in `other`, a row of the
+    /// same file (`id` aside): how far a person's row is from a line the view showed.
+    pub fn differing(&self, other: &RowTask<'_>) -> usize {
+        let theirs: Vec<_> = other.fields().collect();
+        self.fields().filter(|(name, mine)| !theirs.iter().any(|(n, v)| n == name && v == mine)).count()
+    }
+
     /// (column name, value) for every column the file has, `id` aside.
     fn fields(&self) -> impl Iterator<Item = (&str, Value<'_>)> {
         let s = self.shown;

@@ -190,6 +190,22 @@ fn a_merge_names_the_columns_both_sides_changed() {
     assert_eq!(m.task.status, Status::Blocked, "the merged task holds the person's value (--force)");
 }
 
+#[test]
+fn rows_differ_by_the_columns_whose_values_differ() {
+    let cols = "| id | status | priority | task | notes | x |";
+    let rows = rows_of(
+        cols,
+        &[
+            "| A-001 | PENDING | P1 | one | - | - |",
+            "| A-002 |  PENDING | p1 | one |   | - |",
+            "| A-003 | DONE | P1 | one | a note | y |",
+        ],
+    );
+    assert_eq!(rows[0].differing(&rows[1]), 0, "spacing, case and `-` against blank are no difference");
+    assert_eq!(rows[0].differing(&rows[2]), 3);
+    assert_eq!(rows[2].differing(&rows[0]), 3);
+}
+
 // --- render then read gives the same tasks ---
 
 mod props {

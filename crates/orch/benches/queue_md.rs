@@ -98,24 +98,29 @@ fn sync(c: &mut Criterion, text: &str) {
     });
     assert_eq!(std::fs::read_to_string(&other).expect("export.md"), text);
     c.bench_function("sync/import 10k-row file, unchanged", |b| b.iter(|| import_view(&orch)));
-    // Each iteration edits one row: its status flips between DONE and BLOCKED.
-    let edited = text.replacen("| ORCH-00001 | DONE |", "| ORCH-00001 | BLOCKED |", 1);
-    assert_ne!(edited, text);
-    let flip = std::cell::Cell::new(false);
+    // Each iteration edits one row of the view as it is, the next row each time: its
+    // text takes a new number, a value the view never showed (a line it showed before
+    // is stale, not an edit). In a queue of its own, since the edits stay.
+    let (_edit_dir, edit_orch) = project(Some(text));
+    import_view(&edit_orch);
+    let edit_view = edit_orch.queue_file.clone().expect("view file");
+    let n = std::cell::Cell::new(0usize);
     c.bench_function("sync/import 10k-row file, one row edited", |b| {
         b.iter_batched(
             || {
-                flip.set(!flip.get());
-                std::fs::write(&view, if flip.get() { &edited } else { text }).expect("write the edit");
+                n.set(n.get() + 1);
+                let now = std::fs::read_to_string(&edit_view).expect("the view");
+                let id = format!("| ORCH-{:05} |", n.get() % ROWS + 1);
+                let shown = now.lines().find(|l| l.starts_with(&id)).expect("the row");
+                let mut cells: Vec<String> = shown.split(" | ").map(str::to_string).collect();
+                cells[3] = format!("{} #{}", cells[3], n.get());
+                let edited = now.replacen(shown, &cells.join(" | "), 1);
+                std::fs::write(&edit_view, edited).expect("write the edit");
             },
-            |()| import_view(&orch),
+            |()| import_view(&edit_orch),
             BatchSize::PerIteration,
         );
     });
-    if flip.get() {
-        std::fs::write(&view, text).expect("put the row back");
-        import_view(&orch);
-    }
     c.bench_function("sync/import 10k-row file into an empty queue", |b| {
         b.iter_batched(|| project(Some(text)), |(_dir, orch)| import_view(&orch), BatchSize::PerIteration)
     });

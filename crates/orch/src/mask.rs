@@ -26,7 +26,7 @@
 
 use crate::store::{
     Backend, ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, Settle, Tx,
-    ViewInfo, ViewMark,
+    ViewHistory, ViewInfo, ViewMark,
 };
 use jiff::Timestamp;
 use orch_core::event::Event;
@@ -322,6 +322,9 @@ impl Tx for MaskTx<'_> {
     }
     fn view_mark_set(&mut self, view: &str, task_id: &str, mark: &ViewMark) -> Result<()> {
         self.inner.view_mark_set(view, task_id, mark)
+    }
+    fn view_history(&mut self, view: &str, task_id: &str) -> Result<ViewHistory> {
+        self.inner.view_history(view, task_id)
     }
     fn view_get(&mut self, view: &str) -> Result<Option<ViewInfo>> {
         self.inner.view_get(view)

@@ -196,7 +196,14 @@ pub trait Tx {
     fn view_mark(&mut self, view: &str, task_id: &str) -> Result<Option<ViewMark>> {
         Ok(self.view_marks(view)?.remove(task_id))
     }
+    /// Sets the mark of one task in view `view`. When the mark held another line, that
+    /// line joins the task's earlier lines ([`Tx::view_history`]); a mark with an empty
+    /// line (forgotten) forgets them too.
     fn view_mark_set(&mut self, view: &str, task_id: &str, mark: &ViewMark) -> Result<()>;
+    /// The lines view `view` showed of a task before its mark's, newest first: the last
+    /// [`VIEW_HISTORY_KEPT`] different ones, each with the last version it showed, and
+    /// whether older ones were dropped. Looked up by key.
+    fn view_history(&mut self, view: &str, task_id: &str) -> Result<ViewHistory>;
     /// The hash and frame of view `view`; `None` for a view never written.
     fn view_get(&mut self, view: &str) -> Result<Option<ViewInfo>>;
     fn view_set_hash(&mut self, view: &str, hash: &str) -> Result<()>;

@@ -78,6 +78,26 @@ pub struct ViewMark {
     pub eol: String,
 }
 
+/// How many earlier lines a view keeps per task (see [`crate::store::Tx::view_history`]).
+pub const VIEW_HISTORY_KEPT: usize = 128;
+
+/// The lines a view showed of a task before the one its mark holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ViewHistory {
+    /// Each line with the (last) task version it showed, newest first.
+    pub lines: Vec<(i64, String)>,
+    /// Older lines were dropped (more than [`VIEW_HISTORY_KEPT`]): not every line the
+    /// view showed of the task is known.
+    pub forgotten: bool,
+}
+
+/// The key of a line among a task's earlier lines: its 64-bit hash, never 0 (the key
+/// of the row that says older lines were dropped).
+pub fn line_key(line: &str) -> i64 {
+    let h = i64::from_ne_bytes(xxhash_rust::xxh3::xxh3_64(line.as_bytes()).to_ne_bytes());
+    if h == 0 { 1 } else { h }
+}
+
 /// One row of a view as the view writes it (see [`Tx::view_lines`]).
 #[derive(Clone, Debug, PartialEq)]
 pub enum ViewRow {

@@ -1,10 +1,16 @@
-//! `check`: does QUEUE.md say what the database says? Drift is listed row by row.
+//! `check`: does QUEUE.md say what the database says? Drift is listed row by row, a
+//! stale row (a line the view showed earlier: see `shown`) told from an edit; a file
+//! that does not read as a queue is refused with every problem and its line, as
+//! `import` refuses it.
 
-use super::{read_bytes, render, view_name};
+use super::shown::{Shown, classify, row_of_line};
+use super::{Snapshot, read_bytes, utf8, view_name};
 use crate::error::{Error, Result};
 use crate::ops::Orch;
+use crate::store::{self, ViewMark};
 use orch_core::queue_md::parse;
-use std::collections::HashMap;
+use orch_core::task_row::{RowTask, read_file};
+use std::collections::{HashMap, HashSet};
 
 /// One difference between the file and the database.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -12,57 +18,82 @@ pub struct Drift {
     pub line: Option<usize>,
     pub id: Option<String>,
     pub what: String,
+    /// The row is a line the view showed earlier: the database moved on since.
+    pub stale: bool,
 }
+
+impl Drift {
+    fn of(line: Option<usize>, id: Option<String>, what: impl Into<String>) -> Drift {
+        Drift { line, id, what: what.into(), stale: false }
+    }
+}
+
+const STALE: &str = "stale: a line the view showed earlier; the database has changed since (import keeps the database's values, the next refresh rewrites it)";
 
 /// The differences; empty when the file is exactly what an export would write.
 pub fn check(orch: &Orch) -> Result<Vec<Drift>> {
     let Some(path) = orch.queue_file.clone() else {
         return Err(Error::Usage("no view file is configured (queue.file is empty)".into()));
     };
-    let expected = render(orch, &view_name(orch)?, false)?.text;
+    let view = view_name(orch)?;
+    let snapshot = Snapshot::read(orch, &view, false)?;
+    let expected = snapshot.render(orch).text;
     let Some(actual) = read_bytes(&path)? else {
-        return Ok(vec![Drift { line: None, id: None, what: format!("{} does not exist", path.display()) }]);
+        return Ok(vec![Drift::of(None, None, format!("{} does not exist", path.display()))]);
     };
     if actual == expected.as_bytes() {
         return Ok(Vec::new());
     }
-    let actual = String::from_utf8(actual).map_err(|_| Error::Usage(format!("{}: not UTF-8 text", path.display())))?;
+    let actual = utf8(&path, &actual)?;
     let shown = path.display().to_string();
-    let file = parse(&actual).map_err(|diags| Error::Input { file: shown, diags })?;
+    let (file, rows) = read_file(actual, &orch.tz).map_err(|diags| Error::Input { file: shown, diags })?;
     let want = parse(&expected).expect("a rendered view parses");
-    let mut drift = Vec::new();
     let want_id = want.column("id").expect("a rendered view has an id column");
     let want_rows: HashMap<&str, &orch_core::queue_md::RowLine> =
         want.rows.iter().map(|r| (r.cells[want_id].as_str(), r)).collect();
-    let id_col = file.column("id").expect("parse guarantees an id column");
-    let mut seen = std::collections::HashSet::new();
-    for row in &file.rows {
-        let id = row.cells[id_col].as_str();
-        seen.insert(id);
-        match want_rows.get(id) {
-            None => drift.push(Drift {
-                line: Some(row.line),
-                id: Some(id.into()),
-                what: "not in the database's view (new, or an old DONE task)".into(),
-            }),
-            Some(w) if w.raw != row.raw => drift.push(Drift {
-                line: Some(row.line),
-                id: Some(id.into()),
-                what: format!("differs from the database: {}", w.raw),
-            }),
-            Some(_) => {}
-        }
+    let marks: HashMap<&str, &ViewMark> = snapshot.rows.iter().filter_map(|r| Some((r.id(), r.mark()?))).collect();
+    // The rows that are not what the view would write, and whether each is stale (a
+    // row that says what the view would write, in other spacing, is not).
+    let differing: Vec<_> = rows.iter().filter(|r| want_rows.get(&*r.id).is_none_or(|w| w.raw != r.raw)).collect();
+    let respaced = |r: &RowTask<'_>| {
+        let w = want_rows.get(&*r.id).and_then(|w| row_of_line(&file, &w.raw, &orch.tz));
+        w.is_some_and(|w| r.differing(&w) == 0)
+    };
+    let stale: Vec<bool> = store::read(orch.db.as_ref(), |tx| {
+        differing
+            .iter()
+            .map(|r| {
+                if respaced(r) {
+                    return Ok(false);
+                }
+                let mark = match marks.get(&*r.id) {
+                    Some(m) => Some((*m).clone()),
+                    None => tx.view_mark(&view, &r.id)?,
+                };
+                Ok(matches!(classify(tx, &view, &file, &orch.tz, r, mark.as_ref(), None)?, Shown::Stale))
+            })
+            .collect()
+    })?;
+    let mut drift = Vec::new();
+    for (row, stale) in differing.iter().zip(stale) {
+        let (line, id) = (Some(row.line), Some(row.id.to_string()));
+        drift.push(match want_rows.get(&*row.id) {
+            _ if stale => Drift { stale: true, ..Drift::of(line, id, STALE) },
+            None => Drift::of(line, id, "not in the database's view (new, or an old DONE task)"),
+            Some(w) => Drift::of(line, id, format!("differs from the database: {}", w.raw)),
+        });
     }
+    let seen: HashSet<&str> = rows.iter().map(|r| &*r.id).collect();
     for w in &want.rows {
         if !seen.contains(w.cells[want_id].as_str()) {
-            drift.push(Drift { line: None, id: Some(w.cells[want_id].clone()), what: "missing from the file".into() });
+            drift.push(Drift::of(None, Some(w.cells[want_id].clone()), "missing from the file"));
         }
     }
     if file.prefix != want.prefix || file.suffix != want.suffix || file.header_raw != want.header_raw {
-        drift.push(Drift { line: None, id: None, what: "text around the table differs".into() });
+        drift.push(Drift::of(None, None, "text around the table differs"));
     }
     if drift.is_empty() {
-        drift.push(Drift { line: None, id: None, what: "line endings or row order differ".into() });
+        drift.push(Drift::of(None, None, "line endings or row order differ"));
     }
     Ok(drift)
 }

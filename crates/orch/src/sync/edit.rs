@@ -1,16 +1,15 @@
-//! One row of an import against its task: a new task, no change, a stale row, an edit
-//! (applied, or merged with what the database did since the view showed the row), or a
-//! conflict. Every change is a transition persisted like any other (see `import`).
+//! One row of an import against its task: a new task, no change, a stale row (a line
+//! the view showed, see `shown`), an edit (merged with what the database did since the
+//! view showed the line it was edited from), or a conflict. Every change is a transition persisted like any other (see `import`).
 
 use super::import::Context;
+use super::shown::{Shown, classify};
 use crate::ops::persist;
 use crate::store::{self, StoreError, Tx, ViewMark};
-use jiff::tz::TimeZone;
 use orch_core::event::{Event, kind};
-use orch_core::queue_md::{Document, parse};
 use orch_core::state::{Command, transition};
 use orch_core::task::Task;
-use orch_core::task_row::{RowTask, read_rows};
+use orch_core::task_row::RowTask;
 use std::path::Path;
 
 /// What importing one row did, with its task and its mark as they are now.
@@ -49,41 +48,31 @@ pub(super) fn import_row(
         };
         return Ok(RowDone { task, mark, what: What::Unchanged });
     }
-    let edited = match &mark {
-        Some(m) if m.line == row.raw => return Ok(RowDone { task, mark, what: What::Stale }),
-        Some(m) if m.version == task.version => {
+    let (edited, clash) = match classify(tx, view, cx.doc, &cx.orch.tz, row, mark.as_ref(), Some(&task))? {
+        Shown::Stale => return Ok(RowDone { task, mark, what: What::Stale }),
+        Shown::EditOf(base) => {
+            let m = row.merge(&base, &task);
+            let clash = (!m.conflicts.is_empty()).then(|| {
+                format!(
+                    "QUEUE.md and the database both changed {} since the view showed the line it was edited from",
+                    m.conflicts.join(", ")
+                )
+            });
+            (m.task, clash)
+        }
+        Shown::Unknown(why) => {
             let mut t = task.clone();
             row.apply_to(&mut t);
-            t
-        }
-        _ => {
-            let (merged, clash) = match mark.as_ref().and_then(|m| shown_row(cx.doc, m, &cx.orch.tz)) {
-                Some(base) => {
-                    let m = row.merge(&base, &task);
-                    let clash = (!m.conflicts.is_empty()).then(|| {
-                        format!(
-                            "QUEUE.md and the database both changed {} since the view last showed it",
-                            m.conflicts.join(", ")
-                        )
-                    });
-                    (m.task, clash)
-                }
-                None => {
-                    let mut t = task.clone();
-                    row.apply_to(&mut t);
-                    (t, Some("the row differs from the database, and the view never showed this version of it".into()))
-                }
-            };
-            if let Some(clash) = clash.filter(|_| !cx.force) {
-                let why = format!(
-                    "{}:{}: {}: {clash} (the task is {} now); the edit is refused (import --force applies it)",
-                    cx.shown, row.line, row.id, task.status
-                );
-                return Ok(RowDone { task, mark, what: What::Refused(why) });
-            }
-            merged
+            (t, Some(why.to_string()))
         }
     };
+    if let Some(clash) = clash.filter(|_| !cx.force) {
+        let why = format!(
+            "{}:{}: {}: {clash} (the task is {} now); the edit is refused (import --force applies it)",
+            cx.shown, row.line, row.id, task.status
+        );
+        return Ok(RowDone { task, mark, what: What::Refused(why) });
+    }
     let (saved, new_mark) = edit_row(tx, cx, view, &task, edited, row)?;
     Ok(RowDone { task: saved, mark: new_mark.or(mark), what: What::Edited })
 }
@@ -111,14 +100,6 @@ pub(super) fn add_row(
     e.msg = Some(format!("line {}", row.line));
     tx.event_insert(&e)?;
     Ok((t, mark))
-}
-
-/// What the view last showed of a task, read as a row with the file's columns; `None`
-/// when that line no longer fits them (the header changed since).
-fn shown_row(doc: &Document, mark: &ViewMark, tz: &TimeZone) -> Option<RowTask<'static>> {
-    let text = format!("{}\n{}\n{}\n", doc.header_raw, doc.separator_raw, mark.line);
-    let one = parse(&text).ok()?;
-    read_rows(&one, tz).ok()?.pop().map(RowTask::into_owned)
 }
 
 /// A person's edit of a row, `edited` being the task with it applied, as a transition

@@ -5,13 +5,15 @@
 //! columns the file has: a file without `notes` never touches a task's notes):
 //! - a new id is a new task;
 //! - a row that says what the task says is no change;
-//! - a row that still shows what the view last showed, while the task moved on since, is
-//!   merely stale: the database wins, and the next render updates the row;
-//! - any other row is an edit. When the task did not change since the view last showed
-//!   it, the row's values are applied. When it did, the edit is merged column by column
-//!   with the row the view last showed: the columns the person changed take the row's
-//!   values, the others keep the database's. A column both sides changed (to different
-//!   values), or a row the view never showed, is a conflict: exit 5 and nothing applied,
+//! - a row that is a line the view showed of its task — its mark, or one of the earlier
+//!   lines the store keeps (a copy or an editor buffer older than the last refresh) —
+//!   while the task moved on since, is merely stale: the database wins, and the next
+//!   render updates the row;
+//! - any other row is an edit, merged column by column with the line it was edited
+//!   from (the line shown closest to it, see `shown`): the columns the person changed
+//!   take the row's values, the others keep the database's. A column both sides changed
+//!   since that line (to different values), or a row whose line is not known (never
+//!   shown, or dropped past the bound), is a conflict: exit 5 and nothing applied,
 //!   unless `force`, which applies the person's columns.
 //!
 //! An edit changes its task through the core's transition function (`Command::Edit`)

@@ -17,6 +17,7 @@ mod edit;
 mod file;
 mod frame;
 mod import;
+mod shown;
 
 pub use check::{Drift, check};
 use file::{OnDisk, on_disk};

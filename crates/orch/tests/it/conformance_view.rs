@@ -2,17 +2,19 @@
 //! `conformance_view::postgres::*`): the rows a view writes, and their tasks' versions
 //! alone, each store's own reading of them held to `view_rows` through every way a
 //! queue is read (by key, or by scans when the view shows most of the queue), in read
-//! and write transactions alike; and a mark looked up by key. The frame (`Env`, the
+//! and write transactions alike; a mark looked up by key; and the lines a view showed
+//! of a task before its mark's, kept as marks move on, bounded, forgotten with the mark. The frame (`Env`, the
 //! `conformance!` macro) is in `conformance.rs`.
 
 use crate::conformance::{Env, Kind};
 use jiff::SignedDuration;
-use orch::store::{self, Backend, Tx, ViewMark, ViewRow};
+use orch::store::{self, Backend, Tx, VIEW_HISTORY_KEPT, ViewHistory, ViewMark, ViewRow};
 use orch_core::task::{Priority, Status, Task};
 
 conformance! {
     tx_view_lines_are_the_view_rows_as_the_view_writes_them,
     tx_a_mark_is_looked_up_by_key,
+    tx_a_view_keeps_the_lines_it_showed_before_a_bounded_number,
 }
 
 fn mark(version: i64, line: &str) -> ViewMark {
@@ -174,4 +176,49 @@ fn tx_a_mark_is_looked_up_by_key(env: &Env) {
         }
         assert_eq!(store::read(db, |tx| tx.view_mark("v", "ORCH-999")).unwrap(), None);
     }
+}
+
+fn tx_a_view_keeps_the_lines_it_showed_before_a_bounded_number(env: &Env) {
+    let history = |view: &str, id: &str| store::read(env.db(), |tx| tx.view_history(view, id)).unwrap();
+    let set = |view: &str, id: &str, m: ViewMark| store::write(env.db(), |tx| tx.view_mark_set(view, id, &m)).unwrap();
+    let lines = |h: &ViewHistory| h.lines.iter().map(|(v, l)| (*v, l.clone())).collect::<Vec<_>>();
+    assert_eq!(history("v", "ORCH-001"), ViewHistory::default(), "a task never shown");
+    set("v", "ORCH-001", mark(1, "| a |"));
+    assert_eq!(history("v", "ORCH-001"), ViewHistory::default(), "the mark's own line is not an earlier one");
+    // The same line at a newer version keeps nothing; another line keeps the one before.
+    set("v", "ORCH-001", mark(2, "| a |"));
+    set("v", "ORCH-001", mark(3, "| b |"));
+    set("v", "ORCH-001", mark(5, "| 행 c |"));
+    assert_eq!(lines(&history("v", "ORCH-001")), [(3, "| b |".to_string()), (2, "| a |".to_string())]);
+    // A line shown again moves up to its newest version, once.
+    set("v", "ORCH-001", mark(6, "| a |"));
+    set("v", "ORCH-001", mark(7, "| d |"));
+    let h = history("v", "ORCH-001");
+    assert_eq!(lines(&h), [(6, "| a |".into()), (5, "| 행 c |".into()), (3, "| b |".into())]);
+    assert!(!h.forgotten);
+    // Other views and tasks have their own; the plain connection reads the same, in a
+    // write transaction too.
+    assert_eq!(history("w", "ORCH-001"), ViewHistory::default());
+    assert_eq!(history("v", "ORCH-002"), ViewHistory::default());
+    let plain = env.backend();
+    assert_eq!(store::read(plain.as_ref(), |tx| tx.view_history("v", "ORCH-001")).unwrap(), h);
+    assert_eq!(store::write(plain.as_ref(), |tx| tx.view_history("v", "ORCH-001")).unwrap(), h);
+    // The bound: the newest VIEW_HISTORY_KEPT lines stay, and the view says it dropped some.
+    let n = i64::try_from(VIEW_HISTORY_KEPT).unwrap() + 5;
+    for v in 1..=n {
+        set("v", "ORCH-002", mark(v, &format!("| line {v} |")));
+    }
+    let h = history("v", "ORCH-002");
+    assert_eq!(h.lines.len(), VIEW_HISTORY_KEPT);
+    assert_eq!(h.lines[0], (n - 1, format!("| line {} |", n - 1)));
+    assert_eq!(h.lines.last().unwrap().0, n - i64::try_from(VIEW_HISTORY_KEPT).unwrap());
+    assert!(h.forgotten);
+    // A view renamed takes its history along.
+    store::write(env.db(), |tx| tx.view_rename("v", "v2")).unwrap();
+    assert_eq!(history("v", "ORCH-002"), ViewHistory::default());
+    assert_eq!(history("v2", "ORCH-002"), h);
+    // A mark forgotten (its line emptied) forgets the lines before it.
+    set("v2", "ORCH-002", ViewMark { version: -1, line: String::new(), eol: String::new() });
+    assert_eq!(history("v2", "ORCH-002"), ViewHistory::default());
+    assert_eq!(lines(&history("v2", "ORCH-001")).len(), 3, "other tasks keep theirs");
 }

@@ -8,11 +8,11 @@ use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 
 /// Every row of every table that a change touches (tasks, runs, events, meta, and the
-/// views with their marks), as one string: equal fingerprints mean an unchanged database.
+/// views with their marks and earlier lines), as one string: equal fingerprints mean an unchanged database.
 pub fn fingerprint(p: &Project) -> String {
     let conn = Connection::open(p.file(".orch/orch.db")).expect("open orch.db");
     let mut out = String::new();
-    for table in ["tasks", "runs", "events", "meta", "views", "view_rows"] {
+    for table in ["tasks", "runs", "events", "meta", "views", "view_rows", "view_history"] {
         let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY 1")).expect("select");
         let n = stmt.column_count();
         let mut rows = stmt.query([]).expect("query");

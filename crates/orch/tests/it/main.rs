@@ -29,5 +29,7 @@ mod postgres_tls;
 mod queue_file;
 mod read_edit_cli;
 mod retention;
+mod stale_property;
+mod stale_view;
 mod team;
 mod view;

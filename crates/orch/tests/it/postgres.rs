@@ -412,7 +412,7 @@ fn two_homes_keep_their_own_queue_md_views() {
     let (code, _, err) = a.run(&["--db", url, "check"]);
     assert_eq!(code, 3, "A is behind B's edit, not broken: {err}");
     let drift: Vec<&str> = err.lines().filter(|l| l.contains("QUEUE.md:")).collect();
-    assert!(drift.len() == 1 && drift[0].contains("ORCH-002 differs from the database"), "{err}");
+    assert!(drift.len() == 1 && drift[0].contains("ORCH-002 stale"), "the line A showed last: {err}");
     quiet(&a, &["export"]);
     assert!(a.queue_md().contains("| from B, reworded |"));
     for p in [&a, &b] {

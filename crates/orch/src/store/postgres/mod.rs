@@ -22,6 +22,7 @@
 
 mod claim;
 mod events;
+mod history;
 mod pool;
 mod rows;
 mod runs;

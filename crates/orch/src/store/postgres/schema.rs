@@ -272,6 +272,19 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX tasks_prefix_num;
     CREATE UNIQUE INDEX tasks_prefix_num ON tasks (prefix, num);
     "#,
+    // 8: the lines a view showed of a task before its mark's (the last different ones,
+    // at most `VIEW_HISTORY_KEPT`, by a hash of the line; `version` -1 says older ones
+    // were dropped), so a file older than the view's last refresh is stale, never an edit.
+    r#"
+    CREATE TABLE view_history (
+        view TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        line_key BIGINT NOT NULL,
+        version BIGINT NOT NULL,
+        line TEXT NOT NULL,
+        PRIMARY KEY (view, task_id, line_key)
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

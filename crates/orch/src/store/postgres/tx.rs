@@ -27,7 +27,7 @@ use super::rows::{TASK_COLS, ms, task_from_row};
 use super::{claim, events};
 use crate::store::{
     ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, Settle, StoreError, Tx,
-    ViewInfo, ViewMark, ViewRow,
+    ViewHistory, ViewInfo, ViewMark, ViewRow,
 };
 use jiff::Timestamp;
 use orch_core::event::Event;
@@ -410,7 +410,12 @@ impl Tx for PgTx<'_> {
     }
 
     fn view_mark_set(&mut self, view: &str, task_id: &str, m: &ViewMark) -> Result<()> {
+        self.history_before_mark(view, task_id, &m.line)?;
         self.set_mark(view, task_id, m)
+    }
+
+    fn view_history(&mut self, view: &str, task_id: &str) -> Result<ViewHistory> {
+        self.history_of_view(view, task_id)
     }
 
     fn view_get(&mut self, view: &str) -> Result<Option<ViewInfo>> {

@@ -118,6 +118,7 @@ impl PgTx<'_> {
     pub(super) fn rename_view(&mut self, from: &str, to: &str) -> Result<()> {
         self.execute("UPDATE views SET view = $2 WHERE view = $1", &[&from, &to])?;
         self.execute("UPDATE view_rows SET view = $2 WHERE view = $1", &[&from, &to])?;
+        self.execute("UPDATE view_history SET view = $2 WHERE view = $1", &[&from, &to])?;
         Ok(())
     }
 }

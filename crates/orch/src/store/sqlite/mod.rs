@@ -5,6 +5,7 @@
 
 mod claim;
 mod events;
+mod history;
 mod rows;
 mod schema;
 mod tx;

@@ -6,7 +6,7 @@ use super::rows::{
 };
 use crate::store::{
     ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, Settle, StoreError, Tx,
-    ViewInfo, ViewMark, ViewRow,
+    ViewHistory, ViewInfo, ViewMark, ViewRow,
 };
 use jiff::Timestamp;
 use orch_core::event::Event;
@@ -469,7 +469,12 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn view_mark_set(&mut self, view: &str, task_id: &str, m: &ViewMark) -> Result<()> {
+        super::history::before_mark(self.tx, view, task_id, &m.line)?;
         super::views::mark_set(self.tx, view, task_id, m)
+    }
+
+    fn view_history(&mut self, view: &str, task_id: &str) -> Result<ViewHistory> {
+        super::history::history(self.tx, view, task_id)
     }
 
     fn view_get(&mut self, view: &str) -> Result<Option<ViewInfo>> {

@@ -287,6 +287,7 @@ pub(super) fn all(tx: &Transaction<'_>) -> Result<Vec<(String, ViewInfo)>> {
 pub(super) fn rename(tx: &Transaction<'_>, from: &str, to: &str) -> Result<()> {
     tx.prepare_cached("UPDATE views SET view = ?2 WHERE view = ?1")?.execute([from, to])?;
     tx.prepare_cached("UPDATE view_rows SET view = ?2 WHERE view = ?1")?.execute([from, to])?;
+    tx.prepare_cached("UPDATE view_history SET view = ?2 WHERE view = ?1")?.execute([from, to])?;
     Ok(())
 }
 
