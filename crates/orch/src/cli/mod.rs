@@ -194,6 +194,15 @@ fn duration(s: &str) -> std::result::Result<jiff::SignedDuration, String> {
     orch_core::time::parse_duration(s)
 }
 
+/// A task id argument, as given; one whose number is above `orch_core::id::MAX_ID_NUM`
+/// is refused (no task can have it). Any other text is looked up as it is.
+fn task_id(s: &str) -> std::result::Result<String, String> {
+    match orch_core::id::check_id(s.trim()) {
+        Err(e @ orch_core::id::IdError::TooLarge) => Err(format!("bad id `{s}`: {e}")),
+        _ => Ok(s.to_string()),
+    }
+}
+
 /// A lease length argument: a duration of at least [`crate::config::MIN_LEASE`] (a
 /// shorter lease would expire before its worker starts and burn an attempt).
 fn lease(s: &str) -> std::result::Result<jiff::SignedDuration, String> {

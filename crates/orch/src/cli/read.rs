@@ -46,6 +46,7 @@ pub fn list(orch: &Orch, a: &ListArgs) -> Result<i32> {
 
 #[derive(clap::Args, Debug)]
 pub struct ShowArgs {
+    #[arg(value_parser = super::task_id)]
     id: String,
     #[arg(long)]
     json: bool,
@@ -187,6 +188,7 @@ fn print_tree(root: &TreeNode, json: bool) {
 
 #[derive(clap::Args, Debug)]
 pub struct LogArgs {
+    #[arg(value_parser = super::task_id)]
     id: String,
     #[arg(long)]
     json: bool,

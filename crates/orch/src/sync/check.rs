@@ -26,7 +26,7 @@ pub fn check(orch: &Orch) -> Result<Vec<Drift>> {
     if actual == expected.as_bytes() {
         return Ok(Vec::new());
     }
-    let actual = String::from_utf8(actual).map_err(|_| Error::Usage(format!("{}: not UTF-8 text", path.display())))?;
+    let actual = super::file::into_text(&path, actual)?;
     let shown = path.display().to_string();
     let file = parse(&actual).map_err(|diags| Error::Input { file: shown, diags })?;
     let want = parse(&expected).expect("a rendered view parses");

@@ -21,6 +21,7 @@ mod postgres;
 mod postgres_dispatch;
 mod postgres_events;
 mod queue_file;
+mod queue_text;
 mod read_edit_cli;
 mod retention;
 mod team;
