@@ -22,6 +22,7 @@ mod postgres_dispatch;
 mod postgres_events;
 mod queue_file;
 mod queue_text;
+mod queue_write;
 mod read_edit_cli;
 mod retention;
 mod team;
