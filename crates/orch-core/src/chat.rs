@@ -3,7 +3,7 @@
 //! `orch chat`. Parsing only: the caller executes the command through the operations and
 //! parses `!add`'s text with [`crate::quick`] (which needs the clock and the time zone).
 
-use crate::id::parse_id;
+use crate::id::{IdError, check_id};
 
 /// One command from a chat message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,8 +121,12 @@ fn task_id(word: &str, command: &str) -> Result<String, ChatError> {
     if word.is_empty() {
         return Err(ChatError(format!("!{command} needs a task id, like !{command} ORCH-007")));
     }
-    if parse_id(word).is_none() {
-        return Err(ChatError(format!("!{command}: `{}` is not a task id (like ORCH-007)", clip(word))));
+    match check_id(word) {
+        Ok(_) => {}
+        Err(IdError::Shape) => {
+            return Err(ChatError(format!("!{command}: `{}` is not a task id (like ORCH-007)", clip(word))));
+        }
+        Err(e) => return Err(ChatError(format!("!{command}: bad id `{}`: {e}", clip(word)))),
     }
     Ok(word.to_string())
 }

@@ -17,6 +17,7 @@ pub mod report;
 pub mod state;
 pub mod task;
 pub mod task_row;
+pub mod task_text;
 pub mod team;
 pub mod template;
 pub mod time;

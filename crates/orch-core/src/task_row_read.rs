@@ -3,8 +3,8 @@
 //! a parsed document ([`read_rows`]). Both give the same rows and the same problems.
 
 use super::{CANONICAL_COLUMNS, RowTask, Shown};
-use crate::id::parse_id;
-use crate::queue_md::{Diagnostic, Document, RawCell, Table};
+use crate::id::IdError;
+use crate::queue_md::{Diagnostic, Document, RawCell, Table, one_line};
 use crate::task::{Priority, Status};
 use crate::time::parse_display_time;
 use jiff::tz::TimeZone;
@@ -36,8 +36,7 @@ pub fn read_file<'t>(text: &'t str, tz: &TimeZone) -> Result<(Document, Vec<RowT
         return Ok((doc, out));
     }
     diags.extend(structural);
-    diags.sort_by_key(|d| d.line);
-    Err(diags)
+    Err(finish_diagnostics(diags))
 }
 
 /// Reads every row of `doc` as a task; all problems are returned, each with its line.
@@ -51,8 +50,19 @@ pub fn read_rows<'d>(doc: &'d Document, tz: &TimeZone) -> Result<Vec<RowTask<'d>
         let cells = RowCells::Decoded(&row.cells);
         out.extend(cols.row_task(row.line, &row.raw, &row.eol, &cells, tz, &mut seen, &mut diags));
     }
+    if diags.is_empty() { Ok(out) } else { Err(finish_diagnostics(diags)) }
+}
+
+/// Problems in line order, each message on one line (a value quoted in one may hold a
+/// decoded break).
+fn finish_diagnostics(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     diags.sort_by_key(|d| d.line);
-    if diags.is_empty() { Ok(out) } else { Err(diags) }
+    for d in &mut diags {
+        if let Cow::Owned(m) = one_line(&d.message) {
+            d.message = m;
+        }
+    }
+    diags
 }
 
 fn missing_column(doc: &Document) -> Diagnostic {
@@ -65,10 +75,16 @@ type SeenIds<'a> = FxHashMap<(Cow<'a, str>, u64), (Cow<'a, str>, usize)>;
 /// Notes a bad id, or one that another row has already (a prefix and number name one
 /// task, so `ORCH-7` and `ORCH-007` are the same id written twice).
 fn check_id<'a>(seen: &mut SeenIds<'a>, id: Cow<'a, str>, line: usize, diags: &mut Vec<Diagnostic>) {
-    let Some((prefix, num)) = parse_id(&id) else {
-        let message = format!("bad id `{id}` (expected PREFIX-NNN, like ORCH-001)");
-        diags.push(Diagnostic { line, message });
-        return;
+    let (prefix, num) = match crate::id::check_id(&id) {
+        Ok(parsed) => parsed,
+        Err(e @ IdError::Shape) => {
+            diags.push(Diagnostic { line, message: format!("bad id `{id}` ({e})") });
+            return;
+        }
+        Err(e) => {
+            diags.push(Diagnostic { line, message: format!("bad id `{id}`: {e}") });
+            return;
+        }
     };
     match seen.get(&(Cow::Borrowed(prefix), num)) {
         Some((first, _)) if *first == id => {

@@ -65,6 +65,30 @@ fn every_bad_row_is_reported_with_its_line() {
 }
 
 #[test]
+fn a_message_quoting_a_bad_value_stays_on_one_line() {
+    let text = "| id | status | priority | task | due_at_kst | a<br>b |\n|---|---|---|---|---|---|\n\
+                | ORCH-1<br>x | DO<br/>NE | P<br />1 | a | 2026-01-01<br>10:00 | - |\n\
+                | ORCH-2 | DONE | P1 | \u{1b}[2J<br> | - |\n";
+    let diags = read_file(text, &seoul()).unwrap_err();
+    let got: Vec<(usize, &str)> = diags.iter().map(|d| (d.line, d.message.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            (3, "bad id `ORCH-1\\nx` (expected PREFIX-NNN, like ORCH-001)"),
+            (3, "unknown status `DO\\nNE` (expected one of PENDING, IN_PROGRESS, DONE, FAILED, BLOCKED)"),
+            (3, "unknown priority `P\\n1` (expected one of P0, P1, P2)"),
+            (3, "due_at_kst: bad time `2026-01-01\\n10:00` (expected YYYY-MM-DD HH:MM)"),
+            (4, "expected 6 cells, found 5"),
+        ]
+    );
+    let dup = "| id | status | priority | task | x<br>y | x<br>y |\n|---|---|---|---|---|---|\n";
+    assert_eq!(parse(dup).unwrap_err()[0].message, "duplicate column `x\\ny`");
+    let big = "| id | status | priority | task |\n|---|---|---|---|\n| ORCH-9223372036854775807 | DONE | P1 | a |\n";
+    let diags = read_file(big, &seoul()).unwrap_err();
+    assert_eq!(diags[0].message, "bad id `ORCH-9223372036854775807`: the number is larger than 999999999999");
+}
+
+#[test]
 fn a_file_is_read_whole_structural_and_value_problems_alike() {
     let text = "# q\n\n| id | status | priority | task | task |\n|---|---|---|---|---|\n\
                 | ORCH-001 | DOING | P1 | a | a |\n\

@@ -162,29 +162,87 @@ pub fn write_private(path: &Path, content: impl AsRef<[u8]>) -> Result<()> {
     f.write_all(content.as_ref()).and_then(|()| f.sync_all()).map_err(|e| Error::io(path, e))
 }
 
+/// Temporary files of [`write_atomic`] are named with this prefix.
+pub const TEMP_PREFIX: &str = ".orch-tmp-";
+
+/// A temporary file of [`write_atomic`] this old was left by a writer that died (a
+/// write holds its temporary file for the milliseconds of a write, an fsync and a
+/// rename): the next write into its folder removes it.
+pub const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Replaces `path` atomically: a temporary file beside it, fsync, rename, fsync the
 /// folder. Readers see the old file or the new one, never half of either.
+///
+/// The file replaced keeps its permission bits. A new file inside `.orch/` is 0600; any
+/// other new file (QUEUE.md, `export FILE`) is created 0666 less the process's umask, as
+/// a shell's `>` would (0644 under the usual 022, 0600 under 077). Temporary files of
+/// writers that died, older than [`STALE_TEMP_AGE`], are removed first.
 pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
     use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new().prefix(".orch-tmp-").tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
-    tmp.write_all(content).map_err(|e| Error::io(tmp.path(), e))?;
-    // Keep the permissions of the file we replace (a person's QUEUE.md stays theirs).
-    // A new file outside .orch/ (the view) is readable by others as files usually are.
-    let perms = match std::fs::metadata(path) {
-        Ok(meta) => Some(meta.permissions()),
-        Err(_) if !dir.components().any(|c| c.as_os_str() == DIR_NAME) => {
-            Some(std::os::unix::fs::PermissionsExt::from_mode(0o644))
-        }
-        Err(_) => None,
-    };
-    if let Some(p) = perms {
-        std::fs::set_permissions(tmp.path(), p).map_err(|e| Error::io(tmp.path(), e))?;
+    remove_stale_temps(dir);
+    let private = dir.components().any(|c| c.as_os_str() == DIR_NAME);
+    let kept = std::fs::metadata(path).ok().map(|m| m.permissions().mode() & 0o7777);
+    let mut tmp = Temp::create(dir, if private { 0o600 } else { 0o666 })?;
+    tmp.file.write_all(content).map_err(|e| Error::io(&tmp.path, e))?;
+    if let Some(mode) = kept {
+        tmp.file.set_permissions(std::fs::Permissions::from_mode(mode)).map_err(|e| Error::io(&tmp.path, e))?;
     }
-    tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    tmp.file.sync_all().map_err(|e| Error::io(&tmp.path, e))?;
+    std::fs::rename(&tmp.path, path).map_err(|e| Error::io(path, e))?;
+    tmp.persisted = true;
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// A temporary file of [`write_atomic`], removed when dropped unless renamed.
+struct Temp {
+    path: PathBuf,
+    file: std::fs::File,
+    persisted: bool,
+}
+
+impl Temp {
+    /// A new file `DIR/.orch-tmp-PID-RANDOM`, created with `mode` (less the umask).
+    fn create(dir: &Path, mode: u32) -> Result<Temp> {
+        use std::os::unix::fs::OpenOptionsExt;
+        loop {
+            let name =
+                format!("{TEMP_PREFIX}{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..12]);
+            let path = dir.join(name);
+            match std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&path) {
+                Ok(file) => return Ok(Temp { path, file, persisted: false }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(Error::io(dir, e)),
+            }
+        }
+    }
+}
+
+impl Drop for Temp {
+    fn drop(&mut self) {
+        if !self.persisted {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Removes the temporary files in `dir` that dead writers left (see [`STALE_TEMP_AGE`]).
+/// Best effort: what cannot be read or removed is left for the next write.
+fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let now = std::time::SystemTime::now();
+    for entry in entries.flatten() {
+        if !entry.file_name().as_encoded_bytes().starts_with(TEMP_PREFIX.as_bytes()) {
+            continue;
+        }
+        let Ok(meta) = entry.metadata() else { continue };
+        let old = meta.modified().ok().and_then(|m| now.duration_since(m).ok()).is_some_and(|age| age > STALE_TEMP_AGE);
+        if meta.is_file() && old {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }

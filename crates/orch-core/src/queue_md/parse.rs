@@ -151,6 +151,11 @@ impl<'t> Table<'t> {
         while self.next_row().is_some() {}
         let (header, separator) = (self.header, self.separator);
         self.diagnostics.sort_by_key(|d| d.line);
+        for d in &mut self.diagnostics {
+            if let std::borrow::Cow::Owned(m) = super::one_line(&d.message) {
+                d.message = m;
+            }
+        }
         let doc = Document {
             prefix: self.text[..header.start].to_owned(),
             header_line: header.number,

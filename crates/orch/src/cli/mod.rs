@@ -196,6 +196,15 @@ fn run(cli: Cli) -> Result<i32> {
     }
 }
 
+/// A task id argument, as given; one whose number is above `orch_core::id::MAX_ID_NUM`
+/// is refused (no task can have it). Any other text is looked up as it is.
+fn task_id(s: &str) -> std::result::Result<String, String> {
+    match orch_core::id::check_id(s.trim()) {
+        Err(e @ orch_core::id::IdError::TooLarge) => Err(format!("bad id `{s}`: {e}")),
+        _ => Ok(s.to_string()),
+    }
+}
+
 /// Prints warnings from the after-change steps (events file, view) on stderr.
 fn warn_all(warnings: &[String]) {
     for w in warnings {

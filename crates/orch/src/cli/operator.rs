@@ -22,7 +22,7 @@ pub struct AddArgs {
     #[arg(long)]
     due: Option<String>,
     /// Ids this task waits for (repeat, or separate with commas).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = super::task_id)]
     depends_on: Vec<String>,
     /// Tasks sharing a resource key never run at once.
     #[arg(long)]
@@ -77,6 +77,7 @@ fn changed(task: &Task, what: &str, warnings: &[String], json: bool) -> Result<i
 
 #[derive(clap::Args, Debug)]
 pub struct NoteArgs {
+    #[arg(value_parser = super::task_id)]
     id: String,
     text: String,
     #[arg(long)]
@@ -84,15 +85,15 @@ pub struct NoteArgs {
 }
 
 pub fn note(orch: &Orch, a: &NoteArgs) -> Result<i32> {
-    if a.text.trim().is_empty() {
-        return Err(Error::Usage("the note is empty".into()));
-    }
-    let (t, w) = orch.apply(&a.id, &Command::Note { text: a.text.clone() })?;
+    let text = orch_core::task_text::field_text("the note", &a.text).map_err(Error::Usage)?;
+    let text = text.ok_or_else(|| Error::Usage("the note is empty".into()))?;
+    let (t, w) = orch.apply(&a.id, &Command::Note { text })?;
     changed(&t, "noted", &w, a.json)
 }
 
 #[derive(clap::Args, Debug)]
 pub struct CancelArgs {
+    #[arg(value_parser = super::task_id)]
     id: String,
     #[arg(long)]
     reason: Option<String>,
@@ -107,6 +108,7 @@ pub fn cancel(orch: &Orch, a: &CancelArgs) -> Result<i32> {
 
 #[derive(clap::Args, Debug)]
 pub struct ReplanArgs {
+    #[arg(value_parser = super::task_id)]
     id: String,
     /// Why (kept in the notes as `replan:REASON`).
     #[arg(long)]
@@ -150,6 +152,7 @@ pub fn replan(orch: &Orch, a: &ReplanArgs) -> Result<i32> {
 
 #[derive(clap::Args, Debug)]
 pub struct RetryArgs {
+    #[arg(value_parser = super::task_id)]
     id: String,
     #[arg(long)]
     json: bool,

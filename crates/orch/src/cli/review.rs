@@ -7,6 +7,7 @@ use crate::ops::Orch;
 
 #[derive(clap::Args, Debug)]
 pub struct ReviewArgs {
+    #[arg(value_parser = super::task_id)]
     id: String,
     /// Move a FAILED or BLOCKED task as the verdict says.
     #[arg(long)]

@@ -71,11 +71,13 @@ pub struct ExecArgs {
 /// Exit code: 0 when the task ended DONE; the worker's own code when it failed with one;
 /// 1 otherwise; 4 when nothing was eligible.
 pub fn exec(orch: &Orch, a: &ExecArgs) -> Result<i32> {
+    let owner = orch_core::task_text::field_text("--owner", &a.owner).map_err(Error::Usage)?;
+    let owner = owner.ok_or_else(|| Error::Usage("--owner must name the worker".into()))?;
     let opts = RunOptions {
         workers: 1,
         until_idle: true,
         command: Some(a.command.clone()),
-        owner: Some(a.owner.clone()),
+        owner: Some(owner),
         max_claims: Some(1),
         spawned_by: SPAWNED_BY_EXEC,
         quiet: !a.verbose,

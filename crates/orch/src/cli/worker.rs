@@ -23,11 +23,10 @@ pub struct PickArgs {
 }
 
 pub fn pick(orch: &Orch, a: &PickArgs) -> Result<i32> {
-    if a.owner.trim().is_empty() {
-        return Err(Error::Usage("--owner must name the worker".into()));
-    }
+    let owner = orch_core::task_text::field_text("--owner", &a.owner).map_err(Error::Usage)?;
+    let owner = owner.ok_or_else(|| Error::Usage("--owner must name the worker".into()))?;
     let req = ClaimRequest {
-        owner: a.owner.clone(),
+        owner,
         lease: a.lease.unwrap_or(orch.config.dispatcher.lease),
         host: Some(crate::runner::hostname()),
         pid: Some(i64::from(std::process::id())),
@@ -74,6 +73,7 @@ impl LeaseArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct HeartbeatArgs {
+    #[arg(value_parser = super::task_id)]
     id: String,
     #[command(flatten)]
     lease: LeaseArgs,
@@ -111,6 +111,7 @@ fn read_report(path: &Option<PathBuf>) -> Result<Option<String>> {
 
 #[derive(clap::Args, Debug)]
 pub struct DoneArgs {
+    #[arg(value_parser = super::task_id)]
     id: String,
     #[command(flatten)]
     lease: LeaseArgs,
@@ -162,6 +163,7 @@ fn finished(orch: &Orch, t: &orch_core::task::Task, w: &[String], json: bool) ->
 
 #[derive(clap::Args, Debug)]
 pub struct FailArgs {
+    #[arg(value_parser = super::task_id)]
     id: String,
     #[command(flatten)]
     lease: LeaseArgs,

@@ -5,9 +5,10 @@ use crate::error::{Error, Result};
 use crate::store::{self, ListFilter, StoreError, Tx};
 use jiff::Timestamp;
 use orch_core::event::{Event, kind};
-use orch_core::id::format_id;
+use orch_core::id::{format_id, next_num};
 use orch_core::state::{Command, transition};
 use orch_core::task::{Priority, Status, Task};
+use orch_core::task_text::{field_text, task_text};
 use std::collections::BTreeMap;
 
 /// What `add` takes.
@@ -37,10 +38,10 @@ impl Orch {
     /// Adds a task; with an idempotency key that exists, returns that task instead
     /// (`created` false) and adds nothing.
     pub fn add(&self, new: &NewTask) -> Result<(Task, bool, Vec<String>)> {
-        let text = new.task.trim();
-        if text.is_empty() {
-            return Err(Error::Usage("the task text is empty".into()));
-        }
+        // Only text QUEUE.md writes and reads back exactly is taken (`orch_core::task_text`).
+        let text = task_text(&new.task).map_err(Error::Usage)?;
+        let criteria = new.success_criteria.as_deref().map(|c| field_text("--criteria", c)).transpose();
+        let criteria = criteria.map_err(Error::Usage)?.flatten();
         if new.max_attempts == Some(0) {
             return Err(Error::Usage("--max-attempts must be at least 1".into()));
         }
@@ -59,9 +60,10 @@ impl Orch {
                     return Err(StoreError::NotFound(format!("{dep} (named in --depends-on)")));
                 }
             }
-            let id = format_id(&prefix, tx.task_max_num(&prefix)? + 1);
-            let mut t = Task::new(id, text.to_string(), new.priority.unwrap_or(Priority::P1), max_attempts, now);
-            t.success_criteria = new.success_criteria.clone().filter(|s| !s.trim().is_empty());
+            let num = next_num(&prefix, tx.task_max_num(&prefix)?, 1).map_err(StoreError::Conflict)?;
+            let id = format_id(&prefix, num);
+            let mut t = Task::new(id, text.clone(), new.priority.unwrap_or(Priority::P1), max_attempts, now);
+            t.success_criteria = criteria.clone();
             t.due_at = new.due_at;
             t.depends_on = new.depends_on.clone();
             t.resource = new.resource.clone().filter(|s| !s.trim().is_empty());

@@ -71,7 +71,9 @@ pub trait Tx {
     fn task_update(&mut self, task: &Task) -> Result<Task>;
     /// The tasks that list `id` in their `depends_on`.
     fn dependents_of(&mut self, id: &str) -> Result<Vec<Task>>;
-    /// The highest id number in use with this prefix (0 when none).
+    /// The highest id number in use with this prefix up to `orch_core::id::MAX_ID_NUM`
+    /// (0 when none): a task stored with a larger number, as an older orch could import,
+    /// never stops new ids.
     fn task_max_num(&mut self, prefix: &str) -> Result<u64>;
     /// Tasks in queue order (the order of QUEUE.md).
     fn task_list(&mut self, filter: &ListFilter) -> Result<Vec<Task>>;

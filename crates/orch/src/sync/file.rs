@@ -91,16 +91,26 @@ pub(crate) fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>> {
 
 /// `bytes` (read from `path`) as text.
 pub(crate) fn utf8<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str> {
-    simdutf8::basic::from_utf8(bytes).map_err(|_| not_utf8(path))
+    simdutf8::basic::from_utf8(bytes).map_err(|_| not_utf8(path, bytes))
 }
 
-fn not_utf8(path: &Path) -> Error {
-    Error::Usage(format!("{}: not UTF-8 text", path.display()))
+/// [`utf8`] for bytes the caller owns.
+pub(crate) fn into_text(path: &Path, bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| not_utf8(path, e.as_bytes()))
+}
+
+/// `PATH:LINE: not UTF-8 text (byte N of the line)`, at the first byte that is not.
+fn not_utf8(path: &Path, bytes: &[u8]) -> Error {
+    let good = std::str::from_utf8(bytes).err().map_or(bytes.len(), |e| e.valid_up_to());
+    let before = &bytes[..good];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = good - before.iter().rposition(|&b| b == b'\n').map_or(0, |nl| nl + 1) + 1;
+    Error::Usage(format!("{}:{line}: not UTF-8 text (byte {column} of the line)", path.display()))
 }
 
 pub(crate) fn read_optional(path: &Path) -> Result<Option<String>> {
     match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| not_utf8(path)),
+        Ok(bytes) => into_text(path, bytes).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(path, e)),
     }
@@ -109,6 +119,20 @@ pub(crate) fn read_optional(path: &Path) -> Result<Option<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_that_is_not_utf8_is_refused_at_its_first_bad_line() {
+        let path = Path::new("QUEUE.md");
+        let msg = |bytes: &[u8]| utf8(path, bytes).unwrap_err().to_string();
+        assert_eq!(msg(b"\xff"), "QUEUE.md:1: not UTF-8 text (byte 1 of the line)");
+        let mut korean = "a\n\n| 작업 ".as_bytes().to_vec();
+        korean.extend(b"\xe0\x80 |\nz\xff\n");
+        assert_eq!(msg(&korean), "QUEUE.md:3: not UTF-8 text (byte 10 of the line)");
+        // A character cut at the end of the file.
+        assert_eq!(msg(b"ok\r\nab\xe4\xb8"), "QUEUE.md:2: not UTF-8 text (byte 3 of the line)");
+        let owned = into_text(path, b"x\ny\xc0".to_vec()).unwrap_err().to_string();
+        assert_eq!(owned, "QUEUE.md:2: not UTF-8 text (byte 2 of the line)");
+    }
 
     #[test]
     fn a_file_read_in_blocks_hashes_as_a_whole_and_compares_byte_for_byte() {

@@ -27,6 +27,8 @@ mod postgres_dispatch;
 mod postgres_events;
 mod postgres_tls;
 mod queue_file;
+mod queue_text;
+mod queue_write;
 mod read_edit_cli;
 mod retention;
 mod stale_property;

@@ -14,7 +14,7 @@ use super::locks;
 use super::rows::{TASK_COLS, count, json_or_null, ms, opt_ms};
 use super::tx::{Mode, PgTx};
 use crate::store::{ListFilter, Result, Settle, StoreError};
-use orch_core::id::parse_id;
+use orch_core::id::{MAX_ID_NUM, parse_id};
 use orch_core::task::{Status, Task};
 use postgres::types::ToSql;
 use std::sync::OnceLock;
@@ -237,7 +237,9 @@ impl PgTx<'_> {
             // Held to COMMIT: the next `add` with this prefix reads MAX after our insert.
             self.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", &[&locks::NS_IDS, &prefix])?;
         }
-        let n: Option<i64> = self.query("SELECT MAX(num) FROM tasks WHERE prefix = $1", &[&prefix])?[0].get(0);
+        let max = MAX_ID_NUM as i64;
+        let n: Option<i64> =
+            self.query("SELECT MAX(num) FROM tasks WHERE prefix = $1 AND num <= $2", &[&prefix, &max])?[0].get(0);
         Ok(n.unwrap_or(0).max(0) as u64)
     }
 

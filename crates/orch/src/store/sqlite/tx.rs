@@ -10,7 +10,7 @@ use crate::store::{
 };
 use jiff::Timestamp;
 use orch_core::event::Event;
-use orch_core::id::parse_id;
+use orch_core::id::{MAX_ID_NUM, parse_id};
 use orch_core::outcome::Usage;
 use orch_core::task::{Priority, Status, Task};
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -142,8 +142,8 @@ impl Tx for SqliteTx<'_> {
     fn task_max_num(&mut self, prefix: &str) -> Result<u64> {
         let n: Option<i64> = self
             .tx
-            .prepare_cached("SELECT MAX(num) FROM tasks WHERE prefix = ?1")?
-            .query_row([prefix], |r| r.get(0))?;
+            .prepare_cached("SELECT MAX(num) FROM tasks WHERE prefix = ?1 AND num <= ?2")?
+            .query_row(params![prefix, MAX_ID_NUM as i64], |r| r.get(0))?;
         Ok(n.unwrap_or(0).max(0) as u64)
     }
 
