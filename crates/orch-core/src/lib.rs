@@ -6,6 +6,7 @@
 //! caller. That keeps the rules testable without a database, a file system or a process.
 
 pub mod chat;
+pub mod escape;
 pub mod event;
 pub mod id;
 pub mod kpi;

@@ -14,33 +14,13 @@
 //! bidirectional overrides) are written as `\u` escapes, which read back as the same
 //! string.
 
+use orch_core::escape::is_control;
 use std::borrow::Cow;
 use std::io::Write;
 
-/// Whether `c` is escaped in text output: C0 controls but line feed and tab, DEL, C1
-/// controls (U+0080–U+009F), and the bidirectional embeddings, overrides and isolates
-/// (U+202A–U+202E, U+2066–U+2069).
-fn is_control(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
-
-/// `s` with every control character shown as a visible escape: `\r`, `\xNN` for the
-/// other C0 controls and DEL, `\u{NNNN}` for the rest. A backslash is kept as it is, so
-/// escaping an escaped text changes nothing.
+/// `s` with every control character shown as a visible escape (the core's one escaping).
 pub fn escape_controls(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(is_control) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '\r' => out.push_str("\\r"),
-            c if is_control(c) && (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if is_control(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    Cow::Owned(out)
+    orch_core::escape::controls(s)
 }
 
 /// Prints a line, its control characters escaped; a closed pipe ends the process

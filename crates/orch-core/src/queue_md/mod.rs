@@ -32,24 +32,7 @@ pub use cell::{decode_cell, encode_cell, render_row};
 pub(crate) use parse::Table;
 pub use parse::{parse, parse_partial};
 
-/// `text` with its control characters escaped (`\n`, `\r`, `\t`, `\u{1b}`), so a
-/// message quoting a value from the file stays on one line; borrowed when there are none.
-pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return text.into();
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.extend(c.escape_unicode()),
-            c => out.push(c),
-        }
-    }
-    out.into()
-}
+pub use crate::escape::one_line;
 
 /// One problem found in the file, at a 1-based line number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -342,7 +342,9 @@ impl Dispatcher<'_> {
             if ticked {
                 self.show_status();
             }
-            let quiet = self.slots.is_empty() && self.ended.is_empty();
+            // A run that ended before its start was heard of still has its start to come
+            // (the launcher always says): it is recorded and shown before the loop ends.
+            let quiet = self.slots.is_empty() && self.ended.is_empty() && self.early_exits.is_empty();
             if quiet && (self.draining || self.limit_reached() || (self.opts.until_idle && idle)) {
                 return Ok(());
             }
@@ -494,7 +496,10 @@ impl Dispatcher<'_> {
                 self.spawn_failed(s, e);
                 return true;
             }
-            (_, Err(_)) => return false,
+            (_, Err(_)) => {
+                self.early_exits.remove(run_id);
+                return false;
+            }
             (Some(s), Ok(st)) => {
                 if s.stop.is_some() {
                     st.group.kill();

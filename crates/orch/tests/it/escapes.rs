@@ -5,9 +5,13 @@
 use crate::common::Project;
 use crate::observe::pick;
 
-/// Clears the screen, sets the window title, rings, returns to the line's start to
-/// overwrite it, a C1 CSI, a right-to-left override and an isolate; and Korean.
-const EVIL: &str = "evil \x1b[2J\x1b]0;TITLE\x07\rOVERWRITE \u{9b}31m \u{202e}gpj.exe\u{2066} 한국어 작업";
+/// Clears the screen, sets the window title, rings, steps back over it, a C1 CSI, a
+/// right-to-left override and an isolate; and Korean. (`add` refuses a carriage return,
+/// which QUEUE.md cannot write: [`EVIL_CR`] brings one through a reason and an id.)
+const EVIL: &str = "evil \x1b[2J\x1b]0;TITLE\x07\x08OVERWRITE \u{9b}31m \u{202e}gpj.exe\u{2066} 한국어 작업";
+
+/// [`EVIL`] returning to the line's start to overwrite it.
+const EVIL_CR: &str = "evil \x1b[2J\x1b]0;TITLE\x07\rOVERWRITE \u{9b}31m \u{202e}gpj.exe\u{2066} 한국어 작업";
 
 /// What a terminal would act on: C0 controls but line feed and tab, DEL, C1, and the
 /// bidirectional overrides and isolates.
@@ -51,7 +55,7 @@ fn every_text_output_shows_controls_as_escapes_and_keeps_korean() {
             assert!(out.contains("\\u{2066} 한국어 작업"), "{args:?}:\n{out}");
         }
     }
-    p.ok(&["fail", &id, "--lease", &token, "--reason", EVIL, "--permanent"]);
+    p.ok(&["fail", &id, "--lease", &token, "--reason", EVIL_CR, "--permanent"]);
     let log = clean(&p, &["log", &id]);
     assert!(log.contains("\\x1b]0;TITLE\\x07\\rOVERWRITE \\u{9b}31m \\u{202e}gpj.exe\\u{2066} 한국어"), "{log}");
     clean(&p, &["events"]);
@@ -60,7 +64,7 @@ fn every_text_output_shows_controls_as_escapes_and_keeps_korean() {
     let run = clean(&p, &["run", "--until-idle"]);
     assert!(run.contains("second evil \\x1b[2J"), "{run}");
     // Error messages quote what was given: an id, a file's content.
-    let err = clean(&p, &["show", &format!("ORCH-9{EVIL}")]);
+    let err = clean(&p, &["show", &format!("ORCH-9{EVIL_CR}")]);
     assert!(err.contains("\\x1b[2J"), "{err}");
     clean(&p, &["replan", "ORCH-002", "--reason", EVIL, "--task", ""]);
     let text = p.queue_md();
