@@ -218,6 +218,9 @@ impl Tx for MaskTx<'_> {
     fn task_max_num(&mut self, prefix: &str) -> Result<u64> {
         self.inner.task_max_num(prefix)
     }
+    fn task_nums_from(&mut self, prefix: &str, from: u64, limit: usize) -> Result<Vec<u64>> {
+        self.inner.task_nums_from(prefix, from, limit)
+    }
     fn task_list(&mut self, filter: &ListFilter) -> Result<Vec<Task>> {
         self.inner.task_list(filter)
     }

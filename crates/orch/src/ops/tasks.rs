@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::store::{self, ListFilter, StoreError, Tx};
 use jiff::Timestamp;
 use orch_core::event::{Event, kind};
-use orch_core::id::{format_id, next_num};
+use orch_core::id::{MAX_ID_NUM, format_id, next_num};
 use orch_core::state::{Command, transition};
 use orch_core::task::{Priority, Status, Task};
 use orch_core::task_text::{field_text, task_text};
@@ -60,7 +60,7 @@ impl Orch {
                     return Err(StoreError::NotFound(format!("{dep} (named in --depends-on)")));
                 }
             }
-            let num = next_num(&prefix, tx.task_max_num(&prefix)?, 1).map_err(StoreError::Conflict)?;
+            let num = free_nums(tx, &prefix, 1)?;
             let id = format_id(&prefix, num);
             let mut t = Task::new(id, text.clone(), new.priority.unwrap_or(Priority::P1), max_attempts, now);
             t.success_criteria = criteria.clone();
@@ -190,4 +190,33 @@ pub(super) fn keep_late_report(
     e.msg = Some("report kept after the lease was lost".into());
     tx.event_insert(&e)?;
     Ok(())
+}
+
+/// The first of `count` consecutive free id numbers with `prefix`: after the highest in
+/// use, or, once those would pass `MAX_ID_NUM` (a task imported with the largest
+/// number), the lowest free run, so that no task can stop new ids. The search reads the
+/// numbers in use in pages and happens only when the top of the range is taken.
+pub(crate) fn free_nums(tx: &mut dyn Tx, prefix: &str, count: u64) -> store::Result<u64> {
+    const PAGE: usize = 1024;
+    let full = match next_num(prefix, tx.task_max_num(prefix)?, count) {
+        Ok(first) => return Ok(first),
+        Err(full) => full,
+    };
+    let fits = |first: u64| first.checked_add(count.saturating_sub(1)).is_some_and(|last| last <= MAX_ID_NUM);
+    let mut from = 1u64;
+    loop {
+        let used = tx.task_nums_from(prefix, from, PAGE)?;
+        for &n in &used {
+            if !fits(from) {
+                return Err(StoreError::Conflict(full));
+            }
+            if n >= from + count {
+                return Ok(from);
+            }
+            from = from.max(n.saturating_add(1));
+        }
+        if used.len() < PAGE {
+            return if fits(from) { Ok(from) } else { Err(StoreError::Conflict(full)) };
+        }
+    }
 }

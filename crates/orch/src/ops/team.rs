@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::store::{self, StoreError, Tx};
 use jiff::Timestamp;
 use orch_core::event::{Event, kind};
-use orch_core::id::{format_id, next_num};
+use orch_core::id::format_id;
 use orch_core::task::{Priority, Status, Task};
 use orch_core::team::{self, Budget, EXTRA_ROLE, EXTRA_TEAM, Limits, Problem, Team};
 use std::collections::HashSet;
@@ -127,7 +127,7 @@ impl Orch {
                 return Ok(TeamAdded { lead, workers, created: false });
             }
             let count = t.workers.len() as u64 + 1;
-            let first = next_num(&prefix, tx.task_max_num(&prefix)?, count).map_err(StoreError::Conflict)?;
+            let first = super::tasks::free_nums(tx, &prefix, count)?;
             let worker_ids: Vec<String> = (0..t.workers.len()).map(|i| format_id(&prefix, first + i as u64)).collect();
             let lead_id = format_id(&prefix, first + t.workers.len() as u64);
             let mut workers = Vec::new();

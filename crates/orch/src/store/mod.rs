@@ -75,6 +75,10 @@ pub trait Tx {
     /// (0 when none): a task stored with a larger number, as an older orch could import,
     /// never stops new ids.
     fn task_max_num(&mut self, prefix: &str) -> Result<u64>;
+
+    /// The id numbers in use with this prefix from `from` on, ascending, at most `limit`
+    /// of them: where new ids go once the numbers after the highest are taken.
+    fn task_nums_from(&mut self, prefix: &str, from: u64, limit: usize) -> Result<Vec<u64>>;
     /// Tasks in queue order (the order of QUEUE.md).
     fn task_list(&mut self, filter: &ListFilter) -> Result<Vec<Task>>;
     /// How many tasks there are of each status and priority: the pairs that occur, in

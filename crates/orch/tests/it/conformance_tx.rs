@@ -406,6 +406,11 @@ fn tx_list_filters_max_num_and_expired_leases(env: &Env) {
     assert_eq!(pick(vec![Status::Pending], vec![]), std::slice::from_ref(&a));
     assert_eq!(pick(vec![], vec![Priority::P0]), ["ORCH-002"]);
     assert_eq!(pick(vec![Status::Pending, Status::InProgress], vec![Priority::P1]), [a]);
+    let nums = store::read(env.db(), |tx| {
+        Ok((tx.task_nums_from("ORCH", 1, 10)?, tx.task_nums_from("ORCH", 2, 1)?, tx.task_nums_from("OTHER", 1, 10)?))
+    })
+    .unwrap();
+    assert_eq!(nums, (vec![1, 2], vec![2], vec![]));
     let (max, other, expired_now, expired_later, next) = store::read(env.db(), |tx| {
         Ok((
             tx.task_max_num("ORCH")?,

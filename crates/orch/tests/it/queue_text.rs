@@ -107,18 +107,25 @@ fn an_id_past_the_bound_is_refused_with_its_line_and_never_stops_add() {
     }
     assert_eq!(fingerprint(&p), before);
 
-    // The largest id there may be: the next add says plainly that no number is left.
+    // The largest id there may be: new ids go to the lowest free numbers instead, one
+    // by one and as a team's contiguous run, around numbers a person took by hand.
     p.write(
         "max.md",
-        "| id | status | priority | task |\n|---|---|---|---|\n| ORCH-999999999999 | PENDING | P1 | max |\n",
+        "| id | status | priority | task |\n|---|---|---|---|\n| ORCH-999999999999 | PENDING | P1 | max |\n\
+         | ORCH-3 | PENDING | P1 | three |\n| ORCH-5 | PENDING | P1 | five |\n",
     );
     p.ok(&["import", "max.md"]);
-    let (code, _, err) = p.run(&["add", "next"]);
-    assert_eq!(code, 5, "{err}");
-    assert!(err.contains("no id number left after ORCH-999999999999"), "{err}");
-    assert!(err.contains("queue.prefix"), "{err}");
-    p.set_config("prefix", "\"JOB\"");
-    assert!(p.ok(&["add", "next"]).starts_with("JOB-001 added"));
+    assert!(p.ok(&["add", "next"]).starts_with("ORCH-002 added"));
+    assert!(p.ok(&["add", "then"]).starts_with("ORCH-004 added"));
+    assert!(p.ok(&["quick", "p1 quick one"]).contains("ORCH-006 added"));
+    p.write(
+        "team.json",
+        r#"{"title": "t", "goal": "g", "lead": {"task": "merge", "success_criteria": "c"},
+            "workers": [{"role": "a", "task": "one", "success_criteria": "c"},
+                        {"role": "b", "task": "two", "success_criteria": "c"}]}"#,
+    );
+    let team = p.json(&["team", "add", "team.json"]);
+    assert_eq!((&team["workers"][0], &team["lead"]), (&"ORCH-007".into(), &"ORCH-009".into()), "{team}");
 }
 
 #[test]

@@ -232,6 +232,15 @@ impl PgTx<'_> {
         Ok(found)
     }
 
+    pub(super) fn nums_from(&mut self, prefix: &str, from: u64, limit: usize) -> Result<Vec<u64>> {
+        let (from, limit) = (from.min(i64::MAX as u64) as i64, limit as i64);
+        let rows = self.query(
+            "SELECT num FROM tasks WHERE prefix = $1 AND num >= $2 ORDER BY num LIMIT $3",
+            &[&prefix, &from, &limit],
+        )?;
+        Ok(rows.iter().map(|r| r.get::<_, i64>(0).max(0) as u64).collect())
+    }
+
     pub(super) fn max_num(&mut self, prefix: &str) -> Result<u64> {
         if self.mode() == Mode::Write {
             // Held to COMMIT: the next `add` with this prefix reads MAX after our insert.

@@ -259,6 +259,10 @@ impl Tx for PgTx<'_> {
         self.max_num(prefix)
     }
 
+    fn task_nums_from(&mut self, prefix: &str, from: u64, limit: usize) -> Result<Vec<u64>> {
+        self.nums_from(prefix, from, limit)
+    }
+
     fn task_list(&mut self, filter: &ListFilter) -> Result<Vec<Task>> {
         self.list_tasks(filter)
     }

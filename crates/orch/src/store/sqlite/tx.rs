@@ -147,6 +147,14 @@ impl Tx for SqliteTx<'_> {
         Ok(n.unwrap_or(0).max(0) as u64)
     }
 
+    fn task_nums_from(&mut self, prefix: &str, from: u64, limit: usize) -> Result<Vec<u64>> {
+        let mut stmt =
+            self.tx.prepare_cached("SELECT num FROM tasks WHERE prefix = ?1 AND num >= ?2 ORDER BY num LIMIT ?3")?;
+        let rows =
+            stmt.query_map(params![prefix, from.min(i64::MAX as u64) as i64, limit as i64], |r| r.get::<_, i64>(0))?;
+        Ok(rows.map(|n| n.map(|n| n.max(0) as u64)).collect::<rusqlite::Result<_>>()?)
+    }
+
     fn task_list(&mut self, filter: &ListFilter) -> Result<Vec<Task>> {
         let sql = crate::store::task_list_sql(TASK_COLS, filter);
         let mut stmt = self.tx.prepare_cached(&sql)?;
