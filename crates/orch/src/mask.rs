@@ -13,7 +13,9 @@
 //! The patterns are regular expressions (the `regex` crate: linear time, no
 //! backtracking, so a pattern cannot stall a writer; the crate is already built for the
 //! tokenizer, so it costs no build time). They are joined into one alternation, compiled
-//! when the config is read, and run once per text. Masking fails closed: a pattern that
+//! when the config is read (the built-in list, which a test compiles, when a first text
+//! is masked, so a command that masks nothing does not pay for it), and run once per
+//! text. Masking fails closed: a pattern that
 //! does not parse, that is empty or matches the empty text, or that does not compile
 //! (over the `regex` crate's size limit, alone or joined with the others) is a config
 //! error naming it, so no [`Mask`] exists that could not mask.
@@ -35,7 +37,7 @@ use orch_core::task::Task;
 use regex::Regex;
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// What a secret is replaced with.
 pub const REPLACEMENT: &str = "[masked]";
@@ -43,7 +45,25 @@ pub const REPLACEMENT: &str = "[masked]";
 /// The patterns, compiled; empty masks nothing.
 #[derive(Clone, Debug, Default)]
 pub struct Mask {
-    re: Option<Arc<Regex>>,
+    re: Option<Arc<Compiled>>,
+}
+
+/// The joined patterns and, once compiled, their expression. A list other than the
+/// built-in one is compiled when the mask is made (that is its check); the built-in
+/// one, which a test compiles, when a first text is masked, so a command that masks
+/// nothing does not pay for it.
+#[derive(Debug)]
+struct Compiled {
+    joined: String,
+    re: OnceLock<Regex>,
+}
+
+impl Compiled {
+    fn get(&self) -> &Regex {
+        // Only the built-in list is left to compile here, and a test compiles it: it
+        // cannot fail, and were it to, masking must not go on unmasked.
+        self.re.get_or_init(|| Regex::new(&self.joined).expect("the built-in mask patterns compile"))
+    }
 }
 
 impl Mask {
@@ -83,9 +103,12 @@ impl Mask {
             return Ok(Mask { re: None });
         }
         // Each pattern in its own group, so an inline flag like `(?i)` stays its own.
-        let joined: Vec<String> = patterns.iter().map(|p| format!("(?:{p})")).collect();
-        match Regex::new(&joined.join("|")) {
-            Ok(re) => Ok(Mask { re: Some(Arc::new(re)) }),
+        let joined = patterns.iter().map(|p| format!("(?:{p})")).collect::<Vec<String>>().join("|");
+        if patterns == crate::config::Events::default().mask.as_slice() {
+            return Ok(Mask { re: Some(Arc::new(Compiled { joined, re: OnceLock::new() })) });
+        }
+        match Regex::new(&joined) {
+            Ok(re) => Ok(Mask { re: Some(Arc::new(Compiled { joined, re: OnceLock::from(re) })) }),
             Err(e) => Err(match patterns.iter().find_map(|p| Regex::new(p).err().map(|e| (p, e))) {
                 Some((p, e)) => format!("`{p}` cannot be compiled: {}", one_line(&e.to_string())),
                 None => format!("the patterns together cannot be compiled: {}", one_line(&e.to_string())),
@@ -100,7 +123,7 @@ impl Mask {
     /// `s` with every secret replaced.
     pub fn text<'a>(&self, s: &'a str) -> Cow<'a, str> {
         match &self.re {
-            Some(re) if !s.is_empty() => re.replace_all(s, regex::NoExpand(REPLACEMENT)),
+            Some(re) if !s.is_empty() => re.get().replace_all(s, regex::NoExpand(REPLACEMENT)),
             _ => Cow::Borrowed(s),
         }
     }
@@ -353,6 +376,15 @@ mod tests {
 
     fn defaults() -> Mask {
         Mask::new(&Config::default().events.mask).unwrap()
+    }
+
+    #[test]
+    fn the_built_in_patterns_compile() {
+        let m = defaults();
+        // Made without compiling (the process-wide cache may hold one another test used).
+        let compiled = m.re.as_ref().expect("the built-in list masks");
+        assert!(Regex::new(&compiled.joined).is_ok());
+        assert_eq!(m.text("password=hunter2"), REPLACEMENT);
     }
 
     #[test]
