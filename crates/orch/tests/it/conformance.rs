@@ -1,5 +1,7 @@
 //! The store conformance suite: the same test functions run against every backend
-//! (`conformance::sqlite::*` and `conformance::postgres::*`), through the operations
+//! (`conformance::sqlite::*` and `conformance::postgres::*`), and again with each behind
+//! the masking wrapper with the built-in patterns (`sqlite_masked`, `postgres_masked`:
+//! `[events] mask` on, as by default), through the operations
 //! (`Orch` in-process, a manual clock) and through the `Tx` primitives directly. Each
 //! test gets a fresh store: a temporary SQLite file, or a new PostgreSQL database
 //! (`CREATE DATABASE orch_test_…`, dropped afterwards) on the server named by
@@ -46,13 +48,27 @@ pub struct Env {
     pub clock: Arc<ManualClock>,
     pub orch: Orch,
     url: String,
+    /// What every handle and connection of this store masks: nothing, or the built-in
+    /// patterns.
+    mask: Vec<String>,
     // Dropped last: the database outlives the connections above.
     _pg: Option<TestDb>,
 }
 
 impl Env {
-    /// `None` when the backend is not available here (PostgreSQL without a server).
+    /// `None` when the backend is not available here (PostgreSQL without a server). The
+    /// store is used as it is: `[events] mask` off.
     pub fn new(kind: Kind, test: &str) -> Option<Env> {
+        Env::with_mask(kind, test, Vec::new())
+    }
+
+    /// [`Env::new`] with every handle and connection behind the masking wrapper with the
+    /// built-in patterns.
+    pub fn masked(kind: Kind, test: &str) -> Option<Env> {
+        Env::with_mask(kind, test, Config::default().events.mask)
+    }
+
+    fn with_mask(kind: Kind, test: &str, mask: Vec<String>) -> Option<Env> {
         let dir = tempfile::tempdir().expect("temp dir");
         let (url, pg) = match kind {
             Kind::Sqlite => (dir.path().join("orch.db").display().to_string(), None),
@@ -62,22 +78,26 @@ impl Env {
             }
         };
         let clock = Arc::new(ManualClock::new(T0.parse().unwrap()));
-        let orch = open_orch(dir.path(), &url, clock.clone());
-        Some(Env { dir, clock, orch, url, _pg: pg })
+        let orch = open_orch(dir.path(), &url, clock.clone(), &mask);
+        Some(Env { dir, clock, orch, url, mask, _pg: pg })
     }
 
-    /// Another connection to the same store, as another process has.
+    /// Another connection to the same store, as another process has (behind the mask
+    /// when this store's handles are).
     pub fn backend(&self) -> Box<dyn Backend> {
-        store::open(&self.url).expect("open store")
+        let mask = orch::mask::Mask::new(&self.mask).expect("mask");
+        orch::mask::wrap(store::open(&self.url).expect("open store"), Arc::new(mask))
     }
 
     /// Another queue handle on the same store and clock.
     pub fn handle(&self) -> Orch {
-        open_orch(self.dir.path(), &self.url, self.clock.clone())
+        open_orch(self.dir.path(), &self.url, self.clock.clone(), &self.mask)
     }
 
-    /// Another queue handle on the same store and clock, with its own configuration.
-    pub fn handle_with(&self, config: Config) -> Orch {
+    /// Another queue handle on the same store and clock, with its own configuration
+    /// (but this store's mask).
+    pub fn handle_with(&self, mut config: Config) -> Orch {
+        config.events.mask = self.mask.clone();
         let home = Home { dir: self.dir.path().join(".orch") };
         let db = store::open(&self.url).expect("open store");
         Orch::with_parts(home, config, db, &Options::default(), self.clock.clone())
@@ -128,11 +148,13 @@ impl Env {
     }
 }
 
-fn open_orch(root: &std::path::Path, url: &str, clock: Arc<ManualClock>) -> Orch {
+fn open_orch(root: &std::path::Path, url: &str, clock: Arc<ManualClock>, mask: &[String]) -> Orch {
     let home = Home { dir: root.join(".orch") };
     std::fs::create_dir_all(&home.dir).unwrap();
     let db = store::create(url).expect("open store");
-    Orch::with_parts(home, Config::default(), db, &Options::default(), clock)
+    let mut config = Config::default();
+    config.events.mask = mask.to_vec();
+    Orch::with_parts(home, config, db, &Options::default(), clock)
 }
 
 pub(crate) fn claim(orch: &Orch, owner: &str) -> Option<Claimed> {
@@ -152,18 +174,23 @@ fn ids(claims: &[Option<Claimed>]) -> Vec<String> {
     claims.iter().map(|c| c.as_ref().map_or("-".into(), |c| c.task.id.clone())).collect()
 }
 
-/// Generates `sqlite::NAME` and `postgres::NAME` tests for each function `NAME(&Env)`
-/// (in this module and, through `#[macro_use]`, in `conformance_tx`).
+/// Generates `sqlite::NAME`, `postgres::NAME`, `sqlite_masked::NAME` and
+/// `postgres_masked::NAME` tests for each function `NAME(&Env)` (in this module and,
+/// through `#[macro_use]`, in `conformance_tx`, `conformance_view` and `observe`).
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[test] fn $name() { super::$name(&super::Env::new(super::Kind::Sqlite, "").unwrap()); } )*
-        }
-        mod postgres {
+        conformance!(@store sqlite, Sqlite, new; $($name),*);
+        conformance!(@store postgres, Postgres, new; $($name),*);
+        conformance!(@store sqlite_masked, Sqlite, masked; $($name),*);
+        conformance!(@store postgres_masked, Postgres, masked; $($name),*);
+    };
+    (@store $module:ident, $kind:ident, $open:ident; $($name:ident),*) => {
+        mod $module {
             $(
                 #[test]
                 fn $name() {
-                    if let Some(env) = super::Env::new(super::Kind::Postgres, stringify!($name)) {
+                    // `None` only for PostgreSQL without a server (which skips loudly).
+                    if let Some(env) = super::Env::$open(super::Kind::$kind, stringify!($name)) {
                         super::$name(&env);
                     }
                 }

@@ -447,8 +447,8 @@ fn the_events_doc_names_every_event_and_every_field() {
 }
 
 /// The store primitives behind `events`, `kpi`, `workers` and `prune`, on every backend
-/// (`observe::store::sqlite::*`, `observe::store::postgres::*`; the PostgreSQL half
-/// needs `ORCH_TEST_PG`, as the conformance suite does).
+/// (`observe::store::sqlite::*`, `observe::store::postgres::*`, and both behind the mask:
+/// the conformance suite's `conformance!`; the PostgreSQL half needs `ORCH_TEST_PG`).
 mod store {
     use crate::conformance::{Env, Kind};
     use jiff::SignedDuration;
@@ -571,19 +571,7 @@ mod store {
         assert_eq!((again.run_ids.len(), again.events, again.tasks), (0, 0, 0));
     }
 
-    mod sqlite {
-        #[test]
-        fn observability_reads_and_prune() {
-            super::observability_reads_and_prune(&super::Env::new(super::Kind::Sqlite, "").unwrap());
-        }
-    }
-
-    mod postgres {
-        #[test]
-        fn observability_reads_and_prune() {
-            if let Some(env) = super::Env::new(super::Kind::Postgres, "observability_reads_and_prune") {
-                super::observability_reads_and_prune(&env);
-            }
-        }
+    conformance! {
+        observability_reads_and_prune,
     }
 }
