@@ -26,11 +26,13 @@ use std::sync::Arc;
 
 mod claims;
 mod event_log;
+mod masking;
 mod settle;
 mod turns;
 
 use claims::*;
 use event_log::*;
+use masking::*;
 use settle::*;
 use turns::*;
 
@@ -101,6 +103,11 @@ impl Env {
         let home = Home { dir: self.dir.path().join(".orch") };
         let db = store::open(&self.url).expect("open store");
         Orch::with_parts(home, config, db, &Options::default(), self.clock.clone())
+    }
+
+    /// Whether this store's handles mask history (`*_masked`).
+    pub(crate) fn masks(&self) -> bool {
+        !self.mask.is_empty()
     }
 
     pub(crate) fn db(&self) -> &dyn Backend {
@@ -227,6 +234,7 @@ conformance! {
     tx_task_and_holder_reads_the_task_and_the_run_its_token_holds,
     tx_task_counts_count_what_task_list_lists,
     tx_one_task_per_id_number_whatever_its_padding,
+    history_text_is_masked_by_every_writer_when_the_mask_is_on,
 }
 
 fn add_numbers_ids_in_queue_order(env: &Env) {
