@@ -27,12 +27,14 @@ use std::sync::Arc;
 mod claims;
 mod event_log;
 mod masking;
+mod pick_order;
 mod settle;
 mod turns;
 
 use claims::*;
 use event_log::*;
 use masking::*;
+use pick_order::*;
 use settle::*;
 use turns::*;
 
@@ -235,6 +237,7 @@ conformance! {
     tx_task_counts_count_what_task_list_lists,
     tx_one_task_per_id_number_whatever_its_padding,
     history_text_is_masked_by_every_writer_when_the_mask_is_on,
+    claims_hand_out_tasks_in_pick_order_over_random_queues,
 }
 
 fn add_numbers_ids_in_queue_order(env: &Env) {
