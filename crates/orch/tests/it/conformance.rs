@@ -26,6 +26,8 @@ use std::sync::Arc;
 
 mod claims;
 mod event_log;
+mod keys;
+mod leases;
 mod masking;
 mod pick_order;
 mod settle;
@@ -33,6 +35,8 @@ mod turns;
 
 use claims::*;
 use event_log::*;
+use keys::*;
+use leases::*;
 use masking::*;
 use pick_order::*;
 use settle::*;
@@ -155,6 +159,24 @@ impl Env {
     pub(crate) fn events(&self) -> Vec<Event> {
         store::read(self.db(), |tx| tx.events_after(0, 100_000)).expect("events")
     }
+
+    /// How many `name` events task `id` has.
+    pub(crate) fn events_of(&self, id: &str, name: &str) -> usize {
+        self.events().iter().filter(|e| e.task_id.as_deref() == Some(id) && e.event == name).count()
+    }
+
+    /// Inserts a task as an import or another tool might have left it, through the
+    /// store's own primitives; `own_key` also gives it its idempotency key.
+    pub(crate) fn insert(&self, t: &Task, own_key: bool) {
+        store::write(self.db(), |tx| {
+            tx.task_insert(t)?;
+            if let (true, Some(k)) = (own_key, &t.idempotency_key) {
+                assert!(tx.idempotency_claim(k, &t.id)?);
+            }
+            Ok(())
+        })
+        .expect("insert");
+    }
 }
 
 fn open_orch(root: &std::path::Path, url: &str, clock: Arc<ManualClock>, mask: &[String]) -> Orch {
@@ -238,6 +260,14 @@ conformance! {
     tx_one_task_per_id_number_whatever_its_padding,
     history_text_is_masked_by_every_writer_when_the_mask_is_on,
     claims_hand_out_tasks_in_pick_order_over_random_queues,
+    a_claim_starts_a_run_under_a_lease,
+    lease_expiry_backs_off_one_three_ten_minutes_then_retries_are_exhausted,
+    heartbeats_extend_the_lease_so_the_watchdog_spares_live_work,
+    a_claim_sweeps_expired_leases_before_it_picks,
+    an_expired_lease_still_holds_until_the_watchdog_takes_it,
+    a_stale_token_is_refused_as_lease_lost_and_its_report_is_kept,
+    a_task_whose_key_an_unfinished_task_holds_waits_for_it,
+    waiting_duplicates_never_hide_an_eligible_task_behind_them,
 }
 
 fn add_numbers_ids_in_queue_order(env: &Env) {
@@ -333,21 +363,6 @@ fn one_task_per_resource_runs_at_a_time(env: &Env) {
     assert_eq!(env.claim("w").unwrap().task.id, b);
 }
 
-fn a_task_whose_key_is_done_is_skipped(env: &Env) {
-    let a = env.add_with(NewTask { task: "pay".into(), idempotency_key: Some("inv-7".into()), ..NewTask::default() });
-    let c = env.claim("w").unwrap();
-    env.done(&c, "- paid\nRisks: none");
-    // As an import may leave it: a second task with the same key.
-    let mut dup = Task::new("ORCH-002".into(), "pay again".into(), Priority::P1, 4, env.now());
-    dup.idempotency_key = Some("inv-7".into());
-    dup.version = 1;
-    store::write(env.db(), |tx| tx.task_insert(&dup)).unwrap();
-    assert!(env.claim("w").is_none(), "nothing to run");
-    let t = env.get("ORCH-002");
-    assert_eq!(t.status, Status::Done);
-    assert!(t.notes.unwrap().contains(&format!("idempotent_skip:{a}")));
-}
-
 fn heartbeats_extend_the_lease_and_a_stale_token_is_refused(env: &Env) {
     let id = env.add("long job");
     let c = env.claim("w").unwrap();
@@ -416,10 +431,16 @@ fn a_permanent_failure_waits_for_an_operator_retry(env: &Env) {
     let c = env.claim("w").unwrap();
     let t = env.fail(&c, FailureClass::Permanent);
     assert_eq!((t.status, t.retry_at), (Status::Failed, None));
-    env.advance(86_400);
+    env.advance(7 * 86_400);
     assert!(env.claim("w").is_none());
-    env.orch.apply(&id, &Command::Retry).unwrap();
-    assert_eq!(env.claim("w").unwrap().task.id, id);
+    let (t, _) = env.orch.apply(&id, &Command::Retry).unwrap();
+    assert_eq!((t.status, t.attempts), (Status::Pending, 0), "a retry resets the attempts");
+    assert!(t.notes.as_deref().unwrap().ends_with("boom / retry_by_operator"), "{:?}", t.notes);
+    let again = env.claim("w").unwrap();
+    assert_eq!((again.task.id.as_str(), again.task.attempts), (id.as_str(), 1));
+    let runs = env.orch.runs(&id).unwrap();
+    assert_eq!(runs[0].class, Some(FailureClass::Permanent));
+    assert_eq!((runs[1].attempt, runs[1].outcome.as_deref()), (1, None));
 }
 
 fn the_sweep_expires_leases(env: &Env) {

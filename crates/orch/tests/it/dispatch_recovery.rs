@@ -4,7 +4,7 @@
 //! dispatcher recovering what a killed one left (all orphans stopped at once, even a
 //! worker whose process group was never recorded), and one dispatcher per database.
 
-use crate::common::{Project, alive, wait_until};
+use crate::common::{Project, alive, queue_of, wait_until};
 use crate::dispatch::{REPORT, pids, task, worker};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -13,18 +13,6 @@ use std::time::{Duration, Instant};
 
 fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
-}
-
-/// A QUEUE.md table of `n` PENDING tasks ORCH-001.. .
-fn queue_of(n: usize) -> String {
-    let mut s = String::from(
-        "| id | status | priority | task | success_criteria | owner_session | started_at_kst | due_at_kst | notes |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
-    );
-    for i in 1..=n {
-        s.push_str(&format!("| ORCH-{i:03} | PENDING | P1 | task {i} | - | - | - | - | - |\n"));
-    }
-    s
 }
 
 /// A small random number generator (xorshift), seeded from the clock; the seed is

@@ -4,7 +4,7 @@
 //! that the operations outside the ordinary transitions (gate, budget, sweep, an
 //! abandoned run) log their events too.
 
-use crate::common::Project;
+use crate::common::{Project, queue_of};
 use jiff::{SignedDuration, Timestamp};
 use orch::clock::ManualClock;
 use orch::config::Config;
@@ -16,18 +16,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::sync::Arc;
-
-/// A QUEUE.md of `n` PENDING tasks ORCH-001.. .
-pub(crate) fn queue_of(n: usize) -> String {
-    let mut s = String::from(
-        "# Queue\n\n| id | status | priority | task | success_criteria | owner_session | started_at_kst | due_at_kst | notes |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
-    );
-    for i in 1..=n {
-        s.push_str(&format!("| ORCH-{i:03} | PENDING | P1 | task {i} | - | - | - | - | - |\n"));
-    }
-    s
-}
 
 /// `pick --json`: (id, lease token).
 pub(crate) fn pick(p: &Project, owner: &str) -> (String, String) {
