@@ -7,7 +7,9 @@
 //! (`CREATE DATABASE orch_test_…`, dropped afterwards) on the server named by
 //! `ORCH_TEST_PG`. Without that variable the PostgreSQL half skips loudly (and fails
 //! under `CI=true`). This file holds the suite's frame and the task lifecycle; races,
-//! change notification, the `Tx` primitives and `migrate` are in `conformance_tx.rs`.
+//! change notification, the `Tx` primitives and `migrate` are in `conformance_tx.rs`;
+//! leases and retries, idempotency keys at claim time, the pick order over random
+//! queues, masking and the one-step claim and settle in `conformance/`.
 
 use crate::common::SEED;
 use crate::postgres::TestDb;
@@ -363,30 +365,6 @@ fn one_task_per_resource_runs_at_a_time(env: &Env) {
     assert_eq!(env.claim("w").unwrap().task.id, b);
 }
 
-fn heartbeats_extend_the_lease_and_a_stale_token_is_refused(env: &Env) {
-    let id = env.add("long job");
-    let c = env.claim("w").unwrap();
-    env.advance(600);
-    let auth = Auth::Token(c.run.lease_token.clone());
-    let (t, _) = env.orch.heartbeat(&id, auth.clone(), SignedDuration::from_mins(15)).unwrap();
-    assert_eq!(t.lease.unwrap().expires_at, env.now() + SignedDuration::from_mins(15));
-    let wrong = Auth::Token("0".repeat(32));
-    assert!(env.orch.heartbeat(&id, wrong.clone(), SignedDuration::from_mins(15)).is_err());
-    let report = "- late but here\nRisks: none";
-    let err = env.orch.finish(&id, wrong, Finish::Done { notes: None }, Some(report));
-    assert!(err.is_err(), "a stale token cannot finish");
-    // The lease expires, someone else claims; the first worker's report is still kept.
-    env.advance(16 * 60);
-    env.orch.sweep().unwrap();
-    env.advance(3600);
-    let c2 = env.claim("w2").unwrap();
-    assert_eq!(c2.task.id, id);
-    assert!(env.orch.finish(&id, auth, Finish::Done { notes: None }, Some(report)).is_err());
-    let run = env.orch.runs(&id).unwrap().into_iter().next().unwrap();
-    assert_eq!(run.late_report.as_deref(), Some(report));
-    assert_eq!(env.events().iter().filter(|e| e.event == "report.late").count(), 1);
-}
-
 fn done_ends_the_run_with_its_report(env: &Env) {
     let id = env.add("write docs");
     let c = env.claim("w").unwrap();
@@ -400,61 +378,6 @@ fn done_ends_the_run_with_its_report(env: &Env) {
     assert_eq!((r.outcome.as_deref(), r.report.as_deref()), (Some("done"), Some("- wrote\nRisks: none")));
     assert_eq!(r.ended_at, Some(env.now()));
     assert_eq!(r.started_at, env.now() - SignedDuration::from_secs(90));
-}
-
-fn transient_failures_back_off_then_run_again(env: &Env) {
-    let id = env.add("flaky");
-    let mut waits = Vec::new();
-    for attempt in 1..=4u32 {
-        let c = env.claim("w").unwrap_or_else(|| panic!("attempt {attempt} claimable"));
-        let t = env.fail(&c, FailureClass::Transient);
-        assert_eq!(t.status, Status::Failed);
-        match t.retry_at {
-            Some(at) => {
-                let wait = at.duration_since(env.now()).as_secs();
-                waits.push(wait);
-                env.advance(wait - 1);
-                assert!(env.claim("w").is_none(), "not before retry_at");
-                env.advance(1);
-            }
-            None => assert_eq!(attempt, 4),
-        }
-    }
-    assert_eq!(waits, [60, 180, 600]);
-    let t = env.get(&id);
-    assert_eq!((t.status, t.retry_at, t.attempts), (Status::Failed, None, 4));
-    assert_eq!(env.orch.runs(&id).unwrap().len(), 4);
-}
-
-fn a_permanent_failure_waits_for_an_operator_retry(env: &Env) {
-    let id = env.add("bad input");
-    let c = env.claim("w").unwrap();
-    let t = env.fail(&c, FailureClass::Permanent);
-    assert_eq!((t.status, t.retry_at), (Status::Failed, None));
-    env.advance(7 * 86_400);
-    assert!(env.claim("w").is_none());
-    let (t, _) = env.orch.apply(&id, &Command::Retry).unwrap();
-    assert_eq!((t.status, t.attempts), (Status::Pending, 0), "a retry resets the attempts");
-    assert!(t.notes.as_deref().unwrap().ends_with("boom / retry_by_operator"), "{:?}", t.notes);
-    let again = env.claim("w").unwrap();
-    assert_eq!((again.task.id.as_str(), again.task.attempts), (id.as_str(), 1));
-    let runs = env.orch.runs(&id).unwrap();
-    assert_eq!(runs[0].class, Some(FailureClass::Permanent));
-    assert_eq!((runs[1].attempt, runs[1].outcome.as_deref()), (1, None));
-}
-
-fn the_sweep_expires_leases(env: &Env) {
-    let id = env.add("stuck");
-    env.claim("w").unwrap();
-    env.advance(15 * 60 - 1);
-    assert!(env.orch.sweep().unwrap().0.is_empty());
-    env.advance(1);
-    let (swept, _) = env.orch.sweep().unwrap();
-    assert_eq!(swept.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), [id.as_str()]);
-    let t = env.get(&id);
-    assert_eq!((t.status, t.lease.as_ref()), (Status::Failed, None));
-    assert!(t.notes.unwrap().contains("lease_expired"));
-    assert_eq!(env.orch.runs(&id).unwrap()[0].reason.as_deref(), Some("lease_expired"));
 }
 
 fn cancel_replan_and_retry(env: &Env) {

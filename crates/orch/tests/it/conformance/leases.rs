@@ -1,5 +1,6 @@
-//! Conformance: a claim's run and lease, heartbeats, the sweep of expired leases and its
-//! backoff, and a late holder's report, on every store (time moves by the manual clock).
+//! Conformance: a claim's run and lease, heartbeats, the sweep of expired leases, failures
+//! and their backoff, an operator's retry, and a late holder's report, on every store
+//! (time moves by the manual clock).
 
 use super::Env;
 use jiff::SignedDuration;
@@ -7,7 +8,7 @@ use orch::error::Error;
 use orch::ops::Finish;
 use orch_core::event::Event;
 use orch_core::policy::FailureClass;
-use orch_core::state::Auth;
+use orch_core::state::{Auth, Command};
 use orch_core::task::Status;
 
 const OK: &str = "- ok\nRisks: none";
@@ -147,4 +148,83 @@ pub(super) fn a_stale_token_is_refused_as_lease_lost_and_its_report_is_kept(env:
     let (t, _) = env.orch.finish(&id, Auth::Force, Finish::Done { notes: None }, None).unwrap();
     assert_eq!(t.status, Status::Done);
     assert_eq!(env.orch.runs(&id).unwrap()[1].outcome.as_deref(), Some("done"));
+}
+
+pub(super) fn heartbeats_extend_the_lease_and_a_stale_token_is_refused(env: &Env) {
+    let id = env.add("long job");
+    let c = env.claim("w").unwrap();
+    env.advance(600);
+    let auth = Auth::Token(c.run.lease_token.clone());
+    let (t, _) = env.orch.heartbeat(&id, auth.clone(), SignedDuration::from_mins(15)).unwrap();
+    assert_eq!(t.lease.unwrap().expires_at, env.now() + SignedDuration::from_mins(15));
+    let wrong = Auth::Token("0".repeat(32));
+    assert!(env.orch.heartbeat(&id, wrong.clone(), SignedDuration::from_mins(15)).is_err());
+    let report = "- late but here\nRisks: none";
+    let err = env.orch.finish(&id, wrong, Finish::Done { notes: None }, Some(report));
+    assert!(err.is_err(), "a stale token cannot finish");
+    // The lease expires, someone else claims; the first worker's report is still kept.
+    env.advance(16 * 60);
+    env.orch.sweep().unwrap();
+    env.advance(3600);
+    let c2 = env.claim("w2").unwrap();
+    assert_eq!(c2.task.id, id);
+    assert!(env.orch.finish(&id, auth, Finish::Done { notes: None }, Some(report)).is_err());
+    let run = env.orch.runs(&id).unwrap().into_iter().next().unwrap();
+    assert_eq!(run.late_report.as_deref(), Some(report));
+    assert_eq!(env.events().iter().filter(|e| e.event == "report.late").count(), 1);
+}
+
+pub(super) fn transient_failures_back_off_then_run_again(env: &Env) {
+    let id = env.add("flaky");
+    let mut waits = Vec::new();
+    for attempt in 1..=4u32 {
+        let c = env.claim("w").unwrap_or_else(|| panic!("attempt {attempt} claimable"));
+        let t = env.fail(&c, FailureClass::Transient);
+        assert_eq!(t.status, Status::Failed);
+        match t.retry_at {
+            Some(at) => {
+                let wait = at.duration_since(env.now()).as_secs();
+                waits.push(wait);
+                env.advance(wait - 1);
+                assert!(env.claim("w").is_none(), "not before retry_at");
+                env.advance(1);
+            }
+            None => assert_eq!(attempt, 4),
+        }
+    }
+    assert_eq!(waits, [60, 180, 600]);
+    let t = env.get(&id);
+    assert_eq!((t.status, t.retry_at, t.attempts), (Status::Failed, None, 4));
+    assert_eq!(env.orch.runs(&id).unwrap().len(), 4);
+}
+
+pub(super) fn a_permanent_failure_waits_for_an_operator_retry(env: &Env) {
+    let id = env.add("bad input");
+    let c = env.claim("w").unwrap();
+    let t = env.fail(&c, FailureClass::Permanent);
+    assert_eq!((t.status, t.retry_at), (Status::Failed, None));
+    env.advance(7 * 86_400);
+    assert!(env.claim("w").is_none());
+    let (t, _) = env.orch.apply(&id, &Command::Retry).unwrap();
+    assert_eq!((t.status, t.attempts), (Status::Pending, 0), "a retry resets the attempts");
+    assert!(t.notes.as_deref().unwrap().ends_with("boom / retry_by_operator"), "{:?}", t.notes);
+    let again = env.claim("w").unwrap();
+    assert_eq!((again.task.id.as_str(), again.task.attempts), (id.as_str(), 1));
+    let runs = env.orch.runs(&id).unwrap();
+    assert_eq!(runs[0].class, Some(FailureClass::Permanent));
+    assert_eq!((runs[1].attempt, runs[1].outcome.as_deref()), (1, None));
+}
+
+pub(super) fn the_sweep_expires_leases(env: &Env) {
+    let id = env.add("stuck");
+    env.claim("w").unwrap();
+    env.advance(15 * 60 - 1);
+    assert!(env.orch.sweep().unwrap().0.is_empty());
+    env.advance(1);
+    let (swept, _) = env.orch.sweep().unwrap();
+    assert_eq!(swept.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), [id.as_str()]);
+    let t = env.get(&id);
+    assert_eq!((t.status, t.lease.as_ref()), (Status::Failed, None));
+    assert!(t.notes.unwrap().contains("lease_expired"));
+    assert_eq!(env.orch.runs(&id).unwrap()[0].reason.as_deref(), Some("lease_expired"));
 }
