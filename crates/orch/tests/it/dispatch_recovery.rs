@@ -226,8 +226,12 @@ fn a_second_dispatcher_on_the_same_database_is_refused_from_any_home() {
 #[test]
 fn the_next_dispatcher_stops_every_orphan_at_once_and_puts_the_tasks_back() {
     let p = Project::init(None);
-    // Workers that ignore SIGTERM: each must wait out the grace period.
-    worker(&p, "trap '' TERM\necho $$ >> pids\nexec sleep 60\n", &[]);
+    // Workers that outlive SIGTERM (they note it in `terms`): each must wait out the
+    // grace period, and only SIGKILL ends them. Their output goes nowhere: the pipes to
+    // the killed dispatcher's log threads have no reader, and the shell's note that its
+    // `sleep` was terminated would end it by SIGPIPE.
+    let stubborn = "exec >/dev/null 2>&1\ntrap 'echo $$ >> terms' TERM\necho $$ >> pids\nwhile :; do sleep 1; done\n";
+    worker(&p, stubborn, &[]);
     p.set_config("grace", "\"2s\"");
     for t in ["a", "b", "c"] {
         p.ok(&["add", t]);
@@ -239,13 +243,16 @@ fn the_next_dispatcher_stops_every_orphan_at_once_and_puts_the_tasks_back() {
     let orphans = pids(&p);
     assert!(orphans.iter().all(|&pid| alive(pid)), "workers outlive a killed dispatcher");
     worker(&p, REPORT, &[]);
-    let began = Instant::now();
-    let out = p.ok(&["run", "--until-idle", "--workers", "3"]);
-    let took = began.elapsed();
+    let mut next = p.spawn("recover", &["run", "--until-idle", "--workers", "3"]);
+    // All at once, not one after another: when the first orphan is killed, every one of
+    // them has had its SIGTERM already (one grace period for all three).
+    assert!(wait_until(secs(60), || orphans.iter().any(|&pid| !alive(pid))), "no orphan was stopped");
+    let termed: BTreeSet<i32> = p.lines("terms").iter().filter_map(|l| l.trim().parse().ok()).collect();
+    assert_eq!(termed, orphans.iter().copied().collect(), "the SIGTERMs before the first SIGKILL");
+    assert_eq!(next.wait(secs(60)), Some(0), "{}", next.stderr());
+    let out = next.stdout() + &next.stderr();
     assert_eq!(out.matches("put back: the dispatcher that ran it is gone").count(), 3, "{out}");
     assert!(orphans.iter().all(|&pid| !alive(pid)), "an orphan survived");
-    // One grace period for all three, not three in a row (which would be 6 s at least).
-    assert!(took < Duration::from_millis(5500), "recovery took {took:?}");
     for id in ["ORCH-001", "ORCH-002", "ORCH-003"] {
         let t = task(&p, id);
         assert_eq!((t["status"].as_str(), t["attempts"].as_u64()), (Some("DONE"), Some(1)), "{id}");
