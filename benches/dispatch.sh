@@ -42,6 +42,9 @@
 #    median and p90 (goal: median <= 20 ms), and the median split by the task's
 #    created_at (taken by `orch add` before its commit) and its run's started_at (the
 #    dispatcher's claim, millisecond resolution). The dispatcher is stopped with SIGTERM.
+#    The latency home keeps its queue in its own SQLite file (woken by PRAGMA
+#    data_version), or with LAT_DB set in that database instead, e.g. an empty PostgreSQL
+#    one (woken by LISTEN/NOTIFY); the line printed names the store.
 #
 # Missing tools are installed: task-spooler with apt-get (as root), pueue with `cargo
 # install --locked` into target/bench-tools/ (unless pueue and pueued are on PATH), jq
@@ -51,8 +54,10 @@
 #
 # Usage: benches/dispatch.sh               (N=1000 RUNS=3 WORKERS="2 8" LAT_N=20)
 #        RUNS=5 TOOLS="orch tsp" benches/dispatch.sh
+#        TOOLS=orch LAT_DB=postgres://USER:PASSWORD@HOST/EMPTY_DB benches/dispatch.sh
 # Knobs: N, RUNS, WORKERS, LAT_N, TOOLS (any of orch pueue tsp; latency runs with orch),
-#        VIEW (1: the QUEUE.md view, 0: queue.file = ""), BENCH_TMP.
+#        VIEW (1: the QUEUE.md view, 0: queue.file = ""), BENCH_TMP, LAT_DB (the latency
+#        home's database URL; default its own SQLite file).
 # pueue is slow here (about N/W x 0.33 s per run): with the defaults the whole script
 # takes about 15 minutes, nearly all of it pueue's.
 set -euo pipefail
@@ -61,6 +66,7 @@ N=${N:-1000}
 RUNS=${RUNS:-3}
 WORKERS=${WORKERS:-"2 8"}
 LAT_N=${LAT_N:-20}
+LAT_DB=${LAT_DB:-}
 TOOLS=${TOOLS:-"orch pueue tsp"}
 VIEW=${VIEW:-1}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -99,8 +105,10 @@ if has_tool pueue; then
         PUEUE="$tools/bin/pueue" PUEUED="$tools/bin/pueued"
     fi
 fi
-cargo build --quiet --release -p orch --manifest-path "$ROOT/Cargo.toml"
-ORCH="$ROOT/target/release/orch"
+if [ -z "${ORCH:-}" ]; then
+    cargo build --quiet --release -p orch --manifest-path "$ROOT/Cargo.toml"
+    ORCH="$ROOT/target/release/orch"
+fi
 
 # --- cleanup --------------------------------------------------------------------------
 mkdir -p "$BENCH_TMP"
@@ -283,6 +291,9 @@ done
 # --- add-to-start latency -------------------------------------------------------------
 has_tool orch || exit 0
 dir="$WORK/latency"
+# Every orch command below (init too) reads ORCH_DB, as it would --db.
+if [ -n "$LAT_DB" ]; then export ORCH_DB=$LAT_DB; fi
+LAT_STORE=$([ -n "$LAT_DB" ] && echo "${LAT_DB%%://*}" || echo sqlite)
 orch_home "$dir" '["date", "+%s%N"]'
 H="$dir/.orch"
 "$ORCH" --home "$H" run --quiet >"$WORK/latency.log" 2>&1 &
@@ -338,8 +349,8 @@ for ((i = 0; i < LAT_N; i++)); do
     c+=("$(awk -v w="${starts[$i]}" -v c="$claimed" 'BEGIN { printf "%.3f", (w / 1e9 - c) * 1000 }')")
 done
 echo
-printf 'latency  add-to-start  median %.1f ms  p90 %.1f ms  (%d adds; goal median <= 20 ms: %s)\n' \
-    "$(median "${lat[@]}")" "$(p90 "${lat[@]}")" "$LAT_N" \
+printf 'latency  add-to-start  median %.1f ms  p90 %.1f ms  (%d adds, %s; goal median <= 20 ms: %s)\n' \
+    "$(median "${lat[@]}")" "$(p90 "${lat[@]}")" "$LAT_N" "$LAT_STORE" \
     "$(awk -v m="$(median "${lat[@]}")" 'BEGIN { print (m <= 20 ? "met" : "missed") }')"
 printf 'latency  medians: add start -> created_at %.1f ms, -> claim %.1f ms, claim -> worker %.1f ms; `orch add` returned after %.1f ms\n' \
     "$(median "${a[@]}")" "$(median "${b[@]}")" "$(median "${c[@]}")" "$(median "${addt[@]}")"

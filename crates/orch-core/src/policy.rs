@@ -79,8 +79,11 @@ impl RetryPolicy {
     }
 }
 
-/// The pick order: priority, then due time (earliest first, none last), then id number.
-/// The stores sort the same way in SQL; the conformance suite holds them to this.
+/// The pick order: priority, then due time (earliest first, none last), then id number,
+/// then insertion order (docs/LEASES.md). Tasks that differ in none of the first three
+/// (two prefixes, one number) compare equal: a stable sort of tasks in queue order, which
+/// is insertion order, puts them as the stores do. The stores sort the same way in SQL;
+/// the conformance suite holds them to this over random queues.
 pub fn pick_order(a: &Task, b: &Task) -> Ordering {
     a.priority
         .cmp(&b.priority)
@@ -91,7 +94,6 @@ pub fn pick_order(a: &Task, b: &Task) -> Ordering {
             (None, None) => Ordering::Equal,
         })
         .then_with(|| id_number(&a.id).cmp(&id_number(&b.id)))
-        .then_with(|| a.id.cmp(&b.id))
 }
 
 fn id_number(id: &str) -> u64 {
@@ -155,5 +157,17 @@ mod tests {
         v.sort_by(pick_order);
         let ids: Vec<&str> = v.iter().map(|t| t.id.as_str()).collect();
         assert_eq!(ids, ["ORCH-006", "ORCH-004", "ORCH-003", "ORCH-002", "ORCH-010", "ORCH-005"]);
+    }
+
+    #[test]
+    fn ids_of_one_number_keep_insertion_order_not_the_order_of_their_text() {
+        let now = ts("2026-01-01T00:00:00Z");
+        let mk = |id: &str| Task::new(id.into(), "x".into(), Priority::P1, 4, now);
+        // In queue order: WEB-5 was added before ORCH-005, whose text sorts first.
+        let mut v = [mk("WEB-5"), mk("ORCH-007"), mk("ORCH-005"), mk("API-05")];
+        assert_eq!(pick_order(&v[0], &v[2]), Ordering::Equal);
+        v.sort_by(pick_order);
+        let ids: Vec<&str> = v.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, ["WEB-5", "ORCH-005", "API-05", "ORCH-007"]);
     }
 }

@@ -28,12 +28,12 @@
 
 use crate::store::{
     Backend, ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, Settle, Tx,
-    ViewHistory, ViewInfo, ViewMark,
+    ViewHistory, ViewInfo, ViewMark, ViewRow,
 };
 use jiff::Timestamp;
 use orch_core::event::Event;
 use orch_core::outcome::Usage;
-use orch_core::task::Task;
+use orch_core::task::{Priority, Status, Task};
 use regex::Regex;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -195,7 +195,9 @@ impl Backend for Masked {
     }
 }
 
-/// A transaction that masks events and runs' texts and forwards everything else.
+/// A transaction that masks events and runs' texts and forwards everything else: every
+/// method of [`Tx`], those with a default too, so each store's own reading is used (a
+/// test below fails when one is missing).
 pub struct MaskTx<'a> {
     inner: &'a mut dyn Tx,
     mask: &'a Mask,
@@ -246,6 +248,9 @@ impl Tx for MaskTx<'_> {
     }
     fn task_list(&mut self, filter: &ListFilter) -> Result<Vec<Task>> {
         self.inner.task_list(filter)
+    }
+    fn task_counts(&mut self) -> Result<Vec<(Status, Priority, u64)>> {
+        self.inner.task_counts()
     }
     fn claim_candidates(&mut self, now: Timestamp, limit: usize) -> Result<Vec<Task>> {
         self.inner.claim_candidates(now, limit)
@@ -343,8 +348,17 @@ impl Tx for MaskTx<'_> {
     fn view_rows(&mut self, view: &str, done_kept: usize) -> Result<Vec<(Task, Option<ViewMark>)>> {
         self.inner.view_rows(view, done_kept)
     }
+    fn view_lines(&mut self, view: &str, done_kept: usize) -> Result<Vec<ViewRow>> {
+        self.inner.view_lines(view, done_kept)
+    }
+    fn view_versions(&mut self, done_kept: usize) -> Result<Vec<(String, i64)>> {
+        self.inner.view_versions(done_kept)
+    }
     fn view_marks(&mut self, view: &str) -> Result<HashMap<String, ViewMark>> {
         self.inner.view_marks(view)
+    }
+    fn view_mark(&mut self, view: &str, task_id: &str) -> Result<Option<ViewMark>> {
+        self.inner.view_mark(view, task_id)
     }
     fn view_mark_set(&mut self, view: &str, task_id: &str, mark: &ViewMark) -> Result<()> {
         self.inner.view_mark_set(view, task_id, mark)
@@ -436,6 +450,42 @@ mod tests {
         assert_eq!(m.task(&t).unwrap().notes.as_deref(), Some("fail:[masked] / ok"));
         assert!(m.task(&Task { notes: Some("nothing".into()), ..t }).is_none());
         assert_eq!(Mask::new(&["\\$x".to_string()]).unwrap().text("a $x b"), "a [masked] b");
+    }
+
+    /// The names of the `fn`s declared at the top level of the first block opened after
+    /// `header` in `src`.
+    fn fns_in_block(src: &str, header: &str) -> Vec<String> {
+        let start = src.find(header).unwrap_or_else(|| panic!("`{header}` not found"));
+        let body = &src[start + src[start..].find('{').unwrap() + 1..];
+        let (mut depth, mut names, mut line_start) = (0usize, Vec::new(), true);
+        for (i, c) in body.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' if depth == 0 => break,
+                '}' => depth -= 1,
+                _ => {}
+            }
+            if line_start && depth == 0 {
+                let rest = body[i..].trim_start_matches([' ', '\t']);
+                if let Some(sig) = rest.strip_prefix("fn ") {
+                    names.push(sig.split(['(', '<']).next().unwrap().trim().to_string());
+                }
+            }
+            line_start = c == '\n';
+        }
+        names
+    }
+
+    #[test]
+    fn mask_tx_forwards_every_method_of_tx_those_with_a_default_too() {
+        let declared = fns_in_block(include_str!("store/mod.rs"), "pub trait Tx {");
+        let forwarded = fns_in_block(include_str!("mask.rs"), "impl Tx for MaskTx<'_> {");
+        assert!(declared.len() > 40 && declared.contains(&"view_lines".to_string()), "{declared:?}");
+        let missing: Vec<&String> = declared.iter().filter(|m| !forwarded.contains(m)).collect();
+        assert!(
+            missing.is_empty(),
+            "MaskTx does not forward {missing:?}: a default would run instead of the store's own"
+        );
     }
 
     #[test]

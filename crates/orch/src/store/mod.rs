@@ -54,10 +54,10 @@ impl StoreError {
 /// The primitives of one transaction. Every method is a domain operation; none is a
 /// generic update.
 ///
-/// A new required method must also be forwarded by `mask::MaskTx`, the wrapper that
-/// masks secrets in history (events, runs' reasons and reports) on their way in. A
-/// method with a default built on the required ones works through it as it is, at the
-/// default's speed; read transactions are not wrapped.
+/// A new method, with a default or not, must also be forwarded by `mask::MaskTx`, the
+/// wrapper that masks secrets in history (events, runs' reasons and reports) on their way
+/// in (a test there fails when one is not), so the store's own method runs and not the
+/// slower default; read transactions are not wrapped.
 pub trait Tx {
     fn task_get(&mut self, id: &str) -> Result<Option<Task>>;
     /// Inserts a new task at the end of the queue's order. Its `version` is stored as given.

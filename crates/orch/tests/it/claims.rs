@@ -1,9 +1,10 @@
 //! Claims, leases, retries and idempotency through the real binary: racing processes,
 //! exit codes (4 nothing to pick, 5 lease lost), the watchdog, `log`. What needs a clock
-//! that moves (backoff schedules, exhaustion) is in `claims_lib.rs`; a lease that must
-//! have expired here is taken through the library with its clock set back an hour.
+//! that moves (backoff schedules, exhaustion) is in the conformance suite
+//! (`conformance/leases.rs`, on every store); a lease that must have expired here is
+//! taken through the library with its clock set back an hour.
 
-use crate::common::Project;
+use crate::common::{Project, queue_of};
 use jiff::{SignedDuration, Timestamp};
 use orch::clock::ManualClock;
 use orch::config::Config;
@@ -12,18 +13,6 @@ use orch::ops::{ClaimRequest, Options, Orch};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-
-/// A QUEUE.md of `n` PENDING tasks ORCH-001.. .
-fn queue_of(n: usize) -> String {
-    let mut s = String::from(
-        "# Queue\n\n| id | status | priority | task | success_criteria | owner_session | started_at_kst | due_at_kst | notes |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
-    );
-    for i in 1..=n {
-        s.push_str(&format!("| ORCH-{i:03} | PENDING | P1 | task {i} | - | - | - | - | - |\n"));
-    }
-    s
-}
 
 /// `pick --json`: the task id and lease token, or `None` on exit 4.
 fn pick(p: &Project, owner: &str, extra: &[&str]) -> Option<(String, String)> {

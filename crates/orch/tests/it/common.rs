@@ -11,6 +11,18 @@ pub const ORCH_BIN: &str = env!("CARGO_BIN_EXE_orch");
 
 pub const SEED: &str = include_str!("../../../../tests/fixtures/seed_queue.md");
 
+/// A QUEUE.md of `n` PENDING tasks ORCH-001.. .
+pub fn queue_of(n: usize) -> String {
+    let mut s = String::from(
+        "# Queue\n\n| id | status | priority | task | success_criteria | owner_session | started_at_kst | due_at_kst | notes |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
+    );
+    for i in 1..=n {
+        s.push_str(&format!("| ORCH-{i:03} | PENDING | P1 | task {i} | - | - | - | - | - |\n"));
+    }
+    s
+}
+
 /// A temporary project folder (the parent of `.orch/`).
 pub struct Project {
     pub dir: tempfile::TempDir,

@@ -1,11 +1,15 @@
 //! The store conformance suite: the same test functions run against every backend
-//! (`conformance::sqlite::*` and `conformance::postgres::*`), through the operations
+//! (`conformance::sqlite::*` and `conformance::postgres::*`), and again with each behind
+//! the masking wrapper with the built-in patterns (`sqlite_masked`, `postgres_masked`:
+//! `[events] mask` on, as by default), through the operations
 //! (`Orch` in-process, a manual clock) and through the `Tx` primitives directly. Each
 //! test gets a fresh store: a temporary SQLite file, or a new PostgreSQL database
 //! (`CREATE DATABASE orch_test_…`, dropped afterwards) on the server named by
 //! `ORCH_TEST_PG`. Without that variable the PostgreSQL half skips loudly (and fails
 //! under `CI=true`). This file holds the suite's frame and the task lifecycle; races,
-//! change notification, the `Tx` primitives and `migrate` are in `conformance_tx.rs`.
+//! change notification, the `Tx` primitives and `migrate` are in `conformance_tx.rs`;
+//! leases and retries, idempotency keys at claim time, the pick order over random
+//! queues, masking and the one-step claim and settle in `conformance/`.
 
 use crate::common::SEED;
 use crate::postgres::TestDb;
@@ -24,11 +28,19 @@ use std::sync::Arc;
 
 mod claims;
 mod event_log;
+mod keys;
+mod leases;
+mod masking;
+mod pick_order;
 mod settle;
 mod turns;
 
 use claims::*;
 use event_log::*;
+use keys::*;
+use leases::*;
+use masking::*;
+use pick_order::*;
 use settle::*;
 use turns::*;
 
@@ -46,13 +58,27 @@ pub struct Env {
     pub clock: Arc<ManualClock>,
     pub orch: Orch,
     url: String,
+    /// What every handle and connection of this store masks: nothing, or the built-in
+    /// patterns.
+    mask: Vec<String>,
     // Dropped last: the database outlives the connections above.
     _pg: Option<TestDb>,
 }
 
 impl Env {
-    /// `None` when the backend is not available here (PostgreSQL without a server).
+    /// `None` when the backend is not available here (PostgreSQL without a server). The
+    /// store is used as it is: `[events] mask` off.
     pub fn new(kind: Kind, test: &str) -> Option<Env> {
+        Env::with_mask(kind, test, Vec::new())
+    }
+
+    /// [`Env::new`] with every handle and connection behind the masking wrapper with the
+    /// built-in patterns.
+    pub fn masked(kind: Kind, test: &str) -> Option<Env> {
+        Env::with_mask(kind, test, Config::default().events.mask)
+    }
+
+    fn with_mask(kind: Kind, test: &str, mask: Vec<String>) -> Option<Env> {
         let dir = tempfile::tempdir().expect("temp dir");
         let (url, pg) = match kind {
             Kind::Sqlite => (dir.path().join("orch.db").display().to_string(), None),
@@ -62,25 +88,34 @@ impl Env {
             }
         };
         let clock = Arc::new(ManualClock::new(T0.parse().unwrap()));
-        let orch = open_orch(dir.path(), &url, clock.clone());
-        Some(Env { dir, clock, orch, url, _pg: pg })
+        let orch = open_orch(dir.path(), &url, clock.clone(), &mask);
+        Some(Env { dir, clock, orch, url, mask, _pg: pg })
     }
 
-    /// Another connection to the same store, as another process has.
+    /// Another connection to the same store, as another process has (behind the mask
+    /// when this store's handles are).
     pub fn backend(&self) -> Box<dyn Backend> {
-        store::open(&self.url).expect("open store")
+        let mask = orch::mask::Mask::new(&self.mask).expect("mask");
+        orch::mask::wrap(store::open(&self.url).expect("open store"), Arc::new(mask))
     }
 
     /// Another queue handle on the same store and clock.
     pub fn handle(&self) -> Orch {
-        open_orch(self.dir.path(), &self.url, self.clock.clone())
+        open_orch(self.dir.path(), &self.url, self.clock.clone(), &self.mask)
     }
 
-    /// Another queue handle on the same store and clock, with its own configuration.
-    pub fn handle_with(&self, config: Config) -> Orch {
+    /// Another queue handle on the same store and clock, with its own configuration
+    /// (but this store's mask).
+    pub fn handle_with(&self, mut config: Config) -> Orch {
+        config.events.mask = self.mask.clone();
         let home = Home { dir: self.dir.path().join(".orch") };
         let db = store::open(&self.url).expect("open store");
         Orch::with_parts(home, config, db, &Options::default(), self.clock.clone())
+    }
+
+    /// Whether this store's handles mask history (`*_masked`).
+    pub(crate) fn masks(&self) -> bool {
+        !self.mask.is_empty()
     }
 
     pub(crate) fn db(&self) -> &dyn Backend {
@@ -126,13 +161,33 @@ impl Env {
     pub(crate) fn events(&self) -> Vec<Event> {
         store::read(self.db(), |tx| tx.events_after(0, 100_000)).expect("events")
     }
+
+    /// How many `name` events task `id` has.
+    pub(crate) fn events_of(&self, id: &str, name: &str) -> usize {
+        self.events().iter().filter(|e| e.task_id.as_deref() == Some(id) && e.event == name).count()
+    }
+
+    /// Inserts a task as an import or another tool might have left it, through the
+    /// store's own primitives; `own_key` also gives it its idempotency key.
+    pub(crate) fn insert(&self, t: &Task, own_key: bool) {
+        store::write(self.db(), |tx| {
+            tx.task_insert(t)?;
+            if let (true, Some(k)) = (own_key, &t.idempotency_key) {
+                assert!(tx.idempotency_claim(k, &t.id)?);
+            }
+            Ok(())
+        })
+        .expect("insert");
+    }
 }
 
-fn open_orch(root: &std::path::Path, url: &str, clock: Arc<ManualClock>) -> Orch {
+fn open_orch(root: &std::path::Path, url: &str, clock: Arc<ManualClock>, mask: &[String]) -> Orch {
     let home = Home { dir: root.join(".orch") };
     std::fs::create_dir_all(&home.dir).unwrap();
     let db = store::create(url).expect("open store");
-    Orch::with_parts(home, Config::default(), db, &Options::default(), clock)
+    let mut config = Config::default();
+    config.events.mask = mask.to_vec();
+    Orch::with_parts(home, config, db, &Options::default(), clock)
 }
 
 pub(crate) fn claim(orch: &Orch, owner: &str) -> Option<Claimed> {
@@ -152,18 +207,23 @@ fn ids(claims: &[Option<Claimed>]) -> Vec<String> {
     claims.iter().map(|c| c.as_ref().map_or("-".into(), |c| c.task.id.clone())).collect()
 }
 
-/// Generates `sqlite::NAME` and `postgres::NAME` tests for each function `NAME(&Env)`
-/// (in this module and, through `#[macro_use]`, in `conformance_tx`).
+/// Generates `sqlite::NAME`, `postgres::NAME`, `sqlite_masked::NAME` and
+/// `postgres_masked::NAME` tests for each function `NAME(&Env)` (in this module and,
+/// through `#[macro_use]`, in `conformance_tx`, `conformance_view` and `observe`).
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[test] fn $name() { super::$name(&super::Env::new(super::Kind::Sqlite, "").unwrap()); } )*
-        }
-        mod postgres {
+        conformance!(@store sqlite, Sqlite, new; $($name),*);
+        conformance!(@store postgres, Postgres, new; $($name),*);
+        conformance!(@store sqlite_masked, Sqlite, masked; $($name),*);
+        conformance!(@store postgres_masked, Postgres, masked; $($name),*);
+    };
+    (@store $module:ident, $kind:ident, $open:ident; $($name:ident),*) => {
+        mod $module {
             $(
                 #[test]
                 fn $name() {
-                    if let Some(env) = super::Env::new(super::Kind::Postgres, stringify!($name)) {
+                    // `None` only for PostgreSQL without a server (which skips loudly).
+                    if let Some(env) = super::Env::$open(super::Kind::$kind, stringify!($name)) {
                         super::$name(&env);
                     }
                 }
@@ -200,6 +260,16 @@ conformance! {
     tx_task_and_holder_reads_the_task_and_the_run_its_token_holds,
     tx_task_counts_count_what_task_list_lists,
     tx_one_task_per_id_number_whatever_its_padding,
+    history_text_is_masked_by_every_writer_when_the_mask_is_on,
+    claims_hand_out_tasks_in_pick_order_over_random_queues,
+    a_claim_starts_a_run_under_a_lease,
+    lease_expiry_backs_off_one_three_ten_minutes_then_retries_are_exhausted,
+    heartbeats_extend_the_lease_so_the_watchdog_spares_live_work,
+    a_claim_sweeps_expired_leases_before_it_picks,
+    an_expired_lease_still_holds_until_the_watchdog_takes_it,
+    a_stale_token_is_refused_as_lease_lost_and_its_report_is_kept,
+    a_task_whose_key_an_unfinished_task_holds_waits_for_it,
+    waiting_duplicates_never_hide_an_eligible_task_behind_them,
 }
 
 fn add_numbers_ids_in_queue_order(env: &Env) {
@@ -295,45 +365,6 @@ fn one_task_per_resource_runs_at_a_time(env: &Env) {
     assert_eq!(env.claim("w").unwrap().task.id, b);
 }
 
-fn a_task_whose_key_is_done_is_skipped(env: &Env) {
-    let a = env.add_with(NewTask { task: "pay".into(), idempotency_key: Some("inv-7".into()), ..NewTask::default() });
-    let c = env.claim("w").unwrap();
-    env.done(&c, "- paid\nRisks: none");
-    // As an import may leave it: a second task with the same key.
-    let mut dup = Task::new("ORCH-002".into(), "pay again".into(), Priority::P1, 4, env.now());
-    dup.idempotency_key = Some("inv-7".into());
-    dup.version = 1;
-    store::write(env.db(), |tx| tx.task_insert(&dup)).unwrap();
-    assert!(env.claim("w").is_none(), "nothing to run");
-    let t = env.get("ORCH-002");
-    assert_eq!(t.status, Status::Done);
-    assert!(t.notes.unwrap().contains(&format!("idempotent_skip:{a}")));
-}
-
-fn heartbeats_extend_the_lease_and_a_stale_token_is_refused(env: &Env) {
-    let id = env.add("long job");
-    let c = env.claim("w").unwrap();
-    env.advance(600);
-    let auth = Auth::Token(c.run.lease_token.clone());
-    let (t, _) = env.orch.heartbeat(&id, auth.clone(), SignedDuration::from_mins(15)).unwrap();
-    assert_eq!(t.lease.unwrap().expires_at, env.now() + SignedDuration::from_mins(15));
-    let wrong = Auth::Token("0".repeat(32));
-    assert!(env.orch.heartbeat(&id, wrong.clone(), SignedDuration::from_mins(15)).is_err());
-    let report = "- late but here\nRisks: none";
-    let err = env.orch.finish(&id, wrong, Finish::Done { notes: None }, Some(report));
-    assert!(err.is_err(), "a stale token cannot finish");
-    // The lease expires, someone else claims; the first worker's report is still kept.
-    env.advance(16 * 60);
-    env.orch.sweep().unwrap();
-    env.advance(3600);
-    let c2 = env.claim("w2").unwrap();
-    assert_eq!(c2.task.id, id);
-    assert!(env.orch.finish(&id, auth, Finish::Done { notes: None }, Some(report)).is_err());
-    let run = env.orch.runs(&id).unwrap().into_iter().next().unwrap();
-    assert_eq!(run.late_report.as_deref(), Some(report));
-    assert_eq!(env.events().iter().filter(|e| e.event == "report.late").count(), 1);
-}
-
 fn done_ends_the_run_with_its_report(env: &Env) {
     let id = env.add("write docs");
     let c = env.claim("w").unwrap();
@@ -347,55 +378,6 @@ fn done_ends_the_run_with_its_report(env: &Env) {
     assert_eq!((r.outcome.as_deref(), r.report.as_deref()), (Some("done"), Some("- wrote\nRisks: none")));
     assert_eq!(r.ended_at, Some(env.now()));
     assert_eq!(r.started_at, env.now() - SignedDuration::from_secs(90));
-}
-
-fn transient_failures_back_off_then_run_again(env: &Env) {
-    let id = env.add("flaky");
-    let mut waits = Vec::new();
-    for attempt in 1..=4u32 {
-        let c = env.claim("w").unwrap_or_else(|| panic!("attempt {attempt} claimable"));
-        let t = env.fail(&c, FailureClass::Transient);
-        assert_eq!(t.status, Status::Failed);
-        match t.retry_at {
-            Some(at) => {
-                let wait = at.duration_since(env.now()).as_secs();
-                waits.push(wait);
-                env.advance(wait - 1);
-                assert!(env.claim("w").is_none(), "not before retry_at");
-                env.advance(1);
-            }
-            None => assert_eq!(attempt, 4),
-        }
-    }
-    assert_eq!(waits, [60, 180, 600]);
-    let t = env.get(&id);
-    assert_eq!((t.status, t.retry_at, t.attempts), (Status::Failed, None, 4));
-    assert_eq!(env.orch.runs(&id).unwrap().len(), 4);
-}
-
-fn a_permanent_failure_waits_for_an_operator_retry(env: &Env) {
-    let id = env.add("bad input");
-    let c = env.claim("w").unwrap();
-    let t = env.fail(&c, FailureClass::Permanent);
-    assert_eq!((t.status, t.retry_at), (Status::Failed, None));
-    env.advance(86_400);
-    assert!(env.claim("w").is_none());
-    env.orch.apply(&id, &Command::Retry).unwrap();
-    assert_eq!(env.claim("w").unwrap().task.id, id);
-}
-
-fn the_sweep_expires_leases(env: &Env) {
-    let id = env.add("stuck");
-    env.claim("w").unwrap();
-    env.advance(15 * 60 - 1);
-    assert!(env.orch.sweep().unwrap().0.is_empty());
-    env.advance(1);
-    let (swept, _) = env.orch.sweep().unwrap();
-    assert_eq!(swept.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), [id.as_str()]);
-    let t = env.get(&id);
-    assert_eq!((t.status, t.lease.as_ref()), (Status::Failed, None));
-    assert!(t.notes.unwrap().contains("lease_expired"));
-    assert_eq!(env.orch.runs(&id).unwrap()[0].reason.as_deref(), Some("lease_expired"));
 }
 
 fn cancel_replan_and_retry(env: &Env) {

@@ -68,8 +68,8 @@ fn queue(env: &Env) -> Vec<Task> {
 }
 
 /// `view_lines` against `view_rows`, for every `done_kept` up to all, through the
-/// queue's own handle (which masks history: its write transactions go through a
-/// wrapper) and a plain connection, in read and write transactions.
+/// queue's own handle and another connection (in `*_masked`, both behind the masking
+/// wrapper, whose write transactions are its own), in read and write transactions.
 fn same_as_view_rows(env: &Env) {
     let plain = env.backend();
     let backends: [&dyn Backend; 2] = [env.db(), plain.as_ref()];

@@ -3,7 +3,7 @@
 //! overwritten by other commands until imported or discarded, and treated as drift
 //! when the view is read-only.
 
-use crate::common::{Project, SEED};
+use crate::common::{Project, SEED, queue_of};
 use crate::db_state::{fingerprint, line_of, row_of, run_env};
 
 /// A queue made from the seed plus two open tasks, ORCH-027 and ORCH-028.
@@ -221,18 +221,6 @@ fn events_of(p: &Project, id: &str) -> Vec<serde_json::Value> {
     let all = p.read(".orch/events.jsonl");
     let all = all.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).expect("event line"));
     all.filter(|e| e["task_id"] == id).collect()
-}
-
-/// A QUEUE.md of `n` PENDING tasks ORCH-001.. .
-fn queue_of(n: usize) -> String {
-    let mut s = String::from(
-        "# Queue\n\n| id | status | priority | task | success_criteria | owner_session | started_at_kst | due_at_kst | notes |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
-    );
-    for i in 1..=n {
-        s.push_str(&format!("| ORCH-{i:03} | PENDING | P1 | task {i} | - | - | - | - | - |\n"));
-    }
-    s
 }
 
 /// A task set DONE by hand releases what its failure blocked, as `orch` commands do:

@@ -2,7 +2,6 @@
 //! area of the contract.
 
 mod claims;
-mod claims_lib;
 mod common;
 #[macro_use]
 mod conformance;

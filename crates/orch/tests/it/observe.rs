@@ -4,7 +4,7 @@
 //! that the operations outside the ordinary transitions (gate, budget, sweep, an
 //! abandoned run) log their events too.
 
-use crate::common::Project;
+use crate::common::{Project, queue_of};
 use jiff::{SignedDuration, Timestamp};
 use orch::clock::ManualClock;
 use orch::config::Config;
@@ -16,18 +16,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::sync::Arc;
-
-/// A QUEUE.md of `n` PENDING tasks ORCH-001.. .
-pub(crate) fn queue_of(n: usize) -> String {
-    let mut s = String::from(
-        "# Queue\n\n| id | status | priority | task | success_criteria | owner_session | started_at_kst | due_at_kst | notes |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
-    );
-    for i in 1..=n {
-        s.push_str(&format!("| ORCH-{i:03} | PENDING | P1 | task {i} | - | - | - | - | - |\n"));
-    }
-    s
-}
 
 /// `pick --json`: (id, lease token).
 pub(crate) fn pick(p: &Project, owner: &str) -> (String, String) {
@@ -447,8 +435,8 @@ fn the_events_doc_names_every_event_and_every_field() {
 }
 
 /// The store primitives behind `events`, `kpi`, `workers` and `prune`, on every backend
-/// (`observe::store::sqlite::*`, `observe::store::postgres::*`; the PostgreSQL half
-/// needs `ORCH_TEST_PG`, as the conformance suite does).
+/// (`observe::store::sqlite::*`, `observe::store::postgres::*`, and both behind the mask:
+/// the conformance suite's `conformance!`; the PostgreSQL half needs `ORCH_TEST_PG`).
 mod store {
     use crate::conformance::{Env, Kind};
     use jiff::SignedDuration;
@@ -571,19 +559,7 @@ mod store {
         assert_eq!((again.run_ids.len(), again.events, again.tasks), (0, 0, 0));
     }
 
-    mod sqlite {
-        #[test]
-        fn observability_reads_and_prune() {
-            super::observability_reads_and_prune(&super::Env::new(super::Kind::Sqlite, "").unwrap());
-        }
-    }
-
-    mod postgres {
-        #[test]
-        fn observability_reads_and_prune() {
-            if let Some(env) = super::Env::new(super::Kind::Postgres, "observability_reads_and_prune") {
-                super::observability_reads_and_prune(&env);
-            }
-        }
+    conformance! {
+        observability_reads_and_prune,
     }
 }

@@ -49,10 +49,11 @@ fn a_reader_waits_for_a_writer_in_flight_below_it_and_holds_no_writer_back() {
         let r = s.spawn(|| seqs_after(reader.as_ref(), start));
         std::thread::sleep(Duration::from_millis(300));
         assert!(!r.is_finished(), "the reader returned past an event whose writer is in flight");
-        // The waiting reader holds no writer back: a new change commits at once.
-        let t0 = Instant::now();
+        // The waiting reader holds no writer back: a new change commits while it still
+        // waits (a writer behind it would wait for the slow writer too, which commits
+        // only below).
         commit_event(writer.as_ref());
-        assert!(t0.elapsed() < Duration::from_secs(2), "a writer waited {:?} behind the reader", t0.elapsed());
+        assert!(!r.is_finished(), "the reader returned past an event whose writer is in flight");
         slow.batch_execute("COMMIT").unwrap();
         r.join().unwrap()
     });

@@ -2,8 +2,8 @@
 //! everything of unfinished tasks, and removes only the folders of runs it pruned —
 //! never a folder another database may own.
 
-use crate::common::Project;
-use crate::observe::{file_events, json_lines, pick, queue_of};
+use crate::common::{Project, queue_of};
+use crate::observe::{file_events, json_lines, pick};
 use std::collections::BTreeMap;
 
 #[test]
