@@ -490,32 +490,30 @@ impl Dispatcher<'_> {
     /// turn records where it runs; a stop decided while it was being started kills it at
     /// once. True when its slot is free again (it could not start).
     fn started(&mut self, run_id: &str, started: Result<launch::Started, runner::SpawnError>) -> bool {
-        let st = match (self.slots.get_mut(run_id), started) {
-            (Some(_), Err(e)) => {
+        // A run whose process ended before its start was heard of: only recorded. Its
+        // slot, if there is one, is its review by now, whose process is not this one.
+        let early = self.early_exits.remove(run_id);
+        let st = match (early, self.slots.get_mut(run_id), started) {
+            (Some(_), _, Err(_)) => return false,
+            (Some((task_id, attempt, title)), _, Ok(st)) => (task_id, attempt, title, st),
+            (None, Some(_), Err(e)) => {
                 let s = self.slots.remove(run_id).expect("the slot is there");
                 self.spawn_failed(s, e);
                 return true;
             }
-            (_, Err(_)) => {
-                self.early_exits.remove(run_id);
-                return false;
-            }
-            (Some(s), Ok(st)) => {
+            (None, None, Err(_)) => return false,
+            (None, Some(s), Ok(st)) => {
                 if s.stop.is_some() {
                     st.group.kill();
                 }
                 s.group = Some(st.group.clone());
                 (s.task_id.clone(), s.attempt, s.title.clone(), st)
             }
-            (None, Ok(st)) => match self.early_exits.remove(run_id) {
-                // It ended before its start was heard of: only recorded.
-                Some((task_id, attempt, title)) => (task_id, attempt, title, st),
-                // Its slot was given up (an error): a worker that starts now is stopped.
-                None => {
-                    st.group.kill();
-                    return false;
-                }
-            },
+            // Its slot was given up (an error): a worker that starts now is stopped.
+            (None, None, Ok(st)) => {
+                st.group.kill();
+                return false;
+            }
         };
         let (task_id, attempt, title, st) = st;
         self.unrecorded.push((
