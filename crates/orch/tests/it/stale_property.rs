@@ -7,26 +7,10 @@
 //! column since the copy was taken. (An "edit" that writes a line the view showed
 //! before is no edit: it is stale, and changes nothing either.)
 
-use crate::common::Project;
+use crate::common::{Project, Rng};
 use crate::db_state::row_of;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
-
-/// A small xorshift generator: the same seed, the same run.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
-        (!items.is_empty()).then(|| &items[self.below(items.len())])
-    }
-}
 
 /// Every task by id, as `list --json` gives it.
 fn tasks(p: &Project) -> BTreeMap<String, Value> {
@@ -68,7 +52,7 @@ fn one_seed(seed: u64, steps: usize) {
     let mut leases: Vec<(String, String)> = Vec::new();
     for step in 0..steps {
         let ids: Vec<String> = tasks(&p).into_keys().collect();
-        let id = rng.pick(&ids).cloned().unwrap();
+        let id = rng.pick_some(&ids).cloned().unwrap();
         let text = format!("s{seed}-{step}");
         match rng.below(10) {
             0 => drop(change(&p, &["add", &text])),
@@ -96,7 +80,7 @@ fn one_seed(seed: u64, steps: usize) {
         }
         seen.extend(p.queue_md().lines().filter(|l| l.starts_with("| ORCH-")).map(str::to_string));
         if rng.below(3) == 0 {
-            let copy = rng.pick(&copies).cloned().unwrap();
+            let copy = rng.pick_some(&copies).cloned().unwrap();
             write_back(&p, &mut rng, &copy, step, &seen);
             seen.extend(p.queue_md().lines().filter(|l| l.starts_with("| ORCH-")).map(str::to_string));
         }
@@ -108,7 +92,7 @@ fn write_back(p: &Project, rng: &mut Rng, copy: &str, step: usize, seen: &HashSe
     let before = tasks(p);
     let rows: Vec<&str> = copy.lines().filter(|l| l.starts_with("| ORCH-")).collect();
     let edit = (rng.below(2) == 0).then(|| {
-        let row = *rng.pick(&rows).unwrap();
+        let row = *rng.pick_some(&rows).unwrap();
         let id = cell(row, 0);
         let (field, column, new) = if rng.below(2) == 0 {
             ("task", 3, format!("edited {step}"))

@@ -3,28 +3,13 @@
 //! order), over random queues (fixed seeds, so a failure replays) on every store.
 
 use super::Env;
+use crate::common::Rng;
 use jiff::{SignedDuration, Timestamp};
 use orch::store::{self, ClaimSpec, ListFilter, NextClaim, Run};
 use orch_core::id::parse_id;
 use orch_core::policy::pick_order;
 use orch_core::task::{Lease, Priority, Status, Task};
 use std::collections::{HashMap, HashSet};
-
-/// A small xorshift generator: the same seed, the same queues.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
-
-    fn pick<T: Clone>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())].clone()
-    }
-}
 
 /// The tasks claimable at `now`, by the rules of docs/LEASES.md, in pick order: `all`
 /// comes in queue order, and the sort is stable, so ties keep insertion order.
