@@ -356,7 +356,12 @@ fn finish(mut w: Watched) {
     };
     finishing().retain(|p| *p != w.group.pgid);
     log::wait(std::mem::take(&mut w.logs));
-    (w.done)(exit);
+    // The reaper thread calls this for every process: a callback that panics must not
+    // end it, or no later exit would be heard of.
+    let done = w.done;
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || done(exit))).is_err() {
+        eprintln!("orch: warning: the handler of process {}'s exit failed", w.group.pgid);
+    }
 }
 
 /// Runs `spec` to its end, or kills its group after `timeout` (`Exit::TimedOut`).

@@ -131,13 +131,17 @@ fn every_process_is_reaped_once_when_many_end_together_or_before_they_are_watche
         pids.insert(s.pid);
         let tx = tx.clone();
         let pid = s.pid;
-        watch(s.child, move |e| tx.send((pid, e)).unwrap());
+        watch(s.child, move |e| {
+            let _ = tx.send((pid, e));
+        });
     }
     drop(tx);
     let mut seen = BTreeSet::new();
     for _ in 0..24 {
-        let (pid, exit) = rx.recv_timeout(Duration::from_secs(20)).expect("every exit is reported");
-        assert!(matches!(exit, Exit::Code(0..=2)), "{exit:?}");
+        let (pid, exit) = rx
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|e| panic!("not every exit was reported ({e}): {seen:?} of {pids:?}"));
+        assert!(matches!(exit, Exit::Code(0..=2)), "{pid}: {exit:?}");
         assert!(seen.insert(pid), "{pid} reported twice");
     }
     assert_eq!(seen, pids);
