@@ -303,8 +303,15 @@ fn start_reaper() {
         .name("orch-reaper".into())
         .spawn(move || {
             for _ in signals.forever() {
-                take_where(|w| has_exited(w.group.pgid)).into_iter().for_each(finish);
-                tree::reap_orphans();
+                // Whatever goes wrong in one pass, the thread goes on: without it no later
+                // exit would be heard of.
+                let pass = std::panic::catch_unwind(|| {
+                    take_where(|w| has_exited(w.group.pgid)).into_iter().for_each(finish);
+                    tree::reap_orphans();
+                });
+                if pass.is_err() {
+                    eprintln!("orch: warning: reaping processes failed once; going on");
+                }
             }
         })
         .expect("the reaper thread");
