@@ -242,16 +242,7 @@ impl Default for Alerts {
 
 impl Default for Events {
     fn default() -> Self {
-        let mask = [
-            r"sk-[A-Za-z0-9_-]{16,}",
-            r"gh[pousr]_[A-Za-z0-9]{20,}",
-            r"github_pat_[A-Za-z0-9_]{20,}",
-            r"AKIA[0-9A-Z]{16}",
-            r"xox[abprs]-[A-Za-z0-9-]{10,}",
-            r"(?i:bearer)[ \t]+[A-Za-z0-9._~+/=-]+",
-            r"(?i:password|passwd|secret)=[^ \t\r\n]+",
-        ];
-        Events { mask: mask.iter().map(|p| p.to_string()).collect() }
+        Events { mask: crate::mask::BUILT_IN.iter().map(|p| p.to_string()).collect() }
     }
 }
 
