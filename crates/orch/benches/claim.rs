@@ -15,8 +15,8 @@ use orch::clock::SystemClock;
 use orch::config::Config;
 use orch::home::Home;
 use orch::ops::{ClaimRequest, Claimed, Finish, Options, Orch};
-use orch::store::sqlite::Sqlite;
 use orch_core::state::{Auth, Command};
+use orch_store::sqlite::Sqlite;
 use rusqlite::{Connection, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -99,7 +99,7 @@ struct Raw {
 }
 
 /// The store's own claim query, run here through plain rusqlite.
-static RAW_CLAIM: std::sync::LazyLock<String> = std::sync::LazyLock::new(orch::store::sqlite::claim_query);
+static RAW_CLAIM: std::sync::LazyLock<String> = std::sync::LazyLock::new(orch_store::sqlite::claim_query);
 
 const RAW_GET: &str = "SELECT id, status, priority, task, success_criteria, owner, started_at, due_at, notes, \
      extra, attempts, max_attempts, retry_at, idempotency_key, resource, depends_on, lease_token, \

@@ -18,10 +18,10 @@ use orch::clock::SystemClock;
 use orch::config::Config;
 use orch::home::Home;
 use orch::ops::{ClaimRequest, Finish, Options, Orch};
-use orch::store::{self, Backend};
 use orch_core::id::format_id;
 use orch_core::state::Auth;
 use orch_core::task::{Priority, Task};
+use orch_store::Backend;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -59,14 +59,14 @@ fn open(url: &str, dir: &std::path::Path) -> Orch {
     home.create().expect("create .orch");
     let mut config = Config::default();
     config.queue.file = String::new();
-    let db = store::open(url).expect("open store");
+    let db = orch_store::open(url).expect("open store");
     Orch::with_parts(home, config, db, &Options::default(), Arc::new(SystemClock))
 }
 
 /// Adds `n` tasks in one transaction (setup, not measured).
 fn fill(db: &dyn Backend, n: usize) {
     let now = jiff::Timestamp::now();
-    store::write(db, |tx| {
+    orch_store::write(db, |tx| {
         let first = tx.task_max_num("ORCH")? + 1;
         for i in 0..n as u64 {
             let mut t = Task::new(format_id("ORCH", first + i), format!("bench task {i}"), Priority::P1, 4, now);

@@ -2,9 +2,9 @@
 //! (DESIGN §9): 1 unexpected, 2 bad usage or input, 3 drift or alert, 4 not found,
 //! 5 conflict.
 
-use crate::store::StoreError;
 use orch_core::queue_md::Diagnostic;
 use orch_core::state::TransitionError;
+use orch_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

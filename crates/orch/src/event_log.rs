@@ -13,7 +13,6 @@
 
 use crate::error::{Error, Result};
 use crate::ops::Orch;
-use crate::store;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -113,7 +112,7 @@ fn flush_once(orch: &Orch) -> Result<usize> {
     };
     let mut written = 0;
     loop {
-        let events = store::read(orch.db.as_ref(), |tx| tx.events_after(last, PAGE))?;
+        let events = orch_store::read(orch.db.as_ref(), |tx| tx.events_after(last, PAGE))?;
         let Some(end) = events.last().map(|e| e.seq) else { break };
         let mut buf = String::new();
         for e in &events {
@@ -145,7 +144,7 @@ pub fn rewrite(orch: &Orch) -> Result<(u64, u64)> {
     let mut last = 0;
     let mut after = 0u64;
     loop {
-        let events = store::read(orch.db.as_ref(), |tx| tx.events_after(last, PAGE))?;
+        let events = orch_store::read(orch.db.as_ref(), |tx| tx.events_after(last, PAGE))?;
         let Some(end) = events.last().map(|e| e.seq) else { break };
         for e in &events {
             let line = e.to_json_line();

@@ -11,8 +11,6 @@ pub mod error;
 pub mod event_log;
 pub mod gate;
 pub mod home;
-pub mod mask;
 pub mod ops;
 pub mod runner;
-pub mod store;
 pub mod sync;

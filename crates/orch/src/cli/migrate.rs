@@ -1,12 +1,11 @@
 //! `orch migrate --from URL --to URL`: move a queue with its whole history into another
 //! database, e.g. from the embedded SQLite file to a PostgreSQL server that several
-//! machines share. The copying is `store::migrate`; this only opens the two stores.
+//! machines share. The copying is `orch_store::migrate`; this only opens the two stores.
 
 use super::output::{print, print_json};
 use super::{Cli, cwd};
 use crate::error::{Error, Result};
 use crate::home::Home;
-use crate::store;
 
 #[derive(clap::Args, Debug)]
 pub struct MigrateArgs {
@@ -29,10 +28,10 @@ pub fn run(cli: &Cli, args: &MigrateArgs) -> Result<i32> {
     if from_url == args.to {
         return Err(Error::Usage("--from and --to name the same database".into()));
     }
-    let from = store::open(&from_url)?;
+    let from = orch_store::open(&from_url)?;
     // The target may be new: a SQLite file is created, a PostgreSQL schema set up.
-    let to = store::create(&args.to)?;
-    let summary = store::migrate::migrate(from.as_ref(), to.as_ref())?;
+    let to = orch_store::create(&args.to)?;
+    let summary = orch_store::migrate::migrate(from.as_ref(), to.as_ref())?;
     if args.json {
         print_json(&serde_json::to_value(&summary).expect("a summary serialises"));
     } else {

@@ -5,9 +5,9 @@ use super::output::{clip, columns, print, print_json, time};
 use crate::error::Result;
 use crate::ops::json::{run_json, task_json};
 use crate::ops::{Orch, TreeNode};
-use crate::store::ListFilter;
 use orch_core::task::{Priority, Status};
 use orch_core::time::format_duration;
+use orch_store::ListFilter;
 
 #[derive(clap::Args, Debug)]
 pub struct ListArgs {

@@ -242,7 +242,7 @@ impl Default for Alerts {
 
 impl Default for Events {
     fn default() -> Self {
-        Events { mask: crate::mask::BUILT_IN.iter().map(|p| p.to_string()).collect() }
+        Events { mask: orch_store::mask::BUILT_IN.iter().map(|p| p.to_string()).collect() }
     }
 }
 
@@ -385,7 +385,7 @@ impl Config {
         if !self.alerts.latency_p95.is_positive() {
             return fail("alerts.latency_p95", "must be longer than 0s".into());
         }
-        if let Err(e) = crate::mask::Mask::new(&self.events.mask) {
+        if let Err(e) = orch_store::mask::Mask::new(&self.events.mask) {
             return fail("events.mask", e.to_string());
         }
         if self.team.hard_cap == 0 || self.team.hard_cap > orch_core::team::CAP {

@@ -19,7 +19,7 @@ pub struct DispatcherLock {
 
 /// The lock file for the queue of `orch`, and what it guards (for messages).
 fn lock_path(orch: &Orch) -> (PathBuf, String) {
-    match crate::store::sqlite_path(&orch.db_url) {
+    match orch_store::sqlite_path(&orch.db_url) {
         Some(db) => {
             let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "orch.db".into());
             name.push(".dispatcher.lock");

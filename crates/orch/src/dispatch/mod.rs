@@ -111,7 +111,7 @@ struct Dispatcher<'a> {
     /// Since when the store has been failing (busy or away), while it is.
     store_down: Option<Instant>,
     /// Workers started whose process the next turn records, and by when it must.
-    unrecorded: Vec<(String, crate::store::ProcessInfo)>,
+    unrecorded: Vec<(String, orch_store::ProcessInfo)>,
     record_by: Option<Instant>,
     tx: mpsc::Sender<Msg>,
     progress: Progress,
@@ -281,7 +281,7 @@ impl Dispatcher<'_> {
                 || self.ended.iter().any(|e| e.run_id == id)
                 || self.unreaped.iter().any(|(r, _)| r == id)
         };
-        let strays: Vec<crate::store::Run> = self
+        let strays: Vec<orch_store::Run> = self
             .orch
             .live_runs_on(&self.host)?
             .into_iter()
@@ -518,7 +518,7 @@ impl Dispatcher<'_> {
         let (task_id, attempt, title, st) = st;
         self.unrecorded.push((
             run_id.to_string(),
-            crate::store::ProcessInfo {
+            orch_store::ProcessInfo {
                 host: self.host.clone(),
                 pid: i64::from(st.pid),
                 pgid: i64::from(st.pid),

@@ -14,8 +14,8 @@
 use crate::error::{Error, Result};
 use crate::ops::Orch;
 use crate::runner;
-use crate::store::Run;
 use orch_core::state::{Auth, Command};
+use orch_store::Run;
 use std::collections::BTreeSet;
 use std::time::Duration;
 

@@ -4,7 +4,6 @@
 
 use crate::error::{Error, Result};
 use crate::ops::Orch;
-use crate::store;
 use orch_core::outcome::Exit;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
@@ -27,7 +26,7 @@ pub enum Msg {
 
 /// A second connection that blocks until another process commits, then wakes the loop.
 pub fn spawn_watcher(orch: &Orch, tx: mpsc::Sender<Msg>, stop: Arc<AtomicBool>) -> Result<()> {
-    let db = store::open(&orch.db_url)?;
+    let db = orch_store::open(&orch.db_url)?;
     std::thread::spawn(move || {
         while !stop.load(Ordering::Relaxed) {
             match db.wait_for_change(Duration::from_millis(250)) {

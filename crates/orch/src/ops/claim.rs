@@ -5,11 +5,11 @@
 
 use super::{Orch, persist, persist_traced};
 use crate::error::Result;
-use crate::store::{self, ClaimSpec, NextClaim, Run, StoreError, Tx};
 use jiff::{SignedDuration, Timestamp};
 use orch_core::policy::{FailureClass, RetryPolicy};
 use orch_core::state::{Auth, Command, transition};
 use orch_core::task::{Status, Task};
+use orch_store::{ClaimSpec, NextClaim, Run, StoreError, Tx};
 use std::collections::HashSet;
 
 /// Who claims, and for how long.
@@ -100,12 +100,12 @@ impl Orch {
     /// Every run of a task, oldest first.
     pub fn runs(&self, id: &str) -> Result<Vec<Run>> {
         self.get(id)?;
-        Ok(store::read(self.db.as_ref(), |tx| tx.runs_of(id))?)
+        Ok(orch_store::read(self.db.as_ref(), |tx| tx.runs_of(id))?)
     }
 }
 
 /// Turns every lease that expired at or before `now` into a transient failure.
-fn expire_in(tx: &mut dyn Tx, now: Timestamp, policy: &RetryPolicy) -> store::Result<Vec<Task>> {
+fn expire_in(tx: &mut dyn Tx, now: Timestamp, policy: &RetryPolicy) -> orch_store::Result<Vec<Task>> {
     let mut changed = Vec::new();
     for t in tx.expired_leases(now)? {
         let change = transition(&t, &Command::Expire { unit: unit_draw() }, now, policy).map_err(refused)?;
@@ -141,7 +141,7 @@ pub(super) fn claim_in(
     req: &ClaimRequest,
     now: Timestamp,
     rules: &Rules<'_>,
-) -> store::Result<Option<Claimed>> {
+) -> orch_store::Result<Option<Claimed>> {
     let policy = rules.policy;
     if rules.cost_limit <= 0.0 {
         let run = new_run(req, now);
@@ -167,7 +167,7 @@ pub(super) fn claim_in(
 /// never hide an eligible task behind them: each round reads past the ones already known
 /// to wait. What it changes on the way is the caller's transaction's to commit, or to
 /// roll back (`status` asks what `pick` would take without taking it).
-pub(super) fn next_in(tx: &mut dyn Tx, now: Timestamp, rules: &Rules<'_>) -> store::Result<Option<Task>> {
+pub(super) fn next_in(tx: &mut dyn Tx, now: Timestamp, rules: &Rules<'_>) -> orch_store::Result<Option<Task>> {
     let policy = rules.policy;
     expire_in(tx, now, policy)?;
     let mut waiting: HashSet<String> = HashSet::new();
@@ -239,7 +239,7 @@ fn confirm(
     after: &Task,
     now: Timestamp,
     policy: &RetryPolicy,
-) -> store::Result<Claimed> {
+) -> orch_store::Result<Claimed> {
     let change = transition(before, &claim_command(req, &run, now), now, policy).map_err(refused)?;
     let mut task = change.task;
     task.version += 1;
@@ -275,7 +275,7 @@ fn start(
     cand: &Task,
     now: Timestamp,
     policy: &RetryPolicy,
-) -> store::Result<Claimed> {
+) -> orch_store::Result<Claimed> {
     let run = Run { task_id: cand.id.clone(), attempt: cand.attempts + 1, ..new_run(req, now) };
     let change = transition(cand, &claim_command(req, &run, now), now, policy).map_err(refused)?;
     tx.run_insert(&run)?;
@@ -285,7 +285,13 @@ fn start(
 
 /// Blocks `cand` (`cost_limit`, with a `budget.exceeded` event) when its runs spent the
 /// task cost budget; true when it did.
-fn over_budget(tx: &mut dyn Tx, cand: &Task, limit: f64, now: Timestamp, policy: &RetryPolicy) -> store::Result<bool> {
+fn over_budget(
+    tx: &mut dyn Tx,
+    cand: &Task,
+    limit: f64,
+    now: Timestamp,
+    policy: &RetryPolicy,
+) -> orch_store::Result<bool> {
     if limit <= 0.0 {
         return Ok(false);
     }
@@ -313,7 +319,7 @@ enum Key {
     DoneBy(String),
 }
 
-fn idempotency(tx: &mut dyn Tx, task: &Task) -> store::Result<Key> {
+fn idempotency(tx: &mut dyn Tx, task: &Task) -> orch_store::Result<Key> {
     let Some(key) = &task.idempotency_key else { return Ok(Key::Free) };
     match tx.idempotency_owner(key)? {
         None => {

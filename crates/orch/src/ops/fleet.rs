@@ -5,10 +5,10 @@
 
 use super::Orch;
 use crate::error::Result;
-use crate::store::{self, EventQuery, ListFilter, StoreError};
 use jiff::Timestamp;
 use orch_core::event::{Event, kind};
 use orch_core::task::{Priority, Status};
+use orch_store::{EventQuery, ListFilter, StoreError};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -47,7 +47,7 @@ impl Orch {
     pub fn fleet(&self) -> Result<Fleet> {
         let now = self.now();
         let secs = |a: Timestamp, b: Timestamp| a.duration_since(b).as_secs_f64();
-        let (counts, mut workers) = store::read(self.db.as_ref(), |tx| {
+        let (counts, mut workers) = orch_store::read(self.db.as_ref(), |tx| {
             let in_progress = ListFilter { statuses: vec![Status::InProgress], ..ListFilter::default() };
             let mut workers = Vec::new();
             for t in &tx.task_list(&in_progress)? {
@@ -108,7 +108,7 @@ impl Orch {
     /// are not an empty answer but `NotFound` (a typo in an id would otherwise look like
     /// a task with no history).
     pub fn events(&self, q: &EventQuery) -> Result<Vec<Event>> {
-        Ok(store::read(self.db.as_ref(), |tx| {
+        Ok(orch_store::read(self.db.as_ref(), |tx| {
             if let Some(id) = &q.task_id
                 && tx.task_get(id)?.is_none()
             {
@@ -121,7 +121,7 @@ impl Orch {
     /// Up to `limit` events after `seq`, in order. A cursor that follows the log: on
     /// PostgreSQL it never steps past an event whose writer has not committed yet.
     pub fn events_after(&self, seq: i64, limit: usize) -> Result<Vec<Event>> {
-        Ok(store::read(self.db.as_ref(), |tx| tx.events_after(seq, limit))?)
+        Ok(orch_store::read(self.db.as_ref(), |tx| tx.events_after(seq, limit))?)
     }
 
     /// Blocks until the database may have changed, or `timeout` passes.

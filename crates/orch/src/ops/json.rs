@@ -3,9 +3,9 @@
 //! at millisecond precision (what the database keeps), so a task prints the same
 //! whether it was just changed in memory or read back.
 
-use crate::store::Run;
 use jiff::Timestamp;
 use orch_core::task::Task;
+use orch_store::Run;
 use serde_json::{Map, Value, json};
 
 /// A time as JSON: RFC 3339, cut to the millisecond the database keeps.

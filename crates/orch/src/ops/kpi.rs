@@ -4,7 +4,6 @@
 
 use super::Orch;
 use crate::error::Result;
-use crate::store;
 use jiff::SignedDuration;
 use orch_core::kpi::{self, Input, Kpi, RunSample, Thresholds, WAIT_EVENTS};
 
@@ -13,7 +12,7 @@ impl Orch {
     pub fn kpi(&self, window: SignedDuration) -> Result<Kpi> {
         let until = self.now();
         let since = orch_core::time::earlier(until, window.abs());
-        let (runs, events, stale) = store::read(self.db.as_ref(), |tx| {
+        let (runs, events, stale) = orch_store::read(self.db.as_ref(), |tx| {
             Ok((
                 tx.runs_since(since)?,
                 tx.events_of_tasks_run_since(since, WAIT_EVENTS)?,

@@ -28,12 +28,12 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::home::Home;
-use crate::store::{self, Backend, RunEnd, Tx};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use orch_core::policy::RetryPolicy;
 use orch_core::state::{Auth, Change, Command, RunEffect, transition};
 use orch_core::task::{Status, Task};
+use orch_store::{Backend, RunEnd, Tx};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -70,7 +70,7 @@ pub struct Orch {
     events_behind: AtomicBool,
     /// The secrets masked in the history (`[events] mask`); `db` applies it to every
     /// event and run text written, front ends to what they print.
-    pub mask: Arc<crate::mask::Mask>,
+    pub mask: Arc<orch_store::mask::Mask>,
     /// The threads of this process appending to `events.jsonl` take turns.
     pub(crate) flushes: crate::event_log::Flushes,
     /// The view file's name in the store, once worked out (`sync::view_name`).
@@ -80,15 +80,15 @@ pub struct Orch {
 impl Orch {
     /// Opens the queue in `home` with its config and database, which must exist.
     pub fn open(home: Home, opts: &Options) -> Result<Orch> {
-        Orch::connect(home, opts, store::open)
+        Orch::connect(home, opts, orch_store::open)
     }
 
     /// [`Orch::open`] that creates the SQLite database when there is none (`init`).
     pub fn create(home: Home, opts: &Options) -> Result<Orch> {
-        Orch::connect(home, opts, store::create)
+        Orch::connect(home, opts, orch_store::create)
     }
 
-    fn connect(home: Home, opts: &Options, open: fn(&str) -> store::Result<Box<dyn Backend>>) -> Result<Orch> {
+    fn connect(home: Home, opts: &Options, open: fn(&str) -> orch_store::Result<Box<dyn Backend>>) -> Result<Orch> {
         let config = Config::load(&home.config_path()).map_err(Error::Usage)?;
         let url = opts.db.clone().unwrap_or_else(|| home.db_path().display().to_string());
         let db = open(&url)?;
@@ -105,9 +105,9 @@ impl Orch {
             None => Some(home.root().join(&config.queue.file)),
         };
         let mask = Arc::new(
-            crate::mask::Mask::new(&config.events.mask).expect("events.mask was checked when the config was read"),
+            orch_store::mask::Mask::new(&config.events.mask).expect("events.mask was checked when the config was read"),
         );
-        let db = crate::mask::wrap(db, mask.clone());
+        let db = orch_store::mask::wrap(db, mask.clone());
         Orch {
             mask,
             db_url: db.describe(),
@@ -133,8 +133,8 @@ impl Orch {
     /// Runs `f` in one write transaction, then mirrors new events to `events.jsonl` and
     /// refreshes the view. Warnings from those two (they never undo the change) are
     /// returned beside the value.
-    pub fn change<T>(&self, f: impl FnMut(&mut dyn Tx) -> store::Result<T>) -> Result<(T, Vec<String>)> {
-        let value = store::write(self.db.as_ref(), f)?;
+    pub fn change<T>(&self, f: impl FnMut(&mut dyn Tx) -> orch_store::Result<T>) -> Result<(T, Vec<String>)> {
+        let value = orch_store::write(self.db.as_ref(), f)?;
         Ok((value, self.after_change()))
     }
 
@@ -142,8 +142,8 @@ impl Orch {
     /// without refreshing the view: for changes QUEUE.md does not show (a verdict, a
     /// budget notice, an abandoned run). A file that could not be written is caught up
     /// by the next flush.
-    pub(crate) fn log_change<T>(&self, f: impl FnMut(&mut dyn Tx) -> store::Result<T>) -> Result<T> {
-        let value = store::write(self.db.as_ref(), f)?;
+    pub(crate) fn log_change<T>(&self, f: impl FnMut(&mut dyn Tx) -> orch_store::Result<T>) -> Result<T> {
+        let value = orch_store::write(self.db.as_ref(), f)?;
         if self.deferred.load(Ordering::Relaxed) {
             self.events_behind.store(true, Ordering::Relaxed);
         } else {
@@ -188,7 +188,7 @@ impl Orch {
     }
 
     pub fn get(&self, id: &str) -> Result<Task> {
-        store::read(self.db.as_ref(), |tx| tx.task_get(id))?.ok_or_else(|| not_found(id))
+        orch_store::read(self.db.as_ref(), |tx| tx.task_get(id))?.ok_or_else(|| not_found(id))
     }
 }
 
@@ -198,7 +198,12 @@ pub(crate) fn not_found(id: &str) -> Error {
 
 /// Persists an allowed change inside `tx`: the task (compare-and-set), the end of its run
 /// and its events. `report` goes on the run that ends.
-pub(crate) fn persist(tx: &mut dyn Tx, before: &Task, change: Change, report: Option<&str>) -> store::Result<Task> {
+pub(crate) fn persist(
+    tx: &mut dyn Tx,
+    before: &Task,
+    change: Change,
+    report: Option<&str>,
+) -> orch_store::Result<Task> {
     persist_traced(tx, before, change, report, None)
 }
 
@@ -210,7 +215,7 @@ pub(crate) fn persist_traced(
     change: Change,
     report: Option<&str>,
     trace: Option<&str>,
-) -> store::Result<Task> {
+) -> orch_store::Result<Task> {
     let Change { task, mut events, run } = change;
     let saved = tx.task_update(&task)?;
     // Events of a live run carry its ids; a claim inserts its run before this.
@@ -243,7 +248,7 @@ pub(crate) fn persist_traced(
 /// blocked by a dependency gets the note too); a task that is DONE releases the tasks a
 /// dependency blocked, once everything they wait on is DONE; and a task put back to
 /// PENDING while something it waits on has failed for good is blocked again.
-fn propagate(tx: &mut dyn Tx, before: Status, t: &Task) -> store::Result<()> {
+fn propagate(tx: &mut dyn Tx, before: Status, t: &Task) -> orch_store::Result<()> {
     if before == t.status {
         return Ok(());
     }
@@ -283,9 +288,9 @@ fn propagate(tx: &mut dyn Tx, before: Status, t: &Task) -> store::Result<()> {
 }
 
 /// Applies a follow-on command inside the same transaction.
-fn step(tx: &mut dyn Tx, task: &Task, cmd: &Command, now: jiff::Timestamp) -> store::Result<()> {
+fn step(tx: &mut dyn Tx, task: &Task, cmd: &Command, now: jiff::Timestamp) -> orch_store::Result<()> {
     let change =
-        transition(task, cmd, now, &RetryPolicy::default()).map_err(|e| store::StoreError::Db(e.to_string()))?;
+        transition(task, cmd, now, &RetryPolicy::default()).map_err(|e| orch_store::StoreError::Db(e.to_string()))?;
     persist(tx, task, change, None).map(|_| ())
 }
 

@@ -2,7 +2,7 @@
 //! read before — by `done`, before the gate, or at the start of the settle's own
 //! transaction — and the store writes it — the task, the verdict and the end on its run,
 //! the events — with a compare-and-set on the version read
-//! ([`crate::store::Tx::task_settle`]). A task that changed meanwhile (a heartbeat, a
+//! ([`orch_store::Tx::task_settle`]). A task that changed meanwhile (a heartbeat, a
 //! cancel, a hand edit) is left to the general way (`persist`) in the same transaction,
 //! and so is a change after which something follows for other tasks (dependencies): the
 //! store writes only when no task depends on this one, when that matters. What is written
@@ -10,16 +10,16 @@
 //! events with the run's ids.
 
 use super::run::verdict_event;
-use crate::store::{self, RunEnd, Settle, Tx};
 use jiff::Timestamp;
 use orch_core::policy::RetryPolicy;
 use orch_core::state::{Change, Command, RunEffect, transition};
 use orch_core::task::{Status, Task};
+use orch_store::{RunEnd, Settle, Tx};
 
 /// What a settle knows before it writes: the task as read, and its live run.
 pub(crate) struct Known<'a> {
     pub task: &'a Task,
-    pub run: &'a crate::store::Run,
+    pub run: &'a orch_store::Run,
 }
 
 /// Writes `cmd` on `k.task` in one step when the store still holds it as read; the task
@@ -34,7 +34,7 @@ pub(super) fn settle(
     verdict: Option<(&str, &str)>,
     now: Timestamp,
     policy: &RetryPolicy,
-) -> store::Result<Option<Task>> {
+) -> orch_store::Result<Option<Task>> {
     let before = k.task;
     if before.status != Status::InProgress || before.run_id.as_deref() != Some(k.run.id.as_str()) {
         return Ok(None);

@@ -16,9 +16,9 @@
 
 use super::Orch;
 use crate::error::{Error, Result};
-use crate::store::{self, Tx};
 use jiff::{SignedDuration, Timestamp};
 use orch_core::event::{Event, kind};
+use orch_store::Tx;
 use serde::Serialize;
 use std::path::Path;
 
@@ -78,7 +78,7 @@ impl Orch {
             remove_folder(&runs_dir.join(id), &mut report)?;
         }
         if !folders.is_empty() {
-            store::write(self.db.as_ref(), |tx| {
+            orch_store::write(self.db.as_ref(), |tx| {
                 let left: Vec<String> = pending_folders(tx)?.into_iter().filter(|id| !folders.contains(id)).collect();
                 tx.meta_set(PENDING_FOLDERS, &serde_json::to_string(&left).expect("strings serialise"))
             })?;
@@ -96,7 +96,7 @@ impl Orch {
 /// (a JSON array of run ids).
 const PENDING_FOLDERS: &str = "prune.pending_folders";
 
-fn pending_folders(tx: &mut dyn Tx) -> store::Result<Vec<String>> {
+fn pending_folders(tx: &mut dyn Tx) -> orch_store::Result<Vec<String>> {
     Ok(tx.meta_get(PENDING_FOLDERS)?.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default())
 }
 

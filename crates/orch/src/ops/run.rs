@@ -4,10 +4,10 @@
 
 use super::Orch;
 use crate::error::{Error, Result};
-use crate::store::{self, Run};
 use orch_core::event::{Event, Level, kind};
 use orch_core::outcome::Usage;
 use orch_core::task::Task;
+use orch_store::Run;
 
 /// Whether a run still holds its task's lease.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,7 +38,7 @@ impl Orch {
         if usage.is_zero() {
             return Ok(());
         }
-        Ok(store::write(self.db.as_ref(), |tx| tx.run_add_usage(run_id, usage))?)
+        Ok(orch_store::write(self.db.as_ref(), |tx| tx.run_add_usage(run_id, usage))?)
     }
 
     /// Records the gate's verdict on the run, with its event.
@@ -63,7 +63,7 @@ impl Orch {
 
     /// What the runs of a task used so far, summed.
     pub fn task_usage(&self, task_id: &str) -> Result<Usage> {
-        let runs = store::read(self.db.as_ref(), |tx| tx.runs_of(task_id))?;
+        let runs = orch_store::read(self.db.as_ref(), |tx| tx.runs_of(task_id))?;
         let mut total = Usage::default();
         runs.iter().for_each(|r| total.add(&r.usage));
         Ok(total)
@@ -71,7 +71,7 @@ impl Orch {
 
     /// What runs started since `since` cost.
     pub fn cost_since(&self, since: jiff::Timestamp) -> Result<f64> {
-        Ok(store::read(self.db.as_ref(), |tx| tx.cost_since(since))?)
+        Ok(orch_store::read(self.db.as_ref(), |tx| tx.cost_since(since))?)
     }
 
     /// What runs started today (the display time zone's day) cost, and which day it is.
@@ -85,12 +85,12 @@ impl Orch {
     /// How many tasks could be claimed now, counted up to `cap`.
     pub fn eligible_now(&self, cap: usize) -> Result<usize> {
         let now = self.now();
-        Ok(store::read(self.db.as_ref(), |tx| tx.claim_candidates(now, cap))?.len())
+        Ok(orch_store::read(self.db.as_ref(), |tx| tx.claim_candidates(now, cap))?.len())
     }
 
     /// For each `(run_id, task_id, token)`, whether the run still holds its task's lease.
     pub fn lease_states(&self, runs: &[(String, String, String)]) -> Result<Vec<LeaseState>> {
-        Ok(store::read(self.db.as_ref(), |tx| {
+        Ok(orch_store::read(self.db.as_ref(), |tx| {
             let mut out = Vec::with_capacity(runs.len());
             for (run_id, task_id, token) in runs {
                 let holds = tx.task_get(task_id)?.and_then(|t| t.lease).is_some_and(|l| &l.token == token);
@@ -109,7 +109,7 @@ impl Orch {
 
     /// Unfinished runs a dispatcher (or `exec`) on `host` claimed.
     pub fn live_runs_on(&self, host: &str) -> Result<Vec<Run>> {
-        Ok(store::read(self.db.as_ref(), |tx| tx.runs_live_on(host))?)
+        Ok(orch_store::read(self.db.as_ref(), |tx| tx.runs_live_on(host))?)
     }
 
     /// The tasks `task` depends on, each with the report of its last finished run.
@@ -117,7 +117,7 @@ impl Orch {
         if task.depends_on.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(store::read(self.db.as_ref(), |tx| {
+        Ok(orch_store::read(self.db.as_ref(), |tx| {
             let mut out = Vec::new();
             for id in &task.depends_on {
                 let Some(dep) = tx.task_get(id)? else { continue };
@@ -136,7 +136,7 @@ impl Orch {
 impl Orch {
     /// Closes a run whose task moved on without it (found after its dispatcher died).
     pub fn end_orphan_run(&self, run_id: &str) -> Result<()> {
-        let end = crate::store::RunEnd {
+        let end = orch_store::RunEnd {
             outcome: "abandoned",
             class: None,
             reason: Some("dispatcher_lost"),
@@ -157,24 +157,24 @@ impl Orch {
 
 /// Records the gate's verdict on a run, with its `gate.verdict` event, inside `tx`.
 pub(crate) fn verdict_in(
-    tx: &mut dyn store::Tx,
+    tx: &mut dyn orch_store::Tx,
     run_id: &str,
     verdict: &str,
     reason: &str,
     now: jiff::Timestamp,
-) -> store::Result<()> {
+) -> orch_store::Result<()> {
     let Some(run) = tx.run_get(run_id)? else { return tx.run_set_verdict(run_id, verdict, reason) };
     verdict_on(tx, &run, verdict, reason, now)
 }
 
 /// [`verdict_in`] for a run already read.
 pub(crate) fn verdict_on(
-    tx: &mut dyn store::Tx,
+    tx: &mut dyn orch_store::Tx,
     run: &Run,
     verdict: &str,
     reason: &str,
     now: jiff::Timestamp,
-) -> store::Result<()> {
+) -> orch_store::Result<()> {
     tx.run_set_verdict(&run.id, verdict, reason)?;
     tx.event_insert(&verdict_event(run, verdict, reason, now))?;
     Ok(())

@@ -11,13 +11,13 @@ use super::{Orch, persist_traced};
 use crate::error::{Error, Result};
 use crate::gate::{self, Decision, Step, Verdict};
 use crate::ops::json::task_json;
-use crate::store::{self, Run, StoreError, Tx};
 use jiff::Timestamp;
 use orch_core::event::{Event, Level, kind};
 use orch_core::outcome::Usage;
 use orch_core::policy::{FailureClass, RetryPolicy};
 use orch_core::state::{Auth, Command, transition};
 use orch_core::task::{Status, Task};
+use orch_store::{Run, StoreError, Tx};
 
 /// What becomes of the task.
 #[derive(Clone, Debug, PartialEq)]
@@ -133,7 +133,7 @@ impl Orch {
     /// (the worker finished the task itself); `None` while it is live, or when it was
     /// lost (expired, cancelled).
     pub fn ended_by_holder(&self, run_id: &str) -> Result<Option<Settled>> {
-        Ok(store::read(self.db.as_ref(), |tx| match tx.run_get(run_id)? {
+        Ok(orch_store::read(self.db.as_ref(), |tx| match tx.run_get(run_id)? {
             Some(run) => holder_end(tx, &run, &run.task_id),
             None => Ok(None),
         })?)
@@ -184,8 +184,8 @@ impl Orch {
             Auth::Token(token) => token.as_str(),
             Auth::Force => "",
         };
-        let (task, held) =
-            store::read(self.db.as_ref(), |tx| tx.task_and_holder(id, token))?.ok_or_else(|| super::not_found(id))?;
+        let (task, held) = orch_store::read(self.db.as_ref(), |tx| tx.task_and_holder(id, token))?
+            .ok_or_else(|| super::not_found(id))?;
         let token = match &auth {
             Auth::Token(token) if holds(&task, token) => token.clone(),
             // Forced (no gate), or refused by the transition, which keeps the report as a
@@ -238,7 +238,7 @@ pub(super) fn settle_in(
     now: Timestamp,
     rules: &SettleRules<'_>,
     known: Option<&Known<'_>>,
-) -> store::Result<Settled> {
+) -> orch_store::Result<Settled> {
     let run = &e.run;
     if let Some(u) = e.usage.filter(|u| !u.is_zero()) {
         tx.run_add_usage(run.run_id, u)?;
@@ -316,7 +316,7 @@ pub(super) fn settle_in(
 
 /// The end its holder gave `run` (its worker's own `orch done` or `orch fail`), with
 /// the task as it is now; `None` while the run is live or when it was lost.
-fn holder_end(tx: &mut dyn Tx, run: &Run, task_id: &str) -> store::Result<Option<Settled>> {
+fn holder_end(tx: &mut dyn Tx, run: &Run, task_id: &str) -> orch_store::Result<Option<Settled>> {
     let Some(outcome) = run.outcome.clone().filter(|o| finished_by_holder(Some(o))) else { return Ok(None) };
     Ok(tx.task_get(task_id)?.map(|task| Settled::Ended { task: Box::new(task), outcome }))
 }
@@ -329,7 +329,7 @@ fn cost_limited(
     outcome: Outcome,
     limit: f64,
     now: Timestamp,
-) -> store::Result<Outcome> {
+) -> orch_store::Result<Outcome> {
     if limit <= 0.0 || !matches!(outcome, Outcome::Fail { .. }) {
         return Ok(outcome);
     }

@@ -2,13 +2,13 @@
 
 use super::{Orch, not_found, persist};
 use crate::error::{Error, Result};
-use crate::store::{self, ListFilter, StoreError, Tx};
 use jiff::Timestamp;
 use orch_core::event::{Event, kind};
 use orch_core::id::{MAX_ID_NUM, format_id, next_num};
 use orch_core::state::{Command, transition};
 use orch_core::task::{Priority, Status, Task};
 use orch_core::task_text::{field_text, task_text};
+use orch_store::{ListFilter, StoreError, Tx};
 use std::collections::BTreeMap;
 
 /// What `add` takes.
@@ -86,7 +86,7 @@ impl Orch {
     }
 
     pub fn list(&self, filter: &ListFilter) -> Result<Vec<Task>> {
-        Ok(store::read(self.db.as_ref(), |tx| tx.task_list(filter))?)
+        Ok(orch_store::read(self.db.as_ref(), |tx| tx.task_list(filter))?)
     }
 
     /// Applies an operator's or a worker's command to one task.
@@ -122,7 +122,7 @@ impl Orch {
         let next = self.next_pick(now)?;
         let in_progress = ListFilter { statuses: vec![Status::InProgress], ..ListFilter::default() };
         let (counts, running) =
-            store::read(self.db.as_ref(), |tx| Ok((tx.task_counts()?, tx.task_list(&in_progress)?)))?;
+            orch_store::read(self.db.as_ref(), |tx| Ok((tx.task_counts()?, tx.task_list(&in_progress)?)))?;
         let mut by_status: BTreeMap<String, usize> = Status::ALL.iter().map(|s| (s.to_string(), 0)).collect();
         let mut by_priority: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
         let mut total = 0;
@@ -164,7 +164,7 @@ pub(super) fn keep_late_report(
     cmd: &Command,
     report: Option<&str>,
     now: Timestamp,
-) -> store::Result<()> {
+) -> orch_store::Result<()> {
     use orch_core::state::Auth;
     let (
         Some(report),
@@ -196,7 +196,7 @@ pub(super) fn keep_late_report(
 /// use, or, once those would pass `MAX_ID_NUM` (a task imported with the largest
 /// number), the lowest free run, so that no task can stop new ids. The search reads the
 /// numbers in use in pages and happens only when the top of the range is taken.
-pub(crate) fn free_nums(tx: &mut dyn Tx, prefix: &str, count: u64) -> store::Result<u64> {
+pub(crate) fn free_nums(tx: &mut dyn Tx, prefix: &str, count: u64) -> orch_store::Result<u64> {
     const PAGE: usize = 1024;
     let full = match next_num(prefix, tx.task_max_num(prefix)?, count) {
         Ok(first) => return Ok(first),

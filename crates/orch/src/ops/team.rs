@@ -11,12 +11,12 @@
 use super::{Orch, not_found};
 use crate::config::Gate;
 use crate::error::{Error, Result};
-use crate::store::{self, StoreError, Tx};
 use jiff::Timestamp;
 use orch_core::event::{Event, kind};
 use orch_core::id::format_id;
 use orch_core::task::{Priority, Status, Task};
 use orch_core::team::{self, Budget, EXTRA_ROLE, EXTRA_TEAM, Limits, Problem, Team};
+use orch_store::{StoreError, Tx};
 use std::collections::HashSet;
 
 /// The tasks of a team.
@@ -158,7 +158,7 @@ impl Orch {
     /// outside a team, its dependencies. `None` when there is no tree (no dependencies).
     pub fn team_tree(&self, id: &str) -> Result<Option<TreeNode>> {
         let now = self.now();
-        let tree = store::read(self.db.as_ref(), |tx| {
+        let tree = orch_store::read(self.db.as_ref(), |tx| {
             let Some(task) = tx.task_get(id)? else { return Ok(None) };
             let root = match team::extra(&task, EXTRA_TEAM) {
                 Some(lead) if lead != task.id => tx.task_get(lead)?.unwrap_or(task),
@@ -180,7 +180,7 @@ impl Orch {
 
     /// The gate settings for the task of a run (the config's when the run is unknown).
     pub fn gate_for_run(&self, run_id: &str) -> Result<Gate> {
-        let task = store::read(self.db.as_ref(), |tx| match tx.run_get(run_id)? {
+        let task = orch_store::read(self.db.as_ref(), |tx| match tx.run_get(run_id)? {
             Some(run) => tx.task_get(&run.task_id),
             None => Ok(None),
         })?;
@@ -189,7 +189,7 @@ impl Orch {
 }
 
 /// Inserts a new task (at version 1) with its `task.added` event.
-fn insert(tx: &mut dyn Tx, t: &mut Task, now: Timestamp) -> store::Result<()> {
+fn insert(tx: &mut dyn Tx, t: &mut Task, now: Timestamp) -> orch_store::Result<()> {
     t.version = 1;
     tx.task_insert(t)?;
     let mut e = Event::new(now, kind::TASK_ADDED);
@@ -206,7 +206,7 @@ fn node(
     now: Timestamp,
     depth: usize,
     seen: &mut HashSet<String>,
-) -> store::Result<TreeNode> {
+) -> orch_store::Result<TreeNode> {
     let runs = tx.runs_of(&t.id)?;
     let elapsed_s = match (t.status, t.started_at) {
         (Status::InProgress, Some(start)) => Some(now.duration_since(start).as_secs_f64()),

@@ -12,7 +12,7 @@ use super::claim::{Rules, claim_in};
 use super::settle::settle_in;
 use super::{ClaimRequest, Claimed, Ending, Orch, Settled};
 use crate::error::Result;
-use crate::store::ProcessInfo;
+use orch_store::ProcessInfo;
 
 /// What one turn writes, in this order.
 #[derive(Clone, Debug, Default)]
@@ -43,7 +43,7 @@ impl Orch {
         let now = self.now();
         let settle = self.settle_rules();
         let claim = Rules { policy: &self.policy, cost_limit: self.config.budget.task_cost_usd };
-        let write = |tx: &mut dyn crate::store::Tx| {
+        let write = |tx: &mut dyn orch_store::Tx| {
             for (run_id, p) in turn.processes {
                 tx.run_set_process(run_id, p)?;
             }
@@ -60,7 +60,7 @@ impl Orch {
         };
         // Where a process runs is not in the event log, nor in the view.
         let ((settled, claimed, all_claimed), warnings) = if turn.endings.is_empty() && turn.claims.is_empty() {
-            (crate::store::write(self.db.as_ref(), write)?, Vec::new())
+            (orch_store::write(self.db.as_ref(), write)?, Vec::new())
         } else {
             self.change(write)?
         };

@@ -7,9 +7,9 @@ use super::shown::{Shown, classify, row_of_line};
 use super::{Snapshot, read_bytes, utf8, view_name};
 use crate::error::{Error, Result};
 use crate::ops::Orch;
-use crate::store::{self, ViewMark};
 use orch_core::queue_md::parse;
 use orch_core::task_row::{RowTask, read_file};
+use orch_store::ViewMark;
 use std::collections::{HashMap, HashSet};
 
 /// One difference between the file and the database.
@@ -59,7 +59,7 @@ pub fn check(orch: &Orch) -> Result<Vec<Drift>> {
         let w = want_rows.get(&*r.id).and_then(|w| row_of_line(&file, &w.raw, &orch.tz));
         w.is_some_and(|w| r.differing(&w) == 0)
     };
-    let stale: Vec<bool> = store::read(orch.db.as_ref(), |tx| {
+    let stale: Vec<bool> = orch_store::read(orch.db.as_ref(), |tx| {
         differing
             .iter()
             .map(|r| {

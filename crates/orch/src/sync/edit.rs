@@ -5,11 +5,11 @@
 use super::import::Context;
 use super::shown::{Shown, classify};
 use crate::ops::persist;
-use crate::store::{self, StoreError, Tx, ViewMark};
 use orch_core::event::{Event, kind};
 use orch_core::state::{Command, transition};
 use orch_core::task::Task;
 use orch_core::task_row::RowTask;
+use orch_store::{StoreError, Tx, ViewMark};
 use std::path::Path;
 
 /// What importing one row did, with its task and its mark as they are now.
@@ -34,7 +34,7 @@ pub(super) fn import_row(
     row: &RowTask<'_>,
     task: Task,
     mark: Option<ViewMark>,
-) -> store::Result<RowDone> {
+) -> orch_store::Result<RowDone> {
     if row.matches(&task) {
         // Keep the person's line (its spacing) for as long as it shows the task.
         let mark = match mark {
@@ -83,7 +83,7 @@ pub(super) fn add_row(
     cx: &Context<'_>,
     view: &str,
     row: &RowTask<'_>,
-) -> store::Result<(Task, Option<ViewMark>)> {
+) -> orch_store::Result<(Task, Option<ViewMark>)> {
     let max_attempts = cx.orch.policy.default_max_attempts();
     let mut t = Task::new(row.id.to_string(), row.task.to_string(), row.priority, max_attempts, cx.now);
     row.apply_to(&mut t);
@@ -113,7 +113,7 @@ fn edit_row(
     task: &Task,
     edited: Task,
     row: &RowTask<'_>,
-) -> store::Result<(Task, Option<ViewMark>)> {
+) -> orch_store::Result<(Task, Option<ViewMark>)> {
     let file = Path::new(cx.shown).file_name().map_or_else(|| cx.shown.into(), |f| f.to_string_lossy());
     let cmd = Command::Edit { to: Box::new(edited), source: format!("edited in {file} line {}", row.line) };
     let change = transition(task, &cmd, cx.now, &cx.orch.policy)

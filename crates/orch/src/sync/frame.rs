@@ -4,9 +4,9 @@
 //! queue's default (`meta` key `view.frame`), which a view that never imported a file
 //! starts from and then keeps (its marks are lines under those columns).
 
-use crate::store::{self, Tx};
 use orch_core::queue_md::Document;
 use orch_core::task_row::CANONICAL_COLUMNS;
+use orch_store::Tx;
 use serde::{Deserialize, Serialize};
 
 const META_FRAME: &str = "view.frame";
@@ -27,7 +27,7 @@ struct Frame {
 }
 
 /// The frame of `view`, else the queue's default, else the built-in one.
-pub fn load(tx: &mut dyn Tx, view: &str) -> store::Result<Document> {
+pub fn load(tx: &mut dyn Tx, view: &str) -> orch_store::Result<Document> {
     let own = tx.view_get(view)?.and_then(|v| v.frame);
     let stored = match own {
         Some(json) => Some(json),
@@ -38,7 +38,8 @@ pub fn load(tx: &mut dyn Tx, view: &str) -> store::Result<Document> {
         doc.prefix = DEFAULT_PREFIX.to_string();
         return Ok(doc);
     };
-    let f: Frame = serde_json::from_str(&json).map_err(|e| store::StoreError::Db(format!("stored view frame: {e}")))?;
+    let f: Frame =
+        serde_json::from_str(&json).map_err(|e| orch_store::StoreError::Db(format!("stored view frame: {e}")))?;
     Ok(Document {
         prefix: f.prefix,
         header_line: 0,
@@ -54,7 +55,7 @@ pub fn load(tx: &mut dyn Tx, view: &str) -> store::Result<Document> {
 }
 
 /// Stores the frame of `doc` (its rows aside) as `view`'s and the queue's default.
-pub fn save(tx: &mut dyn Tx, view: &str, doc: &Document) -> store::Result<()> {
+pub fn save(tx: &mut dyn Tx, view: &str, doc: &Document) -> orch_store::Result<()> {
     let json = to_json(doc);
     // An import of an unchanged file then writes nothing, and its commit costs no sync.
     if tx.view_get(view)?.and_then(|v| v.frame).as_deref() != Some(json.as_str()) {
@@ -68,7 +69,7 @@ pub fn save(tx: &mut dyn Tx, view: &str, doc: &Document) -> store::Result<()> {
 
 /// Stores `doc`'s frame as `view`'s own when it has none: a view written from the
 /// queue's default frame keeps it, since its marks are lines under its columns.
-pub fn keep(tx: &mut dyn Tx, view: &str, doc: &Document) -> store::Result<()> {
+pub fn keep(tx: &mut dyn Tx, view: &str, doc: &Document) -> orch_store::Result<()> {
     if !exists(tx, view)? {
         tx.view_set_frame(view, &to_json(doc))?;
     }
@@ -90,6 +91,6 @@ fn to_json(doc: &Document) -> String {
 }
 
 /// Whether `view` has a frame of its own.
-pub fn exists(tx: &mut dyn Tx, view: &str) -> store::Result<bool> {
+pub fn exists(tx: &mut dyn Tx, view: &str) -> orch_store::Result<bool> {
     Ok(tx.view_get(view)?.is_some_and(|v| v.frame.is_some()))
 }

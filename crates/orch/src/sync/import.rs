@@ -25,7 +25,7 @@
 //!
 //! The whole import holds the view lock. What the view shows is read first, in a read
 //! transaction of its own while the file is parsed on another thread
-//! ([`crate::store::Tx::view_lines`]: a row the view showed at its task's current
+//! ([`orch_store::Tx::view_lines`]: a row the view showed at its task's current
 //! version is its mark alone). A row that is exactly its mark's line while its task is
 //! still at the mark's version is no change, and is settled there without reading the
 //! task: such a row writes nothing whatever the task did since (it would be stale at
@@ -40,12 +40,12 @@ use super::edit::{What, add_row, import_row};
 use super::{Snapshot, frame, hash, lock_view, read_bytes, same_file, update_view, utf8, view_name};
 use crate::error::{Error, Result};
 use crate::ops::Orch;
-use crate::store::{self, ListFilter, StoreError, Tx, ViewMark, ViewRow};
 use jiff::Timestamp;
 use orch_core::id::parse_id;
 use orch_core::queue_md::{Diagnostic, Document};
 use orch_core::task::Task;
 use orch_core::task_row::{RowTask, read_file};
+use orch_store::{ListFilter, StoreError, Tx, ViewMark, ViewRow};
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::path::Path;
@@ -100,7 +100,7 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
     let before = Before::read(orch, &name, columns == doc.columns, &rows, &at)?;
     let cx = Context { orch, doc: &doc, force, now: orch.now(), shown: &shown, marks: is_view || before.same_columns };
     let mut run = Run::default();
-    let result = store::write(orch.db.as_ref(), |tx| {
+    let result = orch_store::write(orch.db.as_ref(), |tx| {
         run = Run { summary: ImportSummary { file: shown.clone(), ..ImportSummary::default() }, ..Run::default() };
         let mut tasks = Tasks::load(tx, before.outside, before.marks_total)?;
         for row in &rows {
@@ -229,7 +229,7 @@ fn read_again(
     for (_, task, mark) in now {
         held.insert(task.id.clone(), (mark, Some(Box::new(task))));
     }
-    Ok(store::read(orch.db.as_ref(), |tx| {
+    Ok(orch_store::read(orch.db.as_ref(), |tx| {
         let order = tx.view_versions(orch.config.queue.done_kept)?;
         let mut rows = Vec::with_capacity(order.len());
         for (id, version) in order {
@@ -255,7 +255,7 @@ fn read_again(
 /// The view takes the file's columns: a mark that is not a row of this file is a line
 /// under the old ones, and is forgotten (its line emptied: no row is it, and no version
 /// is its), so the task is written anew under the new header.
-fn forget_other_columns(tx: &mut dyn Tx, view: &str, rows: &[RowTask]) -> store::Result<()> {
+fn forget_other_columns(tx: &mut dyn Tx, view: &str, rows: &[RowTask]) -> orch_store::Result<()> {
     let lines: FxHashMap<&str, &str> = rows.iter().map(|r| (&*r.id, &*r.raw)).collect();
     for (id, mark) in tx.view_marks(view)? {
         if lines.get(id.as_str()) != Some(&mark.line.as_str()) && mark.version >= 0 {
@@ -323,7 +323,7 @@ impl Before {
         let (outside_marks, marks_total) = if outside.is_empty() {
             (HashMap::new(), None)
         } else {
-            store::read(orch.db.as_ref(), |tx| {
+            orch_store::read(orch.db.as_ref(), |tx| {
                 if outside.len() < SCAN_FROM {
                     let mut marks = HashMap::new();
                     for id in &outside {
@@ -345,7 +345,7 @@ impl Before {
 
 /// The view's rows as it shows them now, and the columns it is written with.
 fn view_rows(orch: &Orch, view: &str) -> Result<(Vec<ViewRow>, Vec<String>)> {
-    Ok(store::read(orch.db.as_ref(), |tx| {
+    Ok(orch_store::read(orch.db.as_ref(), |tx| {
         Ok((tx.view_lines(view, orch.config.queue.done_kept)?, frame::load(tx, view)?.columns))
     })?)
 }
@@ -363,7 +363,7 @@ enum Tasks {
 }
 
 impl Tasks {
-    fn load(tx: &mut dyn Tx, outside: usize, marks: Option<usize>) -> store::Result<Tasks> {
+    fn load(tx: &mut dyn Tx, outside: usize, marks: Option<usize>) -> orch_store::Result<Tasks> {
         if outside < SCAN_FROM || marks.is_some_and(|m| outside * 4 < m) {
             return Ok(Tasks::OneByOne);
         }
@@ -376,7 +376,7 @@ impl Tasks {
     /// The stored task with this id (each id is asked for once: a file with duplicate
     /// ids is refused). `fresh` reads it from the store even when in hand: an earlier
     /// edit may have moved it (a dependent).
-    fn take(&mut self, tx: &mut dyn Tx, id: &str, fresh: bool) -> store::Result<Option<Task>> {
+    fn take(&mut self, tx: &mut dyn Tx, id: &str, fresh: bool) -> orch_store::Result<Option<Task>> {
         match self {
             Tasks::All { by_id, .. } if !fresh => Ok(by_id.remove(id)),
             _ => tx.task_get(id),
@@ -385,7 +385,7 @@ impl Tasks {
 
     /// The task that already has `id`'s prefix and number under another spelling
     /// (`ORCH-007` for `ORCH-7`).
-    fn same_number(&self, tx: &mut dyn Tx, id: &str) -> store::Result<Option<String>> {
+    fn same_number(&self, tx: &mut dyn Tx, id: &str) -> orch_store::Result<Option<String>> {
         let Some((prefix, num)) = parse_id(id) else { return Ok(None) };
         let other = match self {
             Tasks::All { numbers, .. } => numbers.get(&(prefix.to_string(), num)).cloned(),

@@ -27,9 +27,9 @@ pub use import::{ImportSummary, import};
 use crate::error::{Error, Result};
 use crate::home::write_atomic;
 use crate::ops::Orch;
-use crate::store::{self, ListFilter, ViewMark, ViewRow};
 use orch_core::queue_md::{Document, RowOut, render_row};
 use orch_core::task_row::task_cells;
+use orch_store::{ListFilter, ViewMark, ViewRow};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -45,9 +45,9 @@ pub(crate) fn view_name(orch: &Orch) -> Result<String> {
     let path = orch.queue_file.as_deref().map_or_else(|| "-".to_string(), |p| absolute(p).display().to_string());
     let shared = orch.db_url.starts_with("postgres://") || orch.db_url.starts_with("postgresql://");
     let name = if shared { format!("{}:{path}", crate::runner::hostname()) } else { path };
-    let (mine, legacy) = store::read(orch.db.as_ref(), |tx| Ok((tx.view_get(&name)?, tx.view_get("")?)))?;
+    let (mine, legacy) = orch_store::read(orch.db.as_ref(), |tx| Ok((tx.view_get(&name)?, tx.view_get("")?)))?;
     if mine.is_none() && legacy.is_some() {
-        store::write(orch.db.as_ref(), |tx| {
+        orch_store::write(orch.db.as_ref(), |tx| {
             if tx.view_get(&name)?.is_none() && tx.view_get("")?.is_some() {
                 tx.view_rename("", &name)?;
             }
@@ -89,7 +89,7 @@ pub(crate) struct Snapshot {
 impl Snapshot {
     /// The view's rows (every task with `all`) and the frame of `view`.
     pub(crate) fn read(orch: &Orch, view: &str, all: bool) -> Result<Snapshot> {
-        Ok(store::read(orch.db.as_ref(), |tx| {
+        Ok(orch_store::read(orch.db.as_ref(), |tx| {
             let frame = frame::load(tx, view)?;
             if all {
                 let mut marks = tx.view_marks(view)?;
@@ -166,7 +166,7 @@ fn write_view(orch: &Orch, view: &str, path: &Path, r: &Rendered, is_view: bool)
 /// no sync).
 fn record_marks(orch: &Orch, view: &str, r: &Rendered) -> Result<()> {
     let h = hash(r.text.as_bytes());
-    store::write(orch.db.as_ref(), |tx| {
+    orch_store::write(orch.db.as_ref(), |tx| {
         for (id, m) in &r.marks {
             tx.view_mark_set(view, id, m)?;
         }
@@ -219,7 +219,7 @@ pub(crate) fn update_view(orch: &Orch, view: &str, path: &Path, r: &Rendered) ->
 /// Whether the view file, whose text hashes to `current`, differs from what orch last
 /// wrote or imported there: a person edited it since.
 fn has_edits(orch: &Orch, view: &str, current: &str) -> Result<bool> {
-    let stored = store::read(orch.db.as_ref(), |tx| tx.view_get(view))?.and_then(|v| v.hash);
+    let stored = orch_store::read(orch.db.as_ref(), |tx| tx.view_get(view))?.and_then(|v| v.hash);
     Ok(stored.as_deref() != Some(current))
 }
 

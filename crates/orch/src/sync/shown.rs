@@ -1,6 +1,6 @@
 //! Which line orch wrote a file's row from: a row that is a line the view showed of its
 //! task (its mark, or one of the earlier lines the store keeps, see
-//! [`crate::store::Tx::view_history`]) is stale, never an edit; any other row is an
+//! [`orch_store::Tx::view_history`]) is stale, never an edit; any other row is an
 //! edit of the earlier line closest to it (the fewest differing cells, the newest on
 //! ties), its merge base — unless the view no longer knows every line it showed of
 //! the task, or never showed one. A file under other columns than the view's (another
@@ -8,11 +8,11 @@
 //! task is still at the version the view last showed, that is its base, in the
 //! file's columns.
 
-use crate::store::{self, Tx, ViewMark};
 use jiff::tz::TimeZone;
 use orch_core::queue_md::{Document, parse, render_row};
 use orch_core::task::Task;
 use orch_core::task_row::{RowTask, read_rows, task_cells};
+use orch_store::{Tx, ViewMark};
 
 /// What a row is, against the lines the view showed of its task.
 pub(super) enum Shown {
@@ -35,7 +35,7 @@ pub(super) fn classify(
     row: &RowTask<'_>,
     mark: Option<&ViewMark>,
     task: Option<&Task>,
-) -> store::Result<Shown> {
+) -> orch_store::Result<Shown> {
     if mark.is_some_and(|m| m.line == row.raw) {
         return Ok(Shown::Stale);
     }

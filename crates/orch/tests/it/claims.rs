@@ -39,7 +39,7 @@ fn pick_an_hour_ago(p: &Project, owner: &str) -> (String, String) {
 fn pick_hours_ago(p: &Project, owner: &str, hours: i64) -> (String, String) {
     let home = Home { dir: p.file(".orch") };
     let config = Config::load(&home.config_path()).expect("config");
-    let db = orch::store::open(&home.db_path().display().to_string()).expect("open store");
+    let db = orch_store::open(&home.db_path().display().to_string()).expect("open store");
     let clock = Arc::new(ManualClock::new(Timestamp::now() - SignedDuration::from_hours(hours)));
     let orch = Orch::with_parts(home, config, db, &Options::default(), clock);
     let req = ClaimRequest::new(owner, SignedDuration::from_mins(15));

@@ -18,12 +18,12 @@ use orch::clock::ManualClock;
 use orch::config::Config;
 use orch::home::Home;
 use orch::ops::{ClaimRequest, Claimed, Finish, NewTask, Options, Orch};
-use orch::store::{self, Backend, ListFilter};
 use orch_core::event::Event;
 use orch_core::outcome::Usage;
 use orch_core::policy::FailureClass;
 use orch_core::state::{Auth, Command, Replan};
 use orch_core::task::{Priority, Status, Task};
+use orch_store::{Backend, ListFilter};
 use std::sync::Arc;
 
 mod claims;
@@ -95,8 +95,8 @@ impl Env {
     /// Another connection to the same store, as another process has (behind the mask
     /// when this store's handles are).
     pub fn backend(&self) -> Box<dyn Backend> {
-        let mask = orch::mask::Mask::new(&self.mask).expect("mask");
-        orch::mask::wrap(store::open(&self.url).expect("open store"), Arc::new(mask))
+        let mask = orch_store::mask::Mask::new(&self.mask).expect("mask");
+        orch_store::mask::wrap(orch_store::open(&self.url).expect("open store"), Arc::new(mask))
     }
 
     /// Another queue handle on the same store and clock.
@@ -109,7 +109,7 @@ impl Env {
     pub fn handle_with(&self, mut config: Config) -> Orch {
         config.events.mask = self.mask.clone();
         let home = Home { dir: self.dir.path().join(".orch") };
-        let db = store::open(&self.url).expect("open store");
+        let db = orch_store::open(&self.url).expect("open store");
         Orch::with_parts(home, config, db, &Options::default(), self.clock.clone())
     }
 
@@ -159,7 +159,7 @@ impl Env {
     }
 
     pub(crate) fn events(&self) -> Vec<Event> {
-        store::read(self.db(), |tx| tx.events_after(0, 100_000)).expect("events")
+        orch_store::read(self.db(), |tx| tx.events_after(0, 100_000)).expect("events")
     }
 
     /// How many `name` events task `id` has.
@@ -170,7 +170,7 @@ impl Env {
     /// Inserts a task as an import or another tool might have left it, through the
     /// store's own primitives; `own_key` also gives it its idempotency key.
     pub(crate) fn insert(&self, t: &Task, own_key: bool) {
-        store::write(self.db(), |tx| {
+        orch_store::write(self.db(), |tx| {
             tx.task_insert(t)?;
             if let (true, Some(k)) = (own_key, &t.idempotency_key) {
                 assert!(tx.idempotency_claim(k, &t.id)?);
@@ -184,7 +184,7 @@ impl Env {
 fn open_orch(root: &std::path::Path, url: &str, clock: Arc<ManualClock>, mask: &[String]) -> Orch {
     let home = Home { dir: root.join(".orch") };
     std::fs::create_dir_all(&home.dir).unwrap();
-    let db = store::create(url).expect("open store");
+    let db = orch_store::create(url).expect("open store");
     let mut config = Config::default();
     config.events.mask = mask.to_vec();
     Orch::with_parts(home, config, db, &Options::default(), clock)
@@ -283,7 +283,7 @@ fn add_numbers_ids_in_queue_order(env: &Env) {
 }
 
 fn tx_task_counts_count_what_task_list_lists(env: &Env) {
-    assert!(store::read(env.db(), |tx| tx.task_counts()).unwrap().is_empty(), "an empty queue counts nothing");
+    assert!(orch_store::read(env.db(), |tx| tx.task_counts()).unwrap().is_empty(), "an empty queue counts nothing");
     for (i, p) in [Priority::P0, Priority::P1, Priority::P1, Priority::P2, Priority::P1].into_iter().enumerate() {
         env.add_with(NewTask { task: format!("t{i}"), priority: Some(p), ..NewTask::default() });
     }
@@ -291,7 +291,7 @@ fn tx_task_counts_count_what_task_list_lists(env: &Env) {
     env.done(&c, "- did it\nRisks: none");
     claim(&env.orch, "w").expect("a second claim");
     let (mut counts, tasks) =
-        store::read(env.db(), |tx| Ok((tx.task_counts()?, tx.task_list(&ListFilter::default())?))).unwrap();
+        orch_store::read(env.db(), |tx| Ok((tx.task_counts()?, tx.task_list(&ListFilter::default())?))).unwrap();
     counts.sort_by_key(|(s, p, _)| (p.rank(), s.as_str()));
     let mut want: Vec<(Status, Priority, u64)> = Vec::new();
     for t in &tasks {
@@ -312,8 +312,8 @@ fn tx_one_task_per_id_number_whatever_its_padding(env: &Env) {
     let first = env.get(&env.add("seven"));
     let same_number = Task { id: first.id.replace("-00", "-"), ..first.clone() };
     assert_ne!(same_number.id, first.id);
-    let err = store::write(env.db(), |tx| tx.task_insert(&same_number)).unwrap_err();
-    assert!(matches!(err, store::StoreError::Conflict(_)), "{err:?}");
+    let err = orch_store::write(env.db(), |tx| tx.task_insert(&same_number)).unwrap_err();
+    assert!(matches!(err, orch_store::StoreError::Conflict(_)), "{err:?}");
     assert_eq!(env.orch.list(&ListFilter::default()).unwrap().len(), 1);
 }
 

@@ -7,12 +7,12 @@ use crate::common::SEED;
 use crate::conformance::{Env, Kind, claim};
 use jiff::{SignedDuration, Timestamp};
 use orch::ops::{ClaimRequest, NewTask, Orch};
-use orch::store::{self, Backend, ListFilter, ProcessInfo, Run, RunEnd, StoreError, ViewMark};
 use orch_core::event::Event;
 use orch_core::outcome::Usage;
 use orch_core::policy::FailureClass;
 use orch_core::state::Command;
 use orch_core::task::{Priority, Status, Task};
+use orch_store::{Backend, ListFilter, ProcessInfo, Run, RunEnd, StoreError, ViewMark};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -50,7 +50,7 @@ fn events_are_numbered_in_commit_order_and_paged(env: &Env) {
     let claimed = all.iter().find(|e| e.event == "task.claimed").unwrap();
     assert_eq!(claimed.run_id.as_deref(), Some(c.run.id.as_str()));
     assert_eq!(claimed.trace_id.as_deref(), Some(c.run.trace_id.as_str()));
-    let page = store::read(env.db(), |tx| tx.events_after(seqs[0], 1)).unwrap();
+    let page = orch_store::read(env.db(), |tx| tx.events_after(seqs[0], 1)).unwrap();
     assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), [seqs[1]]);
     // Writers from many connections: a reader that follows the cursor sees every event
     // exactly once, whatever order the writers commit in.
@@ -67,7 +67,7 @@ fn events_are_numbered_in_commit_order_and_paged(env: &Env) {
         let reader = env.backend();
         let mut last = *seqs.last().unwrap();
         for _ in 0..2000 {
-            let page = store::read(reader.as_ref(), |tx| tx.events_after(last, 7)).unwrap();
+            let page = orch_store::read(reader.as_ref(), |tx| tx.events_after(last, 7)).unwrap();
             if let Some(e) = page.last() {
                 last = e.seq;
             }
@@ -79,7 +79,7 @@ fn events_are_numbered_in_commit_order_and_paged(env: &Env) {
         }
     });
     let final_all: Vec<i64> = env.events().iter().map(|e| e.seq).collect();
-    let more = store::read(env.db(), |tx| tx.events_after(*seen.last().unwrap(), 1000)).unwrap();
+    let more = orch_store::read(env.db(), |tx| tx.events_after(*seen.last().unwrap(), 1000)).unwrap();
     seen.extend(more.iter().map(|e| e.seq));
     assert_eq!(seen, final_all, "the cursor reader missed or repeated events");
 }
@@ -177,7 +177,7 @@ fn a_claim_records_who_spawns_the_worker(env: &Env) {
     };
     let c = env.orch.claim(&req).unwrap().0.unwrap();
     assert!(env.claim("an agent").is_none(), "one task only");
-    let live = store::read(env.db(), |tx| Ok((tx.runs_live_on("host-a")?, tx.runs_live_on("host-b")?))).unwrap();
+    let live = orch_store::read(env.db(), |tx| Ok((tx.runs_live_on("host-a")?, tx.runs_live_on("host-b")?))).unwrap();
     assert_eq!(live.0.len(), 1);
     let r = &live.0[0];
     assert_eq!(
@@ -192,11 +192,11 @@ fn tx_task_update_is_compare_and_set(env: &Env) {
     let t = env.get(&id);
     let mut a = t.clone();
     a.task = "from a".into();
-    let saved = store::write(env.db(), |tx| tx.task_update(&a)).unwrap();
+    let saved = orch_store::write(env.db(), |tx| tx.task_update(&a)).unwrap();
     assert_eq!(saved.version, t.version + 1);
     let mut stale = t.clone();
     stale.task = "from a stale copy".into();
-    let err = store::write(env.db(), |tx| tx.task_update(&stale)).unwrap_err();
+    let err = orch_store::write(env.db(), |tx| tx.task_update(&stale)).unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     assert_eq!(env.get(&id).task, "from a");
 }
@@ -205,7 +205,7 @@ fn tx_a_refused_insert_leaves_the_transaction_usable(env: &Env) {
     let mut t = Task::new("ORCH-001".into(), "a".into(), Priority::P1, 4, env.now());
     t.version = 1;
     let mut refused = None;
-    store::write(env.db(), |tx| {
+    orch_store::write(env.db(), |tx| {
         tx.task_insert(&t)?;
         refused = Some(tx.task_insert(&t));
         let mut b = t.clone();
@@ -220,7 +220,7 @@ fn tx_a_refused_insert_leaves_the_transaction_usable(env: &Env) {
 fn tx_a_failed_closure_rolls_back(env: &Env) {
     let mut t = Task::new("ORCH-001".into(), "a".into(), Priority::P1, 4, env.now());
     t.version = 1;
-    let err = store::write(env.db(), |tx| {
+    let err = orch_store::write(env.db(), |tx| {
         tx.task_insert(&t)?;
         tx.meta_set("k", "v")?;
         Err::<(), _>(StoreError::Db("changed my mind".into()))
@@ -228,17 +228,17 @@ fn tx_a_failed_closure_rolls_back(env: &Env) {
     .unwrap_err();
     assert!(matches!(err, StoreError::Db(_)));
     assert!(env.orch.list(&ListFilter::default()).unwrap().is_empty());
-    assert_eq!(store::read(env.db(), |tx| tx.meta_get("k")).unwrap(), None);
+    assert_eq!(orch_store::read(env.db(), |tx| tx.meta_get("k")).unwrap(), None);
 }
 
 fn tx_idempotency_keys_are_unique(env: &Env) {
-    let (first, second, owner) = store::write(env.db(), |tx| {
+    let (first, second, owner) = orch_store::write(env.db(), |tx| {
         Ok((tx.idempotency_claim("k", "ORCH-001")?, tx.idempotency_claim("k", "ORCH-002")?, tx.idempotency_owner("k")?))
     })
     .unwrap();
     assert!(first && !second);
     assert_eq!(owner.as_deref(), Some("ORCH-001"));
-    assert_eq!(store::read(env.db(), |tx| tx.idempotency_owner("nope")).unwrap(), None);
+    assert_eq!(orch_store::read(env.db(), |tx| tx.idempotency_owner("nope")).unwrap(), None);
 }
 
 fn sample_run(id: &str, task: &str, at: Timestamp) -> Run {
@@ -268,7 +268,7 @@ fn tx_runs_round_trip(env: &Env) {
     other_host.host = Some("h2".into());
     other_host.dispatcher = Some("h2:1:1".into());
     let usage = Usage { input_tokens: 1200, output_tokens: 340, cost_usd: 0.25 };
-    store::write(env.db(), |tx| {
+    orch_store::write(env.db(), |tx| {
         for r in [&b, &a, &c, &other_host] {
             tx.run_insert(r)?;
         }
@@ -291,7 +291,7 @@ fn tx_runs_round_trip(env: &Env) {
         tx.run_late_report("r1", "- late")
     })
     .unwrap();
-    let (runs, by_token, live, cost, none) = store::read(env.db(), |tx| {
+    let (runs, by_token, live, cost, none) = orch_store::read(env.db(), |tx| {
         Ok((
             tx.runs_of("ORCH-001")?,
             tx.run_by_token("tok-r2")?,
@@ -328,7 +328,7 @@ fn tx_meta_and_view_marks(env: &Env) {
     let id = env.add("x");
     let mark = ViewMark { version: 1, line: "| ORCH-001 | PENDING |".into(), eol: "\r\n".into() };
     let other = ViewMark { version: 1, line: "|ORCH-001|PENDING|".into(), eol: "\n".into() };
-    store::write(env.db(), |tx| {
+    orch_store::write(env.db(), |tx| {
         tx.meta_set("b", "2")?;
         tx.meta_set("a", "1")?;
         tx.meta_set("b", "3")?;
@@ -339,7 +339,7 @@ fn tx_meta_and_view_marks(env: &Env) {
         tx.view_set_hash("host-a:/p/QUEUE.md", "h2")
     })
     .unwrap();
-    let (a, all, marks, b_marks, none) = store::read(env.db(), |tx| {
+    let (a, all, marks, b_marks, none) = orch_store::read(env.db(), |tx| {
         Ok((
             tx.meta_get("a")?,
             tx.meta_all()?,
@@ -356,7 +356,7 @@ fn tx_meta_and_view_marks(env: &Env) {
     assert_eq!((b_marks.get(&id), b_marks.len()), (Some(&other), 1));
     assert!(none.is_empty());
     // Hash and frame per view; a view with marks only is listed too.
-    let (a_info, b_info, views) = store::read(env.db(), |tx| {
+    let (a_info, b_info, views) = orch_store::read(env.db(), |tx| {
         Ok((tx.view_get("host-a:/p/QUEUE.md")?, tx.view_get("host-b:/p/QUEUE.md")?, tx.views()?))
     })
     .unwrap();
@@ -367,8 +367,8 @@ fn tx_meta_and_view_marks(env: &Env) {
     let names: Vec<&str> = views.iter().map(|(n, _)| n.as_str()).filter(|n| n.starts_with("host-")).collect();
     assert_eq!(names, ["host-a:/p/QUEUE.md", "host-b:/p/QUEUE.md"]);
     // A view renamed takes its marks, hash and frame along.
-    store::write(env.db(), |tx| tx.view_rename("host-a:/p/QUEUE.md", "host-c:/q/QUEUE.md")).unwrap();
-    let (gone, moved, moved_marks) = store::read(env.db(), |tx| {
+    orch_store::write(env.db(), |tx| tx.view_rename("host-a:/p/QUEUE.md", "host-c:/q/QUEUE.md")).unwrap();
+    let (gone, moved, moved_marks) = orch_store::read(env.db(), |tx| {
         Ok((
             tx.view_get("host-a:/p/QUEUE.md")?,
             tx.view_get("host-c:/q/QUEUE.md")?,
@@ -383,14 +383,14 @@ fn tx_meta_and_view_marks(env: &Env) {
 fn tx_an_explicit_event_number_is_kept(env: &Env) {
     let mut e = Event::new(env.now(), "task.added");
     e.seq = 40;
-    let (kept, next) = store::write(env.db(), |tx| {
+    let (kept, next) = orch_store::write(env.db(), |tx| {
         let kept = tx.event_insert(&e)?;
         let next = tx.event_insert(&Event::new(env.now(), "task.noted"))?;
         Ok((kept, next))
     })
     .unwrap();
     assert_eq!((kept, next), (40, 41));
-    let got = store::read(env.db(), |tx| tx.events_after(0, 10)).unwrap();
+    let got = orch_store::read(env.db(), |tx| tx.events_after(0, 10)).unwrap();
     assert_eq!(got.iter().map(|e| e.seq).collect::<Vec<_>>(), [40, 41]);
     assert_eq!(got[0], e);
 }
@@ -406,12 +406,12 @@ fn tx_list_filters_max_num_and_expired_leases(env: &Env) {
     assert_eq!(pick(vec![Status::Pending], vec![]), std::slice::from_ref(&a));
     assert_eq!(pick(vec![], vec![Priority::P0]), ["ORCH-002"]);
     assert_eq!(pick(vec![Status::Pending, Status::InProgress], vec![Priority::P1]), [a]);
-    let nums = store::read(env.db(), |tx| {
+    let nums = orch_store::read(env.db(), |tx| {
         Ok((tx.task_nums_from("ORCH", 1, 10)?, tx.task_nums_from("ORCH", 2, 1)?, tx.task_nums_from("OTHER", 1, 10)?))
     })
     .unwrap();
     assert_eq!(nums, (vec![1, 2], vec![2], vec![]));
-    let (max, other, expired_now, expired_later, next) = store::read(env.db(), |tx| {
+    let (max, other, expired_now, expired_later, next) = orch_store::read(env.db(), |tx| {
         Ok((
             tx.task_max_num("ORCH")?,
             tx.task_max_num("OTHER")?,
@@ -446,10 +446,10 @@ fn migrate_copies_a_queue_with_its_history(env: &Env) {
     src.fail(&c, FailureClass::Transient);
     src.claim("w").unwrap();
     src.orch.apply("ORCH-020", &Command::Note { text: "moved".into() }).unwrap();
-    let summary = store::migrate::migrate(src.db(), env.db()).expect("migrate");
+    let summary = orch_store::migrate::migrate(src.db(), env.db()).expect("migrate");
     assert_eq!(summary.tasks, 29);
     let dump = |db: &dyn Backend| {
-        store::read(db, |tx| {
+        orch_store::read(db, |tx| {
             let tasks = tx.task_list(&ListFilter::default())?;
             let mut runs = Vec::new();
             for t in &tasks {
@@ -465,7 +465,7 @@ fn migrate_copies_a_queue_with_its_history(env: &Env) {
         })
         .unwrap()
     };
-    let events = |db: &dyn Backend| store::read(db, |tx| tx.events_after(0, 100_000)).unwrap();
+    let events = |db: &dyn Backend| orch_store::read(db, |tx| tx.events_after(0, 100_000)).unwrap();
     assert_eq!(dump(env.db()), dump(src.db()));
     assert_eq!(events(env.db()), events(src.db()));
     // The copy is a working queue: its view is the source's, and new work continues.
@@ -480,7 +480,7 @@ fn migrate_copies_a_queue_with_its_history(env: &Env) {
     let last = events(env.db()).last().unwrap().seq;
     assert_eq!(last, events(src.db()).last().unwrap().seq + 1);
     // Never into a queue that holds anything.
-    let err = store::migrate::migrate(src.db(), env.db()).unwrap_err();
+    let err = orch_store::migrate::migrate(src.db(), env.db()).unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
 }
 
@@ -504,7 +504,7 @@ fn tx_view_rows_are_the_open_tasks_and_the_newest_done(env: &Env) {
         })
         .collect();
     let mark = ViewMark { version: 1, line: "| x |".into(), eol: "\n".into() };
-    store::write(env.db(), |tx| {
+    orch_store::write(env.db(), |tx| {
         for t in &tasks {
             tx.task_insert(t)?;
         }
@@ -515,7 +515,7 @@ fn tx_view_rows_are_the_open_tasks_and_the_newest_done(env: &Env) {
     .unwrap();
     let all = env.orch.list(&ListFilter::default()).unwrap();
     for kept in 0..=6 {
-        let got: Vec<(String, bool)> = store::read(env.db(), |tx| tx.view_rows("v", kept))
+        let got: Vec<(String, bool)> = orch_store::read(env.db(), |tx| tx.view_rows("v", kept))
             .unwrap()
             .into_iter()
             .map(|(t, m)| {
@@ -533,7 +533,7 @@ fn tx_view_rows_are_the_open_tasks_and_the_newest_done(env: &Env) {
         assert_eq!(got, want, "done_kept {kept}");
     }
     let two: Vec<String> =
-        store::read(env.db(), |tx| tx.view_rows("v", 2)).unwrap().into_iter().map(|(t, _)| t.id).collect();
+        orch_store::read(env.db(), |tx| tx.view_rows("v", 2)).unwrap().into_iter().map(|(t, _)| t.id).collect();
     assert_eq!(two, ["ORCH-002", "ORCH-005", "ORCH-006", "ORCH-007", "ORCH-008"], "the two finished last");
 }
 
@@ -542,13 +542,13 @@ fn tx_view_rows_are_the_open_tasks_and_the_newest_done(env: &Env) {
 fn tx_a_task_number_is_one_task(env: &Env) {
     let mut t = Task::new("ORCH-7".into(), "unpadded".into(), Priority::P1, 4, env.now());
     t.version = 1;
-    store::write(env.db(), |tx| tx.task_insert(&t)).unwrap();
+    orch_store::write(env.db(), |tx| tx.task_insert(&t)).unwrap();
     let mut twin = t.clone();
     twin.id = "ORCH-007".into();
-    let err = store::write(env.db(), |tx| tx.task_insert(&twin)).unwrap_err();
+    let err = orch_store::write(env.db(), |tx| tx.task_insert(&twin)).unwrap_err();
     assert!(matches!(&err, StoreError::Conflict(m) if m.contains("ORCH-7")), "{err:?}");
     let (seven, other) =
-        store::read(env.db(), |tx| Ok((tx.task_by_number("ORCH", 7)?, tx.task_by_number("ORCH", 8)?))).unwrap();
+        orch_store::read(env.db(), |tx| Ok((tx.task_by_number("ORCH", 7)?, tx.task_by_number("ORCH", 8)?))).unwrap();
     assert_eq!((seven.as_deref(), other), (Some("ORCH-7"), None));
     // The next id goes past it, zero-padded.
     assert_eq!(env.add("next"), "ORCH-008");

@@ -8,8 +8,8 @@
 
 use crate::conformance::{Env, Kind};
 use jiff::SignedDuration;
-use orch::store::{self, Backend, Tx, VIEW_HISTORY_KEPT, ViewHistory, ViewMark, ViewRow};
 use orch_core::task::{Priority, Status, Task};
+use orch_store::{Backend, Tx, VIEW_HISTORY_KEPT, ViewHistory, ViewMark, ViewRow};
 
 conformance! {
     tx_view_lines_are_the_view_rows_as_the_view_writes_them,
@@ -50,7 +50,7 @@ fn queue(env: &Env) -> Vec<Task> {
             t
         })
         .collect();
-    store::write(env.db(), |tx| {
+    orch_store::write(env.db(), |tx| {
         for (i, t) in tasks.iter().enumerate() {
             tx.task_insert(t)?;
             let line = format!("| {} | 행 {i} |", t.id);
@@ -74,19 +74,19 @@ fn same_as_view_rows(env: &Env) {
     let plain = env.backend();
     let backends: [&dyn Backend; 2] = [env.db(), plain.as_ref()];
     for kept in 0..=8 {
-        let want: Vec<ViewRow> = store::read(env.db(), |tx| tx.view_rows("v", kept))
+        let want: Vec<ViewRow> = orch_store::read(env.db(), |tx| tx.view_rows("v", kept))
             .unwrap()
             .into_iter()
             .map(|(t, m)| ViewRow::of(t, m))
             .collect();
         let versions: Vec<(String, i64)> = want.iter().map(|r| (r.id().to_string(), r.version())).collect();
         for db in backends {
-            let read = store::read(db, |tx| tx.view_lines("v", kept)).unwrap();
+            let read = orch_store::read(db, |tx| tx.view_lines("v", kept)).unwrap();
             assert_eq!(read, want, "done_kept {kept}, read");
-            let written = store::write(db, |tx| tx.view_lines("v", kept)).unwrap();
+            let written = orch_store::write(db, |tx| tx.view_lines("v", kept)).unwrap();
             assert_eq!(written, want, "done_kept {kept}, in a write transaction");
-            assert_eq!(store::read(db, |tx| tx.view_versions(kept)).unwrap(), versions, "done_kept {kept}");
-            assert_eq!(store::write(db, |tx| tx.view_versions(kept)).unwrap(), versions, "done_kept {kept}");
+            assert_eq!(orch_store::read(db, |tx| tx.view_versions(kept)).unwrap(), versions, "done_kept {kept}");
+            assert_eq!(orch_store::write(db, |tx| tx.view_versions(kept)).unwrap(), versions, "done_kept {kept}");
         }
         // A kept row is its mark's line.
         for r in &want {
@@ -105,7 +105,7 @@ fn tx_view_lines_are_the_view_rows_as_the_view_writes_them(env: &Env) {
     same_as_view_rows(env);
     // Every task shown: a mark of the current version is the row; an older mark, or
     // none, leaves the task to be written anew.
-    let all = store::read(env.db(), |tx| tx.view_lines("v", 10)).unwrap();
+    let all = orch_store::read(env.db(), |tx| tx.view_lines("v", 10)).unwrap();
     let shape: Vec<(&str, bool, bool)> =
         all.iter().map(|r| (r.id(), matches!(r, ViewRow::Kept { .. }), r.mark().is_some())).collect();
     assert_eq!(
@@ -126,10 +126,10 @@ fn tx_view_lines_are_the_view_rows_as_the_view_writes_them(env: &Env) {
     // The view keeps the newest DONE tasks: with two, those finished last (of the two
     // finished at one instant, the later in queue order wins the tie).
     let two: Vec<String> =
-        store::read(env.db(), |tx| tx.view_lines("v", 2)).unwrap().iter().map(|r| r.id().to_string()).collect();
+        orch_store::read(env.db(), |tx| tx.view_lines("v", 2)).unwrap().iter().map(|r| r.id().to_string()).collect();
     assert_eq!(two, ["ORCH-002", "ORCH-005", "ORCH-006", "ORCH-007", "ORCH-008", "ORCH-009"]);
     // Two more open tasks: now a view keeping no DONE task shows half the queue too.
-    store::write(env.db(), |tx| {
+    orch_store::write(env.db(), |tx| {
         for n in [11, 12] {
             let mut t = Task::new(format!("ORCH-{n:03}"), "더".into(), Priority::P2, 4, env.now());
             t.version = 1;
@@ -141,8 +141,8 @@ fn tx_view_lines_are_the_view_rows_as_the_view_writes_them(env: &Env) {
     same_as_view_rows(env);
     // The view showed all but one at their current versions: the one left is read
     // alone.
-    let tasks = store::read(env.db(), |tx| tx.task_list(&Default::default())).unwrap();
-    store::write(env.db(), |tx| {
+    let tasks = orch_store::read(env.db(), |tx| tx.task_list(&Default::default())).unwrap();
+    orch_store::write(env.db(), |tx| {
         for t in tasks.iter().filter(|t| t.id != "ORCH-008") {
             let n: usize = t.id[5..].parse().unwrap();
             tx.view_mark_set("v", &t.id, &mark(t.version, &format!("| {} | 행 {} |", t.id, n - 1)))?;
@@ -151,7 +151,7 @@ fn tx_view_lines_are_the_view_rows_as_the_view_writes_them(env: &Env) {
     })
     .unwrap();
     same_as_view_rows(env);
-    let changed: Vec<String> = store::read(env.db(), |tx| tx.view_lines("v", 10))
+    let changed: Vec<String> = orch_store::read(env.db(), |tx| tx.view_lines("v", 10))
         .unwrap()
         .into_iter()
         .filter_map(|r| match r {
@@ -167,20 +167,21 @@ fn tx_a_mark_is_looked_up_by_key(env: &Env) {
     let plain = env.backend();
     for db in [env.db(), plain.as_ref()] {
         for view in ["v", "w", "nobody"] {
-            let all = store::read(db, |tx| tx.view_marks(view)).unwrap();
+            let all = orch_store::read(db, |tx| tx.view_marks(view)).unwrap();
             for t in &tasks {
                 let one = |tx: &mut dyn Tx| tx.view_mark(view, &t.id);
-                assert_eq!(store::read(db, one).unwrap().as_ref(), all.get(&t.id), "{view} {}", t.id);
-                assert_eq!(store::write(db, one).unwrap().as_ref(), all.get(&t.id), "{view} {}", t.id);
+                assert_eq!(orch_store::read(db, one).unwrap().as_ref(), all.get(&t.id), "{view} {}", t.id);
+                assert_eq!(orch_store::write(db, one).unwrap().as_ref(), all.get(&t.id), "{view} {}", t.id);
             }
         }
-        assert_eq!(store::read(db, |tx| tx.view_mark("v", "ORCH-999")).unwrap(), None);
+        assert_eq!(orch_store::read(db, |tx| tx.view_mark("v", "ORCH-999")).unwrap(), None);
     }
 }
 
 fn tx_a_view_keeps_the_lines_it_showed_before_a_bounded_number(env: &Env) {
-    let history = |view: &str, id: &str| store::read(env.db(), |tx| tx.view_history(view, id)).unwrap();
-    let set = |view: &str, id: &str, m: ViewMark| store::write(env.db(), |tx| tx.view_mark_set(view, id, &m)).unwrap();
+    let history = |view: &str, id: &str| orch_store::read(env.db(), |tx| tx.view_history(view, id)).unwrap();
+    let set =
+        |view: &str, id: &str, m: ViewMark| orch_store::write(env.db(), |tx| tx.view_mark_set(view, id, &m)).unwrap();
     let lines = |h: &ViewHistory| h.lines.iter().map(|(v, l)| (*v, l.clone())).collect::<Vec<_>>();
     assert_eq!(history("v", "ORCH-001"), ViewHistory::default(), "a task never shown");
     set("v", "ORCH-001", mark(1, "| a |"));
@@ -201,8 +202,8 @@ fn tx_a_view_keeps_the_lines_it_showed_before_a_bounded_number(env: &Env) {
     assert_eq!(history("w", "ORCH-001"), ViewHistory::default());
     assert_eq!(history("v", "ORCH-002"), ViewHistory::default());
     let plain = env.backend();
-    assert_eq!(store::read(plain.as_ref(), |tx| tx.view_history("v", "ORCH-001")).unwrap(), h);
-    assert_eq!(store::write(plain.as_ref(), |tx| tx.view_history("v", "ORCH-001")).unwrap(), h);
+    assert_eq!(orch_store::read(plain.as_ref(), |tx| tx.view_history("v", "ORCH-001")).unwrap(), h);
+    assert_eq!(orch_store::write(plain.as_ref(), |tx| tx.view_history("v", "ORCH-001")).unwrap(), h);
     // The bound: the newest VIEW_HISTORY_KEPT lines stay, and the view says it dropped some.
     let n = i64::try_from(VIEW_HISTORY_KEPT).unwrap() + 5;
     for v in 1..=n {
@@ -214,7 +215,7 @@ fn tx_a_view_keeps_the_lines_it_showed_before_a_bounded_number(env: &Env) {
     assert_eq!(h.lines.last().unwrap().0, n - i64::try_from(VIEW_HISTORY_KEPT).unwrap());
     assert!(h.forgotten);
     // A view renamed takes its history along.
-    store::write(env.db(), |tx| tx.view_rename("v", "v2")).unwrap();
+    orch_store::write(env.db(), |tx| tx.view_rename("v", "v2")).unwrap();
     assert_eq!(history("v", "ORCH-002"), ViewHistory::default());
     assert_eq!(history("v2", "ORCH-002"), h);
     // A mark forgotten (its line emptied) forgets the lines before it.

@@ -10,7 +10,7 @@ use orch::clock::ManualClock;
 use orch::config::Config;
 use orch::home::Home;
 use orch::ops::{ClaimRequest, Options, Orch};
-use orch::store::sqlite::Sqlite;
+use orch_store::sqlite::Sqlite;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader};
@@ -441,10 +441,10 @@ mod store {
     use crate::conformance::{Env, Kind};
     use jiff::SignedDuration;
     use orch::ops::{ClaimRequest, Claimed, Finish, NewTask};
-    use orch::store::{self, EventQuery};
     use orch_core::event::kind;
     use orch_core::policy::FailureClass;
     use orch_core::state::Auth;
+    use orch_store::EventQuery;
 
     fn claim(env: &Env, owner: &str) -> Claimed {
         let req = ClaimRequest::new(owner, SignedDuration::from_mins(15));
@@ -489,17 +489,17 @@ mod store {
         let db = env.orch.db.as_ref();
 
         // runs_since: started or ended in the window, or still going.
-        let all = store::read(db, |tx| tx.runs_since(t0)).unwrap();
+        let all = orch_store::read(db, |tx| tx.runs_since(t0)).unwrap();
         let ids: Vec<&str> = all.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids, [&a1.run.id, &b.run.id, &a2.run.id, &c.run.id]);
-        let late = store::read(db, |tx| tx.runs_since(env.orch.now() + SignedDuration::from_secs(1))).unwrap();
+        let late = orch_store::read(db, |tx| tx.runs_since(env.orch.now() + SignedDuration::from_secs(1))).unwrap();
         assert_eq!(late.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), [&c.run.id]);
 
         // events_query: each filter, newest first, limits, a cursor.
         let q = |f: &dyn Fn(&mut EventQuery)| {
             let mut q = EventQuery::default();
             f(&mut q);
-            store::read(db, |tx| tx.events_query(&q)).unwrap()
+            orch_store::read(db, |tx| tx.events_query(&q)).unwrap()
         };
         let of_a = q(&|q| q.task_id = Some("ORCH-001".into()));
         assert!(of_a.len() > 4 && of_a.iter().all(|e| e.task_id.as_deref() == Some("ORCH-001")));
@@ -519,8 +519,8 @@ mod store {
         assert_eq!(rest.first().map(|e| e.seq), Some(claims[2].seq + 1));
 
         // events_of_tasks_run_since: by task, then in order.
-        let ev =
-            store::read(db, |tx| tx.events_of_tasks_run_since(t0, &[kind::TASK_ADDED, kind::TASK_CLAIMED])).unwrap();
+        let ev = orch_store::read(db, |tx| tx.events_of_tasks_run_since(t0, &[kind::TASK_ADDED, kind::TASK_CLAIMED]))
+            .unwrap();
         let got: Vec<(String, String)> =
             ev.iter().map(|e| (e.task_id.clone().unwrap(), e.event.clone())).collect::<Vec<_>>();
         let want = [
@@ -544,18 +544,18 @@ mod store {
         // prune_before: ORCH-001 (DONE) keeps its last run and loses its events; the
         // FAILED and the running task keep everything.
         let cutoff = env.orch.now() + SignedDuration::from_secs(1);
-        let before: usize = store::read(db, |tx| tx.events_after(0, 100_000)).unwrap().len();
-        let pruned = store::write(db, |tx| tx.prune_before(cutoff)).unwrap();
+        let before: usize = orch_store::read(db, |tx| tx.events_after(0, 100_000)).unwrap().len();
+        let pruned = orch_store::write(db, |tx| tx.prune_before(cutoff)).unwrap();
         assert_eq!(
             (pruned.run_ids.clone(), pruned.tasks, pruned.events as usize),
             (vec![a1.run.id.clone()], 1, of_a.len())
         );
-        let left = store::read(db, |tx| tx.runs_since(t0)).unwrap();
+        let left = orch_store::read(db, |tx| tx.runs_since(t0)).unwrap();
         assert_eq!(left.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), [&b.run.id, &a2.run.id, &c.run.id]);
-        let events = store::read(db, |tx| tx.events_after(0, 100_000)).unwrap();
+        let events = orch_store::read(db, |tx| tx.events_after(0, 100_000)).unwrap();
         assert_eq!(events.len(), before - of_a.len());
         assert!(events.iter().all(|e| e.task_id.as_deref() != Some("ORCH-001")));
-        let again = store::write(db, |tx| tx.prune_before(cutoff)).unwrap();
+        let again = orch_store::write(db, |tx| tx.prune_before(cutoff)).unwrap();
         assert_eq!((again.run_ids.len(), again.events, again.tasks), (0, 0, 0));
     }
 

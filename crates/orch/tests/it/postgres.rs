@@ -10,9 +10,9 @@
 use crate::common::{Project, SEED};
 use orch::home::Home;
 use orch::ops::{ClaimRequest, Finish, NewTask, Options, Orch};
-use orch::store::{self, ListFilter};
 use orch_core::state::Auth;
 use orch_core::task::Status;
+use orch_store::ListFilter;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -164,8 +164,8 @@ fn two_homes_drain_one_queue_and_every_task_runs_once() {
     let mut want: Vec<&String> = ids.iter().collect();
     want.sort();
     assert_eq!(all, want, "each task ran on exactly one host");
-    let backend = store::open(&db.url).unwrap();
-    let (tasks, runs) = store::read(backend.as_ref(), |tx| {
+    let backend = orch_store::open(&db.url).unwrap();
+    let (tasks, runs) = orch_store::read(backend.as_ref(), |tx| {
         let tasks = tx.task_list(&ListFilter::default())?;
         let mut runs = HashMap::new();
         for t in &tasks {
@@ -425,8 +425,8 @@ fn the_schema_matches_sqlites_column_for_column() {
     let Some(db) = TestDb::create("schema_match") else { return };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("orch.db");
-    drop(store::create(path.to_str().unwrap()).unwrap());
-    drop(store::open(&db.url).unwrap());
+    drop(orch_store::create(path.to_str().unwrap()).unwrap());
+    drop(orch_store::open(&db.url).unwrap());
     let lite = rusqlite::Connection::open(&path).unwrap();
     let mut stmt = lite
         .prepare(
@@ -494,8 +494,8 @@ fn two_dispatchers_on_one_database_leave_each_others_runs_alone() {
     let mut second = homes[1].spawn("run", &["--db", url, "run", "--workers", "1"]);
     assert!(wait_until(Duration::from_secs(20), || pids(&homes[1]).len() == 1), "{}", second.stderr());
     assert!(alive(pids(&homes[0])[0]), "the second dispatcher stopped the first one's worker");
-    let backend = store::open(url).unwrap();
-    let running = store::read(backend.as_ref(), |tx| tx.task_list(&ListFilter::default())).unwrap();
+    let backend = orch_store::open(url).unwrap();
+    let running = orch_store::read(backend.as_ref(), |tx| tx.task_list(&ListFilter::default())).unwrap();
     assert!(running.iter().all(|t| t.status == Status::InProgress), "{running:?}");
     assert!(!second.stdout().contains("put back"), "{}", second.stdout());
     for d in [&mut first, &mut second] {

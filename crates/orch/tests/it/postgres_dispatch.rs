@@ -7,8 +7,8 @@
 use crate::common::Project;
 use crate::postgres::{PrivateServer, TestDb, add_tasks, open_orch, with_db};
 use orch::ops::NewTask;
-use orch::store::{self, ListFilter};
 use orch_core::task::Status;
+use orch_store::ListFilter;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Child, Stdio};
@@ -71,8 +71,8 @@ fn finish(mut child: Child, limit: Duration) -> (Option<i32>, String) {
 
 /// Asserts that every task is DONE; the number of runs of each, by id.
 fn runs_of_done_tasks(url: &str) -> BTreeMap<String, usize> {
-    let backend = store::open(url).unwrap();
-    store::read(backend.as_ref(), |tx| {
+    let backend = orch_store::open(url).unwrap();
+    orch_store::read(backend.as_ref(), |tx| {
         let mut runs = BTreeMap::new();
         for t in tx.task_list(&ListFilter::default())? {
             assert_eq!(t.status, Status::Done, "{} is {}", t.id, t.status);
@@ -175,8 +175,8 @@ fn orch_run_goes_on_while_its_connections_are_cut_at_any_moment() {
 
 /// A task's runs as `ID: outcome (reason) on OWNER, …`, for a failure message.
 fn runs_told(url: &str, id: &str) -> String {
-    let backend = store::open(url).unwrap();
-    let runs = store::read(backend.as_ref(), |tx| tx.runs_of(id)).unwrap();
+    let backend = orch_store::open(url).unwrap();
+    let runs = orch_store::read(backend.as_ref(), |tx| tx.runs_of(id)).unwrap();
     let told: Vec<String> = runs
         .iter()
         .map(|r| {
@@ -189,8 +189,8 @@ fn runs_told(url: &str, id: &str) -> String {
 /// What the dispatcher recorded of each task's runs: (status, runs, each run's outcome
 /// and whether a dispatcher claimed it).
 fn runs_recorded(url: &str, id: &str) -> (Status, Vec<(Option<String>, bool)>) {
-    let backend = store::open(url).unwrap();
-    let (t, runs) = store::read(backend.as_ref(), |tx| Ok((tx.task_get(id)?.unwrap(), tx.runs_of(id)?))).unwrap();
+    let backend = orch_store::open(url).unwrap();
+    let (t, runs) = orch_store::read(backend.as_ref(), |tx| Ok((tx.task_get(id)?.unwrap(), tx.runs_of(id)?))).unwrap();
     (t.status, runs.into_iter().map(|r| (r.outcome, r.dispatcher.is_some())).collect())
 }
 

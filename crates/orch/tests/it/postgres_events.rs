@@ -8,9 +8,9 @@
 use crate::postgres::{TestDb, add_tasks, open_orch};
 use jiff::SignedDuration;
 use orch::ops::{ClaimRequest, Finish, NewTask};
-use orch::store::{self, Backend};
 use orch_core::event::Event;
 use orch_core::state::{Auth, Command};
+use orch_store::Backend;
 use std::time::{Duration, Instant};
 
 /// A plain connection that writes one `history.pruned` event and leaves its transaction
@@ -26,20 +26,20 @@ fn writer_in_flight(url: &str) -> (postgres::Client, i64) {
 }
 
 fn seqs_after(db: &dyn Backend, after: i64) -> Vec<i64> {
-    store::read(db, |tx| tx.events_after(after, 100)).unwrap().iter().map(|e| e.seq).collect()
+    orch_store::read(db, |tx| tx.events_after(after, 100)).unwrap().iter().map(|e| e.seq).collect()
 }
 
 /// Commits one event through the store (no events file to catch up, unlike an operation).
 fn commit_event(db: &dyn Backend) -> i64 {
-    store::write(db, |tx| tx.event_insert(&Event::new(jiff::Timestamp::now(), "task.noted"))).unwrap()
+    orch_store::write(db, |tx| tx.event_insert(&Event::new(jiff::Timestamp::now(), "task.noted"))).unwrap()
 }
 
 #[test]
 fn a_reader_waits_for_a_writer_in_flight_below_it_and_holds_no_writer_back() {
     let Some(db) = TestDb::create("events_in_flight") else { return };
     add_tasks(&db.url, 1);
-    let writer = store::open(&db.url).unwrap();
-    let reader = store::open(&db.url).unwrap();
+    let writer = orch_store::open(&db.url).unwrap();
+    let reader = orch_store::open(&db.url).unwrap();
     let start = *seqs_after(reader.as_ref(), 0).last().unwrap();
     let (mut slow, held) = writer_in_flight(&db.url);
     // A later number commits while the earlier one is still in flight.
@@ -89,7 +89,7 @@ fn only_changes_a_dispatcher_could_act_on_wake_it() {
     let Some(db) = TestDb::create("notify_what_matters") else { return };
     let dir = tempfile::tempdir().unwrap();
     let orch = open_orch(dir.path(), &db.url);
-    let waiter = store::open(&db.url).unwrap();
+    let waiter = orch_store::open(&db.url).unwrap();
     waiter.wait_for_change(Duration::ZERO).unwrap();
     let woke = |what: &str| {
         let got = waiter.wait_for_change(Duration::from_millis(150)).unwrap();
@@ -136,7 +136,7 @@ fn only_changes_a_dispatcher_could_act_on_wake_it() {
 fn a_read_leaves_no_transaction_open_though_its_commit_is_not_waited_for() {
     let Some(db) = TestDb::create("read_commit") else { return };
     add_tasks(&db.url, 1);
-    let reader = store::open(&db.url).unwrap();
+    let reader = orch_store::open(&db.url).unwrap();
     let mut watch = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
     let open_reads = |watch: &mut postgres::Client| -> i64 {
         let sql = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
@@ -144,7 +144,7 @@ fn a_read_leaves_no_transaction_open_though_its_commit_is_not_waited_for() {
         watch.query_one(sql, &[]).unwrap().get(0)
     };
     for _ in 0..3 {
-        let n = store::read(reader.as_ref(), |tx| Ok(tx.task_list(&Default::default())?.len())).unwrap();
+        let n = orch_store::read(reader.as_ref(), |tx| Ok(tx.task_list(&Default::default())?.len())).unwrap();
         assert_eq!(n, 1);
         let t0 = Instant::now();
         while open_reads(&mut watch) > 0 {
@@ -153,6 +153,6 @@ fn a_read_leaves_no_transaction_open_though_its_commit_is_not_waited_for() {
         }
     }
     // The connection goes on serving after the unanswered COMMITs.
-    let again = store::read(reader.as_ref(), |tx| tx.task_get("ORCH-001")).unwrap();
+    let again = orch_store::read(reader.as_ref(), |tx| tx.task_get("ORCH-001")).unwrap();
     assert!(again.is_some());
 }

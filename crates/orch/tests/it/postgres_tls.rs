@@ -8,7 +8,7 @@
 use crate::common::{Project, wait_until};
 use crate::postgres::{PrivateServer, TestDb, base_url, open_orch};
 use orch::ops::NewTask;
-use orch::store::{ListFilter, StoreError};
+use orch_store::{ListFilter, StoreError};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -184,7 +184,6 @@ fn replan_and_note_refuse_empty_values_and_an_empty_criteria_clears() {
 /// belongs to a task that is still running (it waits), but the one after it.
 #[test]
 fn status_next_is_what_pick_would_take() {
-    use orch::store;
     use orch_core::task::{Priority, Task};
     let p = Project::init_plain(None);
     p.ok(&["add", "owner of k", "--idempotency-key", "k"]); // ORCH-001
@@ -193,12 +192,12 @@ fn status_next_is_what_pick_would_take() {
     p.ok(&["add", "plain"]); // ORCH-002
     // A second task with key k, as an import or another tool may leave one: P0, first in
     // pick order, but waiting for ORCH-001.
-    let db = store::open(&p.file(".orch/orch.db").display().to_string()).unwrap();
+    let db = orch_store::open(&p.file(".orch/orch.db").display().to_string()).unwrap();
     let now = jiff::Timestamp::now();
     let mut dup = Task::new("ORCH-003".into(), "same key".into(), Priority::P0, 4, now);
     dup.idempotency_key = Some("k".into());
     dup.version = 1;
-    store::write(db.as_ref(), |tx| tx.task_insert(&dup)).unwrap();
+    orch_store::write(db.as_ref(), |tx| tx.task_insert(&dup)).unwrap();
     let before = crate::db_state::fingerprint(&p);
     assert_eq!(p.json(&["status"])["next"], "ORCH-002");
     assert!(p.ok(&["status"]).contains("next: ORCH-002"));

@@ -5,7 +5,7 @@
 
 use crate::common::Project;
 use crate::db_state::{fingerprint, line_of, row_of};
-use orch::store::VIEW_HISTORY_KEPT;
+use orch_store::VIEW_HISTORY_KEPT;
 
 /// The task's columns as `show --json` gives them.
 fn show(p: &Project, id: &str) -> serde_json::Value {

@@ -4,9 +4,9 @@
 use super::Env;
 use jiff::{SignedDuration, Timestamp};
 use orch::ops::NewTask;
-use orch::store::{self, ClaimSpec, NextClaim, Run};
 use orch_core::event::Event;
 use orch_core::task::{Priority, Status, Task};
+use orch_store::{ClaimSpec, NextClaim, Run};
 
 fn claim_spec_run(owner: &str, now: Timestamp) -> Run {
     Run {
@@ -26,7 +26,7 @@ pub(super) fn tx_claim_next_takes_the_common_case_in_one_step(env: &Env) {
     let next = |run: &Run| {
         let spec =
             ClaimSpec { now: env.now(), owner: &run.owner, lease_until: env.now() + SignedDuration::from_mins(5), run };
-        store::write(env.db(), |tx| tx.claim_next(&spec)).unwrap()
+        orch_store::write(env.db(), |tx| tx.claim_next(&spec)).unwrap()
     };
     let run = claim_spec_run("w", env.now());
     assert_eq!(next(&run), NextClaim::Nothing);
@@ -62,7 +62,7 @@ pub(super) fn tx_claim_next_takes_the_common_case_in_one_step(env: &Env) {
     let mut keyed = Task::new("ORCH-003".into(), "keyed".into(), Priority::P0, 4, env.now());
     keyed.idempotency_key = Some("k-new".into());
     keyed.version = 1;
-    store::write(env.db(), |tx| tx.task_insert(&keyed)).unwrap();
+    orch_store::write(env.db(), |tx| tx.task_insert(&keyed)).unwrap();
     assert_eq!(next(&run2), NextClaim::Undecided);
     assert_eq!(env.get("ORCH-003").status, Status::Pending);
 }
@@ -79,7 +79,7 @@ pub(super) fn claims_take_the_general_path_when_one_step_cannot_decide(env: &Env
     let gpu = NewTask { task: "gpu job".into(), resource: Some("gpu".into()), ..NewTask::default() };
     let a = env.add_with(gpu.clone());
     let b = env.add_with(gpu);
-    store::write(env.db(), |tx| {
+    orch_store::write(env.db(), |tx| {
         tx.task_insert(&keyed("ORCH-003", "k1"))?;
         tx.task_insert(&keyed("ORCH-004", "k1"))
     })

@@ -3,7 +3,6 @@
 
 use super::Env;
 use jiff::SignedDuration;
-use orch::store;
 use orch_core::event::Event;
 use orch_core::task::Status;
 
@@ -24,7 +23,7 @@ pub(super) fn prune_never_lets_an_event_number_be_used_again(env: &Env) {
     assert!(pruned_note.seq > newest, "{} after {newest}", pruned_note.seq);
     // A follower that had read up to `newest` sees what comes next.
     env.add("new work");
-    let next = store::read(env.db(), |tx| tx.events_after(newest, 10)).unwrap();
+    let next = orch_store::read(env.db(), |tx| tx.events_after(newest, 10)).unwrap();
     let names: Vec<&str> = next.iter().map(|e| e.event.as_str()).collect();
     assert_eq!(names, ["history.pruned", "task.added"]);
     assert!(next.windows(2).all(|w| w[0].seq < w[1].seq));
@@ -43,7 +42,7 @@ pub(super) fn tx_events_are_appended_together_in_order(env: &Env) {
     a.level = orch_core::event::Level::Warn;
     let b = Event { event: "retry.scheduled".into(), msg: None, level: orch_core::event::Level::Info, ..a.clone() };
     let c = Event::new(env.now(), "history.pruned");
-    store::write(env.db(), |tx| {
+    orch_store::write(env.db(), |tx| {
         tx.events_insert(&[])?;
         tx.events_insert(std::slice::from_ref(&c))?;
         tx.events_insert(&[a.clone(), b.clone(), c.clone()])

@@ -4,7 +4,6 @@
 
 use super::Env;
 use orch::ops::Finish;
-use orch::store;
 use orch_core::event::Event;
 use orch_core::policy::FailureClass;
 use orch_core::state::Auth;
@@ -27,7 +26,7 @@ pub(super) fn history_text_is_masked_by_every_writer_when_the_mask_is_on(env: &E
     one.msg = Some(format!("one {SECRET}"));
     let mut two = Event::new(env.now(), "test.two");
     two.msg = Some(format!("two {SECRET}"));
-    store::write(env.db(), |tx| {
+    orch_store::write(env.db(), |tx| {
         tx.run_late_report(&second.run.id, &format!("late {SECRET}"))?;
         tx.run_set_verdict(&first.run.id, "rejected", &format!("why {SECRET}"))?;
         tx.event_insert(&one)?;
@@ -36,7 +35,7 @@ pub(super) fn history_text_is_masked_by_every_writer_when_the_mask_is_on(env: &E
     .unwrap();
 
     let plain = env.backend();
-    let (task, runs, events) = store::read(plain.as_ref(), |tx| {
+    let (task, runs, events) = orch_store::read(plain.as_ref(), |tx| {
         Ok((tx.task_get(&id)?.unwrap(), tx.runs_of(&id)?, tx.events_after(0, 100_000)?))
     })
     .unwrap();

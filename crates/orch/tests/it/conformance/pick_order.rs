@@ -5,10 +5,10 @@
 use super::Env;
 use crate::common::Rng;
 use jiff::{SignedDuration, Timestamp};
-use orch::store::{self, ClaimSpec, ListFilter, NextClaim, Run};
 use orch_core::id::parse_id;
 use orch_core::policy::pick_order;
 use orch_core::task::{Lease, Priority, Status, Task};
+use orch_store::{ClaimSpec, ListFilter, NextClaim, Run};
 use std::collections::{HashMap, HashSet};
 
 /// The tasks claimable at `now`, by the rules of docs/LEASES.md, in pick order: `all`
@@ -100,10 +100,10 @@ pub(super) fn claims_hand_out_tasks_in_pick_order_over_random_queues(env: &Env) 
     // earlier case left (held back, or running) is never claimable in a later one.
     for case in 0..40 {
         let tasks = random_queue(case, &mut rng, now);
-        store::write(env.db(), |tx| tasks.iter().try_for_each(|t| tx.task_insert(t))).unwrap();
-        let all = |env: &Env| store::read(env.db(), |tx| tx.task_list(&ListFilter::default())).unwrap();
+        orch_store::write(env.db(), |tx| tasks.iter().try_for_each(|t| tx.task_insert(t))).unwrap();
+        let all = |env: &Env| orch_store::read(env.db(), |tx| tx.task_list(&ListFilter::default())).unwrap();
         let want = eligible(&all(env), now);
-        let candidates = store::read(env.db(), |tx| tx.claim_candidates(now, 1000)).unwrap();
+        let candidates = orch_store::read(env.db(), |tx| tx.claim_candidates(now, 1000)).unwrap();
         let got: Vec<String> = candidates.into_iter().map(|t| t.id).collect();
         assert_eq!(got, want, "case {case}: claim_candidates against pick_order over {tasks:#?}");
         let mut order = Vec::new();
@@ -118,7 +118,7 @@ pub(super) fn claims_hand_out_tasks_in_pick_order_over_random_queues(env: &Env) 
                 ..Run::default()
             };
             let spec = ClaimSpec { now, owner: "w", lease_until: now + SignedDuration::from_mins(5), run: &run };
-            let got = match store::write(env.db(), |tx| tx.claim_next(&spec)).unwrap() {
+            let got = match orch_store::write(env.db(), |tx| tx.claim_next(&spec)).unwrap() {
                 NextClaim::Claimed { before, .. } => Some(before.id),
                 NextClaim::Nothing => None,
                 // PostgreSQL locks a resource first: the operation's general path.

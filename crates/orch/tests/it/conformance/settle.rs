@@ -5,11 +5,11 @@
 
 use super::Env;
 use orch::ops::{Outcome, RunRef, Settled};
-use orch::store::{self, RunEnd, Settle};
 use orch_core::event::Event;
 use orch_core::policy::RetryPolicy;
 use orch_core::state::{Auth, Change, Command, RunEffect, transition};
 use orch_core::task::{Status, Task};
+use orch_store::{RunEnd, Settle};
 
 /// The DONE of `task` (claimed, its run `run_id`) as the core makes it, with the events'
 /// run ids set, and how its run ends.
@@ -47,7 +47,7 @@ pub(super) fn tx_task_settle_writes_all_of_a_change_or_nothing(env: &Env) {
     let events_before = env.events().len();
     let settle = |task: &Task, events: &[Event], run: &str, alone: bool| {
         let s = Settle { task, run_id: Some(run), end: Some(end(env)), verdict: Some(("PASS", "fine")), events, alone };
-        store::write(env.db(), |tx| tx.task_settle(&s)).unwrap()
+        orch_store::write(env.db(), |tx| tx.task_settle(&s)).unwrap()
     };
     // A copy older than the stored task: nothing written.
     let (mut stale, events) = done_of(env, &c2.task, &c2.run.lease_token);
@@ -58,7 +58,7 @@ pub(super) fn tx_task_settle_writes_all_of_a_change_or_nothing(env: &Env) {
     assert!(!settle(&after, &events1, &c1.run.id, true));
     for (id, run) in [(&first, &c1.run.id), (&id, &c2.run.id)] {
         assert_eq!(env.get(id).status, Status::InProgress);
-        let r = store::read(env.db(), |tx| tx.run_get(run)).unwrap().unwrap();
+        let r = orch_store::read(env.db(), |tx| tx.run_get(run)).unwrap().unwrap();
         assert_eq!((r.ended_at, r.verdict.as_deref()), (None, None), "{r:?}");
     }
     assert_eq!(env.events().len(), events_before, "no event of a change not written");
@@ -67,7 +67,7 @@ pub(super) fn tx_task_settle_writes_all_of_a_change_or_nothing(env: &Env) {
     assert!(settle(&after, &events, &c2.run.id, true));
     let saved = env.get(&id);
     assert_eq!(saved, Task { version: after.version + 1, ..after.clone() });
-    let r = store::read(env.db(), |tx| tx.run_get(&c2.run.id)).unwrap().unwrap();
+    let r = orch_store::read(env.db(), |tx| tx.run_get(&c2.run.id)).unwrap().unwrap();
     assert_eq!(r.outcome.as_deref(), Some("done"));
     assert_eq!(r.report.as_deref(), Some("- ok\nRisks: none"));
     assert_eq!((r.verdict.as_deref(), r.verdict_reason.as_deref()), (Some("PASS"), Some("fine")));
@@ -78,14 +78,14 @@ pub(super) fn tx_task_settle_writes_all_of_a_change_or_nothing(env: &Env) {
     assert!(!settle(&after, &events, &c2.run.id, true));
     // Not `alone`: a task others depend on is written, and its run, already ended, keeps
     // its end while the verdict is recorded.
-    store::write(env.db(), |tx| {
+    orch_store::write(env.db(), |tx| {
         let first_end = RunEnd { outcome: "failed", report: Some("first"), ..end(env) };
         tx.run_end(&c1.run.id, &first_end)
     })
     .unwrap();
     assert!(settle(&after_of(env, &c1.task, &c1.run.lease_token), &events1, &c1.run.id, false));
     assert_eq!(env.get(&first).status, Status::Done);
-    let r = store::read(env.db(), |tx| tx.run_get(&c1.run.id)).unwrap().unwrap();
+    let r = orch_store::read(env.db(), |tx| tx.run_get(&c1.run.id)).unwrap().unwrap();
     assert_eq!((r.outcome.as_deref(), r.report.as_deref()), (Some("failed"), Some("first")));
     assert_eq!(r.verdict.as_deref(), Some("PASS"));
 }
@@ -111,7 +111,7 @@ struct Shape {
 
 fn shape(env: &Env, c: &orch::ops::Claimed) -> Shape {
     let task = env.get(&c.task.id);
-    let run = store::read(env.db(), |tx| tx.run_get(&c.run.id)).unwrap().unwrap();
+    let run = orch_store::read(env.db(), |tx| tx.run_get(&c.run.id)).unwrap().unwrap();
     let mine: Vec<Event> = env
         .events()
         .into_iter()
@@ -172,10 +172,10 @@ pub(super) fn tx_task_and_holder_reads_the_task_and_the_run_its_token_holds(env:
     let waiting = env.add("not held");
     let c = env.claim("w").unwrap();
     assert_eq!(c.task.id, id);
-    let read = |id: &str, token: &str| store::read(env.db(), |tx| tx.task_and_holder(id, token)).unwrap();
+    let read = |id: &str, token: &str| orch_store::read(env.db(), |tx| tx.task_and_holder(id, token)).unwrap();
     let (task, run) = read(&id, &c.run.lease_token).unwrap();
     assert_eq!(task, env.get(&id));
-    assert_eq!(run, store::read(env.db(), |tx| tx.run_get(&c.run.id)).unwrap());
+    assert_eq!(run, orch_store::read(env.db(), |tx| tx.run_get(&c.run.id)).unwrap());
     assert!(run.is_some());
     // A token that does not hold the lease, or none: the task alone.
     let (task, run) = read(&id, &"ef".repeat(16)).unwrap();
@@ -184,6 +184,6 @@ pub(super) fn tx_task_and_holder_reads_the_task_and_the_run_its_token_holds(env:
     assert_eq!((task.id.as_str(), run), (waiting.as_str(), None));
     assert_eq!(read("ORCH-999", &c.run.lease_token), None);
     // In a write transaction too.
-    let got = store::write(env.db(), |tx| tx.task_and_holder(&id, &c.run.lease_token)).unwrap();
+    let got = orch_store::write(env.db(), |tx| tx.task_and_holder(&id, &c.run.lease_token)).unwrap();
     assert!(got.is_some_and(|(_, r)| r.is_some_and(|r| r.id == c.run.id)));
 }

@@ -6,9 +6,9 @@
 use super::Env;
 use jiff::SignedDuration;
 use orch::ops::{ClaimRequest, Claimed, Ending, NewTask, Outcome, RunRef, Settled, Turn};
-use orch::store::ProcessInfo;
 use orch_core::outcome::Usage;
 use orch_core::task::{Priority, Status};
+use orch_store::ProcessInfo;
 
 fn req(owner: &str) -> ClaimRequest {
     ClaimRequest {

@@ -2,7 +2,7 @@
 //! times are BIGINT milliseconds since the Unix epoch (UTC), counts BIGINT, lists JSON
 //! text. Column lists are shared with the queries so the indexes below stay in step.
 
-use crate::store::{Result, Run, StoreError};
+use crate::{Result, Run, StoreError};
 use jiff::Timestamp;
 use orch_core::event::{Event, Level};
 use orch_core::outcome::Usage;

@@ -25,7 +25,7 @@
 use super::pool::{After, Conn, Failure, classify, one_line, store_err};
 use super::rows::{TASK_COLS, ms, task_from_row};
 use super::{claim, events};
-use crate::store::{
+use crate::{
     ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, Settle, StoreError, Tx,
     ViewHistory, ViewInfo, ViewMark, ViewRow,
 };
@@ -268,12 +268,12 @@ impl Tx for PgTx<'_> {
     }
 
     fn task_counts(&mut self) -> Result<Vec<(Status, Priority, u64)>> {
-        let rows = self.query(crate::store::TASK_COUNTS_SQL, &[])?;
+        let rows = self.query(crate::TASK_COUNTS_SQL, &[])?;
         rows.iter()
             .map(|r| {
                 let cell = |e: postgres::Error| StoreError::Db(format!("reading a task count: {e}"));
                 let status: String = r.try_get(0).map_err(cell)?;
-                crate::store::task_count(&status, r.try_get(1).map_err(cell)?, r.try_get(2).map_err(cell)?)
+                crate::task_count(&status, r.try_get(1).map_err(cell)?, r.try_get(2).map_err(cell)?)
             })
             .collect()
     }

@@ -4,7 +4,7 @@
 //! older ones were dropped.
 
 use super::tx::PgTx;
-use crate::store::{Result, VIEW_HISTORY_KEPT, ViewHistory, line_key};
+use crate::{Result, VIEW_HISTORY_KEPT, ViewHistory, line_key};
 
 impl PgTx<'_> {
     /// What a mark's change leaves in the history, before the mark is written: a line

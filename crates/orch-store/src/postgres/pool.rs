@@ -16,7 +16,7 @@
 //! connection is dead, so the first such failure empties the idle list at once.
 
 use super::tls::Tls;
-use crate::store::StoreError;
+use crate::StoreError;
 use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, Row, Statement};

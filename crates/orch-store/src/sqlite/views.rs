@@ -2,7 +2,7 @@
 //! history, and each view's marks, hash and frame (tables `view_rows` and `views`).
 
 use super::rows::{TASK_COLS, task_from_row};
-use crate::store::{Result, ViewInfo, ViewMark, ViewRow};
+use crate::{Result, ViewInfo, ViewMark, ViewRow};
 use orch_core::task::Task;
 use rusqlite::types::ValueRef;
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -145,7 +145,7 @@ pub(super) fn rows(tx: &Transaction<'_>, view: &str, done_kept: usize) -> Result
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// The view's rows as the view writes them (see [`crate::store::Tx::view_lines`]): a
+/// The view's rows as the view writes them (see [`crate::Tx::view_lines`]): a
 /// task's columns are read only when its mark does not show its current version.
 ///
 /// Two ways to the same rows. A queue with at most twice as many tasks as the view

@@ -3,7 +3,7 @@
 //! at most [`VIEW_HISTORY_KEPT`] per task and view; a row with version -1 says older
 //! ones were dropped.
 
-use crate::store::{Result, VIEW_HISTORY_KEPT, ViewHistory, line_key};
+use crate::{Result, VIEW_HISTORY_KEPT, ViewHistory, line_key};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 /// What a mark's change leaves in the history, before the mark is written: a line the

@@ -26,7 +26,7 @@
 //! the importer, the dispatcher, the gate — can forget it. (Masking at each write point
 //! instead would spread it over modules that should not know about it.)
 
-use crate::store::{
+use crate::{
     Backend, ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, Settle, Tx,
     ViewHistory, ViewInfo, ViewMark, ViewRow,
 };
@@ -489,7 +489,7 @@ mod tests {
 
     #[test]
     fn mask_tx_forwards_every_method_of_tx_those_with_a_default_too() {
-        let declared = fns_in_block(include_str!("store/mod.rs"), "pub trait Tx {");
+        let declared = fns_in_block(include_str!("lib.rs"), "pub trait Tx {");
         let forwarded = fns_in_block(include_str!("mask.rs"), "impl Tx for MaskTx<'_> {");
         assert!(declared.len() > 40 && declared.contains(&"view_lines".to_string()), "{declared:?}");
         let missing: Vec<&String> = declared.iter().filter(|m| !forwarded.contains(m)).collect();

@@ -3,11 +3,11 @@
 //! compiled once and taken from the statement cache every time after.
 
 use super::rows::{EVENT_COLS, event_from_row};
-use crate::store::Result;
+use crate::Result;
 use orch_core::event::Event;
 use rusqlite::Transaction;
 
-/// [`crate::store::Tx::events_after`] on SQLite.
+/// [`crate::Tx::events_after`] on SQLite.
 pub(super) fn events_after(tx: &Transaction<'_>, seq: i64, limit: usize) -> Result<Vec<Event>> {
     let mut stmt = tx.prepare_cached(&events_after_sql(limit))?;
     let rows = stmt.query_map([seq], event_from_row)?;

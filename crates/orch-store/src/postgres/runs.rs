@@ -3,7 +3,7 @@
 
 use super::rows::{RUN_COLS, TASK_COLS, count, ms, run_from_row_at, task_from_row};
 use super::tx::{Mode, PgTx};
-use crate::store::{ProcessInfo, Pruned, Result, Run, RunEnd};
+use crate::{ProcessInfo, Pruned, Result, Run, RunEnd};
 use orch_core::outcome::Usage;
 use orch_core::task::Task;
 

@@ -13,7 +13,7 @@ use super::events::EventCols;
 use super::locks;
 use super::rows::{TASK_COLS, count, json_or_null, ms, opt_ms};
 use super::tx::{Mode, PgTx};
-use crate::store::{ListFilter, Result, Settle, StoreError};
+use crate::{ListFilter, Result, Settle, StoreError};
 use orch_core::id::{MAX_ID_NUM, parse_id};
 use orch_core::task::{Status, Task};
 use postgres::types::ToSql;
@@ -88,7 +88,7 @@ fn extra(t: &Task) -> Option<String> {
     (!t.extra.is_empty()).then(|| serde_json::to_string(&t.extra).expect("pairs serialise"))
 }
 
-/// [`crate::store::Tx::task_settle`] in one statement: the task's compare-and-set (and,
+/// [`crate::Tx::task_settle`] in one statement: the task's compare-and-set (and,
 /// with `$19`, no dependent), then — only when it was written — the verdict and the end
 /// on run `$20` (the end only while the run has not ended, as `run_end`) and the events.
 fn settle_sql() -> &'static str {
@@ -253,7 +253,7 @@ impl PgTx<'_> {
     }
 
     pub(super) fn list_tasks(&mut self, filter: &ListFilter) -> Result<Vec<Task>> {
-        let sql = crate::store::task_list_sql(TASK_COLS, filter);
+        let sql = crate::task_list_sql(TASK_COLS, filter);
         self.tasks(&sql, &[])
     }
 

@@ -1,11 +1,18 @@
-//! The store: where tasks, runs, events and the view's bookkeeping live.
+//! `orch-store`: where tasks, runs, events and the view's bookkeeping live. The only
+//! crate that holds SQL; it depends on `orch-core` alone and never calls up.
 //!
 //! A backend offers transactions ([`Backend::write`], [`Backend::read`]); inside one, a
 //! [`Tx`] offers domain-level primitives (get a task, update it with compare-and-set,
 //! list the claimable ones in pick order, record a run, append an event). The rules —
 //! which transition is allowed, what an import does — live above, in `ops`, and are the
-//! same for every backend. Only `store/*` holds SQL.
+//! same for every backend.
+//!
+//! Layout: this file holds the contract (`Backend`, `Tx`, `StoreError`, `open`/`create`);
+//! `records` the records the primitives take and give; `sqlite/` and `postgres/` the two
+//! stores; `mask` the wrapper that masks secrets in everything written; `migrate` moves a
+//! queue between stores.
 
+pub mod mask;
 pub mod migrate;
 pub mod postgres;
 mod records;

@@ -5,7 +5,7 @@
 
 use super::rows::{TASK_COLS, task_from_row};
 use super::tx::PgTx;
-use crate::store::{Result, ViewInfo, ViewMark, ViewRow};
+use crate::{Result, ViewInfo, ViewMark, ViewRow};
 use orch_core::task::Task;
 use std::collections::HashMap;
 

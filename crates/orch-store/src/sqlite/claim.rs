@@ -6,12 +6,12 @@
 
 use super::rows::{TASK_COLS, ms, task_from_row};
 use super::tx::SqliteTx;
-use crate::store::{ClaimSpec, NextClaim, Result, Run, Tx};
+use crate::{ClaimSpec, NextClaim, Result, Run, Tx};
 use orch_core::event::{Event, kind};
 use orch_core::task::Status;
 use rusqlite::{OptionalExtension, params};
 
-/// [`crate::store::Tx::claim_next`] on SQLite.
+/// [`crate::Tx::claim_next`] on SQLite.
 pub(super) fn claim_next(t: &mut SqliteTx<'_>, spec: &ClaimSpec<'_>) -> Result<NextClaim> {
     let now = ms(spec.now);
     let expired: bool = t.tx.prepare_cached(EXPIRED_ANY)?.query_row([now], |r| r.get(0))?;

@@ -4,7 +4,7 @@ use super::claim::{claim_sql, expired_sql};
 use super::rows::{
     EVENT_COLS, RUN_COLS, TASK_COLS, event_from_row, json_or_null, ms, opt_ms, run_from_row, task_from_row,
 };
-use crate::store::{
+use crate::{
     ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, Settle, StoreError, Tx,
     ViewHistory, ViewInfo, ViewMark, ViewRow,
 };
@@ -156,19 +156,19 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn task_list(&mut self, filter: &ListFilter) -> Result<Vec<Task>> {
-        let sql = crate::store::task_list_sql(TASK_COLS, filter);
+        let sql = crate::task_list_sql(TASK_COLS, filter);
         let mut stmt = self.tx.prepare_cached(&sql)?;
         let rows = stmt.query_map([], task_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn task_counts(&mut self) -> Result<Vec<(Status, Priority, u64)>> {
-        let mut stmt = self.tx.prepare_cached(crate::store::TASK_COUNTS_SQL)?;
+        let mut stmt = self.tx.prepare_cached(crate::TASK_COUNTS_SQL)?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?;
         let mut out = Vec::new();
         for row in rows {
             let (status, rank, n) = row?;
-            out.push(crate::store::task_count(&status, rank, n)?);
+            out.push(crate::task_count(&status, rank, n)?);
         }
         Ok(out)
     }
@@ -184,7 +184,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn task_settle(&mut self, s: &Settle<'_>) -> Result<bool> {
-        crate::store::settle_in_steps(self, s)
+        crate::settle_in_steps(self, s)
     }
 
     fn expired_leases(&mut self, now: Timestamp) -> Result<Vec<Task>> {
@@ -253,7 +253,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn task_and_holder(&mut self, id: &str, token: &str) -> Result<Option<(Task, Option<Run>)>> {
-        crate::store::task_and_holder_in_steps(self, id, token)
+        crate::task_and_holder_in_steps(self, id, token)
     }
 
     fn run_late_report(&mut self, run_id: &str, report: &str) -> Result<()> {

@@ -1,7 +1,7 @@
 //! Mapping between SQLite rows and the core's records. Times are stored as integer
 //! milliseconds since the Unix epoch (UTC); lists as JSON text.
 
-use crate::store::{Run, StoreError};
+use crate::{Run, StoreError};
 use jiff::Timestamp;
 use orch_core::event::{Event, Level};
 use orch_core::outcome::Usage;

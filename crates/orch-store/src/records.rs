@@ -78,7 +78,7 @@ pub struct ViewMark {
     pub eol: String,
 }
 
-/// How many earlier lines a view keeps per task (see [`crate::store::Tx::view_history`]).
+/// How many earlier lines a view keeps per task (see [`crate::Tx::view_history`]).
 pub const VIEW_HISTORY_KEPT: usize = 128;
 
 /// The lines a view showed of a task before the one its mark holds.

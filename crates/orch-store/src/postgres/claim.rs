@@ -23,7 +23,7 @@
 use super::locks;
 use super::rows::{TASK_COLS, ms, task_from_row};
 use super::tx::{Mode, PgTx};
-use crate::store::{ClaimSpec, NextClaim, Result};
+use crate::{ClaimSpec, NextClaim, Result};
 use jiff::Timestamp;
 use orch_core::task::Task;
 use std::collections::HashMap;
@@ -98,7 +98,7 @@ fn claim_next_sql() -> &'static str {
     })
 }
 
-/// [`crate::store::Tx::claim_next`] on PostgreSQL: one statement.
+/// [`crate::Tx::claim_next`] on PostgreSQL: one statement.
 pub(super) fn claim_next(tx: &mut PgTx<'_>, spec: &ClaimSpec<'_>) -> Result<NextClaim> {
     let now = ms(spec.now);
     let r = spec.run;
@@ -140,7 +140,7 @@ pub(super) fn claim_next(tx: &mut PgTx<'_>, spec: &ClaimSpec<'_>) -> Result<Next
     })
 }
 
-/// [`crate::store::Tx::claim_candidates`] on PostgreSQL. A write transaction locks
+/// [`crate::Tx::claim_candidates`] on PostgreSQL. A write transaction locks
 /// them `FOR UPDATE SKIP LOCKED` and keeps a candidate with a resource only once the
 /// resource is its own (see [`resource_free`]).
 pub(super) fn candidates(tx: &mut PgTx<'_>, now: Timestamp, limit: usize) -> Result<Vec<Task>> {

@@ -25,13 +25,13 @@
 
 use super::rows::{EVENT_COLS, count, event_from_row, ms};
 use super::tx::PgTx;
-use crate::store::{EventQuery, Result};
+use crate::{EventQuery, Result};
 use jiff::Timestamp;
 use orch_core::event::Event;
 use orch_core::task::Status;
 use postgres::types::ToSql;
 
-/// [`crate::store::Tx::event_insert`].
+/// [`crate::Tx::event_insert`].
 pub(super) fn insert(tx: &mut PgTx<'_>, e: &Event) -> Result<i64> {
     let attempt = e.attempt.map(count);
     let rows = tx.query(
@@ -110,7 +110,7 @@ impl EventCols {
     }
 }
 
-/// [`crate::store::Tx::events_insert`]: one statement for all of them, the rows
+/// [`crate::Tx::events_insert`]: one statement for all of them, the rows
 /// inserted (and so numbered) in the order given.
 pub(super) fn insert_all(tx: &mut PgTx<'_>, events: &[Event]) -> Result<()> {
     if let [one] = events {
@@ -126,7 +126,7 @@ pub(super) fn insert_all(tx: &mut PgTx<'_>, events: &[Event]) -> Result<()> {
     Ok(())
 }
 
-/// [`crate::store::Tx::events_after`]: `orch_events_after` reads, and waits when it
+/// [`crate::Tx::events_after`]: `orch_events_after` reads, and waits when it
 /// must, in one round trip, outside any snapshot this transaction holds.
 pub(super) fn after(tx: &mut PgTx<'_>, seq: i64, limit: usize) -> Result<Vec<Event>> {
     let sql = format!("SELECT {EVENT_COLS} FROM orch_events_after($1, $2)");
@@ -140,7 +140,7 @@ fn horizon(tx: &mut PgTx<'_>, after: i64) -> Result<i64> {
     Ok(tx.query_fresh("SELECT orch_events_horizon($1)", &[&after])?[0].get(0))
 }
 
-/// [`crate::store::Tx::events_query`], capped at the horizon.
+/// [`crate::Tx::events_query`], capped at the horizon.
 pub(super) fn query(tx: &mut PgTx<'_>, q: &EventQuery) -> Result<Vec<Event>> {
     let horizon = horizon(tx, q.after)?;
     if horizon <= q.after {
@@ -171,7 +171,7 @@ pub(super) fn query(tx: &mut PgTx<'_>, q: &EventQuery) -> Result<Vec<Event>> {
     tx.query(&sql, &params)?.iter().map(event_from_row).collect()
 }
 
-/// [`crate::store::Tx::events_of_tasks_run_since`].
+/// [`crate::Tx::events_of_tasks_run_since`].
 pub(super) fn of_tasks_run_since(tx: &mut PgTx<'_>, since: Timestamp, kinds: &[&str]) -> Result<Vec<Event>> {
     let kinds: Vec<&str> = kinds.to_vec();
     let sql = format!(
