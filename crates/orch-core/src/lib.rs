@@ -4,6 +4,24 @@
 //! Nothing in this crate does I/O or reads the clock: every function that needs the time
 //! takes `now` as an argument, and randomness (lease tokens, jitter) comes in from the
 //! caller. That keeps the rules testable without a database, a file system or a process.
+//!
+//! # Layout
+//!
+//! - The task and its life: [`task`] (the record, statuses, priorities, leases),
+//!   [`state`] (the one `transition(task, command, now, policy)`), [`policy`] (retries,
+//!   backoff, failure classes, the pick order), [`event`] (the event record).
+//! - What a worker gives back: [`outcome`] (stdout and exit status to a verdict),
+//!   [`report`] (the compact report rules and the token budget decision).
+//! - QUEUE.md: [`queue_md`] (the line-level codec, byte for byte), [`task_row`] (rows to
+//!   tasks and back, merging an edited row), [`task_text`] (what a field may hold),
+//!   [`escape`] (terminal controls made visible).
+//! - Input people type: [`quick`] (one-line add), [`chat`] (`!status`, `!cancel …`),
+//!   [`time`] (durations and due times with their limits), [`id`] (`PREFIX-NNN`).
+//! - The rest: [`kpi`] (KPI arithmetic and alerts), [`team`] (the team template),
+//!   [`template`] (`{placeholder}` rendering for argv and prompts).
+//!
+//! Everything above this crate (`orch-store`, `orch`) may use it; it uses nothing of
+//! theirs.
 
 pub mod chat;
 pub mod escape;
