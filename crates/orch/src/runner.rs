@@ -362,12 +362,43 @@ fn finish(mut w: Watched) {
         exit
     };
     finishing().retain(|p| *p != w.group.pgid);
-    log::wait(std::mem::take(&mut w.logs));
-    // The reaper thread calls this for every process: a callback that panics must not
-    // end it, or no later exit would be heard of.
-    let done = w.done;
-    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || done(exit))).is_err() {
-        eprintln!("orch: warning: the handler of process {}'s exit failed", w.group.pgid);
+    let (pgid, mut logs) = (w.group.pgid, std::mem::take(&mut w.logs));
+    let end = Ended { pgid, logs: Vec::new(), done: w.done, exit };
+    // Mostly the streams ended with the process. When one is still open (held by a
+    // process that left the run), waiting for it here would hold up every other exit:
+    // the wait and the handler go to a thread of their own (or stay here if no thread
+    // can be had, so the exit is never lost).
+    if log::all_final(&mut logs) {
+        return end.tell();
+    }
+    let end = Arc::new(Mutex::new(Some(Ended { logs, ..end })));
+    let take = move |end: &Mutex<Option<Ended>>| end.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let theirs = end.clone();
+    let spawned = std::thread::Builder::new().name("orch-exit".into()).spawn(move || take(&theirs).map(Ended::tell));
+    if spawned.is_err()
+        && let Some(end) = take(&end)
+    {
+        end.tell();
+    }
+}
+
+/// A reaped process whose exit is still to be told: once its logs are final.
+struct Ended {
+    pgid: i32,
+    logs: Vec<log::Kept>,
+    done: Box<dyn FnOnce(Exit) + Send>,
+    exit: Exit,
+}
+
+impl Ended {
+    fn tell(self) {
+        log::wait(self.logs);
+        let (done, exit) = (self.done, self.exit);
+        // The reaper thread calls this for every process: a handler that panics must
+        // not end it, or no later exit would be heard of.
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || done(exit))).is_err() {
+            eprintln!("orch: warning: the handler of process {}'s exit failed", self.pgid);
+        }
     }
 }
 

@@ -32,9 +32,27 @@ enum Phase {
     Done,
 }
 
-/// A stream being copied by its thread.
+/// A stream being copied by its thread, and how far it got as last seen.
 pub(super) struct Kept {
     rx: mpsc::Receiver<Phase>,
+    eof: bool,
+    done: bool,
+}
+
+impl Kept {
+    /// Takes in what the thread said so far without waiting.
+    fn poll(&mut self) {
+        loop {
+            match self.rx.try_recv() {
+                Ok(Phase::Eof) => self.eof = true,
+                Ok(Phase::Done) | Err(mpsc::TryRecvError::Disconnected) => {
+                    (self.eof, self.done) = (true, true);
+                    return;
+                }
+                Err(mpsc::TryRecvError::Empty) => return,
+            }
+        }
+    }
 }
 
 /// Starts the thread that copies `input` into `file` (at `path`, created empty) within
@@ -48,15 +66,27 @@ pub(super) fn keep(input: std::io::PipeReader, file: File, path: PathBuf, cap: u
         let _ = ring.finish(&path);
         let _ = tx.send(Phase::Done);
     })?;
-    Ok(Kept { rx })
+    Ok(Kept { rx, eof: false, done: false })
+}
+
+/// Whether every stream has ended and its file is final, without waiting.
+pub(super) fn all_final(kept: &mut [Kept]) -> bool {
+    kept.iter_mut().all(|k| {
+        k.poll();
+        k.done
+    })
 }
 
 /// Waits until the streams have ended and their files are final; a stream still open
 /// after [`EOF_WAIT`] (held by a process that left the run) is not waited for.
 pub(super) fn wait(kept: Vec<Kept>) {
     let until = Instant::now() + EOF_WAIT;
-    for k in kept {
-        if let Ok(Phase::Eof) = k.rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
+    for mut k in kept {
+        k.poll();
+        if k.done {
+            continue;
+        }
+        if k.eof || matches!(k.rx.recv_timeout(until.saturating_duration_since(Instant::now())), Ok(Phase::Eof)) {
             let _ = k.rx.recv();
         }
     }

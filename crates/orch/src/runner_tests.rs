@@ -1,5 +1,5 @@
 //! Tests of the runner: process groups killed whole, the reaper, start times and
-//! identities, a run's processes found by their environment (and killed with it when
+//! identities, an exit told without waiting for a log held open elsewhere, a run's processes found by their environment (and killed with it when
 //! they left its group, the orphans reaped), the PATH search, an argument list too long.
 
 use super::*;
@@ -195,4 +195,32 @@ fn what_left_the_group_is_killed_with_its_run_and_the_orphans_are_reaped() {
         std::thread::sleep(Duration::from_millis(10));
         !zombie(escaped)
     }));
+}
+
+#[test]
+fn an_exit_whose_log_is_still_held_open_does_not_hold_up_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let holder = dir.path().join("holder");
+    // A leaves behind a process outside its run (no environment, its own session) that
+    // keeps A's stdout open; B ends a little later.
+    let h = holder.display();
+    let a = format!("env -i setsid sh -c 'echo $$ > {h}; exec sleep 30' & until [ -s {h} ]; do sleep 0.01; done");
+    let (tx, rx) = mpsc::channel();
+    for (name, script) in [("a", a.as_str()), ("b", "sleep 0.3")] {
+        let mut spec = spec(dir.path(), script);
+        spec.stdout = dir.path().join(format!("{name}.out"));
+        // Kept through a pipe, as a dispatcher keeps a worker's output.
+        spec.max_log_bytes = Some(1 << 20);
+        let s = spawn(&spec).unwrap();
+        let tx = tx.clone();
+        watch(s.child, move |_| {
+            let _ = tx.send(name);
+        });
+    }
+    let first = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    let second = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    if let Some(pid) = std::fs::read_to_string(&holder).ok().and_then(|p| p.trim().parse::<i32>().ok()) {
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+    assert_eq!((first, second), ("b", "a"), "B's exit waited for A's open log");
 }
