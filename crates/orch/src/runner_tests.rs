@@ -1,6 +1,7 @@
 //! Tests of the runner: process groups killed whole, the reaper, start times and
-//! identities, an exit told without waiting for a log held open elsewhere, a run's processes found by their environment (and killed with it when
-//! they left its group, the orphans reaped), the PATH search, an argument list too long.
+//! identities, an exit told without waiting for a log held open elsewhere, a run's
+//! processes found by their environment (and killed with it when they left its group,
+//! the orphans reaped), the PATH search, an argument list too long.
 
 use super::*;
 
