@@ -147,3 +147,21 @@ pub struct RetryRequest {
 pub fn retry(orch: &Orch, req: RetryRequest) -> Result<Changed> {
     Ok(Changed::of(orch.apply(&task_id(&req.id)?, &Command::Retry)?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_plain_json_and_unknown_fields_are_refused() {
+        let add: AddRequest =
+            serde_json::from_str(r#"{"task": "ship", "priority": "P0", "due": "+3h", "depends_on": ["ORCH-1"]}"#)
+                .unwrap();
+        assert_eq!((add.task.as_str(), add.priority, add.due.as_deref()), ("ship", Some(Priority::P0), Some("+3h")));
+        assert_eq!(add.depends_on, ["ORCH-1"]);
+        let replan: ReplanRequest = serde_json::from_str(r#"{"id": "ORCH-1", "reason": "scope"}"#).unwrap();
+        assert_eq!((replan.id.as_str(), replan.task), ("ORCH-1", None));
+        assert!(serde_json::from_str::<NoteRequest>(r#"{"id": "ORCH-1", "text": "x", "owner": "me"}"#).is_err());
+        assert!(serde_json::from_str::<AddRequest>(r#"{"task": "x", "priority": "P9"}"#).is_err());
+    }
+}

@@ -206,14 +206,13 @@ pub fn log(orch: &Orch, a: &LogArgs) -> Result<i32> {
     if runs.is_empty() {
         print(&format!("{}: no attempts yet", a.id));
     }
-    let m = |s: &str| s.to_string();
     for r in runs {
         let took = r
             .ended_at
             .map(|e| orch_core::time::format_duration(e.duration_since(r.started_at)))
             .unwrap_or_else(|| "running".into());
         let verdict = match (&r.verdict, &r.verdict_reason) {
-            (Some(v), Some(why)) if !why.is_empty() => format!("{v} ({})", m(why)),
+            (Some(v), Some(why)) if !why.is_empty() => format!("{v} ({why})"),
             (Some(v), _) => v.clone(),
             (None, _) => "-".into(),
         };
@@ -226,7 +225,7 @@ pub fn log(orch: &Orch, a: &LogArgs) -> Result<i32> {
             took,
             r.outcome.as_deref().unwrap_or("-"),
             r.class.map_or("-", |c| c.as_str()),
-            r.reason.as_deref().map_or_else(|| "-".into(), m),
+            r.reason.as_deref().unwrap_or("-"),
             verdict,
             r.usage.input_tokens,
             r.usage.output_tokens,
