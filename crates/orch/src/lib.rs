@@ -2,6 +2,7 @@
 //! and plain commands. This crate holds everything that does I/O — the configuration,
 //! the stores, the services and the command line — around the pure `orch-core`.
 
+pub mod api;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -2,6 +2,7 @@
 //! decides anything about tasks; every rule lives in `ops`, `sync` and the core.
 
 mod chat;
+mod events;
 mod init;
 mod limits;
 mod migrate;
@@ -16,9 +17,9 @@ mod sync_cmd;
 mod team;
 mod worker;
 
+use crate::api::{Options, Orch};
 use crate::error::{Error, Result};
 use crate::home::Home;
-use crate::ops::{Options, Orch};
 use clap::{Parser, Subcommand};
 use limits::{duration, lease};
 use std::path::PathBuf;
@@ -75,7 +76,7 @@ enum Command {
     /// Every attempt of a task: trace id, class, reason, outcome, duration, usage, verdict.
     Log(read::LogArgs),
     /// The event log: read it, or follow it (--follow).
-    Events(observe::EventsArgs),
+    Events(events::EventsArgs),
     /// Runs, success and failure rates, latency, queue wait, throughput, stale leases,
     /// cost, and alerts; --fail-on-alert exits 3 when one fires.
     Kpi(observe::KpiArgs),
@@ -183,7 +184,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Fail(a) => worker::fail(&orch, a),
         Command::Watchdog(a) => worker::watchdog(&orch, a),
         Command::Log(a) => read::log(&orch, a),
-        Command::Events(a) => observe::events(&orch, a),
+        Command::Events(a) => events::events(&orch, a),
         Command::Kpi(a) => observe::kpi(&orch, a),
         Command::Workers(a) => observe::workers(&orch, a),
         Command::Prune(a) => observe::prune(&orch, a),

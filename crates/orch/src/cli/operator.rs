@@ -1,13 +1,10 @@
 //! Operator commands: add, note, cancel, replan, retry.
 
-use super::limits::parse_due;
-use super::output::{print, print_json};
+use super::output::{print, print_value};
 use super::warn_all;
-use crate::error::{Error, Result};
-use crate::ops::json::task_json;
-use crate::ops::{NewTask, Orch};
-use orch_core::state::{Command, Replan};
-use orch_core::task::{Priority, Task};
+use crate::api::{self, Orch};
+use crate::error::Result;
+use orch_core::task::Priority;
 
 #[derive(clap::Args, Debug)]
 pub struct AddArgs {
@@ -41,36 +38,35 @@ pub fn parse_priority(s: &str) -> Result<Priority, String> {
 }
 
 pub fn add(orch: &Orch, a: &AddArgs) -> Result<i32> {
-    let new = NewTask {
+    let req = api::AddRequest {
         task: a.title.clone(),
         priority: a.priority,
-        success_criteria: a.criteria.clone(),
-        due_at: a.due.as_deref().map(|d| parse_due(orch, d)).transpose()?.flatten(),
-        depends_on: a.depends_on.iter().map(|d| d.trim().to_string()).filter(|d| !d.is_empty()).collect(),
+        criteria: a.criteria.clone(),
+        due: a.due.clone(),
+        depends_on: a.depends_on.clone(),
         resource: a.resource.clone(),
         idempotency_key: a.idempotency_key.clone(),
         max_attempts: a.max_attempts,
     };
-    let (task, created, warnings) = orch.add(&new)?;
-    warn_all(&warnings);
+    let added = api::add(orch, req)?;
+    warn_all(&added.warnings);
     if a.json {
-        let mut v = task_json(&task);
-        v["created"] = serde_json::json!(created);
-        print_json(&v);
-    } else if created {
-        print(&format!("{} added ({})", task.id, task.priority));
+        print_value(&added)?;
+    } else if added.created {
+        print(&format!("{} added ({})", added.task.id, added.task.priority));
     } else {
-        print(&format!("{} exists with that idempotency key; nothing added", task.id));
+        print(&format!("{} exists with that idempotency key; nothing added", added.task.id));
     }
     Ok(0)
 }
 
-fn changed(task: &Task, what: &str, warnings: &[String], json: bool) -> Result<i32> {
-    warn_all(warnings);
+/// Prints a changed task: its JSON, or `ID WHAT: now STATUS`.
+pub(super) fn changed(c: &api::Changed, what: &str, json: bool) -> Result<i32> {
+    warn_all(&c.warnings);
     if json {
-        print_json(&task_json(task));
+        print_value(c)?;
     } else {
-        print(&format!("{} {what}: now {}", task.id, task.status));
+        print(&format!("{} {what}: now {}", c.task.id, c.task.status));
     }
     Ok(0)
 }
@@ -85,10 +81,8 @@ pub struct NoteArgs {
 }
 
 pub fn note(orch: &Orch, a: &NoteArgs) -> Result<i32> {
-    let text = orch_core::task_text::field_text("the note", &a.text).map_err(Error::Usage)?;
-    let text = text.ok_or_else(|| Error::Usage("the note is empty".into()))?;
-    let (t, w) = orch.apply(&a.id, &Command::Note { text })?;
-    changed(&t, "noted", &w, a.json)
+    let c = api::note(orch, api::NoteRequest { id: a.id.clone(), text: a.text.clone() })?;
+    changed(&c, "noted", a.json)
 }
 
 #[derive(clap::Args, Debug)]
@@ -102,8 +96,8 @@ pub struct CancelArgs {
 }
 
 pub fn cancel(orch: &Orch, a: &CancelArgs) -> Result<i32> {
-    let (t, w) = orch.apply(&a.id, &Command::Cancel { reason: a.reason.clone() })?;
-    changed(&t, "cancelled", &w, a.json)
+    let c = api::cancel(orch, api::CancelRequest { id: a.id.clone(), reason: a.reason.clone() })?;
+    changed(&c, "cancelled", a.json)
 }
 
 #[derive(clap::Args, Debug)]
@@ -129,25 +123,15 @@ pub struct ReplanArgs {
 }
 
 pub fn replan(orch: &Orch, a: &ReplanArgs) -> Result<i32> {
-    if a.reason.trim().is_empty() {
-        return Err(Error::Usage("--reason must say why".into()));
-    }
-    if a.task.as_deref().is_some_and(|t| t.trim().is_empty()) {
-        return Err(Error::Usage("--task is empty: give the new text of the task".into()));
-    }
-    let r = Replan {
+    let req = api::ReplanRequest {
+        id: a.id.clone(),
         reason: a.reason.clone(),
         task: a.task.clone(),
-        // An empty criteria clears them.
-        success_criteria: a
-            .criteria
-            .as_deref()
-            .map(|c| if c.trim().is_empty() { String::new() } else { c.to_string() }),
+        criteria: a.criteria.clone(),
         priority: a.priority,
-        due_at: a.due.as_deref().map(|d| parse_due(orch, d)).transpose()?,
+        due: a.due.clone(),
     };
-    let (t, w) = orch.apply(&a.id, &Command::Replan(r))?;
-    changed(&t, "replanned", &w, a.json)
+    changed(&api::replan(orch, req)?, "replanned", a.json)
 }
 
 #[derive(clap::Args, Debug)]
@@ -159,6 +143,5 @@ pub struct RetryArgs {
 }
 
 pub fn retry(orch: &Orch, a: &RetryArgs) -> Result<i32> {
-    let (t, w) = orch.apply(&a.id, &Command::Retry)?;
-    changed(&t, "retried", &w, a.json)
+    changed(&api::retry(orch, api::RetryRequest { id: a.id.clone() })?, "retried", a.json)
 }

@@ -6,6 +6,14 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use unicode_width::UnicodeWidthStr;
 
+/// Prints a result of the API as `--json` shows it (pretty, through a JSON value, so
+/// keys keep their order and a key given twice is written once).
+pub fn print_value(v: &impl serde::Serialize) -> crate::error::Result<()> {
+    let v = serde_json::to_value(v).map_err(|e| crate::error::Error::Io(format!("JSON output: {e}")))?;
+    print_json(&v);
+    Ok(())
+}
+
 pub fn time(t: Option<Timestamp>, tz: &TimeZone) -> String {
     t.map_or_else(|| "-".into(), |t| orch_core::time::format_display_time(t, tz))
 }

@@ -3,14 +3,10 @@
 //! understood; `--dry-run` only shows it. The parsing is `orch_core::quick`; chat's
 //! `!add` comes through here too.
 
-use super::output::{print, print_json, time};
+use super::output::{print, print_value};
 use super::warn_all;
-use crate::error::{Error, Result};
-use crate::ops::json::task_json;
-use crate::ops::{NewTask, Orch};
-use orch_core::quick::{self, Quick};
-use orch_core::task::Task;
-use serde_json::{Value, json};
+use crate::api::{self, Orch, QuickAdded};
+use crate::error::Result;
 
 #[derive(clap::Args, Debug)]
 pub struct QuickArgs {
@@ -25,69 +21,32 @@ pub struct QuickArgs {
 }
 
 pub fn run(orch: &Orch, a: &QuickArgs) -> Result<i32> {
-    add_line(orch, &a.text.join(" "), a.dry_run, a.json)
+    let q = api::quick(orch, api::QuickRequest { text: a.text.join(" "), dry_run: a.dry_run })?;
+    print_added(&q, a.json)
 }
 
-/// Parses `line`, shows what it says and (unless `dry_run`) adds the task.
-pub(super) fn add_line(orch: &Orch, line: &str, dry_run: bool, json: bool) -> Result<i32> {
-    let q = quick::parse(line, orch.now(), &orch.tz).map_err(|e| Error::Usage(format!("quick: {e}")))?;
-    for w in &q.warnings {
-        crate::console::eprint(&format!("orch: warning: {w}"));
-    }
-    let added = if dry_run { None } else { Some(add(orch, &q)?) };
+/// Shows what a line was understood to say and what was added.
+pub(super) fn print_added(q: &QuickAdded, json: bool) -> Result<i32> {
+    warn_all(&q.understood.warnings);
+    warn_all(&q.warnings);
     if json {
-        let task = added.as_ref().map_or(Value::Null, task_json);
-        print_json(&json!({"understood": understood_json(orch, &q), "dry_run": dry_run, "added": task}));
+        print_value(q)?;
         return Ok(0);
     }
+    let u = &q.understood;
+    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     print("understood:");
-    for line in understood_lines(orch, &q) {
-        print(&format!("  {line}"));
+    print(&format!("  task:     {}", u.task));
+    print(&format!("  priority: {}", u.priority.map_or_else(|| "P1 (default)".to_string(), |p| p.to_string())));
+    match &u.due_at_display {
+        Some(d) => print(&format!("  due:      {d} ({})", u.zone)),
+        None => print("  due:      -"),
     }
-    match added {
+    print(&format!("  criteria: {}", or_dash(&u.success_criteria)));
+    print(&format!("  resource: {}", or_dash(&u.resource)));
+    match &q.added {
         Some(t) => print(&format!("{} added ({})", t.id, t.priority)),
         None => print("dry run: nothing added"),
     }
     Ok(0)
-}
-
-fn add(orch: &Orch, q: &Quick) -> Result<Task> {
-    let new = NewTask {
-        task: q.task.clone(),
-        priority: q.priority,
-        success_criteria: q.criteria.clone(),
-        due_at: q.due_at,
-        resource: q.resource.clone(),
-        ..NewTask::default()
-    };
-    let (task, _, warnings) = orch.add(&new)?;
-    warn_all(&warnings);
-    Ok(task)
-}
-
-fn understood_lines(orch: &Orch, q: &Quick) -> Vec<String> {
-    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-    let zone = orch.tz.iana_name().unwrap_or("display time zone");
-    vec![
-        format!("task:     {}", q.task),
-        format!("priority: {}", q.priority.map_or_else(|| "P1 (default)".to_string(), |p| p.to_string())),
-        match q.due_at {
-            Some(d) => format!("due:      {} ({zone})", time(Some(d), &orch.tz)),
-            None => "due:      -".to_string(),
-        },
-        format!("criteria: {}", or_dash(&q.criteria)),
-        format!("resource: {}", or_dash(&q.resource)),
-    ]
-}
-
-fn understood_json(orch: &Orch, q: &Quick) -> Value {
-    json!({
-        "task": q.task,
-        "priority": q.priority,
-        "due_at": q.due_at,
-        "due_at_display": q.due_at.map(|d| time(Some(d), &orch.tz)),
-        "success_criteria": q.criteria,
-        "resource": q.resource,
-        "warnings": q.warnings,
-    })
 }

@@ -1,13 +1,11 @@
 //! Read commands: list, show, status (a team as a tree), log.
 
 use super::operator::parse_priority;
-use super::output::{clip, columns, print, print_json, time};
+use super::output::{clip, columns, print, print_value, time};
+use crate::api::{self, Orch, StatusResult, TreeNode};
 use crate::error::Result;
-use crate::ops::json::{run_json, task_json};
-use crate::ops::{Orch, TreeNode};
 use orch_core::task::{Priority, Status};
 use orch_core::time::format_duration;
-use orch_store::ListFilter;
 
 #[derive(clap::Args, Debug)]
 pub struct ListArgs {
@@ -25,15 +23,15 @@ fn parse_status(s: &str) -> Result<Status, String> {
 }
 
 pub fn list(orch: &Orch, a: &ListArgs) -> Result<i32> {
-    let tasks = orch.list(&ListFilter { statuses: a.status.clone(), priorities: a.priority.clone() })?;
+    let tasks = api::list(orch, api::ListRequest { statuses: a.status.clone(), priorities: a.priority.clone() })?;
     if a.json {
-        print_json(&serde_json::Value::Array(tasks.iter().map(task_json).collect()));
+        print_value(&tasks)?;
         return Ok(0);
     }
     let rows: Vec<Vec<String>> = tasks
         .iter()
         .map(|t| {
-            let owner = t.owner.as_deref().unwrap_or("-");
+            let owner = t.owner_session.as_deref().unwrap_or("-");
             vec![t.id.clone(), t.status.to_string(), t.priority.to_string(), clip(&t.task, 60), clip(owner, 30)]
         })
         .collect();
@@ -52,24 +50,23 @@ pub struct ShowArgs {
 }
 
 pub fn show(orch: &Orch, a: &ShowArgs) -> Result<i32> {
-    let t = orch.get(&a.id)?;
-    let usage = orch.task_usage(&t.id)?;
-    if a.json {
-        let mut v = task_json(&t);
-        v["input_tokens"] = serde_json::json!(usage.input_tokens);
-        v["output_tokens"] = serde_json::json!(usage.output_tokens);
-        v["cost_usd"] = serde_json::json!(usage.cost_usd);
-        print_json(&v);
+    print_shown(orch, &api::show(orch, api::ShowRequest { id: a.id.clone() })?, a.json)
+}
+
+fn print_shown(orch: &Orch, shown: &api::Shown, json: bool) -> Result<i32> {
+    if json {
+        print_value(shown)?;
         return Ok(0);
     }
-    let tz = &orch.tz;
+    let t = &shown.task;
+    let tz = api::time_zone(orch);
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     print(&format!("id:               {}", t.id));
     print(&format!("status:           {}", t.status));
     print(&format!("priority:         {}", t.priority));
     print(&format!("task:             {}", t.task));
     print(&format!("success_criteria: {}", opt(&t.success_criteria)));
-    print(&format!("owner:            {}", opt(&t.owner)));
+    print(&format!("owner:            {}", opt(&t.owner_session)));
     print(&format!("started_at:       {}", time(t.started_at, tz)));
     print(&format!("due_at:           {}", time(t.due_at, tz)));
     print(&format!("notes:            {}", opt(&t.notes)));
@@ -89,6 +86,11 @@ pub fn show(orch: &Orch, a: &ShowArgs) -> Result<i32> {
     if let Some(l) = &t.lease {
         print(&format!("lease expires:    {}", time(Some(l.expires_at), tz)));
     }
+    let usage = orch_core::outcome::Usage {
+        input_tokens: shown.input_tokens,
+        output_tokens: shown.output_tokens,
+        cost_usd: shown.cost_usd,
+    };
     if !usage.is_zero() {
         print(&format!(
             "usage:            {} in / {} out tokens, ${:.4}",
@@ -106,22 +108,19 @@ pub struct StatusArgs {
 }
 
 pub fn status(orch: &Orch, a: &StatusArgs) -> Result<i32> {
-    status_of(orch, a.id.as_deref(), a.json)
+    print_status(orch, &api::status(orch, api::StatusRequest { id: a.id.clone() })?, a.json)
 }
 
 /// `status [ID]`: the queue's counts; with an ID, that task, and a team (or any task with
 /// dependencies) as a tree.
-pub(super) fn status_of(orch: &Orch, id: Option<&str>, json: bool) -> Result<i32> {
-    if let Some(id) = id {
-        if let Some(tree) = orch.team_tree(id)? {
-            print_tree(&tree, json);
-            return Ok(0);
-        }
-        return show(orch, &ShowArgs { id: id.to_string(), json });
-    }
-    let s = orch.status_summary()?;
+pub(super) fn print_status(orch: &Orch, status: &StatusResult, json: bool) -> Result<i32> {
+    let s = match status {
+        StatusResult::Tree(tree) => return print_tree(tree, json),
+        StatusResult::Task(shown) => return print_shown(orch, shown, json),
+        StatusResult::Queue(s) => s,
+    };
     if json {
-        print_json(&serde_json::to_value(&s).expect("a summary serialises"));
+        print_value(s)?;
         return Ok(0);
     }
     let counts: Vec<String> = Status::ALL.iter().map(|st| format!("{st} {}", s.by_status[st.as_str()])).collect();
@@ -141,10 +140,10 @@ pub(super) fn status_of(orch: &Orch, id: Option<&str>, json: bool) -> Result<i32
 
 /// A team as a tree: the lead (its text's first line as the title), then each member
 /// with its role, status, attempts, runs, elapsed time and, when stopped, its last note.
-fn print_tree(root: &TreeNode, json: bool) {
+fn print_tree(root: &TreeNode, json: bool) -> Result<i32> {
     if json {
-        print_json(&serde_json::to_value(root).expect("a tree serialises"));
-        return;
+        print_value(root)?;
+        return Ok(0);
     }
     fn widths(n: &TreeNode, depth: usize, w: &mut (usize, usize)) {
         w.0 = w.0.max(n.id.chars().count() + 3 * depth);
@@ -183,6 +182,7 @@ fn print_tree(root: &TreeNode, json: bool) {
     let mut out = vec![root.task.clone()];
     lines(root, "", "", w, &mut out);
     out.iter().for_each(|l| print(l.trim_end()));
+    Ok(0)
 }
 
 #[derive(clap::Args, Debug)]
@@ -197,24 +197,22 @@ pub struct LogArgs {
 /// owner, start, duration, outcome, failure class and reason, the gate's verdict, the
 /// usage it reported and its trace id. Secrets are masked.
 pub fn log(orch: &Orch, a: &LogArgs) -> Result<i32> {
-    let runs = orch.runs(&a.id)?;
+    let log = api::log(orch, api::LogRequest { id: a.id.clone() })?;
     if a.json {
-        let mut v = serde_json::Value::Array(runs.iter().map(run_json).collect());
-        orch.mask.json(&mut v);
-        print_json(&v);
+        print_value(&log)?;
         return Ok(0);
     }
+    let runs = &log.runs;
     if runs.is_empty() {
         print(&format!("{}: no attempts yet", a.id));
     }
-    let m = |s: &str| orch.mask.text(s).into_owned();
-    for r in &runs {
+    for r in runs {
         let took = r
             .ended_at
             .map(|e| orch_core::time::format_duration(e.duration_since(r.started_at)))
             .unwrap_or_else(|| "running".into());
         let verdict = match (&r.verdict, &r.verdict_reason) {
-            (Some(v), Some(why)) if !why.is_empty() => format!("{v} ({})", m(why)),
+            (Some(v), Some(why)) if !why.is_empty() => format!("{v} ({why})"),
             (Some(v), _) => v.clone(),
             (None, _) => "-".into(),
         };
@@ -223,11 +221,11 @@ pub fn log(orch: &Orch, a: &LogArgs) -> Result<i32> {
             r.attempt,
             r.id,
             r.owner,
-            time(Some(r.started_at), &orch.tz),
+            time(Some(r.started_at), api::time_zone(orch)),
             took,
             r.outcome.as_deref().unwrap_or("-"),
             r.class.map_or("-", |c| c.as_str()),
-            r.reason.as_deref().map_or_else(|| "-".into(), m),
+            r.reason.as_deref().unwrap_or("-"),
             verdict,
             r.usage.input_tokens,
             r.usage.output_tokens,

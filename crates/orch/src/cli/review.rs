@@ -1,9 +1,9 @@
 //! `orch review ID [--apply]`.
 
-use super::output::{print, print_json};
+use super::output::{print, print_value};
 use super::warn_all;
+use crate::api::{self, Orch};
 use crate::error::Result;
-use crate::ops::Orch;
 
 #[derive(clap::Args, Debug)]
 pub struct ReviewArgs {
@@ -17,28 +17,14 @@ pub struct ReviewArgs {
 }
 
 pub fn review(orch: &Orch, a: &ReviewArgs) -> Result<i32> {
-    let r = orch.review(&a.id)?;
-    let applied = if a.apply {
-        let (t, w) = orch.apply_review(&a.id, &r)?;
-        warn_all(&w);
-        Some(t.status)
-    } else {
-        None
-    };
+    let r = api::review(orch, api::ReviewRequest { id: a.id.clone(), apply: a.apply })?;
+    warn_all(&r.warnings);
     if a.json {
-        print_json(&serde_json::json!({
-            "id": a.id,
-            "run_id": r.run_id,
-            "verdict": r.verdict().as_str(),
-            "reason": r.reason(),
-            "tokens": r.decision.tokens,
-            "note": r.decision.note,
-            "status": applied,
-        }));
+        print_value(&r)?;
     } else {
-        print(&format!("{} {}: {}", a.id, r.verdict().as_str(), r.reason()));
-        if let Some(st) = applied {
-            print(&format!("{} now {st}", a.id));
+        print(&format!("{} {}: {}", r.id, r.verdict, r.reason));
+        if let Some(st) = r.status {
+            print(&format!("{} now {st}", r.id));
         }
     }
     Ok(0)

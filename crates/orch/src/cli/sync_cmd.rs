@@ -1,9 +1,9 @@
 //! QUEUE.md commands: import, export, check.
 
-use super::output::{print, print_json};
+use super::output::{print, print_value};
 use super::warn_all;
-use crate::error::{Error, Result};
-use crate::ops::Orch;
+use crate::api::{self, Orch};
+use crate::error::Result;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -18,10 +18,11 @@ pub struct ImportArgs {
 }
 
 pub fn import(orch: &Orch, a: &ImportArgs) -> Result<i32> {
-    let (s, warnings) = crate::sync::import(orch, a.file.as_deref(), a.force)?;
-    warn_all(&warnings);
+    let imported = api::import(orch, api::ImportRequest { file: a.file.clone(), force: a.force })?;
+    warn_all(&imported.warnings);
+    let s = &imported.summary;
     if a.json {
-        print_json(&serde_json::to_value(&s).expect("a summary serialises"));
+        print_value(&imported)?;
     } else {
         print(&format!(
             "{}: {} added, {} edited, {} unchanged, {} stale (the database is newer)",
@@ -48,9 +49,9 @@ pub struct ExportArgs {
 }
 
 pub fn export(orch: &Orch, a: &ExportArgs) -> Result<i32> {
-    let (path, warnings) = crate::sync::export(orch, a.file.as_deref(), a.all, a.force)?;
-    warn_all(&warnings);
-    print(&format!("wrote {}", path.display()));
+    let e = api::export(orch, api::ExportRequest { file: a.file.clone(), all: a.all, force: a.force })?;
+    warn_all(&e.warnings);
+    print(&format!("wrote {}", e.path.display()));
     Ok(0)
 }
 
@@ -61,25 +62,16 @@ pub struct CheckArgs {
 }
 
 pub fn check(orch: &Orch, a: &CheckArgs) -> Result<i32> {
-    let drift = crate::sync::check(orch)?;
-    let file = orch.queue_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    let c = api::check(orch, api::CheckRequest {})?;
     if a.json {
-        print_json(&serde_json::json!({"file": file, "drift": drift}));
-        return Ok(if drift.is_empty() { 0 } else { 3 });
+        print_value(&c)?;
+        return Ok(if c.drift.is_empty() { 0 } else { 3 });
     }
-    if drift.is_empty() {
-        print(&format!("{file}: in step with the database"));
-        return Ok(0);
+    match c.drift_error() {
+        Some(e) => Err(e),
+        None => {
+            print(&format!("{}: in step with the database", c.file));
+            Ok(0)
+        }
     }
-    let lines: Vec<String> = drift
-        .iter()
-        .map(|d| {
-            let at = d.line.map_or_else(|| file.clone(), |l| format!("{file}:{l}"));
-            match &d.id {
-                Some(id) => format!("{at}: {id} {}", d.what),
-                None => format!("{at}: {}", d.what),
-            }
-        })
-        .collect();
-    Err(Error::Drift(format!("drift found\n{}", lines.join("\n"))))
 }

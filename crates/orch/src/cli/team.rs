@@ -1,11 +1,10 @@
 //! `orch team add FILE`: read a team template, validate it (every problem named by its
 //! field, exit 2), check that its input files exist, and add the team in one go.
 
-use super::output::{print, print_json};
+use super::output::{print, print_value};
 use super::warn_all;
+use crate::api::{self, Orch};
 use crate::error::{Error, Result};
-use crate::ops::Orch;
-use orch_core::team::{self, Problem};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -47,38 +46,26 @@ pub fn run(orch: &Orch, a: &TeamArgs) -> Result<i32> {
 
 fn add_team(orch: &Orch, a: &AddArgs) -> Result<i32> {
     let shown = a.file.display().to_string();
-    let text = std::fs::read_to_string(&a.file).map_err(|e| Error::Usage(format!("{shown}: {e}")))?;
-    let limits = orch.team_limits(a.max_workers)?;
-    let refuse = |problems: &[Problem]| {
-        let lines: Vec<String> = problems.iter().map(|p| format!("{shown}: {p}")).collect();
-        Error::Usage(lines.join("\n"))
+    let template = std::fs::read_to_string(&a.file).map_err(|e| Error::Usage(format!("{shown}: {e}")))?;
+    let req = api::TeamAddRequest {
+        template,
+        source: shown,
+        max_workers: a.max_workers,
+        allow_missing_inputs: a.allow_missing_inputs,
+        idempotency_key: a.idempotency_key.clone(),
     };
-    let t = team::parse(&text, limits).map_err(|p| refuse(&p))?;
-    if !a.allow_missing_inputs {
-        let missing = orch.missing_inputs(&t);
-        if !missing.is_empty() {
-            return Err(refuse(&missing));
-        }
-    }
-    let (added, warnings) = orch.add_team(&t, a.idempotency_key.as_deref()).map_err(|e| match e {
-        Error::Usage(m) => Error::Usage(m.lines().map(|l| format!("{shown}: {l}")).collect::<Vec<_>>().join("\n")),
-        other => other,
-    })?;
-    warn_all(&warnings);
-    let worker_ids: Vec<&str> = added.workers.iter().map(|w| w.id.as_str()).collect();
+    let added = api::team_add(orch, req)?;
+    warn_all(&added.warnings);
     if a.json {
-        print_json(&serde_json::json!({"lead": added.lead.id, "workers": worker_ids}));
+        print_value(&added)?;
         return Ok(0);
     }
     if !added.created {
-        print(&format!("{} exists with that idempotency key; nothing added", added.lead.id));
+        print(&format!("{} exists with that idempotency key; nothing added", added.lead));
     }
-    let roster: Vec<String> = added
-        .workers
-        .iter()
-        .map(|w| format!("{} ({})", w.id, team::extra(w, team::EXTRA_ROLE).unwrap_or("-")))
-        .collect();
-    print(&format!("team \"{}\": lead {}, workers {}", t.title, added.lead.id, roster.join(", ")));
-    print(&format!("the workers run in parallel; {} runs when all are DONE (orch status {0})", added.lead.id));
+    let roster: Vec<String> =
+        added.workers.iter().zip(&added.roles).map(|(id, role)| format!("{id} ({role})")).collect();
+    print(&format!("team \"{}\": lead {}, workers {}", added.title, added.lead, roster.join(", ")));
+    print(&format!("the workers run in parallel; {} runs when all are DONE (orch status {0})", added.lead));
     Ok(0)
 }

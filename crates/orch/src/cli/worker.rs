@@ -1,13 +1,10 @@
 //! Worker commands: pick, heartbeat, done, fail, and the watchdog sweep.
 
-use super::output::{print, print_json};
+use super::output::{print, print_value};
 use super::{lease, warn_all};
+use crate::api::{self, Orch};
 use crate::error::{Error, Result};
-use crate::ops::json::task_json;
-use crate::ops::{ClaimRequest, Finish, Orch};
 use jiff::SignedDuration;
-use orch_core::policy::FailureClass;
-use orch_core::state::Auth;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -23,30 +20,13 @@ pub struct PickArgs {
 }
 
 pub fn pick(orch: &Orch, a: &PickArgs) -> Result<i32> {
-    let owner = orch_core::task_text::field_text("--owner", &a.owner).map_err(Error::Usage)?;
-    let owner = owner.ok_or_else(|| Error::Usage("--owner must name the worker".into()))?;
-    let req = ClaimRequest {
-        owner,
-        lease: a.lease.unwrap_or(orch.config.dispatcher.lease),
-        host: Some(crate::runner::hostname()),
-        pid: Some(i64::from(std::process::id())),
-        pgid: None,
-        spawned_by: None,
-        dispatcher: None,
-    };
-    let (claimed, warnings) = orch.claim(&req)?;
-    warn_all(&warnings);
-    let Some(c) = claimed else {
-        return Err(Error::NotFound("nothing to pick: no task is eligible now".into()));
-    };
+    let p = api::pick(orch, api::PickRequest { owner: a.owner.clone(), lease: a.lease })?;
+    warn_all(&p.warnings);
     if a.json {
-        let mut v = task_json(&c.task);
-        v["run_id"] = serde_json::json!(c.run.id);
-        v["trace_id"] = serde_json::json!(c.run.trace_id);
-        print_json(&v);
+        print_value(&p)?;
     } else {
-        print(&format!("{} {}", c.task.id, c.task.task));
-        print(&format!("export ORCH_LEASE_TOKEN={}", c.run.lease_token));
+        print(&format!("{} {}", p.task.id, p.task.task));
+        print(&format!("export ORCH_LEASE_TOKEN={}", p.lease_token));
     }
     Ok(0)
 }
@@ -59,16 +39,6 @@ pub struct LeaseArgs {
     /// Act without the lease (operators).
     #[arg(long)]
     force: bool,
-}
-
-impl LeaseArgs {
-    fn auth(&self) -> Result<Auth> {
-        match (&self.token, self.force) {
-            (_, true) => Ok(Auth::Force),
-            (Some(t), false) if !t.is_empty() => Ok(Auth::Token(t.clone())),
-            _ => Err(Error::Usage("give the lease token (--lease or ORCH_LEASE_TOKEN), or --force".into())),
-        }
-    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -85,13 +55,19 @@ pub struct HeartbeatArgs {
 }
 
 pub fn heartbeat(orch: &Orch, a: &HeartbeatArgs) -> Result<i32> {
-    let (t, w) = orch.heartbeat(&a.id, a.lease.auth()?, a.extend.unwrap_or(orch.config.dispatcher.lease))?;
-    warn_all(&w);
+    let req = api::HeartbeatRequest {
+        id: a.id.clone(),
+        lease: a.lease.token.clone(),
+        force: a.lease.force,
+        extend: a.extend,
+    };
+    let c = api::heartbeat(orch, req)?;
+    warn_all(&c.warnings);
     if a.json {
-        print_json(&task_json(&t));
+        print_value(&c)?;
     } else {
-        let until = t.lease.as_ref().map(|l| l.expires_at);
-        print(&format!("{} lease until {}", t.id, super::output::time(until, &orch.tz)));
+        let until = c.task.lease.as_ref().map(|l| l.expires_at);
+        print(&format!("{} lease until {}", c.task.id, super::output::time(until, api::time_zone(orch))));
     }
     Ok(0)
 }
@@ -129,16 +105,23 @@ pub struct DoneArgs {
 /// it said RETRY (a transient failure, retried after the backoff) or BLOCK.
 pub fn done(orch: &Orch, a: &DoneArgs) -> Result<i32> {
     let report = read_report(&a.report)?;
-    let r = orch.done(&a.id, a.lease.auth()?, a.notes.clone(), report.as_deref())?;
-    finished(orch, &r.task, &r.warnings, a.json)?;
+    let req = api::DoneRequest {
+        id: a.id.clone(),
+        lease: a.lease.token.clone(),
+        force: a.lease.force,
+        notes: a.notes.clone(),
+        report,
+    };
+    let r = api::done(orch, req)?;
+    finished(orch, &r.task, &r.warnings, &r, a.json)?;
     let t = &r.task;
     if t.status == orch_core::task::Status::Done {
         return Ok(0);
     }
-    let verdict = r.decision.as_ref().map_or("-", |d| d.verdict.as_str());
+    let verdict = r.verdict.as_deref().unwrap_or("-");
     let why = r.reason.as_deref().unwrap_or("-");
     let next = match t.retry_at {
-        Some(at) => format!("it will be retried at {}", super::output::time(Some(at), &orch.tz)),
+        Some(at) => format!("it will be retried at {}", super::output::time(Some(at), api::time_zone(orch))),
         None if t.status == orch_core::task::Status::Failed => "no retry is left".to_string(),
         None => "it waits for an operator (`orch retry`)".to_string(),
     };
@@ -149,12 +132,12 @@ pub fn done(orch: &Orch, a: &DoneArgs) -> Result<i32> {
     Ok(5)
 }
 
-fn finished(orch: &Orch, t: &orch_core::task::Task, w: &[String], json: bool) -> Result<i32> {
+fn finished(orch: &Orch, t: &api::TaskView, w: &[String], json: &impl serde::Serialize, as_json: bool) -> Result<i32> {
     warn_all(w);
-    if json {
-        print_json(&task_json(t));
+    if as_json {
+        print_value(json)?;
     } else if let Some(at) = t.retry_at {
-        print(&format!("{} {}: retry at {}", t.id, t.status, super::output::time(Some(at), &orch.tz)));
+        print(&format!("{} {}: retry at {}", t.id, t.status, super::output::time(Some(at), api::time_zone(orch))));
     } else {
         print(&format!("{} {}", t.id, t.status));
     }
@@ -181,10 +164,16 @@ pub struct FailArgs {
 
 pub fn fail(orch: &Orch, a: &FailArgs) -> Result<i32> {
     let report = read_report(&a.report)?;
-    let class = if a.permanent { FailureClass::Permanent } else { FailureClass::Transient };
-    let fin = Finish::Fail { reason: a.reason.clone(), class };
-    let (t, w) = orch.finish(&a.id, a.lease.auth()?, fin, report.as_deref())?;
-    finished(orch, &t, &w, a.json)
+    let req = api::FailRequest {
+        id: a.id.clone(),
+        lease: a.lease.token.clone(),
+        force: a.lease.force,
+        reason: a.reason.clone(),
+        permanent: a.permanent,
+        report,
+    };
+    let c = api::fail(orch, req)?;
+    finished(orch, &c.task, &c.warnings, &c, a.json)
 }
 
 #[derive(clap::Args, Debug)]
@@ -194,14 +183,14 @@ pub struct WatchdogArgs {
 }
 
 pub fn watchdog(orch: &Orch, a: &WatchdogArgs) -> Result<i32> {
-    let (tasks, w) = orch.sweep()?;
-    warn_all(&w);
+    let swept = api::watchdog(orch, api::WatchdogRequest {})?;
+    warn_all(&swept.warnings);
     if a.json {
-        print_json(&serde_json::Value::Array(tasks.iter().map(task_json).collect()));
-    } else if tasks.is_empty() {
+        print_value(&swept)?;
+    } else if swept.tasks.is_empty() {
         print("no expired leases");
     } else {
-        for t in &tasks {
+        for t in &swept.tasks {
             print(&format!("{} lease_expired: now {}", t.id, t.status));
         }
     }

@@ -1,75 +1,148 @@
 //! The JSON form of tasks and runs, shared by every front end (`show --json`, the
-//! worker's `ORCH_TASK_JSON`, the HTTP API): keys are the column names, times RFC 3339
-//! at millisecond precision (what the database keeps), so a task prints the same
-//! whether it was just changed in memory or read back.
+//! worker's `ORCH_TASK_JSON`, the HTTP API): `TaskView` and `RunView`, whose keys are
+//! the column names in a fixed order, times RFC 3339 at millisecond precision (what the
+//! database keeps), so a task prints the same whether it was just changed in memory or
+//! read back.
 
 use jiff::Timestamp;
-use orch_core::task::Task;
+use orch_core::outcome::Usage;
+use orch_core::policy::FailureClass;
+use orch_core::task::{Priority, Status, Task};
 use orch_store::Run;
-use serde_json::{Map, Value, json};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
 
-/// A time as JSON: RFC 3339, cut to the millisecond the database keeps.
-fn time(t: Timestamp) -> Value {
-    json!(Timestamp::from_millisecond(t.as_millisecond()).unwrap_or(t))
+/// A time cut to the millisecond the database keeps.
+fn ms(t: Timestamp) -> Timestamp {
+    Timestamp::from_millisecond(t.as_millisecond()).unwrap_or(t)
 }
 
-fn opt_time(t: Option<Timestamp>) -> Value {
-    t.map_or(Value::Null, time)
+/// A task as every front end shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct TaskView {
+    pub id: String,
+    pub status: Status,
+    pub priority: Priority,
+    pub task: String,
+    pub success_criteria: Option<String>,
+    pub owner_session: Option<String>,
+    pub started_at: Option<Timestamp>,
+    pub due_at: Option<Timestamp>,
+    pub notes: Option<String>,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub retry_at: Option<Timestamp>,
+    pub idempotency_key: Option<String>,
+    pub depends_on: Vec<String>,
+    pub resource: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lease: Option<LeaseView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// Columns beyond the canonical nine, in file order.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "as_map")]
+    pub extra: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LeaseView {
+    pub token: String,
+    pub expires_at: Timestamp,
+}
+
+fn as_map<S: Serializer>(pairs: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(pairs.iter().map(|(k, v)| (k, v)))
+}
+
+impl From<&Task> for TaskView {
+    fn from(t: &Task) -> TaskView {
+        TaskView {
+            id: t.id.clone(),
+            status: t.status,
+            priority: t.priority,
+            task: t.task.clone(),
+            success_criteria: t.success_criteria.clone(),
+            owner_session: t.owner.clone(),
+            started_at: t.started_at.map(ms),
+            due_at: t.due_at.map(ms),
+            notes: t.notes.clone(),
+            attempts: t.attempts,
+            max_attempts: t.max_attempts,
+            retry_at: t.retry_at.map(ms),
+            idempotency_key: t.idempotency_key.clone(),
+            depends_on: t.depends_on.clone(),
+            resource: t.resource.clone(),
+            created_at: ms(t.created_at),
+            updated_at: ms(t.updated_at),
+            lease: t.lease.as_ref().map(|l| LeaseView { token: l.token.clone(), expires_at: ms(l.expires_at) }),
+            run_id: t.run_id.clone(),
+            extra: t.extra.clone(),
+        }
+    }
+}
+
+/// One run (attempt) of a task as every front end shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunView {
+    pub id: String,
+    pub task_id: String,
+    pub attempt: u32,
+    pub owner: String,
+    pub trace_id: String,
+    pub host: Option<String>,
+    pub pid: Option<i64>,
+    pub started_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+    pub duration_s: Option<f64>,
+    pub outcome: Option<String>,
+    pub class: Option<FailureClass>,
+    pub reason: Option<String>,
+    pub report: Option<String>,
+    pub late_report: Option<String>,
+    pub verdict: Option<String>,
+    pub verdict_reason: Option<String>,
+    pub usage: Usage,
+    pub spawned_by: Option<String>,
+}
+
+impl From<&Run> for RunView {
+    fn from(r: &Run) -> RunView {
+        RunView {
+            id: r.id.clone(),
+            task_id: r.task_id.clone(),
+            attempt: r.attempt,
+            owner: r.owner.clone(),
+            trace_id: r.trace_id.clone(),
+            host: r.host.clone(),
+            pid: r.pid,
+            started_at: ms(r.started_at),
+            ended_at: r.ended_at.map(ms),
+            duration_s: r.ended_at.map(|e| e.duration_since(r.started_at).as_secs_f64()),
+            outcome: r.outcome.clone(),
+            class: r.class,
+            reason: r.reason.clone(),
+            report: r.report.clone(),
+            late_report: r.late_report.clone(),
+            verdict: r.verdict.clone(),
+            verdict_reason: r.verdict_reason.clone(),
+            usage: r.usage,
+            spawned_by: r.spawned_by.clone(),
+        }
+    }
+}
+
+/// A view as a JSON value (views hold only strings, numbers and times, which always
+/// serialise).
+fn value(v: &impl Serialize) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
 pub fn task_json(t: &Task) -> Value {
-    let mut m = Map::new();
-    m.insert("id".into(), json!(t.id));
-    m.insert("status".into(), json!(t.status));
-    m.insert("priority".into(), json!(t.priority));
-    m.insert("task".into(), json!(t.task));
-    m.insert("success_criteria".into(), json!(t.success_criteria));
-    m.insert("owner_session".into(), json!(t.owner));
-    m.insert("started_at".into(), opt_time(t.started_at));
-    m.insert("due_at".into(), opt_time(t.due_at));
-    m.insert("notes".into(), json!(t.notes));
-    m.insert("attempts".into(), json!(t.attempts));
-    m.insert("max_attempts".into(), json!(t.max_attempts));
-    m.insert("retry_at".into(), opt_time(t.retry_at));
-    m.insert("idempotency_key".into(), json!(t.idempotency_key));
-    m.insert("depends_on".into(), json!(t.depends_on));
-    m.insert("resource".into(), json!(t.resource));
-    m.insert("created_at".into(), time(t.created_at));
-    m.insert("updated_at".into(), time(t.updated_at));
-    if let Some(l) = &t.lease {
-        m.insert("lease".into(), json!({"token": l.token, "expires_at": time(l.expires_at)}));
-    }
-    if let Some(r) = &t.run_id {
-        m.insert("run_id".into(), json!(r));
-    }
-    if !t.extra.is_empty() {
-        let extra: Map<String, Value> = t.extra.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-        m.insert("extra".into(), Value::Object(extra));
-    }
-    Value::Object(m)
+    value(&TaskView::from(t))
 }
 
 pub fn run_json(r: &Run) -> Value {
-    let duration_s = r.ended_at.map(|e| e.duration_since(r.started_at).as_secs_f64());
-    json!({
-        "id": r.id,
-        "task_id": r.task_id,
-        "attempt": r.attempt,
-        "owner": r.owner,
-        "trace_id": r.trace_id,
-        "host": r.host,
-        "pid": r.pid,
-        "started_at": time(r.started_at),
-        "ended_at": opt_time(r.ended_at),
-        "duration_s": duration_s,
-        "outcome": r.outcome,
-        "class": r.class,
-        "reason": r.reason,
-        "report": r.report,
-        "late_report": r.late_report,
-        "verdict": r.verdict,
-        "verdict_reason": r.verdict_reason,
-        "usage": r.usage,
-        "spawned_by": r.spawned_by,
-    })
+    value(&RunView::from(r))
 }

@@ -17,6 +17,8 @@ mod team;
 mod turn;
 
 pub use claim::{ClaimRequest, Claimed, Finish};
+pub use fleet::{Fleet, Holder};
+pub use prune::PruneReport;
 pub use review::Review;
 pub use run::LeaseState;
 pub use settle::{DoneResult, Ending, Outcome, RunRef, Settled};

@@ -81,3 +81,35 @@ fn arrows_point_inward_services_never_reach_out_to_front_ends_or_the_dispatcher(
         }
     }
 }
+
+/// The command line reaches the services only through `api`, so every front end does
+/// and refuses exactly what the others do: no file of `cli/` names `ops::` or another
+/// service, or calls a method of the open queue (`orch.…`). The exceptions are the
+/// long-running commands and those that make or move a queue (api/mod.rs says why).
+#[test]
+fn the_command_line_reaches_the_services_only_through_the_api() {
+    const EXCEPTIONS: [&str; 4] = ["cli/run.rs", "cli/events.rs", "cli/init.rs", "cli/migrate.rs"];
+    const SERVICES: [&str; 6] =
+        ["ops::", "crate::sync", "crate::dispatch", "crate::event_log", "crate::gate", "orch_store::"];
+    let files: Vec<(String, String)> =
+        crate_files("orch").into_iter().filter(|(rel, _)| rel.starts_with("cli/")).collect();
+    assert!(files.len() > EXCEPTIONS.len(), "no command files found");
+    for (rel, text) in files {
+        if EXCEPTIONS.contains(&rel.as_str()) {
+            continue;
+        }
+        for (i, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            for s in SERVICES {
+                assert!(!code.contains(s), "src/{rel}:{}: `{s}`: the command line goes through api::", i + 1);
+            }
+            let calls_orch = code.match_indices("orch.").any(|(at, _)| {
+                let before = code[..at].chars().next_back();
+                let after = code[at + 5..].chars().next();
+                !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+                    && after.is_some_and(|c| c.is_ascii_lowercase())
+            });
+            assert!(!calls_orch, "src/{rel}:{}: calls the queue itself (`orch.`): go through api::", i + 1);
+        }
+    }
+}

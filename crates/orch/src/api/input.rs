@@ -1,0 +1,76 @@
+//! The checks of plain input every operation shares: task ids, text a task field can
+//! hold, due times (`YYYY-MM-DD HH:MM` in the display time zone, RFC 3339, `+DURATION`;
+//! the years 1 to 9999) and lease lengths ([`crate::config::MIN_LEASE`] to
+//! [`crate::config::MAX_LEASE`]). A value past its limit is bad usage (exit 2), never a
+//! panic: a test reads this file for `unwrap`, `expect` and `panic!`.
+
+use crate::error::{Error, Result};
+use crate::ops::Orch;
+use jiff::{SignedDuration, Timestamp};
+use orch_core::state::Auth;
+
+/// A task id as given, trimmed; one whose number is above `orch_core::id::MAX_ID_NUM`
+/// is refused (no task can have it). Any other text is looked up as it is.
+pub(super) fn task_id(s: &str) -> Result<String> {
+    match orch_core::id::check_id(s.trim()) {
+        Err(e @ orch_core::id::IdError::TooLarge) => Err(Error::Usage(format!("bad id `{s}`: {e}"))),
+        _ => Ok(s.to_string()),
+    }
+}
+
+/// Text for a task field (`what` names it in the refusal): normalised as QUEUE.md
+/// keeps it, and not empty (`empty` says what is missing).
+pub(super) fn required_text(what: &str, s: &str, empty: &str) -> Result<String> {
+    let text = orch_core::task_text::field_text(what, s).map_err(Error::Usage)?;
+    text.ok_or_else(|| Error::Usage(empty.to_string()))
+}
+
+/// Parses a due time as the CLI accepts it: `YYYY-MM-DD HH:MM` in the display time
+/// zone, RFC 3339, or `+DURATION` from now; `-` or `none` is no due time (and clears it
+/// in `replan`). Every form must land in the years 1 to 9999. An empty value is refused:
+/// it is more often an unset variable than a wish to clear the due time.
+pub fn parse_due(orch: &Orch, s: &str) -> Result<Option<Timestamp>> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err(Error::Usage("--due is empty (give a time, or - for none)".into()));
+    }
+    if s == "-" || s == "none" {
+        return Ok(None);
+    }
+    let usage = |e: String| Error::Usage(format!("--due: {e}"));
+    if let Some(rel) = s.strip_prefix('+') {
+        let d = orch_core::time::parse_duration_at_most(rel, SignedDuration::MAX).map_err(usage)?;
+        return orch_core::time::due_after(orch.now(), d).map(Some).map_err(usage);
+    }
+    if let Ok(t) = s.parse::<Timestamp>() {
+        return orch_core::time::check_due(t).map(Some).map_err(usage);
+    }
+    orch_core::time::parse_display_time(s, &orch.tz)
+        .and_then(orch_core::time::check_due)
+        .map(Some)
+        .map_err(|e| Error::Usage(format!("--due: {e} (or RFC 3339, or +DURATION)")))
+}
+
+/// A lease length, or the configured one (`dispatcher.lease`) when none is given;
+/// `flag` names the option in the refusal.
+pub(super) fn lease(orch: &Orch, flag: &str, d: Option<SignedDuration>) -> Result<SignedDuration> {
+    let Some(d) = d else { return Ok(orch.config.dispatcher.lease) };
+    let (min, max) = (crate::config::MIN_LEASE, crate::config::MAX_LEASE);
+    if d < min {
+        return Err(Error::Usage(format!("{flag}: a lease must be at least {}s", min.as_secs())));
+    }
+    if d > max {
+        return Err(Error::Usage(format!("{flag}: a lease is at most {}s", max.as_secs())));
+    }
+    Ok(d)
+}
+
+/// Who may act on a running task: the holder of the lease token, or an operator with
+/// `force`.
+pub(super) fn auth(token: Option<&str>, force: bool) -> Result<Auth> {
+    match (token, force) {
+        (_, true) => Ok(Auth::Force),
+        (Some(t), false) if !t.is_empty() => Ok(Auth::Token(t.to_string())),
+        _ => Err(Error::Usage("give the lease token (--lease or ORCH_LEASE_TOKEN), or --force".into())),
+    }
+}

@@ -1,0 +1,58 @@
+//! The operations API: one function per operation, taking a typed request
+//! (`serde::Deserialize`, plain data as a person or program gives it) and giving a typed
+//! result (`serde::Serialize`, whose JSON is what the command prints with `--json`).
+//! Every front end — the command line, and the dashboard, HTTP and MCP servers to come —
+//! fills a request and shows the result, so each accepts, changes and refuses exactly
+//! as the others do: every check of the input (text a task field can hold, a replan's
+//! reason, due times, quick-add and chat parsing) is made here. Errors are
+//! `crate::error::Error`, each with its stable code (docs/API.md).
+//!
+//! Results carry the warnings of the steps after a change (`events.jsonl`, the view) in
+//! a `warnings` field their JSON leaves out; a front end shows them apart (the command
+//! line on stderr).
+//!
+//! Layout: `tasks.rs` the operator's changes (add, note, cancel, replan, retry),
+//! `quick.rs` quick-add and `chat.rs` chat commands, `worker.rs` the worker's side (pick,
+//! heartbeat, done, fail, watchdog), `read.rs` reading tasks (list, show, status, log),
+//! `observe.rs` KPIs, the fleet, retention and review, `sync.rs` QUEUE.md
+//! (import, export, check), `team.rs` teams, `input.rs` the checks of plain input (ids,
+//! text, due times, leases).
+//!
+//! Not here: the long-running commands (`run`, `exec`, `events --follow`) and the
+//! commands that make or move a queue (`init`, `migrate`) call their services directly;
+//! they are no request a front end answers.
+
+mod chat;
+mod input;
+mod observe;
+mod quick;
+mod read;
+mod sync;
+mod tasks;
+mod team;
+mod worker;
+
+pub use crate::ops::json::{RunView, TaskView};
+pub use crate::ops::{Fleet, Holder, Options, Orch, PruneReport, StatusSummary, TreeNode};
+pub use chat::{ChatAnswer, ChatRequest, chat};
+pub use input::parse_due;
+pub use observe::{KpiRequest, PruneRequest, ReviewRequest, Reviewed, kpi, prune, review, workers};
+pub use quick::{QuickAdded, QuickRequest, Understood, quick};
+pub use read::{
+    ListRequest, LogRequest, RunLog, ShowRequest, Shown, StatusRequest, StatusResult, list, log, show, status,
+};
+pub use sync::{CheckRequest, Checked, ExportRequest, Exported, ImportRequest, Imported, check, export, import};
+pub use tasks::{
+    AddRequest, Added, CancelRequest, Changed, NoteRequest, ReplanRequest, RetryRequest, add, cancel, note, replan,
+    retry,
+};
+pub use team::{TeamAddRequest, TeamAdded, team_add};
+pub use worker::{
+    DoneRequest, FailRequest, Finished, HeartbeatRequest, PickRequest, Picked, Swept, WatchdogRequest, done, fail,
+    heartbeat, pick, watchdog,
+};
+
+/// The time zone times are shown in (`display.time_zone`).
+pub fn time_zone(orch: &Orch) -> &jiff::tz::TimeZone {
+    &orch.tz
+}

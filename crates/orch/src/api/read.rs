@@ -1,0 +1,116 @@
+//! Reading tasks: list, show, status (the queue's counts; a task, or a team as a tree),
+//! log (every attempt of a task, secrets masked).
+
+use super::input::task_id;
+use crate::error::Result;
+use crate::ops::json::{RunView, TaskView};
+use crate::ops::{Orch, StatusSummary, TreeNode};
+use orch_core::task::{Priority, Status};
+use orch_store::ListFilter;
+use serde::{Deserialize, Serialize};
+
+/// `list`: tasks in the queue's order, of these statuses and priorities (none: all).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListRequest {
+    pub statuses: Vec<Status>,
+    pub priorities: Vec<Priority>,
+}
+
+pub fn list(orch: &Orch, req: ListRequest) -> Result<Vec<TaskView>> {
+    let tasks = orch.list(&ListFilter { statuses: req.statuses, priorities: req.priorities })?;
+    Ok(tasks.iter().map(TaskView::from).collect())
+}
+
+/// `show`: one task.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShowRequest {
+    pub id: String,
+}
+
+/// A task with what its runs used in all.
+#[derive(Clone, Debug, Serialize)]
+pub struct Shown {
+    #[serde(flatten)]
+    pub task: TaskView,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost_usd: f64,
+}
+
+pub fn show(orch: &Orch, req: ShowRequest) -> Result<Shown> {
+    let t = orch.get(&task_id(&req.id)?)?;
+    let usage = orch.task_usage(&t.id)?;
+    Ok(Shown {
+        task: TaskView::from(&t),
+        input_tokens: usage.input_tokens,
+        output_tokens: usage.output_tokens,
+        cost_usd: usage.cost_usd,
+    })
+}
+
+/// `status`: the queue; with an id, that task (a team, or any task with dependencies,
+/// as a tree).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StatusRequest {
+    pub id: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum StatusResult {
+    Queue(StatusSummary),
+    Tree(TreeNode),
+    Task(Box<Shown>),
+}
+
+pub fn status(orch: &Orch, req: StatusRequest) -> Result<StatusResult> {
+    let Some(id) = req.id else { return Ok(StatusResult::Queue(orch.status_summary()?)) };
+    if let Some(tree) = orch.team_tree(&id)? {
+        return Ok(StatusResult::Tree(tree));
+    }
+    show(orch, ShowRequest { id }).map(|s| StatusResult::Task(Box::new(s)))
+}
+
+/// `log`: every attempt of a task.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogRequest {
+    pub id: String,
+}
+
+/// The runs of a task, oldest first, every text in them masked.
+#[derive(Clone, Debug, Serialize)]
+#[serde(transparent)]
+pub struct RunLog {
+    pub runs: Vec<RunView>,
+}
+
+pub fn log(orch: &Orch, req: LogRequest) -> Result<RunLog> {
+    let runs = orch.runs(&task_id(&req.id)?)?;
+    let mask = |s: &mut String| {
+        if let std::borrow::Cow::Owned(m) = orch.mask.text(s) {
+            *s = m;
+        }
+    };
+    let mut views: Vec<RunView> = runs.iter().map(RunView::from).collect();
+    for r in &mut views {
+        for s in [&mut r.id, &mut r.task_id, &mut r.owner, &mut r.trace_id] {
+            mask(s);
+        }
+        let optional = [
+            &mut r.host,
+            &mut r.outcome,
+            &mut r.reason,
+            &mut r.report,
+            &mut r.late_report,
+            &mut r.verdict,
+            &mut r.verdict_reason,
+            &mut r.spawned_by,
+        ];
+        optional.into_iter().flatten().for_each(mask);
+    }
+    Ok(RunLog { runs: views })
+}
