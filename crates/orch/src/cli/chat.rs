@@ -6,8 +6,8 @@
 //! reason and the list of commands (exit 2); one that names no such task or asks for a
 //! refused change, with the reason (exit 4 or 5).
 
+use super::output::warn_all;
 use super::output::{print, print_value};
-use super::warn_all;
 use crate::api::{self, ChatAnswer, Orch};
 use crate::error::Result;
 

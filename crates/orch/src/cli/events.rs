@@ -3,7 +3,7 @@
 //! through `api` (see `api/mod.rs`); secrets are masked in what is printed, even in
 //! events stored before their pattern was configured.
 
-use super::duration;
+use super::limits::duration;
 use super::output::print;
 use crate::error::Result;
 use crate::ops::Orch;

@@ -4,8 +4,9 @@
 //! init would otherwise have to write over. `init` is the one command that creates a
 //! SQLite database.
 
+use super::globals::{Globals, cwd};
 use super::output::print;
-use super::{Cli, cwd, options, warn_all};
+use super::output::warn_all;
 use crate::config::{Config, DEFAULT_TOML};
 use crate::error::{Error, Result};
 use crate::home::{Home, write_private};
@@ -24,9 +25,9 @@ Answer with a compact report: at most 8 bullets, then a `Risks:` section.\n";
 #[derive(clap::Args, Debug)]
 pub struct InitArgs {}
 
-pub fn run(cli: &Cli, _args: &InitArgs) -> Result<i32> {
+pub fn run(cli: &Globals, _args: &InitArgs) -> Result<i32> {
     let home = Home::for_init(cli.home.as_deref(), &cwd()?);
-    let opts = options(cli)?;
+    let opts = cli.options()?;
     if home.config_path().exists() {
         if opts.db.is_none() && !home.db_path().exists() {
             let orch = Orch::create(home, &opts)?;

@@ -23,3 +23,12 @@ pub(super) fn lease(s: &str) -> std::result::Result<SignedDuration, String> {
     }
     Ok(d)
 }
+
+/// A task id argument, as given; one whose number is above `orch_core::id::MAX_ID_NUM`
+/// is refused (no task can have it). Any other text is looked up as it is.
+pub(super) fn task_id(s: &str) -> std::result::Result<String, String> {
+    match orch_core::id::check_id(s.trim()) {
+        Err(e @ orch_core::id::IdError::TooLarge) => Err(format!("bad id `{s}`: {e}")),
+        _ => Ok(s.to_string()),
+    }
+}

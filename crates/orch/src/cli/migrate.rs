@@ -2,8 +2,8 @@
 //! database, e.g. from the embedded SQLite file to a PostgreSQL server that several
 //! machines share. The copying is `orch_store::migrate`; this only opens the two stores.
 
+use super::globals::{Globals, cwd};
 use super::output::{print, print_json};
-use super::{Cli, cwd};
 use crate::error::{Error, Result};
 use crate::home::Home;
 
@@ -20,7 +20,7 @@ pub struct MigrateArgs {
     json: bool,
 }
 
-pub fn run(cli: &Cli, args: &MigrateArgs) -> Result<i32> {
+pub fn run(cli: &Globals, args: &MigrateArgs) -> Result<i32> {
     let from_url = match (&args.from, &cli.db) {
         (Some(u), _) | (None, Some(u)) => u.clone(),
         (None, None) => Home::find(cli.home.as_deref(), &cwd()?)?.db_path().display().to_string(),

@@ -1,8 +1,15 @@
-//! The command line: parse, open the queue, call one operation, print. Nothing here
-//! decides anything about tasks; every rule lives in `ops`, `sync` and the core.
+//! The command line: parse, open the queue, make one call of the operations API
+//! (`crate::api`), print. Nothing here decides anything about tasks; every rule lives in
+//! the API and below it.
+//!
+//! Layout: this file holds the command tree and calls the handlers; `globals.rs` the
+//! options every command takes and how they open a queue; `limits.rs` the values of
+//! flags read with their limits; `output.rs` printing; one file per command group for
+//! its arguments and its printing.
 
 mod chat;
 mod events;
+mod globals;
 mod init;
 mod limits;
 mod migrate;
@@ -17,22 +24,15 @@ mod sync_cmd;
 mod team;
 mod worker;
 
-use crate::api::{Options, Orch};
-use crate::error::{Error, Result};
-use crate::home::Home;
+use crate::error::Result;
 use clap::{Parser, Subcommand};
-use limits::{duration, lease};
-use std::path::PathBuf;
+use globals::Globals;
 
 #[derive(Parser, Debug)]
 #[command(name = "orch", version, about = "A durable work queue and dispatcher for agents and commands")]
 pub struct Cli {
-    /// The .orch folder (default: the nearest .orch/ upward from here).
-    #[arg(long, global = true, env = "ORCH_HOME", value_name = "DIR")]
-    home: Option<PathBuf>,
-    /// The database: a path, sqlite://PATH or postgres://… (default: .orch/orch.db).
-    #[arg(long, global = true, env = "ORCH_DB", value_name = "URL")]
-    db: Option<String>,
+    #[command(flatten)]
+    globals: Globals,
     #[command(subcommand)]
     command: Command,
 }
@@ -125,45 +125,14 @@ pub fn main() -> i32 {
     }
 }
 
-fn options(cli: &Cli) -> Result<Options> {
-    Ok(Options {
-        db: cli.db.clone(),
-        queue_md: std::env::var_os("ORCH_QUEUE_MD").filter(|v| !v.is_empty()).map(PathBuf::from),
-        queue_md_read_only: flag("ORCH_QUEUE_MD_READ_ONLY", std::env::var_os("ORCH_QUEUE_MD_READ_ONLY"))?,
-    })
-}
-
-/// A yes/no environment variable: `1`, `true`, `yes` or `0`, `false`, `no`, empty
-/// (any case); unset is no. Anything else is refused rather than taken for no.
-fn flag(name: &str, value: Option<std::ffi::OsString>) -> Result<bool> {
-    let Some(value) = value else { return Ok(false) };
-    match value.to_str().map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-        Some("1" | "true" | "yes") => Ok(true),
-        Some("0" | "false" | "no" | "") => Ok(false),
-        _ => Err(Error::Usage(format!(
-            "{name}={}: use 1, true or yes (or 0, false, no, or empty for no)",
-            value.to_string_lossy()
-        ))),
-    }
-}
-
-fn cwd() -> Result<PathBuf> {
-    std::env::current_dir().map_err(|e| Error::Io(format!("current folder: {e}")))
-}
-
-fn open(cli: &Cli) -> Result<Orch> {
-    let home = Home::find(cli.home.as_deref(), &cwd()?)?;
-    Orch::open(home, &options(cli)?)
-}
-
 fn run(cli: Cli) -> Result<i32> {
     if let Command::Init(args) = &cli.command {
-        return init::run(&cli, args);
+        return init::run(&cli.globals, args);
     }
     if let Command::Migrate(args) = &cli.command {
-        return migrate::run(&cli, args);
+        return migrate::run(&cli.globals, args);
     }
-    let orch = open(&cli)?;
+    let orch = cli.globals.open()?;
     match &cli.command {
         Command::Init(_) => unreachable!("handled above"),
         Command::Migrate(_) => unreachable!("handled above"),
@@ -194,21 +163,5 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Team(a) => team::run(&orch, a),
         Command::Quick(a) => quick::run(&orch, a),
         Command::Chat(a) => chat::run(&orch, a),
-    }
-}
-
-/// A task id argument, as given; one whose number is above `orch_core::id::MAX_ID_NUM`
-/// is refused (no task can have it). Any other text is looked up as it is.
-fn task_id(s: &str) -> std::result::Result<String, String> {
-    match orch_core::id::check_id(s.trim()) {
-        Err(e @ orch_core::id::IdError::TooLarge) => Err(format!("bad id `{s}`: {e}")),
-        _ => Ok(s.to_string()),
-    }
-}
-
-/// Prints warnings from the after-change steps (events file, view) on stderr.
-fn warn_all(warnings: &[String]) {
-    for w in warnings {
-        crate::console::eprint(&format!("orch: warning: {w}"));
     }
 }

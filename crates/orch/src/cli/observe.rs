@@ -2,7 +2,7 @@
 //! and the queue) and `prune` (retention). Each parses, calls one operation and prints;
 //! what could hold a secret comes masked from the API. `events` is in `events.rs`.
 
-use super::duration;
+use super::limits::duration;
 use super::output::{print, print_value};
 use crate::api::{self, Orch};
 use crate::error::Result;

@@ -1,7 +1,7 @@
 //! Operator commands: add, note, cancel, replan, retry.
 
+use super::output::warn_all;
 use super::output::{print, print_value};
-use super::warn_all;
 use crate::api::{self, Orch};
 use crate::error::Result;
 use orch_core::task::Priority;
@@ -19,7 +19,7 @@ pub struct AddArgs {
     #[arg(long)]
     due: Option<String>,
     /// Ids this task waits for (repeat, or separate with commas).
-    #[arg(long, value_delimiter = ',', value_parser = super::task_id)]
+    #[arg(long, value_delimiter = ',', value_parser = super::limits::task_id)]
     depends_on: Vec<String>,
     /// Tasks sharing a resource key never run at once.
     #[arg(long)]
@@ -73,7 +73,7 @@ pub(super) fn changed(c: &api::Changed, what: &str, json: bool) -> Result<i32> {
 
 #[derive(clap::Args, Debug)]
 pub struct NoteArgs {
-    #[arg(value_parser = super::task_id)]
+    #[arg(value_parser = super::limits::task_id)]
     id: String,
     text: String,
     #[arg(long)]
@@ -87,7 +87,7 @@ pub fn note(orch: &Orch, a: &NoteArgs) -> Result<i32> {
 
 #[derive(clap::Args, Debug)]
 pub struct CancelArgs {
-    #[arg(value_parser = super::task_id)]
+    #[arg(value_parser = super::limits::task_id)]
     id: String,
     #[arg(long)]
     reason: Option<String>,
@@ -102,7 +102,7 @@ pub fn cancel(orch: &Orch, a: &CancelArgs) -> Result<i32> {
 
 #[derive(clap::Args, Debug)]
 pub struct ReplanArgs {
-    #[arg(value_parser = super::task_id)]
+    #[arg(value_parser = super::limits::task_id)]
     id: String,
     /// Why (kept in the notes as `replan:REASON`).
     #[arg(long)]
@@ -136,7 +136,7 @@ pub fn replan(orch: &Orch, a: &ReplanArgs) -> Result<i32> {
 
 #[derive(clap::Args, Debug)]
 pub struct RetryArgs {
-    #[arg(value_parser = super::task_id)]
+    #[arg(value_parser = super::limits::task_id)]
     id: String,
     #[arg(long)]
     json: bool,

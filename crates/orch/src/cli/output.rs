@@ -65,3 +65,10 @@ mod tests {
         assert_eq!(at(&lines[0]), at(&lines[1]), "the last column starts at one place");
     }
 }
+
+/// Prints warnings from the after-change steps (events file, view) on stderr.
+pub fn warn_all(warnings: &[String]) {
+    for w in warnings {
+        crate::console::eprint(&format!("orch: warning: {w}"));
+    }
+}

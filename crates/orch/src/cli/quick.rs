@@ -3,8 +3,8 @@
 //! understood; `--dry-run` only shows it. The parsing is `orch_core::quick`; chat's
 //! `!add` comes through here too.
 
+use super::output::warn_all;
 use super::output::{print, print_value};
-use super::warn_all;
 use crate::api::{self, Orch, QuickAdded};
 use crate::error::Result;
 

@@ -43,7 +43,7 @@ pub fn list(orch: &Orch, a: &ListArgs) -> Result<i32> {
 
 #[derive(clap::Args, Debug)]
 pub struct ShowArgs {
-    #[arg(value_parser = super::task_id)]
+    #[arg(value_parser = super::limits::task_id)]
     id: String,
     #[arg(long)]
     json: bool,
@@ -187,7 +187,7 @@ fn print_tree(root: &TreeNode, json: bool) -> Result<i32> {
 
 #[derive(clap::Args, Debug)]
 pub struct LogArgs {
-    #[arg(value_parser = super::task_id)]
+    #[arg(value_parser = super::limits::task_id)]
     id: String,
     #[arg(long)]
     json: bool,

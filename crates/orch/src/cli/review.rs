@@ -1,13 +1,13 @@
 //! `orch review ID [--apply]`.
 
+use super::output::warn_all;
 use super::output::{print, print_value};
-use super::warn_all;
 use crate::api::{self, Orch};
 use crate::error::Result;
 
 #[derive(clap::Args, Debug)]
 pub struct ReviewArgs {
-    #[arg(value_parser = super::task_id)]
+    #[arg(value_parser = super::limits::task_id)]
     id: String,
     /// Move a FAILED or BLOCKED task as the verdict says.
     #[arg(long)]

@@ -1,7 +1,7 @@
 //! QUEUE.md commands: import, export, check.
 
+use super::output::warn_all;
 use super::output::{print, print_value};
-use super::warn_all;
 use crate::api::{self, Orch};
 use crate::error::Result;
 use std::path::PathBuf;

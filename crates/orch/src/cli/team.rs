@@ -1,8 +1,8 @@
 //! `orch team add FILE`: read a team template, validate it (every problem named by its
 //! field, exit 2), check that its input files exist, and add the team in one go.
 
+use super::output::warn_all;
 use super::output::{print, print_value};
-use super::warn_all;
 use crate::api::{self, Orch};
 use crate::error::{Error, Result};
 use std::path::PathBuf;

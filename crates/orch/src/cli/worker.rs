@@ -1,7 +1,8 @@
 //! Worker commands: pick, heartbeat, done, fail, and the watchdog sweep.
 
+use super::limits::lease;
+use super::output::warn_all;
 use super::output::{print, print_value};
-use super::{lease, warn_all};
 use crate::api::{self, Orch};
 use crate::error::{Error, Result};
 use jiff::SignedDuration;
@@ -43,7 +44,7 @@ pub struct LeaseArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct HeartbeatArgs {
-    #[arg(value_parser = super::task_id)]
+    #[arg(value_parser = super::limits::task_id)]
     id: String,
     #[command(flatten)]
     lease: LeaseArgs,
@@ -87,7 +88,7 @@ fn read_report(path: &Option<PathBuf>) -> Result<Option<String>> {
 
 #[derive(clap::Args, Debug)]
 pub struct DoneArgs {
-    #[arg(value_parser = super::task_id)]
+    #[arg(value_parser = super::limits::task_id)]
     id: String,
     #[command(flatten)]
     lease: LeaseArgs,
@@ -146,7 +147,7 @@ fn finished(orch: &Orch, t: &api::TaskView, w: &[String], json: &impl serde::Ser
 
 #[derive(clap::Args, Debug)]
 pub struct FailArgs {
-    #[arg(value_parser = super::task_id)]
+    #[arg(value_parser = super::limits::task_id)]
     id: String,
     #[command(flatten)]
     lease: LeaseArgs,
