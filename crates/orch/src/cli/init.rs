@@ -59,7 +59,7 @@ pub fn run(cli: &Cli, _args: &InitArgs) -> Result<i32> {
     let orch = Orch::create(home, &opts)?;
     print(&format!("orch: created {} ({})", orch.home.dir.display(), orch.db.describe()));
     if existing.is_some() {
-        let (summary, warnings) = crate::sync::import(&orch, Some(&queue_file), false)?;
+        let (summary, warnings) = orch.import(Some(&queue_file), false)?;
         warn_all(&warnings);
         print(&format!("orch: imported {} tasks from {}", summary.added.len(), queue_file.display()));
     } else {

@@ -18,7 +18,7 @@ pub struct ImportArgs {
 }
 
 pub fn import(orch: &Orch, a: &ImportArgs) -> Result<i32> {
-    let (s, warnings) = crate::sync::import(orch, a.file.as_deref(), a.force)?;
+    let (s, warnings) = orch.import(a.file.as_deref(), a.force)?;
     warn_all(&warnings);
     if a.json {
         print_json(&serde_json::to_value(&s).expect("a summary serialises"));
@@ -48,7 +48,7 @@ pub struct ExportArgs {
 }
 
 pub fn export(orch: &Orch, a: &ExportArgs) -> Result<i32> {
-    let (path, warnings) = crate::sync::export(orch, a.file.as_deref(), a.all, a.force)?;
+    let (path, warnings) = orch.export(a.file.as_deref(), a.all, a.force)?;
     warn_all(&warnings);
     print(&format!("wrote {}", path.display()));
     Ok(0)
@@ -61,8 +61,8 @@ pub struct CheckArgs {
 }
 
 pub fn check(orch: &Orch, a: &CheckArgs) -> Result<i32> {
-    let drift = crate::sync::check(orch)?;
-    let file = orch.queue_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    let drift = orch.check()?;
+    let file = orch.queue_file().map(|p| p.display().to_string()).unwrap_or_default();
     if a.json {
         print_json(&serde_json::json!({"file": file, "drift": drift}));
         return Ok(if drift.is_empty() { 0 } else { 3 });

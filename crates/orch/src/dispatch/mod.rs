@@ -351,7 +351,7 @@ impl Dispatcher<'_> {
             if self.view_dirty && Instant::now() >= next_view {
                 next_view = Instant::now() + VIEW_EVERY;
                 self.view_dirty = false;
-                if let Ok(Some(w)) = crate::sync::refresh(self.orch) {
+                if let Ok(Some(w)) = self.orch.refresh_view() {
                     crate::console::eprint(&format!("orch: warning: {w}"));
                 }
             }

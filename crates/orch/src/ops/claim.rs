@@ -3,8 +3,9 @@
 //! expired leases into transient failures. A task whose runs spent its cost budget is
 //! never claimed again: the claim blocks it (`cost_limit`) instead.
 
-use super::{Orch, persist, persist_traced};
+use super::Orch;
 use crate::error::Result;
+use crate::persist::{persist, persist_traced};
 use jiff::{SignedDuration, Timestamp};
 use orch_core::policy::{FailureClass, RetryPolicy};
 use orch_core::state::{Auth, Command, transition};

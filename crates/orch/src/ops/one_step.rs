@@ -46,7 +46,7 @@ pub(super) fn settle(
         s if s == before.status => false,
         Status::Pending if !task.depends_on.is_empty() => return Ok(None),
         Status::Pending => false,
-        _ => task.status == Status::Done || super::failed_for_good(&task),
+        _ => task.status == Status::Done || crate::persist::failed_for_good(&task),
     };
     let end = match &run {
         RunEffect::End { outcome, class, reason } => Some(RunEnd {

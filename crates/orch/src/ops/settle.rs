@@ -6,11 +6,12 @@
 //! (`cost_limit`) instead of retrying. A run that had ended already (its worker finished
 //! the task itself) is left as it ended.
 
+use super::Orch;
 use super::one_step::{self, Known};
-use super::{Orch, persist_traced};
 use crate::error::{Error, Result};
 use crate::gate::{self, Decision, Step, Verdict};
 use crate::ops::json::task_json;
+use crate::persist::persist_traced;
 use jiff::Timestamp;
 use orch_core::event::{Event, Level, kind};
 use orch_core::outcome::Usage;

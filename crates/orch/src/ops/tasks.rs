@@ -1,7 +1,8 @@
 //! Adding, reading and changing tasks (the operator side: note, cancel, replan, retry).
 
-use super::{Orch, not_found, persist};
+use super::{Orch, not_found};
 use crate::error::{Error, Result};
+use crate::persist::persist;
 use jiff::Timestamp;
 use orch_core::event::{Event, kind};
 use orch_core::id::{MAX_ID_NUM, format_id, next_num};
