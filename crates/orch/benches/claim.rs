@@ -35,12 +35,12 @@ impl Queue {
     fn new(n: usize) -> Queue {
         let dir = tempdir();
         let orch = open(dir.path(), &dir.path().join(".orch/orch.db"));
-        fill(&orch.home.db_path(), n);
+        fill(&orch.home().db_path(), n);
         Queue { dir, orch }
     }
 
     fn db_path(&self) -> PathBuf {
-        self.orch.home.db_path()
+        self.orch.home().db_path()
     }
 }
 

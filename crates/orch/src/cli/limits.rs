@@ -46,7 +46,7 @@ pub(super) fn parse_due(orch: &Orch, s: &str) -> Result<Option<Timestamp>> {
     if let Ok(t) = s.parse::<Timestamp>() {
         return orch_core::time::check_due(t).map(Some).map_err(usage);
     }
-    orch_core::time::parse_display_time(s, &orch.tz)
+    orch_core::time::parse_display_time(s, orch.tz())
         .and_then(orch_core::time::check_due)
         .map(Some)
         .map_err(|e| Error::Usage(format!("--due: {e} (or RFC 3339, or +DURATION)")))

@@ -24,7 +24,7 @@ const FOLLOW_BACKLOG: usize = 10;
 const FOLLOW_TICK: Duration = Duration::from_millis(250);
 
 fn local(orch: &Orch, t: Timestamp) -> String {
-    orch.tz.to_datetime(t).strftime("%Y-%m-%d %H:%M:%S").to_string()
+    orch.tz().to_datetime(t).strftime("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 fn secs(s: f64) -> String {
@@ -135,7 +135,7 @@ fn reader_gone() -> bool {
 }
 
 fn print_event(orch: &Orch, e: &Event, json: bool) {
-    let masked = orch.mask.event(e);
+    let masked = orch.mask().event(e);
     let e = masked.as_ref().unwrap_or(e);
     if json {
         crate::console::print_json_line(&e.to_json_line());
@@ -242,7 +242,7 @@ pub fn workers(orch: &Orch, a: &WorkersArgs) -> Result<i32> {
     let f = orch.fleet()?;
     if a.json {
         let mut v = serde_json::to_value(&f).expect("the fleet serialises");
-        orch.mask.json(&mut v);
+        orch.mask().json(&mut v);
         print_json(&v);
         return Ok(0);
     }
@@ -265,7 +265,7 @@ pub fn workers(orch: &Orch, a: &WorkersArgs) -> Result<i32> {
             w.elapsed_s.map_or_else(|| "-".to_string(), secs),
             left,
             beat,
-            super::output::clip(&orch.mask.text(&w.task), 50)
+            super::output::clip(&orch.mask().text(&w.task), 50)
         ));
     }
     for (p, by_status) in &f.queue {

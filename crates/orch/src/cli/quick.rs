@@ -30,7 +30,7 @@ pub fn run(orch: &Orch, a: &QuickArgs) -> Result<i32> {
 
 /// Parses `line`, shows what it says and (unless `dry_run`) adds the task.
 pub(super) fn add_line(orch: &Orch, line: &str, dry_run: bool, json: bool) -> Result<i32> {
-    let q = quick::parse(line, orch.now(), &orch.tz).map_err(|e| Error::Usage(format!("quick: {e}")))?;
+    let q = quick::parse(line, orch.now(), orch.tz()).map_err(|e| Error::Usage(format!("quick: {e}")))?;
     for w in &q.warnings {
         crate::console::eprint(&format!("orch: warning: {w}"));
     }
@@ -67,12 +67,12 @@ fn add(orch: &Orch, q: &Quick) -> Result<Task> {
 
 fn understood_lines(orch: &Orch, q: &Quick) -> Vec<String> {
     let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-    let zone = orch.tz.iana_name().unwrap_or("display time zone");
+    let zone = orch.tz().iana_name().unwrap_or("display time zone");
     vec![
         format!("task:     {}", q.task),
         format!("priority: {}", q.priority.map_or_else(|| "P1 (default)".to_string(), |p| p.to_string())),
         match q.due_at {
-            Some(d) => format!("due:      {} ({zone})", time(Some(d), &orch.tz)),
+            Some(d) => format!("due:      {} ({zone})", time(Some(d), orch.tz())),
             None => "due:      -".to_string(),
         },
         format!("criteria: {}", or_dash(&q.criteria)),
@@ -85,7 +85,7 @@ fn understood_json(orch: &Orch, q: &Quick) -> Value {
         "task": q.task,
         "priority": q.priority,
         "due_at": q.due_at,
-        "due_at_display": q.due_at.map(|d| time(Some(d), &orch.tz)),
+        "due_at_display": q.due_at.map(|d| time(Some(d), orch.tz())),
         "success_criteria": q.criteria,
         "resource": q.resource,
         "warnings": q.warnings,

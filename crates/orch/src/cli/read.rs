@@ -62,7 +62,7 @@ pub fn show(orch: &Orch, a: &ShowArgs) -> Result<i32> {
         print_json(&v);
         return Ok(0);
     }
-    let tz = &orch.tz;
+    let tz = orch.tz();
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     print(&format!("id:               {}", t.id));
     print(&format!("status:           {}", t.status));
@@ -200,14 +200,14 @@ pub fn log(orch: &Orch, a: &LogArgs) -> Result<i32> {
     let runs = orch.runs(&a.id)?;
     if a.json {
         let mut v = serde_json::Value::Array(runs.iter().map(run_json).collect());
-        orch.mask.json(&mut v);
+        orch.mask().json(&mut v);
         print_json(&v);
         return Ok(0);
     }
     if runs.is_empty() {
         print(&format!("{}: no attempts yet", a.id));
     }
-    let m = |s: &str| orch.mask.text(s).into_owned();
+    let m = |s: &str| orch.mask().text(s).into_owned();
     for r in &runs {
         let took = r
             .ended_at
@@ -223,7 +223,7 @@ pub fn log(orch: &Orch, a: &LogArgs) -> Result<i32> {
             r.attempt,
             r.id,
             r.owner,
-            time(Some(r.started_at), &orch.tz),
+            time(Some(r.started_at), orch.tz()),
             took,
             r.outcome.as_deref().unwrap_or("-"),
             r.class.map_or("-", |c| c.as_str()),

@@ -27,7 +27,7 @@ pub fn pick(orch: &Orch, a: &PickArgs) -> Result<i32> {
     let owner = owner.ok_or_else(|| Error::Usage("--owner must name the worker".into()))?;
     let req = ClaimRequest {
         owner,
-        lease: a.lease.unwrap_or(orch.config.dispatcher.lease),
+        lease: a.lease.unwrap_or(orch.config().dispatcher.lease),
         host: Some(crate::runner::hostname()),
         pid: Some(i64::from(std::process::id())),
         pgid: None,
@@ -85,13 +85,13 @@ pub struct HeartbeatArgs {
 }
 
 pub fn heartbeat(orch: &Orch, a: &HeartbeatArgs) -> Result<i32> {
-    let (t, w) = orch.heartbeat(&a.id, a.lease.auth()?, a.extend.unwrap_or(orch.config.dispatcher.lease))?;
+    let (t, w) = orch.heartbeat(&a.id, a.lease.auth()?, a.extend.unwrap_or(orch.config().dispatcher.lease))?;
     warn_all(&w);
     if a.json {
         print_json(&task_json(&t));
     } else {
         let until = t.lease.as_ref().map(|l| l.expires_at);
-        print(&format!("{} lease until {}", t.id, super::output::time(until, &orch.tz)));
+        print(&format!("{} lease until {}", t.id, super::output::time(until, orch.tz())));
     }
     Ok(0)
 }
@@ -138,7 +138,7 @@ pub fn done(orch: &Orch, a: &DoneArgs) -> Result<i32> {
     let verdict = r.decision.as_ref().map_or("-", |d| d.verdict.as_str());
     let why = r.reason.as_deref().unwrap_or("-");
     let next = match t.retry_at {
-        Some(at) => format!("it will be retried at {}", super::output::time(Some(at), &orch.tz)),
+        Some(at) => format!("it will be retried at {}", super::output::time(Some(at), orch.tz())),
         None if t.status == orch_core::task::Status::Failed => "no retry is left".to_string(),
         None => "it waits for an operator (`orch retry`)".to_string(),
     };
@@ -154,7 +154,7 @@ fn finished(orch: &Orch, t: &orch_core::task::Task, w: &[String], json: bool) ->
     if json {
         print_json(&task_json(t));
     } else if let Some(at) = t.retry_at {
-        print(&format!("{} {}: retry at {}", t.id, t.status, super::output::time(Some(at), &orch.tz)));
+        print(&format!("{} {}: retry at {}", t.id, t.status, super::output::time(Some(at), orch.tz())));
     } else {
         print(&format!("{} {}", t.id, t.status));
     }

@@ -126,7 +126,7 @@ struct Dispatcher<'a> {
 /// Runs the dispatcher until it is told to stop, or (with `until_idle`/`max_claims`)
 /// until there is nothing more to do.
 pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
-    let cap = orch.config.dispatcher.hard_cap;
+    let cap = orch.config().dispatcher.hard_cap;
     if opts.workers == 0 || opts.workers > cap {
         return Err(Error::Usage(format!("--workers must be between 1 and dispatcher.hard_cap ({cap})")));
     }
@@ -140,8 +140,8 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
     let stop_threads = Arc::new(AtomicBool::new(false));
     wake::spawn_watcher(orch, tx.clone(), stop_threads.clone())?;
     let signals = wake::spawn_signal_listener(tx.clone())?;
-    orch.deferred.store(true, Ordering::Relaxed);
-    let command = opts.command.clone().unwrap_or_else(|| orch.config.worker.command.clone());
+    orch.set_deferred(true);
+    let command = opts.command.clone().unwrap_or_else(|| orch.config().worker.command.clone());
     let (launches, jobs) = mpsc::channel();
     let (mut d, result) = std::thread::scope(|scope| {
         let started = tx.clone();
@@ -162,7 +162,7 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
     runner::end_descendants();
     stop_threads.store(true, Ordering::Relaxed);
     signals.close();
-    orch.deferred.store(false, Ordering::Relaxed);
+    orch.set_deferred(false);
     for w in orch.after_change() {
         crate::console::eprint(&format!("orch: warning: {w}"));
     }
@@ -185,7 +185,7 @@ impl<'a> Dispatcher<'a> {
             orch,
             launches: Some(launches),
             early_exits: HashMap::new(),
-            progress: Progress::new(orch.tz.clone(), opts.quiet),
+            progress: Progress::new(orch.tz().clone(), opts.quiet),
             opts,
             host,
             me: runner::identity(),
@@ -209,7 +209,7 @@ impl<'a> Dispatcher<'a> {
     fn run(mut self, rx: &mpsc::Receiver<Msg>) -> (Self, Result<()>) {
         let mut result = Ok(());
         if self.opts.spawned_by == SPAWNED_BY_DISPATCHER {
-            match recover::recover(self.orch, &self.host, to_std(self.orch.config.worker.grace)) {
+            match recover::recover(self.orch, &self.host, to_std(self.orch.config().worker.grace)) {
                 Ok(back) => {
                     for id in back {
                         self.progress.line(&format!("{id} put back: the dispatcher that ran it is gone"));
@@ -426,7 +426,7 @@ impl Dispatcher<'_> {
     /// grace period.
     fn stop_workers(&mut self, why: &str) {
         self.progress.line(&format!("{why}: {} running worker(s) will be put back", self.slots.len()));
-        let kill_at = Instant::now() + to_std(self.orch.config.worker.grace);
+        let kill_at = Instant::now() + to_std(self.orch.config().worker.grace);
         for s in self.slots.values_mut() {
             if s.stop.is_none() || s.stop == Some(slots::Stop::Finished) {
                 s.stop = Some(slots::Stop::Shutdown);
@@ -444,7 +444,7 @@ impl Dispatcher<'_> {
         // The runs that ended and the processes started, if the error left them unwritten.
         let _ = self.turn(false);
         self.stop_workers("stopping after an error");
-        let until = Instant::now() + to_std(self.orch.config.worker.grace) + Duration::from_secs(2);
+        let until = Instant::now() + to_std(self.orch.config().worker.grace) + Duration::from_secs(2);
         while !self.slots.is_empty() && Instant::now() < until {
             let now = Instant::now();
             for s in self.slots.values_mut() {

@@ -56,7 +56,8 @@ impl Dispatcher<'_> {
     /// One turn (see the module's doc); claims only when `claim`. Returns true when
     /// claiming found nothing eligible now (or the day's budget is spent).
     pub(super) fn turn(&mut self, claim: bool) -> Result<bool> {
-        if claim && self.orch.config.budget.daily_cost_usd > 0.0 && self.ended.iter().any(|e| e.usage.cost_usd > 0.0) {
+        if claim && self.orch.config().budget.daily_cost_usd > 0.0 && self.ended.iter().any(|e| e.usage.cost_usd > 0.0)
+        {
             // The day's budget counts what the ended runs cost: write them first.
             self.turn(false)?;
         }
@@ -109,7 +110,7 @@ impl Dispatcher<'_> {
     fn claim_request(&self, no: usize) -> ClaimRequest {
         ClaimRequest {
             owner: self.opts.owner.clone().unwrap_or_else(|| format!("worker:{}-{no}", self.host)),
-            lease: self.orch.config.dispatcher.lease,
+            lease: self.orch.config().dispatcher.lease,
             host: Some(self.host.clone()),
             pid: None,
             pgid: None,
@@ -139,7 +140,7 @@ impl Dispatcher<'_> {
     /// heartbeat from the config.
     pub(super) fn slot_for(&self, c: &Claimed, no: usize) -> Slot {
         let now = Instant::now();
-        let lease = to_std(self.orch.config.dispatcher.lease);
+        let lease = to_std(self.orch.config().dispatcher.lease);
         Slot {
             no,
             task_id: c.task.id.clone(),
@@ -148,7 +149,7 @@ impl Dispatcher<'_> {
             title: crate::console::clip(&c.task.task, 60).to_string(),
             group: None,
             started: now,
-            deadline: now + to_std(self.orch.config.worker.timeout),
+            deadline: now + to_std(self.orch.config().worker.timeout),
             next_heartbeat: now + lease / 3,
             stop: None,
             kill_at: None,
@@ -182,7 +183,7 @@ impl Dispatcher<'_> {
     /// True when runs started today (display time zone) cost `budget.daily_cost_usd` or
     /// more: claiming stops until tomorrow, said once (and `orch kpi` alerts).
     fn daily_budget_spent(&mut self) -> Result<bool> {
-        let limit = self.orch.config.budget.daily_cost_usd;
+        let limit = self.orch.config().budget.daily_cost_usd;
         if limit <= 0.0 {
             return Ok(false);
         }

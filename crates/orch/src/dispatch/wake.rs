@@ -26,7 +26,7 @@ pub enum Msg {
 
 /// A second connection that blocks until another process commits, then wakes the loop.
 pub fn spawn_watcher(orch: &Orch, tx: mpsc::Sender<Msg>, stop: Arc<AtomicBool>) -> Result<()> {
-    let db = orch_store::open(&orch.db_url)?;
+    let db = orch_store::open(orch.db_url())?;
     std::thread::spawn(move || {
         while !stop.load(Ordering::Relaxed) {
             match db.wait_for_change(Duration::from_millis(250)) {

@@ -53,27 +53,27 @@ pub struct Options {
 
 /// An open queue: its home, configuration and database.
 pub struct Orch {
-    pub home: Home,
-    pub config: Config,
-    pub db: Box<dyn Backend>,
+    home: Home,
+    config: Config,
+    db: Box<dyn Backend>,
     /// Where the database is (a path or URL), for workers and second connections.
-    pub db_url: String,
-    pub clock: Arc<dyn Clock>,
-    pub tz: TimeZone,
-    pub policy: RetryPolicy,
+    db_url: String,
+    clock: Arc<dyn Clock>,
+    tz: TimeZone,
+    policy: RetryPolicy,
     /// The QUEUE.md view, if there is a file.
-    pub(crate) view: View,
+    view: View,
     /// When set, changes bring neither `events.jsonl` nor the view up to date at once:
     /// the dispatcher does both on timers instead (a busy queue would otherwise append
     /// to the file after every turn and rewrite QUEUE.md per transition).
-    pub deferred: AtomicBool,
+    deferred: AtomicBool,
     /// Set by a change while `deferred`: `events.jsonl` lacks its events.
     events_behind: AtomicBool,
     /// The secrets masked in the history (`[events] mask`); `db` applies it to every
     /// event and run text written, front ends to what they print.
-    pub mask: Arc<orch_store::mask::Mask>,
+    mask: Arc<orch_store::mask::Mask>,
     /// `events.jsonl`, which the threads of this process append to in turns.
-    pub(crate) events: EventLog,
+    events: EventLog,
 }
 
 impl Orch {
@@ -136,8 +136,54 @@ impl Orch {
         }
     }
 
+    /// The queue's home (`.orch/` and the folder around it).
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+
+    /// The queue's configuration (`orch.toml`).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The database (its history masked as it is written).
+    pub fn db(&self) -> &dyn Backend {
+        self.db.as_ref()
+    }
+
+    /// Where the database is (a path or URL), for workers and second connections.
+    pub fn db_url(&self) -> &str {
+        &self.db_url
+    }
+
+    /// The clock every operation reads.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
     pub fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    /// The display time zone (`queue.timezone`).
+    pub fn tz(&self) -> &TimeZone {
+        &self.tz
+    }
+
+    /// The retry policy (`[retry]`).
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    /// The secrets masked in the history, for front ends to mask what they print.
+    pub fn mask(&self) -> &orch_store::mask::Mask {
+        &self.mask
+    }
+
+    /// Defers bringing `events.jsonl` and the view up to date (the dispatcher does both
+    /// on timers while it runs), or stops deferring.
+    pub fn set_deferred(&self, deferred: bool) {
+        self.deferred.store(deferred, Ordering::Relaxed);
     }
 
     /// Runs `f` in one write transaction, then mirrors new events to `events.jsonl` and

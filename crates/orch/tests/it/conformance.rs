@@ -119,7 +119,7 @@ impl Env {
     }
 
     pub(crate) fn db(&self) -> &dyn Backend {
-        self.orch.db.as_ref()
+        self.orch.db()
     }
 
     pub(crate) fn now(&self) -> Timestamp {
