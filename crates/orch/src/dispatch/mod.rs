@@ -2,7 +2,7 @@
 //! leases, renews leases, enforces deadlines, writes a turn (the processes started, the
 //! runs that ended, a claim per free slot: one transaction) and then starts the claimed
 //! tasks' workers, and reaps. This file owns the loop and how it ends; the slots' timers
-//! and lease checks are in `slots`, the turn and the starts in `start`, a process's end
+//! and lease checks are in `slots`, the turn and the starts in `take_turn`, a process's end
 //! in `reap`, what wakes the loop in `wake`.
 //!
 //! One thread runs the loop; it sleeps on a channel fed by the launcher thread (a
@@ -29,9 +29,9 @@ mod progress;
 mod reap;
 mod recover;
 mod slots;
-mod start;
 #[cfg(test)]
 mod strays_tests;
+mod take_turn;
 mod wake;
 
 pub use progress::Counts;
@@ -105,7 +105,7 @@ struct Dispatcher<'a> {
     /// id, attempt, title): reaped at once, their process recorded when the start is heard.
     early_exits: HashMap<String, (String, u32, String)>,
     /// Runs that ended, for the next turn to settle.
-    ended: Vec<start::Ended>,
+    ended: Vec<take_turn::Ended>,
     /// Processes that ended while the store could not be used: reaped again.
     unreaped: Vec<(String, Exit)>,
     /// Since when the store has been failing (busy or away), while it is.
@@ -526,7 +526,7 @@ impl Dispatcher<'_> {
                 spawned_by: self.opts.spawned_by.to_string(),
             },
         ));
-        self.record_by.get_or_insert(Instant::now() + start::RECORD_WITHIN);
+        self.record_by.get_or_insert(Instant::now() + take_turn::RECORD_WITHIN);
         self.progress.line(&format!("{task_id} started (attempt {attempt}, pid {}): {title}", st.pid));
         false
     }

@@ -1,5 +1,5 @@
 //! A process of a slot ended: from its exit to the task's next state, which the next
-//! turn writes (`start`). The worker's stdout gives the report and control lines (usage
+//! turn writes (`take_turn`). The worker's stdout gives the report and control lines (usage
 //! recorded on the run; unreadable control lines appended to its `stderr.log`); its
 //! exit, or why the dispatcher stopped it, decides; an exit 0 goes through the gate
 //! (`gate::first_step`), whose reviewer, when configured, runs as a second process of
@@ -7,7 +7,7 @@
 //! its exit). A run its worker finished itself (`orch done`) is only reported.
 
 use super::slots::{Phase, Slot, Stop};
-use super::start::Ended;
+use super::take_turn::Ended;
 use super::{Dispatcher, to_std};
 use crate::error::Result;
 use crate::gate::{self, Decision, Step};

@@ -4,26 +4,30 @@
 //! events file and the QUEUE.md view are brought up to date.
 
 mod claim;
+mod dispatch_turn;
 mod fleet;
 pub mod json;
 mod kpi;
-mod one_step;
+mod late_report;
+mod pick;
 mod prune;
 mod review;
-mod run;
+mod rules;
+mod runs;
 mod settle;
+mod settle_fast;
 mod tasks;
 mod team;
-mod turn;
+mod verdict;
 mod view;
 
 pub use claim::{ClaimRequest, Claimed, Finish};
+pub use dispatch_turn::{Turn, TurnDone};
 pub use review::Review;
-pub use run::LeaseState;
+pub use runs::LeaseState;
 pub use settle::{DoneResult, Ending, Outcome, RunRef, Settled};
 pub use tasks::{NewTask, StatusSummary};
 pub use team::{TeamAdded, TreeNode};
-pub use turn::{Turn, TurnDone};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;

@@ -1,7 +1,9 @@
-//! A turn of the dispatcher and the starts it makes: one transaction records where the
-//! workers started since the last turn run, settles the runs that ended since, and
-//! claims a task for each free slot (while the day's cost budget is not spent), each
-//! under a lease recorded with this dispatcher's identity (`ops::turn`). Only once that
+//! The dispatcher takes a turn and makes the starts it leads to: it decides what the
+//! turn holds and acts on it once committed (the transaction itself is
+//! `ops::dispatch_turn`; one run's end alone is `ops::settle`/`ops::settle_fast`). One
+//! transaction records where the workers started since the last turn run, settles the
+//! runs that ended since, and claims a task for each free slot (while the day's cost
+//! budget is not spent), each under a lease recorded with this dispatcher's identity. Only once that
 //! is committed are the ends reported and the claimed tasks handed to the launcher
 //! thread, which starts their workers (`launch`); a worker that cannot start is a
 //! transient failure, settled in the next turn.
