@@ -7,20 +7,12 @@
 //! loop learns how each start went (`Msg::Started`) and, from the reaper, when the
 //! process ended (`Msg::Exited`, which may come first).
 
-use super::wake::Msg;
+use super::msg::{Msg, Started};
 use crate::ops::json::task_json;
 use crate::ops::{Claimed, Orch};
-use crate::runner::{self, Group, SpawnError, Spawned, Spec};
+use crate::runner::{self, SpawnError, Spawned, Spec};
 use orch_core::template;
 use std::sync::mpsc;
-
-/// A worker that started: its process (also its group's id), its start time, and the
-/// handle that signals its group.
-pub struct Started {
-    pub pid: i32,
-    pub proc_start: Option<i64>,
-    pub group: Group,
-}
 
 /// Starts the worker of each claimed task that comes, until the dispatcher closes the
 /// channel. Each start is reported (`Msg::Started`: the process, or why it could not

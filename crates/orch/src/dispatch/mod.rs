@@ -25,6 +25,7 @@
 
 mod launch;
 mod lock;
+mod msg;
 mod progress;
 mod reap;
 mod recover;
@@ -39,6 +40,7 @@ pub use progress::Counts;
 use crate::error::{Error, Result};
 use crate::ops::{Orch, Outcome, RunRef};
 use crate::runner::{self, hostname};
+use msg::Msg;
 use orch_core::outcome::Exit;
 use orch_core::task::Status;
 use progress::Progress;
@@ -47,7 +49,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
-use wake::Msg;
 
 pub const SPAWNED_BY_DISPATCHER: &str = "dispatcher";
 pub const SPAWNED_BY_EXEC: &str = "exec";
@@ -489,7 +490,7 @@ impl Dispatcher<'_> {
     /// A worker started (or could not): its slot gets its process group, and the next
     /// turn records where it runs; a stop decided while it was being started kills it at
     /// once. True when its slot is free again (it could not start).
-    fn started(&mut self, run_id: &str, started: Result<launch::Started, runner::SpawnError>) -> bool {
+    fn started(&mut self, run_id: &str, started: Result<msg::Started, runner::SpawnError>) -> bool {
         // A run whose process ended before its start was heard of: only recorded. Its
         // slot, if there is one, is its review by now, whose process is not this one.
         let early = self.early_exits.remove(run_id);

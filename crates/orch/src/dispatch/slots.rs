@@ -3,7 +3,7 @@
 //! holds even while heartbeats succeed, the SIGKILL that follows a SIGTERM after the
 //! grace period, and the lease checks that stop a worker whose task is no longer its own.
 
-use super::wake::Msg;
+use super::msg::Msg;
 use super::{Dispatcher, to_std};
 use crate::error::{Error, Result};
 use crate::gate::Decision;
