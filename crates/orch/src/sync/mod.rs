@@ -7,7 +7,7 @@
 //! since the view last showed it is written back exactly as it was (its "mark": the line
 //! and the task version it showed); a changed row is written in canonical form.
 //!
-//! Each view file has a name in the store (see [`View::name`]) under which its marks,
+//! Each view file has a name in the store (see `View::name`) under which its marks,
 //! the hash of its last text and its frame are kept: two files — another host's
 //! QUEUE.md on a shared database, or a file named by `ORCH_QUEUE_MD` — never pass for
 //! each other. A refresh reads only the rows the view shows, never the DONE history.
