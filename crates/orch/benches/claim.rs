@@ -35,12 +35,12 @@ impl Queue {
     fn new(n: usize) -> Queue {
         let dir = tempdir();
         let orch = open(dir.path(), &dir.path().join(".orch/orch.db"));
-        fill(&orch.home.db_path(), n);
+        fill(&orch.home().db_path(), n);
         Queue { dir, orch }
     }
 
     fn db_path(&self) -> PathBuf {
-        self.orch.home.db_path()
+        self.orch.home().db_path()
     }
 }
 
@@ -234,7 +234,7 @@ fn claim_finish(c: &mut Criterion) {
     // A second handle with its own home over the same database: its flush appends the
     // events orch just wrote to its own events.jsonl, which is exactly the mirror's work.
     let mirror = open(&q.dir.path().join("mirror"), &q.db_path());
-    orch::event_log::flush(&mirror).expect("first flush");
+    mirror.flush_events().expect("first flush");
 
     let mut g = c.benchmark_group("claim_finish");
     g.bench_function("orch", |b| {
@@ -263,11 +263,11 @@ fn claim_finish(c: &mut Criterion) {
             for _ in 0..iters {
                 let cl = claim(&q.orch);
                 let start = Instant::now();
-                orch::event_log::flush(&mirror).expect("flush");
+                mirror.flush_events().expect("flush");
                 spent += start.elapsed();
                 finish(&q.orch, &cl);
                 let start = Instant::now();
-                orch::event_log::flush(&mirror).expect("flush");
+                mirror.flush_events().expect("flush");
                 spent += start.elapsed();
             }
             record("mirror", spent, iters)

@@ -116,7 +116,7 @@ fn bench(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    fill(orch.db.as_ref(), BATCH);
+                    fill(orch.db(), BATCH);
                     total += drain(&orch, n);
                 }
                 total

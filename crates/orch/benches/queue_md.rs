@@ -1,4 +1,4 @@
-//! Speed of the QUEUE.md view at 10,000 rows: the real `sync::export` and `sync::import`
+//! Speed of the QUEUE.md view at 10,000 rows: the real `Orch::export` and `Orch::import`
 //! on a real SQLite file in a temporary folder, beside the pure parse and render of the
 //! same rows for comparison. The goal is under 20 ms for each. Quick by default (10
 //! samples, short measurement); `cargo bench -p orch --bench queue_md`.
@@ -47,7 +47,7 @@ fn project(queue: Option<&str>) -> (tempfile::TempDir, Orch) {
 }
 
 fn import_view(orch: &Orch) {
-    let (summary, warnings) = orch::sync::import(orch, None, false).expect("import");
+    let (summary, warnings) = orch.import(None, false).expect("import");
     assert!(warnings.is_empty(), "{warnings:?}");
     std::hint::black_box(summary);
 }
@@ -86,15 +86,13 @@ fn sync(c: &mut Criterion, text: &str) {
     // A queue that holds the 10,000 tasks and whose QUEUE.md shows them.
     let (_dir, orch) = project(Some(text));
     import_view(&orch);
-    let view = orch.queue_file.clone().expect("view file");
+    let view = orch.queue_file().map(Path::to_path_buf).expect("view file");
     assert_eq!(std::fs::read_to_string(&view).expect("view"), text, "the import round-trips");
 
-    c.bench_function("sync/export 10k-row view", |b| {
-        b.iter(|| orch::sync::export(&orch, None, false, false).expect("export"))
-    });
+    c.bench_function("sync/export 10k-row view", |b| b.iter(|| orch.export(None, false, false).expect("export")));
     let other = view.with_file_name("export.md");
     c.bench_function("sync/export 10k-row view to another file", |b| {
-        b.iter(|| orch::sync::export(&orch, Some(&other), false, false).expect("export"))
+        b.iter(|| orch.export(Some(&other), false, false).expect("export"))
     });
     assert_eq!(std::fs::read_to_string(&other).expect("export.md"), text);
     c.bench_function("sync/import 10k-row file, unchanged", |b| b.iter(|| import_view(&orch)));
@@ -103,7 +101,7 @@ fn sync(c: &mut Criterion, text: &str) {
     // is stale, not an edit). In a queue of its own, since the edits stay.
     let (_edit_dir, edit_orch) = project(Some(text));
     import_view(&edit_orch);
-    let edit_view = edit_orch.queue_file.clone().expect("view file");
+    let edit_view = edit_orch.queue_file().map(Path::to_path_buf).expect("view file");
     let n = std::cell::Cell::new(0usize);
     c.bench_function("sync/import 10k-row file, one row edited", |b| {
         b.iter_batched(

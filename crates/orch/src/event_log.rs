@@ -1,21 +1,21 @@
 //! `.orch/events.jsonl`: the database's event log mirrored as one JSON object per line.
 //!
 //! The database is the record: every event is written in the same transaction as its
-//! change. This file follows it. [`flush`] appends every event after the last one the
+//! change. This file follows it. [`EventLog::flush`] appends every event after the last one the
 //! file holds, under a file lock, so a process killed between its commit and its append
 //! leaves nothing missing: the next flush (by any process) writes what was not written.
-//! [`rewrite`] replaces the file with the database's events (after `prune`), atomically
+//! [`EventLog::rewrite`] replaces the file with the database's events (after `prune`), atomically
 //! and under the same lock; a flush that waited for the lock on the replaced file sees
 //! that the path now names another file and takes that one's lock instead. Threads of
-//! one process flush together ([`Flushes`]), and remember where their last append left
+//! one process flush together (one [`EventLog`] per file), and remember where their last append left
 //! the file: while nobody else has written it since, the next flush appends without
 //! reading the file's tail again.
 
 use crate::error::{Error, Result};
-use crate::ops::Orch;
+use orch_store::Backend;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, TryLockError};
 
@@ -29,13 +29,21 @@ const PAGE: usize = 1000;
 /// How often a writer reopens a file that was replaced while it waited for the lock.
 const REOPEN_TRIES: usize = 16;
 
+/// The events file of one queue, as this process writes it: its path, and the flushes
+/// of this process's threads.
+#[derive(Debug)]
+pub struct EventLog {
+    path: PathBuf,
+    flushes: Flushes,
+}
+
 /// The flushes of one process's threads, taken together: while one thread appends,
 /// another that has just committed does not queue for the file's lock and read the
 /// same events again; it marks that there is more, and the appending thread reads the
 /// database once more before it lets go. So a busy process appends in batches, and
 /// every committed event is still appended before the last flusher returns.
 #[derive(Debug, Default)]
-pub struct Flushes {
+struct Flushes {
     /// Held by the thread that is appending.
     running: Mutex<()>,
     /// Events were committed since the appending thread last read the database.
@@ -70,97 +78,104 @@ impl Stamp {
     }
 }
 
-/// Appends the events the file lacks; returns how many this thread appended (0 when
-/// another thread of this process is appending, which then appends ours too).
-pub fn flush(orch: &Orch) -> Result<usize> {
-    let f = &orch.flushes;
-    f.pending.store(true, Ordering::SeqCst);
-    let mut written = 0;
-    loop {
-        let running = match f.running.try_lock() {
-            Ok(g) => g,
-            Err(TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(TryLockError::WouldBlock) => return Ok(written),
-        };
-        while f.pending.swap(false, Ordering::SeqCst) {
-            match flush_once(orch) {
-                Ok(n) => written += n,
-                Err(e) => {
-                    f.pending.store(true, Ordering::SeqCst);
-                    return Err(e);
+impl EventLog {
+    /// The events file at `path` (`.orch/events.jsonl`).
+    pub fn new(path: PathBuf) -> EventLog {
+        EventLog { path, flushes: Flushes::default() }
+    }
+
+    /// Appends the events the file lacks; returns how many this thread appended (0 when
+    /// another thread of this process is appending, which then appends ours too).
+    pub fn flush(&self, db: &dyn Backend) -> Result<usize> {
+        let f = &self.flushes;
+        f.pending.store(true, Ordering::SeqCst);
+        let mut written = 0;
+        loop {
+            let running = match f.running.try_lock() {
+                Ok(g) => g,
+                Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(TryLockError::WouldBlock) => return Ok(written),
+            };
+            while f.pending.swap(false, Ordering::SeqCst) {
+                match self.flush_once(db) {
+                    Ok(n) => written += n,
+                    Err(e) => {
+                        f.pending.store(true, Ordering::SeqCst);
+                        return Err(e);
+                    }
                 }
             }
-        }
-        drop(running);
-        // A thread that marked more just before we let go found the lock taken: look
-        // again, or leave it to whoever holds the lock now.
-        if !f.pending.load(Ordering::SeqCst) {
-            return Ok(written);
+            drop(running);
+            // A thread that marked more just before we let go found the lock taken: look
+            // again, or leave it to whoever holds the lock now.
+            if !f.pending.load(Ordering::SeqCst) {
+                return Ok(written);
+            }
         }
     }
-}
 
-/// One pass: every event after the file's last, under the file's lock. The file's last
-/// event is read from its tail unless the file is as this process's last append left it.
-fn flush_once(orch: &Orch) -> Result<usize> {
-    let path = orch.home.events_path();
-    let (mut file, stamp) = open_locked(&path)?;
-    let mut tail = orch.flushes.tail.lock().unwrap_or_else(|p| p.into_inner());
-    let mut last = match *tail {
-        Some(t) if t.file == stamp => t.seq,
-        _ => last_seq(&mut file).map_err(|e| Error::io(&path, e))?,
-    };
-    let mut written = 0;
-    loop {
-        let events = orch_store::read(orch.db.as_ref(), |tx| tx.events_after(last, PAGE))?;
-        let Some(end) = events.last().map(|e| e.seq) else { break };
-        let mut buf = String::new();
-        for e in &events {
-            buf.push_str(&e.to_json_line());
-            buf.push('\n');
+    /// One pass: every event after the file's last, under the file's lock. The file's last
+    /// event is read from its tail unless the file is as this process's last append left it.
+    fn flush_once(&self, db: &dyn Backend) -> Result<usize> {
+        let path = &self.path;
+        let (mut file, stamp) = open_locked(path)?;
+        let mut tail = self.flushes.tail.lock().unwrap_or_else(|p| p.into_inner());
+        let mut last = match *tail {
+            Some(t) if t.file == stamp => t.seq,
+            _ => last_seq(&mut file).map_err(|e| Error::io(path, e))?,
+        };
+        let mut written = 0;
+        loop {
+            let events = orch_store::read(db, |tx| tx.events_after(last, PAGE))?;
+            let Some(end) = events.last().map(|e| e.seq) else { break };
+            let mut buf = String::new();
+            for e in &events {
+                buf.push_str(&e.to_json_line());
+                buf.push('\n');
+            }
+            file.write_all(buf.as_bytes()).map_err(|e| Error::io(path, e))?;
+            written += events.len();
+            last = end;
+            // A short page is all there was: what commits later is flushed after its commit.
+            if events.len() < PAGE {
+                break;
+            }
         }
-        file.write_all(buf.as_bytes()).map_err(|e| Error::io(&path, e))?;
-        written += events.len();
-        last = end;
-        // A short page is all there was: what commits later is flushed after its commit.
-        if events.len() < PAGE {
-            break;
-        }
+        let now = file.metadata().map_err(|e| Error::io(path, e))?;
+        *tail = Some(Tail { file: Stamp::of(&now), seq: last });
+        Ok(written)
     }
-    let now = file.metadata().map_err(|e| Error::io(&path, e))?;
-    *tail = Some(Tail { file: Stamp::of(&now), seq: last });
-    Ok(written)
-}
 
-/// Replaces the file with every event the database holds (a temporary file beside it,
-/// fsync, rename), under the file's lock. Returns its size before and after.
-pub fn rewrite(orch: &Orch) -> Result<(u64, u64)> {
-    let path = orch.home.events_path();
-    let (held, stamp) = open_locked(&path)?;
-    let before = stamp.len;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new().prefix(".events-").tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
-    let mut out = std::io::BufWriter::new(tmp);
-    let mut last = 0;
-    let mut after = 0u64;
-    loop {
-        let events = orch_store::read(orch.db.as_ref(), |tx| tx.events_after(last, PAGE))?;
-        let Some(end) = events.last().map(|e| e.seq) else { break };
-        for e in &events {
-            let line = e.to_json_line();
-            after += line.len() as u64 + 1;
-            writeln!(out, "{line}").map_err(|e| Error::io(&path, e))?;
+    /// Replaces the file with every event the database holds (a temporary file beside it,
+    /// fsync, rename), under the file's lock. Returns its size before and after.
+    pub fn rewrite(&self, db: &dyn Backend) -> Result<(u64, u64)> {
+        let path = &self.path;
+        let (held, stamp) = open_locked(path)?;
+        let before = stamp.len;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let tmp = tempfile::Builder::new().prefix(".events-").tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
+        let mut out = std::io::BufWriter::new(tmp);
+        let mut last = 0;
+        let mut after = 0u64;
+        loop {
+            let events = orch_store::read(db, |tx| tx.events_after(last, PAGE))?;
+            let Some(end) = events.last().map(|e| e.seq) else { break };
+            for e in &events {
+                let line = e.to_json_line();
+                after += line.len() as u64 + 1;
+                writeln!(out, "{line}").map_err(|e| Error::io(path, e))?;
+            }
+            last = end;
         }
-        last = end;
+        let tmp = out.into_inner().map_err(|e| Error::io(path, e.error()))?;
+        tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
+        tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+        drop(held);
+        Ok((before, after))
     }
-    let tmp = out.into_inner().map_err(|e| Error::io(&path, e.error()))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
-    tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    drop(held);
-    Ok((before, after))
 }
 
 /// Opens the file (creating it, private) and takes its lock; returns it with its stamp.

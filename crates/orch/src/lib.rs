@@ -13,5 +13,6 @@ pub mod event_log;
 pub mod gate;
 pub mod home;
 pub mod ops;
+mod persist;
 pub mod runner;
 pub mod sync;

@@ -45,7 +45,7 @@ pub fn parse_due(orch: &Orch, s: &str) -> Result<Option<Timestamp>> {
     if let Ok(t) = s.parse::<Timestamp>() {
         return orch_core::time::check_due(t).map(Some).map_err(usage);
     }
-    orch_core::time::parse_display_time(s, &orch.tz)
+    orch_core::time::parse_display_time(s, orch.tz())
         .and_then(orch_core::time::check_due)
         .map(Some)
         .map_err(|e| Error::Usage(format!("--due: {e} (or RFC 3339, or +DURATION)")))
@@ -54,7 +54,7 @@ pub fn parse_due(orch: &Orch, s: &str) -> Result<Option<Timestamp>> {
 /// A lease length, or the configured one (`dispatcher.lease`) when none is given;
 /// `flag` names the option in the refusal.
 pub(super) fn lease(orch: &Orch, flag: &str, d: Option<SignedDuration>) -> Result<SignedDuration> {
-    let Some(d) = d else { return Ok(orch.config.dispatcher.lease) };
+    let Some(d) = d else { return Ok(orch.config().dispatcher.lease) };
     let (min, max) = (crate::config::MIN_LEASE, crate::config::MAX_LEASE);
     if d < min {
         return Err(Error::Usage(format!("{flag}: a lease must be at least {}s", min.as_secs())));

@@ -54,5 +54,5 @@ pub use worker::{
 
 /// The time zone times are shown in (`display.time_zone`).
 pub fn time_zone(orch: &Orch) -> &jiff::tz::TimeZone {
-    &orch.tz
+    orch.tz()
 }

@@ -27,7 +27,7 @@ pub fn kpi(orch: &Orch, req: KpiRequest) -> Result<Kpi> {
 pub fn workers(orch: &Orch) -> Result<Fleet> {
     let mut f = orch.fleet()?;
     let mask = |s: &mut String| {
-        if let std::borrow::Cow::Owned(m) = orch.mask.text(s) {
+        if let std::borrow::Cow::Owned(m) = orch.mask().text(s) {
             *s = m;
         }
     };

@@ -49,16 +49,16 @@ pub struct QuickAdded {
 }
 
 pub fn quick(orch: &Orch, req: QuickRequest) -> Result<QuickAdded> {
-    let q = quick::parse(&req.text, orch.now(), &orch.tz).map_err(|e| Error::Usage(format!("quick: {e}")))?;
+    let q = quick::parse(&req.text, orch.now(), orch.tz()).map_err(|e| Error::Usage(format!("quick: {e}")))?;
     let understood = Understood {
         task: q.task.clone(),
         priority: q.priority,
         due_at: q.due_at,
-        due_at_display: q.due_at.map(|d| orch_core::time::format_display_time(d, &orch.tz)),
+        due_at_display: q.due_at.map(|d| orch_core::time::format_display_time(d, orch.tz())),
         success_criteria: q.criteria.clone(),
         resource: q.resource.clone(),
         warnings: q.warnings.clone(),
-        zone: orch.tz.iana_name().unwrap_or("display time zone").to_string(),
+        zone: orch.tz().iana_name().unwrap_or("display time zone").to_string(),
     };
     if req.dry_run {
         return Ok(QuickAdded { understood, dry_run: true, added: None, warnings: Vec::new() });

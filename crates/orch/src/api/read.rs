@@ -91,7 +91,7 @@ pub struct RunLog {
 pub fn log(orch: &Orch, req: LogRequest) -> Result<RunLog> {
     let runs = orch.runs(&task_id(&req.id)?)?;
     let mask = |s: &mut String| {
-        if let std::borrow::Cow::Owned(m) = orch.mask.text(s) {
+        if let std::borrow::Cow::Owned(m) = orch.mask().text(s) {
             *s = m;
         }
     };

@@ -25,7 +25,7 @@ pub struct Imported {
 }
 
 pub fn import(orch: &Orch, req: ImportRequest) -> Result<Imported> {
-    let (summary, warnings) = crate::sync::import(orch, req.file.as_deref(), req.force)?;
+    let (summary, warnings) = orch.import(req.file.as_deref(), req.force)?;
     Ok(Imported { summary, warnings })
 }
 
@@ -49,7 +49,7 @@ pub struct Exported {
 }
 
 pub fn export(orch: &Orch, req: ExportRequest) -> Result<Exported> {
-    let (path, warnings) = crate::sync::export(orch, req.file.as_deref(), req.all, req.force)?;
+    let (path, warnings) = orch.export(req.file.as_deref(), req.all, req.force)?;
     Ok(Exported { path, warnings })
 }
 
@@ -88,7 +88,7 @@ impl Checked {
 }
 
 pub fn check(orch: &Orch, _req: CheckRequest) -> Result<Checked> {
-    let drift = crate::sync::check(orch)?;
-    let file = orch.queue_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    let drift = orch.check()?;
+    let file = orch.queue_file().map(|p| p.display().to_string()).unwrap_or_default();
     Ok(Checked { file, drift })
 }

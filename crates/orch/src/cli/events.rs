@@ -23,7 +23,7 @@ const FOLLOW_BACKLOG: usize = 10;
 const FOLLOW_TICK: Duration = Duration::from_millis(250);
 
 fn local(orch: &Orch, t: Timestamp) -> String {
-    orch.tz.to_datetime(t).strftime("%Y-%m-%d %H:%M:%S").to_string()
+    orch.tz().to_datetime(t).strftime("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 #[derive(clap::Args, Debug)]
@@ -130,7 +130,7 @@ fn reader_gone() -> bool {
 }
 
 fn print_event(orch: &Orch, e: &Event, json: bool) {
-    let masked = orch.mask.event(e);
+    let masked = orch.mask().event(e);
     let e = masked.as_ref().unwrap_or(e);
     if json {
         crate::console::print_json_line(&e.to_json_line());

@@ -31,7 +31,7 @@ pub fn run(cli: &Globals, _args: &InitArgs) -> Result<i32> {
     if home.config_path().exists() {
         if opts.db.is_none() && !home.db_path().exists() {
             let orch = Orch::create(home, &opts)?;
-            print(&format!("orch: {} had no database; created {}", orch.home.dir.display(), orch.db.describe()));
+            print(&format!("orch: {} had no database; created {}", orch.home().dir.display(), orch.db().describe()));
             return Ok(0);
         }
         print(&format!("orch: {} is set up already; nothing changed", home.dir.display()));
@@ -58,9 +58,9 @@ pub fn run(cli: &Globals, _args: &InitArgs) -> Result<i32> {
     let runs = home.runs_dir();
     crate::home::create_private_dir(&runs)?;
     let orch = Orch::create(home, &opts)?;
-    print(&format!("orch: created {} ({})", orch.home.dir.display(), orch.db.describe()));
+    print(&format!("orch: created {} ({})", orch.home().dir.display(), orch.db().describe()));
     if existing.is_some() {
-        let (summary, warnings) = crate::sync::import(&orch, Some(&queue_file), false)?;
+        let (summary, warnings) = orch.import(Some(&queue_file), false)?;
         warn_all(&warnings);
         print(&format!("orch: imported {} tasks from {}", summary.added.len(), queue_file.display()));
     } else {

@@ -46,6 +46,13 @@ pub fn columns(rows: &[Vec<String>]) -> Vec<String> {
         .collect()
 }
 
+/// Prints warnings from the after-change steps (events file, view) on stderr.
+pub fn warn_all(warnings: &[String]) {
+    for w in warnings {
+        crate::console::eprint(&format!("orch: warning: {w}"));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,12 +70,5 @@ mod tests {
         assert_eq!(lines[1], "ORCH-0002  IN_PROGRESS  plain        -");
         let at = |l: &str| l[..l.rfind(' ').unwrap()].width();
         assert_eq!(at(&lines[0]), at(&lines[1]), "the last column starts at one place");
-    }
-}
-
-/// Prints warnings from the after-change steps (events file, view) on stderr.
-pub fn warn_all(warnings: &[String]) {
-    for w in warnings {
-        crate::console::eprint(&format!("orch: warning: {w}"));
     }
 }

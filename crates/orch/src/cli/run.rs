@@ -28,7 +28,7 @@ pub struct RunArgs {
 }
 
 pub fn run(orch: &Orch, a: &RunArgs) -> Result<i32> {
-    let workers = if a.sequential { 1 } else { a.workers.unwrap_or(orch.config.dispatcher.workers) };
+    let workers = if a.sequential { 1 } else { a.workers.unwrap_or(orch.config().dispatcher.workers) };
     let opts = RunOptions {
         workers,
         until_idle: a.until_idle,

@@ -7,20 +7,12 @@
 //! loop learns how each start went (`Msg::Started`) and, from the reaper, when the
 //! process ended (`Msg::Exited`, which may come first).
 
-use super::wake::Msg;
+use super::msg::{Msg, Started};
 use crate::ops::json::task_json;
 use crate::ops::{Claimed, Orch};
-use crate::runner::{self, Group, SpawnError, Spawned, Spec};
+use crate::runner::{self, SpawnError, Spawned, Spec};
 use orch_core::template;
 use std::sync::mpsc;
-
-/// A worker that started: its process (also its group's id), its start time, and the
-/// handle that signals its group.
-pub struct Started {
-    pub pid: i32,
-    pub proc_start: Option<i64>,
-    pub group: Group,
-}
 
 /// Starts the worker of each claimed task that comes, until the dispatcher closes the
 /// channel. Each start is reported (`Msg::Started`: the process, or why it could not
@@ -47,7 +39,7 @@ pub const FALLBACK_PROMPT: &str = "Task {id}: {task}\nSuccess criteria: {criteri
 /// Prepares and spawns the worker for `c`. `command` is the argv template.
 pub fn launch(orch: &Orch, c: &Claimed, command: &[String]) -> Result<Spawned, SpawnError> {
     let t = &c.task;
-    let dir = orch.home.run_dir(&c.run.id);
+    let dir = orch.home().run_dir(&c.run.id);
     crate::home::create_private_dir(&dir).map_err(|e| e.to_string())?;
     let deps = orch.dep_reports(t).map_err(|e| e.to_string())?;
     let mut json = task_json(t);
@@ -76,13 +68,13 @@ pub fn launch(orch: &Orch, c: &Claimed, command: &[String]) -> Result<Spawned, S
         ("attempt", &attempt),
         ("task_json", &task_file_s),
     ];
-    let prompt_path = orch.home.dir.join(&orch.config.worker.prompt_file);
+    let prompt_path = orch.home().dir.join(&orch.config().worker.prompt_file);
     let prompt_template = std::fs::read_to_string(&prompt_path).unwrap_or_else(|_| FALLBACK_PROMPT.to_string());
     let prompt = template::render(&prompt_template, &values);
     values.push(("prompt", &prompt));
     let argv: Vec<String> = command.iter().map(|a| template::render(a, &values)).collect();
 
-    let home = orch.home.dir.display().to_string();
+    let home = orch.home().dir.display().to_string();
     let mut env = vec![
         ("ORCH_TASK_ID".to_string(), t.id.clone()),
         (runner::RUN_ID_VAR.into(), c.run.id.clone()),
@@ -92,17 +84,17 @@ pub fn launch(orch: &Orch, c: &Claimed, command: &[String]) -> Result<Spawned, S
         ("ORCH_HOME".into(), home),
         ("ORCH_TASK_JSON".into(), task_file_s.clone()),
     ];
-    if orch.db_url != orch.home.db_path().display().to_string() {
-        env.push(("ORCH_DB".into(), orch.db_url.clone()));
+    if orch.db_url() != orch.home().db_path().display().to_string() {
+        env.push(("ORCH_DB".into(), orch.db_url().to_string()));
     }
     let spec = Spec {
         argv,
         env,
-        cwd: orch.home.root().to_path_buf(),
+        cwd: orch.home().root().to_path_buf(),
         stdout: dir.join("stdout.log"),
         stderr: dir.join("stderr.log"),
         stdin: None,
-        max_log_bytes: Some(orch.config.worker.max_log_bytes),
+        max_log_bytes: Some(orch.config().worker.max_log_bytes),
     };
     runner::spawn(&spec).map_err(|mut e| {
         if e.permanent {

@@ -19,14 +19,14 @@ pub struct DispatcherLock {
 
 /// The lock file for the queue of `orch`, and what it guards (for messages).
 fn lock_path(orch: &Orch) -> (PathBuf, String) {
-    match orch_store::sqlite_path(&orch.db_url) {
+    match orch_store::sqlite_path(orch.db_url()) {
         Some(db) => {
             let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "orch.db".into());
             name.push(".dispatcher.lock");
             let path = db.with_file_name(name);
             (path, format!("the database {}", db.display()))
         }
-        None => (orch.home.dir.join("dispatcher.lock"), orch.home.dir.display().to_string()),
+        None => (orch.home().dir.join("dispatcher.lock"), orch.home().dir.display().to_string()),
     }
 }
 
@@ -52,7 +52,8 @@ pub fn acquire(orch: &Orch, host: &str) -> Result<DispatcherLock> {
         }
         Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
     }
-    let me = format!("pid {} on {host} since {} (home {})\n", std::process::id(), orch.now(), orch.home.dir.display());
+    let me =
+        format!("pid {} on {host} since {} (home {})\n", std::process::id(), orch.now(), orch.home().dir.display());
     file.set_len(0).and_then(|_| file.seek(SeekFrom::Start(0))).map_err(|e| Error::io(&path, e))?;
     file.write_all(me.as_bytes()).map_err(|e| Error::io(&path, e))?;
     Ok(DispatcherLock { _file: file })

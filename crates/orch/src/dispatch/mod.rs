@@ -2,7 +2,7 @@
 //! leases, renews leases, enforces deadlines, writes a turn (the processes started, the
 //! runs that ended, a claim per free slot: one transaction) and then starts the claimed
 //! tasks' workers, and reaps. This file owns the loop and how it ends; the slots' timers
-//! and lease checks are in `slots`, the turn and the starts in `start`, a process's end
+//! and lease checks are in `slots`, the turn and the starts in `take_turn`, a process's end
 //! in `reap`, what wakes the loop in `wake`.
 //!
 //! One thread runs the loop; it sleeps on a channel fed by the launcher thread (a
@@ -25,13 +25,14 @@
 
 mod launch;
 mod lock;
+mod msg;
 mod progress;
 mod reap;
 mod recover;
 mod slots;
-mod start;
 #[cfg(test)]
 mod strays_tests;
+mod take_turn;
 mod wake;
 
 pub use progress::Counts;
@@ -39,6 +40,7 @@ pub use progress::Counts;
 use crate::error::{Error, Result};
 use crate::ops::{Orch, Outcome, RunRef};
 use crate::runner::{self, hostname};
+use msg::Msg;
 use orch_core::outcome::Exit;
 use orch_core::task::Status;
 use progress::Progress;
@@ -47,7 +49,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
-use wake::Msg;
 
 pub const SPAWNED_BY_DISPATCHER: &str = "dispatcher";
 pub const SPAWNED_BY_EXEC: &str = "exec";
@@ -105,7 +106,7 @@ struct Dispatcher<'a> {
     /// id, attempt, title): reaped at once, their process recorded when the start is heard.
     early_exits: HashMap<String, (String, u32, String)>,
     /// Runs that ended, for the next turn to settle.
-    ended: Vec<start::Ended>,
+    ended: Vec<take_turn::Ended>,
     /// Processes that ended while the store could not be used: reaped again.
     unreaped: Vec<(String, Exit)>,
     /// Since when the store has been failing (busy or away), while it is.
@@ -126,7 +127,7 @@ struct Dispatcher<'a> {
 /// Runs the dispatcher until it is told to stop, or (with `until_idle`/`max_claims`)
 /// until there is nothing more to do.
 pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
-    let cap = orch.config.dispatcher.hard_cap;
+    let cap = orch.config().dispatcher.hard_cap;
     if opts.workers == 0 || opts.workers > cap {
         return Err(Error::Usage(format!("--workers must be between 1 and dispatcher.hard_cap ({cap})")));
     }
@@ -140,8 +141,8 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
     let stop_threads = Arc::new(AtomicBool::new(false));
     wake::spawn_watcher(orch, tx.clone(), stop_threads.clone())?;
     let signals = wake::spawn_signal_listener(tx.clone())?;
-    orch.deferred.store(true, Ordering::Relaxed);
-    let command = opts.command.clone().unwrap_or_else(|| orch.config.worker.command.clone());
+    orch.set_deferred(true);
+    let command = opts.command.clone().unwrap_or_else(|| orch.config().worker.command.clone());
     let (launches, jobs) = mpsc::channel();
     let (mut d, result) = std::thread::scope(|scope| {
         let started = tx.clone();
@@ -162,7 +163,7 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
     runner::end_descendants();
     stop_threads.store(true, Ordering::Relaxed);
     signals.close();
-    orch.deferred.store(false, Ordering::Relaxed);
+    orch.set_deferred(false);
     for w in orch.after_change() {
         crate::console::eprint(&format!("orch: warning: {w}"));
     }
@@ -185,7 +186,7 @@ impl<'a> Dispatcher<'a> {
             orch,
             launches: Some(launches),
             early_exits: HashMap::new(),
-            progress: Progress::new(orch.tz.clone(), opts.quiet),
+            progress: Progress::new(orch.tz().clone(), opts.quiet),
             opts,
             host,
             me: runner::identity(),
@@ -209,7 +210,7 @@ impl<'a> Dispatcher<'a> {
     fn run(mut self, rx: &mpsc::Receiver<Msg>) -> (Self, Result<()>) {
         let mut result = Ok(());
         if self.opts.spawned_by == SPAWNED_BY_DISPATCHER {
-            match recover::recover(self.orch, &self.host, to_std(self.orch.config.worker.grace)) {
+            match recover::recover(self.orch, &self.host, to_std(self.orch.config().worker.grace)) {
                 Ok(back) => {
                     for id in back {
                         self.progress.line(&format!("{id} put back: the dispatcher that ran it is gone"));
@@ -351,7 +352,7 @@ impl Dispatcher<'_> {
             if self.view_dirty && Instant::now() >= next_view {
                 next_view = Instant::now() + VIEW_EVERY;
                 self.view_dirty = false;
-                if let Ok(Some(w)) = crate::sync::refresh(self.orch) {
+                if let Ok(Some(w)) = self.orch.refresh_view() {
                     crate::console::eprint(&format!("orch: warning: {w}"));
                 }
             }
@@ -426,7 +427,7 @@ impl Dispatcher<'_> {
     /// grace period.
     fn stop_workers(&mut self, why: &str) {
         self.progress.line(&format!("{why}: {} running worker(s) will be put back", self.slots.len()));
-        let kill_at = Instant::now() + to_std(self.orch.config.worker.grace);
+        let kill_at = Instant::now() + to_std(self.orch.config().worker.grace);
         for s in self.slots.values_mut() {
             if s.stop.is_none() || s.stop == Some(slots::Stop::Finished) {
                 s.stop = Some(slots::Stop::Shutdown);
@@ -444,7 +445,7 @@ impl Dispatcher<'_> {
         // The runs that ended and the processes started, if the error left them unwritten.
         let _ = self.turn(false);
         self.stop_workers("stopping after an error");
-        let until = Instant::now() + to_std(self.orch.config.worker.grace) + Duration::from_secs(2);
+        let until = Instant::now() + to_std(self.orch.config().worker.grace) + Duration::from_secs(2);
         while !self.slots.is_empty() && Instant::now() < until {
             let now = Instant::now();
             for s in self.slots.values_mut() {
@@ -489,7 +490,7 @@ impl Dispatcher<'_> {
     /// A worker started (or could not): its slot gets its process group, and the next
     /// turn records where it runs; a stop decided while it was being started kills it at
     /// once. True when its slot is free again (it could not start).
-    fn started(&mut self, run_id: &str, started: Result<launch::Started, runner::SpawnError>) -> bool {
+    fn started(&mut self, run_id: &str, started: Result<msg::Started, runner::SpawnError>) -> bool {
         // A run whose process ended before its start was heard of: only recorded. Its
         // slot, if there is one, is its review by now, whose process is not this one.
         let early = self.early_exits.remove(run_id);
@@ -526,7 +527,7 @@ impl Dispatcher<'_> {
                 spawned_by: self.opts.spawned_by.to_string(),
             },
         ));
-        self.record_by.get_or_insert(Instant::now() + start::RECORD_WITHIN);
+        self.record_by.get_or_insert(Instant::now() + take_turn::RECORD_WITHIN);
         self.progress.line(&format!("{task_id} started (attempt {attempt}, pid {}): {title}", st.pid));
         false
     }

@@ -1,5 +1,5 @@
 //! A process of a slot ended: from its exit to the task's next state, which the next
-//! turn writes (`start`). The worker's stdout gives the report and control lines (usage
+//! turn writes (`take_turn`). The worker's stdout gives the report and control lines (usage
 //! recorded on the run; unreadable control lines appended to its `stderr.log`); its
 //! exit, or why the dispatcher stopped it, decides; an exit 0 goes through the gate
 //! (`gate::first_step`), whose reviewer, when configured, runs as a second process of
@@ -7,7 +7,7 @@
 //! its exit). A run its worker finished itself (`orch done`) is only reported.
 
 use super::slots::{Phase, Slot, Stop};
-use super::start::Ended;
+use super::take_turn::Ended;
 use super::{Dispatcher, to_std};
 use crate::error::Result;
 use crate::gate::{self, Decision, Step};
@@ -71,7 +71,7 @@ impl Dispatcher<'_> {
                 }
             }
             Phase::Review(d) => {
-                let (outcome, report, judged) = after_review(&self.orch.home, s, exit, d.clone());
+                let (outcome, report, judged) = after_review(self.orch.home(), s, exit, d.clone());
                 Next::End { outcome, report, judged, usage: Usage::default() }
             }
         })
@@ -104,7 +104,7 @@ impl Dispatcher<'_> {
         match self.orch.reviewer_job(task, &s.run_id, s.attempt, &d, REVIEW).start() {
             Ok(spawned) => {
                 s.group = self.watch(spawned.child, &s.run_id);
-                s.deadline = Instant::now() + to_std(self.orch.config.gate.reviewer_timeout);
+                s.deadline = Instant::now() + to_std(self.orch.config().gate.reviewer_timeout);
                 s.phase = Phase::Review(d);
                 self.slots.insert(s.run_id.clone(), s);
             }
@@ -128,7 +128,7 @@ impl Dispatcher<'_> {
     /// One progress line for a task that ended, with the reason that was recorded.
     pub(super) fn report(&mut self, task_id: &str, exit: &Exit, settled: Settled, took: Duration) {
         let took = format!("{:.1}s", took.as_secs_f64());
-        let tz = self.orch.tz.clone();
+        let tz = self.orch.tz().clone();
         let c = &mut self.progress.counts;
         let mut count = |status: Status| match status {
             Status::Done => c.done += 1,
@@ -177,11 +177,11 @@ impl Dispatcher<'_> {
 /// The worker's output (its usage is recorded with the run's end). Control lines that
 /// could not be read are appended to the run's `stderr.log`, so they do not vanish.
 fn worker_output(orch: &Orch, run_id: &str) -> Output {
-    let out = gate::output::worker_output(&orch.home, run_id);
+    let out = gate::output::worker_output(orch.home(), run_id);
     if !out.bad_control_lines.is_empty() {
         let text: String =
             out.bad_control_lines.iter().map(|l| format!("orch: control line not understood: {l}\n")).collect();
-        let _ = crate::home::append_private(&orch.home.run_dir(run_id).join("stderr.log"), &text);
+        let _ = crate::home::append_private(&orch.home().run_dir(run_id).join("stderr.log"), &text);
     }
     out
 }
@@ -206,7 +206,7 @@ fn after_work(orch: &Orch, s: &Slot, exit: &Exit, out: &Output) -> Result<AfterW
         Some(Stop::Shutdown) => Outcome::Interrupt,
         Some(Stop::LeaseLost | Stop::Finished) => Outcome::LeaseLost,
         Some(Stop::Timeout) => Outcome::Fail { class: FailureClass::Transient, reason: "timeout".into() },
-        None => match verdict(exit, out.declared.as_ref(), &orch.config.worker.permanent_exit_codes) {
+        None => match verdict(exit, out.declared.as_ref(), &orch.config().worker.permanent_exit_codes) {
             Err((class, reason)) => Outcome::Fail { class, reason },
             Ok(()) if out.oversized.is_some() => {
                 let d = gate::output::oversized(out.oversized.unwrap_or(0));

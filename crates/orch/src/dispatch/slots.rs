@@ -3,7 +3,7 @@
 //! holds even while heartbeats succeed, the SIGKILL that follows a SIGTERM after the
 //! grace period, and the lease checks that stop a worker whose task is no longer its own.
 
-use super::wake::Msg;
+use super::msg::Msg;
 use super::{Dispatcher, to_std};
 use crate::error::{Error, Result};
 use crate::gate::Decision;
@@ -78,8 +78,8 @@ impl Dispatcher<'_> {
     /// Heartbeats, deadlines and kills that are due. True when a heartbeat was refused:
     /// the caller checks the leases.
     pub(super) fn timers(&mut self, now: Instant) -> Result<bool> {
-        let lease = self.orch.config.dispatcher.lease;
-        let grace = to_std(self.orch.config.worker.grace);
+        let lease = self.orch.config().dispatcher.lease;
+        let grace = to_std(self.orch.config().worker.grace);
         let mut refused = false;
         for s in self.slots.values_mut() {
             if s.kill_at.is_some_and(|k| now >= k) {
@@ -121,7 +121,7 @@ impl Dispatcher<'_> {
             return Ok(());
         }
         let states = self.orch.lease_states(&ids)?;
-        let grace = to_std(self.orch.config.worker.grace);
+        let grace = to_std(self.orch.config().worker.grace);
         for ((run_id, _, _), state) in ids.iter().zip(states) {
             let Some(s) = self.slots.get_mut(run_id) else { continue };
             match state {

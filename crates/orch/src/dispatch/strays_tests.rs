@@ -62,7 +62,7 @@ fn after_an_outage_a_saved_claim_without_a_worker_goes_back_uncounted() {
     assert!(d.store_down.is_none());
     let back = orch.get(&lost.task.id).unwrap();
     assert_eq!((back.status, back.attempts), (Status::Pending, lost.task.attempts - 1), "{back:?}");
-    let run = orch_store::read(orch.db.as_ref(), |tx| tx.run_get(&lost.run.id)).unwrap().unwrap();
+    let run = orch_store::read(orch.db(), |tx| tx.run_get(&lost.run.id)).unwrap().unwrap();
     assert_eq!((run.outcome.as_deref(), run.reason.as_deref()), (Some("interrupted"), Some("claim_not_started")));
     assert_eq!(orch.get(&running.task.id).unwrap().status, Status::InProgress, "a run with a slot stays");
     assert_eq!(orch.get(&other.task.id).unwrap().status, Status::InProgress, "another dispatcher's run stays");

@@ -1,32 +1,18 @@
-//! What wakes the dispatcher's loop besides its own timers: a worker's start (sent by
-//! the launcher thread) and exit (sent by the runner's reaper thread), another process's commit (a watcher on a second connection)
-//! and a signal (SIGINT, SIGTERM and SIGHUP all mean: stop, giving the tasks back).
+//! The threads that wake the dispatcher's loop besides its own timers, the launcher
+//! (a worker's start) and the runner's reaper (its exit): a watcher on a second
+//! connection (another process's commit) and the signal listener (SIGINT, SIGTERM and
+//! SIGHUP all mean: stop, giving the tasks back). What they send is in `msg`.
 
+use super::msg::Msg;
 use crate::error::{Error, Result};
 use crate::ops::Orch;
-use orch_core::outcome::Exit;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
-pub enum Msg {
-    /// A worker's process started (or could not), from the launcher.
-    Started {
-        run_id: String,
-        started: Result<super::launch::Started, crate::runner::SpawnError>,
-    },
-    Exited {
-        run_id: String,
-        exit: Exit,
-    },
-    Changed,
-    /// The name of the signal received (`SIGTERM`, …).
-    Signal(&'static str),
-}
-
 /// A second connection that blocks until another process commits, then wakes the loop.
 pub fn spawn_watcher(orch: &Orch, tx: mpsc::Sender<Msg>, stop: Arc<AtomicBool>) -> Result<()> {
-    let db = orch_store::open(&orch.db_url)?;
+    let db = orch_store::open(orch.db_url())?;
     std::thread::spawn(move || {
         while !stop.load(Ordering::Relaxed) {
             match db.wait_for_change(Duration::from_millis(250)) {

@@ -1,16 +1,18 @@
-//! The worker side: claim the next eligible task under a lease, renew it, finish it
-//! (a `done` goes through the gate, see `settle`); and the watchdog sweep that turns
-//! expired leases into transient failures. A task whose runs spent its cost budget is
-//! never claimed again: the claim blocks it (`cost_limit`) instead.
+//! The worker side: claim the next eligible task under a lease (which one: `pick`),
+//! renew it, finish it (a `done` goes through the gate, see `settle`); and the watchdog
+//! sweep that turns expired leases into transient failures. A task whose runs spent its
+//! cost budget is never claimed again: the claim blocks it (`cost_limit`) instead.
 
-use super::{Orch, persist, persist_traced};
+use super::Orch;
+use super::pick::{expire_in, next_in, refused};
+use super::rules::{Rules, unit_draw};
 use crate::error::Result;
+use crate::persist::persist_traced;
 use jiff::{SignedDuration, Timestamp};
 use orch_core::policy::{FailureClass, RetryPolicy};
 use orch_core::state::{Auth, Command, transition};
-use orch_core::task::{Status, Task};
+use orch_core::task::Task;
 use orch_store::{ClaimSpec, NextClaim, Run, StoreError, Tx};
-use std::collections::HashSet;
 
 /// Who claims, and for how long.
 #[derive(Clone, Debug)]
@@ -55,11 +57,6 @@ pub enum Finish {
     Fail { reason: String, class: FailureClass },
 }
 
-/// A random draw in [0, 1) for backoff jitter.
-pub(crate) fn unit_draw() -> f64 {
-    (uuid::Uuid::new_v4().as_u128() >> 75) as f64 / (1u64 << 53) as f64
-}
-
 /// 32 lowercase hex digits: a W3C trace-context trace id, or a lease token.
 pub(crate) fn hex_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
@@ -69,7 +66,7 @@ impl Orch {
     /// Claims the next eligible task in one transaction; `None` when nothing is eligible.
     pub fn claim(&self, req: &ClaimRequest) -> Result<(Option<Claimed>, Vec<String>)> {
         let now = self.now();
-        let rules = Rules { policy: &self.policy, cost_limit: self.config.budget.task_cost_usd };
+        let rules = self.rules();
         self.change(|tx| claim_in(tx, req, now, &rules))
     }
 
@@ -104,34 +101,6 @@ impl Orch {
     }
 }
 
-/// Turns every lease that expired at or before `now` into a transient failure.
-fn expire_in(tx: &mut dyn Tx, now: Timestamp, policy: &RetryPolicy) -> orch_store::Result<Vec<Task>> {
-    let mut changed = Vec::new();
-    for t in tx.expired_leases(now)? {
-        let change = transition(&t, &Command::Expire { unit: unit_draw() }, now, policy).map_err(refused)?;
-        changed.push(persist(tx, &t, change, None)?);
-    }
-    Ok(changed)
-}
-
-/// A transition the store's own query said was allowed was refused: the query and the
-/// core disagree, which is a bug, not a user error.
-fn refused(e: orch_core::state::TransitionError) -> StoreError {
-    StoreError::Db(format!("claim query and transition rules disagree: {e}"))
-}
-
-/// Candidates read by the first query of the general path. One is enough when the
-/// first eligible task can run; later rounds read more (see `claim_in`).
-const FIRST_BATCH: usize = 1;
-const MAX_BATCH: usize = 256;
-
-/// What a claim checks besides eligibility.
-pub(super) struct Rules<'a> {
-    pub policy: &'a RetryPolicy,
-    /// `budget.task_cost_usd` (0: no limit).
-    pub cost_limit: f64,
-}
-
 /// The claim transaction. The common case is one step of the store
 /// ([`Tx::claim_next`]), checked against the core's transition; it is taken when no task
 /// cost limit is set (the limit needs each candidate's spend, which [`next_in`] reads).
@@ -155,50 +124,6 @@ pub(super) fn claim_in(
     match next_in(tx, now, rules)? {
         Some(cand) => start(tx, req, &cand, now, policy).map(Some),
         None => Ok(None),
-    }
-}
-
-/// The task a claim at `now` takes. First the expired leases are swept (so a queue
-/// worked only by `pick` needs no separate watchdog), then the candidates are walked in
-/// pick order: one whose idempotency key belongs to a DONE task is marked done
-/// (`idempotent_skip`), one whose key belongs to an unfinished task waits, one whose runs
-/// spent the task cost budget is blocked (`cost_limit`, whatever brought it back: a lease
-/// that expired, a shutdown), and the first that remains is the one. Waiting candidates
-/// never hide an eligible task behind them: each round reads past the ones already known
-/// to wait. What it changes on the way is the caller's transaction's to commit, or to
-/// roll back (`status` asks what `pick` would take without taking it).
-pub(super) fn next_in(tx: &mut dyn Tx, now: Timestamp, rules: &Rules<'_>) -> orch_store::Result<Option<Task>> {
-    let policy = rules.policy;
-    expire_in(tx, now, policy)?;
-    let mut waiting: HashSet<String> = HashSet::new();
-    let mut batch = FIRST_BATCH;
-    loop {
-        let limit = waiting.len() + batch;
-        let candidates = tx.claim_candidates(now, limit)?;
-        let exhausted = candidates.len() < limit;
-        let mut skipped = false;
-        for cand in candidates {
-            if waiting.contains(&cand.id) {
-                continue;
-            }
-            match idempotency(tx, &cand)? {
-                Key::Free if over_budget(tx, &cand, rules.cost_limit, now, policy)? => skipped = true,
-                Key::Free => return Ok(Some(cand)),
-                Key::Wait => {
-                    waiting.insert(cand.id.clone());
-                }
-                Key::DoneBy(other) => {
-                    let change =
-                        transition(&cand, &Command::Skip { done_task: other }, now, policy).map_err(refused)?;
-                    persist(tx, &cand, change, None)?;
-                    skipped = true;
-                }
-            }
-        }
-        if exhausted && !skipped {
-            return Ok(None);
-        }
-        batch = (batch * 4).min(MAX_BATCH);
     }
 }
 
@@ -281,56 +206,4 @@ fn start(
     tx.run_insert(&run)?;
     let task = persist_traced(tx, cand, change, None, Some(&run.trace_id))?;
     Ok(Claimed { task, run })
-}
-
-/// Blocks `cand` (`cost_limit`, with a `budget.exceeded` event) when its runs spent the
-/// task cost budget; true when it did.
-fn over_budget(
-    tx: &mut dyn Tx,
-    cand: &Task,
-    limit: f64,
-    now: Timestamp,
-    policy: &RetryPolicy,
-) -> orch_store::Result<bool> {
-    if limit <= 0.0 {
-        return Ok(false);
-    }
-    let spent: f64 = tx.runs_of(&cand.id)?.iter().map(|r| r.usage.cost_usd).sum();
-    if spent < limit {
-        return Ok(false);
-    }
-    let reason = super::run::cost_limit_reason(spent, limit);
-    let change = transition(cand, &Command::Block { auth: Auth::Force, reason: reason.clone() }, now, policy)
-        .map_err(refused)?;
-    persist(tx, cand, change, None)?;
-    let mut e = orch_core::event::Event::new(now, orch_core::event::kind::BUDGET_EXCEEDED);
-    e.level = orch_core::event::Level::Warn;
-    e.task_id = Some(cand.id.clone());
-    e.msg = Some(reason);
-    tx.event_insert(&e)?;
-    Ok(true)
-}
-
-enum Key {
-    Free,
-    /// Another task with the same key is not finished: this one waits for it.
-    Wait,
-    /// Another task with the same key is DONE: this one is done already.
-    DoneBy(String),
-}
-
-fn idempotency(tx: &mut dyn Tx, task: &Task) -> orch_store::Result<Key> {
-    let Some(key) = &task.idempotency_key else { return Ok(Key::Free) };
-    match tx.idempotency_owner(key)? {
-        None => {
-            tx.idempotency_claim(key, &task.id)?;
-            Ok(Key::Free)
-        }
-        Some(owner) if owner == task.id => Ok(Key::Free),
-        Some(owner) => match tx.task_get(&owner)? {
-            Some(o) if o.status == Status::Done => Ok(Key::DoneBy(owner)),
-            Some(_) => Ok(Key::Wait),
-            None => Ok(Key::Free),
-        },
-    }
 }

@@ -4,41 +4,47 @@
 //! events file and the QUEUE.md view are brought up to date.
 
 mod claim;
+mod dispatch_turn;
 mod fleet;
 pub mod json;
 mod kpi;
-mod one_step;
+mod late_report;
+mod pick;
 mod prune;
 mod review;
-mod run;
+mod rules;
+mod runs;
 mod settle;
+mod settle_fast;
 mod tasks;
 mod team;
-mod turn;
+mod verdict;
+mod view;
 
 pub use claim::{ClaimRequest, Claimed, Finish};
+pub use dispatch_turn::{Turn, TurnDone};
 pub use fleet::{Fleet, Holder};
 pub use prune::PruneReport;
 pub use review::Review;
-pub use run::LeaseState;
+pub use runs::LeaseState;
 pub use settle::{DoneResult, Ending, Outcome, RunRef, Settled};
 pub use tasks::{NewTask, StatusSummary};
 pub use team::{TeamAdded, TreeNode};
-pub use turn::{Turn, TurnDone};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::event_log::EventLog;
 use crate::home::Home;
+use crate::sync::View;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use orch_core::policy::RetryPolicy;
-use orch_core::state::{Auth, Change, Command, RunEffect, transition};
-use orch_core::task::{Status, Task};
-use orch_store::{Backend, RunEnd, Tx};
+use orch_core::task::Task;
+use orch_store::{Backend, Tx};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 
 /// Settings that come from the environment or the command line rather than the config.
 #[derive(Clone, Debug, Default)]
@@ -53,30 +59,27 @@ pub struct Options {
 
 /// An open queue: its home, configuration and database.
 pub struct Orch {
-    pub home: Home,
-    pub config: Config,
-    pub db: Box<dyn Backend>,
+    home: Home,
+    config: Config,
+    db: Box<dyn Backend>,
     /// Where the database is (a path or URL), for workers and second connections.
-    pub db_url: String,
-    pub clock: Arc<dyn Clock>,
-    pub tz: TimeZone,
-    pub policy: RetryPolicy,
-    /// The view file, if there is one.
-    pub queue_file: Option<PathBuf>,
-    pub queue_read_only: bool,
+    db_url: String,
+    clock: Arc<dyn Clock>,
+    tz: TimeZone,
+    policy: RetryPolicy,
+    /// The QUEUE.md view, if there is a file.
+    view: View,
     /// When set, changes bring neither `events.jsonl` nor the view up to date at once:
     /// the dispatcher does both on timers instead (a busy queue would otherwise append
     /// to the file after every turn and rewrite QUEUE.md per transition).
-    pub deferred: AtomicBool,
+    deferred: AtomicBool,
     /// Set by a change while `deferred`: `events.jsonl` lacks its events.
     events_behind: AtomicBool,
     /// The secrets masked in the history (`[events] mask`); `db` applies it to every
     /// event and run text written, front ends to what they print.
-    pub mask: Arc<orch_store::mask::Mask>,
-    /// The threads of this process appending to `events.jsonl` take turns.
-    pub(crate) flushes: crate::event_log::Flushes,
-    /// The view file's name in the store, once worked out (`sync::view_name`).
-    pub(crate) view_name: OnceLock<String>,
+    mask: Arc<orch_store::mask::Mask>,
+    /// `events.jsonl`, which the threads of this process append to in turns.
+    events: EventLog,
 }
 
 impl Orch {
@@ -94,13 +97,23 @@ impl Orch {
         let config = Config::load(&home.config_path()).map_err(Error::Usage)?;
         let url = opts.db.clone().unwrap_or_else(|| home.db_path().display().to_string());
         let db = open(&url)?;
-        let mut orch = Orch::with_parts(home, config, db, opts, Arc::new(SystemClock));
-        orch.db_url = url;
-        Ok(orch)
+        Ok(Orch::assemble(home, config, db, Some(url), opts, Arc::new(SystemClock)))
     }
 
     /// Assembles a queue from parts (tests give their own clock).
     pub fn with_parts(home: Home, config: Config, db: Box<dyn Backend>, opts: &Options, clock: Arc<dyn Clock>) -> Orch {
+        Orch::assemble(home, config, db, None, opts, clock)
+    }
+
+    /// [`Orch::with_parts`], the database at `url` (the one it describes when `None`).
+    fn assemble(
+        home: Home,
+        config: Config,
+        db: Box<dyn Backend>,
+        url: Option<String>,
+        opts: &Options,
+        clock: Arc<dyn Clock>,
+    ) -> Orch {
         let queue_file = match &opts.queue_md {
             Some(p) => Some(p.clone()),
             None if config.queue.file.is_empty() => None,
@@ -110,26 +123,73 @@ impl Orch {
             orch_store::mask::Mask::new(&config.events.mask).expect("events.mask was checked when the config was read"),
         );
         let db = orch_store::mask::wrap(db, mask.clone());
+        let db_url = url.unwrap_or_else(|| db.describe());
+        let tz = config.time_zone();
+        let view = View::new(queue_file, opts.queue_md_read_only, &home, &db_url, config.queue.done_kept, tz.clone());
         Orch {
             mask,
-            db_url: db.describe(),
-            tz: config.time_zone(),
+            db_url,
+            tz,
             policy: config.retry_policy(),
+            events: EventLog::new(home.events_path()),
+            view,
             home,
             config,
             db,
             clock,
-            queue_file,
-            queue_read_only: opts.queue_md_read_only,
             deferred: AtomicBool::new(false),
             events_behind: AtomicBool::new(false),
-            flushes: crate::event_log::Flushes::default(),
-            view_name: OnceLock::new(),
         }
+    }
+
+    /// The queue's home (`.orch/` and the folder around it).
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+
+    /// The queue's configuration (`orch.toml`).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The database (its history masked as it is written).
+    pub fn db(&self) -> &dyn Backend {
+        self.db.as_ref()
+    }
+
+    /// Where the database is (a path or URL), for workers and second connections.
+    pub fn db_url(&self) -> &str {
+        &self.db_url
+    }
+
+    /// The clock every operation reads.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     pub fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    /// The display time zone (`queue.timezone`).
+    pub fn tz(&self) -> &TimeZone {
+        &self.tz
+    }
+
+    /// The retry policy (`[retry]`).
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    /// The secrets masked in the history, for front ends to mask what they print.
+    pub fn mask(&self) -> &orch_store::mask::Mask {
+        &self.mask
+    }
+
+    /// Defers bringing `events.jsonl` and the view up to date (the dispatcher does both
+    /// on timers while it runs), or stops deferring.
+    pub fn set_deferred(&self, deferred: bool) {
+        self.deferred.store(deferred, Ordering::Relaxed);
     }
 
     /// Runs `f` in one write transaction, then mirrors new events to `events.jsonl` and
@@ -149,7 +209,7 @@ impl Orch {
         if self.deferred.load(Ordering::Relaxed) {
             self.events_behind.store(true, Ordering::Relaxed);
         } else {
-            let _ = crate::event_log::flush(self);
+            let _ = self.events.flush(self.db.as_ref());
         }
         Ok(value)
     }
@@ -162,10 +222,10 @@ impl Orch {
             return Vec::new();
         }
         let mut warnings = Vec::new();
-        if let Err(e) = crate::event_log::flush(self) {
+        if let Err(e) = self.events.flush(self.db.as_ref()) {
             warnings.push(format!("events.jsonl not updated: {e}"));
         }
-        match crate::sync::refresh(self) {
+        match self.refresh_view() {
             Ok(Some(w)) => warnings.push(w),
             Ok(None) => {}
             Err(e) => warnings.push(format!("view not updated: {e}")),
@@ -178,10 +238,15 @@ impl Orch {
         self.events_behind.load(Ordering::Relaxed)
     }
 
+    /// Appends to `events.jsonl` every event it lacks; how many this thread appended.
+    pub fn flush_events(&self) -> Result<usize> {
+        self.events.flush(self.db.as_ref())
+    }
+
     /// Appends to `events.jsonl` what changes made while `deferred` left out.
     pub fn catch_up_events(&self) -> Result<()> {
         if self.events_behind.swap(false, Ordering::Relaxed)
-            && let Err(e) = crate::event_log::flush(self)
+            && let Err(e) = self.events.flush(self.db.as_ref())
         {
             self.events_behind.store(true, Ordering::Relaxed);
             return Err(e);
@@ -196,119 +261,4 @@ impl Orch {
 
 pub(crate) fn not_found(id: &str) -> Error {
     Error::NotFound(format!("no task {id}"))
-}
-
-/// Persists an allowed change inside `tx`: the task (compare-and-set), the end of its run
-/// and its events. `report` goes on the run that ends.
-pub(crate) fn persist(
-    tx: &mut dyn Tx,
-    before: &Task,
-    change: Change,
-    report: Option<&str>,
-) -> orch_store::Result<Task> {
-    persist_traced(tx, before, change, report, None)
-}
-
-/// [`persist`], given the trace id of the run the change belongs to when the caller
-/// knows it already (a claim that just made the run), which saves reading the run.
-pub(crate) fn persist_traced(
-    tx: &mut dyn Tx,
-    before: &Task,
-    change: Change,
-    report: Option<&str>,
-    trace: Option<&str>,
-) -> orch_store::Result<Task> {
-    let Change { task, mut events, run } = change;
-    let saved = tx.task_update(&task)?;
-    // Events of a live run carry its ids; a claim inserts its run before this.
-    let live_run = match (&run, before.status) {
-        (RunEffect::Start, _) => task.run_id.clone(),
-        (_, Status::InProgress) => before.run_id.clone(),
-        _ => None,
-    };
-    let trace = match (&live_run, trace) {
-        (Some(_), Some(known)) => Some(known.to_string()),
-        (Some(id), None) => tx.run_get(id)?.map(|r| r.trace_id),
-        (None, _) => None,
-    };
-    if let (RunEffect::End { outcome, class, reason }, Some(run_id)) = (&run, &live_run) {
-        let end =
-            RunEnd { outcome: outcome.as_str(), class: *class, reason: reason.as_deref(), report, at: task.updated_at };
-        tx.run_end(run_id, &end)?;
-    }
-    for e in &mut events {
-        e.run_id = live_run.clone();
-        e.trace_id = trace.clone();
-    }
-    tx.events_insert(&events)?;
-    propagate(tx, before.status, &saved)?;
-    Ok(saved)
-}
-
-/// Dependencies in both directions: a task that failed for good (BLOCKED, or FAILED with
-/// no retry left) blocks the PENDING tasks waiting on it (`blocked_by:ID`; one already
-/// blocked by a dependency gets the note too); a task that is DONE releases the tasks a
-/// dependency blocked, once everything they wait on is DONE; and a task put back to
-/// PENDING while something it waits on has failed for good is blocked again.
-fn propagate(tx: &mut dyn Tx, before: Status, t: &Task) -> orch_store::Result<()> {
-    if before == t.status {
-        return Ok(());
-    }
-    if t.status == Status::Pending {
-        for id in &t.depends_on {
-            if tx.task_get(id)?.is_some_and(|d| failed_for_good(&d)) {
-                let cmd = Command::Block { auth: Auth::Force, reason: format!("blocked_by:{id}") };
-                return step(tx, t, &cmd, t.updated_at);
-            }
-        }
-        return Ok(());
-    }
-    let failed = failed_for_good(t);
-    if !failed && t.status != Status::Done {
-        return Ok(());
-    }
-    for dep in tx.dependents_of(&t.id)? {
-        let by_dependency = blocked_by_dependency(&dep);
-        let cmd = match (failed, dep.status) {
-            (true, Status::Pending) => Command::Block { auth: Auth::Force, reason: format!("blocked_by:{}", t.id) },
-            (true, Status::Blocked) if by_dependency => Command::Note { text: format!("blocked_by:{}", t.id) },
-            (false, Status::Blocked) if by_dependency => {
-                let mut all_done = true;
-                for id in &dep.depends_on {
-                    all_done &= tx.task_get(id)?.is_some_and(|d| d.status == Status::Done);
-                }
-                if !all_done {
-                    continue;
-                }
-                Command::Unblock { by: t.id.clone() }
-            }
-            _ => continue,
-        };
-        step(tx, &dep, &cmd, t.updated_at)?;
-    }
-    Ok(())
-}
-
-/// Applies a follow-on command inside the same transaction.
-fn step(tx: &mut dyn Tx, task: &Task, cmd: &Command, now: jiff::Timestamp) -> orch_store::Result<()> {
-    let change =
-        transition(task, cmd, now, &RetryPolicy::default()).map_err(|e| orch_store::StoreError::Db(e.to_string()))?;
-    persist(tx, task, change, None).map(|_| ())
-}
-
-pub(super) fn failed_for_good(t: &Task) -> bool {
-    t.status == Status::Blocked || (t.status == Status::Failed && t.retry_at.is_none())
-}
-
-/// Whether the latest reason a task was stopped, in its notes, is a dependency (and not
-/// an operator's cancel or the gate).
-fn blocked_by_dependency(t: &Task) -> bool {
-    const STOPS: [&str; 6] =
-        ["blocked_by:", "cancelled_by_operator", "budget_hard_exceeded", "review_block", "review:", "cost_limit"];
-    t.notes
-        .as_deref()
-        .unwrap_or("")
-        .rsplit(" / ")
-        .find(|n| STOPS.iter().any(|s| n.starts_with(s)))
-        .is_some_and(|n| n.starts_with("blocked_by:"))
 }

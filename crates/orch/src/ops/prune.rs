@@ -84,7 +84,7 @@ impl Orch {
             })?;
         }
         if report.runs > 0 || report.events > 0 {
-            let (before, after) = crate::event_log::rewrite(self)?;
+            let (before, after) = self.events.rewrite(self.db.as_ref())?;
             report.events_file_bytes = before.saturating_sub(after);
         }
         report.bytes = report.folder_bytes + report.events_file_bytes;

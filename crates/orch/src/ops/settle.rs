@@ -6,15 +6,19 @@
 //! (`cost_limit`) instead of retrying. A run that had ended already (its worker finished
 //! the task itself) is left as it ended.
 
-use super::one_step::{self, Known};
-use super::{Orch, persist_traced};
+use super::Orch;
+use super::late_report::keep_late_report;
+use super::rules::{Rules, cost_limit_reason, finished_by_holder, unit_draw};
+use super::settle_fast::{self, Known};
+use super::verdict::verdict_on;
 use crate::error::{Error, Result};
 use crate::gate::{self, Decision, Step, Verdict};
 use crate::ops::json::task_json;
+use crate::persist::persist_traced;
 use jiff::Timestamp;
 use orch_core::event::{Event, Level, kind};
 use orch_core::outcome::Usage;
-use orch_core::policy::{FailureClass, RetryPolicy};
+use orch_core::policy::FailureClass;
 use orch_core::state::{Auth, Command, transition};
 use orch_core::task::{Status, Task};
 use orch_store::{Run, StoreError, Tx};
@@ -92,12 +96,6 @@ pub struct DoneResult {
     pub warnings: Vec<String>,
 }
 
-/// Run outcomes that only the run's own holder (or an operator's `--force`) records:
-/// the run was finished, not lost.
-pub(crate) fn finished_by_holder(outcome: Option<&str>) -> bool {
-    matches!(outcome, Some("done" | "failed" | "blocked"))
-}
-
 impl Orch {
     /// Applies `outcome` to the task of `run` in one transaction; `report` goes on the
     /// run, and so does the gate's decision when there was one.
@@ -116,17 +114,12 @@ impl Orch {
     /// gate): no second read when nothing changed meanwhile (see `settle_in`).
     fn settle_known(&self, ending: &Ending<'_>, known: Option<Known<'_>>) -> Result<Settled> {
         let now = self.now();
-        let rules = self.settle_rules();
+        let rules = self.rules();
         let (settled, warnings) = self.change(|tx| settle_in(tx, ending, now, &rules, known.as_ref()))?;
         Ok(match settled {
             Settled::Task { task, reason, .. } => Settled::Task { task, reason, warnings },
             other => other,
         })
-    }
-
-    /// What settling checks besides the transition rules.
-    pub(super) fn settle_rules(&self) -> SettleRules<'_> {
-        SettleRules { policy: &self.policy, cost_limit: self.config.budget.task_cost_usd }
     }
 
     /// `Settled::Ended` when the run has ended with an outcome only its holder records
@@ -219,24 +212,18 @@ impl Orch {
     }
 }
 
-/// The retry policy and the task cost limit (`budget.task_cost_usd`, 0: none).
-pub(super) struct SettleRules<'a> {
-    pub policy: &'a RetryPolicy,
-    pub cost_limit: f64,
-}
-
 /// Writes one run's end inside `tx`: the usage it reported, the gate's verdict, and the
 /// task's next state by the transition rules. A run its own holder ended already (its
 /// worker called `orch done` or `orch fail`) gets only the usage: its task and its
 /// verdict are the holder's. When the transition is refused otherwise (the lease is
 /// gone) the task is not touched and the report is kept as a late report. The change is
-/// written in one step of the store when it can be (see `one_step`), from `known` (the
+/// written in one step of the store when it can be (see `settle_fast`), from `known` (the
 /// task and run as read before this transaction) or from what is read here first.
 pub(super) fn settle_in(
     tx: &mut dyn Tx,
     e: &Ending<'_>,
     now: Timestamp,
-    rules: &SettleRules<'_>,
+    rules: &Rules<'_>,
     known: Option<&Known<'_>>,
 ) -> orch_store::Result<Settled> {
     let run = &e.run;
@@ -264,17 +251,17 @@ pub(super) fn settle_in(
         Outcome::Interrupt => Command::Interrupt { auth, reason: "dispatcher_shutdown".into() },
         Outcome::LeaseLost => {
             let reason = "lease_lost".to_string();
-            Command::Fail { auth, reason, class: FailureClass::Transient, unit: super::claim::unit_draw() }
+            Command::Fail { auth, reason, class: FailureClass::Transient, unit: unit_draw() }
         }
         Outcome::Done { note } => Command::Complete { auth, notes: note },
-        Outcome::Fail { class, reason } => Command::Fail { auth, reason, class, unit: super::claim::unit_draw() },
+        Outcome::Fail { class, reason } => Command::Fail { auth, reason, class, unit: unit_draw() },
         Outcome::Block { reason } => Command::Block { auth, reason },
     };
     let judged_as = e.judged.map(|d| (d.verdict.as_str(), d.reason.as_str()));
     let settled = |task: Task| Settled::Task { task: Box::new(task), reason: reason.clone(), warnings: Vec::new() };
     // Known before: try the one step; a task that changed meanwhile is read again below.
     if let Some(k) = known
-        && let Some(task) = one_step::settle(tx, k, &cmd, report, judged_as, now, rules.policy)?
+        && let Some(task) = settle_fast::settle(tx, k, &cmd, report, judged_as, now, rules.policy)?
     {
         return Ok(settled(task));
     }
@@ -292,12 +279,12 @@ pub(super) fn settle_in(
     if known.is_none()
         && let Some(r) = &stored
         && let Some(task) =
-            one_step::settle(tx, &Known { task: &before, run: r }, &cmd, report, judged_as, now, rules.policy)?
+            settle_fast::settle(tx, &Known { task: &before, run: r }, &cmd, report, judged_as, now, rules.policy)?
     {
         return Ok(settled(task));
     }
     if let (Some(d), Some(r)) = (e.judged, &stored) {
-        super::run::verdict_on(tx, r, d.verdict.as_str(), &d.reason, now)?;
+        verdict_on(tx, r, d.verdict.as_str(), &d.reason, now)?;
     }
     match transition(&before, &cmd, now, rules.policy) {
         Ok(change) => {
@@ -308,7 +295,7 @@ pub(super) fn settle_in(
             Ok(settled(task))
         }
         Err(_) => {
-            super::tasks::keep_late_report(tx, &before, &cmd, report, now)?;
+            keep_late_report(tx, &before, &cmd, report, now)?;
             Ok(Settled::LeaseLost)
         }
     }
@@ -337,7 +324,7 @@ fn cost_limited(
     if spent < limit {
         return Ok(outcome);
     }
-    let reason = super::run::cost_limit_reason(spent, limit);
+    let reason = cost_limit_reason(spent, limit);
     let mut e = Event::new(now, kind::BUDGET_EXCEEDED);
     e.level = Level::Warn;
     e.task_id = Some(task_id.to_string());

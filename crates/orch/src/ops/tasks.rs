@@ -1,7 +1,9 @@
 //! Adding, reading and changing tasks (the operator side: note, cancel, replan, retry).
 
-use super::{Orch, not_found, persist};
+use super::late_report::keep_late_report;
+use super::{Orch, not_found};
 use crate::error::{Error, Result};
+use crate::persist::persist;
 use jiff::Timestamp;
 use orch_core::event::{Event, kind};
 use orch_core::id::{MAX_ID_NUM, format_id, next_num};
@@ -141,9 +143,9 @@ impl Orch {
     pub fn next_pick(&self, now: Timestamp) -> Result<Option<String>> {
         const DRY_RUN: &str = "a dry run, rolled back";
         let mut next = None;
-        let rules = super::claim::Rules { policy: &self.policy, cost_limit: self.config.budget.task_cost_usd };
+        let rules = self.rules();
         let rolled_back = self.db.write(&mut |tx| {
-            next = super::claim::next_in(tx, now, &rules)?.map(|t| t.id);
+            next = super::pick::next_in(tx, now, &rules)?.map(|t| t.id);
             Err(StoreError::Db(DRY_RUN.into()))
         });
         match rolled_back {
@@ -152,44 +154,6 @@ impl Orch {
             Ok(()) => Ok(next),
         }
     }
-}
-
-/// A worker whose lease is gone still hands in its report: it is saved on the run that
-/// held the token, with an event, so nothing a worker produced is dropped. A run its own
-/// holder already finished (`done`, `fail`) lost nothing: a second report for it is not
-/// a late one, and is not stored.
-pub(super) fn keep_late_report(
-    tx: &mut dyn Tx,
-    task: &Task,
-    cmd: &Command,
-    report: Option<&str>,
-    now: Timestamp,
-) -> orch_store::Result<()> {
-    use orch_core::state::Auth;
-    let (
-        Some(report),
-        Command::Complete { auth: Auth::Token(token), .. } | Command::Fail { auth: Auth::Token(token), .. },
-    ) = (report, cmd)
-    else {
-        return Ok(());
-    };
-    // The token must be of a run of this task: a token of another task's run is no
-    // report for this one, and never lands on that other task.
-    let Some(run) = tx.run_by_token(token)?.filter(|r| r.task_id == task.id) else { return Ok(()) };
-    if super::settle::finished_by_holder(run.outcome.as_deref()) {
-        return Ok(());
-    }
-    tx.run_late_report(&run.id, report)?;
-    let mut e = Event::new(now, kind::REPORT_LATE);
-    e.level = orch_core::event::Level::Warn;
-    e.task_id = Some(task.id.clone());
-    e.run_id = Some(run.id.clone());
-    e.trace_id = Some(run.trace_id.clone());
-    e.owner = Some(run.owner.clone());
-    e.attempt = Some(run.attempt);
-    e.msg = Some("report kept after the lease was lost".into());
-    tx.event_insert(&e)?;
-    Ok(())
 }
 
 /// The first of `count` consecutive free id numbers with `prefix`: after the highest in

@@ -4,11 +4,11 @@
 //! `import` refuses it.
 
 use super::shown::{Shown, classify, row_of_line};
-use super::{Snapshot, read_bytes, utf8, view_name};
+use super::{Snapshot, View, read_bytes, utf8};
 use crate::error::{Error, Result};
-use crate::ops::Orch;
 use orch_core::queue_md::parse;
 use orch_core::task_row::{RowTask, read_file};
+use orch_store::Backend;
 use orch_store::ViewMark;
 use std::collections::{HashMap, HashSet};
 
@@ -31,13 +31,14 @@ impl Drift {
 const STALE: &str = "stale: a line the view showed earlier; the database has changed since (import keeps the database's values, the next refresh rewrites it)";
 
 /// The differences; empty when the file is exactly what an export would write.
-pub fn check(orch: &Orch) -> Result<Vec<Drift>> {
-    let Some(path) = orch.queue_file.clone() else {
+pub fn check(v: &View, db: &dyn Backend) -> Result<Vec<Drift>> {
+    let Some(path) = v.file.clone() else {
         return Err(Error::Usage("no view file is configured (queue.file is empty)".into()));
     };
-    let view = view_name(orch)?;
-    let snapshot = Snapshot::read(orch, &view, false)?;
-    let expected = snapshot.render(orch).text;
+    let tz = &v.tz;
+    let view = v.name(db)?;
+    let snapshot = Snapshot::read(v, db, &view, false)?;
+    let expected = snapshot.render(tz).text;
     let Some(actual) = read_bytes(&path)? else {
         return Ok(vec![Drift::of(None, None, format!("{} does not exist", path.display()))]);
     };
@@ -46,7 +47,7 @@ pub fn check(orch: &Orch) -> Result<Vec<Drift>> {
     }
     let actual = utf8(&path, &actual)?;
     let shown = path.display().to_string();
-    let (file, rows) = read_file(actual, &orch.tz).map_err(|diags| Error::Input { file: shown, diags })?;
+    let (file, rows) = read_file(actual, tz).map_err(|diags| Error::Input { file: shown, diags })?;
     let want = parse(&expected).expect("a rendered view parses");
     let want_id = want.column("id").expect("a rendered view has an id column");
     let want_rows: HashMap<&str, &orch_core::queue_md::RowLine> =
@@ -56,10 +57,10 @@ pub fn check(orch: &Orch) -> Result<Vec<Drift>> {
     // row that says what the view would write, in other spacing, is not).
     let differing: Vec<_> = rows.iter().filter(|r| want_rows.get(&*r.id).is_none_or(|w| w.raw != r.raw)).collect();
     let respaced = |r: &RowTask<'_>| {
-        let w = want_rows.get(&*r.id).and_then(|w| row_of_line(&file, &w.raw, &orch.tz));
+        let w = want_rows.get(&*r.id).and_then(|w| row_of_line(&file, &w.raw, tz));
         w.is_some_and(|w| r.differing(&w) == 0)
     };
-    let stale: Vec<bool> = orch_store::read(orch.db.as_ref(), |tx| {
+    let stale: Vec<bool> = orch_store::read(db, |tx| {
         differing
             .iter()
             .map(|r| {
@@ -70,7 +71,7 @@ pub fn check(orch: &Orch) -> Result<Vec<Drift>> {
                     Some(m) => Some((*m).clone()),
                     None => tx.view_mark(&view, &r.id)?,
                 };
-                Ok(matches!(classify(tx, &view, &file, &orch.tz, r, mark.as_ref(), None)?, Shown::Stale))
+                Ok(matches!(classify(tx, &view, &file, tz, r, mark.as_ref(), None)?, Shown::Stale))
             })
             .collect()
     })?;

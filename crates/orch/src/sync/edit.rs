@@ -2,15 +2,34 @@
 //! the view showed, see `shown`), an edit (merged with what the database did since the
 //! view showed the line it was edited from), or a conflict. Every change is a transition persisted like any other (see `import`).
 
-use super::import::Context;
 use super::shown::{Shown, classify};
-use crate::ops::persist;
+use crate::persist::persist;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
 use orch_core::event::{Event, kind};
+use orch_core::policy::RetryPolicy;
+use orch_core::queue_md::Document;
 use orch_core::state::{Command, transition};
 use orch_core::task::Task;
 use orch_core::task_row::RowTask;
 use orch_store::{StoreError, Tx, ViewMark};
 use std::path::Path;
+
+/// What every row of one import shares.
+pub(super) struct Context<'a> {
+    pub doc: &'a Document,
+    pub force: bool,
+    pub now: Timestamp,
+    pub shown: &'a str,
+    /// The display time zone the file's cells are read in.
+    pub tz: &'a TimeZone,
+    /// The retry policy: a new task's attempts, and the transition of an edit.
+    pub policy: &'a RetryPolicy,
+    /// The file's lines may become the view's marks: it is the view's file, or has the
+    /// columns the view is written with. (A line under other columns would be written
+    /// under the view's header.)
+    pub marks: bool,
+}
 
 /// What importing one row did, with its task and its mark as they are now.
 pub(super) struct RowDone {
@@ -48,7 +67,7 @@ pub(super) fn import_row(
         };
         return Ok(RowDone { task, mark, what: What::Unchanged });
     }
-    let (edited, clash) = match classify(tx, view, cx.doc, &cx.orch.tz, row, mark.as_ref(), Some(&task))? {
+    let (edited, clash) = match classify(tx, view, cx.doc, cx.tz, row, mark.as_ref(), Some(&task))? {
         Shown::Stale => return Ok(RowDone { task, mark, what: What::Stale }),
         Shown::EditOf(base) => {
             let m = row.merge(&base, &task);
@@ -84,7 +103,7 @@ pub(super) fn add_row(
     view: &str,
     row: &RowTask<'_>,
 ) -> orch_store::Result<(Task, Option<ViewMark>)> {
-    let max_attempts = cx.orch.policy.default_max_attempts();
+    let max_attempts = cx.policy.default_max_attempts();
     let mut t = Task::new(row.id.to_string(), row.task.to_string(), row.priority, max_attempts, cx.now);
     row.apply_to(&mut t);
     t.version = 1;
@@ -116,7 +135,7 @@ fn edit_row(
 ) -> orch_store::Result<(Task, Option<ViewMark>)> {
     let file = Path::new(cx.shown).file_name().map_or_else(|| cx.shown.into(), |f| f.to_string_lossy());
     let cmd = Command::Edit { to: Box::new(edited), source: format!("edited in {file} line {}", row.line) };
-    let change = transition(task, &cmd, cx.now, &cx.orch.policy)
+    let change = transition(task, &cmd, cx.now, cx.policy)
         .map_err(|e| StoreError::Db(format!("an edit is never refused, yet: {e}")))?;
     let saved = persist(tx, task, change, None)?;
     // The person's line stays as written while it says what the task says; a merge that

@@ -36,16 +36,17 @@
 //! since the first read; otherwise the store says again which tasks it shows and at
 //! which versions, and the tasks not in hand at those are read.
 
-use super::edit::{What, add_row, import_row};
-use super::{Snapshot, frame, hash, lock_view, read_bytes, same_file, update_view, utf8, view_name};
+use super::edit::{Context, What, add_row, import_row};
+use super::{Snapshot, View, frame, hash, read_bytes, same_file, update_view, utf8};
 use crate::error::{Error, Result};
-use crate::ops::Orch;
+use crate::event_log::EventLog;
 use jiff::Timestamp;
 use orch_core::id::parse_id;
+use orch_core::policy::RetryPolicy;
 use orch_core::queue_md::{Diagnostic, Document};
 use orch_core::task::Task;
 use orch_core::task_row::{RowTask, read_file};
-use orch_store::{ListFilter, StoreError, Tx, ViewMark, ViewRow};
+use orch_store::{Backend, ListFilter, StoreError, Tx, ViewMark, ViewRow};
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::path::Path;
@@ -63,9 +64,20 @@ pub struct ImportSummary {
 /// than look each up (when the queue is not much larger than that).
 const SCAN_FROM: usize = 64;
 
+/// What an import writes through besides the view: the store, the events file it
+/// brings up to date after, the retry policy of the tasks it adds and edits, and the
+/// time of the edits.
+pub struct Import<'a> {
+    pub db: &'a dyn Backend,
+    pub events: &'a EventLog,
+    pub policy: &'a RetryPolicy,
+    pub now: Timestamp,
+}
+
 /// Imports `file` (QUEUE.md when `None`).
-pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSummary, Vec<String>)> {
-    let view = orch.queue_file.clone();
+pub fn import(v: &View, im: &Import<'_>, file: Option<&Path>, force: bool) -> Result<(ImportSummary, Vec<String>)> {
+    let db = im.db;
+    let view = v.file.clone();
     let path = match (file, &view) {
         (Some(f), _) => f.to_path_buf(),
         (None, Some(v)) => v.clone(),
@@ -74,14 +86,14 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
         }
     };
     let is_view = view.as_deref().is_some_and(|v| same_file(v, &path));
-    if is_view && orch.queue_read_only {
+    if is_view && v.read_only {
         return Err(Error::Usage(format!(
             "{} is read-only output (ORCH_QUEUE_MD_READ_ONLY=1): the database is the source of truth; change tasks with orch commands",
             path.display()
         )));
     }
-    let name = view_name(orch)?;
-    let lock = lock_view(orch)?;
+    let name = v.name(db)?;
+    let lock = v.lock()?;
     // A file that is not there is bad input (exit 2), like a file that is not a queue.
     let bytes = read_bytes(&path)?.ok_or_else(|| Error::Usage(format!("{}: no such file", path.display())))?;
     let text = utf8(&path, &bytes)?;
@@ -89,18 +101,19 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
     // The file is read while the view is: one is work for the processor, the other
     // mostly for the store.
     let (read, view_now) = std::thread::scope(|s| {
-        let reading = s.spawn(|| read_file(text, &orch.tz));
-        let view_now = view_rows(orch, &name);
+        let reading = s.spawn(|| read_file(text, &v.tz));
+        let view_now = view_rows(v, db, &name);
         (reading.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), view_now)
     });
     let (doc, rows) = read.map_err(|diags| Error::Input { file: shown.clone(), diags })?;
     let (mut shown_rows, columns) = view_now?;
     let text_hash = is_view.then(|| hash(&bytes));
     let at: FxHashMap<&str, usize> = shown_rows.iter().enumerate().map(|(i, r)| (r.id(), i)).collect();
-    let before = Before::read(orch, &name, columns == doc.columns, &rows, &at)?;
-    let cx = Context { orch, doc: &doc, force, now: orch.now(), shown: &shown, marks: is_view || before.same_columns };
+    let before = Before::read(db, &name, columns == doc.columns, &rows, &at)?;
+    let marks = is_view || before.same_columns;
+    let cx = Context { doc: &doc, force, now: im.now, shown: &shown, tz: &v.tz, policy: im.policy, marks };
     let mut run = Run::default();
-    let result = orch_store::write(orch.db.as_ref(), |tx| {
+    let result = orch_store::write(db, |tx| {
         run = Run { summary: ImportSummary { file: shown.clone(), ..ImportSummary::default() }, ..Run::default() };
         let mut tasks = Tasks::load(tx, before.outside, before.marks_total)?;
         for row in &rows {
@@ -176,14 +189,16 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
         other => other?,
     };
     let summary = run.summary;
+    let mut warnings = Vec::new();
+    let flushed = im.events.flush(db);
     let Some(view) = view else {
         drop(lock);
-        return Ok((summary, orch.after_change()));
+        warnings.extend(flushed.err().map(|e| format!("events.jsonl not updated: {e}")));
+        return Ok((summary, warnings));
     };
     // The view is rendered still under the lock, so no later change can be overwritten
     // by it: from the rows in hand when they are still what the database holds.
-    let mut warnings = Vec::new();
-    if let Err(e) = crate::event_log::flush(orch) {
+    if let Err(e) = flushed {
         warnings.push(format!("events.jsonl not updated: {e}"));
     }
     let in_hand =
@@ -196,11 +211,11 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
         }
         Ok(Snapshot { rows: shown_rows, frame })
     } else if before.same_columns {
-        read_again(orch, &name, shown_rows, run.now, frame)
+        read_again(v, db, &name, shown_rows, run.now, frame)
     } else {
-        Snapshot::read(orch, &name, false)
+        Snapshot::read(v, db, &name, false)
     };
-    match snapshot.and_then(|s| update_view(orch, &name, &view, &s.render(orch))) {
+    match snapshot.and_then(|s| update_view(v, db, im.now, &name, &view, &s.render(&v.tz))) {
         Ok(w) => warnings.extend(w),
         Err(e) => warnings.push(format!("view not updated: {e}")),
     }
@@ -212,7 +227,8 @@ pub fn import(orch: &Orch, file: Option<&Path>, force: bool) -> Result<(ImportSu
 /// first, or written by the import — since no other process changes them while the lock
 /// is held; so is every task at the version it has now. Only the others are read.
 fn read_again(
-    orch: &Orch,
+    v: &View,
+    db: &dyn Backend,
     view: &str,
     shown: Vec<ViewRow>,
     now: Vec<(Option<usize>, Task, Option<ViewMark>)>,
@@ -229,8 +245,8 @@ fn read_again(
     for (_, task, mark) in now {
         held.insert(task.id.clone(), (mark, Some(Box::new(task))));
     }
-    Ok(orch_store::read(orch.db.as_ref(), |tx| {
-        let order = tx.view_versions(orch.config.queue.done_kept)?;
+    Ok(orch_store::read(db, |tx| {
+        let order = tx.view_versions(v.done_kept)?;
         let mut rows = Vec::with_capacity(order.len());
         for (id, version) in order {
             let (mark, task) = match held.remove(&id) {
@@ -268,19 +284,6 @@ fn forget_other_columns(tx: &mut dyn Tx, view: &str, rows: &[RowTask]) -> orch_s
 /// What the import's transaction fails with when the file is refused (bad ids, conflicts).
 const REFUSED: &str = "the import was refused";
 
-/// What every row of one import shares.
-pub(super) struct Context<'a> {
-    pub orch: &'a Orch,
-    pub doc: &'a Document,
-    pub force: bool,
-    pub now: Timestamp,
-    pub shown: &'a str,
-    /// The file's lines may become the view's marks: it is the view's file, or has the
-    /// columns the view is written with. (A line under other columns would be written
-    /// under the view's header.)
-    pub marks: bool,
-}
-
 /// What one run of the write transaction found (PostgreSQL may run it again).
 #[derive(Default)]
 struct Run {
@@ -313,7 +316,7 @@ impl Before {
     /// The marks of the file's rows the view does not show (`at` holds the places of
     /// those it shows).
     fn read(
-        orch: &Orch,
+        db: &dyn Backend,
         view: &str,
         same_columns: bool,
         file: &[RowTask<'_>],
@@ -323,7 +326,7 @@ impl Before {
         let (outside_marks, marks_total) = if outside.is_empty() {
             (HashMap::new(), None)
         } else {
-            orch_store::read(orch.db.as_ref(), |tx| {
+            orch_store::read(db, |tx| {
                 if outside.len() < SCAN_FROM {
                     let mut marks = HashMap::new();
                     for id in &outside {
@@ -344,10 +347,8 @@ impl Before {
 }
 
 /// The view's rows as it shows them now, and the columns it is written with.
-fn view_rows(orch: &Orch, view: &str) -> Result<(Vec<ViewRow>, Vec<String>)> {
-    Ok(orch_store::read(orch.db.as_ref(), |tx| {
-        Ok((tx.view_lines(view, orch.config.queue.done_kept)?, frame::load(tx, view)?.columns))
-    })?)
+fn view_rows(v: &View, db: &dyn Backend, view: &str) -> Result<(Vec<ViewRow>, Vec<String>)> {
+    Ok(orch_store::read(db, |tx| Ok((tx.view_lines(view, v.done_kept)?, frame::load(tx, view)?.columns)))?)
 }
 
 /// The stored tasks of the file's rows that the view does not show. Many such rows in a

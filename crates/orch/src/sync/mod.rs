@@ -7,10 +7,14 @@
 //! since the view last showed it is written back exactly as it was (its "mark": the line
 //! and the task version it showed); a changed row is written in canonical form.
 //!
-//! Each view file has a name in the store (see [`view_name`]) under which its marks,
+//! Each view file has a name in the store (see `View::name`) under which its marks,
 //! the hash of its last text and its frame are kept: two files — another host's
 //! QUEUE.md on a shared database, or a file named by `ORCH_QUEUE_MD` — never pass for
 //! each other. A refresh reads only the rows the view shows, never the DONE history.
+//!
+//! A [`View`] holds what the view's functions need of the queue (its file, the lock,
+//! the display time zone, how many DONE rows it keeps); they take the store, and the
+//! time when they need it, from their caller.
 
 mod check;
 mod edit;
@@ -22,39 +26,102 @@ mod shown;
 pub use check::{Drift, check};
 use file::{OnDisk, on_disk};
 pub(crate) use file::{read_bytes, read_optional, utf8};
-pub use import::{ImportSummary, import};
+pub use import::{Import, ImportSummary, import};
 
 use crate::error::{Error, Result};
-use crate::home::write_atomic;
-use crate::ops::Orch;
+use crate::home::{Home, write_atomic};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
 use orch_core::queue_md::{Document, RowOut, render_row};
 use orch_core::task_row::task_cells;
-use orch_store::{ListFilter, ViewMark, ViewRow};
+use orch_store::{Backend, ListFilter, ViewMark, ViewRow};
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-/// The name, in the store, of this queue's view file: its absolute path, and on a
-/// database several hosts share (PostgreSQL) the host's name before it, since each host
-/// has its own file. Worked out once per process. A database from before views had names
-/// keeps the one view's marks, hash and frame under `''`; the first view to come takes
-/// them over.
-pub(crate) fn view_name(orch: &Orch) -> Result<String> {
-    if let Some(name) = orch.view_name.get() {
-        return Ok(name.clone());
+/// A queue's QUEUE.md view: the file (if there is one) and what rendering, refreshing,
+/// importing and checking it take besides the store.
+#[derive(Debug)]
+pub struct View {
+    file: Option<PathBuf>,
+    /// The file is output only (`ORCH_QUEUE_MD_READ_ONLY=1`).
+    read_only: bool,
+    /// The database is one several hosts share (PostgreSQL): each host has its own file.
+    shared: bool,
+    /// `.orch/view.lock`, held while the view is rendered and written.
+    lock_path: PathBuf,
+    /// `.orch/`, where drift of a read-only view is saved.
+    home_dir: PathBuf,
+    /// `queue.done_kept`: the DONE rows the view shows.
+    done_kept: usize,
+    /// The display time zone the cells are written and read in.
+    tz: TimeZone,
+    /// The file's name in the store, once worked out ([`View::name`]).
+    name: OnceLock<String>,
+}
+
+impl View {
+    /// The view `file` of the queue in `home`, its database at `db_url`.
+    pub fn new(
+        file: Option<PathBuf>,
+        read_only: bool,
+        home: &Home,
+        db_url: &str,
+        done_kept: usize,
+        tz: TimeZone,
+    ) -> View {
+        View {
+            file,
+            read_only,
+            shared: db_url.starts_with("postgres://") || db_url.starts_with("postgresql://"),
+            lock_path: home.view_lock_path(),
+            home_dir: home.dir.clone(),
+            done_kept,
+            tz,
+            name: OnceLock::new(),
+        }
     }
-    let path = orch.queue_file.as_deref().map_or_else(|| "-".to_string(), |p| absolute(p).display().to_string());
-    let shared = orch.db_url.starts_with("postgres://") || orch.db_url.starts_with("postgresql://");
-    let name = if shared { format!("{}:{path}", crate::runner::hostname()) } else { path };
-    let (mine, legacy) = orch_store::read(orch.db.as_ref(), |tx| Ok((tx.view_get(&name)?, tx.view_get("")?)))?;
-    if mine.is_none() && legacy.is_some() {
-        orch_store::write(orch.db.as_ref(), |tx| {
-            if tx.view_get(&name)?.is_none() && tx.view_get("")?.is_some() {
-                tx.view_rename("", &name)?;
-            }
-            Ok(())
-        })?;
+
+    /// The view file, if there is one.
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
     }
-    Ok(orch.view_name.get_or_init(|| name).clone())
+
+    /// Whether the view is output only.
+    pub fn read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// The name, in the store, of this queue's view file: its absolute path, and on a
+    /// database several hosts share (PostgreSQL) the host's name before it, since each
+    /// host has its own file. Worked out once per process. A database from before views
+    /// had names keeps the one view's marks, hash and frame under `''`; the first view to
+    /// come takes them over.
+    pub(crate) fn name(&self, db: &dyn Backend) -> Result<String> {
+        if let Some(name) = self.name.get() {
+            return Ok(name.clone());
+        }
+        let path = self.file.as_deref().map_or_else(|| "-".to_string(), |p| absolute(p).display().to_string());
+        let name = if self.shared { format!("{}:{path}", crate::runner::hostname()) } else { path };
+        let (mine, legacy) = orch_store::read(db, |tx| Ok((tx.view_get(&name)?, tx.view_get("")?)))?;
+        if mine.is_none() && legacy.is_some() {
+            orch_store::write(db, |tx| {
+                if tx.view_get(&name)?.is_none() && tx.view_get("")?.is_some() {
+                    tx.view_rename("", &name)?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(self.name.get_or_init(|| name).clone())
+    }
+
+    /// Takes the view lock; held while the value lives.
+    pub(crate) fn lock(&self) -> Result<ViewLock> {
+        let path = &self.lock_path;
+        let f = crate::home::open_private(path)?;
+        f.lock().map_err(|e| Error::io(path, e))?;
+        Ok(ViewLock(f))
+    }
 }
 
 /// `p` made absolute, its folder's symbolic links resolved (the file may not exist yet).
@@ -88,8 +155,8 @@ pub(crate) struct Snapshot {
 
 impl Snapshot {
     /// The view's rows (every task with `all`) and the frame of `view`.
-    pub(crate) fn read(orch: &Orch, view: &str, all: bool) -> Result<Snapshot> {
-        Ok(orch_store::read(orch.db.as_ref(), |tx| {
+    pub(crate) fn read(v: &View, db: &dyn Backend, view: &str, all: bool) -> Result<Snapshot> {
+        Ok(orch_store::read(db, |tx| {
             let frame = frame::load(tx, view)?;
             if all {
                 let mut marks = tx.view_marks(view)?;
@@ -103,18 +170,18 @@ impl Snapshot {
                     .collect();
                 return Ok(Snapshot { rows, frame });
             }
-            Ok(Snapshot { rows: tx.view_lines(view, orch.config.queue.done_kept)?, frame })
+            Ok(Snapshot { rows: tx.view_lines(view, v.done_kept)?, frame })
         })?)
     }
 
     /// The view: its rows in order, each as the view last showed it when the task has
     /// not changed since, else in canonical form (with a new mark). The file is built
     /// in one buffer.
-    pub(crate) fn render(&self, orch: &Orch) -> Rendered {
+    pub(crate) fn render(&self, tz: &TimeZone) -> Rendered {
         let mut new_marks = Vec::new();
         for row in &self.rows {
             if let ViewRow::Changed { task, .. } = row {
-                let line = render_row(&task_cells(task, &self.frame.columns, &orch.tz));
+                let line = render_row(&task_cells(task, &self.frame.columns, tz));
                 let mark = ViewMark { version: task.version, line, eol: self.frame.eol.clone() };
                 new_marks.push((task.id.clone(), mark));
             }
@@ -137,26 +204,19 @@ impl Snapshot {
 }
 
 /// Renders view `view` from one snapshot of the database.
-pub(crate) fn render(orch: &Orch, view: &str, all: bool) -> Result<Rendered> {
-    Ok(Snapshot::read(orch, view, all)?.render(orch))
+fn render(v: &View, db: &dyn Backend, view: &str, all: bool) -> Result<Rendered> {
+    Ok(Snapshot::read(v, db, view, all)?.render(&v.tz))
 }
 
 /// Holds the view lock while alive.
 pub(crate) struct ViewLock(#[allow(dead_code)] File);
 
-pub(crate) fn lock_view(orch: &Orch) -> Result<ViewLock> {
-    let path = orch.home.view_lock_path();
-    let f = crate::home::open_private(&path)?;
-    f.lock().map_err(|e| Error::io(&path, e))?;
-    Ok(ViewLock(f))
-}
-
 /// Writes `r` to `path` and records its marks and hash under `view` (when `path` is the
 /// view file).
-fn write_view(orch: &Orch, view: &str, path: &Path, r: &Rendered, is_view: bool) -> Result<()> {
+fn write_view(db: &dyn Backend, view: &str, path: &Path, r: &Rendered, is_view: bool) -> Result<()> {
     write_atomic(path, r.text.as_bytes())?;
     if is_view {
-        record_marks(orch, view, r)?;
+        record_marks(db, view, r)?;
     }
     Ok(())
 }
@@ -164,9 +224,9 @@ fn write_view(orch: &Orch, view: &str, path: &Path, r: &Rendered, is_view: bool)
 /// Records what view `view` now shows: the marks of rows written anew and the hash.
 /// When both are recorded already, the transaction writes nothing (and its commit costs
 /// no sync).
-fn record_marks(orch: &Orch, view: &str, r: &Rendered) -> Result<()> {
+fn record_marks(db: &dyn Backend, view: &str, r: &Rendered) -> Result<()> {
     let h = hash(r.text.as_bytes());
-    orch_store::write(orch.db.as_ref(), |tx| {
+    orch_store::write(db, |tx| {
         for (id, m) in &r.marks {
             tx.view_mark_set(view, id, m)?;
         }
@@ -181,52 +241,59 @@ fn record_marks(orch: &Orch, view: &str, r: &Rendered) -> Result<()> {
 /// Brings QUEUE.md up to date after a change. A file with edits that were not imported
 /// is left alone (a warning says so) unless the view is read-only, where the edits are
 /// drift: they are saved aside under `.orch/drift/` and the view is written.
-pub fn refresh(orch: &Orch) -> Result<Option<String>> {
-    let Some(path) = orch.queue_file.clone() else { return Ok(None) };
-    let view = view_name(orch)?;
-    let _lock = lock_view(orch)?;
-    let r = render(orch, &view, false)?;
-    update_view(orch, &view, &path, &r)
+pub fn refresh(v: &View, db: &dyn Backend, now: Timestamp) -> Result<Option<String>> {
+    let Some(path) = v.file.clone() else { return Ok(None) };
+    let view = v.name(db)?;
+    let _lock = v.lock()?;
+    let r = render(v, db, &view, false)?;
+    update_view(v, db, now, &view, &path, &r)
 }
 
 /// Puts the rendered view `r` over the view file at `path` as [`refresh`] does; the
 /// caller holds the view lock and rendered `r` under it. A file that already holds
 /// exactly `r` is not written again.
-pub(crate) fn update_view(orch: &Orch, view: &str, path: &Path, r: &Rendered) -> Result<Option<String>> {
+pub(crate) fn update_view(
+    v: &View,
+    db: &dyn Backend,
+    now: Timestamp,
+    view: &str,
+    path: &Path,
+    r: &Rendered,
+) -> Result<Option<String>> {
     let mut warning = None;
     match on_disk(path, r.text.as_bytes())? {
         OnDisk::Same => {
             if !r.marks.is_empty() {
-                record_marks(orch, view, r)?;
+                record_marks(db, view, r)?;
             }
             return Ok(None);
         }
-        OnDisk::Other { hash } if has_edits(orch, view, &hash)? => {
-            if !orch.queue_read_only {
+        OnDisk::Other { hash } if has_edits(db, view, &hash)? => {
+            if !v.read_only {
                 return Ok(Some(format!(
                     "{} has edits that are not imported; it was not rewritten (run `orch import`, or `orch export --force` to discard them)",
                     path.display()
                 )));
             }
-            warning = Some(drift_saved(orch, path)?);
+            warning = Some(drift_saved(v, now, path)?);
         }
         OnDisk::Other { .. } | OnDisk::Missing => {}
     }
-    write_view(orch, view, path, r, true)?;
+    write_view(db, view, path, r, true)?;
     Ok(warning)
 }
 
 /// Whether the view file, whose text hashes to `current`, differs from what orch last
 /// wrote or imported there: a person edited it since.
-fn has_edits(orch: &Orch, view: &str, current: &str) -> Result<bool> {
-    let stored = orch_store::read(orch.db.as_ref(), |tx| tx.view_get(view))?.and_then(|v| v.hash);
+fn has_edits(db: &dyn Backend, view: &str, current: &str) -> Result<bool> {
+    let stored = orch_store::read(db, |tx| tx.view_get(view))?.and_then(|v| v.hash);
     Ok(stored.as_deref() != Some(current))
 }
 
 /// Saves the edits of a read-only view at `path` aside; the warning that says where.
-fn drift_saved(orch: &Orch, path: &Path) -> Result<String> {
+fn drift_saved(v: &View, now: Timestamp, path: &Path) -> Result<String> {
     let text = read_bytes(path)?.unwrap_or_default();
-    let kept = file::save_drift(&orch.home.dir, orch.now(), &text)?;
+    let kept = file::save_drift(&v.home_dir, now, &text)?;
     Ok(format!(
         "{} is read-only output; edits to it were drift, saved to {} and replaced",
         path.display(),
@@ -238,8 +305,15 @@ fn drift_saved(orch: &Orch, path: &Path) -> Result<String> {
 /// warnings. Over a QUEUE.md with edits that were not imported, it refuses unless
 /// `force` (which discards them) or the view is read-only (where they are drift, saved
 /// under `.orch/drift/`).
-pub fn export(orch: &Orch, file: Option<&Path>, all: bool, force: bool) -> Result<(std::path::PathBuf, Vec<String>)> {
-    let view = orch.queue_file.clone();
+pub fn export(
+    v: &View,
+    db: &dyn Backend,
+    now: Timestamp,
+    file: Option<&Path>,
+    all: bool,
+    force: bool,
+) -> Result<(std::path::PathBuf, Vec<String>)> {
+    let view = v.file.clone();
     let target = match (file, &view) {
         (Some(f), _) => f.to_path_buf(),
         (None, Some(v)) => v.clone(),
@@ -248,16 +322,16 @@ pub fn export(orch: &Orch, file: Option<&Path>, all: bool, force: bool) -> Resul
         }
     };
     let is_view = view.as_deref().is_some_and(|v| same_file(v, &target));
-    let name = view_name(orch)?;
-    let _lock = lock_view(orch)?;
-    let r = render(orch, &name, all)?;
+    let name = v.name(db)?;
+    let _lock = v.lock()?;
+    let r = render(v, db, &name, all)?;
     let mut warnings = Vec::new();
     if is_view
         && let OnDisk::Other { hash } = on_disk(&target, r.text.as_bytes())?
-        && has_edits(orch, &name, &hash)?
+        && has_edits(db, &name, &hash)?
     {
-        if orch.queue_read_only {
-            warnings.push(drift_saved(orch, &target)?);
+        if v.read_only {
+            warnings.push(drift_saved(v, now, &target)?);
         } else if !force {
             return Err(Error::Conflict(format!(
                 "{} has edits that are not imported: run `orch import` first, or `orch export --force` to discard them",
@@ -265,7 +339,7 @@ pub fn export(orch: &Orch, file: Option<&Path>, all: bool, force: bool) -> Resul
             )));
         }
     }
-    write_view(orch, &name, &target, &r, is_view)?;
+    write_view(db, &name, &target, &r, is_view)?;
     Ok((target, warnings))
 }
 

@@ -119,7 +119,7 @@ impl Env {
     }
 
     pub(crate) fn db(&self) -> &dyn Backend {
-        self.orch.db.as_ref()
+        self.orch.db()
     }
 
     pub(crate) fn now(&self) -> Timestamp {
@@ -406,16 +406,16 @@ fn cancel_replan_and_retry(env: &Env) {
 fn the_seed_imports_and_exports_byte_for_byte(env: &Env) {
     let queue = env.dir.path().join("QUEUE.md");
     std::fs::write(&queue, SEED).unwrap();
-    let (summary, _) = orch::sync::import(&env.orch, Some(&queue), false).expect("import");
+    let (summary, _) = env.orch.import(Some(&queue), false).expect("import");
     assert_eq!(summary.added.len(), 26);
     let out = env.dir.path().join("OUT.md");
-    orch::sync::export(&env.orch, Some(&out), false, false).expect("export");
+    env.orch.export(Some(&out), false, false).expect("export");
     assert_eq!(std::fs::read_to_string(&out).unwrap(), SEED);
     assert_eq!(std::fs::read_to_string(&queue).unwrap(), SEED);
     assert_eq!(env.orch.list(&ListFilter::default()).unwrap().len(), 26);
     // A change rewrites its row only.
     let (t, _) = env.orch.apply("ORCH-026", &Command::Note { text: "checked".into() }).unwrap();
-    orch::sync::export(&env.orch, Some(&out), false, false).expect("export");
+    env.orch.export(Some(&out), false, false).expect("export");
     let text = std::fs::read_to_string(&out).unwrap();
     let changed: Vec<_> = text.lines().zip(SEED.lines()).filter(|(a, b)| a != b).collect();
     assert_eq!(changed.len(), 1, "{changed:?}");

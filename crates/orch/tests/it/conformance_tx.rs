@@ -429,7 +429,7 @@ fn migrate_copies_a_queue_with_its_history(env: &Env) {
     let src = Env::new(Kind::Sqlite, "").unwrap();
     let queue = src.dir.path().join("QUEUE.md");
     std::fs::write(&queue, SEED).unwrap();
-    orch::sync::import(&src.orch, Some(&queue), false).unwrap();
+    src.orch.import(Some(&queue), false).unwrap();
     let p0 = |t: &str, key: Option<&str>| NewTask {
         task: t.into(),
         priority: Some(Priority::P0),
@@ -471,7 +471,7 @@ fn migrate_copies_a_queue_with_its_history(env: &Env) {
     // The copy is a working queue: its view is the source's, and new work continues.
     let out = |e: &Env| {
         let p = e.dir.path().join("OUT.md");
-        orch::sync::export(&e.orch, Some(&p), true, false).unwrap();
+        e.orch.export(Some(&p), true, false).unwrap();
         std::fs::read_to_string(p).unwrap()
     };
     assert_eq!(out(env), out(&src));

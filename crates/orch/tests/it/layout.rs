@@ -79,6 +79,10 @@ fn arrows_point_inward_services_never_reach_out_to_front_ends_or_the_dispatcher(
         if rel.starts_with("ops/") || rel.starts_with("gate/") {
             assert!(!text.contains("crate::dispatch"), "src/{rel} uses the dispatcher, which sits above it");
         }
+        let below_ops = rel.starts_with("sync/") || rel == "event_log.rs" || rel == "persist.rs";
+        if below_ops || rel.starts_with("gate/") {
+            assert!(!text.contains("crate::ops"), "src/{rel} uses the operations, which sit above it");
+        }
     }
 }
 

@@ -486,7 +486,7 @@ mod store {
         finish(env, &a2, Finish::Done { notes: None });
         advance(env, 1);
         let c = claim(env, "z"); // ORCH-003, still running
-        let db = env.orch.db.as_ref();
+        let db = env.orch.db();
 
         // runs_since: started or ended in the window, or still going.
         let all = orch_store::read(db, |tx| tx.runs_since(t0)).unwrap();

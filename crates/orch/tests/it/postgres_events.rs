@@ -70,17 +70,17 @@ fn a_number_drawn_by_a_writer_that_rolled_back_is_passed_over_at_once() {
     add_tasks(&db.url, 1);
     let dir = tempfile::tempdir().unwrap();
     let orch = open_orch(dir.path(), &db.url);
-    let start = seqs_after(orch.db.as_ref(), 0).last().copied().unwrap();
+    let start = seqs_after(orch.db(), 0).last().copied().unwrap();
     let (mut gone, lost) = writer_in_flight(&db.url);
     gone.batch_execute("ROLLBACK").unwrap();
     orch.add(&NewTask { task: "after the gap".into(), ..NewTask::default() }).unwrap();
     let t0 = Instant::now();
-    let seen = seqs_after(orch.db.as_ref(), start);
+    let seen = seqs_after(orch.db(), start);
     assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert!(seen[0] > lost, "{seen:?} after the lost {lost}");
     // The events file of this home is complete, gap and all.
-    let file = std::fs::read_to_string(orch.home.events_path()).unwrap();
+    let file = std::fs::read_to_string(orch.home().events_path()).unwrap();
     assert!(file.lines().last().unwrap().contains(&format!("\"seq\":{}", seen[0])), "{file}");
 }
 

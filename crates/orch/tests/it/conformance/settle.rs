@@ -150,7 +150,7 @@ pub(super) fn done_and_settle_write_what_the_general_way_writes(env: &Env) {
     assert_eq!([&cd.task.id, &cp.task.id, &cs.task.id], [&dep, &plain, &by_dispatcher]);
     env.done(&cd, "- ok\nRisks: none");
     env.done(&cp, "- ok\nRisks: none");
-    let orch::gate::Step::Decided(d) = orch::gate::first_step(&env.orch.config.gate, "- ok\nRisks: none") else {
+    let orch::gate::Step::Decided(d) = orch::gate::first_step(&env.orch.config().gate, "- ok\nRisks: none") else {
         panic!("the rules decide a compact report")
     };
     let run = RunRef { task_id: &cs.task.id, run_id: &cs.run.id, token: &cs.run.lease_token };

@@ -1,7 +1,9 @@
-//! A turn of the dispatcher and the starts it makes: one transaction records where the
-//! workers started since the last turn run, settles the runs that ended since, and
-//! claims a task for each free slot (while the day's cost budget is not spent), each
-//! under a lease recorded with this dispatcher's identity (`ops::turn`). Only once that
+//! The dispatcher takes a turn and makes the starts it leads to: it decides what the
+//! turn holds and acts on it once committed (the transaction itself is
+//! `ops::dispatch_turn`; one run's end alone is `ops::settle`/`ops::settle_fast`). One
+//! transaction records where the workers started since the last turn run, settles the
+//! runs that ended since, and claims a task for each free slot (while the day's cost
+//! budget is not spent), each under a lease recorded with this dispatcher's identity. Only once that
 //! is committed are the ends reported and the claimed tasks handed to the launcher
 //! thread, which starts their workers (`launch`); a worker that cannot start is a
 //! transient failure, settled in the next turn.
@@ -56,7 +58,8 @@ impl Dispatcher<'_> {
     /// One turn (see the module's doc); claims only when `claim`. Returns true when
     /// claiming found nothing eligible now (or the day's budget is spent).
     pub(super) fn turn(&mut self, claim: bool) -> Result<bool> {
-        if claim && self.orch.config.budget.daily_cost_usd > 0.0 && self.ended.iter().any(|e| e.usage.cost_usd > 0.0) {
+        if claim && self.orch.config().budget.daily_cost_usd > 0.0 && self.ended.iter().any(|e| e.usage.cost_usd > 0.0)
+        {
             // The day's budget counts what the ended runs cost: write them first.
             self.turn(false)?;
         }
@@ -109,7 +112,7 @@ impl Dispatcher<'_> {
     fn claim_request(&self, no: usize) -> ClaimRequest {
         ClaimRequest {
             owner: self.opts.owner.clone().unwrap_or_else(|| format!("worker:{}-{no}", self.host)),
-            lease: self.orch.config.dispatcher.lease,
+            lease: self.orch.config().dispatcher.lease,
             host: Some(self.host.clone()),
             pid: None,
             pgid: None,
@@ -139,7 +142,7 @@ impl Dispatcher<'_> {
     /// heartbeat from the config.
     pub(super) fn slot_for(&self, c: &Claimed, no: usize) -> Slot {
         let now = Instant::now();
-        let lease = to_std(self.orch.config.dispatcher.lease);
+        let lease = to_std(self.orch.config().dispatcher.lease);
         Slot {
             no,
             task_id: c.task.id.clone(),
@@ -148,7 +151,7 @@ impl Dispatcher<'_> {
             title: crate::console::clip(&c.task.task, 60).to_string(),
             group: None,
             started: now,
-            deadline: now + to_std(self.orch.config.worker.timeout),
+            deadline: now + to_std(self.orch.config().worker.timeout),
             next_heartbeat: now + lease / 3,
             stop: None,
             kill_at: None,
@@ -182,7 +185,7 @@ impl Dispatcher<'_> {
     /// True when runs started today (display time zone) cost `budget.daily_cost_usd` or
     /// more: claiming stops until tomorrow, said once (and `orch kpi` alerts).
     fn daily_budget_spent(&mut self) -> Result<bool> {
-        let limit = self.orch.config.budget.daily_cost_usd;
+        let limit = self.orch.config().budget.daily_cost_usd;
         if limit <= 0.0 {
             return Ok(false);
         }

@@ -1,4 +1,7 @@
-//! A run's end in one step of the store. The transition is computed from the task as
+//! The fast path of `settle`: one run's end written in one step of the store, when
+//! nothing follows it (`settle.rs` is the general way, any end; `dispatch_turn.rs`
+//! writes a dispatcher's many ends and claims in one transaction; `dispatch/take_turn.rs`
+//! is the dispatcher deciding what goes into that turn). The transition is computed from the task as
 //! read before — by `done`, before the gate, or at the start of the settle's own
 //! transaction — and the store writes it — the task, the verdict and the end on its run,
 //! the events — with a compare-and-set on the version read
@@ -9,7 +12,7 @@
 //! is exactly what `persist` would write: the same transition, the same run end, the same
 //! events with the run's ids.
 
-use super::run::verdict_event;
+use super::verdict::verdict_event;
 use jiff::Timestamp;
 use orch_core::policy::RetryPolicy;
 use orch_core::state::{Change, Command, RunEffect, transition};
@@ -25,7 +28,7 @@ pub(crate) struct Known<'a> {
 /// Writes `cmd` on `k.task` in one step when the store still holds it as read; the task
 /// as saved, or `None` when the caller must go the general way (nothing was written).
 /// `verdict` (the gate's, on `k.run`) is recorded first, with its event, as
-/// `run::verdict_in` does.
+/// `verdict::verdict_in` does.
 pub(super) fn settle(
     tx: &mut dyn Tx,
     k: &Known<'_>,
@@ -46,7 +49,7 @@ pub(super) fn settle(
         s if s == before.status => false,
         Status::Pending if !task.depends_on.is_empty() => return Ok(None),
         Status::Pending => false,
-        _ => task.status == Status::Done || super::failed_for_good(&task),
+        _ => task.status == Status::Done || crate::persist::failed_for_good(&task),
     };
     let end = match &run {
         RunEffect::End { outcome, class, reason } => Some(RunEnd {

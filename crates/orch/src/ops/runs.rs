@@ -1,8 +1,11 @@
-//! Bookkeeping of runs for the process side: where a worker runs, what it used (per
-//! run, per task, per day), what the gate said, whether a run still holds its lease, and
-//! what the tasks it depends on reported.
+//! Bookkeeping of runs (the store's `Run` records; the `orch run` command is
+//! `dispatch`) for the process side: where a worker runs, what it used (per run, per
+//! task, per day), what the gate said, whether a run still holds its lease, and what the
+//! tasks it depends on reported.
 
 use super::Orch;
+use super::rules::finished_by_holder;
+use super::verdict::{run_event, verdict_in};
 use crate::error::{Error, Result};
 use orch_core::event::{Event, Level, kind};
 use orch_core::outcome::Usage;
@@ -17,11 +20,6 @@ pub enum LeaseState {
     Finished,
     /// Gone: cancelled, expired and taken, edited by hand.
     Lost,
-}
-
-/// The note of a task stopped by its cost budget.
-pub(crate) fn cost_limit_reason(spent: f64, limit: f64) -> String {
-    format!("cost_limit: ${spent:.2} spent (limit ${limit:.2})")
 }
 
 /// A task this one depends on, as its worker sees it.
@@ -96,7 +94,7 @@ impl Orch {
                 let holds = tx.task_get(task_id)?.and_then(|t| t.lease).is_some_and(|l| &l.token == token);
                 let state = if holds {
                     LeaseState::Held
-                } else if tx.run_get(run_id)?.is_some_and(|r| super::settle::finished_by_holder(r.outcome.as_deref())) {
+                } else if tx.run_get(run_id)?.is_some_and(|r| finished_by_holder(r.outcome.as_deref())) {
                     LeaseState::Finished
                 } else {
                     LeaseState::Lost
@@ -153,48 +151,4 @@ impl Orch {
             Ok(())
         })
     }
-}
-
-/// Records the gate's verdict on a run, with its `gate.verdict` event, inside `tx`.
-pub(crate) fn verdict_in(
-    tx: &mut dyn orch_store::Tx,
-    run_id: &str,
-    verdict: &str,
-    reason: &str,
-    now: jiff::Timestamp,
-) -> orch_store::Result<()> {
-    let Some(run) = tx.run_get(run_id)? else { return tx.run_set_verdict(run_id, verdict, reason) };
-    verdict_on(tx, &run, verdict, reason, now)
-}
-
-/// [`verdict_in`] for a run already read.
-pub(crate) fn verdict_on(
-    tx: &mut dyn orch_store::Tx,
-    run: &Run,
-    verdict: &str,
-    reason: &str,
-    now: jiff::Timestamp,
-) -> orch_store::Result<()> {
-    tx.run_set_verdict(&run.id, verdict, reason)?;
-    tx.event_insert(&verdict_event(run, verdict, reason, now))?;
-    Ok(())
-}
-
-/// The `gate.verdict` event of a run.
-pub(crate) fn verdict_event(run: &Run, verdict: &str, reason: &str, now: jiff::Timestamp) -> Event {
-    let mut e = run_event(run, now, kind::GATE_VERDICT);
-    e.level = if verdict == "PASS" { Level::Info } else { Level::Warn };
-    e.msg = Some(format!("{verdict}: {reason}"));
-    e
-}
-
-/// An event about a run, carrying its ids.
-fn run_event(run: &Run, now: jiff::Timestamp, name: &str) -> Event {
-    let mut e = Event::new(now, name);
-    e.task_id = Some(run.task_id.clone());
-    e.run_id = Some(run.id.clone());
-    e.trace_id = Some(run.trace_id.clone());
-    e.owner = Some(run.owner.clone());
-    e.attempt = Some(run.attempt);
-    e
 }

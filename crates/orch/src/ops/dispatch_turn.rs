@@ -1,4 +1,6 @@
-//! A dispatcher's turn in one transaction: record where the workers it started run,
+//! A dispatcher's turn written in one transaction — many settles and claims at once
+//! (`settle.rs`/`settle_fast.rs` write one run's end; `dispatch/take_turn.rs` decides
+//! what goes into the turn and acts on it once committed). The turn: record where the workers it started run,
 //! settle the runs that ended (each exactly as [`Orch::settle`] would), and claim tasks
 //! for its free slots (each exactly as [`Orch::claim`] would, one after another, so a
 //! task the endings made eligible — a dependency DONE, a resource freed — can be among
@@ -8,7 +10,7 @@
 //! crash before that loses nothing, since the turn is then either whole in the database
 //! or not there at all.
 
-use super::claim::{Rules, claim_in};
+use super::claim::claim_in;
 use super::settle::settle_in;
 use super::{ClaimRequest, Claimed, Ending, Orch, Settled};
 use crate::error::Result;
@@ -41,17 +43,16 @@ impl Orch {
     /// Writes `turn` in one transaction.
     pub fn turn(&self, turn: &Turn<'_>) -> Result<TurnDone> {
         let now = self.now();
-        let settle = self.settle_rules();
-        let claim = Rules { policy: &self.policy, cost_limit: self.config.budget.task_cost_usd };
+        let rules = self.rules();
         let write = |tx: &mut dyn orch_store::Tx| {
             for (run_id, p) in turn.processes {
                 tx.run_set_process(run_id, p)?;
             }
             let settled =
-                turn.endings.iter().map(|e| settle_in(tx, e, now, &settle, None)).collect::<Result<Vec<_>, _>>()?;
+                turn.endings.iter().map(|e| settle_in(tx, e, now, &rules, None)).collect::<Result<Vec<_>, _>>()?;
             let mut claimed = Vec::with_capacity(turn.claims.len());
             for req in turn.claims {
-                match claim_in(tx, req, now, &claim)? {
+                match claim_in(tx, req, now, &rules)? {
                     Some(c) => claimed.push(c),
                     None => return Ok((settled, claimed, false)),
                 }
