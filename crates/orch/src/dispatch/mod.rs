@@ -1,8 +1,9 @@
 //! The dispatcher (`orch run`, and `orch exec` for one task): a loop that sweeps expired
 //! leases, renews leases, enforces deadlines, writes a turn (the processes started, the
 //! runs that ended, a claim per free slot: one transaction) and then starts the claimed
-//! tasks' workers, and reaps. This file owns the loop and how it ends; the slots' timers
-//! and lease checks are in `slots`, the turn and the starts in `take_turn`, a process's end
+//! tasks' workers, and reaps. This file owns the loop and how it ends; what the dispatcher
+//! keeps (options, slots, ended runs) is in `state`, the slots' timers and lease checks
+//! in `slots`, the turn and the starts in `take_turn`, a process's end
 //! in `reap`, what wakes the loop in `wake`.
 //!
 //! One thread runs the loop; it sleeps on a channel fed by the launcher thread (a
@@ -30,22 +31,20 @@ mod progress;
 mod reap;
 mod recover;
 mod slots;
+mod state;
 #[cfg(test)]
 mod strays_tests;
 mod take_turn;
 mod wake;
 
 pub use progress::Counts;
+pub use state::{RunOptions, Summary};
 
 use crate::error::{Error, Result};
 use crate::ops::{Orch, Outcome, RunRef};
 use crate::runner::{self, hostname};
 use msg::Msg;
-use orch_core::outcome::Exit;
-use orch_core::task::Status;
-use progress::Progress;
-use slots::Slot;
-use std::collections::HashMap;
+use state::{Dispatcher, Slot, Stop, to_std};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
@@ -64,65 +63,6 @@ const STORE_RETRY: Duration = Duration::from_millis(250);
 const VIEW_EVERY: Duration = Duration::from_millis(500);
 /// How long `events.jsonl` may lag behind the database while the dispatcher runs.
 const EVENTS_EVERY: Duration = Duration::from_millis(100);
-
-#[derive(Clone, Debug)]
-pub struct RunOptions {
-    pub workers: usize,
-    pub until_idle: bool,
-    /// Argv template; `None` is `worker.command` from the config.
-    pub command: Option<Vec<String>>,
-    /// Owner name; `None` names each slot `worker:HOST-N`.
-    pub owner: Option<String>,
-    /// Stop after this many claims (exec: 1).
-    pub max_claims: Option<usize>,
-    pub spawned_by: &'static str,
-    pub quiet: bool,
-}
-
-/// What a dispatcher did, for its summary and exit code.
-#[derive(Clone, Debug, Default, serde::Serialize)]
-pub struct Summary {
-    pub counts: Counts,
-    pub elapsed_s: f64,
-    /// The signal that stopped it (`SIGTERM`, `SIGINT`, `SIGHUP`), if one did.
-    pub stopped_by: Option<String>,
-    /// The last task it finished and how its worker exited (exec's exit code).
-    pub last_task: Option<String>,
-    pub last_status: Option<Status>,
-    #[serde(skip)]
-    pub last_exit: Option<Exit>,
-}
-
-struct Dispatcher<'a> {
-    orch: &'a Orch,
-    opts: RunOptions,
-    host: String,
-    /// `HOST:PID:START`, recorded on every run this dispatcher claims.
-    me: String,
-    /// Claimed tasks for the launcher thread to start; `None` once the loop is over.
-    launches: Option<mpsc::Sender<Box<crate::ops::Claimed>>>,
-    slots: HashMap<String, Slot>,
-    /// Runs whose exit came before the launcher said their process had started (task
-    /// id, attempt, title): reaped at once, their process recorded when the start is heard.
-    early_exits: HashMap<String, (String, u32, String)>,
-    /// Runs that ended, for the next turn to settle.
-    ended: Vec<take_turn::Ended>,
-    /// Processes that ended while the store could not be used: reaped again.
-    unreaped: Vec<(String, Exit)>,
-    /// Since when the store has been failing (busy or away), while it is.
-    store_down: Option<Instant>,
-    /// Workers started whose process the next turn records, and by when it must.
-    unrecorded: Vec<(String, orch_store::ProcessInfo)>,
-    record_by: Option<Instant>,
-    tx: mpsc::Sender<Msg>,
-    progress: Progress,
-    claims: usize,
-    draining: bool,
-    stopped_by: Option<&'static str>,
-    view_dirty: bool,
-    summary: Summary,
-    budget_announced: Option<jiff::civil::Date>,
-}
 
 /// Runs the dispatcher until it is told to stop, or (with `until_idle`/`max_claims`)
 /// until there is nothing more to do.
@@ -174,38 +114,7 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
     result.map(|()| d.summary)
 }
 
-impl<'a> Dispatcher<'a> {
-    fn new(
-        orch: &'a Orch,
-        opts: RunOptions,
-        host: String,
-        launches: mpsc::Sender<Box<crate::ops::Claimed>>,
-        tx: mpsc::Sender<Msg>,
-    ) -> Dispatcher<'a> {
-        Dispatcher {
-            orch,
-            launches: Some(launches),
-            early_exits: HashMap::new(),
-            progress: Progress::new(orch.tz().clone(), opts.quiet),
-            opts,
-            host,
-            me: runner::identity(),
-            slots: HashMap::new(),
-            ended: Vec::new(),
-            unreaped: Vec::new(),
-            store_down: None,
-            unrecorded: Vec::new(),
-            record_by: None,
-            tx,
-            claims: 0,
-            draining: false,
-            stopped_by: None,
-            view_dirty: false,
-            summary: Summary::default(),
-            budget_announced: None,
-        }
-    }
-
+impl Dispatcher<'_> {
     /// Recovery, the loop, and on an error the shutdown; then the launcher is let go.
     fn run(mut self, rx: &mpsc::Receiver<Msg>) -> (Self, Result<()>) {
         let mut result = Ok(());
@@ -229,10 +138,6 @@ impl<'a> Dispatcher<'a> {
         self.launches = None;
         (self, result)
     }
-}
-
-fn to_std(d: jiff::SignedDuration) -> Duration {
-    d.unsigned_abs()
 }
 
 impl Dispatcher<'_> {
@@ -429,8 +334,8 @@ impl Dispatcher<'_> {
         self.progress.line(&format!("{why}: {} running worker(s) will be put back", self.slots.len()));
         let kill_at = Instant::now() + to_std(self.orch.config().worker.grace);
         for s in self.slots.values_mut() {
-            if s.stop.is_none() || s.stop == Some(slots::Stop::Finished) {
-                s.stop = Some(slots::Stop::Shutdown);
+            if s.stop.is_none() || s.stop == Some(Stop::Finished) {
+                s.stop = Some(Stop::Shutdown);
                 s.group.as_ref().map(runner::Group::terminate);
                 s.kill_at = Some(kill_at);
             }

@@ -6,9 +6,7 @@
 //! the same slot under the same lease, heartbeats and deadline (`gate::after_review` on
 //! its exit). A run its worker finished itself (`orch done`) is only reported.
 
-use super::slots::{Phase, Slot, Stop};
-use super::take_turn::Ended;
-use super::{Dispatcher, to_std};
+use super::state::{Dispatcher, Ended, Phase, Slot, Stop, to_std};
 use crate::error::Result;
 use crate::gate::{self, Decision, Step};
 use crate::home::Home;

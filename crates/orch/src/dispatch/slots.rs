@@ -1,53 +1,15 @@
-//! The dispatcher's running slots and their clocks: a slot per live worker (or its
-//! reviewer), heartbeats that renew the lease three times per lease, the deadline that
+//! The clocks of the dispatcher's slots (a slot per live worker or its reviewer, kept in
+//! `state`): heartbeats that renew the lease three times per lease, the deadline that
 //! holds even while heartbeats succeed, the SIGKILL that follows a SIGTERM after the
 //! grace period, and the lease checks that stop a worker whose task is no longer its own.
 
 use super::msg::Msg;
-use super::{Dispatcher, to_std};
+use super::state::{Dispatcher, Stop, to_std};
 use crate::error::{Error, Result};
-use crate::gate::Decision;
 use crate::ops::LeaseState;
 use crate::runner::{self, Group};
 use orch_core::state::Auth;
 use std::time::{Duration, Instant};
-
-/// Why the dispatcher stopped a process itself (or let it be).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stop {
-    Timeout,
-    LeaseLost,
-    Shutdown,
-    /// The worker finished its task itself (`orch done`, `orch fail`): it may exit on
-    /// its own within the grace period.
-    Finished,
-}
-
-/// One live worker (or its reviewer) and its clocks.
-pub struct Slot {
-    pub no: usize,
-    pub task_id: String,
-    pub run_id: String,
-    pub token: String,
-    /// The task's text, clipped, for the line that says it started.
-    pub title: String,
-    /// The worker's process group; `None` while the launcher starts it (a stop decided
-    /// meanwhile kills it as soon as it has started).
-    pub group: Option<Group>,
-    pub started: Instant,
-    pub deadline: Instant,
-    pub next_heartbeat: Instant,
-    pub stop: Option<Stop>,
-    pub kill_at: Option<Instant>,
-    pub attempt: u32,
-    /// The worker's process, or the reviewer's after a passing report.
-    pub phase: Phase,
-}
-
-pub enum Phase {
-    Work,
-    Review(Decision),
-}
 
 impl Dispatcher<'_> {
     /// The earliest moment the loop must act on its own: a SIGKILL due, and for a slot

@@ -13,40 +13,14 @@
 //! came. Until then recovery finds the worker by the run id in its environment, as it
 //! finds one whose dispatcher died before recording it.
 
-use super::slots::{Phase, Slot};
-use super::{Dispatcher, to_std};
+use super::state::{Dispatcher, Ended, Phase, Slot, to_std};
 use crate::error::Result;
-use crate::ops::{ClaimRequest, Claimed, Ending, Outcome, RunRef, Turn};
+use crate::ops::{ClaimRequest, Claimed, Ending, Outcome, Turn};
 use orch_core::outcome::{Exit, Usage};
 use std::time::{Duration, Instant};
 
 /// How long where a started worker runs may wait for the next turn to be recorded.
 pub const RECORD_WITHIN: Duration = Duration::from_millis(100);
-
-/// A run that ended, waiting for the next turn to be written.
-pub struct Ended {
-    pub task_id: String,
-    pub run_id: String,
-    pub token: String,
-    pub exit: Exit,
-    pub took: Duration,
-    pub outcome: Outcome,
-    pub report: String,
-    pub judged: Option<crate::gate::Decision>,
-    pub usage: Usage,
-}
-
-impl Ended {
-    fn ending(&self) -> Ending<'_> {
-        Ending {
-            run: RunRef { task_id: &self.task_id, run_id: &self.run_id, token: &self.token },
-            outcome: self.outcome.clone(),
-            report: &self.report,
-            judged: self.judged.as_ref(),
-            usage: Some(&self.usage),
-        }
-    }
-}
 
 impl Dispatcher<'_> {
     /// Whether a turn has something to write besides claims: ends to settle, or
