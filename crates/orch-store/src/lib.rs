@@ -248,6 +248,33 @@ pub trait Backend: Send + Sync {
     fn wait_for_change(&self, timeout: std::time::Duration) -> Result<bool>;
     /// Where the data lives, for messages.
     fn describe(&self) -> String;
+    /// What this store can do, for the callers that must choose by it (never by its
+    /// URL). Required, so a wrapper cannot forget to forward it.
+    fn capabilities(&self) -> Capabilities;
+}
+
+/// What a store can do: what a caller outside the store may choose by.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Processes on several hosts may share the store (PostgreSQL): what each machine
+    /// keeps of its own, a view file, is named by host as well as path.
+    pub shared_across_hosts: bool,
+    /// Where the lock that keeps dispatchers apart goes.
+    pub lock_scope: LockScope,
+    /// Another process's commit wakes [`Backend::wait_for_change`] by a notification
+    /// (PostgreSQL's LISTEN/NOTIFY) rather than by polling a counter.
+    pub notify: bool,
+}
+
+/// Where the one-dispatcher lock goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LockScope {
+    /// One dispatcher per database file (SQLite): the lock is a file beside this one,
+    /// the database, so homes that name the same database (`--db`) share it.
+    DatabaseFile(std::path::PathBuf),
+    /// Dispatchers share the database, one per host (PostgreSQL): the lock is the
+    /// queue home's own.
+    Home,
 }
 
 /// [`Tx::task_settle`] by the other primitives, one after the other: for a store with one
@@ -316,15 +343,6 @@ pub fn create(url: &str) -> Result<Box<dyn Backend>> {
     match Location::of(url)? {
         Location::Postgres => Ok(Box::new(postgres::Postgres::open(url)?)),
         Location::Sqlite(path) => Ok(Box::new(sqlite::Sqlite::create(path)?)),
-    }
-}
-
-/// The file of a SQLite database URL (`PATH` or `sqlite://PATH`); `None` for PostgreSQL
-/// or a scheme orch does not know.
-pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
-    match Location::of(url) {
-        Ok(Location::Sqlite(path)) => Some(path.to_path_buf()),
-        _ => None,
     }
 }
 

@@ -27,8 +27,8 @@
 //! instead would spread it over modules that should not know about it.)
 
 use crate::{
-    Backend, ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, Settle, Tx,
-    ViewHistory, ViewInfo, ViewMark, ViewRow,
+    Backend, Capabilities, ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd,
+    Settle, Tx, ViewHistory, ViewInfo, ViewMark, ViewRow,
 };
 use jiff::Timestamp;
 use orch_core::event::Event;
@@ -204,6 +204,10 @@ impl Backend for Masked {
 
     fn describe(&self) -> String {
         self.inner.describe()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
     }
 }
 

@@ -32,7 +32,7 @@ mod tls;
 mod tx;
 mod views;
 
-use super::{Backend, Result, StoreError, Tx};
+use super::{Backend, Capabilities, LockScope, Result, StoreError, Tx};
 use pool::{Failure, Pool, Target, classify, one_line, store_err};
 use postgres::Client;
 use std::sync::Mutex;
@@ -241,6 +241,10 @@ impl Backend for Postgres {
 
     fn describe(&self) -> String {
         self.shown.clone()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { shared_across_hosts: true, lock_scope: LockScope::Home, notify: true }
     }
 }
 

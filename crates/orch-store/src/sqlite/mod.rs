@@ -11,7 +11,7 @@ mod schema;
 mod tx;
 mod views;
 
-use super::{Backend, Result, StoreError, Tx};
+use super::{Backend, Capabilities, LockScope, Result, StoreError, Tx};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -163,6 +163,14 @@ impl Backend for Sqlite {
 
     fn describe(&self) -> String {
         format!("sqlite://{}", self.path.display())
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            shared_across_hosts: false,
+            lock_scope: LockScope::DatabaseFile(self.path.clone()),
+            notify: false,
+        }
     }
 }
 

@@ -43,7 +43,7 @@ pub(crate) fn view_name(orch: &Orch) -> Result<String> {
         return Ok(name.clone());
     }
     let path = orch.queue_file.as_deref().map_or_else(|| "-".to_string(), |p| absolute(p).display().to_string());
-    let shared = orch.db_url.starts_with("postgres://") || orch.db_url.starts_with("postgresql://");
+    let shared = orch.db.capabilities().shared_across_hosts;
     let name = if shared { format!("{}:{path}", crate::runner::hostname()) } else { path };
     let (mine, legacy) = orch_store::read(orch.db.as_ref(), |tx| Ok((tx.view_get(&name)?, tx.view_get("")?)))?;
     if mine.is_none() && legacy.is_some() {

@@ -5,6 +5,7 @@ mod claims;
 mod common;
 #[macro_use]
 mod conformance;
+mod conformance_contract;
 mod conformance_tx;
 mod conformance_view;
 mod db_state;
