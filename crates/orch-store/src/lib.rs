@@ -232,6 +232,22 @@ pub trait Tx {
 pub trait Backend: Send + Sync {
     /// Runs `f` in a write transaction (SQLite: `BEGIN IMMEDIATE`) and commits when it
     /// returns `Ok`; rolls back on `Err`.
+    ///
+    /// **The closure may run again.** When an attempt fails in a way that trying again
+    /// may cure, the store rolls it back and runs `f` anew in a fresh transaction, which
+    /// sees nothing the earlier attempt wrote; only the last attempt's writes are ever
+    /// committed. So `f` must start from what it reads in the transaction and reset
+    /// whatever it keeps outside (its results, counters) at its top. Which errors run it
+    /// again depends on the store:
+    /// - PostgreSQL, up to 12 attempts: a `Conflict` the closure returns (a
+    ///   compare-and-set lost to another writer, a key taken), a serialization failure,
+    ///   a deadlock; and, for up to [`postgres::RECONNECT_WINDOW`], a connection lost
+    ///   before COMMIT (run again on a new connection). A connection lost during COMMIT
+    ///   is reported, never retried: the change may have been saved.
+    /// - SQLite: none. A write transaction holds the database's write lock from its
+    ///   start, so it cannot lose a race; a writer that finds the lock taken waits for it
+    ///   (the busy timeout) before `f` runs, and then reports `Busy`. An error of `f` is
+    ///   returned as it is, with everything `f` wrote rolled back.
     fn write(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
     /// Runs `f` in a read transaction: one consistent snapshot.
     fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
@@ -306,7 +322,8 @@ pub fn task_and_holder_in_steps(tx: &mut dyn Tx, id: &str, token: &str) -> Resul
     Ok(Some((task, run)))
 }
 
-/// Runs `f` in a write transaction and hands back its value.
+/// Runs `f` in a write transaction and hands back its value: the value of its last run,
+/// since `f` may run more than once (see [`Backend::write`]).
 pub fn write<T>(db: &dyn Backend, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
     let mut out = None;
     db.write(&mut |tx| {

@@ -59,7 +59,7 @@ pub struct Env {
     pub clock: Arc<ManualClock>,
     pub orch: Orch,
     pub kind: Kind,
-    url: String,
+    pub(crate) url: String,
     /// What every handle and connection of this store masks: nothing, or the built-in
     /// patterns.
     mask: Vec<String>,

@@ -4,10 +4,13 @@
 //! `conformance.rs`.
 
 use crate::conformance::{Env, Kind};
-use orch_store::{Capabilities, LockScope};
+use orch_core::task::{Priority, Task};
+use orch_store::{Capabilities, ListFilter, LockScope, StoreError, Tx};
 
 conformance! {
     capabilities_say_what_the_store_can_do,
+    a_write_that_loses_a_race_runs_again_in_a_fresh_transaction_or_not_at_all,
+    a_write_whose_connection_breaks_runs_again_on_a_new_one,
 }
 
 fn capabilities_say_what_the_store_can_do(env: &Env) {
@@ -22,4 +25,86 @@ fn capabilities_say_what_the_store_can_do(env: &Env) {
     // The queue's own handle (behind the mask in the masked runs) and a second one.
     assert_eq!(env.db().capabilities(), want);
     assert_eq!(env.backend().capabilities(), want);
+}
+
+/// What one run of a write closure saw when it began: whether the task and the meta
+/// entry an earlier run wrote were there.
+type Seen = (bool, Option<String>);
+
+/// One run of the closures below: notes what it sees, then writes task `ORCH-00n` and
+/// the meta entry `attempt = n` (the run's number).
+fn write_run(tx: &mut dyn Tx, n: usize, seen: &mut Vec<Seen>, now: jiff::Timestamp) -> orch_store::Result<()> {
+    seen.push((tx.task_get("ORCH-001")?.is_some(), tx.meta_get("attempt")?));
+    let mut t = Task::new(format!("ORCH-00{n}"), format!("run {n}"), Priority::P1, 3, now);
+    t.version = 1;
+    tx.task_insert(&t)?;
+    tx.meta_set("attempt", &n.to_string())
+}
+
+/// The ids of the queue's tasks and its `attempt` meta entry.
+fn written(env: &Env) -> (Vec<String>, Option<String>) {
+    let tasks = env.orch.list(&ListFilter::default()).unwrap().into_iter().map(|t| t.id).collect();
+    (tasks, orch_store::read(env.db(), |tx| tx.meta_get("attempt")).unwrap())
+}
+
+fn a_write_that_loses_a_race_runs_again_in_a_fresh_transaction_or_not_at_all(env: &Env) {
+    let (mut runs, mut seen) = (0, Vec::new());
+    let now = env.now();
+    let result = orch_store::write(env.db(), |tx| {
+        runs += 1;
+        write_run(tx, runs, &mut seen, now)?;
+        if runs == 1 {
+            // As a compare-and-set that lost to another writer reports it.
+            return Err(StoreError::Conflict("ORCH-001 changed under us (version 1)".into()));
+        }
+        Ok(runs)
+    });
+    match env.kind {
+        Kind::Postgres => {
+            assert_eq!(result.unwrap(), 2, "PostgreSQL runs the closure again after a Conflict");
+            assert_eq!(seen, [(false, None), (false, None)], "the second run saw what the first wrote");
+            assert_eq!(written(env), (vec!["ORCH-002".to_string()], Some("2".into())));
+        }
+        Kind::Sqlite => {
+            assert!(matches!(result, Err(StoreError::Conflict(_))), "{result:?}");
+            assert_eq!(runs, 1, "SQLite runs a write closure once");
+            assert_eq!(written(env), (Vec::new(), None), "the failed run was not rolled back");
+        }
+    }
+}
+
+fn a_write_whose_connection_breaks_runs_again_on_a_new_one(env: &Env) {
+    if env.kind == Kind::Sqlite {
+        // An embedded database has no connection to lose.
+        return;
+    }
+    let (mut runs, mut seen) = (0, Vec::new());
+    let now = env.now();
+    let result = orch_store::write(env.db(), |tx| {
+        runs += 1;
+        write_run(tx, runs, &mut seen, now)?;
+        if runs == 1 {
+            // The server ends this transaction's connection (as a restart would)...
+            let mut admin = ::postgres::Client::connect(&env.url, ::postgres::NoTls).expect("connect");
+            let ended: Vec<bool> = admin
+                .query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                    &[],
+                )
+                .expect("terminate")
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            assert!(ended.contains(&true), "no connection was ended");
+            // ...and the next statement finds it gone.
+            tx.meta_set("after", "the connection broke")?;
+            unreachable!("a statement on an ended connection succeeded");
+        }
+        Ok(runs)
+    });
+    assert_eq!(result.unwrap(), 2);
+    assert_eq!(seen, [(false, None), (false, None)], "the second run saw what the first wrote");
+    assert_eq!(written(env), (vec!["ORCH-002".to_string()], Some("2".into())));
+    assert_eq!(orch_store::read(env.db(), |tx| tx.meta_get("after")).unwrap(), None);
 }
