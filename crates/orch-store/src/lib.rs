@@ -47,6 +47,11 @@ pub enum StoreError {
     Open(String),
     #[error("database error: {0}")]
     Db(String),
+    /// A write closure rolled back on purpose, for a reason of its own (a refused import,
+    /// a rule that refused a step): never run again, and handed back as the closure gave
+    /// it, for its caller to recognise by type ([`StoreError::aborted`]), never by text.
+    #[error("{0}")]
+    Aborted(Box<dyn std::error::Error + Send + Sync>),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -55,6 +60,19 @@ impl StoreError {
     /// Whether trying again later may succeed: the database was busy or away.
     pub fn is_transient(&self) -> bool {
         matches!(self, StoreError::Busy(_) | StoreError::Unavailable(_))
+    }
+
+    /// What a write closure returns to roll back for `reason` ([`StoreError::Aborted`]).
+    pub fn abort(reason: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+        StoreError::Aborted(Box::new(reason))
+    }
+
+    /// The reason of an [`StoreError::Aborted`], when it is an `E`.
+    pub fn aborted<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        match self {
+            StoreError::Aborted(reason) => reason.downcast_ref::<E>(),
+            _ => None,
+        }
     }
 }
 
@@ -248,6 +266,9 @@ pub trait Backend: Send + Sync {
     ///   start, so it cannot lose a race; a writer that finds the lock taken waits for it
     ///   (the busy timeout) before `f` runs, and then reports `Busy`. An error of `f` is
     ///   returned as it is, with everything `f` wrote rolled back.
+    ///
+    /// [`StoreError::Aborted`] is never run again, on either store: it is the closure's
+    /// own decision to roll back ([`StoreError::abort`]).
     fn write(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
     /// Runs `f` in a read transaction: one consistent snapshot.
     fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;

@@ -161,6 +161,8 @@ impl Postgres {
                 let failure = tx.failure;
                 let rolled_back = failure != Some(Failure::Connection) && tx.rollback();
                 let attempt = match failure {
+                    // The closure's own decision, whatever it met on the way.
+                    _ if matches!(e, StoreError::Aborted(_)) => Attempt::Fail(e),
                     Some(Failure::Connection) => Attempt::Reconnect(e),
                     Some(Failure::Retry) => Attempt::Retry(e),
                     _ if mode == Mode::Write && matches!(e, StoreError::Conflict(_)) => Attempt::Retry(e),

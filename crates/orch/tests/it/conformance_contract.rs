@@ -11,6 +11,7 @@ conformance! {
     capabilities_say_what_the_store_can_do,
     a_write_that_loses_a_race_runs_again_in_a_fresh_transaction_or_not_at_all,
     a_write_whose_connection_breaks_runs_again_on_a_new_one,
+    an_aborted_write_rolls_back_once_and_hands_back_its_reason,
 }
 
 fn capabilities_say_what_the_store_can_do(env: &Env) {
@@ -107,4 +108,25 @@ fn a_write_whose_connection_breaks_runs_again_on_a_new_one(env: &Env) {
     assert_eq!(seen, [(false, None), (false, None)], "the second run saw what the first wrote");
     assert_eq!(written(env), (vec!["ORCH-002".to_string()], Some("2".into())));
     assert_eq!(orch_store::read(env.db(), |tx| tx.meta_get("after")).unwrap(), None);
+}
+
+/// A reason of a closure's own to roll back.
+#[derive(Debug, PartialEq, thiserror::Error)]
+#[error("refused: {0}")]
+struct Refused(u32);
+
+fn an_aborted_write_rolls_back_once_and_hands_back_its_reason(env: &Env) {
+    let (mut runs, mut seen) = (0, Vec::new());
+    let now = env.now();
+    let err = orch_store::write(env.db(), |tx| {
+        runs += 1;
+        write_run(tx, runs, &mut seen, now)?;
+        Err::<(), _>(StoreError::abort(Refused(7)))
+    })
+    .unwrap_err();
+    assert_eq!(runs, 1, "an abort is never run again, on any store");
+    assert_eq!(err.aborted::<Refused>(), Some(&Refused(7)), "{err:?}");
+    assert_eq!(err.to_string(), "refused: 7");
+    assert!(err.aborted::<std::fmt::Error>().is_none() && !err.is_transient());
+    assert_eq!(written(env), (Vec::new(), None), "the aborted run was not rolled back");
 }
