@@ -7,10 +7,11 @@
 //! which transition is allowed, what an import does — live above, in `ops`, and are the
 //! same for every backend.
 //!
-//! Layout: this file holds the contract (`Backend`, `Tx`, `StoreError`, `open`/`create`);
-//! `records` the records the primitives take and give; `sqlite/` and `postgres/` the two
-//! stores; `mask` the wrapper that masks secrets in everything written; `migrate` moves a
-//! queue between stores.
+//! Layout: this file holds the contract (`Backend`, `Tx`, `Capabilities`, `StoreError`,
+//! `open`/`create`); `records` the records the primitives take and give; `sql` the few
+//! statements both dialects take as they are; `sqlite/` and `postgres/` the two stores;
+//! `mask/` the wrapper that masks secrets in everything written (`mask/tx.rs` the
+//! `Backend` wrapper); `migrate` moves a queue between stores.
 
 pub mod mask;
 pub mod migrate;
@@ -82,7 +83,7 @@ impl StoreError {
 /// A new method, with a default or not, must also be forwarded by `mask::MaskTx`, the
 /// wrapper that masks secrets in history (events, runs' reasons and reports) on their way
 /// in (a test there fails when one is not), so the store's own method runs and not the
-/// slower default; read transactions are not wrapped.
+/// slower default. Read transactions are wrapped too, so no write slips past the mask.
 pub trait Tx {
     fn task_get(&mut self, id: &str) -> Result<Option<Task>>;
     /// Inserts a new task at the end of the queue's order. Its `version` is stored as given.

@@ -12,6 +12,7 @@ conformance! {
     a_write_that_loses_a_race_runs_again_in_a_fresh_transaction_or_not_at_all,
     a_write_whose_connection_breaks_runs_again_on_a_new_one,
     an_aborted_write_rolls_back_once_and_hands_back_its_reason,
+    a_write_in_a_read_transaction_stores_no_secret,
 }
 
 fn capabilities_say_what_the_store_can_do(env: &Env) {
@@ -129,4 +130,31 @@ fn an_aborted_write_rolls_back_once_and_hands_back_its_reason(env: &Env) {
     assert_eq!(err.to_string(), "refused: 7");
     assert!(err.aborted::<std::fmt::Error>().is_none() && !err.is_transient());
     assert_eq!(written(env), (Vec::new(), None), "the aborted run was not rolled back");
+}
+
+fn a_write_in_a_read_transaction_stores_no_secret(env: &Env) {
+    let mut t = Task::new("ORCH-001".into(), "x".into(), Priority::P1, 3, env.now());
+    t.version = 1;
+    t.notes = Some("password=hunter2".into());
+    let mut e = orch_core::event::Event::new(env.now(), "task.note");
+    e.msg = Some("token ghp_ABCDEFGHIJKLMNOPQRSTuvwx".into());
+    let wrote = orch_store::read(env.db(), |tx| {
+        tx.task_insert(&t)?;
+        tx.event_insert(&e)
+    });
+    let (task, events) = orch_store::read(env.db(), |tx| Ok((tx.task_get(&t.id)?, tx.events_after(0, 10)?))).unwrap();
+    match env.kind {
+        // A read transaction there is READ ONLY.
+        Kind::Postgres => assert!(wrote.is_err() && task.is_none() && events.is_empty(), "{wrote:?}"),
+        // SQLite lets it write: what it wrote is masked as any write is.
+        Kind::Sqlite => {
+            wrote.unwrap();
+            let (notes, msg) = (task.unwrap().notes.unwrap(), events[0].msg.clone().unwrap());
+            if env.masks() {
+                assert_eq!((notes.as_str(), msg.as_str()), ("[masked]", "token [masked]"));
+            } else {
+                assert_eq!((notes, msg), (t.notes.clone().unwrap(), e.msg.clone().unwrap()));
+            }
+        }
+    }
 }
