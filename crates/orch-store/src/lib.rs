@@ -13,6 +13,8 @@
 //! `mask/` the wrapper that masks secrets in everything written (`mask/tx.rs` the
 //! `Backend` wrapper); `migrate` moves a queue between stores.
 
+#[macro_use]
+mod columns;
 pub mod mask;
 pub mod migrate;
 pub mod postgres;
