@@ -9,7 +9,9 @@
 //!
 //! Layout: this file holds the contract (`Backend`, `Tx`, `Capabilities`, `StoreError`,
 //! `open`/`create`); `records` the records the primitives take and give; `sql` the few
-//! statements both dialects take as they are; `sqlite/` and `postgres/` the two stores;
+//! statements both dialects take as they are; `columns` the column lists, row decoders
+//! and task write binds both stores share; `sqlite/` and `postgres/` the two stores
+//! (each with `txn`, its transaction, and `tx`, the `Tx` implementation on it);
 //! `mask/` the wrapper that masks secrets in everything written (`mask/tx.rs` the
 //! `Backend` wrapper); `migrate` moves a queue between stores.
 

@@ -30,6 +30,7 @@ mod schema;
 mod tasks;
 mod tls;
 mod tx;
+mod txn;
 mod views;
 
 use super::{Backend, Capabilities, LockScope, Result, StoreError, Tx};
@@ -37,7 +38,7 @@ use pool::{Failure, Pool, Target, classify, one_line, store_err};
 use postgres::Client;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use tx::{Mode, PgTx};
+use txn::{Mode, PgTx};
 
 pub use schema::CURRENT as SCHEMA_VERSION;
 
@@ -185,7 +186,7 @@ impl Postgres {
     /// Opens the listening connection.
     fn listen(&self) -> Result<Client, postgres::Error> {
         let mut client = pool::listener(self.pool.target())?;
-        client.batch_execute(&format!("LISTEN {}", tx::CHANNEL))?;
+        client.batch_execute(&format!("LISTEN {}", txn::CHANNEL))?;
         Ok(client)
     }
 }

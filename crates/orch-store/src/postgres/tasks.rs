@@ -2,7 +2,7 @@
 //! transition decided before the transaction (`settle`), reads by id, number and
 //! dependency, and idempotency keys.
 //!
-//! What wakes idle dispatchers (`NOTIFY` with the COMMIT, see `tx`) is decided here: a
+//! What wakes idle dispatchers (`NOTIFY` with the COMMIT, see `txn`) is decided here: a
 //! change a dispatcher could act on — a task added; a task written PENDING, FAILED or
 //! BLOCKED (claimable now or later, or a running task stopped, its lease lost); a DONE
 //! that may release another task (tasks depend on it, or it held a resource or an
@@ -12,7 +12,7 @@
 use super::events::EventCols;
 use super::locks;
 use super::rows::{TASK_COLS, ms};
-use super::tx::{Mode, PgTx};
+use super::txn::{Mode, PgTx};
 use crate::columns::{NewTaskVals, TASK_INSERT_COLS, TASK_INSERT_VALUES, TASK_UPDATE, TaskVals};
 use crate::{ListFilter, Result, Settle, StoreError};
 use orch_core::id::{MAX_ID_NUM, parse_id};

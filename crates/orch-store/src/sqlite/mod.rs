@@ -9,6 +9,7 @@ mod history;
 mod rows;
 mod schema;
 mod tx;
+mod txn;
 mod views;
 
 use super::{Backend, Capabilities, LockScope, Result, StoreError, Tx};
@@ -97,7 +98,7 @@ impl Sqlite {
         let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let c = &mut *guard;
         let tx = c.conn.transaction_with_behavior(behavior).map_err(db_err)?;
-        let mut t = tx::SqliteTx { tx: &tx };
+        let mut t = txn::SqliteTx { tx: &tx };
         f(&mut t)?;
         tx.commit().map_err(db_err)?;
         if matches!(behavior, TransactionBehavior::Immediate) {

@@ -2,6 +2,7 @@
 
 use super::claim::{claim_sql, expired_sql};
 use super::rows::{EVENT_COLS, RUN_COLS, TASK_COLS, event_from_row, ms, run_from_row, task_from_row};
+use super::txn::SqliteTx;
 use crate::columns::{NewTaskVals, TASK_INSERT_COLS, TASK_INSERT_VALUES, TASK_UPDATE, TaskVals, sqlite_params};
 use crate::{
     ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, Settle, StoreError, Tx,
@@ -12,13 +13,9 @@ use orch_core::event::Event;
 use orch_core::id::{MAX_ID_NUM, parse_id};
 use orch_core::outcome::Usage;
 use orch_core::task::{Priority, Status, Task};
-use rusqlite::{OptionalExtension, ToSql, Transaction, params};
+use rusqlite::{OptionalExtension, ToSql, params};
 use std::collections::HashMap;
 use std::sync::OnceLock;
-
-pub struct SqliteTx<'a> {
-    pub tx: &'a Transaction<'a>,
-}
 
 impl Tx for SqliteTx<'_> {
     fn task_get(&mut self, id: &str) -> Result<Option<Task>> {
