@@ -7,11 +7,17 @@
 //! which transition is allowed, what an import does — live above, in `ops`, and are the
 //! same for every backend.
 //!
-//! Layout: this file holds the contract (`Backend`, `Tx`, `StoreError`, `open`/`create`);
-//! `records` the records the primitives take and give; `sqlite/` and `postgres/` the two
-//! stores; `mask` the wrapper that masks secrets in everything written; `migrate` moves a
-//! queue between stores.
+//! Layout: this file holds the contract (`Backend`, `Tx`, `Capabilities`, `StoreError`,
+//! `open`/`create`); `records` the records the primitives take and give; `sql` the few
+//! statements both dialects take as they are; `columns` the column lists, row decoders
+//! and task write binds both stores share; `sqlite/` and `postgres/` the two stores
+//! (each with `txn`, its transaction, and `tx`, the `Tx` implementation on it);
+//! `mask/` the wrapper that masks secrets in everything written (`mask/tx.rs` the
+//! `Backend` wrapper); `migrate` moves a queue between stores.
 
+#[macro_use]
+mod columns;
+mod connect;
 pub mod mask;
 pub mod migrate;
 pub mod postgres;
@@ -19,6 +25,7 @@ mod records;
 mod sql;
 pub mod sqlite;
 
+pub use connect::{create, open};
 pub use records::*;
 pub(crate) use sql::{TASK_COUNTS_SQL, task_count, task_list_sql};
 
@@ -47,6 +54,11 @@ pub enum StoreError {
     Open(String),
     #[error("database error: {0}")]
     Db(String),
+    /// A write closure rolled back on purpose, for a reason of its own (a refused import,
+    /// a rule that refused a step): never run again, and handed back as the closure gave
+    /// it, for its caller to recognise by type ([`StoreError::aborted`]), never by text.
+    #[error("{0}")]
+    Aborted(Box<dyn std::error::Error + Send + Sync>),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -56,6 +68,19 @@ impl StoreError {
     pub fn is_transient(&self) -> bool {
         matches!(self, StoreError::Busy(_) | StoreError::Unavailable(_))
     }
+
+    /// What a write closure returns to roll back for `reason` ([`StoreError::Aborted`]).
+    pub fn abort(reason: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+        StoreError::Aborted(Box::new(reason))
+    }
+
+    /// The reason of an [`StoreError::Aborted`], when it is an `E`.
+    pub fn aborted<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        match self {
+            StoreError::Aborted(reason) => reason.downcast_ref::<E>(),
+            _ => None,
+        }
+    }
 }
 
 /// The primitives of one transaction. Every method is a domain operation; none is a
@@ -64,7 +89,7 @@ impl StoreError {
 /// A new method, with a default or not, must also be forwarded by `mask::MaskTx`, the
 /// wrapper that masks secrets in history (events, runs' reasons and reports) on their way
 /// in (a test there fails when one is not), so the store's own method runs and not the
-/// slower default; read transactions are not wrapped.
+/// slower default. Read transactions are wrapped too, so no write slips past the mask.
 pub trait Tx {
     fn task_get(&mut self, id: &str) -> Result<Option<Task>>;
     /// Inserts a new task at the end of the queue's order. Its `version` is stored as given.
@@ -232,6 +257,25 @@ pub trait Tx {
 pub trait Backend: Send + Sync {
     /// Runs `f` in a write transaction (SQLite: `BEGIN IMMEDIATE`) and commits when it
     /// returns `Ok`; rolls back on `Err`.
+    ///
+    /// **The closure may run again.** When an attempt fails in a way that trying again
+    /// may cure, the store rolls it back and runs `f` anew in a fresh transaction, which
+    /// sees nothing the earlier attempt wrote; only the last attempt's writes are ever
+    /// committed. So `f` must start from what it reads in the transaction and reset
+    /// whatever it keeps outside (its results, counters) at its top. Which errors run it
+    /// again depends on the store:
+    /// - PostgreSQL, up to 12 attempts: a `Conflict` the closure returns (a
+    ///   compare-and-set lost to another writer, a key taken), a serialization failure,
+    ///   a deadlock; and, for up to [`postgres::RECONNECT_WINDOW`], a connection lost
+    ///   before COMMIT (run again on a new connection). A connection lost during COMMIT
+    ///   is reported, never retried: the change may have been saved.
+    /// - SQLite: none. A write transaction holds the database's write lock from its
+    ///   start, so it cannot lose a race; a writer that finds the lock taken waits for it
+    ///   (the busy timeout) before `f` runs, and then reports `Busy`. An error of `f` is
+    ///   returned as it is, with everything `f` wrote rolled back.
+    ///
+    /// [`StoreError::Aborted`] is never run again, on either store: it is the closure's
+    /// own decision to roll back ([`StoreError::abort`]).
     fn write(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
     /// Runs `f` in a read transaction: one consistent snapshot.
     fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
@@ -248,6 +292,33 @@ pub trait Backend: Send + Sync {
     fn wait_for_change(&self, timeout: std::time::Duration) -> Result<bool>;
     /// Where the data lives, for messages.
     fn describe(&self) -> String;
+    /// What this store can do, for the callers that must choose by it (never by its
+    /// URL). Required, so a wrapper cannot forget to forward it.
+    fn capabilities(&self) -> Capabilities;
+}
+
+/// What a store can do: what a caller outside the store may choose by.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Processes on several hosts may share the store (PostgreSQL): what each machine
+    /// keeps of its own, a view file, is named by host as well as path.
+    pub shared_across_hosts: bool,
+    /// Where the lock that keeps dispatchers apart goes.
+    pub lock_scope: LockScope,
+    /// Another process's commit wakes [`Backend::wait_for_change`] by a notification
+    /// (PostgreSQL's LISTEN/NOTIFY) rather than by polling a counter.
+    pub notify: bool,
+}
+
+/// Where the one-dispatcher lock goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LockScope {
+    /// One dispatcher per database file (SQLite): the lock is a file beside this one,
+    /// the database, so homes that name the same database (`--db`) share it.
+    DatabaseFile(std::path::PathBuf),
+    /// Dispatchers share the database, one per host (PostgreSQL): the lock is the
+    /// queue home's own.
+    Home,
 }
 
 /// [`Tx::task_settle`] by the other primitives, one after the other: for a store with one
@@ -279,7 +350,8 @@ pub fn task_and_holder_in_steps(tx: &mut dyn Tx, id: &str, token: &str) -> Resul
     Ok(Some((task, run)))
 }
 
-/// Runs `f` in a write transaction and hands back its value.
+/// Runs `f` in a write transaction and hands back its value: the value of its last run,
+/// since `f` may run more than once (see [`Backend::write`]).
 pub fn write<T>(db: &dyn Backend, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
     let mut out = None;
     db.write(&mut |tx| {
@@ -297,56 +369,4 @@ pub fn read<T>(db: &dyn Backend, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) ->
         Ok(())
     })?;
     Ok(out.expect("read returned Ok, so the closure ran"))
-}
-
-/// Opens the database named by `url`: a path, `sqlite://PATH`, or `postgres://…`
-/// (`postgresql://…`). A SQLite database must exist already (`orch init` creates one):
-/// a mistyped path is an error, never a new empty queue. A PostgreSQL database gets its
-/// schema on first use, since the hosts sharing it may come in any order.
-pub fn open(url: &str) -> Result<Box<dyn Backend>> {
-    match Location::of(url)? {
-        Location::Postgres => Ok(Box::new(postgres::Postgres::open(url)?)),
-        Location::Sqlite(path) => Ok(Box::new(sqlite::Sqlite::open(path)?)),
-    }
-}
-
-/// [`open`] that creates a SQLite database when there is none (`init`, and the target
-/// of `migrate`).
-pub fn create(url: &str) -> Result<Box<dyn Backend>> {
-    match Location::of(url)? {
-        Location::Postgres => Ok(Box::new(postgres::Postgres::open(url)?)),
-        Location::Sqlite(path) => Ok(Box::new(sqlite::Sqlite::create(path)?)),
-    }
-}
-
-/// The file of a SQLite database URL (`PATH` or `sqlite://PATH`); `None` for PostgreSQL
-/// or a scheme orch does not know.
-pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
-    match Location::of(url) {
-        Ok(Location::Sqlite(path)) => Some(path.to_path_buf()),
-        _ => None,
-    }
-}
-
-/// Where a database URL points.
-enum Location<'a> {
-    Postgres,
-    Sqlite(&'a std::path::Path),
-}
-
-impl<'a> Location<'a> {
-    fn of(url: &'a str) -> Result<Location<'a>> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Location::Postgres);
-        }
-        if let Some(path) = url.strip_prefix("sqlite://") {
-            return Ok(Location::Sqlite(std::path::Path::new(path)));
-        }
-        if let Some((scheme, _)) = url.split_once("://") {
-            return Err(StoreError::Open(format!(
-                "{scheme}://: this database is not supported; give a path, sqlite://PATH or postgres://…"
-            )));
-        }
-        Ok(Location::Sqlite(std::path::Path::new(url)))
-    }
 }

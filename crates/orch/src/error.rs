@@ -77,6 +77,7 @@ impl Error {
             Error::Store(StoreError::Unavailable(_)) => "store_unavailable",
             Error::Store(StoreError::Open(_)) => "store_open",
             Error::Store(StoreError::Db(_)) => "store_error",
+            Error::Store(StoreError::Aborted(_)) => "write_aborted",
             Error::Io(_) => "io_error",
         }
     }
@@ -91,7 +92,7 @@ impl Error {
             Error::NotFound(_) | Error::Store(StoreError::NotFound(_)) => 404,
             Error::Conflict(_) | Error::Drift(_) | Error::Transition(_) | Error::Store(StoreError::Conflict(_)) => 409,
             Error::Store(StoreError::Busy(_) | StoreError::Unavailable(_)) => 503,
-            Error::Store(StoreError::Open(_) | StoreError::Db(_)) | Error::Io(_) => 500,
+            Error::Store(StoreError::Open(_) | StoreError::Db(_) | StoreError::Aborted(_)) | Error::Io(_) => 500,
         }
     }
 

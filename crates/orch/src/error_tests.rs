@@ -116,6 +116,7 @@ fn every_kind() -> Vec<Error> {
         Error::Store(StoreError::Unavailable("u".into())),
         Error::Store(StoreError::Open("o".into())),
         Error::Store(StoreError::Db("d".into())),
+        Error::Store(StoreError::abort(std::io::Error::other("a"))),
         Error::Io("i".into()),
     ]
 }

@@ -1,6 +1,21 @@
 //! `orch`: a durable work queue and dispatcher for long-running work done by AI agents
-//! and plain commands. This crate holds everything that does I/O — the configuration,
-//! the stores, the services and the command line — around the pure `orch-core`.
+//! and plain commands. This crate holds the services and the front ends, over the store
+//! (`orch-store`) and the pure core (`orch-core`).
+//!
+//! # Layout
+//!
+//! From the top down; a module uses only the ones below it (docs/ARCHITECTURE.md):
+//!
+//! - [`cli`] — the command line: parse, one [`api`] call, print.
+//! - [`api`] — the operations API every front end calls: typed requests and results,
+//!   and [`error`], one error type with a stable code per refusal.
+//! - [`ops`] — `Orch`, an open queue, and its operations (one transaction each);
+//!   [`dispatch`] — the dispatcher (`orch run`, `orch exec`).
+//! - [`sync`] (the QUEUE.md view), [`event_log`] (`events.jsonl`), [`gate`] (the
+//!   decision on a report), `persist` (the one writer of transitions), [`runner`]
+//!   (processes).
+//! - [`config`], [`home`] (the `.orch/` folder), [`clock`], [`console`] (what is
+//!   printed, escaped).
 
 pub mod api;
 pub mod cli;

@@ -101,8 +101,7 @@ fn propagate(tx: &mut dyn Tx, before: Status, t: &Task) -> orch_store::Result<()
 
 /// Applies a follow-on command inside the same transaction.
 fn step(tx: &mut dyn Tx, task: &Task, cmd: &Command, now: jiff::Timestamp) -> orch_store::Result<()> {
-    let change =
-        transition(task, cmd, now, &RetryPolicy::default()).map_err(|e| orch_store::StoreError::Db(e.to_string()))?;
+    let change = transition(task, cmd, now, &RetryPolicy::default()).map_err(orch_store::StoreError::abort)?;
     persist(tx, task, change, None).map(|_| ())
 }
 

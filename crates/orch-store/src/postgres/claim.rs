@@ -22,7 +22,7 @@
 
 use super::locks;
 use super::rows::{TASK_COLS, ms, task_from_row};
-use super::tx::{Mode, PgTx};
+use super::txn::{Mode, PgTx};
 use crate::{ClaimSpec, NextClaim, Result};
 use jiff::Timestamp;
 use orch_core::task::Task;

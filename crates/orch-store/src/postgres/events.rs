@@ -24,7 +24,7 @@
 //! same closure stay as they were).
 
 use super::rows::{EVENT_COLS, count, event_from_row, ms};
-use super::tx::PgTx;
+use super::txn::PgTx;
 use crate::{EventQuery, Result};
 use jiff::Timestamp;
 use orch_core::event::Event;

@@ -3,7 +3,7 @@
 //! line, at most [`VIEW_HISTORY_KEPT`] per task and view; a row with version -1 says
 //! older ones were dropped.
 
-use super::tx::PgTx;
+use super::txn::PgTx;
 use crate::{Result, VIEW_HISTORY_KEPT, ViewHistory, line_key};
 
 impl PgTx<'_> {

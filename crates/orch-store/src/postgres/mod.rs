@@ -23,6 +23,7 @@
 mod claim;
 mod events;
 mod history;
+pub(crate) mod locks;
 mod pool;
 mod rows;
 mod runs;
@@ -30,14 +31,15 @@ mod schema;
 mod tasks;
 mod tls;
 mod tx;
+mod txn;
 mod views;
 
-use super::{Backend, Result, StoreError, Tx};
+use super::{Backend, Capabilities, LockScope, Result, StoreError, Tx};
 use pool::{Failure, Pool, Target, classify, one_line, store_err};
 use postgres::Client;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use tx::{Mode, PgTx};
+use txn::{Mode, PgTx};
 
 pub use schema::CURRENT as SCHEMA_VERSION;
 
@@ -47,22 +49,6 @@ const POOL_MAX: usize = 16;
 const MAX_ATTEMPTS: u32 = 12;
 /// How long a transaction keeps trying to reach a server that went away.
 pub const RECONNECT_WINDOW: Duration = Duration::from_secs(20);
-
-/// Advisory lock keys (two-int form): a namespace for orch, then the object.
-pub(crate) mod locks {
-    /// `orch` in ASCII.
-    pub const NS: i32 = 0x6f72_6368;
-    pub const MIGRATE: i32 = 1;
-    /// The event lock of schema 1 to 5 (its functions were replaced by schema 6's).
-    pub const EVENTS: i32 = 2;
-    /// Event writers' marks (one-key form): this base plus the highest event number
-    /// drawn when the transaction wrote its first event (see `events`).
-    pub const EVENT_MARKS: i64 = 0x6f72_6300 << 32;
-    /// Id allocation: the second key is `hashtext(prefix)`.
-    pub const NS_IDS: i32 = 0x6f72_6369;
-    /// Resources of running tasks: the second key is `hashtext(resource)`.
-    pub const NS_RESOURCES: i32 = 0x6f72_636a;
-}
 
 pub struct Postgres {
     pool: Pool,
@@ -161,6 +147,8 @@ impl Postgres {
                 let failure = tx.failure;
                 let rolled_back = failure != Some(Failure::Connection) && tx.rollback();
                 let attempt = match failure {
+                    // The closure's own decision, whatever it met on the way.
+                    _ if matches!(e, StoreError::Aborted(_)) => Attempt::Fail(e),
                     Some(Failure::Connection) => Attempt::Reconnect(e),
                     Some(Failure::Retry) => Attempt::Retry(e),
                     _ if mode == Mode::Write && matches!(e, StoreError::Conflict(_)) => Attempt::Retry(e),
@@ -183,7 +171,7 @@ impl Postgres {
     /// Opens the listening connection.
     fn listen(&self) -> Result<Client, postgres::Error> {
         let mut client = pool::listener(self.pool.target())?;
-        client.batch_execute(&format!("LISTEN {}", tx::CHANNEL))?;
+        client.batch_execute(&format!("LISTEN {}", txn::CHANNEL))?;
         Ok(client)
     }
 }
@@ -241,6 +229,10 @@ impl Backend for Postgres {
 
     fn describe(&self) -> String {
         self.shown.clone()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { shared_across_hosts: true, lock_scope: LockScope::Home, notify: true }
     }
 }
 

@@ -2,7 +2,7 @@
 //! and retention (`prune`), which removes runs and events together.
 
 use super::rows::{RUN_COLS, TASK_COLS, count, ms, run_from_row_at, task_from_row};
-use super::tx::{Mode, PgTx};
+use super::txn::{Mode, PgTx};
 use crate::{ProcessInfo, Pruned, Result, Run, RunEnd};
 use orch_core::outcome::Usage;
 use orch_core::task::Task;

@@ -2,7 +2,7 @@
 //! transition decided before the transaction (`settle`), reads by id, number and
 //! dependency, and idempotency keys.
 //!
-//! What wakes idle dispatchers (`NOTIFY` with the COMMIT, see `tx`) is decided here: a
+//! What wakes idle dispatchers (`NOTIFY` with the COMMIT, see `txn`) is decided here: a
 //! change a dispatcher could act on — a task added; a task written PENDING, FAILED or
 //! BLOCKED (claimable now or later, or a running task stopped, its lease lost); a DONE
 //! that may release another task (tasks depend on it, or it held a resource or an
@@ -11,82 +11,14 @@
 
 use super::events::EventCols;
 use super::locks;
-use super::rows::{TASK_COLS, count, json_or_null, ms, opt_ms};
-use super::tx::{Mode, PgTx};
+use super::rows::{TASK_COLS, ms};
+use super::txn::{Mode, PgTx};
+use crate::columns::{NewTaskVals, TASK_INSERT_COLS, TASK_INSERT_VALUES, TASK_UPDATE, TaskVals};
 use crate::{ListFilter, Result, Settle, StoreError};
 use orch_core::id::{MAX_ID_NUM, parse_id};
 use orch_core::task::{Status, Task};
 use postgres::types::ToSql;
 use std::sync::OnceLock;
-
-/// The SET list and CAS of a task write; `$1` is the id, `$18` the version read.
-const UPDATE_TASK: &str = "UPDATE tasks SET status = $2, priority = $3, task = $4, success_criteria = $5, \
-     owner = $6, started_at = $7, due_at = $8, notes = $9, extra = $10, attempts = $11, max_attempts = $12, \
-     retry_at = $13, lease_token = $14, lease_expires_at = $15, run_id = $16, updated_at = $17, \
-     version = version + 1 WHERE id = $1 AND version = $18";
-
-/// A task's columns as the update binds them (`$1` to `$18`).
-struct TaskVals<'a> {
-    t: &'a Task,
-    extra: Option<String>,
-    status: &'static str,
-    priority: i64,
-    started_at: Option<i64>,
-    due_at: Option<i64>,
-    attempts: i64,
-    max_attempts: i64,
-    retry_at: Option<i64>,
-    token: Option<&'a str>,
-    expires: Option<i64>,
-    updated_at: i64,
-}
-
-impl<'a> TaskVals<'a> {
-    fn of(t: &'a Task) -> TaskVals<'a> {
-        TaskVals {
-            t,
-            extra: extra(t),
-            status: t.status.as_str(),
-            priority: t.priority.rank(),
-            started_at: opt_ms(t.started_at),
-            due_at: opt_ms(t.due_at),
-            attempts: count(t.attempts),
-            max_attempts: count(t.max_attempts),
-            retry_at: opt_ms(t.retry_at),
-            token: t.lease.as_ref().map(|l| l.token.as_str()),
-            expires: t.lease.as_ref().map(|l| ms(l.expires_at)),
-            updated_at: ms(t.updated_at),
-        }
-    }
-
-    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
-        let t = self.t;
-        vec![
-            &t.id,
-            &self.status,
-            &self.priority,
-            &t.task,
-            &t.success_criteria,
-            &t.owner,
-            &self.started_at,
-            &self.due_at,
-            &t.notes,
-            &self.extra,
-            &self.attempts,
-            &self.max_attempts,
-            &self.retry_at,
-            &self.token,
-            &self.expires,
-            &t.run_id,
-            &self.updated_at,
-            &t.version,
-        ]
-    }
-}
-
-fn extra(t: &Task) -> Option<String> {
-    (!t.extra.is_empty()).then(|| serde_json::to_string(&t.extra).expect("pairs serialise"))
-}
 
 /// [`crate::Tx::task_settle`] in one statement: the task's compare-and-set (and,
 /// with `$19`, no dependent), then — only when it was written — the verdict and the end
@@ -96,7 +28,7 @@ fn settle_sql() -> &'static str {
     SQL.get_or_init(|| {
         let ended = "$23::bigint IS NULL OR r.ended_at IS NOT NULL";
         format!(
-            "WITH upd AS ({UPDATE_TASK} AND NOT ($19::bool AND EXISTS (SELECT 1 FROM deps WHERE depends_on = $1)) \
+            "WITH upd AS ({TASK_UPDATE} AND NOT ($19::bool AND EXISTS (SELECT 1 FROM deps WHERE depends_on = $1)) \
                  RETURNING id), \
              run AS (UPDATE runs r SET \
                  verdict = CASE WHEN $21::text IS NULL THEN r.verdict ELSE $21 END, \
@@ -129,45 +61,19 @@ fn wakes(t: &Task, dependents: bool) -> bool {
 impl PgTx<'_> {
     pub(super) fn insert_task(&mut self, t: &Task) -> Result<()> {
         let (prefix, num) = parse_id(&t.id).ok_or_else(|| StoreError::Db(format!("bad id {}", t.id)))?;
-        let num = i64::try_from(num).unwrap_or(i64::MAX);
         // One statement: nothing is inserted when the prefix and number are taken (by this
         // id, or by another spelling of it); which of the two is asked only then.
-        let n = self.execute(
-            "INSERT INTO tasks (id, prefix, num, status, priority, task, success_criteria, owner, \
-             started_at, due_at, notes, extra, attempts, max_attempts, retry_at, idempotency_key, \
-             resource, depends_on, lease_token, lease_expires_at, run_id, created_at, updated_at, version) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-             $19, $20, $21, $22, $23, $24 \
-             WHERE NOT EXISTS (SELECT 1 FROM tasks WHERE prefix = $2 AND num = $3) ON CONFLICT (id) DO NOTHING",
-            &[
-                &t.id,
-                &prefix,
-                &num,
-                &t.status.as_str(),
-                &t.priority.rank(),
-                &t.task,
-                &t.success_criteria,
-                &t.owner,
-                &opt_ms(t.started_at),
-                &opt_ms(t.due_at),
-                &t.notes,
-                &extra(t),
-                &count(t.attempts),
-                &count(t.max_attempts),
-                &opt_ms(t.retry_at),
-                &t.idempotency_key,
-                &t.resource,
-                &json_or_null(&t.depends_on),
-                &t.lease.as_ref().map(|l| l.token.as_str()),
-                &t.lease.as_ref().map(|l| ms(l.expires_at)),
-                &t.run_id,
-                &ms(t.created_at),
-                &ms(t.updated_at),
-                &t.version,
-            ],
-        )?;
+        static SQL: OnceLock<String> = OnceLock::new();
+        let sql = SQL.get_or_init(|| {
+            format!(
+                "INSERT INTO tasks ({TASK_INSERT_COLS}) SELECT {TASK_INSERT_VALUES} \
+                 WHERE NOT EXISTS (SELECT 1 FROM tasks WHERE prefix = $2 AND num = $3) ON CONFLICT (id) DO NOTHING"
+            )
+        });
+        let vals = NewTaskVals::of(t, prefix, num);
+        let n = self.execute(sql, &task_insert_params!(vals, dyn ToSql + Sync))?;
         if n == 0 {
-            return Err(match self.number_taken_by(prefix, num)? {
+            return Err(match self.number_taken_by(prefix, vals.num)? {
                 Some(other) if other != t.id => {
                     StoreError::Conflict(format!("task {} exists already, as {other}", t.id))
                 }
@@ -186,7 +92,7 @@ impl PgTx<'_> {
 
     pub(super) fn update_task(&mut self, t: &Task) -> Result<Task> {
         let v = TaskVals::of(t);
-        if self.execute(UPDATE_TASK, &v.params())? == 0 {
+        if self.execute(TASK_UPDATE, &task_update_params!(v, dyn ToSql + Sync))? == 0 {
             return Err(StoreError::Conflict(format!("{} changed under us (version {})", t.id, t.version)));
         }
         self.notify |= wakes(t, false);
@@ -204,7 +110,7 @@ impl PgTx<'_> {
             (end.and_then(|e| e.class.map(|c| c.as_str())), end.and_then(|e| e.reason), end.and_then(|e| e.report));
         let (verdict, why) = (s.verdict.map(|v| v.0), s.verdict.map(|v| v.1));
         let events = EventCols::of(s.events);
-        let mut params = v.params();
+        let mut params = task_update_params!(v, dyn ToSql + Sync).to_vec();
         params.extend_from_slice(&[&s.alone, &s.run_id, &verdict, &why, &ended_at, &outcome, &class, &reason, &report]);
         params.extend(events.params());
         let written: i64 = self.query(settle_sql(), &params)?[0].get(0);

@@ -4,7 +4,7 @@
 //! take each other's files for hand-edited ones.
 
 use super::rows::{TASK_COLS, task_from_row};
-use super::tx::PgTx;
+use super::txn::PgTx;
 use crate::{Result, ViewInfo, ViewMark, ViewRow};
 use orch_core::task::Task;
 use std::collections::HashMap;

@@ -5,7 +5,7 @@
 //! not own yet sends a claim down the general path in `ops::claim`.
 
 use super::rows::{TASK_COLS, ms, task_from_row};
-use super::tx::SqliteTx;
+use super::txn::SqliteTx;
 use crate::{ClaimSpec, NextClaim, Result, Run, Tx};
 use orch_core::event::{Event, kind};
 use orch_core::task::Status;

@@ -4,14 +4,18 @@
 //! processes may use one database at once; each holds one connection.
 
 mod claim;
+mod error;
 mod events;
 mod history;
 mod rows;
 mod schema;
 mod tx;
+mod txn;
 mod views;
 
-use super::{Backend, Result, StoreError, Tx};
+pub(crate) use error::db_err;
+
+use super::{Backend, Capabilities, LockScope, Result, StoreError, Tx};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -39,15 +43,6 @@ struct Conn {
     /// The `PRAGMA data_version` that `wait_for_change` saw last. Kept between calls, so
     /// a commit that lands between two waits is seen by the second one.
     seen_version: i64,
-}
-
-pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
-    use rusqlite::ErrorCode;
-    match e.sqlite_error_code() {
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy(e.to_string()),
-        Some(ErrorCode::ConstraintViolation) => StoreError::Conflict(e.to_string()),
-        _ => StoreError::Db(e.to_string()),
-    }
 }
 
 impl Sqlite {
@@ -97,7 +92,7 @@ impl Sqlite {
         let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let c = &mut *guard;
         let tx = c.conn.transaction_with_behavior(behavior).map_err(db_err)?;
-        let mut t = tx::SqliteTx { tx: &tx };
+        let mut t = txn::SqliteTx { tx: &tx };
         f(&mut t)?;
         tx.commit().map_err(db_err)?;
         if matches!(behavior, TransactionBehavior::Immediate) {
@@ -163,6 +158,14 @@ impl Backend for Sqlite {
 
     fn describe(&self) -> String {
         format!("sqlite://{}", self.path.display())
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            shared_across_hosts: false,
+            lock_scope: LockScope::DatabaseFile(self.path.clone()),
+            notify: false,
+        }
     }
 }
 

@@ -1,9 +1,9 @@
 //! The SQLite implementation of the store's transaction primitives.
 
 use super::claim::{claim_sql, expired_sql};
-use super::rows::{
-    EVENT_COLS, RUN_COLS, TASK_COLS, event_from_row, json_or_null, ms, opt_ms, run_from_row, task_from_row,
-};
+use super::rows::{EVENT_COLS, RUN_COLS, TASK_COLS, event_from_row, ms, run_from_row, task_from_row};
+use super::txn::SqliteTx;
+use crate::columns::{NewTaskVals, TASK_INSERT_COLS, TASK_INSERT_VALUES, TASK_UPDATE, TaskVals, sqlite_params};
 use crate::{
     ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, Settle, StoreError, Tx,
     ViewHistory, ViewInfo, ViewMark, ViewRow,
@@ -13,12 +13,9 @@ use orch_core::event::Event;
 use orch_core::id::{MAX_ID_NUM, parse_id};
 use orch_core::outcome::Usage;
 use orch_core::task::{Priority, Status, Task};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{OptionalExtension, ToSql, params};
 use std::collections::HashMap;
-
-pub struct SqliteTx<'a> {
-    pub tx: &'a Transaction<'a>,
-}
+use std::sync::OnceLock;
 
 impl Tx for SqliteTx<'_> {
     fn task_get(&mut self, id: &str) -> Result<Option<Task>> {
@@ -28,7 +25,6 @@ impl Tx for SqliteTx<'_> {
 
     fn task_insert(&mut self, t: &Task) -> Result<()> {
         let (prefix, num) = parse_id(&t.id).ok_or_else(|| StoreError::Db(format!("bad id {}", t.id)))?;
-        let extra = (!t.extra.is_empty()).then(|| serde_json::to_string(&t.extra).expect("pairs serialise"));
         // Nothing is inserted when the prefix and number are taken (by this id, or by
         // another spelling of it). A write transaction here is `BEGIN IMMEDIATE`, so no
         // other writer comes between the look and the insert; a plain `INSERT … VALUES`
@@ -38,44 +34,17 @@ impl Tx for SqliteTx<'_> {
             let also = if other == t.id { String::new() } else { format!(", as {other}") };
             return Err(StoreError::Conflict(format!("task {} exists already{also}", t.id)));
         }
-        self.tx
-            .prepare_cached(
-                "INSERT INTO tasks (id, prefix, num, status, priority, task, success_criteria, owner, \
-                 started_at, due_at, notes, extra, attempts, max_attempts, retry_at, idempotency_key, \
-                 resource, depends_on, lease_token, lease_expires_at, run_id, created_at, updated_at, version) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-                 ?19, ?20, ?21, ?22, ?23, ?24)",
-            )?
-            .execute(params![
-                t.id,
-                prefix,
-                num as i64,
-                t.status.as_str(),
-                t.priority.rank(),
-                t.task,
-                t.success_criteria,
-                t.owner,
-                opt_ms(t.started_at),
-                opt_ms(t.due_at),
-                t.notes,
-                extra,
-                t.attempts,
-                t.max_attempts,
-                opt_ms(t.retry_at),
-                t.idempotency_key,
-                t.resource,
-                json_or_null(&t.depends_on),
-                t.lease.as_ref().map(|l| &l.token),
-                t.lease.as_ref().map(|l| ms(l.expires_at)),
-                t.run_id,
-                ms(t.created_at),
-                ms(t.updated_at),
-                t.version,
-            ])
-            .map_err(|e| match super::db_err(e) {
+        static SQL: OnceLock<String> = OnceLock::new();
+        let sql = SQL.get_or_init(|| {
+            sqlite_params(&format!("INSERT INTO tasks ({TASK_INSERT_COLS}) VALUES ({TASK_INSERT_VALUES})"))
+        });
+        let vals = NewTaskVals::of(t, prefix, num);
+        self.tx.prepare_cached(sql)?.execute(&task_insert_params!(vals, dyn ToSql)[..]).map_err(|e| {
+            match super::error::db_err(e) {
                 StoreError::Conflict(_) => StoreError::Conflict(format!("task {} exists already", t.id)),
                 other => other,
-            })?;
+            }
+        })?;
         let mut dep = self.tx.prepare_cached("INSERT OR IGNORE INTO deps (task_id, depends_on) VALUES (?1, ?2)")?;
         for d in &t.depends_on {
             dep.execute([&t.id, d])?;
@@ -84,35 +53,10 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn task_update(&mut self, t: &Task) -> Result<Task> {
-        let extra = (!t.extra.is_empty()).then(|| serde_json::to_string(&t.extra).expect("pairs serialise"));
-        let n = self
-            .tx
-            .prepare_cached(
-                "UPDATE tasks SET status = ?2, priority = ?3, task = ?4, success_criteria = ?5, owner = ?6, \
-                 started_at = ?7, due_at = ?8, notes = ?9, extra = ?10, attempts = ?11, max_attempts = ?12, \
-                 retry_at = ?13, lease_token = ?14, lease_expires_at = ?15, run_id = ?16, updated_at = ?17, \
-                 version = version + 1 WHERE id = ?1 AND version = ?18",
-            )?
-            .execute(params![
-                t.id,
-                t.status.as_str(),
-                t.priority.rank(),
-                t.task,
-                t.success_criteria,
-                t.owner,
-                opt_ms(t.started_at),
-                opt_ms(t.due_at),
-                t.notes,
-                extra,
-                t.attempts,
-                t.max_attempts,
-                opt_ms(t.retry_at),
-                t.lease.as_ref().map(|l| &l.token),
-                t.lease.as_ref().map(|l| ms(l.expires_at)),
-                t.run_id,
-                ms(t.updated_at),
-                t.version,
-            ])?;
+        static SQL: OnceLock<String> = OnceLock::new();
+        let sql = SQL.get_or_init(|| sqlite_params(TASK_UPDATE));
+        let v = TaskVals::of(t);
+        let n = self.tx.prepare_cached(sql)?.execute(&task_update_params!(v, dyn ToSql)[..])?;
         if n == 0 {
             return Err(StoreError::Conflict(format!("{} changed under us (version {})", t.id, t.version)));
         }

@@ -19,14 +19,14 @@ pub struct DispatcherLock {
 
 /// The lock file for the queue of `orch`, and what it guards (for messages).
 fn lock_path(orch: &Orch) -> (PathBuf, String) {
-    match orch_store::sqlite_path(orch.db_url()) {
-        Some(db) => {
+    match orch.db().capabilities().lock_scope {
+        orch_store::LockScope::DatabaseFile(db) => {
             let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "orch.db".into());
             name.push(".dispatcher.lock");
             let path = db.with_file_name(name);
             (path, format!("the database {}", db.display()))
         }
-        None => (orch.home().dir.join("dispatcher.lock"), orch.home().dir.display().to_string()),
+        orch_store::LockScope::Home => (orch.home().dir.join("dispatcher.lock"), orch.home().dir.display().to_string()),
     }
 }
 

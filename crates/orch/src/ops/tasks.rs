@@ -141,20 +141,24 @@ impl Orch {
     /// dependencies, resources, idempotency keys) run in a write transaction that is then
     /// rolled back, so the answer is the claim's, not a second reading of its rules.
     pub fn next_pick(&self, now: Timestamp) -> Result<Option<String>> {
-        const DRY_RUN: &str = "a dry run, rolled back";
         let mut next = None;
         let rules = self.rules();
         let rolled_back = self.db.write(&mut |tx| {
             next = super::pick::next_in(tx, now, &rules)?.map(|t| t.id);
-            Err(StoreError::Db(DRY_RUN.into()))
+            Err(StoreError::abort(DryRun))
         });
         match rolled_back {
-            Err(StoreError::Db(m)) if m == DRY_RUN => Ok(next),
+            Err(e) if e.aborted::<DryRun>().is_some() => Ok(next),
             Err(e) => Err(e.into()),
             Ok(()) => Ok(next),
         }
     }
 }
+
+/// How [`Orch::next_pick`] rolls its write transaction back.
+#[derive(Debug, thiserror::Error)]
+#[error("a dry run, rolled back")]
+struct DryRun;
 
 /// The first of `count` consecutive free id numbers with `prefix`: after the highest in
 /// use, or, once those would pass `MAX_ID_NUM` (a task imported with the largest

@@ -161,8 +161,8 @@ pub fn import(v: &View, im: &Import<'_>, file: Option<&Path>, force: bool) -> Re
             run.now.push((place, done.task, done.mark));
         }
         if !run.conflicts.is_empty() || !run.bad_ids.is_empty() {
-            // Rolls back. Not a `Conflict`: that would have PostgreSQL run it again.
-            return Err(StoreError::Db(REFUSED.into()));
+            // Rolls back, and is never run again (a `Conflict` would be, on PostgreSQL).
+            return Err(StoreError::abort(Refused));
         }
         let frame = if is_view || !frame::exists(tx, &name)? {
             if !before.same_columns {
@@ -182,10 +182,10 @@ pub fn import(v: &View, im: &Import<'_>, file: Option<&Path>, force: bool) -> Re
     });
     drop(at);
     let frame = match result {
-        Err(StoreError::Db(m)) if m == REFUSED && !run.bad_ids.is_empty() => {
+        Err(e) if e.aborted::<Refused>().is_some() && !run.bad_ids.is_empty() => {
             return Err(Error::Input { file: shown, diags: run.bad_ids });
         }
-        Err(StoreError::Db(m)) if m == REFUSED => return Err(Error::Conflict(run.conflicts.join("\n"))),
+        Err(e) if e.aborted::<Refused>().is_some() => return Err(Error::Conflict(run.conflicts.join("\n"))),
         other => other?,
     };
     let summary = run.summary;
@@ -281,8 +281,11 @@ fn forget_other_columns(tx: &mut dyn Tx, view: &str, rows: &[RowTask]) -> orch_s
     Ok(())
 }
 
-/// What the import's transaction fails with when the file is refused (bad ids, conflicts).
-const REFUSED: &str = "the import was refused";
+/// What the import's transaction rolls back with when the file is refused (bad ids,
+/// conflicts), which `run` holds.
+#[derive(Debug, thiserror::Error)]
+#[error("the import was refused")]
+struct Refused;
 
 /// What one run of the write transaction found (PostgreSQL may run it again).
 #[derive(Default)]

@@ -46,8 +46,6 @@ pub struct View {
     file: Option<PathBuf>,
     /// The file is output only (`ORCH_QUEUE_MD_READ_ONLY=1`).
     read_only: bool,
-    /// The database is one several hosts share (PostgreSQL): each host has its own file.
-    shared: bool,
     /// `.orch/view.lock`, held while the view is rendered and written.
     lock_path: PathBuf,
     /// `.orch/`, where drift of a read-only view is saved.
@@ -61,19 +59,11 @@ pub struct View {
 }
 
 impl View {
-    /// The view `file` of the queue in `home`, its database at `db_url`.
-    pub fn new(
-        file: Option<PathBuf>,
-        read_only: bool,
-        home: &Home,
-        db_url: &str,
-        done_kept: usize,
-        tz: TimeZone,
-    ) -> View {
+    /// The view `file` of the queue in `home`.
+    pub fn new(file: Option<PathBuf>, read_only: bool, home: &Home, done_kept: usize, tz: TimeZone) -> View {
         View {
             file,
             read_only,
-            shared: db_url.starts_with("postgres://") || db_url.starts_with("postgresql://"),
             lock_path: home.view_lock_path(),
             home_dir: home.dir.clone(),
             done_kept,
@@ -102,7 +92,9 @@ impl View {
             return Ok(name.clone());
         }
         let path = self.file.as_deref().map_or_else(|| "-".to_string(), |p| absolute(p).display().to_string());
-        let name = if self.shared { format!("{}:{path}", crate::runner::hostname()) } else { path };
+        // On a database several hosts share (PostgreSQL) each host has its own file.
+        let name =
+            if db.capabilities().shared_across_hosts { format!("{}:{path}", crate::runner::hostname()) } else { path };
         let (mine, legacy) = orch_store::read(db, |tx| Ok((tx.view_get(&name)?, tx.view_get("")?)))?;
         if mine.is_none() && legacy.is_some() {
             orch_store::write(db, |tx| {

@@ -7,7 +7,8 @@
 //! (`CREATE DATABASE orch_test_…`, dropped afterwards) on the server named by
 //! `ORCH_TEST_PG`. Without that variable the PostgreSQL half skips loudly (and fails
 //! under `CI=true`). This file holds the suite's frame and the task lifecycle; races,
-//! change notification, the `Tx` primitives and `migrate` are in `conformance_tx.rs`;
+//! change notification, the `Tx` primitives and `migrate` are in `conformance_tx.rs`; what
+//! a store says it can do and what a write closure may count on in `conformance_contract.rs`;
 //! leases and retries, idempotency keys at claim time, the pick order over random
 //! queues, masking and the one-step claim and settle in `conformance/`.
 
@@ -57,7 +58,8 @@ pub struct Env {
     pub dir: tempfile::TempDir,
     pub clock: Arc<ManualClock>,
     pub orch: Orch,
-    url: String,
+    pub kind: Kind,
+    pub(crate) url: String,
     /// What every handle and connection of this store masks: nothing, or the built-in
     /// patterns.
     mask: Vec<String>,
@@ -89,7 +91,7 @@ impl Env {
         };
         let clock = Arc::new(ManualClock::new(T0.parse().unwrap()));
         let orch = open_orch(dir.path(), &url, clock.clone(), &mask);
-        Some(Env { dir, clock, orch, url, mask, _pg: pg })
+        Some(Env { dir, clock, orch, kind, url, mask, _pg: pg })
     }
 
     /// Another connection to the same store, as another process has (behind the mask

@@ -5,6 +5,7 @@ mod claims;
 mod common;
 #[macro_use]
 mod conformance;
+mod conformance_contract;
 mod conformance_tx;
 mod conformance_view;
 mod db_state;
@@ -16,6 +17,7 @@ mod escapes;
 mod gate;
 mod hand_edit;
 mod home;
+mod imports;
 mod layout;
 mod limits;
 mod malformed;
