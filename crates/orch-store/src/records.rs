@@ -98,7 +98,7 @@ pub fn line_key(line: &str) -> i64 {
     if h == 0 { 1 } else { h }
 }
 
-/// One row of a view as the view writes it (see [`Tx::view_lines`]).
+/// One row of a view as the view writes it (see [`Tx::view_lines`](crate::Tx::view_lines)).
 #[derive(Clone, Debug, PartialEq)]
 pub enum ViewRow {
     /// The view last showed the task at its current version: the row is that mark's
@@ -110,7 +110,7 @@ pub enum ViewRow {
 }
 
 impl ViewRow {
-    /// A row of [`Tx::view_rows`] as [`Tx::view_lines`] gives it.
+    /// A row of [`Tx::view_rows`](crate::Tx::view_rows) as [`Tx::view_lines`](crate::Tx::view_lines) gives it.
     pub fn of(task: Task, mark: Option<ViewMark>) -> ViewRow {
         match mark {
             Some(mark) if mark.version == task.version => ViewRow::Kept { id: task.id, mark },
@@ -149,7 +149,7 @@ pub struct ViewInfo {
     pub frame: Option<String>,
 }
 
-/// Which events [`Tx::events_query`] returns. Every filter set must hold.
+/// Which events [`Tx::events_query`](crate::Tx::events_query) returns. Every filter set must hold.
 #[derive(Clone, Debug, Default)]
 pub struct EventQuery {
     /// Only events after this sequence number (0: from the start).
@@ -166,7 +166,7 @@ pub struct EventQuery {
     pub newest_first: bool,
 }
 
-/// What [`Tx::prune_before`] removed.
+/// What [`Tx::prune_before`](crate::Tx::prune_before) removed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Pruned {
     /// The runs deleted (their folders under `.orch/runs/` go too).
@@ -176,7 +176,7 @@ pub struct Pruned {
     pub tasks: u64,
 }
 
-/// What a claim writes before it knows its task (see [`Tx::claim_next`]).
+/// What a claim writes before it knows its task (see [`Tx::claim_next`](crate::Tx::claim_next)).
 #[derive(Clone, Copy, Debug)]
 pub struct ClaimSpec<'a> {
     pub now: Timestamp,
@@ -187,7 +187,7 @@ pub struct ClaimSpec<'a> {
     pub run: &'a Run,
 }
 
-/// What [`Tx::claim_next`] did.
+/// What [`Tx::claim_next`](crate::Tx::claim_next) did.
 #[derive(Clone, Debug, PartialEq)]
 #[allow(clippy::large_enum_variant)] // a return value, moved once per claim, never stored
 pub enum NextClaim {
@@ -203,7 +203,7 @@ pub enum NextClaim {
     Undecided,
 }
 
-/// A transition of a task read before the transaction, for [`Tx::task_settle`]: the task
+/// A transition of a task read before the transaction, for [`Tx::task_settle`](crate::Tx::task_settle): the task
 /// as the transition left it (its `version` still the one it was read at), what it does to
 /// the task's live run, and its events.
 #[derive(Clone, Debug)]

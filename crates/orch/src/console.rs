@@ -7,7 +7,7 @@
 //! file's content quoted in an error) may hold terminal controls: ESC sequences that
 //! clear the screen or set the window title, a CR that lets later text overwrite the
 //! line, bidirectional overrides that show text in another order than it is stored.
-//! Every text line ([`print`], [`eprint`]) goes through [`escape_controls`], which shows
+//! Every text line ([`print()`], [`eprint()`]) goes through [`escape_controls`], which shows
 //! them as visible escapes (`\x1b`, `\r`, `\u{202e}`); Korean and every other printable
 //! character pass unchanged. JSON ([`print_json`], [`print_json_line`]) keeps its own
 //! escaping (serde escapes C0 controls), and the few controls it leaves raw (DEL, C1,
@@ -39,7 +39,7 @@ pub fn print_json(v: &serde_json::Value) {
     print_json_line(&serde_json::to_string_pretty(v).expect("JSON values serialise"));
 }
 
-/// Prints JSON text as [`json_safe`] makes it.
+/// Prints JSON text as `json_safe` makes it.
 pub fn print_json_line(json: &str) {
     write_line(&json_safe(json));
 }
