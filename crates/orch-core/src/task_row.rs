@@ -9,6 +9,7 @@
 //! blank, a `\r`, the text `<br>`) equals what reading its cell gives back, so a row
 //! written by orch always matches the task it was written from.
 
+use crate::policy::pick_order;
 use crate::queue_md::{decode_cell, encode_cell};
 use crate::task::{Priority, Status, Task};
 use crate::time::format_display_time;
@@ -268,15 +269,25 @@ pub fn task_cells(task: &Task, columns: &[String], tz: &TimeZone) -> Vec<String>
         .collect()
 }
 
-/// Which tasks the view shows: every task that is not DONE, plus the `done_kept` DONE
-/// tasks finished last. `tasks` come in file order and the result keeps it.
-pub fn view_selection(tasks: &[Task], done_kept: usize, all: bool) -> Vec<bool> {
+/// Which tasks the view shows: every IN_PROGRESS task; the other open tasks (PENDING,
+/// FAILED, BLOCKED) first in pick order ([`pick_order`], ties in file order) until
+/// `open_kept` open rows are shown, or all of them when `None`; plus the `done_kept`
+/// DONE tasks finished last. `tasks` come in file order and the result keeps it.
+pub fn view_selection(tasks: &[Task], open_kept: Option<usize>, done_kept: usize, all: bool) -> Vec<bool> {
     if all {
         return vec![true; tasks.len()];
     }
+    let mut keep: Vec<bool> = tasks.iter().map(|t| t.status == Status::InProgress).collect();
+    let mut waiting: Vec<usize> =
+        (0..tasks.len()).filter(|&i| !matches!(tasks[i].status, Status::Done | Status::InProgress)).collect();
+    waiting.sort_by(|&a, &b| pick_order(&tasks[a], &tasks[b]).then(a.cmp(&b)));
+    let running = keep.iter().filter(|k| **k).count();
+    let room = open_kept.map_or(usize::MAX, |n| n.saturating_sub(running));
+    for &i in waiting.iter().take(room) {
+        keep[i] = true;
+    }
     let mut done: Vec<usize> = (0..tasks.len()).filter(|&i| tasks[i].status == Status::Done).collect();
     done.sort_by_key(|&i| std::cmp::Reverse((tasks[i].updated_at, i)));
-    let mut keep: Vec<bool> = tasks.iter().map(|t| t.status != Status::Done).collect();
     for &i in done.iter().take(done_kept) {
         keep[i] = true;
     }

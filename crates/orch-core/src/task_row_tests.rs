@@ -131,9 +131,42 @@ fn the_view_keeps_open_tasks_and_the_newest_done() {
         mk("A-004", Status::Done, 7),
         mk("A-005", Status::Blocked, 1),
     ];
-    assert_eq!(view_selection(&tasks, 2, false), [false, true, true, true, true]);
-    assert_eq!(view_selection(&tasks, 0, false), [false, true, false, false, true]);
-    assert_eq!(view_selection(&tasks, 0, true), [true; 5]);
+    assert_eq!(view_selection(&tasks, None, 2, false), [false, true, true, true, true]);
+    assert_eq!(view_selection(&tasks, None, 0, false), [false, true, false, false, true]);
+    assert_eq!(view_selection(&tasks, None, 0, true), [true; 5]);
+    assert_eq!(view_selection(&tasks, Some(1), 0, true), [true; 5]);
+}
+
+#[test]
+fn a_bounded_view_keeps_the_running_and_the_first_open_tasks_in_pick_order() {
+    let at = |s: i64| Timestamp::from_second(s).unwrap();
+    let mk = |id: &str, st: Status, p: Priority, due: Option<i64>| {
+        let mut t = Task::new(id.into(), "x".into(), p, 4, at(0));
+        t.status = st;
+        t.due_at = due.map(at);
+        t
+    };
+    let tasks = vec![
+        mk("A-001", Status::Pending, Priority::P2, None),
+        mk("A-002", Status::InProgress, Priority::P2, None),
+        mk("A-003", Status::Blocked, Priority::P0, None),
+        mk("A-004", Status::Failed, Priority::P1, Some(50)),
+        mk("A-005", Status::Pending, Priority::P1, Some(10)),
+        mk("A-006", Status::Done, Priority::P0, None),
+        mk("A-007", Status::Pending, Priority::P1, None),
+    ];
+    // Running first, then P0, then P1 by due time (none last), then P2.
+    let shown = |open| view_selection(&tasks, Some(open), 0, false);
+    assert_eq!(shown(0), [false, true, false, false, false, false, false]);
+    assert_eq!(shown(1), [false, true, false, false, false, false, false]);
+    assert_eq!(shown(2), [false, true, true, false, false, false, false]);
+    assert_eq!(shown(3), [false, true, true, false, true, false, false]);
+    assert_eq!(shown(5), [false, true, true, true, true, false, true]);
+    assert_eq!(shown(6), [true, true, true, true, true, false, true]);
+    assert_eq!(shown(60), shown(6));
+    assert_eq!(view_selection(&tasks, None, 0, false), shown(6));
+    // The DONE ones kept are apart from the bound.
+    assert_eq!(view_selection(&tasks, Some(1), 1, false), [false, true, false, false, false, true, false]);
 }
 
 // --- rows speak for their file's columns; merges ---

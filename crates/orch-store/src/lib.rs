@@ -208,24 +208,25 @@ pub trait Tx {
     // Views. Each QUEUE.md file (on PostgreSQL, each host's) is a view with its own name;
     // its marks, hash and frame are its own, so two files never pass for each other.
 
-    /// The rows of view `view`, in queue order: every task that is not DONE, plus the
-    /// `done_kept` DONE tasks changed last (of those changed at the same instant, the
-    /// later in queue order), each with its mark in that view. Reads only those rows,
-    /// however long the DONE history.
-    fn view_rows(&mut self, view: &str, done_kept: usize) -> Result<Vec<(Task, Option<ViewMark>)>>;
+    /// The rows of view `view`, in queue order: every IN_PROGRESS task, the other open
+    /// tasks first in pick order up to `kept.open` open rows (all of them when `None`),
+    /// plus the `kept.done` DONE tasks changed last (of those changed at the same
+    /// instant, the later in queue order), each with its mark in that view. Reads only
+    /// those rows, however long the queue and its DONE history.
+    fn view_rows(&mut self, view: &str, kept: ViewKept) -> Result<Vec<(Task, Option<ViewMark>)>>;
     /// The rows of [`Tx::view_rows`], each as the view writes it: a task the view last
     /// showed at its current version comes as its mark alone ([`ViewRow::Kept`]), without
     /// reading its columns, so an unchanged view of any size costs little more than its
     /// lines. Each store has its own reading; this default, built on `view_rows`, is for
     /// wrappers that forward only the required methods.
-    fn view_lines(&mut self, view: &str, done_kept: usize) -> Result<Vec<ViewRow>> {
-        Ok(self.view_rows(view, done_kept)?.into_iter().map(|(t, m)| ViewRow::of(t, m)).collect())
+    fn view_lines(&mut self, view: &str, kept: ViewKept) -> Result<Vec<ViewRow>> {
+        Ok(self.view_rows(view, kept)?.into_iter().map(|(t, m)| ViewRow::of(t, m)).collect())
     }
     /// The tasks of [`Tx::view_rows`] (any view's: they do not depend on it) as ids and
     /// versions, in queue order: for a caller that holds the view's marks already. Each
     /// store reads only those two columns; the default is built on `view_rows`.
-    fn view_versions(&mut self, done_kept: usize) -> Result<Vec<(String, i64)>> {
-        Ok(self.view_rows("", done_kept)?.into_iter().map(|(t, _)| (t.id, t.version)).collect())
+    fn view_versions(&mut self, kept: ViewKept) -> Result<Vec<(String, i64)>> {
+        Ok(self.view_rows("", kept)?.into_iter().map(|(t, _)| (t.id, t.version)).collect())
     }
     /// Every mark of view `view`, by task id.
     fn view_marks(&mut self, view: &str) -> Result<HashMap<String, ViewMark>>;

@@ -70,6 +70,23 @@ pub struct ListFilter {
     pub priorities: Vec<Priority>,
 }
 
+/// How many rows a view shows (see [`crate::Tx::view_rows`]): every IN_PROGRESS task;
+/// the other open tasks (PENDING, FAILED, BLOCKED) first in pick order
+/// (`orch_core::policy::pick_order`) until `open` open rows are shown, or all of them
+/// when `open` is `None`; and the `done` DONE tasks changed last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ViewKept {
+    pub open: Option<usize>,
+    pub done: usize,
+}
+
+impl ViewKept {
+    /// Every open task and the `done` DONE tasks changed last (no bound on open ones).
+    pub fn all_open(done: usize) -> ViewKept {
+        ViewKept { open: None, done }
+    }
+}
+
 /// What a view last showed of a task: its line, and the task version it showed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ViewMark {

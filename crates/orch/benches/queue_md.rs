@@ -31,13 +31,15 @@ fn big_queue(n: usize) -> String {
     doc.render(&out)
 }
 
-/// A project folder with `.orch/` (config keeping every DONE row in the view) and, if
+/// A project folder with `.orch/` (config keeping every row in the view) and, if
 /// given, QUEUE.md.
 fn project(queue: Option<&str>) -> (tempfile::TempDir, Orch) {
     let dir = tempfile::tempdir().expect("temp dir");
     let home = Home { dir: dir.path().join(".orch") };
     home.create().expect("create .orch");
-    let toml = DEFAULT_TOML.replace("done_kept = 50", &format!("done_kept = {ROWS}"));
+    let toml = DEFAULT_TOML
+        .replace("done_kept = 50", &format!("done_kept = {ROWS}"))
+        .replace("open_kept = 300", "open_kept = 0");
     std::fs::write(home.config_path(), toml).expect("write config");
     if let Some(q) = queue {
         std::fs::write(dir.path().join("QUEUE.md"), q).expect("write QUEUE.md");

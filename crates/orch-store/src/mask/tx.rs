@@ -6,7 +6,7 @@
 use super::Mask;
 use crate::{
     Backend, Capabilities, ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd,
-    Settle, Tx, ViewHistory, ViewInfo, ViewMark, ViewRow,
+    Settle, Tx, ViewHistory, ViewInfo, ViewKept, ViewMark, ViewRow,
 };
 use jiff::Timestamp;
 use orch_core::event::Event;
@@ -200,14 +200,14 @@ impl Tx for MaskTx<'_> {
     fn meta_all(&mut self) -> Result<Vec<(String, String)>> {
         self.inner.meta_all()
     }
-    fn view_rows(&mut self, view: &str, done_kept: usize) -> Result<Vec<(Task, Option<ViewMark>)>> {
-        self.inner.view_rows(view, done_kept)
+    fn view_rows(&mut self, view: &str, kept: ViewKept) -> Result<Vec<(Task, Option<ViewMark>)>> {
+        self.inner.view_rows(view, kept)
     }
-    fn view_lines(&mut self, view: &str, done_kept: usize) -> Result<Vec<ViewRow>> {
-        self.inner.view_lines(view, done_kept)
+    fn view_lines(&mut self, view: &str, kept: ViewKept) -> Result<Vec<ViewRow>> {
+        self.inner.view_lines(view, kept)
     }
-    fn view_versions(&mut self, done_kept: usize) -> Result<Vec<(String, i64)>> {
-        self.inner.view_versions(done_kept)
+    fn view_versions(&mut self, kept: ViewKept) -> Result<Vec<(String, i64)>> {
+        self.inner.view_versions(kept)
     }
     fn view_marks(&mut self, view: &str) -> Result<HashMap<String, ViewMark>> {
         self.inner.view_marks(view)

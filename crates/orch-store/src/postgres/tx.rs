@@ -28,7 +28,7 @@ use super::txn::PgTx;
 use super::{claim, events};
 use crate::{
     ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, Settle, StoreError, Tx,
-    ViewHistory, ViewInfo, ViewMark, ViewRow,
+    ViewHistory, ViewInfo, ViewKept, ViewMark, ViewRow,
 };
 use jiff::Timestamp;
 use orch_core::event::Event;
@@ -200,16 +200,16 @@ impl Tx for PgTx<'_> {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    fn view_rows(&mut self, view: &str, done_kept: usize) -> Result<Vec<(Task, Option<ViewMark>)>> {
-        self.rows_of_view(view, done_kept)
+    fn view_rows(&mut self, view: &str, kept: ViewKept) -> Result<Vec<(Task, Option<ViewMark>)>> {
+        self.rows_of_view(view, kept)
     }
 
-    fn view_lines(&mut self, view: &str, done_kept: usize) -> Result<Vec<ViewRow>> {
-        self.lines_of_view(view, done_kept)
+    fn view_lines(&mut self, view: &str, kept: ViewKept) -> Result<Vec<ViewRow>> {
+        self.lines_of_view(view, kept)
     }
 
-    fn view_versions(&mut self, done_kept: usize) -> Result<Vec<(String, i64)>> {
-        self.versions_of_view(done_kept)
+    fn view_versions(&mut self, kept: ViewKept) -> Result<Vec<(String, i64)>> {
+        self.versions_of_view(kept)
     }
 
     fn view_mark(&mut self, view: &str, task_id: &str) -> Result<Option<ViewMark>> {

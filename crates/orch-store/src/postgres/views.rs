@@ -5,7 +5,7 @@
 
 use super::rows::{TASK_COLS, task_from_row};
 use super::txn::PgTx;
-use crate::{Result, ViewInfo, ViewMark, ViewRow};
+use crate::{Result, ViewInfo, ViewKept, ViewMark, ViewRow};
 use orch_core::task::Task;
 use std::collections::HashMap;
 
@@ -15,23 +15,53 @@ const SHOWN: &str = "SELECT seq FROM tasks WHERE status IN ('PENDING', 'IN_PROGR
      UNION ALL \
      (SELECT seq FROM tasks WHERE status = 'DONE' ORDER BY updated_at DESC, seq DESC LIMIT $1)";
 
+/// The tasks of a view bounded to `$3` open rows: every IN_PROGRESS one, the others
+/// first in pick order until `$3` open rows are shown (the head of the partial index
+/// `tasks_claim` for PENDING and FAILED, and of the BLOCKED ones, at most `$3` of each,
+/// merged), and the newest `$1` DONE ones.
+const SHOWN_BOUNDED: &str = "SELECT seq FROM tasks WHERE status = 'IN_PROGRESS' \
+     UNION ALL \
+     SELECT seq FROM ( \
+       (SELECT seq, priority, due_at, num FROM tasks WHERE status IN ('PENDING', 'FAILED') \
+        ORDER BY priority, due_at NULLS LAST, num, seq LIMIT $3) \
+       UNION ALL \
+       (SELECT seq, priority, due_at, num FROM tasks WHERE status = 'BLOCKED' \
+        ORDER BY priority, due_at NULLS LAST, num, seq LIMIT $3) \
+       ORDER BY priority, due_at NULLS LAST, num, seq \
+       LIMIT GREATEST(0, $3 - (SELECT count(*) FROM tasks WHERE status = 'IN_PROGRESS'))) w \
+     UNION ALL \
+     (SELECT seq FROM tasks WHERE status = 'DONE' ORDER BY updated_at DESC, seq DESC LIMIT $1)";
+
 /// The view's rows joined with their marks in view `$2`, in queue order.
-fn rows_sql() -> &'static str {
-    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    SQL.get_or_init(|| {
+fn rows_sql(bounded: bool) -> &'static str {
+    static SQL: [std::sync::OnceLock<String>; 2] = [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+    SQL[usize::from(bounded)].get_or_init(|| {
         let cols = TASK_COLS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ");
+        let shown = if bounded { SHOWN_BOUNDED } else { SHOWN };
         format!(
-            "SELECT {cols}, m.md_version, m.md_line, m.md_eol FROM ({SHOWN}) v JOIN tasks t ON t.seq = v.seq \
+            "SELECT {cols}, m.md_version, m.md_line, m.md_eol FROM ({shown}) v JOIN tasks t ON t.seq = v.seq \
              LEFT JOIN view_rows m ON m.view = $2 AND m.task_id = t.id \
              ORDER BY t.seq"
         )
     })
 }
 
+/// The limits of a view's query: DONE rows kept, and open rows when bounded.
+fn limits(kept: ViewKept) -> (i64, Option<i64>) {
+    (i64::try_from(kept.done).unwrap_or(i64::MAX), kept.open.map(|n| i64::try_from(n).unwrap_or(i64::MAX)))
+}
+
 impl PgTx<'_> {
-    pub(super) fn rows_of_view(&mut self, view: &str, done_kept: usize) -> Result<Vec<(Task, Option<ViewMark>)>> {
-        let kept = i64::try_from(done_kept).unwrap_or(i64::MAX);
-        let rows = self.query(rows_sql(), &[&kept, &view])?;
+    /// The rows of the view's query, with its marks in `view`.
+    fn view_query(&mut self, view: &str, kept: ViewKept) -> Result<Vec<postgres::Row>> {
+        match limits(kept) {
+            (done, None) => self.query(rows_sql(false), &[&done, &view]),
+            (done, Some(open)) => self.query(rows_sql(true), &[&done, &view, &open]),
+        }
+    }
+
+    pub(super) fn rows_of_view(&mut self, view: &str, kept: ViewKept) -> Result<Vec<(Task, Option<ViewMark>)>> {
+        let rows = self.view_query(view, kept)?;
         rows.iter()
             .map(|r| {
                 let line: Option<String> = r.get(23);
@@ -43,9 +73,8 @@ impl PgTx<'_> {
 
     /// [`PgTx::rows_of_view`] as the view writes them: the task's columns are decoded
     /// only for a row whose mark does not show its current version.
-    pub(super) fn lines_of_view(&mut self, view: &str, done_kept: usize) -> Result<Vec<ViewRow>> {
-        let kept = i64::try_from(done_kept).unwrap_or(i64::MAX);
-        let rows = self.query(rows_sql(), &[&kept, &view])?;
+    pub(super) fn lines_of_view(&mut self, view: &str, kept: ViewKept) -> Result<Vec<ViewRow>> {
+        let rows = self.view_query(view, kept)?;
         rows.iter()
             .map(|r| {
                 let version: i64 = r.get(21);
@@ -59,10 +88,15 @@ impl PgTx<'_> {
             .collect()
     }
 
-    pub(super) fn versions_of_view(&mut self, done_kept: usize) -> Result<Vec<(String, i64)>> {
-        let kept = i64::try_from(done_kept).unwrap_or(i64::MAX);
-        let sql = format!("SELECT t.id, t.version FROM ({SHOWN}) v JOIN tasks t ON t.seq = v.seq ORDER BY t.seq");
-        Ok(self.query(&sql, &[&kept])?.iter().map(|r| (r.get(0), r.get(1))).collect())
+    pub(super) fn versions_of_view(&mut self, kept: ViewKept) -> Result<Vec<(String, i64)>> {
+        let select = |shown: &str| {
+            format!("SELECT t.id, t.version FROM ({shown}) v JOIN tasks t ON t.seq = v.seq ORDER BY t.seq")
+        };
+        let rows = match limits(kept) {
+            (done, None) => self.query(&select(SHOWN), &[&done])?,
+            (done, Some(open)) => self.query(&select(&SHOWN_BOUNDED.replace("$3", "$2")), &[&done, &open])?,
+        };
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     pub(super) fn mark_of_view(&mut self, view: &str, task_id: &str) -> Result<Option<ViewMark>> {

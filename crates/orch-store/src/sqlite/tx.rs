@@ -6,7 +6,7 @@ use super::txn::SqliteTx;
 use crate::columns::{NewTaskVals, TASK_INSERT_COLS, TASK_INSERT_VALUES, TASK_UPDATE, TaskVals, sqlite_params};
 use crate::{
     ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, Settle, StoreError, Tx,
-    ViewHistory, ViewInfo, ViewMark, ViewRow,
+    ViewHistory, ViewInfo, ViewKept, ViewMark, ViewRow,
 };
 use jiff::Timestamp;
 use orch_core::event::Event;
@@ -400,16 +400,16 @@ impl Tx for SqliteTx<'_> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn view_rows(&mut self, view: &str, done_kept: usize) -> Result<Vec<(Task, Option<ViewMark>)>> {
-        super::views::rows(self.tx, view, done_kept)
+    fn view_rows(&mut self, view: &str, kept: ViewKept) -> Result<Vec<(Task, Option<ViewMark>)>> {
+        super::views::rows(self.tx, view, kept)
     }
 
-    fn view_lines(&mut self, view: &str, done_kept: usize) -> Result<Vec<ViewRow>> {
-        super::views::lines(self.tx, view, done_kept)
+    fn view_lines(&mut self, view: &str, kept: ViewKept) -> Result<Vec<ViewRow>> {
+        super::views::lines(self.tx, view, kept)
     }
 
-    fn view_versions(&mut self, done_kept: usize) -> Result<Vec<(String, i64)>> {
-        super::views::versions(self.tx, done_kept)
+    fn view_versions(&mut self, kept: ViewKept) -> Result<Vec<(String, i64)>> {
+        super::views::versions(self.tx, kept)
     }
 
     fn view_mark(&mut self, view: &str, task_id: &str) -> Result<Option<ViewMark>> {

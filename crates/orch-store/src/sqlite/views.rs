@@ -2,38 +2,67 @@
 //! history, and each view's marks, hash and frame (tables `view_rows` and `views`).
 
 use super::rows::{TASK_COLS, task_from_row};
-use crate::{Result, ViewInfo, ViewMark, ViewRow};
+use crate::{Result, ViewInfo, ViewKept, ViewMark, ViewRow};
 use orch_core::task::Task;
 use rusqlite::types::ValueRef;
 use rusqlite::{OptionalExtension, Transaction, params};
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
-/// The row numbers of the view's tasks: those that are not DONE (index `tasks_status`)
-/// and the newest `done_kept` DONE ones (the partial index `tasks_done`, read from its
-/// end). The DONE history is never scanned. The limit is part of the text, not a
-/// parameter: a bound limit has SQLite prepare the statement again at every use.
-fn seqs_sql(done_kept: usize) -> String {
-    let kept = i64::try_from(done_kept).unwrap_or(i64::MAX);
+/// The row numbers of the view's tasks: the open ones ([`open_seqs_sql`]) and the
+/// newest `kept.done` DONE ones (the partial index `tasks_done`, read from its end).
+/// The DONE history is never scanned. The limits are part of the text, not
+/// parameters: a bound limit has SQLite prepare the statement again at every use.
+fn seqs_sql(kept: ViewKept) -> String {
+    let done = i64::try_from(kept.done).unwrap_or(i64::MAX);
     format!(
-        "SELECT seq FROM tasks WHERE status IN ('PENDING', 'IN_PROGRESS', 'FAILED', 'BLOCKED') \
+        "{} \
          UNION ALL \
          SELECT seq FROM (SELECT seq FROM tasks INDEXED BY tasks_done WHERE status = 'DONE' \
-                          ORDER BY updated_at DESC, seq DESC LIMIT {kept})"
+                          ORDER BY updated_at DESC, seq DESC LIMIT {done})",
+        open_seqs_sql(kept.open)
+    )
+}
+
+/// The row numbers of the open tasks the view shows: all of them (index `tasks_status`),
+/// or, bounded by `open`, every IN_PROGRESS one (the partial index `tasks_lease`) and the
+/// first of the others in pick order until `open` rows are shown. Those come from the
+/// head of the partial index `tasks_claim` (PENDING and FAILED, already in pick order)
+/// and of the BLOCKED ones (index `tasks_status`, ordered within a priority), at most
+/// `open` of each, merged: the rows read follow the bound, not the queue.
+fn open_seqs_sql(open: Option<usize>) -> String {
+    let Some(open) = open else {
+        return "SELECT seq FROM tasks WHERE status IN ('PENDING', 'IN_PROGRESS', 'FAILED', 'BLOCKED')".to_string();
+    };
+    let k = i64::try_from(open).unwrap_or(i64::MAX);
+    let head = |from: &str, status: &str| {
+        format!(
+            "SELECT seq, priority, nd, due_at, num FROM \
+             (SELECT seq, priority, due_at IS NULL AS nd, due_at, num FROM tasks {from} WHERE {status} \
+              ORDER BY priority, due_at IS NULL, due_at, num, seq LIMIT {k})"
+        )
+    };
+    format!(
+        "SELECT seq FROM tasks INDEXED BY tasks_lease WHERE status = 'IN_PROGRESS' \
+         UNION ALL \
+         SELECT seq FROM ({} UNION ALL {} ORDER BY priority, nd, due_at, num, seq \
+           LIMIT max(0, {k} - (SELECT count(*) FROM tasks INDEXED BY tasks_lease WHERE status = 'IN_PROGRESS')))",
+        head("INDEXED BY tasks_claim", "status IN ('PENDING', 'FAILED')"),
+        head("INDEXED BY tasks_status", "status = 'BLOCKED'"),
     )
 }
 
 /// The view's rows joined with their marks, in queue order. The row numbers are
 /// gathered first ([`seqs_sql`], a sorted list) and the rows read in that order by key,
 /// so no wide row is ever sorted.
-pub(super) fn rows_sql(done_kept: usize) -> String {
+pub(super) fn rows_sql(kept: ViewKept) -> String {
     static COLS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let cols = COLS.get_or_init(|| TASK_COLS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", "));
     format!(
         "SELECT {cols}, m.md_version, m.md_line, m.md_eol FROM tasks t \
          LEFT JOIN view_rows m ON m.view = ?1 AND m.task_id = t.id \
          WHERE t.seq IN ({}) ORDER BY t.seq",
-        seqs_sql(done_kept)
+        seqs_sql(kept)
     )
 }
 
@@ -73,29 +102,47 @@ fn scan(
     Ok(())
 }
 
-fn reading(tx: &Transaction<'_>, done_kept: usize) -> Result<Reading> {
+fn reading(tx: &Transaction<'_>, kept: ViewKept) -> Result<Reading> {
+    let count = |sql: &str| -> Result<i64> { Ok(tx.prepare_cached(sql)?.query_row([], |r| r.get(0))?) };
+    let done_kept = i64::try_from(kept.done).unwrap_or(i64::MAX);
+    if let Some(open) = kept.open {
+        // Bounded: a queue longer than twice the most the view shows is read by key,
+        // known without counting every task.
+        let cap = i64::try_from(open).unwrap_or(i64::MAX).saturating_add(done_kept).saturating_mul(2);
+        let within = count(&format!("SELECT count(*) FROM (SELECT 1 FROM tasks LIMIT {})", cap.saturating_add(1)))?;
+        if within > cap {
+            return Ok(Reading::ByKey);
+        }
+    }
     let (total, done): (i64, i64) = tx
         .prepare_cached(
             "SELECT (SELECT count(*) FROM tasks), \
                     (SELECT count(*) FROM tasks INDEXED BY tasks_done WHERE status = 'DONE')",
         )?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let kept = i64::try_from(done_kept).unwrap_or(i64::MAX);
-    let shown = total - done + done.min(kept);
+    if let Some(open) = kept.open {
+        // A scan cannot choose by pick order: only a view that hides no open task scans.
+        let running = count("SELECT count(*) FROM tasks INDEXED BY tasks_lease WHERE status = 'IN_PROGRESS'")?;
+        let open = i64::try_from(open).unwrap_or(i64::MAX);
+        if total - done > open.max(running) {
+            return Ok(Reading::ByKey);
+        }
+    }
+    let shown = total - done + done.min(done_kept);
     if total > shown.saturating_mul(2) {
         return Ok(Reading::ByKey);
     }
     // The oldest DONE task the view keeps, when it does not keep them all: the DONE
     // ones at or after it are the newest `done_kept`.
-    let edge = if done <= kept {
+    let edge = if done <= done_kept {
         None
-    } else if kept == 0 {
+    } else if done_kept == 0 {
         Some((i64::MAX, i64::MAX))
     } else {
         let sql = format!(
             "SELECT updated_at, seq FROM tasks INDEXED BY tasks_done WHERE status = 'DONE' \
              ORDER BY updated_at DESC, seq DESC LIMIT 1 OFFSET {}",
-            kept - 1
+            done_kept - 1
         );
         Some(tx.prepare_cached(&sql)?.query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?)
     };
@@ -103,12 +150,12 @@ fn reading(tx: &Transaction<'_>, done_kept: usize) -> Result<Reading> {
 }
 
 /// The ids and versions of the view's tasks, in queue order.
-pub(super) fn versions(tx: &Transaction<'_>, done_kept: usize) -> Result<Vec<(String, i64)>> {
+pub(super) fn versions(tx: &Transaction<'_>, kept: ViewKept) -> Result<Vec<(String, i64)>> {
     let mut out = Vec::new();
     let pair = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(String, i64)> { Ok((r.get(0)?, r.get(1)?)) };
-    match reading(tx, done_kept)? {
+    match reading(tx, kept)? {
         Reading::ByKey => {
-            let sql = format!("SELECT id, version FROM tasks WHERE seq IN ({}) ORDER BY seq", seqs_sql(done_kept));
+            let sql = format!("SELECT id, version FROM tasks WHERE seq IN ({}) ORDER BY seq", seqs_sql(kept));
             for r in tx.prepare_cached(&sql)?.query_map([], pair)? {
                 out.push(r?);
             }
@@ -139,8 +186,8 @@ fn mark_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<ViewMark>> {
     })
 }
 
-pub(super) fn rows(tx: &Transaction<'_>, view: &str, done_kept: usize) -> Result<Vec<(Task, Option<ViewMark>)>> {
-    let mut stmt = tx.prepare_cached(&rows_sql(done_kept))?;
+pub(super) fn rows(tx: &Transaction<'_>, view: &str, kept: ViewKept) -> Result<Vec<(Task, Option<ViewMark>)>> {
+    let mut stmt = tx.prepare_cached(&rows_sql(kept))?;
     let rows = stmt.query_map([view], |r| Ok((task_from_row(r)?, mark_of(r)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -152,9 +199,9 @@ pub(super) fn rows(tx: &Transaction<'_>, view: &str, done_kept: usize) -> Result
 /// shows is read with two plain scans in key order — its tasks, and the view's marks —
 /// joined by id in memory: no look-up per row. A queue with a longer DONE history takes
 /// [`rows_sql`], whose cost follows the size of the view.
-pub(super) fn lines(tx: &Transaction<'_>, view: &str, done_kept: usize) -> Result<Vec<ViewRow>> {
-    let Reading::Scan { edge, shown } = reading(tx, done_kept)? else {
-        return joined(tx, view, done_kept);
+pub(super) fn lines(tx: &Transaction<'_>, view: &str, kept: ViewKept) -> Result<Vec<ViewRow>> {
+    let Reading::Scan { edge, shown } = reading(tx, kept)? else {
+        return joined(tx, view, kept);
     };
     let mut marks: FxHashMap<String, ViewMark> = FxHashMap::default();
     marks.reserve(shown);
@@ -198,8 +245,8 @@ pub(super) fn lines(tx: &Transaction<'_>, view: &str, done_kept: usize) -> Resul
 }
 
 /// [`lines`] through [`rows_sql`]: the view's rows looked up by key, each with its mark.
-fn joined(tx: &Transaction<'_>, view: &str, done_kept: usize) -> Result<Vec<ViewRow>> {
-    let mut stmt = tx.prepare_cached(&rows_sql(done_kept))?;
+fn joined(tx: &Transaction<'_>, view: &str, kept: ViewKept) -> Result<Vec<ViewRow>> {
+    let mut stmt = tx.prepare_cached(&rows_sql(kept))?;
     let rows = stmt.query_map([view], |r| {
         let version: i64 = r.get(VERSION)?;
         let shown: Option<i64> = r.get(MD_VERSION)?;
@@ -301,7 +348,8 @@ mod plan_tests {
     fn the_view_reads_open_tasks_and_the_newest_done_through_indexes() {
         let mut conn = Connection::open_in_memory().unwrap();
         super::super::schema::migrate(&mut conn).unwrap().unwrap();
-        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {}", super::rows_sql(50))).unwrap();
+        let mut stmt =
+            conn.prepare(&format!("EXPLAIN QUERY PLAN {}", super::rows_sql(crate::ViewKept::all_open(50)))).unwrap();
         let plan: Vec<String> = stmt.query_map(["v"], |r| r.get::<_, String>(3)).unwrap().map(Result::unwrap).collect();
         let plan = plan.join("\n");
         assert!(plan.contains("INDEX tasks_done"), "{plan}");
@@ -312,5 +360,21 @@ mod plan_tests {
         let walks = |l: &&str| (l.starts_with("SCAN tasks") || l.starts_with("SCAN t")) && !l.contains("INDEX");
         assert!(!plan.lines().any(|l| walks(&l)), "{plan}");
         assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
+
+    #[test]
+    fn a_bounded_view_reads_the_head_of_the_pick_order_never_every_open_task() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&mut conn).unwrap().unwrap();
+        let kept = crate::ViewKept { open: Some(300), done: 50 };
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {}", super::rows_sql(kept))).unwrap();
+        let plan: Vec<String> = stmt.query_map(["v"], |r| r.get::<_, String>(3)).unwrap().map(Result::unwrap).collect();
+        let plan = plan.join("\n");
+        assert!(plan.contains("INDEX tasks_claim"), "{plan}");
+        assert!(plan.contains("INDEX tasks_lease"), "{plan}");
+        assert!(plan.contains("INDEX tasks_done"), "{plan}");
+        assert!(plan.contains("SEARCH t USING INTEGER PRIMARY KEY"), "{plan}");
+        let walks = |l: &&str| (l.starts_with("SCAN tasks") || l.starts_with("SCAN t")) && !l.contains("INDEX");
+        assert!(!plan.lines().any(|l| walks(&l)), "{plan}");
     }
 }

@@ -27,6 +27,10 @@ pub const MAX_TIMEOUT: SignedDuration = SignedDuration::from_hours(30 * 24);
 /// The longest `worker.grace` (between SIGTERM and SIGKILL): 1 hour.
 pub const MAX_GRACE: SignedDuration = SignedDuration::from_hours(1);
 
+/// The most open rows `queue.open_kept` may keep in the view: a larger view is no
+/// longer one a person reads, and every change would rewrite megabytes (0 shows all).
+pub const MAX_OPEN_KEPT: usize = 100_000;
+
 /// The file `init` writes: every key, its default and what it means.
 pub const DEFAULT_TOML: &str = r#"# orch configuration. Every key is shown with its default.
 
@@ -35,6 +39,7 @@ file = "QUEUE.md"          # the view, relative to the folder that holds .orch/;
 prefix = "ORCH"            # ids are PREFIX-NNN
 timezone = "Asia/Seoul"    # display time zone of QUEUE.md and the CLI
 done_kept = 50             # DONE rows kept in the view; the database keeps all
+open_kept = 300            # open rows kept in the view, first in pick order (IN_PROGRESS always); 0 = all
 
 [dispatcher]
 workers = 3
@@ -109,6 +114,8 @@ pub struct Queue {
     pub prefix: String,
     pub timezone: String,
     pub done_kept: usize,
+    /// The open rows the view shows (0: every one); see [`Queue::open_kept`].
+    pub open_kept: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -186,7 +193,13 @@ pub struct Team {
 // The defaults below are the values of DEFAULT_TOML; a test holds the two together.
 impl Default for Queue {
     fn default() -> Self {
-        Queue { file: "QUEUE.md".into(), prefix: "ORCH".into(), timezone: "Asia/Seoul".into(), done_kept: 50 }
+        Queue {
+            file: "QUEUE.md".into(),
+            prefix: "ORCH".into(),
+            timezone: "Asia/Seoul".into(),
+            done_kept: 50,
+            open_kept: 300,
+        }
     }
 }
 
@@ -307,6 +320,9 @@ impl Config {
         if zone(&self.queue.timezone).is_none() {
             return fail("queue.timezone", format!("unknown time zone `{}`", self.queue.timezone));
         }
+        if self.queue.open_kept > MAX_OPEN_KEPT {
+            return fail("queue.open_kept", format!("must be at most {MAX_OPEN_KEPT} (0 shows every open task)"));
+        }
         if self.dispatcher.hard_cap == 0 {
             return fail("dispatcher.hard_cap", "must be at least 1".into());
         }
@@ -395,6 +411,11 @@ impl Config {
             return fail("team.max_workers", format!("must be between 1 and team.hard_cap ({})", self.team.hard_cap));
         }
         Ok(())
+    }
+
+    /// The open rows the view shows: `None` for every one (`queue.open_kept = 0`).
+    pub fn open_kept(&self) -> Option<usize> {
+        (self.queue.open_kept > 0).then_some(self.queue.open_kept)
     }
 
     pub fn retry_policy(&self) -> RetryPolicy {

@@ -30,6 +30,17 @@ fn the_default_file_is_the_default() {
 fn partial_files_take_defaults() {
     let c = Config::parse("[queue]\nprefix = \"JOB\"\n").unwrap();
     assert_eq!((c.queue.prefix.as_str(), c.queue.done_kept), ("JOB", 50));
+    assert_eq!((c.queue.open_kept, c.open_kept()), (300, Some(300)));
+}
+
+#[test]
+fn open_kept_is_bounded_and_0_shows_every_open_task() {
+    assert_eq!(Config::parse("[queue]\nopen_kept = 0\n").unwrap().open_kept(), None);
+    assert_eq!(Config::parse("[queue]\nopen_kept = 100000\n").unwrap().open_kept(), Some(100_000));
+    let e = Config::parse("[queue]\nopen_kept = 100001\n").unwrap_err();
+    assert_eq!(e, "2: queue.open_kept: must be at most 100000 (0 shows every open task)");
+    let e = Config::parse("[queue]\nopen_kept = -3\n").unwrap_err();
+    assert_eq!(e, "2: queue.open_kept: invalid value: integer `-3`, expected a whole number, 0 or more");
 }
 
 #[test]

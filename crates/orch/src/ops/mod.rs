@@ -125,7 +125,8 @@ impl Orch {
         let db = orch_store::mask::wrap(db, mask.clone());
         let db_url = url.unwrap_or_else(|| db.describe());
         let tz = config.time_zone();
-        let view = View::new(queue_file, opts.queue_md_read_only, &home, config.queue.done_kept, tz.clone());
+        let kept = orch_store::ViewKept { open: config.open_kept(), done: config.queue.done_kept };
+        let view = View::new(queue_file, opts.queue_md_read_only, &home, kept, tz.clone());
         Orch {
             mask,
             db_url,

@@ -20,8 +20,11 @@
 //! and is persisted like every other change, so what depends on the task follows: a
 //! task set DONE by hand releases the tasks its failure had blocked.
 //!
-//! Tasks absent from the file are left as they are: the view omits old DONE tasks, so
-//! absence never means deletion.
+//! Tasks absent from the file are left as they are: the view omits old DONE tasks, and
+//! a bounded view (`queue.open_kept`) the open tasks past its bound, so absence never
+//! means deletion, nor an edit. The line a bounded view writes after its table (how
+//! many open tasks it leaves out) is taken off the text around the table before
+//! anything is compared or kept. A row a person adds is a new task, whatever the bound.
 //!
 //! The whole import holds the view lock. What the view shows is read first, in a read
 //! transaction of its own while the file is parsed on another thread
@@ -37,7 +40,7 @@
 //! which versions, and the tasks not in hand at those are read.
 
 use super::edit::{Context, What, add_row, import_row};
-use super::{Snapshot, View, frame, hash, read_bytes, same_file, update_view, utf8};
+use super::{Snapshot, View, frame, hash, hidden, read_bytes, same_file, update_view, utf8};
 use crate::error::{Error, Result};
 use crate::event_log::EventLog;
 use jiff::Timestamp;
@@ -105,8 +108,10 @@ pub fn import(v: &View, im: &Import<'_>, file: Option<&Path>, force: bool) -> Re
         let view_now = view_rows(v, db, &name);
         (reading.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), view_now)
     });
-    let (doc, rows) = read.map_err(|diags| Error::Input { file: shown.clone(), diags })?;
-    let (mut shown_rows, columns) = view_now?;
+    let (mut doc, rows) = read.map_err(|diags| Error::Input { file: shown.clone(), diags })?;
+    // The line of a bounded view after the table is the view's, never the frame's.
+    hidden::strip(&mut doc);
+    let (mut shown_rows, columns, hidden_now) = view_now?;
     let text_hash = is_view.then(|| hash(&bytes));
     let at: FxHashMap<&str, usize> = shown_rows.iter().enumerate().map(|(i, r)| (r.id(), i)).collect();
     let before = Before::read(db, &name, columns == doc.columns, &rows, &at)?;
@@ -209,7 +214,7 @@ pub fn import(v: &View, im: &Import<'_>, file: Option<&Path>, force: bool) -> Re
                 shown_rows[i] = ViewRow::of(task, mark);
             }
         }
-        Ok(Snapshot { rows: shown_rows, frame })
+        Ok(Snapshot { rows: shown_rows, frame, hidden: hidden_now })
     } else if before.same_columns {
         read_again(v, db, &name, shown_rows, run.now, frame)
     } else {
@@ -246,7 +251,7 @@ fn read_again(
         held.insert(task.id.clone(), (mark, Some(Box::new(task))));
     }
     Ok(orch_store::read(db, |tx| {
-        let order = tx.view_versions(v.done_kept)?;
+        let order = tx.view_versions(v.kept)?;
         let mut rows = Vec::with_capacity(order.len());
         for (id, version) in order {
             let (mark, task) = match held.remove(&id) {
@@ -264,7 +269,8 @@ fn read_again(
                 }
             });
         }
-        Ok(Snapshot { rows, frame: frame.clone() })
+        let hidden = hidden::count(tx, v.kept, rows.len())?;
+        Ok(Snapshot { rows, frame: frame.clone(), hidden })
     })?)
 }
 
@@ -349,9 +355,14 @@ impl Before {
     }
 }
 
-/// The view's rows as it shows them now, and the columns it is written with.
-fn view_rows(v: &View, db: &dyn Backend, view: &str) -> Result<(Vec<ViewRow>, Vec<String>)> {
-    Ok(orch_store::read(db, |tx| Ok((tx.view_lines(view, v.done_kept)?, frame::load(tx, view)?.columns)))?)
+/// The view's rows as it shows them now, the columns it is written with, and how many
+/// open tasks it leaves out.
+fn view_rows(v: &View, db: &dyn Backend, view: &str) -> Result<(Vec<ViewRow>, Vec<String>, u64)> {
+    Ok(orch_store::read(db, |tx| {
+        let rows = tx.view_lines(view, v.kept)?;
+        let hidden = hidden::count(tx, v.kept, rows.len())?;
+        Ok((rows, frame::load(tx, view)?.columns, hidden))
+    })?)
 }
 
 /// The stored tasks of the file's rows that the view does not show. Many such rows in a

@@ -12,14 +12,20 @@
 //! QUEUE.md on a shared database, or a file named by `ORCH_QUEUE_MD` — never pass for
 //! each other. A refresh reads only the rows the view shows, never the DONE history.
 //!
+//! A bounded view (`queue.open_kept`) shows the running tasks and the first open ones
+//! in pick order, and says after its table how many open tasks it leaves out; a change
+//! to a task it does not show reads and writes no more than a change to one it shows,
+//! and leaves the file as it is unless that number changes.
+//!
 //! A [`View`] holds what the view's functions need of the queue (its file, the lock,
-//! the display time zone, how many DONE rows it keeps); they take the store, and the
+//! the display time zone, how many open and DONE rows it keeps); they take the store, and the
 //! time when they need it, from their caller.
 
 mod check;
 mod edit;
 mod file;
 mod frame;
+mod hidden;
 mod import;
 mod shown;
 
@@ -34,7 +40,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use orch_core::queue_md::{Document, RowOut, render_row};
 use orch_core::task_row::task_cells;
-use orch_store::{Backend, ListFilter, ViewMark, ViewRow};
+use orch_store::{Backend, ListFilter, ViewKept, ViewMark, ViewRow};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -50,8 +56,8 @@ pub struct View {
     lock_path: PathBuf,
     /// `.orch/`, where drift of a read-only view is saved.
     home_dir: PathBuf,
-    /// `queue.done_kept`: the DONE rows the view shows.
-    done_kept: usize,
+    /// `queue.open_kept` and `queue.done_kept`: the open and DONE rows the view shows.
+    kept: ViewKept,
     /// The display time zone the cells are written and read in.
     tz: TimeZone,
     /// The file's name in the store, once worked out ([`View::name`]).
@@ -60,13 +66,13 @@ pub struct View {
 
 impl View {
     /// The view `file` of the queue in `home`.
-    pub fn new(file: Option<PathBuf>, read_only: bool, home: &Home, done_kept: usize, tz: TimeZone) -> View {
+    pub fn new(file: Option<PathBuf>, read_only: bool, home: &Home, kept: ViewKept, tz: TimeZone) -> View {
         View {
             file,
             read_only,
             lock_path: home.view_lock_path(),
             home_dir: home.dir.clone(),
-            done_kept,
+            kept,
             tz,
             name: OnceLock::new(),
         }
@@ -139,10 +145,12 @@ pub(crate) struct Rendered {
 
 /// What the view is rendered from, read in one transaction: its rows in queue order
 /// (each the line the view showed last, when its task has not changed since, else the
-/// task and its mark) and the text around the table.
+/// task and its mark), the text around the table, and how many open tasks a bounded
+/// view leaves out (its line after the table: see `hidden`).
 pub(crate) struct Snapshot {
     pub rows: Vec<ViewRow>,
     pub frame: Document,
+    pub hidden: u64,
 }
 
 impl Snapshot {
@@ -160,9 +168,11 @@ impl Snapshot {
                         ViewRow::of(t, mark)
                     })
                     .collect();
-                return Ok(Snapshot { rows, frame });
+                return Ok(Snapshot { rows, frame, hidden: 0 });
             }
-            Ok(Snapshot { rows: tx.view_lines(view, v.done_kept)?, frame })
+            let rows = tx.view_lines(view, v.kept)?;
+            let hidden = hidden::count(tx, v.kept, rows.len())?;
+            Ok(Snapshot { rows, frame, hidden })
         })?)
     }
 
@@ -190,7 +200,7 @@ impl Snapshot {
                 RowOut::Raw { raw: &m.line, eol: &m.eol }
             })
             .collect();
-        let text = self.frame.render(&rows);
+        let text = hidden::framed(&self.frame, self.hidden).render(&rows);
         Rendered { text, marks: new_marks, frame: self.frame.clone() }
     }
 }

@@ -12,7 +12,7 @@ use orch_core::outcome::Usage;
 use orch_core::policy::FailureClass;
 use orch_core::state::Command;
 use orch_core::task::{Priority, Status, Task};
-use orch_store::{Backend, ListFilter, ProcessInfo, Run, RunEnd, StoreError, ViewMark};
+use orch_store::{Backend, ListFilter, ProcessInfo, Run, RunEnd, StoreError, ViewKept, ViewMark};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -484,19 +484,35 @@ fn migrate_copies_a_queue_with_its_history(env: &Env) {
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
 }
 
-/// The view's rows: every task that is not DONE, plus the `done_kept` DONE ones changed
-/// last (ties: the later in queue order), in queue order, each with its mark in that view
+/// The view's rows: every IN_PROGRESS task, the other open ones first in pick order up to
+/// the bound on open rows (all without one), plus the `done_kept` DONE ones changed last
+/// (ties: the later in queue order), in queue order, each with its mark in that view
 /// only — the same rows the core's `view_selection` picks from every task.
 fn tx_view_rows_are_the_open_tasks_and_the_newest_done(env: &Env) {
     use Status::*;
     let t0 = env.now();
-    // (status, finished seconds after t0): DONE ones out of order, two at one instant.
-    let plan = [(Done, 10), (Pending, 0), (Done, 30), (Done, 20), (Blocked, 0), (Done, 40), (Done, 40), (Failed, 0)];
+    // (status, finished seconds after t0): DONE ones out of order, two at one instant;
+    // open ones of several priorities and due times (pick order is not queue order).
+    let plan = [
+        (Done, 10),
+        (Pending, 0),
+        (Done, 30),
+        (Done, 20),
+        (Blocked, 0),
+        (Done, 40),
+        (Done, 40),
+        (Failed, 0),
+        (InProgress, 0),
+        (Pending, 0),
+        (Pending, 0),
+    ];
+    let priorities = [Priority::P2, Priority::P0, Priority::P1, Priority::P2];
     let tasks: Vec<Task> = plan
         .iter()
         .enumerate()
         .map(|(i, (status, at))| {
-            let mut t = Task::new(format!("ORCH-{:03}", i + 1), format!("t{i}"), Priority::P1, 4, t0);
+            let mut t = Task::new(format!("ORCH-{:03}", i + 1), format!("t{i}"), priorities[i % 4], 4, t0);
+            t.due_at = (i % 3 == 1).then(|| t0 + SignedDuration::from_secs(100 - i as i64));
             t.status = *status;
             t.updated_at = t0 + SignedDuration::from_secs(*at);
             t.version = 1;
@@ -514,27 +530,41 @@ fn tx_view_rows_are_the_open_tasks_and_the_newest_done(env: &Env) {
     })
     .unwrap();
     let all = env.orch.list(&ListFilter::default()).unwrap();
-    for kept in 0..=6 {
-        let got: Vec<(String, bool)> = orch_store::read(env.db(), |tx| tx.view_rows("v", kept))
-            .unwrap()
-            .into_iter()
-            .map(|(t, m)| {
-                assert!(m.is_none() || m.as_ref() == Some(&mark));
-                (t.id, m.is_some())
-            })
-            .collect();
-        let keep = orch_core::task_row::view_selection(&all, kept, false);
+    let bounds = [None, Some(0), Some(1), Some(2), Some(3), Some(5), Some(6), Some(7)];
+    for (open, kept) in bounds.into_iter().flat_map(|o| (0..=6).map(move |k| (o, k))) {
+        let got: Vec<(String, bool)> =
+            orch_store::read(env.db(), |tx| tx.view_rows("v", ViewKept { open, done: kept }))
+                .unwrap()
+                .into_iter()
+                .map(|(t, m)| {
+                    assert!(m.is_none() || m.as_ref() == Some(&mark));
+                    (t.id, m.is_some())
+                })
+                .collect();
+        let keep = orch_core::task_row::view_selection(&all, open, kept, false);
         let want: Vec<(String, bool)> = all
             .iter()
             .zip(&keep)
             .filter(|(_, k)| **k)
             .map(|(t, _)| (t.id.clone(), t.id == "ORCH-002" || t.id == "ORCH-006"))
             .collect();
-        assert_eq!(got, want, "done_kept {kept}");
+        assert_eq!(got, want, "open_kept {open:?}, done_kept {kept}");
     }
-    let two: Vec<String> =
-        orch_store::read(env.db(), |tx| tx.view_rows("v", 2)).unwrap().into_iter().map(|(t, _)| t.id).collect();
-    assert_eq!(two, ["ORCH-002", "ORCH-005", "ORCH-006", "ORCH-007", "ORCH-008"], "the two finished last");
+    let two: Vec<String> = orch_store::read(env.db(), |tx| tx.view_rows("v", ViewKept::all_open(2)))
+        .unwrap()
+        .into_iter()
+        .map(|(t, _)| t.id)
+        .collect();
+    let open = ["ORCH-002", "ORCH-005", "ORCH-008", "ORCH-009", "ORCH-010", "ORCH-011"];
+    assert_eq!(two, [&open[..2], &["ORCH-006", "ORCH-007"], &open[2..]].concat(), "the two finished last");
+    // Bounded to three open rows: the running one, then the P0 (ORCH-002, ORCH-010, the
+    // earlier due time first).
+    let three: Vec<String> = orch_store::read(env.db(), |tx| tx.view_rows("v", ViewKept { open: Some(3), done: 0 }))
+        .unwrap()
+        .into_iter()
+        .map(|(t, _)| t.id)
+        .collect();
+    assert_eq!(three, ["ORCH-002", "ORCH-009", "ORCH-010"]);
 }
 
 /// `ORCH-7` and `ORCH-007` are one task: the store refuses the second, and finds either

@@ -9,7 +9,7 @@
 use crate::conformance::{Env, Kind};
 use jiff::SignedDuration;
 use orch_core::task::{Priority, Status, Task};
-use orch_store::{Backend, Tx, VIEW_HISTORY_KEPT, ViewHistory, ViewMark, ViewRow};
+use orch_store::{Backend, Tx, VIEW_HISTORY_KEPT, ViewHistory, ViewKept, ViewMark, ViewRow};
 
 conformance! {
     tx_view_lines_are_the_view_rows_as_the_view_writes_them,
@@ -67,13 +67,16 @@ fn queue(env: &Env) -> Vec<Task> {
     tasks
 }
 
-/// `view_lines` against `view_rows`, for every `done_kept` up to all, through the
+/// `view_lines` against `view_rows`, for every `done_kept` up to all, with and without
+/// a bound on open rows (tight, loose, none), through the
 /// queue's own handle and another connection (in `*_masked`, both behind the masking
 /// wrapper, whose write transactions are its own), in read and write transactions.
 fn same_as_view_rows(env: &Env) {
     let plain = env.backend();
     let backends: [&dyn Backend; 2] = [env.db(), plain.as_ref()];
-    for kept in 0..=8 {
+    let bounds = [None, Some(1), Some(2), Some(4), Some(50)];
+    for (open, done) in bounds.into_iter().flat_map(|o| (0..=8).map(move |k| (o, k))) {
+        let kept = ViewKept { open, done };
         let want: Vec<ViewRow> = orch_store::read(env.db(), |tx| tx.view_rows("v", kept))
             .unwrap()
             .into_iter()
@@ -82,11 +85,11 @@ fn same_as_view_rows(env: &Env) {
         let versions: Vec<(String, i64)> = want.iter().map(|r| (r.id().to_string(), r.version())).collect();
         for db in backends {
             let read = orch_store::read(db, |tx| tx.view_lines("v", kept)).unwrap();
-            assert_eq!(read, want, "done_kept {kept}, read");
+            assert_eq!(read, want, "{kept:?}, read");
             let written = orch_store::write(db, |tx| tx.view_lines("v", kept)).unwrap();
-            assert_eq!(written, want, "done_kept {kept}, in a write transaction");
-            assert_eq!(orch_store::read(db, |tx| tx.view_versions(kept)).unwrap(), versions, "done_kept {kept}");
-            assert_eq!(orch_store::write(db, |tx| tx.view_versions(kept)).unwrap(), versions, "done_kept {kept}");
+            assert_eq!(written, want, "{kept:?}, in a write transaction");
+            assert_eq!(orch_store::read(db, |tx| tx.view_versions(kept)).unwrap(), versions, "{kept:?}");
+            assert_eq!(orch_store::write(db, |tx| tx.view_versions(kept)).unwrap(), versions, "{kept:?}");
         }
         // A kept row is its mark's line.
         for r in &want {
@@ -105,7 +108,7 @@ fn tx_view_lines_are_the_view_rows_as_the_view_writes_them(env: &Env) {
     same_as_view_rows(env);
     // Every task shown: a mark of the current version is the row; an older mark, or
     // none, leaves the task to be written anew.
-    let all = orch_store::read(env.db(), |tx| tx.view_lines("v", 10)).unwrap();
+    let all = orch_store::read(env.db(), |tx| tx.view_lines("v", ViewKept::all_open(10))).unwrap();
     let shape: Vec<(&str, bool, bool)> =
         all.iter().map(|r| (r.id(), matches!(r, ViewRow::Kept { .. }), r.mark().is_some())).collect();
     assert_eq!(
@@ -125,8 +128,11 @@ fn tx_view_lines_are_the_view_rows_as_the_view_writes_them(env: &Env) {
     );
     // The view keeps the newest DONE tasks: with two, those finished last (of the two
     // finished at one instant, the later in queue order wins the tie).
-    let two: Vec<String> =
-        orch_store::read(env.db(), |tx| tx.view_lines("v", 2)).unwrap().iter().map(|r| r.id().to_string()).collect();
+    let two: Vec<String> = orch_store::read(env.db(), |tx| tx.view_lines("v", ViewKept::all_open(2)))
+        .unwrap()
+        .iter()
+        .map(|r| r.id().to_string())
+        .collect();
     assert_eq!(two, ["ORCH-002", "ORCH-005", "ORCH-006", "ORCH-007", "ORCH-008", "ORCH-009"]);
     // Two more open tasks: now a view keeping no DONE task shows half the queue too.
     orch_store::write(env.db(), |tx| {
@@ -151,7 +157,7 @@ fn tx_view_lines_are_the_view_rows_as_the_view_writes_them(env: &Env) {
     })
     .unwrap();
     same_as_view_rows(env);
-    let changed: Vec<String> = orch_store::read(env.db(), |tx| tx.view_lines("v", 10))
+    let changed: Vec<String> = orch_store::read(env.db(), |tx| tx.view_lines("v", ViewKept::all_open(10)))
         .unwrap()
         .into_iter()
         .filter_map(|r| match r {

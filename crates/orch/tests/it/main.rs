@@ -36,3 +36,4 @@ mod stale_property;
 mod stale_view;
 mod team;
 mod view;
+mod view_bounded;
