@@ -27,7 +27,7 @@ pub mod sqlite;
 
 pub use connect::{create, open};
 pub use records::*;
-pub(crate) use sql::{TASK_COUNTS_SQL, task_count, task_list_sql};
+pub(crate) use sql::{Dialect, TASK_COUNTS_SQL, task_count, task_list_sql, tasks_each_sql};
 
 use jiff::Timestamp;
 use orch_core::event::Event;
@@ -113,8 +113,22 @@ pub trait Tx {
     fn task_nums_from(&mut self, prefix: &str, from: u64, limit: usize) -> Result<Vec<u64>>;
     /// Tasks in queue order (the order of QUEUE.md).
     fn task_list(&mut self, filter: &ListFilter) -> Result<Vec<Task>>;
+    /// The tasks that match `filter` in pick order (`orch_core::policy::pick_order`, the
+    /// claim's ORDER BY), after skipping `offset` of them and at most `limit` (`None`:
+    /// all), each handed to `f` as it is read: memory stays constant however many match.
+    /// Read through an index in that order, never sorted whole. An error of `f` stops
+    /// the walk and is returned.
+    fn tasks_each(
+        &mut self,
+        filter: &ListFilter,
+        limit: Option<u64>,
+        offset: u64,
+        f: &mut dyn FnMut(Task) -> Result<()>,
+    ) -> Result<()>;
     /// How many tasks there are of each status and priority: the pairs that occur, in
-    /// no particular order. Counted by the store, no task read.
+    /// no particular order. Each store keeps these counts in a table of its own
+    /// (`task_counts`), updated by triggers in the transaction of every task write, so
+    /// reading them costs the same however long the queue.
     fn task_counts(&mut self) -> Result<Vec<(Status, Priority, u64)>> {
         let mut counts: Vec<(Status, Priority, u64)> = Vec::new();
         for t in self.task_list(&ListFilter::default())? {

@@ -77,6 +77,55 @@ fn write_line(s: &str) {
     }
 }
 
+/// Many lines to stdout (a long listing): buffered and written a block at a time, not
+/// flushed line by line; escaped as [`print`] and [`print_json_line`] escape. A closed
+/// pipe ends the process quietly with success, as for [`print`]. Call [`Lines::finish`]
+/// at the end.
+pub struct Lines {
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+}
+
+impl Default for Lines {
+    fn default() -> Self {
+        Lines { out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock()) }
+    }
+}
+
+impl Lines {
+    /// A line of text, its control characters escaped.
+    pub fn text(&mut self, s: &str) {
+        let line = escape_controls(s);
+        self.write(&line);
+    }
+
+    /// JSON text (one or more lines) as [`print_json_line`] writes it.
+    pub fn json(&mut self, json: &str) {
+        let safe = json_safe(json);
+        self.write(&safe);
+    }
+
+    fn write(&mut self, s: &str) {
+        if let Err(e) = writeln!(self.out, "{s}") {
+            stdout_failed(&e);
+        }
+    }
+
+    /// Writes what is buffered.
+    pub fn finish(mut self) {
+        if let Err(e) = self.out.flush() {
+            stdout_failed(&e);
+        }
+    }
+}
+
+fn stdout_failed(e: &std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("orch: stdout: {e}");
+    std::process::exit(1);
+}
+
 /// Shortens `s` to one line of at most `max` terminal columns for a table cell or a log
 /// line (a Korean syllable takes two columns, as terminals draw it), its control
 /// characters escaped first.

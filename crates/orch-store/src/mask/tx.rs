@@ -104,6 +104,15 @@ impl Tx for MaskTx<'_> {
     fn task_list(&mut self, filter: &ListFilter) -> Result<Vec<Task>> {
         self.inner.task_list(filter)
     }
+    fn tasks_each(
+        &mut self,
+        filter: &ListFilter,
+        limit: Option<u64>,
+        offset: u64,
+        f: &mut dyn FnMut(Task) -> Result<()>,
+    ) -> Result<()> {
+        self.inner.tasks_each(filter, limit, offset, f)
+    }
     fn task_counts(&mut self) -> Result<Vec<(Status, Priority, u64)>> {
         self.inner.task_counts()
     }

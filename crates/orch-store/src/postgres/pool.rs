@@ -95,6 +95,26 @@ impl Conn {
         self.runtime.block_on(self.client.query(stmt, params))
     }
 
+    /// Runs `stmt` and hands its rows to `f` one at a time as they arrive, until `f`
+    /// returns false or the rows end.
+    pub fn query_each(
+        &mut self,
+        stmt: &Statement,
+        params: &Params<'_>,
+        f: &mut dyn FnMut(&Row) -> bool,
+    ) -> Result<(), postgres::Error> {
+        use futures_util::StreamExt;
+        let params = params.iter().copied();
+        let rows = self.runtime.block_on(self.client.query_raw(stmt, params))?;
+        let mut rows = std::pin::pin!(rows);
+        while let Some(row) = self.runtime.block_on(rows.next()) {
+            if !f(&row?) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     pub fn execute(&mut self, stmt: &Statement, params: &Params<'_>) -> Result<u64, postgres::Error> {
         self.runtime.block_on(self.client.execute(stmt, params))
     }

@@ -285,6 +285,50 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (view, task_id, line_key)
     );
     "#,
+    // 9: the counts by status and priority kept as tasks change (`status` reads a few
+    // rows, not the queue): a trigger updates them in the transaction of every insert,
+    // update and delete of a task (a TRUNCATE empties them), so no writer can forget
+    // them. Each pair is counted in up to 64 slots, a connection writing to its own
+    // (by server process id), so concurrent claims seldom wait on one row; readers sum
+    // the slots. Filled here from the tasks there are, with writers kept out until the
+    // migration commits. And the index `list` walks: each status's tasks in pick order.
+    r#"
+    LOCK TABLE tasks IN SHARE ROW EXCLUSIVE MODE;
+    CREATE TABLE task_counts (
+        status TEXT NOT NULL,
+        priority BIGINT NOT NULL,
+        slot INT NOT NULL,
+        n BIGINT NOT NULL,
+        PRIMARY KEY (status, priority, slot)
+    );
+    INSERT INTO task_counts (status, priority, slot, n)
+        SELECT status, priority, 0, COUNT(*) FROM tasks GROUP BY status, priority;
+    CREATE FUNCTION orch_task_counts() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    DECLARE s INT := pg_backend_pid() % 64;
+    BEGIN
+        IF TG_OP = 'TRUNCATE' THEN
+            DELETE FROM task_counts;
+            RETURN NULL;
+        END IF;
+        IF TG_OP IN ('UPDATE', 'DELETE') THEN
+            INSERT INTO task_counts AS c (status, priority, slot, n) VALUES (OLD.status, OLD.priority, s, -1)
+                ON CONFLICT (status, priority, slot) DO UPDATE SET n = c.n - 1;
+        END IF;
+        IF TG_OP IN ('UPDATE', 'INSERT') THEN
+            INSERT INTO task_counts AS c (status, priority, slot, n) VALUES (NEW.status, NEW.priority, s, 1)
+                ON CONFLICT (status, priority, slot) DO UPDATE SET n = c.n + 1;
+        END IF;
+        RETURN NULL;
+    END $fn$;
+    CREATE TRIGGER task_counts_insert_delete AFTER INSERT OR DELETE ON tasks
+        FOR EACH ROW EXECUTE FUNCTION orch_task_counts();
+    CREATE TRIGGER task_counts_update AFTER UPDATE OF status, priority ON tasks FOR EACH ROW
+        WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.priority IS DISTINCT FROM NEW.priority)
+        EXECUTE FUNCTION orch_task_counts();
+    CREATE TRIGGER task_counts_truncate AFTER TRUNCATE ON tasks
+        FOR EACH STATEMENT EXECUTE FUNCTION orch_task_counts();
+    CREATE INDEX tasks_pick ON tasks (status, priority, due_at NULLS LAST, num, seq);
+    "#,
 ];
 
 /// The schema version this build writes.

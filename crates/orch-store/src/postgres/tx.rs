@@ -74,6 +74,19 @@ impl Tx for PgTx<'_> {
         self.list_tasks(filter)
     }
 
+    fn tasks_each(
+        &mut self,
+        filter: &ListFilter,
+        limit: Option<u64>,
+        offset: u64,
+        f: &mut dyn FnMut(Task) -> Result<()>,
+    ) -> Result<()> {
+        let sql = crate::tasks_each_sql(TASK_COLS, filter, crate::Dialect::Postgres);
+        let limit = limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        self.query_each(&sql, &[&limit, &offset], &mut |row| f(task_from_row(row)?))
+    }
+
     fn task_counts(&mut self) -> Result<Vec<(Status, Priority, u64)>> {
         let rows = self.query(crate::TASK_COUNTS_SQL, &[])?;
         rows.iter()

@@ -152,6 +152,33 @@ impl<'a> PgTx<'a> {
         }
     }
 
+    /// Runs `sql` and hands each row to `f` as it arrives: the rows are read from the
+    /// connection one at a time, never all held (the driver stops reading the socket
+    /// while a row waits). An error of `f` stops the walk; the rest of the result is
+    /// read and dropped by the connection.
+    pub(super) fn query_each(
+        &mut self,
+        sql: &str,
+        params: &Params<'_>,
+        f: &mut dyn FnMut(&Row) -> Result<()>,
+    ) -> Result<()> {
+        let stmt = self.conn.stmt(sql).map_err(|e| self.err(&e))?;
+        if let Some(first) = self.prefix() {
+            let r = self.conn.batch_execute(&first).map_err(After::First);
+            self.after(r)?;
+        }
+        let mut failed = None;
+        let walked = self.conn.query_each(&stmt, params, &mut |row| match f(row) {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        });
+        walked.map_err(|e| self.err(&e))?;
+        failed.map_or(Ok(()), Err)
+    }
+
     pub(super) fn tasks(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Task>> {
         self.query(sql, params)?.iter().map(task_from_row).collect()
     }

@@ -159,6 +159,33 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (view, task_id, line_key)
     ) WITHOUT ROWID;
     "#,
+    // 9: the counts by status and priority kept as tasks change (`status` reads a few
+    // rows, not the queue): triggers update them in the transaction of every insert,
+    // update and delete of a task, so no writer can forget them; filled here from the
+    // tasks there are. And the index `list` walks: each status's tasks in pick order.
+    r#"
+    CREATE TABLE task_counts (
+        status TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (status, priority)
+    ) WITHOUT ROWID;
+    INSERT INTO task_counts (status, priority, n) SELECT status, priority, COUNT(*) FROM tasks GROUP BY status, priority;
+    CREATE TRIGGER task_counts_insert AFTER INSERT ON tasks BEGIN
+        INSERT INTO task_counts (status, priority, n) VALUES (NEW.status, NEW.priority, 1)
+            ON CONFLICT (status, priority) DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER task_counts_delete AFTER DELETE ON tasks BEGIN
+        UPDATE task_counts SET n = n - 1 WHERE status = OLD.status AND priority = OLD.priority;
+    END;
+    CREATE TRIGGER task_counts_update AFTER UPDATE OF status, priority ON tasks
+        WHEN OLD.status IS NOT NEW.status OR OLD.priority IS NOT NEW.priority BEGIN
+        UPDATE task_counts SET n = n - 1 WHERE status = OLD.status AND priority = OLD.priority;
+        INSERT INTO task_counts (status, priority, n) VALUES (NEW.status, NEW.priority, 1)
+            ON CONFLICT (status, priority) DO UPDATE SET n = n + 1;
+    END;
+    CREATE INDEX tasks_pick ON tasks(status, priority, due_at IS NULL, due_at, num, seq);
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -187,6 +214,62 @@ mod tests {
     //! Migrations applied to a database made by an older orch keep what it held.
 
     use super::*;
+
+    fn counts(conn: &Connection) -> Vec<(String, i64, i64)> {
+        let sql = "SELECT status, priority, n FROM task_counts WHERE n <> 0 ORDER BY status, priority";
+        let mut stmt = conn.prepare(sql).unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn the_counts_of_schema_9_start_from_the_tasks_there_are_and_follow_every_write() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..8] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 8).unwrap();
+        let insert = |conn: &Connection, num: i64, status: &str, prio: i64| {
+            conn.execute(
+                "INSERT INTO tasks (id, prefix, num, status, priority, task, attempts, max_attempts, created_at, \
+                 updated_at, version) VALUES (?1, 'ORCH', ?2, ?3, ?4, 'x', 0, 4, 0, 0, 1)",
+                rusqlite::params![format!("ORCH-{num:03}"), num, status, prio],
+            )
+            .unwrap();
+        };
+        insert(&conn, 1, "PENDING", 1);
+        insert(&conn, 2, "PENDING", 1);
+        insert(&conn, 3, "DONE", 0);
+        migrate(&mut conn).unwrap().unwrap();
+        assert_eq!(counts(&conn), [("DONE".into(), 0, 1), ("PENDING".into(), 1, 2)]);
+        insert(&conn, 4, "PENDING", 2);
+        conn.execute("UPDATE tasks SET status = 'IN_PROGRESS' WHERE num = 1", []).unwrap();
+        conn.execute("UPDATE tasks SET priority = 0, task = 'y' WHERE num = 2", []).unwrap();
+        conn.execute("UPDATE tasks SET task = 'z' WHERE num = 4", []).unwrap();
+        conn.execute("DELETE FROM tasks WHERE num = 3", []).unwrap();
+        let want = [("IN_PROGRESS".into(), 1, 1), ("PENDING".into(), 0, 1), ("PENDING".into(), 2, 1)];
+        assert_eq!(counts(&conn), want);
+    }
+
+    #[test]
+    fn list_walks_its_index_in_pick_order_without_sorting() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap().unwrap();
+        use orch_core::task::{Priority, Status};
+        let filters = [
+            crate::ListFilter::default(),
+            crate::ListFilter { statuses: vec![Status::Pending], priorities: vec![] },
+            crate::ListFilter { statuses: vec![Status::Failed, Status::Done], priorities: vec![Priority::P1] },
+        ];
+        for f in &filters {
+            let sql = crate::tasks_each_sql("id", f, crate::Dialect::Sqlite);
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let plan: Vec<String> =
+                stmt.query_map([-1, 0], |r| r.get::<_, String>(3)).unwrap().map(Result::unwrap).collect();
+            let plan = plan.join("\n");
+            assert!(plan.contains("USING INDEX tasks_pick"), "{plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+        }
+    }
 
     #[test]
     fn the_single_view_of_schema_3_becomes_the_view_named_empty() {

@@ -106,6 +106,32 @@ impl Tx for SqliteTx<'_> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    fn tasks_each(
+        &mut self,
+        filter: &ListFilter,
+        limit: Option<u64>,
+        offset: u64,
+        f: &mut dyn FnMut(Task) -> Result<()>,
+    ) -> Result<()> {
+        let sql = crate::tasks_each_sql(TASK_COLS, filter, crate::Dialect::Sqlite);
+        let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        // A walk over the whole table would map all of it into memory (the connection's
+        // `mmap_size`): read through the page cache instead, and restore it after.
+        let mmap: i64 = self.tx.query_row("PRAGMA mmap_size", [], |r| r.get(0))?;
+        self.tx.execute_batch("PRAGMA mmap_size = 0")?;
+        let walked = (|| {
+            let mut stmt = self.tx.prepare_cached(&sql)?;
+            let mut rows = stmt.query(params![limit, offset])?;
+            while let Some(row) = rows.next()? {
+                f(task_from_row(row)?)?;
+            }
+            Ok(())
+        })();
+        self.tx.execute_batch(&format!("PRAGMA mmap_size = {mmap}"))?;
+        walked
+    }
+
     fn task_counts(&mut self) -> Result<Vec<(Status, Priority, u64)>> {
         let mut stmt = self.tx.prepare_cached(crate::TASK_COUNTS_SQL)?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?;

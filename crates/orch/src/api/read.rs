@@ -9,17 +9,25 @@ use orch_core::task::{Priority, Status};
 use orch_store::ListFilter;
 use serde::{Deserialize, Serialize};
 
-/// `list`: tasks in the queue's order, of these statuses and priorities (none: all).
+/// `list`: the tasks of these statuses and priorities (none: all), in pick order
+/// (`orch_core::policy::pick_order`: priority, then due time, those without one last,
+/// then id number), skipping `offset` of them and at most `limit` (`None`, the default:
+/// every match; `offset` defaults to 0). Any `u64` is taken; a deep offset costs a walk
+/// over the rows it skips.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ListRequest {
     pub statuses: Vec<Status>,
     pub priorities: Vec<Priority>,
+    pub limit: Option<u64>,
+    pub offset: u64,
 }
 
-pub fn list(orch: &Orch, req: ListRequest) -> Result<Vec<TaskView>> {
-    let tasks = orch.list(&ListFilter { statuses: req.statuses, priorities: req.priorities })?;
-    Ok(tasks.iter().map(TaskView::from).collect())
+/// Hands each listed task to `f` as the store reads it, so a listing of any length
+/// takes constant memory; an error of `f` (a closed output) stops it.
+pub fn list(orch: &Orch, req: ListRequest, f: &mut dyn FnMut(TaskView) -> Result<()>) -> Result<()> {
+    let filter = ListFilter { statuses: req.statuses, priorities: req.priorities };
+    orch.list_each(&filter, req.limit, req.offset, &mut |t| f(TaskView::from(&t)))
 }
 
 /// `show`: one task.

@@ -1,7 +1,7 @@
 //! Printing for the commands: the console's writers (stdout that stops quietly on a
 //! closed pipe, clipping) and the human form of times.
 
-pub use crate::console::{clip, print, print_json};
+pub use crate::console::{Lines, clip, print, print_json};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use unicode_width::UnicodeWidthStr;
@@ -18,9 +18,8 @@ pub fn time(t: Option<Timestamp>, tz: &TimeZone) -> String {
     t.map_or_else(|| "-".into(), |t| orch_core::time::format_display_time(t, tz))
 }
 
-/// Lines of cells whose columns line up on a terminal: every cell but the last padded
-/// to its column's widest cell, by display width, two spaces between columns.
-pub fn columns(rows: &[Vec<String>]) -> Vec<String> {
+/// The display width of each column's widest cell.
+pub fn column_widths(rows: &[Vec<String>]) -> Vec<usize> {
     let mut widths: Vec<usize> = Vec::new();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
@@ -30,23 +29,24 @@ pub fn columns(rows: &[Vec<String>]) -> Vec<String> {
             }
         }
     }
-    rows.iter()
-        .map(|row| {
-            let mut line = String::new();
-            for (i, cell) in row.iter().enumerate() {
-                if i + 1 == row.len() {
-                    line.push_str(cell);
-                } else {
-                    line.push_str(cell);
-                    line.extend(std::iter::repeat_n(' ', widths[i] - cell.width() + 2));
-                }
-            }
-            line.trim_end().to_string()
-        })
-        .collect()
+    widths
 }
 
-/// Prints warnings from the after-change steps (events file, view) on stderr.
+/// A line of cells whose columns line up on a terminal: every cell but the last padded
+/// to its column's width in `widths` ([`column_widths`]), by display width, two spaces
+/// between columns. A cell wider than its column pushes the rest of its line along.
+pub fn column_line(row: &[String], widths: &[usize]) -> String {
+    let mut line = String::new();
+    for (i, cell) in row.iter().enumerate() {
+        line.push_str(cell);
+        if i + 1 < row.len() {
+            let w = widths.get(i).copied().unwrap_or(0);
+            line.extend(std::iter::repeat_n(' ', w.saturating_sub(cell.width()) + 2));
+        }
+    }
+    line.trim_end().to_string()
+}
+
 pub fn warn_all(warnings: &[String]) {
     for w in warnings {
         crate::console::eprint(&format!("orch: warning: {w}"));
@@ -65,7 +65,8 @@ mod tests {
             vec!["ORCH-001".into(), "PENDING".into(), "한국어 작업".into(), "me".into()],
             vec!["ORCH-0002".into(), "IN_PROGRESS".into(), "plain".into(), "-".into()],
         ];
-        let lines = columns(&rows);
+        let widths = column_widths(&rows);
+        let lines: Vec<String> = rows.iter().map(|r| column_line(r, &widths)).collect();
         assert_eq!(lines[0], "ORCH-001   PENDING      한국어 작업  me");
         assert_eq!(lines[1], "ORCH-0002  IN_PROGRESS  plain        -");
         let at = |l: &str| l[..l.rfind(' ').unwrap()].width();

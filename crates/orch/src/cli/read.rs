@@ -1,7 +1,7 @@
 //! Read commands: list, show, status (a team as a tree), log.
 
 use super::operator::parse_priority;
-use super::output::{clip, columns, print, print_value, time};
+use super::output::{Lines, clip, column_line, column_widths, print, print_value, time};
 use crate::api::{self, Orch, StatusResult, TreeNode};
 use crate::error::Result;
 use orch_core::task::{Priority, Status};
@@ -14,30 +14,91 @@ pub struct ListArgs {
     status: Vec<Status>,
     #[arg(long, short = 'p', value_delimiter = ',', value_parser = parse_priority)]
     priority: Vec<Priority>,
-    #[arg(long)]
+    /// At most N tasks (default: all).
+    #[arg(long, value_name = "N")]
+    limit: Option<u64>,
+    /// Skip the first N tasks (default: 0).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    offset: u64,
+    /// A JSON array, the tasks as `show --json` gives them.
+    #[arg(long, conflicts_with = "jsonl")]
     json: bool,
+    /// JSON Lines: one task per line, as compact JSON.
+    #[arg(long)]
+    jsonl: bool,
 }
+
+/// Text output sizes its columns by the first this many rows; later rows keep those
+/// widths (a longer cell pushes the rest of its line along), so a listing of any length
+/// is printed as it is read.
+const WIDTHS_FROM: usize = 1000;
 
 fn parse_status(s: &str) -> Result<Status, String> {
     s.to_ascii_uppercase().parse::<Status>().map_err(|e| e.to_string())
 }
 
+/// `list`: printed as the store reads the tasks (text, `--json`, `--jsonl`), in pick
+/// order, so memory stays the same however long the queue.
 pub fn list(orch: &Orch, a: &ListArgs) -> Result<i32> {
-    let tasks = api::list(orch, api::ListRequest { statuses: a.status.clone(), priorities: a.priority.clone() })?;
-    if a.json {
-        print_value(&tasks)?;
+    let req = api::ListRequest {
+        statuses: a.status.clone(),
+        priorities: a.priority.clone(),
+        limit: a.limit,
+        offset: a.offset,
+    };
+    let mut out = Lines::default();
+    if a.json || a.jsonl {
+        // `--json`: the array `print_value` writes, an element at a time: `[`, each
+        // element pretty and indented by two, `,` after all but the last, `]`. The last
+        // element read waits for the next to know whether a comma follows.
+        let mut last: Option<String> = None;
+        api::list(orch, req, &mut |t| {
+            let v = serde_json::to_value(&t).map_err(|e| crate::error::Error::Io(format!("JSON output: {e}")))?;
+            if a.jsonl {
+                out.json(&v.to_string());
+                return Ok(());
+            }
+            let pretty = serde_json::to_string_pretty(&v).expect("JSON values serialise");
+            let indented: Vec<String> = pretty.lines().map(|l| format!("  {l}")).collect();
+            match last.replace(indented.join("\n")) {
+                Some(before) => out.json(&format!("{before},")),
+                None => out.json("["),
+            }
+            Ok(())
+        })?;
+        if a.json {
+            match last {
+                Some(before) => {
+                    out.json(&before);
+                    out.json("]");
+                }
+                None => out.json("[]"),
+            }
+        }
+        out.finish();
         return Ok(0);
     }
-    let rows: Vec<Vec<String>> = tasks
-        .iter()
-        .map(|t| {
-            let owner = t.owner_session.as_deref().unwrap_or("-");
-            vec![t.id.clone(), t.status.to_string(), t.priority.to_string(), clip(&t.task, 60), clip(owner, 30)]
-        })
-        .collect();
-    for line in columns(&rows) {
-        print(&line);
-    }
+    let mut head: Vec<Vec<String>> = Vec::new();
+    let mut widths: Option<Vec<usize>> = None;
+    api::list(orch, req, &mut |t| {
+        let owner = t.owner_session.as_deref().unwrap_or("-");
+        let row = vec![t.id.clone(), t.status.to_string(), t.priority.to_string(), clip(&t.task, 60), clip(owner, 30)];
+        match &widths {
+            Some(w) => out.text(&column_line(&row, w)),
+            None => {
+                head.push(row);
+                if head.len() == WIDTHS_FROM {
+                    let w = column_widths(&head);
+                    head.drain(..).for_each(|r| out.text(&column_line(&r, &w)));
+                    widths = Some(w);
+                }
+            }
+        }
+        Ok(())
+    })?;
+    let w = column_widths(&head);
+    head.iter().for_each(|r| out.text(&column_line(r, &w)));
+    out.finish();
     Ok(0)
 }
 

@@ -91,6 +91,39 @@ impl Orch {
         Ok(orch_store::read(self.db.as_ref(), |tx| tx.task_list(filter))?)
     }
 
+    /// The tasks that match `filter` in pick order, after `offset` and at most `limit`,
+    /// each handed to `f` as the store reads it (one read transaction, constant memory).
+    /// An error of `f` stops the walk and is returned as it is. Should the store have to
+    /// run the read again (a PostgreSQL connection lost midway) after `f` has seen rows,
+    /// the walk stops with an error instead of handing them out twice.
+    pub fn list_each(
+        &self,
+        filter: &ListFilter,
+        limit: Option<u64>,
+        offset: u64,
+        f: &mut dyn FnMut(Task) -> Result<()>,
+    ) -> Result<()> {
+        let mut failed: Option<Error> = None;
+        let mut seen = 0u64;
+        let walked = self.db.read(&mut |tx| {
+            if seen > 0 {
+                return Err(StoreError::abort(ListCut { listed: seen, next: offset.saturating_add(seen) }));
+            }
+            tx.tasks_each(filter, limit, offset, &mut |t| {
+                seen += 1;
+                f(t).map_err(|e| {
+                    failed = Some(e);
+                    StoreError::abort(ListStopped)
+                })
+            })
+        });
+        match (walked, failed) {
+            (_, Some(e)) => Err(e),
+            (Err(e), None) => Err(e.into()),
+            (Ok(()), None) => Ok(()),
+        }
+    }
+
     /// Applies an operator's or a worker's command to one task.
     pub fn apply(&self, id: &str, cmd: &Command) -> Result<(Task, Vec<String>)> {
         self.apply_with_report(id, cmd, None)
@@ -153,6 +186,19 @@ impl Orch {
             Ok(()) => Ok(next),
         }
     }
+}
+
+/// How [`Orch::list_each`] stops the store's walk when its callback fails.
+#[derive(Debug, thiserror::Error)]
+#[error("listing stopped")]
+struct ListStopped;
+
+/// The store ran a list's read again after rows were handed out.
+#[derive(Debug, thiserror::Error)]
+#[error("the read was interrupted after {listed} tasks were listed; list again (--offset {next} goes on)")]
+struct ListCut {
+    listed: u64,
+    next: u64,
 }
 
 /// How [`Orch::next_pick`] rolls its write transaction back.

@@ -31,6 +31,7 @@ mod claims;
 mod event_log;
 mod keys;
 mod leases;
+mod listing;
 mod masking;
 mod pick_order;
 mod settle;
@@ -40,6 +41,7 @@ use claims::*;
 use event_log::*;
 use keys::*;
 use leases::*;
+use listing::*;
 use masking::*;
 use pick_order::*;
 use settle::*;
@@ -261,6 +263,8 @@ conformance! {
     done_and_settle_write_what_the_general_way_writes,
     tx_task_and_holder_reads_the_task_and_the_run_its_token_holds,
     tx_task_counts_count_what_task_list_lists,
+    tasks_each_lists_in_pick_order_with_a_limit_and_an_offset,
+    task_counts_equal_a_full_count_after_random_changes,
     tx_one_task_per_id_number_whatever_its_padding,
     history_text_is_masked_by_every_writer_when_the_mask_is_on,
     claims_hand_out_tasks_in_pick_order_over_random_queues,

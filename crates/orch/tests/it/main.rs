@@ -20,6 +20,7 @@ mod home;
 mod imports;
 mod layout;
 mod limits;
+mod list_cli;
 mod malformed;
 mod masking;
 mod observe;

@@ -84,7 +84,9 @@ fn list_show_and_status_print_json() {
     for k in ["input_tokens", "output_tokens", "cost_usd"] {
         assert_eq!(t.as_object_mut().unwrap().remove(k).and_then(|v| v.as_f64()), Some(0.0), "show --json {k}");
     }
-    assert_eq!(t, list[26]);
+    // `list` is in pick order: the P0 task added last is not last.
+    let listed = list.iter().find(|l| l["id"].as_str() == Some("ORCH-027")).unwrap();
+    assert_eq!(&t, listed, "show --json is list --json with usage");
 
     let s = p.json(&["status"]);
     assert_eq!(s["total"], 27);

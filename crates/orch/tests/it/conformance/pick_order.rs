@@ -31,7 +31,7 @@ fn eligible(all: &[Task], now: Timestamp) -> Vec<String> {
 /// inserted in random order; every status; priorities, due times and retry times drawn
 /// from small sets so that ties are common; dependencies done, not done or missing;
 /// resources free or held.
-fn random_queue(case: usize, rng: &mut Rng, now: Timestamp) -> Vec<Task> {
+pub(super) fn random_queue(case: usize, rng: &mut Rng, now: Timestamp) -> Vec<Task> {
     let at = |secs: i64, ms: i64| Some(now + SignedDuration::from_secs(secs) + SignedDuration::from_millis(ms));
     let dues = [None, None, at(3600, 0), at(3600, 0), at(3600, 1), at(-3600, 0), at(60, 500)];
     let retries = [None, at(-60, 0), at(0, 0), at(60, 0)];
