@@ -170,8 +170,13 @@ pub const TEMP_PREFIX: &str = ".orch-tmp-";
 /// rename): the next write into its folder removes it.
 pub const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Replaces `path` atomically: a temporary file beside it, fsync, rename, fsync the
-/// folder. Readers see the old file or the new one, never half of either.
+/// Replaces `path` atomically: a temporary file beside it, fsync, rename. Readers see
+/// the old file or the new one, never half of either, and a power loss leaves one of
+/// them whole: the fsync before the rename makes sure the name never points at a file
+/// whose data was lost. The folder is not synced: after a power loss the rename may be
+/// undone, which leaves the old file, whole — what a crash just before the write leaves
+/// too (the files written this way are views and exports the database can write again;
+/// docs/DURABILITY.md).
 ///
 /// The file replaced keeps its permission bits. A new file inside `.orch/` is 0600; any
 /// other new file (QUEUE.md, `export FILE`) is created 0666 less the process's umask, as
@@ -192,9 +197,6 @@ pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
     tmp.file.sync_all().map_err(|e| Error::io(&tmp.path, e))?;
     std::fs::rename(&tmp.path, path).map_err(|e| Error::io(path, e))?;
     tmp.persisted = true;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
     Ok(())
 }
 

@@ -1,7 +1,13 @@
 //! The embedded SQLite store (`.orch/orch.db`): WAL journal, a busy timeout, `BEGIN
 //! IMMEDIATE` for every read-then-write, `synchronous=FULL` so a finished task survives
-//! power loss, and a periodic `wal_checkpoint(TRUNCATE)` so the WAL stays small. Many
-//! processes may use one database at once; each holds one connection.
+//! power loss. Many processes may use one database at once; each holds one connection.
+//!
+//! The WAL stays between processes (`orch.db-wal` and `orch.db-shm` beside the
+//! database): a connection does not checkpoint when it closes, so a short command
+//! neither creates the WAL (a header sync and a folder sync) nor copies it into the
+//! database on its way out (two more syncs): its commit is its one sync. The WAL is
+//! checkpointed by whichever commit takes it past [`AUTOCHECKPOINT_PAGES`], and by a
+//! long-lived connection every [`CHECKPOINT_EVERY`] commits (docs/DURABILITY.md).
 
 mod claim;
 mod error;
@@ -22,8 +28,13 @@ use std::sync::Mutex;
 
 /// How long a writer waits for another before the store reports `Busy`.
 const BUSY_TIMEOUT_MS: u64 = 30_000;
-/// Commits between WAL checkpoints of this connection.
+/// Commits between WAL checkpoints of this connection (a dispatcher's).
 const CHECKPOINT_EVERY: u32 = 1000;
+/// A commit that leaves more pages than this in the WAL checkpoints it (SQLite's default,
+/// stated here: the WAL is never checkpointed at close).
+const AUTOCHECKPOINT_PAGES: u32 = 1000;
+/// A WAL grown past this (a large import) is cut back to it once checkpointed.
+const WAL_SIZE_LIMIT: u64 = 4 * 1024 * 1024;
 /// Prepared statements a connection keeps. Every statement orch runs is in the cache
 /// after its first use: rusqlite's default (16) is fewer than one dispatcher turn and a
 /// view refresh use, and a statement pushed out is compiled again on its next use.
@@ -59,9 +70,11 @@ impl Sqlite {
     /// migrates it.
     pub fn create(path: &Path) -> Result<Sqlite> {
         let open_err = |e: &dyn std::fmt::Display| StoreError::Open(format!("{}: {e}", path.display()));
-        if !path.exists() {
+        let new_db = !path.exists();
+        if new_db {
             create_private(path).map_err(|e| open_err(&e))?;
         }
+        let new_wal = !wal_path(path).exists();
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
         let mut conn = Connection::open_with_flags(path, flags).map_err(|e| open_err(&e))?;
         conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS)).map_err(|e| open_err(&e))?;
@@ -71,13 +84,23 @@ impl Sqlite {
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(open_err(&format!("cannot use WAL journal (got {mode})")));
         }
+        if new_db || new_wal {
+            // The names of a new database and WAL, durable before the first commit is
+            // (SQLite is built not to sync the folder at every process's first commit).
+            sync_folder(path).map_err(|e| open_err(&e))?;
+        }
         // A page cache of 16 MiB (the default is 2 MiB): a large import is one transaction,
         // and a cache too small for it spills pages to the WAL before the commit.
-        conn.execute_batch(
+        conn.execute_batch(&format!(
             "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456; \
-             PRAGMA cache_size = -16384;",
-        )
+             PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}; \
+             PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};"
+        ))
         .map_err(|e| open_err(&e))?;
+        // The WAL outlives the connection: the next process appends to it rather than
+        // create it again, and no process pays for a checkpoint on its way out.
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+            .map_err(|e| open_err(&e))?;
         // Plans never depend on bound values: otherwise SQLite prepares a statement on
         // `tasks` again each time a parameter compared with a column is bound anew
         // (it might match a partial index's condition), which costs more than running
@@ -116,6 +139,19 @@ pub fn claim_query() -> String {
 /// A counter that changes whenever another connection commits.
 fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.prepare_cached("PRAGMA data_version")?.query_row([], |r| r.get(0))
+}
+
+/// The WAL of the database at `path`.
+fn wal_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
+/// Makes the names in the folder of `path` durable (files created or removed there).
+fn sync_folder(path: &Path) -> std::io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::File::open(dir)?.sync_all()
 }
 
 /// Creates an empty file readable by its owner only.
@@ -184,6 +220,34 @@ mod tests {
             let _ = stmt.query_map(params!["PENDING", n], |_| Ok(())).unwrap().count();
         }
         conn.prepare_cached(BY_STATUS).unwrap().get_status(StatementStatus::RePrepare)
+    }
+
+    #[test]
+    fn sqlite_is_built_without_a_folder_sync_at_each_first_commit() {
+        // The workspace's `.cargo/config.toml` sets it; `Sqlite::create` syncs the folder
+        // itself when it creates the database or its WAL.
+        let conn = Connection::open_in_memory().unwrap();
+        let options: Vec<String> = conn
+            .prepare("PRAGMA compile_options")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(options.iter().any(|o| o == "DISABLE_DIRSYNC"), "{options:?}");
+    }
+
+    #[test]
+    fn a_connection_leaves_the_wal_for_the_next_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orch.db");
+        drop(super::Sqlite::create(&path).unwrap());
+        assert!(super::wal_path(&path).exists(), "no checkpoint removed it at close");
+        let db = super::Sqlite::open(&path).unwrap();
+        let guard = db.conn.lock().unwrap();
+        let (log, done): (i64, i64) =
+            guard.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(1)?, r.get(2)?))).unwrap();
+        assert!(log > 0 && done == log, "the migrations' frames were still in the WAL: {log} {done}");
     }
 
     #[test]

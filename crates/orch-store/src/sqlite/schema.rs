@@ -192,8 +192,12 @@ const MIGRATIONS: &[&str] = &[
 pub const CURRENT: i64 = MIGRATIONS.len() as i64;
 
 /// Brings the database up to [`CURRENT`] inside one immediate transaction, so two
-/// processes opening a new database at once do not both migrate it.
+/// processes opening a new database at once do not both migrate it. A database that is
+/// current is only read: opening it takes no write lock and writes nothing.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<Result<(), String>> {
+    if conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? == CURRENT {
+        return Ok(Ok(()));
+    }
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > CURRENT {

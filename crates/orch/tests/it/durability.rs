@@ -1,0 +1,80 @@
+//! What a short command leaves on disk (docs/DURABILITY.md): the WAL stays between
+//! processes and no command checkpoints it on its way out; reading a queue takes no
+//! write lock; a view whose last rename a power loss undid is stale, never an edit.
+
+use crate::common::Project;
+use crate::db_state::fingerprint;
+use rusqlite::Connection;
+
+fn wal_len(p: &Project) -> u64 {
+    std::fs::metadata(p.file(".orch/orch.db-wal")).map_or(0, |m| m.len())
+}
+
+/// Tasks in a copy of `orch.db` alone, without its WAL: what a checkpoint put there.
+fn tasks_in_db_file(p: &Project) -> i64 {
+    let copy = p.file("copy.db");
+    std::fs::copy(p.file(".orch/orch.db"), &copy).unwrap();
+    let conn = Connection::open(&copy).unwrap();
+    let has_tasks: bool =
+        conn.query_row("SELECT count(*) > 0 FROM sqlite_master WHERE name = 'tasks'", [], |r| r.get(0)).unwrap();
+    let n = if has_tasks { conn.query_row("SELECT count(*) FROM tasks", [], |r| r.get(0)).unwrap() } else { 0 };
+    drop(conn);
+    std::fs::remove_file(copy).unwrap();
+    n
+}
+
+#[test]
+fn a_short_command_appends_to_the_wal_and_checkpoints_nothing() {
+    let p = Project::init(None);
+    p.set_config("file", "\"\"");
+    p.ok(&["add", "first"]);
+    let after_one = wal_len(&p);
+    assert!(after_one > 0, "the WAL is kept after the command");
+    p.ok(&["add", "second"]);
+    assert!(wal_len(&p) > after_one, "the second command appended to the same WAL");
+    assert_eq!(tasks_in_db_file(&p), 0, "no command copied the WAL into the database");
+    // Every reader sees what the WAL holds; a checkpoint makes the file whole alone.
+    let conn = Connection::open(p.file(".orch/orch.db")).unwrap();
+    let n: i64 = conn.query_row("SELECT count(*) FROM tasks", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 2);
+    let (busy, _, _): (i64, i64, i64) =
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
+    assert_eq!(busy, 0);
+    assert_eq!(tasks_in_db_file(&p), 2);
+    drop(conn);
+    p.ok(&["add", "third"]);
+    assert_eq!(p.json(&["list"]).as_array().map(Vec::len), Some(3));
+}
+
+#[test]
+fn reading_a_queue_takes_no_write_lock() {
+    let p = Project::init(None);
+    p.ok(&["add", "one"]);
+    let writer = Connection::open(p.file(".orch/orch.db")).unwrap();
+    writer.execute_batch("BEGIN IMMEDIATE; UPDATE meta SET value = value;").unwrap();
+    let before = std::fs::read(p.file(".orch/orch.db")).unwrap();
+    let out = p.ok(&["list"]);
+    assert!(out.contains("one"), "{out}");
+    p.ok(&["show", "ORCH-001"]);
+    assert_eq!(std::fs::read(p.file(".orch/orch.db")).unwrap(), before);
+    writer.execute_batch("ROLLBACK").unwrap();
+}
+
+#[test]
+fn a_view_whose_rename_was_undone_is_stale_on_import() {
+    let p = Project::init(None);
+    p.ok(&["add", "one"]);
+    p.ok(&["add", "two"]);
+    let old = p.queue_md();
+    p.ok(&["note", "ORCH-001", "later"]);
+    p.ok(&["replan", "ORCH-002", "--priority", "P0", "--reason", "sooner"]);
+    // A power loss after the view's marks were committed undid the rename: the old file.
+    p.write("QUEUE.md", &old);
+    let before = fingerprint(&p);
+    let out = p.ok(&["import"]);
+    assert!(out.contains("0 edited"), "{out}");
+    let after = fingerprint(&p);
+    let tasks = |f: &str| f.split("\nruns\n").next().unwrap_or_default().to_string();
+    assert_eq!(tasks(&after), tasks(&before), "the import changed no task");
+    assert!(p.queue_md().contains("later"), "the view is written again from the database");
+}
