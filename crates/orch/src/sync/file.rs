@@ -89,22 +89,41 @@ pub(crate) fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>> {
     }
 }
 
-/// `bytes` (read from `path`) as text.
+/// `bytes` (read from `path`) as text. A NUL byte is refused too: no person types one,
+/// and a file cut short by a power loss is filled with them, which would otherwise read
+/// as an edit of its last rows.
 pub(crate) fn utf8<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str> {
+    no_nul(path, bytes)?;
     simdutf8::basic::from_utf8(bytes).map_err(|_| not_utf8(path, bytes))
 }
 
 /// [`utf8`] for bytes the caller owns.
 pub(crate) fn into_text(path: &Path, bytes: Vec<u8>) -> Result<String> {
+    no_nul(path, &bytes)?;
     String::from_utf8(bytes).map_err(|e| not_utf8(path, e.as_bytes()))
+}
+
+/// `PATH:LINE: a NUL byte (byte N of the line)`, at the first one.
+fn no_nul(path: &Path, bytes: &[u8]) -> Result<()> {
+    let Some(at) = bytes.iter().position(|&b| b == 0) else { return Ok(()) };
+    let (line, column) = line_column(&bytes[..at]);
+    Err(Error::Usage(format!(
+        "{}:{line}: a NUL byte (byte {column} of the line): not text a person wrote (a file cut short by a crash? `orch export --force` writes the view anew)",
+        path.display()
+    )))
+}
+
+/// The line and column (both from 1) of the byte after `before`.
+fn line_column(before: &[u8]) -> (usize, usize) {
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = before.len() - before.iter().rposition(|&b| b == b'\n').map_or(0, |nl| nl + 1) + 1;
+    (line, column)
 }
 
 /// `PATH:LINE: not UTF-8 text (byte N of the line)`, at the first byte that is not.
 fn not_utf8(path: &Path, bytes: &[u8]) -> Error {
     let good = std::str::from_utf8(bytes).err().map_or(bytes.len(), |e| e.valid_up_to());
-    let before = &bytes[..good];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let column = good - before.iter().rposition(|&b| b == b'\n').map_or(0, |nl| nl + 1) + 1;
+    let (line, column) = line_column(&bytes[..good]);
     Error::Usage(format!("{}:{line}: not UTF-8 text (byte {column} of the line)", path.display()))
 }
 
@@ -119,6 +138,15 @@ pub(crate) fn read_optional(path: &Path) -> Result<Option<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_nul_byte_is_refused_at_its_line() {
+        let path = Path::new("QUEUE.md");
+        let err = utf8(path, b"| a |\n| b \0\0\0").unwrap_err().to_string();
+        assert!(err.starts_with("QUEUE.md:2: a NUL byte (byte 5 of the line)"), "{err}");
+        assert!(into_text(path, b"ok\0".to_vec()).is_err());
+        assert_eq!(utf8(path, "| 작업 |".as_bytes()).unwrap(), "| 작업 |");
+    }
 
     #[test]
     fn text_that_is_not_utf8_is_refused_at_its_first_bad_line() {

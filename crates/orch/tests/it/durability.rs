@@ -78,3 +78,25 @@ fn a_view_whose_rename_was_undone_is_stale_on_import() {
     assert_eq!(tasks(&after), tasks(&before), "the import changed no task");
     assert!(p.queue_md().contains("later"), "the view is written again from the database");
 }
+
+#[test]
+fn a_view_cut_short_by_a_crash_is_refused_not_imported() {
+    let p = Project::init(None);
+    p.ok(&["add", "one"]);
+    p.ok(&["note", "ORCH-001", "a long note the crash will cut"]);
+    // A power loss after the rename, before the file's data reached the disk: its end is
+    // zeros. Read as text, the last row would be an edit of ORCH-001's notes.
+    let mut bytes = p.queue_md().into_bytes();
+    let cut = bytes.len() - 12;
+    bytes[cut..].fill(0);
+    std::fs::write(p.file("QUEUE.md"), &bytes).unwrap();
+    let before = fingerprint(&p);
+    let (code, _, err) = p.run(&["import"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("QUEUE.md:") && err.contains("a NUL byte"), "{err}");
+    assert_eq!(fingerprint(&p), before, "nothing was imported");
+    let (code, _, err) = p.run(&["check"]);
+    assert_eq!(code, 2, "{err}");
+    p.ok(&["export", "--force"]);
+    assert!(p.queue_md().contains("a long note the crash will cut"));
+}
