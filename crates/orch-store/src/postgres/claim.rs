@@ -5,8 +5,10 @@
 //! inserts its run and its `task.claimed` event, and returns the task as it was and as
 //! it is now — one round trip, where the general path takes six or more.
 //!
-//! It walks the partial index `tasks_claim` (waiting tasks in pick order) and stops at
-//! the first eligible row. The statement runs with sorting ruled out (`PgTx::ordered_next`,
+//! It walks the index `tasks_pick` over PENDING tasks (in pick order) and stops at the
+//! first eligible row; FAILED tasks whose retry is due are found by their retry time
+//! (`tasks_retry`), so retries that are not due are never read, and the best of each
+//! kind are merged in pick order. The statement runs with sorting ruled out (`PgTx::ordered_next`,
 //! sent with its BEGIN), the counterpart of SQLite's `INDEXED BY`: the waiting set changes
 //! faster than statistics follow (a queue filled in a burst after an ANALYZE that saw
 //! none), and with too low an estimate the planner reads every waiting task, checks each
@@ -29,25 +31,55 @@ use orch_core::task::Task;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-/// The eligibility test and pick order shared by both paths (`t` is the task): ready
-/// at `$1`, every dependency DONE, no running task holding its resource.
-/// A task without dependencies (`depends_on` NULL: its `deps` rows are written from that
-/// column when it is inserted, and neither ever changes) skips their probe.
-const ELIGIBLE: &str = "t.status IN ('PENDING', 'FAILED') \
-       AND (t.status = 'PENDING' OR (t.retry_at IS NOT NULL AND t.retry_at <= $1)) \
-       AND (t.depends_on IS NULL OR NOT EXISTS (SELECT 1 FROM deps d LEFT JOIN tasks p ON p.id = d.depends_on \
+/// The eligibility test shared by both paths (`t` is the task), but for its status and
+/// retry time: every dependency DONE, no running task holding its resource (a task whose
+/// lease expired at `$1` holds nothing: a claim sweeps it first, and a read counts it as
+/// the sweep would). A task without dependencies (`depends_on` NULL: its `deps` rows
+/// are written from that column when it is inserted, and neither ever changes) skips
+/// their probe.
+const ELIGIBLE: &str = "(t.depends_on IS NULL OR NOT EXISTS (SELECT 1 FROM deps d LEFT JOIN tasks p ON p.id = d.depends_on \
                        WHERE d.task_id = t.id AND (p.status IS NULL OR p.status <> 'DONE'))) \
        AND (t.resource IS NULL OR NOT EXISTS (SELECT 1 FROM tasks r \
-                       WHERE r.resource = t.resource AND r.status = 'IN_PROGRESS'))";
+                       WHERE r.resource = t.resource AND r.status = 'IN_PROGRESS' \
+                         AND (r.lease_expires_at IS NULL OR r.lease_expires_at > $1)))";
+/// The pick order, which the index `tasks_pick` holds after its status.
 const ORDER: &str = "ORDER BY t.priority, t.due_at NULLS LAST, t.num, t.seq";
+/// The same order as one value, which no index holds: the due retries are found by
+/// their time (`tasks_retry`) and put in order, where walking FAILED tasks in pick
+/// order would read every retry that is not due — also when sorting is ruled out
+/// (`PgTx::ordered_next`), since every plan must then sort.
+const FAILED_ORDER: &str = "ORDER BY (t.priority, t.due_at IS NULL, t.due_at, t.num, t.seq)";
 
 fn prefixed(alias: &str) -> String {
     TASK_COLS.split(", ").map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", ")
 }
 
-/// Up to `$2` candidates in pick order, with `lock` appended.
+/// The claimable tasks as two CTEs, `limit` of each, each row locked with `lock`:
+/// `cp`, the PENDING ones in pick order through `tasks_pick`, and `cf`, the FAILED ones
+/// whose retry is due, found through `tasks_retry` (PostgreSQL locks no rows of a
+/// UNION, hence two CTEs; [`merged`] reads them). Columns: [`TASK_COLS`], then `k_num`
+/// and `k_seq`.
+fn arms(limit: &str, lock: &str) -> String {
+    format!(
+        "cp AS MATERIALIZED (SELECT {cols}, t.num AS k_num, t.seq AS k_seq FROM tasks t \
+             WHERE t.status = 'PENDING' AND {ELIGIBLE} {ORDER} LIMIT {limit}{lock}), \
+         cf AS MATERIALIZED (SELECT {cols}, t.num AS k_num, t.seq AS k_seq FROM tasks t \
+             WHERE t.status = 'FAILED' AND t.retry_at <= $1 AND {ELIGIBLE} {FAILED_ORDER} LIMIT {limit}{lock})",
+        cols = prefixed("t"),
+    )
+}
+
+/// The first `limit` rows of the CTEs of [`arms`] in pick order.
+fn merged(limit: &str) -> String {
+    format!(
+        "SELECT * FROM (SELECT * FROM cp UNION ALL SELECT * FROM cf) c \
+         ORDER BY c.priority, c.due_at NULLS LAST, c.k_num, c.k_seq LIMIT {limit}"
+    )
+}
+
+/// Up to `$2` candidates in pick order, with `lock` on each row read.
 fn candidates_sql(lock: &str) -> String {
-    format!("SELECT {} FROM tasks t WHERE {ELIGIBLE} {ORDER} LIMIT $2{lock}", prefixed("t"))
+    format!("WITH {} {}", arms("$2", lock), merged("$2"))
 }
 
 /// The one-statement claim. Parameters: `$1` now, `$2` owner, `$3` lease token, `$4`
@@ -65,8 +97,7 @@ fn claim_next_sql() -> &'static str {
         format!(
             "WITH expired AS MATERIALIZED ( \
                  SELECT EXISTS (SELECT 1 FROM tasks WHERE status = 'IN_PROGRESS' AND lease_expires_at <= $1) AS any), \
-             cand AS MATERIALIZED ( \
-                 SELECT {cand_cols} FROM tasks t WHERE {ELIGIBLE} {ORDER} LIMIT 1 FOR UPDATE OF t SKIP LOCKED), \
+             {arms}, cand AS MATERIALIZED ({cand}), \
              go AS MATERIALIZED ( \
                  SELECT c.id, c.version, c.status FROM cand c, expired e \
                  WHERE NOT e.any AND c.resource IS NULL \
@@ -90,7 +121,8 @@ fn claim_next_sql() -> &'static str {
                      'IN_PROGRESS', NULL FROM upd) \
              SELECT {c_cols}, 0, e.any FROM expired e LEFT JOIN cand c ON true \
              UNION ALL SELECT {plain_cols}, 1, false FROM upd",
-            cand_cols = prefixed("t"),
+            arms = arms("1", " FOR UPDATE OF t SKIP LOCKED"),
+            cand = merged("1"),
             upd_cols = prefixed("u"),
             c_cols = prefixed("c"),
             plain_cols = prefixed("upd"),

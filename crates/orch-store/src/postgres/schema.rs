@@ -329,6 +329,11 @@ const MIGRATIONS: &[&str] = &[
         FOR EACH STATEMENT EXECUTE FUNCTION orch_task_counts();
     CREATE INDEX tasks_pick ON tasks (status, priority, due_at NULLS LAST, num, seq);
     "#,
+    // 10: FAILED tasks by retry time, so a claim reads the retries that are due and
+    // never the ones that are not.
+    r#"
+    CREATE INDEX tasks_retry ON tasks (retry_at) WHERE status = 'FAILED';
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -35,9 +35,11 @@ impl Mode {
 /// Rules out sorting for the claim's statement (see `claim`): the statement must walk
 /// the claim index in pick order, and stale statistics would otherwise talk the planner
 /// into reading and sorting every waiting task. Sent with the statement (and its BEGIN).
-const ORDERED_ONLY: &str = "SET LOCAL enable_sort = off";
+/// The sorts left (the few due retries, the merge of two rows) then cost more than
+/// JIT's threshold, so JIT is off too: compiling would take longer than the claim.
+const ORDERED_ONLY: &str = "SET LOCAL enable_sort = off; SET LOCAL jit = off";
 /// Sorting back, before the next statement of the same transaction.
-const ORDERED_DONE: &str = "SET LOCAL enable_sort TO DEFAULT";
+const ORDERED_DONE: &str = "SET LOCAL enable_sort TO DEFAULT; SET LOCAL jit TO DEFAULT";
 
 /// Where a transaction is with [`ORDERED_ONLY`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -186,6 +186,12 @@ const MIGRATIONS: &[&str] = &[
     END;
     CREATE INDEX tasks_pick ON tasks(status, priority, due_at IS NULL, due_at, num, seq);
     "#,
+    // 10: FAILED tasks by retry time, so a claim reads the retries that are due and
+    // never the ones that are not (a queue of a million waiting retries costs a claim
+    // what an empty one does).
+    r#"
+    CREATE INDEX tasks_retry ON tasks(retry_at) WHERE status = 'FAILED';
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -1,6 +1,6 @@
 //! The SQLite implementation of the store's transaction primitives.
 
-use super::claim::{claim_sql, expired_sql};
+use super::claim::expired_sql;
 use super::rows::{EVENT_COLS, RUN_COLS, TASK_COLS, event_from_row, ms, run_from_row, task_from_row};
 use super::txn::SqliteTx;
 use crate::columns::{NewTaskVals, TASK_INSERT_COLS, TASK_INSERT_VALUES, TASK_UPDATE, TaskVals, sqlite_params};
@@ -144,9 +144,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn claim_candidates(&mut self, now: Timestamp, limit: usize) -> Result<Vec<Task>> {
-        let mut stmt = self.tx.prepare_cached(&claim_sql(limit))?;
-        let rows = stmt.query_map(params![ms(now)], task_from_row)?;
-        Ok(rows.take(limit).collect::<rusqlite::Result<_>>()?)
+        Ok(super::claim::candidates(self.tx, ms(now), limit)?)
     }
 
     fn claim_next(&mut self, spec: &ClaimSpec<'_>) -> Result<NextClaim> {

@@ -171,11 +171,17 @@ impl Orch {
     }
 
     /// The task `pick` would take at `now`: the claim's own selection (sweep, order,
-    /// dependencies, resources, idempotency keys) run in a write transaction that is then
-    /// rolled back, so the answer is the claim's, not a second reading of its rules.
+    /// dependencies, resources, idempotency keys, budget) read without writing
+    /// (`next_pick::next_read`): no write lock, nothing rolled back. In the one case a
+    /// read cannot follow (a candidate whose key a DONE task holds: the claim marks it
+    /// done first), the selection runs in a write transaction that is rolled back.
     pub fn next_pick(&self, now: Timestamp) -> Result<Option<String>> {
-        let mut next = None;
         let rules = self.rules();
+        let look = orch_store::read(self.db.as_ref(), |tx| super::next_pick::next_read(tx, now, &rules))?;
+        if let super::next_pick::Look::Next(id) = look {
+            return Ok(id);
+        }
+        let mut next = None;
         let rolled_back = self.db.write(&mut |tx| {
             next = super::pick::next_in(tx, now, &rules)?.map(|t| t.id);
             Err(StoreError::abort(DryRun))

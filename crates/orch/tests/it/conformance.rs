@@ -268,6 +268,7 @@ conformance! {
     tx_one_task_per_id_number_whatever_its_padding,
     history_text_is_masked_by_every_writer_when_the_mask_is_on,
     claims_hand_out_tasks_in_pick_order_over_random_queues,
+    claims_keep_pick_order_past_many_retries_not_yet_due,
     a_claim_starts_a_run_under_a_lease,
     lease_expiry_backs_off_one_three_ten_minutes_then_retries_are_exhausted,
     heartbeats_extend_the_lease_so_the_watchdog_spares_live_work,

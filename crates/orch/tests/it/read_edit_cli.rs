@@ -215,6 +215,29 @@ fn status_next_is_what_pick_would_take() {
     assert_eq!(code, 4);
 }
 
+/// `status` reads: it names what `pick` would take while another process holds the
+/// write lock, and counts a lease that expired as the claim's sweep would: the resource
+/// the lapsed task held is free for the next task that needs it.
+#[test]
+fn status_next_reads_without_the_write_lock_and_counts_an_expired_lease_as_the_claim_does() {
+    let p = Project::init_plain(None);
+    p.ok(&["add", "train a", "--resource", "gpu0"]); // ORCH-001
+    p.ok(&["add", "train b", "--resource", "gpu0", "--priority", "P2"]); // ORCH-002
+    assert_eq!(p.json(&["pick", "--owner", "w"])["id"], "ORCH-001");
+    assert_eq!(p.json(&["status"])["next"], serde_json::Value::Null, "gpu0 is held");
+    let db = rusqlite::Connection::open(p.file(".orch/orch.db")).unwrap();
+    db.execute("UPDATE tasks SET lease_expires_at = 1 WHERE id = 'ORCH-001'", []).unwrap();
+    // Another writer holds the lock while status answers.
+    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let before = crate::db_state::fingerprint(&p);
+    assert_eq!(p.json(&["status"])["next"], "ORCH-002", "the lapsed lease holds gpu0 no more");
+    db.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(crate::db_state::fingerprint(&p), before, "asking changes nothing");
+    assert_eq!(p.json(&["pick", "--owner", "w2"])["id"], "ORCH-002", "and pick agrees");
+    let swept: String = db.query_row("SELECT status FROM tasks WHERE id = 'ORCH-001'", [], |r| r.get(0)).unwrap();
+    assert_eq!(swept, "FAILED", "after sweeping ORCH-001");
+}
+
 /// `list` lines up its columns by display width: a Korean syllable takes two columns.
 #[test]
 fn list_columns_line_up_with_korean_text() {

@@ -100,35 +100,72 @@ pub(super) fn claims_hand_out_tasks_in_pick_order_over_random_queues(env: &Env) 
     // earlier case left (held back, or running) is never claimable in a later one.
     for case in 0..40 {
         let tasks = random_queue(case, &mut rng, now);
-        orch_store::write(env.db(), |tx| tasks.iter().try_for_each(|t| tx.task_insert(t))).unwrap();
-        let all = |env: &Env| orch_store::read(env.db(), |tx| tx.task_list(&ListFilter::default())).unwrap();
-        let want = eligible(&all(env), now);
-        let candidates = orch_store::read(env.db(), |tx| tx.claim_candidates(now, 1000)).unwrap();
-        let got: Vec<String> = candidates.into_iter().map(|t| t.id).collect();
-        assert_eq!(got, want, "case {case}: claim_candidates against pick_order over {tasks:#?}");
-        let mut order = Vec::new();
-        loop {
-            let want = eligible(&all(env), now).into_iter().next();
-            let run = Run {
-                id: uuid::Uuid::now_v7().to_string(),
-                owner: "w".into(),
-                trace_id: "ab".repeat(16),
-                lease_token: uuid::Uuid::new_v4().simple().to_string(),
-                started_at: now,
-                ..Run::default()
-            };
-            let spec = ClaimSpec { now, owner: "w", lease_until: now + SignedDuration::from_mins(5), run: &run };
-            let got = match orch_store::write(env.db(), |tx| tx.claim_next(&spec)).unwrap() {
-                NextClaim::Claimed { before, .. } => Some(before.id),
-                NextClaim::Nothing => None,
-                // PostgreSQL locks a resource first: the operation's general path.
-                NextClaim::Undecided => env.claim("w").map(|c| c.task.id),
-            };
-            assert_eq!(got, want, "case {case}: claim after {order:?} over {tasks:#?}");
-            match got {
-                Some(id) => order.push(id),
-                None => break,
+        claims_follow_pick_order(env, case, &tasks);
+    }
+}
+
+/// Queues with more FAILED tasks than a claim reads in pick order before it looks for
+/// due retries by time: most wait for a retry a year away, and the due ones are few
+/// (found by their retry time, wherever they are in pick order) or many (found among
+/// the first), beside PENDING tasks; the claims still go in pick order.
+pub(super) fn claims_keep_pick_order_past_many_retries_not_yet_due(env: &Env) {
+    let now = env.now();
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    for (case, due_share) in [(100, 0), (101, 30), (102, 2), (103, 3)] {
+        let year = now + SignedDuration::from_hours(24 * 365);
+        let dues = [None, Some(now + SignedDuration::from_hours(1)), Some(now - SignedDuration::from_hours(1))];
+        let mut tasks = Vec::new();
+        for i in 1..=200 {
+            let mut t = Task::new(format!("F{case}-{i:03}"), format!("case {case}"), rng.pick(&Priority::ALL), 4, now);
+            t.due_at = rng.pick(&dues);
+            if rng.below(10) < 8 {
+                t.status = Status::Failed;
+                t.attempts = 1;
+                // A few due retries, the rest a year away; in case 101 most are due.
+                let due = rng.below(100) < due_share || (due_share > 0 && rng.below(40) == 0);
+                t.retry_at = Some(if due { now - SignedDuration::from_secs(1) } else { year });
             }
+            tasks.push(t);
+        }
+        claims_follow_pick_order(env, case, &tasks);
+    }
+}
+
+/// Inserts `tasks`, then checks that the candidates and every claim until none is left
+/// are the ones `pick_order` gives.
+fn claims_follow_pick_order(env: &Env, case: usize, tasks: &[Task]) {
+    let now = env.now();
+    orch_store::write(env.db(), |tx| tasks.iter().try_for_each(|t| tx.task_insert(t))).unwrap();
+    let all = |env: &Env| orch_store::read(env.db(), |tx| tx.task_list(&ListFilter::default())).unwrap();
+    let want = eligible(&all(env), now);
+    let candidates = orch_store::read(env.db(), |tx| tx.claim_candidates(now, 1000)).unwrap();
+    let got: Vec<String> = candidates.into_iter().map(|t| t.id).collect();
+    assert_eq!(got, want, "case {case}: claim_candidates against pick_order over {tasks:#?}");
+    let first = orch_store::read(env.db(), |tx| tx.claim_candidates(now, 3)).unwrap();
+    let first: Vec<String> = first.into_iter().map(|t| t.id).collect();
+    assert_eq!(first, want[..want.len().min(3)], "case {case}: the first three candidates");
+    let mut order = Vec::new();
+    loop {
+        let want = eligible(&all(env), now).into_iter().next();
+        let run = Run {
+            id: uuid::Uuid::now_v7().to_string(),
+            owner: "w".into(),
+            trace_id: "ab".repeat(16),
+            lease_token: uuid::Uuid::new_v4().simple().to_string(),
+            started_at: now,
+            ..Run::default()
+        };
+        let spec = ClaimSpec { now, owner: "w", lease_until: now + SignedDuration::from_mins(5), run: &run };
+        let got = match orch_store::write(env.db(), |tx| tx.claim_next(&spec)).unwrap() {
+            NextClaim::Claimed { before, .. } => Some(before.id),
+            NextClaim::Nothing => None,
+            // PostgreSQL locks a resource first: the operation's general path.
+            NextClaim::Undecided => env.claim("w").map(|c| c.task.id),
+        };
+        assert_eq!(got, want, "case {case}: claim after {order:?} over {tasks:#?}");
+        match got {
+            Some(id) => order.push(id),
+            None => break,
         }
     }
 }
