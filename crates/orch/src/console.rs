@@ -78,8 +78,8 @@ fn write_line(s: &str) {
 }
 
 /// Many lines to stdout (a long listing): buffered and written a block at a time, not
-/// flushed line by line; escaped as [`print`] and [`print_json_line`] escape. A closed
-/// pipe ends the process quietly with success, as for [`print`]. Call [`Lines::finish`]
+/// flushed line by line; escaped as [`print()`] and [`print_json_line`] escape. A closed
+/// pipe ends the process quietly with success, as for [`print()`]. Call [`Lines::finish`]
 /// at the end.
 pub struct Lines {
     out: std::io::BufWriter<std::io::StdoutLock<'static>>,

@@ -6,8 +6,8 @@
 //! database): a connection does not checkpoint when it closes, so a short command
 //! neither creates the WAL (a header sync and a folder sync) nor copies it into the
 //! database on its way out (two more syncs): its commit is its one sync. The WAL is
-//! checkpointed by whichever commit takes it past [`AUTOCHECKPOINT_PAGES`], and by a
-//! long-lived connection every [`CHECKPOINT_EVERY`] commits (docs/DURABILITY.md).
+//! checkpointed by whichever commit takes it past `AUTOCHECKPOINT_PAGES`, and by a
+//! long-lived connection every `CHECKPOINT_EVERY` commits (docs/DURABILITY.md).
 
 mod claim;
 mod error;
