@@ -122,8 +122,12 @@ fn every_process_is_reaped_once_when_many_end_together_or_before_they_are_watche
     let (tx, rx) = mpsc::channel();
     let mut pids = BTreeSet::new();
     for i in 0..24 {
-        let mut spec = spec(dir.path(), &format!("exit {}", i % 3));
+        let script = format!("exit {}", i % 3);
+        let mut spec = spec(dir.path(), &script);
         spec.stdout = dir.path().join(format!("out{i}"));
+        // A run of its own: the end of a run kills every process still carrying its id,
+        // and eight of these share a script.
+        spec.env = vec![(RUN_ID_VAR.into(), format!("{}-{i}", run_of(&script)))];
         let s = spawn(&spec).unwrap();
         if i % 4 == 0 {
             // Ended and a zombie before it is watched: its SIGCHLD came too early.

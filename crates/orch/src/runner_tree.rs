@@ -6,7 +6,9 @@
 //! left over from a run ([`end_descendants`]). The orphans reparented here are reaped
 //! ([`reap_orphans`]) without touching the exit status of a process started here.
 //!
-//! The scan reads `/proc` once per pass: a process found there may exit and its pid be
+//! The processes below this one are found through the kernel's lists of each process's
+//! children (a read per process below it; a scan of every process where the kernel has
+//! no such list). Each pass reads them once: a process found may exit and its pid be
 //! reused before it is signalled; the window is the time between reading its
 //! environment and the signal, and its pid is free only once its parent — most often
 //! this process, which reaps on its own thread — has reaped it.
@@ -42,6 +44,44 @@ fn live() -> Vec<Proc> {
         .collect()
 }
 
+/// The live processes below this one, from the kernel's lists of each thread's children
+/// (`/proc/PID/task/TID/children`): a read per process below, not of every process on
+/// the machine, so ending a run costs what the run holds. Where the kernel keeps no such
+/// list, every process is read ([`below_me`]).
+fn descendants() -> Vec<Proc> {
+    let me = i32::try_from(std::process::id()).unwrap_or(0);
+    let Some(mine) = children_of(me) else { return below_me(live()) };
+    let mut out = Vec::new();
+    let mut next = mine;
+    while let Some(pid) = next.pop() {
+        let Some(f) = super::stat_fields(pid) else { continue };
+        let (Some(ppid), Some(pgid)) = (f.get(1).and_then(|v| v.parse().ok()), f.get(2).and_then(|v| v.parse().ok()))
+        else {
+            continue;
+        };
+        if f.first().is_some_and(|s| s == "Z") {
+            continue;
+        }
+        next.extend(children_of(pid).unwrap_or_default());
+        out.push(Proc { pid, pgid, ppid });
+    }
+    out
+}
+
+/// The children of `pid` (of each of its threads), zombies included; `None` when no
+/// list could be read (the process is gone, or the kernel keeps none).
+fn children_of(pid: i32) -> Option<Vec<i32>> {
+    let mut out = Vec::new();
+    let mut read_one = false;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
+        if let Ok(list) = std::fs::read_to_string(task.path().join("children")) {
+            read_one = true;
+            out.extend(list.split_ascii_whitespace().filter_map(|p| p.parse::<i32>().ok()));
+        }
+    }
+    read_one.then_some(out)
+}
+
 /// The live processes below this one: its children, their children, and so on.
 fn below_me(all: Vec<Proc>) -> Vec<Proc> {
     let me = i32::try_from(std::process::id()).unwrap_or(0);
@@ -69,9 +109,8 @@ pub(super) fn of_runs(run_ids: &BTreeSet<String>, below: bool) -> Vec<(i32, i32,
     }
     let me = i32::try_from(std::process::id()).unwrap_or(0);
     let my_group = nix::unistd::getpgrp().as_raw();
-    let all = live();
     let candidates =
-        if below { below_me(all) } else { all.into_iter().filter(|p| p.pid != me && p.pgid != my_group).collect() };
+        if below { descendants() } else { live().into_iter().filter(|p| p.pid != me && p.pgid != my_group).collect() };
     candidates
         .into_iter()
         .filter_map(|p| Some((p.pid, p.pgid, run_id_of(p.pid).filter(|r| run_ids.contains(r))?)))
@@ -114,7 +153,7 @@ pub fn end_run(run_id: &str) {
 /// Kills (SIGKILL) every process below this one, whatever it carries: what a dispatcher
 /// does as it ends, when every run it started is over.
 pub fn end_descendants() {
-    until_none(|| below_me(live()).into_iter().filter(|p| kill(Pid::from_raw(p.pid), Signal::SIGKILL).is_ok()).count());
+    until_none(|| descendants().into_iter().filter(|p| kill(Pid::from_raw(p.pid), Signal::SIGKILL).is_ok()).count());
 }
 
 fn until_none(mut pass: impl FnMut() -> usize) {
@@ -147,11 +186,18 @@ pub(super) fn reap_orphans() {
             Err(_) => return,
         }
     }
-    let me = i32::try_from(std::process::id()).unwrap_or(0).to_string();
-    let zombies: Vec<i32> = processes()
-        .filter(|(_, f)| f.first().is_some_and(|s| s == "Z") && f.get(1) == Some(&me))
-        .map(|(pid, _)| pid)
-        .collect();
+    let me = i32::try_from(std::process::id()).unwrap_or(0);
+    let is_zombie = |pid: &i32| super::stat_fields(*pid).is_some_and(|f| f.first().is_some_and(|s| s == "Z"));
+    let zombies: Vec<i32> = match children_of(me) {
+        Some(children) => children.into_iter().filter(is_zombie).collect(),
+        None => {
+            let me = me.to_string();
+            processes()
+                .filter(|(_, f)| f.first().is_some_and(|s| s == "Z") && f.get(1) == Some(&me))
+                .map(|(pid, _)| pid)
+                .collect()
+        }
+    };
     for pid in zombies.into_iter().filter(|p| !ours(*p)) {
         reap(pid);
     }
