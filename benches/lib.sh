@@ -2,7 +2,8 @@
 # build (ORCH; one given in the environment is measured as it is), a work folder WORK
 # removed at exit, and for the PostgreSQL benches `bench_pg`: the server named by
 # ORCH_TEST_PG, or one of their own started now and stopped at exit (BASE is its URL);
-# and `median_ms`, a timing loop for machines without hyperfine.
+# `median_ms`, a timing loop for machines without hyperfine; and `insert_pending`, which
+# fills a queue with N PENDING tasks in one statement.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [ -z "${ORCH:-}" ]; then
@@ -38,4 +39,18 @@ median_ms() {
         times+=($(((e - s) / 1000)))
     done
     printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]/1000}'
+}
+
+# Inserts $2 PENDING tasks into the queue database $1 in one INSERT … SELECT (seconds for
+# a million, not minutes): priorities mixed, a third with due times, ids ORCH-0000001….
+insert_pending() {
+    local now="CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+    sqlite3 "$1" <<SQL
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
+INSERT INTO tasks (id, prefix, num, status, priority, task, success_criteria, due_at, attempts, max_attempts,
+                   created_at, updated_at, version)
+SELECT printf('ORCH-%07d', i), 'ORCH', i, 'PENDING', i % 3, 'generated task number ' || i,
+       '1) it is done', CASE WHEN i % 3 = 0 THEN $now + i * 1000 END, 0, 4, $now, $now, 1
+FROM n;
+SQL
 }

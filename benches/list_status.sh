@@ -15,19 +15,11 @@ if ! command -v sqlite3 >/dev/null; then apt-get install -y sqlite3 >/dev/null; 
 
 . "$(dirname "$0")/lib.sh"
 
-NOW_MS="CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
 DIR="$WORK/q"
 mkdir -p "$DIR"
 (cd "$DIR" && "$ORCH" init >/dev/null)
 sed -i 's/^file = "QUEUE.md".*/file = ""/' "$DIR/.orch/orch.toml"
-sqlite3 "$DIR/.orch/orch.db" <<SQL
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $N)
-INSERT INTO tasks (id, prefix, num, status, priority, task, success_criteria, due_at, attempts, max_attempts,
-                   created_at, updated_at, version)
-SELECT printf('ORCH-%07d', i), 'ORCH', i, 'PENDING', i % 3, 'generated task number ' || i,
-       '1) it is done', CASE WHEN i % 3 = 0 THEN $NOW_MS + i * 1000 END, 0, 4, $NOW_MS, $NOW_MS, 1
-FROM n;
-SQL
+insert_pending "$DIR/.orch/orch.db" "$N"
 
 cd "$DIR"
 "$ORCH" status >/dev/null # any migration runs here, untimed

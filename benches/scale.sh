@@ -35,14 +35,7 @@ populate() {
     (cd "$dir" && "$ORCH" init >/dev/null)
     # A plain command queue: `orch done` without a report passes the gate.
     sed -i 's/^compact_report = true/compact_report = false/' "$dir/.orch/orch.toml"
-    sqlite3 "$dir/.orch/orch.db" <<SQL
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $n)
-INSERT INTO tasks (id, prefix, num, status, priority, task, success_criteria, due_at, attempts, max_attempts,
-                   created_at, updated_at, version)
-SELECT printf('ORCH-%07d', i), 'ORCH', i, 'PENDING', i % 3, 'generated task number ' || i,
-       '1) it is done', CASE WHEN i % 3 = 0 THEN $NOW_MS + i * 1000 END, 0, 4, $NOW_MS, $NOW_MS, 1
-FROM n;
-SQL
+    insert_pending "$dir/.orch/orch.db" "$n"
     (cd "$dir" && "$ORCH" export >/dev/null)
 }
 
