@@ -12,7 +12,7 @@ pub struct Globals {
     /// The .orch folder (default: the nearest .orch/ upward from here).
     #[arg(long, global = true, env = "ORCH_HOME", value_name = "DIR")]
     pub home: Option<PathBuf>,
-    /// The database: a path, sqlite://PATH or postgres://… (default: .orch/orch.db()).
+    /// The database: a path, sqlite://PATH or postgres://… (default: .orch/orch.db).
     #[arg(long, global = true, env = "ORCH_DB", value_name = "URL")]
     pub db: Option<String>,
 }

@@ -9,7 +9,7 @@ use crate::home::Home;
 
 #[derive(clap::Args, Debug)]
 pub struct MigrateArgs {
-    /// The database to copy from (default: this queue's: --db, or .orch/orch.db()).
+    /// The database to copy from (default: this queue's: --db, or .orch/orch.db).
     #[arg(long, value_name = "URL")]
     from: Option<String>,
     /// The database to copy into (a path, sqlite://PATH or postgres://…); it must hold

@@ -146,3 +146,14 @@ fn importing_a_file_that_is_not_there_is_bad_input() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("missing.md: no such file"), "{err}");
 }
+
+#[test]
+fn the_help_names_the_default_database_file() {
+    let p = Project::empty();
+    for args in [&["--help"][..], &["migrate", "--help"][..]] {
+        let out = p.orch(args).output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains(".orch/orch.db)"), "{args:?}:\n{help}");
+        assert!(!help.contains("orch.db()"), "{args:?}:\n{help}");
+    }
+}
