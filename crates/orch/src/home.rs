@@ -170,19 +170,30 @@ pub const TEMP_PREFIX: &str = ".orch-tmp-";
 /// rename): the next write into its folder removes it.
 pub const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Replaces `path` atomically: a temporary file beside it, fsync, rename. Readers see
-/// the old file or the new one, never half of either, and a power loss leaves one of
-/// them whole: the fsync before the rename makes sure the name never points at a file
-/// whose data was lost. The folder is not synced: after a power loss the rename may be
-/// undone, which leaves the old file, whole — what a crash just before the write leaves
-/// too (the files written this way are views and exports the database can write again;
-/// docs/DURABILITY.md).
+/// Whether [`write_atomic`] syncs the new file before it takes the name.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Flush {
+    /// A power loss leaves the old file or the new one, whole.
+    Synced,
+    /// A power loss may also leave the name pointing at a file whose data never reached
+    /// the disk (empty, or blocks of zeros): for the view, whose marks are committed
+    /// first and which orch writes again (docs/DURABILITY.md).
+    Unsynced,
+}
+
+/// Replaces `path` atomically: a temporary file beside it, (fsync,) rename. Readers see
+/// the old file or the new one, never half of either; with [`Flush::Synced`] a power
+/// loss leaves one of them whole too: the fsync before the rename makes sure the name
+/// never points at a file whose data was lost. The folder is not synced: after a power
+/// loss the rename may be undone, which leaves the old file, whole — what a crash just
+/// before the write leaves too (the files written this way are views and exports the
+/// database can write again; docs/DURABILITY.md).
 ///
 /// The file replaced keeps its permission bits. A new file inside `.orch/` is 0600; any
 /// other new file (QUEUE.md, `export FILE`) is created 0666 less the process's umask, as
 /// a shell's `>` would (0644 under the usual 022, 0600 under 077). Temporary files of
 /// writers that died, older than [`STALE_TEMP_AGE`], are removed first.
-pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
+pub fn write_atomic(path: &Path, content: &[u8], flush: Flush) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -194,7 +205,9 @@ pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
     if let Some(mode) = kept {
         tmp.file.set_permissions(std::fs::Permissions::from_mode(mode)).map_err(|e| Error::io(&tmp.path, e))?;
     }
-    tmp.file.sync_all().map_err(|e| Error::io(&tmp.path, e))?;
+    if flush == Flush::Synced {
+        tmp.file.sync_all().map_err(|e| Error::io(&tmp.path, e))?;
+    }
     std::fs::rename(&tmp.path, path).map_err(|e| Error::io(path, e))?;
     tmp.persisted = true;
     Ok(())

@@ -37,7 +37,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::event_log::EventLog;
 use crate::home::Home;
-use crate::sync::View;
+use crate::sync::{self, View};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use orch_core::policy::RetryPolicy;
@@ -197,9 +197,37 @@ impl Orch {
     /// Runs `f` in one write transaction, then mirrors new events to `events.jsonl` and
     /// refreshes the view. Warnings from those two (they never undo the change) are
     /// returned beside the value.
-    pub fn change<T>(&self, f: impl FnMut(&mut dyn Tx) -> orch_store::Result<T>) -> Result<(T, Vec<String>)> {
-        let value = orch_store::write(self.db.as_ref(), f)?;
-        Ok((value, self.after_change()))
+    ///
+    /// The view is rendered inside that transaction and its marks committed with the
+    /// change, so the change and the view's record of it cost one sync; the file is
+    /// written after the commit, under the view lock taken before it began
+    /// (`sync::render_in`).
+    pub fn change<T>(&self, mut f: impl FnMut(&mut dyn Tx) -> orch_store::Result<T>) -> Result<(T, Vec<String>)> {
+        let db = self.db.as_ref();
+        let lock = match self.view.file() {
+            Some(_) if !self.deferred.load(Ordering::Relaxed) => {
+                self.view.name(db).and_then(|name| Ok((name, self.view.lock()?))).ok()
+            }
+            _ => None,
+        };
+        let Some((name, lock)) = lock else {
+            let value = orch_store::write(db, f)?;
+            return Ok((value, self.after_change()));
+        };
+        let (value, after) = orch_store::write(db, |tx| {
+            let value = f(tx)?;
+            Ok((value, sync::render_in(&self.view, tx, &name)?))
+        })?;
+        let mut warnings = Vec::new();
+        match after.finish(&self.view, db, self.now(), lock) {
+            Ok(Some(w)) => warnings.push(w),
+            Ok(None) => {}
+            Err(e) => warnings.push(format!("view not updated: {e}")),
+        }
+        if let Err(e) = self.events.flush(db) {
+            warnings.push(format!("events.jsonl not updated: {e}"));
+        }
+        Ok((value, warnings))
     }
 
     /// Runs `f` in one write transaction and mirrors its events to `events.jsonl`,

@@ -12,9 +12,12 @@ pub(super) enum OnDisk {
     Missing,
     /// The file holds exactly that text.
     Same,
-    /// It holds something else; the hash of what (as [`super::hash`] gives it).
+    /// It holds something else; the hash of what (as [`super::hash`] gives it), and
+    /// whether it holds a NUL byte: never text a person wrote, but what a power loss
+    /// leaves in a file whose name reached the disk before its data.
     Other {
         hash: String,
+        damaged: bool,
     },
 }
 
@@ -34,15 +37,17 @@ pub(super) fn on_disk(path: &Path, text: &[u8]) -> Result<OnDisk> {
         Some(_) => {}
     }
     let mut hasher = xxhash_rust::xxh3::Xxh3Default::new();
+    let mut damaged = false;
     if each_block(path, &mut block, |read| {
         hasher.update(read);
+        damaged |= read.contains(&0);
         true
     })?
     .is_none()
     {
         return Ok(OnDisk::Missing);
     }
-    Ok(OnDisk::Other { hash: format!("{:016x}", hasher.digest()) })
+    Ok(OnDisk::Other { hash: format!("{:016x}", hasher.digest()), damaged })
 }
 
 /// Hands the file's blocks to `f` in order while it returns true; whether it always did
@@ -175,12 +180,12 @@ mod tests {
             let mut longer = text.clone();
             longer.push(b'\n');
             let want = super::super::hash(&text);
-            assert!(matches!(on_disk(&path, &longer).unwrap(), OnDisk::Other { hash } if hash == want), "{len}");
+            assert!(matches!(on_disk(&path, &longer).unwrap(), OnDisk::Other { hash, .. } if hash == want), "{len}");
             if let Some(cut) = len.checked_sub(1) {
-                assert!(matches!(on_disk(&path, &text[..cut]).unwrap(), OnDisk::Other { hash } if hash == want));
+                assert!(matches!(on_disk(&path, &text[..cut]).unwrap(), OnDisk::Other { hash, .. } if hash == want));
                 let mut changed = text.clone();
                 changed[cut / 2] ^= 1;
-                assert!(matches!(on_disk(&path, &changed).unwrap(), OnDisk::Other { hash } if hash == want));
+                assert!(matches!(on_disk(&path, &changed).unwrap(), OnDisk::Other { hash, .. } if hash == want));
             }
         }
     }

@@ -35,12 +35,12 @@ pub(crate) use file::{read_bytes, read_optional, utf8};
 pub use import::{Import, ImportSummary, import};
 
 use crate::error::{Error, Result};
-use crate::home::{Home, write_atomic};
+use crate::home::{Flush, Home, write_atomic};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use orch_core::queue_md::{Document, RowOut, render_row};
 use orch_core::task_row::task_cells;
-use orch_store::{Backend, ListFilter, ViewKept, ViewMark, ViewRow};
+use orch_store::{Backend, ListFilter, Tx, ViewKept, ViewMark, ViewRow};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -156,7 +156,12 @@ pub(crate) struct Snapshot {
 impl Snapshot {
     /// The view's rows (every task with `all`) and the frame of `view`.
     pub(crate) fn read(v: &View, db: &dyn Backend, view: &str, all: bool) -> Result<Snapshot> {
-        Ok(orch_store::read(db, |tx| {
+        Ok(orch_store::read(db, |tx| Snapshot::of(tx, v, view, all))?)
+    }
+
+    /// [`Snapshot::read`] in the transaction `tx`.
+    fn of(tx: &mut dyn Tx, v: &View, view: &str, all: bool) -> orch_store::Result<Snapshot> {
+        {
             let frame = frame::load(tx, view)?;
             if all {
                 let mut marks = tx.view_marks(view)?;
@@ -173,7 +178,7 @@ impl Snapshot {
             let rows = tx.view_lines(view, v.kept)?;
             let hidden = hidden::count(tx, v.kept, rows.len())?;
             Ok(Snapshot { rows, frame, hidden })
-        })?)
+        }
     }
 
     /// The view: its rows in order, each as the view last showed it when the task has
@@ -213,31 +218,89 @@ fn render(v: &View, db: &dyn Backend, view: &str, all: bool) -> Result<Rendered>
 /// Holds the view lock while alive.
 pub(crate) struct ViewLock(#[allow(dead_code)] File);
 
-/// Writes `r` to `path` and records its marks and hash under `view` (when `path` is the
-/// view file).
+/// Writes `r` to `path`. The view file's marks and hash under `view` are committed
+/// first, and the file is then replaced without a sync of its own: the marks are never
+/// behind the file (docs/DURABILITY.md). Any other file (`export FILE`) is synced
+/// before it takes its name.
 fn write_view(db: &dyn Backend, view: &str, path: &Path, r: &Rendered, is_view: bool) -> Result<()> {
-    write_atomic(path, r.text.as_bytes())?;
     if is_view {
         record_marks(db, view, r)?;
+        write_atomic(path, r.text.as_bytes(), Flush::Unsynced)
+    } else {
+        write_atomic(path, r.text.as_bytes(), Flush::Synced)
     }
-    Ok(())
 }
 
 /// Records what view `view` now shows: the marks of rows written anew and the hash.
 /// When both are recorded already, the transaction writes nothing (and its commit costs
 /// no sync).
 fn record_marks(db: &dyn Backend, view: &str, r: &Rendered) -> Result<()> {
-    let h = hash(r.text.as_bytes());
-    orch_store::write(db, |tx| {
-        for (id, m) in &r.marks {
-            tx.view_mark_set(view, id, m)?;
-        }
-        if tx.view_get(view)?.and_then(|v| v.hash).as_deref() != Some(h.as_str()) {
-            tx.view_set_hash(view, &h)?;
-        }
-        frame::keep(tx, view, &r.frame)
-    })?;
+    orch_store::write(db, |tx| marks_in(tx, view, r))?;
     Ok(())
+}
+
+/// [`record_marks`] in the transaction `tx`.
+fn marks_in(tx: &mut dyn Tx, view: &str, r: &Rendered) -> orch_store::Result<()> {
+    let h = hash(r.text.as_bytes());
+    for (id, m) in &r.marks {
+        tx.view_mark_set(view, id, m)?;
+    }
+    if tx.view_get(view)?.and_then(|v| v.hash).as_deref() != Some(h.as_str()) {
+        tx.view_set_hash(view, &h)?;
+    }
+    frame::keep(tx, view, &r.frame)
+}
+
+/// What is left of a view rendered in a change's own transaction once that commits.
+pub(crate) enum AfterCommit {
+    /// The file shows the change already (or there is no file).
+    Nothing,
+    /// Replace the file at this path with this text: its marks are in the commit.
+    Write(PathBuf, String),
+    /// The view was not rendered there (a read-only view, a file with edits not
+    /// imported, a file that could not be read): [`refresh`] it as after any change.
+    Refresh,
+}
+
+/// Renders view `v` inside a change's write transaction `tx` and records there the
+/// marks and hash of the text it will write, so they are committed with the change and
+/// by its one sync; the file is written after the commit, unsynced
+/// ([`AfterCommit::finish`]). The caller holds the view lock from before `tx` began
+/// until the file is written, as [`refresh`] holds it, so no other process writes the
+/// view in between.
+pub(crate) fn render_in(v: &View, tx: &mut dyn Tx, view: &str) -> orch_store::Result<AfterCommit> {
+    let Some(path) = v.file.clone() else { return Ok(AfterCommit::Nothing) };
+    if v.read_only {
+        return Ok(AfterCommit::Refresh);
+    }
+    let r = Snapshot::of(tx, v, view, false)?.render(&v.tz);
+    let write = match on_disk(&path, r.text.as_bytes()) {
+        Ok(OnDisk::Same) => false,
+        Ok(OnDisk::Missing) => true,
+        Ok(OnDisk::Other { hash, .. }) => {
+            if tx.view_get(view)?.and_then(|v| v.hash).as_deref() != Some(hash.as_str()) {
+                return Ok(AfterCommit::Refresh);
+            }
+            true
+        }
+        Err(_) => return Ok(AfterCommit::Refresh),
+    };
+    marks_in(tx, view, &r)?;
+    Ok(if write { AfterCommit::Write(path, r.text) } else { AfterCommit::Nothing })
+}
+
+impl AfterCommit {
+    /// Does what is left; a warning when the view was not rewritten.
+    pub(crate) fn finish(self, v: &View, db: &dyn Backend, now: Timestamp, lock: ViewLock) -> Result<Option<String>> {
+        match self {
+            AfterCommit::Nothing => Ok(None),
+            AfterCommit::Write(path, text) => write_atomic(&path, text.as_bytes(), Flush::Unsynced).map(|()| None),
+            AfterCommit::Refresh => {
+                drop(lock);
+                refresh(v, db, now)
+            }
+        }
+    }
 }
 
 /// Brings QUEUE.md up to date after a change. A file with edits that were not imported
@@ -270,7 +333,8 @@ pub(crate) fn update_view(
             }
             return Ok(None);
         }
-        OnDisk::Other { hash } if has_edits(db, view, &hash)? => {
+        OnDisk::Other { damaged: true, .. } => warning = Some(damage_saved(v, now, path)?),
+        OnDisk::Other { hash, .. } if has_edits(db, view, &hash)? => {
             if !v.read_only {
                 return Ok(Some(format!(
                     "{} has edits that are not imported; it was not rewritten (run `orch import`, or `orch export --force` to discard them)",
@@ -292,15 +356,29 @@ fn has_edits(db: &dyn Backend, view: &str, current: &str) -> Result<bool> {
     Ok(stored.as_deref() != Some(current))
 }
 
+/// Saves a view file a power loss damaged (see [`OnDisk::Other`]) aside; the warning
+/// that says where.
+fn damage_saved(v: &View, now: Timestamp, path: &Path) -> Result<String> {
+    Ok(format!(
+        "{} held NUL bytes (its data was lost in a crash, not written by a person); it was saved to {} and written anew",
+        path.display(),
+        save_aside(v, now, path)?.display()
+    ))
+}
+
 /// Saves the edits of a read-only view at `path` aside; the warning that says where.
 fn drift_saved(v: &View, now: Timestamp, path: &Path) -> Result<String> {
-    let text = read_bytes(path)?.unwrap_or_default();
-    let kept = file::save_drift(&v.home_dir, now, &text)?;
     Ok(format!(
         "{} is read-only output; edits to it were drift, saved to {} and replaced",
         path.display(),
-        kept.display()
+        save_aside(v, now, path)?.display()
     ))
+}
+
+/// Copies the file at `path` under `.orch/drift/`; where.
+fn save_aside(v: &View, now: Timestamp, path: &Path) -> Result<PathBuf> {
+    let text = read_bytes(path)?.unwrap_or_default();
+    file::save_drift(&v.home_dir, now, &text)
 }
 
 /// `export [FILE] [--all]`: writes the view to FILE, or to QUEUE.md; returns where, and
@@ -329,7 +407,7 @@ pub fn export(
     let r = render(v, db, &name, all)?;
     let mut warnings = Vec::new();
     if is_view
-        && let OnDisk::Other { hash } = on_disk(&target, r.text.as_bytes())?
+        && let OnDisk::Other { hash, .. } = on_disk(&target, r.text.as_bytes())?
         && has_edits(db, &name, &hash)?
     {
         if v.read_only {

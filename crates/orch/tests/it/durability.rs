@@ -1,6 +1,7 @@
 //! What a short command leaves on disk (docs/DURABILITY.md): the WAL stays between
 //! processes and no command checkpoints it on its way out; reading a queue takes no
-//! write lock; a view whose last rename a power loss undid is stale, never an edit.
+//! write lock; a change with the view on costs one sync; a view whose last rename a
+//! power loss undid is stale, never an edit, and one left with zeros is written anew.
 
 use crate::common::Project;
 use crate::db_state::fingerprint;
@@ -99,4 +100,63 @@ fn a_view_cut_short_by_a_crash_is_refused_not_imported() {
     assert_eq!(code, 2, "{err}");
     p.ok(&["export", "--force"]);
     assert!(p.queue_md().contains("a long note the crash will cut"));
+}
+
+/// The `fsync`/`fdatasync` calls of `orch ARGS` in `p`, counted with strace; `None`
+/// when strace is missing (a failure under `CI=true`, which installs it).
+fn syncs(p: &Project, args: &[&str]) -> Option<usize> {
+    let log = p.file("strace.log");
+    let out = std::process::Command::new("strace")
+        .args(["-f", "-e", "trace=fsync,fdatasync", "-o"])
+        .arg(&log)
+        .arg(env!("CARGO_BIN_EXE_orch"))
+        .args(args)
+        .current_dir(p.path())
+        .output();
+    let Ok(out) = out else {
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "strace is missing");
+        eprintln!("strace is missing: the sync count is not checked");
+        return None;
+    };
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&log).unwrap();
+    Some(text.lines().filter(|l| l.contains("fsync(") || l.contains("fdatasync(")).count())
+}
+
+#[test]
+fn a_change_with_the_view_on_costs_one_sync() {
+    let p = Project::init(None);
+    p.ok(&["add", "first"]);
+    for args in [
+        &["add", "second"][..],
+        &["note", "ORCH-001", "a note"],
+        &["replan", "ORCH-002", "--priority", "P0", "--reason", "sooner"],
+    ] {
+        let Some(n) = syncs(&p, args) else { return };
+        assert_eq!(n, 1, "{args:?}");
+    }
+    let picked = p.json(&["pick", "--owner", "w"]);
+    let (id, token) = (picked["id"].as_str().unwrap(), picked["lease"]["token"].as_str().unwrap());
+    p.write("report.md", "- done\n\nRisks: none\n");
+    assert_eq!(syncs(&p, &["done", id, "--lease", token, "--report", "report.md"]), Some(1));
+    assert!(p.queue_md().contains("a note"), "the view shows the changes");
+    assert!(p.ok(&["check"]).contains("in step"));
+}
+
+#[test]
+fn a_view_left_with_nul_bytes_by_a_crash_is_saved_aside_and_written_anew() {
+    let p = Project::init(None);
+    p.ok(&["add", "one"]);
+    // The view is written without a sync of its own: a power loss may leave its name
+    // on a file whose data never reached the disk.
+    let len = p.queue_md().len();
+    std::fs::write(p.file("QUEUE.md"), vec![0u8; len]).unwrap();
+    let (code, _, err) = p.run(&["add", "two"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("NUL bytes") && err.contains("written anew"), "{err}");
+    let view = p.queue_md();
+    assert!(!view.contains('\0') && view.contains("one") && view.contains("two"), "{view}");
+    let kept: Vec<_> = std::fs::read_dir(p.file(".orch/drift")).unwrap().collect();
+    assert_eq!(kept.len(), 1, "the damaged file is kept");
+    assert!(p.ok(&["check"]).contains("in step"));
 }
