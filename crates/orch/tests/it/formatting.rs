@@ -5,7 +5,7 @@
 //! npm is missing those tests fail under `CI=true` and are skipped otherwise.
 
 use crate::common::{Project, SEED};
-use crate::db_state::{line_of, row_of};
+use crate::db_state::{line_of, row_of, run_env};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -158,11 +158,16 @@ fn a_view_prettier_formatted_is_written_over_by_the_next_refresh_but_an_edit_is_
     assert!(row_of(&text, "ORCH-019").ends_with("/ n |"), "{text}");
     p.ok(&["check"]);
 
-    // Formatted again after a change it has not shown yet: its rows are still what orch
-    // wrote last, so the refresh after the next change writes over it too.
+    // Formatted again, then a task changes: the file's rows are still what orch wrote
+    // last (ORCH-020's is the line before the change), so that change's refresh writes
+    // over it too.
     format(&p, &prettier);
-    p.ok(&["note", "ORCH-020", "a"]);
-    assert!(!p.queue_md().contains("| -------- |"));
+    let (code, _, err) = p.run(&["note", "ORCH-020", "a"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("not imported"), "{err}");
+    let text = p.queue_md();
+    assert!(!text.contains("| -------- |"), "{text}");
+    assert!(row_of(&text, "ORCH-020").ends_with("/ a |"), "{text}");
     p.ok(&["check"]);
 
     // A formatted file with an edit is left alone, as any unimported edit is.
@@ -178,11 +183,9 @@ fn a_view_prettier_formatted_is_written_over_by_the_next_refresh_but_an_edit_is_
     assert_eq!(p.run(&["export"]).0, 5);
 }
 
-#[test]
-fn a_table_reformatted_by_hand_is_no_drift_and_no_edit() {
-    let p = Project::init(Some(SEED));
-    // `| --- |` and alignment marks, padded cells, no trailing pipes, CRLF endings and
-    // blank lines around the table.
+/// The seed with `| --- |` and alignment marks, padded cells, no trailing pipes, CRLF
+/// endings and blank lines after the headings.
+fn seed_reformatted_by_hand() -> String {
     let mut text = String::new();
     for line in SEED.lines() {
         let line = if line.starts_with("|---") {
@@ -195,6 +198,13 @@ fn a_table_reformatted_by_hand_is_no_drift_and_no_edit() {
         text.push_str(&line);
         text.push_str(if line.starts_with('#') { "\r\n\r\n" } else { "\r\n" });
     }
+    text
+}
+
+#[test]
+fn a_table_reformatted_by_hand_is_no_drift_and_no_edit() {
+    let p = Project::init(Some(SEED));
+    let text = seed_reformatted_by_hand();
     p.write("QUEUE.md", &text);
     let (code, out, err) = p.run(&["check"]);
     assert_eq!(code, 0, "{out}{err}\n{text}");
@@ -206,4 +216,20 @@ fn a_table_reformatted_by_hand_is_no_drift_and_no_edit() {
     // A changed value in it is drift.
     p.write("QUEUE.md", &text.replacen("BLOCKED  |  P0", "BLOCKED  |  P1", 1));
     assert_eq!(p.run(&["check"]).0, 3);
+}
+
+#[test]
+fn a_read_only_view_reformatted_by_hand_is_written_over_without_drift() {
+    let p = Project::init(Some(SEED));
+    p.write("QUEUE.md", &seed_reformatted_by_hand());
+    let ro = [("ORCH_QUEUE_MD_READ_ONLY", "1")];
+    assert_eq!(run_env(&p, &["check"], &ro).0, 0);
+    let (code, _, err) = run_env(&p, &["add", "delta"], &ro);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("drift"), "formatting is not drift: {err}");
+    assert!(!p.file(".orch/drift").exists());
+    let text = p.queue_md();
+    assert_eq!(row_of(&text, "ORCH-001"), row_of(SEED, "ORCH-001"), "written in orch's own form");
+    assert!(text.contains("| ORCH-027 | PENDING | P1 | delta |"), "{text}");
+    assert_eq!(run_env(&p, &["check"], &ro).0, 0);
 }
