@@ -10,7 +10,7 @@
 //! written by orch always matches the task it was written from.
 
 use crate::policy::pick_order;
-use crate::queue_md::{decode_cell, encode_cell};
+use crate::queue_md::{Diagnostic, decode_cell, encode_cell};
 use crate::task::{Priority, Status, Task};
 use crate::time::format_display_time;
 use jiff::Timestamp;
@@ -133,6 +133,14 @@ impl RowTask<'_> {
     pub fn differing(&self, other: &RowTask<'_>) -> usize {
         let theirs: Vec<_> = other.fields().collect();
         self.fields().filter(|(name, mine)| !theirs.iter().any(|(n, v)| n == name && v == mine)).count()
+    }
+
+    /// Whether this row says what `other` (a row of this file or of another) says: the
+    /// same id, the same columns and the same value in each. How a cell is spaced and
+    /// padded, and a spelling the reader takes as the same value (`p1` for `P1`, `-` or
+    /// a blank cell for none), are formatting.
+    pub fn same_values(&self, other: &RowTask<'_>) -> bool {
+        self.id == other.id && self.differing(other) == 0 && other.differing(self) == 0
     }
 
     /// (column name, value) for every column the file has, `id` aside.
@@ -294,6 +302,18 @@ pub fn view_selection(tasks: &[Task], open_kept: Option<usize>, done_kept: usize
     keep
 }
 
+/// Whether two queue files say the same once formatting is set aside: the same frame
+/// ([`crate::queue_md::Document::same_frame`]) and the same rows in the same order,
+/// each with the same values ([`RowTask::same_values`]). `Err` holds the problems of the first file that
+/// does not read as a queue.
+pub fn same_content(a: &str, b: &str, tz: &TimeZone) -> Result<bool, Vec<Diagnostic>> {
+    let (doc_a, rows_a) = read_file(a, tz)?;
+    let (doc_b, rows_b) = read_file(b, tz)?;
+    Ok(doc_a.same_frame(&doc_b)
+        && rows_a.len() == rows_b.len()
+        && rows_a.iter().zip(&rows_b).all(|(x, y)| x.same_values(y)))
+}
+
 #[path = "task_row_read.rs"]
 mod read;
 pub use read::{read_file, read_rows};
@@ -301,3 +321,7 @@ pub use read::{read_file, read_rows};
 #[cfg(test)]
 #[path = "task_row_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "task_row_format_tests.rs"]
+mod format_tests;

@@ -20,6 +20,7 @@
 mod cell;
 mod parse;
 mod render;
+mod same;
 mod scan;
 
 #[cfg(test)]
@@ -31,6 +32,7 @@ pub(crate) use cell::RawCell;
 pub use cell::{decode_cell, encode_cell, render_row};
 pub(crate) use parse::Table;
 pub use parse::{parse, parse_partial};
+pub use same::same_text;
 
 pub use crate::escape::one_line;
 

@@ -1,6 +1,7 @@
 //! Property tests of the QUEUE.md codec: random documents written with canonical rows
-//! parse back to the same cells, and any text that parses renders back to the same
-//! bytes. No I/O.
+//! parse back to the same cells, the same documents reformatted (padding, separators,
+//! alignment marks, trailing pipes, line endings, blank lines) read as the same frame
+//! and cells, and any text that parses renders back to the same bytes. No I/O.
 
 use super::*;
 use proptest::prelude::*;
@@ -68,6 +69,51 @@ fn tricky_line() -> impl Strategy<Value = String> {
     ]
 }
 
+/// How one table line is reformatted: the blanks around each cell, and whether the
+/// trailing pipe is written.
+fn line_format(n: usize) -> impl Strategy<Value = (Vec<(String, String)>, bool)> {
+    let pad = || prop::collection::vec(prop_oneof![Just(' '), Just('\t')], 1..4).prop_map(String::from_iter);
+    (prop::collection::vec((pad(), pad()), n), any::<bool>())
+}
+
+/// A separator cell: dashes with alignment marks, blanks around it.
+fn separator_cell() -> impl Strategy<Value = String> {
+    (" {0,2}", prop_oneof![Just(""), Just(":")], 1..6usize, prop_oneof![Just(""), Just(":")], " {0,2}")
+        .prop_map(|(l, a, n, b, r)| format!("{l}{a}{}{b}{r}", "-".repeat(n)))
+}
+
+/// A table line of `cells` (encoded) written with `format`. An empty last cell keeps
+/// its trailing pipe: without it the line has one cell fewer (in Markdown too).
+fn formatted_line(cells: &[String], format: &(Vec<(String, String)>, bool)) -> String {
+    let mut out = String::from("|");
+    let last_empty = cells.last().is_some_and(String::is_empty);
+    for (i, (cell, (before, after))) in cells.iter().zip(&format.0).enumerate() {
+        out.push_str(before);
+        out.push_str(&encode_cell(cell));
+        out.push_str(after);
+        if i + 1 < cells.len() || format.1 || last_empty {
+            out.push('|');
+        }
+    }
+    out
+}
+
+/// `lines` with blank lines between them and trailing blanks added where `air` says.
+fn airy(lines: &[String], air: &[(bool, bool)], eol: &str) -> String {
+    let mut out = String::new();
+    for (i, (line, (blank, trailing))) in lines.iter().zip(air.iter().cycle()).enumerate() {
+        if *blank && i > 0 {
+            out.push_str(eol);
+        }
+        out.push_str(line);
+        if *trailing && !line.is_empty() {
+            out.push_str("  ");
+        }
+        out.push_str(eol);
+    }
+    out
+}
+
 proptest! {
     #[test]
     fn canonical_rows_parse_back_to_the_same_cells(
@@ -125,6 +171,56 @@ proptest! {
                 prop_assert!(!diagnostics.is_empty());
                 prop_assert!(diagnostics.is_sorted_by_key(|d| d.line));
             }
+        }
+    }
+
+    #[test]
+    fn a_reformatted_table_reads_as_the_same_frame_and_cells(
+        prefix in prop::collection::vec(text_line(), 0..5),
+        suffix in prop::collection::vec(text_line(), 0..5),
+        air in prop::collection::vec((any::<bool>(), any::<bool>()), 1..6),
+        (eol, other_eol) in (eol(), eol()),
+        ((cols, rows), formats, separator) in table().prop_flat_map(|(cols, rows)| {
+            let n = cols.len();
+            let formats = prop::collection::vec(line_format(n), rows.len() + 1);
+            (Just((cols, rows)), formats, prop::collection::vec(separator_cell(), n))
+        }),
+        changed in any::<prop::sample::Index>(),
+    ) {
+        let names: Vec<&str> = cols.iter().map(String::as_str).collect();
+        let mut doc = Document::new(&names);
+        doc.prefix = join_lines(&prefix, eol);
+        doc.suffix = join_lines(&suffix, eol);
+        doc.eol = eol.to_owned();
+        doc.header_eol = eol.to_owned();
+        doc.separator_eol = eol.to_owned();
+        let out: Vec<RowOut<'_>> = rows.iter().map(|r| RowOut::Cells(r)).collect();
+        let canonical = parse(&doc.render(&out)).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+
+        let mut text = airy(&prefix, &air, other_eol);
+        text.push_str(&formatted_line(&cols, &formats[0]));
+        text.push_str(other_eol);
+        text.push_str(&format!("|{}", separator.join("|")));
+        text.push_str(other_eol);
+        for (row, format) in rows.iter().zip(&formats[1..]) {
+            text.push_str(&formatted_line(row, format));
+            text.push_str(other_eol);
+        }
+        text.push_str(other_eol);
+        text.push_str(&airy(&suffix, &air, other_eol));
+        let reformatted = parse(&text).map_err(|e| TestCaseError::fail(format!("{e:?}\n{text}")))?;
+        prop_assert!(reformatted.same_frame(&canonical), "{}", text);
+        let cells = |d: &Document| d.rows.iter().map(|r| r.cells.clone()).collect::<Vec<_>>();
+        prop_assert_eq!(cells(&reformatted), cells(&canonical));
+
+        // A changed value is a changed cell.
+        if !rows.is_empty() {
+            let i = changed.index(rows.len() * cols.len());
+            let mut other = rows.clone();
+            other[i / cols.len()][i % cols.len()].push('x');
+            let out: Vec<RowOut<'_>> = other.iter().map(|r| RowOut::Cells(r)).collect();
+            let edited = parse(&doc.render(&out)).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+            prop_assert_ne!(cells(&edited), cells(&reformatted));
         }
     }
 

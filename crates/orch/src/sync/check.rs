@@ -1,13 +1,15 @@
 //! `check`: does QUEUE.md say what the database says? Drift is listed row by row, a
 //! stale row (a line the view showed earlier: see `shown`) told from an edit; a file
 //! that does not read as a queue is refused with every problem and its line, as
-//! `import` refuses it.
+//! `import` refuses it. Rows and the frame are compared by what they say, not by their
+//! bytes (the core's `RowTask::same_values` and `Document::same_frame`): a table an
+//! editor or a formatter respaced, padded or aligned is no drift.
 
-use super::shown::{Shown, classify, row_of_line};
+use super::shown::{Shown, classify};
 use super::{Snapshot, View, read_bytes, utf8};
 use crate::error::{Error, Result};
 use orch_core::queue_md::parse;
-use orch_core::task_row::{RowTask, read_file};
+use orch_core::task_row::{RowTask, read_file, read_rows};
 use orch_store::Backend;
 use orch_store::ViewMark;
 use std::collections::{HashMap, HashSet};
@@ -30,7 +32,8 @@ impl Drift {
 
 const STALE: &str = "stale: a line the view showed earlier; the database has changed since (import keeps the database's values, the next refresh rewrites it)";
 
-/// The differences; empty when the file is exactly what an export would write.
+/// The differences; empty when the file says what an export would write, whatever its
+/// formatting.
 pub fn check(v: &View, db: &dyn Backend) -> Result<Vec<Drift>> {
     let Some(path) = v.file.clone() else {
         return Err(Error::Usage("no view file is configured (queue.file is empty)".into()));
@@ -52,21 +55,24 @@ pub fn check(v: &View, db: &dyn Backend) -> Result<Vec<Drift>> {
     let want_id = want.column("id").expect("a rendered view has an id column");
     let want_rows: HashMap<&str, &orch_core::queue_md::RowLine> =
         want.rows.iter().map(|r| (r.cells[want_id].as_str(), r)).collect();
+    // The view's rows by value: a file row that says what the view would write, however
+    // spaced, padded or aligned, is no drift. (A view that does not read back is
+    // compared line by line.)
+    let want_read = read_rows(&want, tz).unwrap_or_default();
+    let want_values: HashMap<&str, &RowTask<'_>> = want_read.iter().map(|r| (&*r.id, r)).collect();
     let marks: HashMap<&str, &ViewMark> = snapshot.rows.iter().filter_map(|r| Some((r.id(), r.mark()?))).collect();
-    // The rows that are not what the view would write, and whether each is stale (a
-    // row that says what the view would write, in other spacing, is not).
-    let differing: Vec<_> = rows.iter().filter(|r| want_rows.get(&*r.id).is_none_or(|w| w.raw != r.raw)).collect();
-    let respaced = |r: &RowTask<'_>| {
-        let w = want_rows.get(&*r.id).and_then(|w| row_of_line(&file, &w.raw, tz));
-        w.is_some_and(|w| r.differing(&w) == 0)
-    };
+    // The rows that do not say what the view would write, and whether each is stale.
+    let differing: Vec<_> = rows
+        .iter()
+        .filter(|r| {
+            want_rows.get(&*r.id).is_none_or(|w| w.raw != r.raw)
+                && want_values.get(&*r.id).is_none_or(|w| !r.same_values(w))
+        })
+        .collect();
     let stale: Vec<bool> = orch_store::read(db, |tx| {
         differing
             .iter()
             .map(|r| {
-                if respaced(r) {
-                    return Ok(false);
-                }
                 let mark = match marks.get(&*r.id) {
                     Some(m) => Some((*m).clone()),
                     None => tx.view_mark(&view, &r.id)?,
@@ -90,11 +96,16 @@ pub fn check(v: &View, db: &dyn Backend) -> Result<Vec<Drift>> {
             drift.push(Drift::of(None, Some(w.cells[want_id].clone()), "missing from the file"));
         }
     }
-    if file.prefix != want.prefix || file.suffix != want.suffix || file.header_raw != want.header_raw {
+    if file.columns != want.columns {
+        drift.push(Drift::of(None, None, "the table's columns differ from the view's"));
+    } else if !file.same_frame(&want) {
         drift.push(Drift::of(None, None, "text around the table differs"));
     }
-    if drift.is_empty() {
-        drift.push(Drift::of(None, None, "line endings or row order differ"));
+    // The same rows, each saying the same, in another order; any other difference is
+    // formatting (spacing, padding, alignment, separators, line endings, blank lines).
+    let want_order = want.rows.iter().map(|w| w.cells[want_id].as_str());
+    if drift.is_empty() && !rows.iter().map(|r| &*r.id).eq(want_order) {
+        drift.push(Drift::of(None, None, "row order differs from the view's"));
     }
     Ok(drift)
 }

@@ -27,6 +27,7 @@ mod file;
 mod frame;
 mod hidden;
 mod import;
+mod reformatted;
 mod shown;
 
 pub use check::{Drift, check};
@@ -334,7 +335,7 @@ pub(crate) fn update_view(
             return Ok(None);
         }
         OnDisk::Other { damaged: true, .. } => warning = Some(damage_saved(v, now, path)?),
-        OnDisk::Other { hash, .. } if has_edits(db, view, &hash)? => {
+        OnDisk::Other { hash, .. } if has_edits(v, db, view, path, &r.text, &hash)? => {
             if !v.read_only {
                 return Ok(Some(format!(
                     "{} has edits that are not imported; it was not rewritten (run `orch import`, or `orch export --force` to discard them)",
@@ -349,11 +350,16 @@ pub(crate) fn update_view(
     Ok(warning)
 }
 
-/// Whether the view file, whose text hashes to `current`, differs from what orch last
-/// wrote or imported there: a person edited it since.
-fn has_edits(db: &dyn Backend, view: &str, current: &str) -> Result<bool> {
+/// Whether the view file at `path`, whose text hashes to `current`, differs from what
+/// orch last wrote or imported there: a person edited it since. A file that differs
+/// only in formatting (see `reformatted`) holds no edit; `rendered` is the view about
+/// to be written.
+fn has_edits(v: &View, db: &dyn Backend, view: &str, path: &Path, rendered: &str, current: &str) -> Result<bool> {
     let stored = orch_store::read(db, |tx| tx.view_get(view))?.and_then(|v| v.hash);
-    Ok(stored.as_deref() != Some(current))
+    if stored.as_deref() == Some(current) {
+        return Ok(false);
+    }
+    Ok(!reformatted::only_formatting(db, view, path, rendered, &v.tz)?)
 }
 
 /// Saves a view file a power loss damaged (see [`OnDisk::Other`]) aside; the warning
@@ -408,7 +414,7 @@ pub fn export(
     let mut warnings = Vec::new();
     if is_view
         && let OnDisk::Other { hash, .. } = on_disk(&target, r.text.as_bytes())?
-        && has_edits(db, &name, &hash)?
+        && has_edits(v, db, &name, &target, &r.text, &hash)?
     {
         if v.read_only {
             warnings.push(drift_saved(v, now, &target)?);
