@@ -5,9 +5,10 @@
 //! The WAL stays between processes (`orch.db-wal` and `orch.db-shm` beside the
 //! database): a connection does not checkpoint when it closes, so a short command
 //! neither creates the WAL (a header sync and a folder sync) nor copies it into the
-//! database on its way out (two more syncs): its commit is its one sync. The WAL is
-//! checkpointed by whichever commit takes it past `AUTOCHECKPOINT_PAGES`, and by a
-//! long-lived connection every `CHECKPOINT_EVERY` commits (docs/DURABILITY.md).
+//! database on its way out (two more syncs): its commit is its one sync. A commit that
+//! leaves the WAL longer than `CHECKPOINT_AT` folds it into the database and empties it
+//! (docs/DURABILITY.md): the WAL of short-lived processes is never restarted otherwise,
+//! since what was checkpointed is known only to the processes alive at the time.
 
 mod claim;
 mod error;
@@ -28,13 +29,12 @@ use std::sync::Mutex;
 
 /// How long a writer waits for another before the store reports `Busy`.
 const BUSY_TIMEOUT_MS: u64 = 30_000;
-/// Commits between WAL checkpoints of this connection (a dispatcher's).
-const CHECKPOINT_EVERY: u32 = 1000;
-/// A commit that leaves more pages than this in the WAL checkpoints it (SQLite's default,
-/// stated here: the WAL is never checkpointed at close).
-const AUTOCHECKPOINT_PAGES: u32 = 1000;
-/// A WAL grown past this (a large import) is cut back to it once checkpointed.
-const WAL_SIZE_LIMIT: u64 = 4 * 1024 * 1024;
+/// A commit that leaves the WAL longer than this (about twenty changes of one task)
+/// checkpoints it and cuts it to nothing (`wal_checkpoint(TRUNCATE)`). Every process
+/// reads the whole WAL when it opens the database (SQLite rebuilds its index of the WAL
+/// then), so a short WAL is a cheaper start; SQLite's own checkpoint after a commit is
+/// off, since in a new process it copies the whole WAL again and never restarts it.
+const CHECKPOINT_AT: u64 = 1024 * 1024;
 /// Prepared statements a connection keeps. Every statement orch runs is in the cache
 /// after its first use: rusqlite's default (16) is fewer than one dispatcher turn and a
 /// view refresh use, and a statement pushed out is compiled again on its next use.
@@ -50,7 +50,8 @@ pub struct Sqlite {
 
 struct Conn {
     conn: Connection,
-    commits: u32,
+    /// `orch.db-wal`, whose length says when to checkpoint.
+    wal: PathBuf,
     /// The `PRAGMA data_version` that `wait_for_change` saw last. Kept between calls, so
     /// a commit that lands between two waits is seen by the second one.
     seen_version: i64,
@@ -91,11 +92,10 @@ impl Sqlite {
         }
         // A page cache of 16 MiB (the default is 2 MiB): a large import is one transaction,
         // and a cache too small for it spills pages to the WAL before the commit.
-        conn.execute_batch(&format!(
+        conn.execute_batch(
             "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456; \
-             PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}; \
-             PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};"
-        ))
+             PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 0;",
+        )
         .map_err(|e| open_err(&e))?;
         // The WAL outlives the connection: the next process appends to it rather than
         // create it again, and no process pays for a checkpoint on its way out.
@@ -108,7 +108,7 @@ impl Sqlite {
         conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(|e| open_err(&e))?;
         schema::migrate(&mut conn).map_err(|e| open_err(&e))?.map_err(|e| open_err(&e))?;
         let seen_version = data_version(&conn).map_err(|e| open_err(&e))?;
-        Ok(Sqlite { conn: Mutex::new(Conn { conn, commits: 0, seen_version }), path: path.to_path_buf() })
+        Ok(Sqlite { conn: Mutex::new(Conn { conn, wal: wal_path(path), seen_version }), path: path.to_path_buf() })
     }
 
     fn run(&self, behavior: TransactionBehavior, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
@@ -118,12 +118,10 @@ impl Sqlite {
         let mut t = txn::SqliteTx { tx: &tx };
         f(&mut t)?;
         tx.commit().map_err(db_err)?;
-        if matches!(behavior, TransactionBehavior::Immediate) {
-            c.commits += 1;
-            if c.commits.is_multiple_of(CHECKPOINT_EVERY) {
-                // Best effort: a reader may hold the WAL; the next checkpoint catches up.
-                let _ = c.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
-            }
+        if matches!(behavior, TransactionBehavior::Immediate)
+            && std::fs::metadata(&c.wal).is_ok_and(|m| m.len() > CHECKPOINT_AT)
+        {
+            checkpoint(&c.conn);
         }
         Ok(())
     }
@@ -135,6 +133,15 @@ impl Sqlite {
 #[doc(hidden)]
 pub fn claim_query() -> String {
     claim::pending_sql(1)
+}
+
+/// Folds the WAL into the database and cuts it to nothing, without waiting: while
+/// another process reads an older snapshot, it copies what it can and leaves the rest
+/// to a later commit. Best effort: the commit before it is durable either way.
+fn checkpoint(conn: &Connection) {
+    let _ = conn.busy_timeout(std::time::Duration::ZERO);
+    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    let _ = conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS));
 }
 
 /// A counter that changes whenever another connection commits.
