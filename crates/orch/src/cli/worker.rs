@@ -16,6 +16,7 @@ pub struct PickArgs {
     /// Lease length, at least 3s (default: dispatcher.lease).
     #[arg(long, value_parser = lease)]
     lease: Option<SignedDuration>,
+    /// Print the task claimed as JSON (`null` when none is eligible, still exit 4).
     #[arg(long)]
     json: bool,
 }
@@ -44,6 +45,7 @@ pub struct LeaseArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct HeartbeatArgs {
+    /// The task: its id (ORCH-005, orch-005) or its number alone (5).
     #[arg(value_parser = super::limits::task_id)]
     id: String,
     #[command(flatten)]
@@ -51,6 +53,7 @@ pub struct HeartbeatArgs {
     /// Extend the lease to this long from now, at least 3s (default: dispatcher.lease).
     #[arg(long = "for", value_parser = lease)]
     extend: Option<SignedDuration>,
+    /// Print the task as JSON.
     #[arg(long)]
     json: bool,
 }
@@ -88,6 +91,7 @@ fn read_report(path: &Option<PathBuf>) -> Result<Option<String>> {
 
 #[derive(clap::Args, Debug)]
 pub struct DoneArgs {
+    /// The task: its id (ORCH-005, orch-005) or its number alone (5).
     #[arg(value_parser = super::limits::task_id)]
     id: String,
     #[command(flatten)]
@@ -98,6 +102,7 @@ pub struct DoneArgs {
     /// The report (a file, or - for stdin); the gate judges it. None is the empty report.
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Print the task as JSON.
     #[arg(long)]
     json: bool,
 }
@@ -147,6 +152,7 @@ fn finished(orch: &Orch, t: &api::TaskView, w: &[String], json: &impl serde::Ser
 
 #[derive(clap::Args, Debug)]
 pub struct FailArgs {
+    /// The task: its id (ORCH-005, orch-005) or its number alone (5).
     #[arg(value_parser = super::limits::task_id)]
     id: String,
     #[command(flatten)]
@@ -157,8 +163,10 @@ pub struct FailArgs {
     /// No retry until an operator's `retry`.
     #[arg(long)]
     permanent: bool,
+    /// The report (a file, or - for stdin), kept on the run.
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Print the task as JSON.
     #[arg(long)]
     json: bool,
 }
@@ -179,6 +187,7 @@ pub fn fail(orch: &Orch, a: &FailArgs) -> Result<i32> {
 
 #[derive(clap::Args, Debug)]
 pub struct WatchdogArgs {
+    /// Print the tasks whose lease had expired as a JSON array.
     #[arg(long)]
     json: bool,
 }

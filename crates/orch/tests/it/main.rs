@@ -2,6 +2,8 @@
 //! area of the contract.
 
 mod claims;
+mod cli_generate;
+mod cli_help;
 mod common;
 #[macro_use]
 mod conformance;
