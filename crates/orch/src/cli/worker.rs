@@ -22,7 +22,16 @@ pub struct PickArgs {
 }
 
 pub fn pick(orch: &Orch, a: &PickArgs) -> Result<i32> {
-    let p = api::pick(orch, api::PickRequest { owner: a.owner.clone(), lease: a.lease })?;
+    let p = match api::pick(orch, api::PickRequest { owner: a.owner.clone(), lease: a.lease }) {
+        Ok(p) => p,
+        // Nothing to pick is `null` under --json, with the same exit code (4).
+        Err(e @ Error::NotFound(_)) if a.json => {
+            super::output::print_json(&serde_json::Value::Null);
+            crate::console::eprint(&format!("orch: {e}"));
+            return Ok(e.exit_code());
+        }
+        Err(e) => return Err(e),
+    };
     warn_all(&p.warnings);
     if a.json {
         print_value(&p)?;
