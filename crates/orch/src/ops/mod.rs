@@ -259,6 +259,12 @@ impl Orch {
     pub fn get(&self, id: &str) -> Result<Task> {
         orch_store::read(self.db.as_ref(), |tx| tx.task_get(id))?.ok_or_else(|| not_found(id))
     }
+
+    /// The id of the task numbered `num` with `prefix`, as the store spells it
+    /// (`ORCH-7` or `ORCH-007`); none when there is none.
+    pub fn id_by_number(&self, prefix: &str, num: u64) -> Result<Option<String>> {
+        Ok(orch_store::read(self.db.as_ref(), |tx| tx.task_by_number(prefix, num))?)
+    }
 }
 
 pub(crate) fn not_found(id: &str) -> Error {

@@ -4,6 +4,7 @@
 mod claims;
 mod cli_generate;
 mod cli_help;
+mod cli_ids;
 mod cli_json;
 mod common;
 #[macro_use]
