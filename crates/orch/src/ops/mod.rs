@@ -9,6 +9,7 @@ mod fleet;
 pub mod json;
 mod kpi;
 mod late_report;
+mod lease_token;
 mod next_pick;
 mod pick;
 mod prune;

@@ -6,6 +6,7 @@ mod cli_generate;
 mod cli_help;
 mod cli_ids;
 mod cli_json;
+mod cli_lease;
 mod common;
 #[macro_use]
 mod conformance;
