@@ -1,7 +1,7 @@
 //! `orch completions SHELL` and `orch man [--dir DIR]`: shell completion scripts
 //! (`clap_complete`) and man pages (`clap_mangen`), both generated from the command
-//! tree the command line parses with (`super::command`), so they never disagree with it.
-//! Neither opens a queue.
+//! tree the command line parses with (`orch::cli::command`, handed in by the caller), so
+//! they never disagree with it. Neither opens a queue.
 
 use crate::error::{Error, Result};
 use std::path::PathBuf;
@@ -17,9 +17,8 @@ pub struct CompletionsArgs {
     shell: clap_complete::Shell,
 }
 
-/// Writes the completion script for `a.shell` on stdout.
-pub fn completions(a: &CompletionsArgs) -> Result<i32> {
-    let mut cmd = super::command();
+/// Writes the completion script of `cmd` (the whole tree) for `a.shell` on stdout.
+pub fn completions(a: &CompletionsArgs, mut cmd: clap::Command) -> Result<i32> {
     let mut script = Vec::new();
     clap_complete::generate(a.shell, &mut cmd, "orch", &mut script);
     crate::console::print_verbatim(&script);
@@ -37,9 +36,10 @@ pub struct ManArgs {
     dir: Option<PathBuf>,
 }
 
-/// Prints orch.1, or writes every page into `a.dir`, then names each file written.
-pub fn man(a: &ManArgs) -> Result<i32> {
-    let mut cmd = super::command().disable_help_subcommand(true);
+/// Prints the page of `cmd` (orch.1), or writes the page of every command of its tree
+/// into `a.dir`, then names each file written.
+pub fn man(a: &ManArgs, cmd: clap::Command) -> Result<i32> {
+    let mut cmd = cmd.disable_help_subcommand(true);
     cmd.build();
     let Some(dir) = &a.dir else {
         crate::console::print_verbatim(&page(&cmd)?.1);

@@ -258,10 +258,10 @@ fn run(cli: Cli) -> Result<i32> {
         return migrate::run(&cli.globals, args);
     }
     if let Command::Completions(args) = &cli.command {
-        return generate::completions(args);
+        return generate::completions(args, command());
     }
     if let Command::Man(args) = &cli.command {
-        return generate::man(args);
+        return generate::man(args, command());
     }
     let orch = cli.globals.open()?;
     match &cli.command {
