@@ -116,12 +116,15 @@ fn status(rest: &str) -> Result<ChatCommand, ChatError> {
     }
 }
 
-/// A task id as given (`ORCH-007`); anything else is refused naming the command.
+/// A task id as given (`ORCH-007`, or its number alone, `7`, which the operation
+/// looks up under the queue's prefix); anything else is refused naming the command.
 fn task_id(word: &str, command: &str) -> Result<String, ChatError> {
     if word.is_empty() {
         return Err(ChatError(format!("!{command} needs a task id, like !{command} ORCH-007")));
     }
-    match check_id(word) {
+    let bare = word.bytes().all(|b| b.is_ascii_digit());
+    let checked = if bare { format!("X-{word}") } else { word.to_string() };
+    match check_id(&checked) {
         Ok(_) => {}
         Err(IdError::Shape) => {
             return Err(ChatError(format!("!{command}: `{}` is not a task id (like ORCH-007)", clip(word))));
@@ -161,6 +164,7 @@ mod tests {
                 ChatCommand::Replan { id: id(), reason: "사용자 포커스 변경(72h 고도화 우선)".into() },
             ),
             ("!retry ORCH-007", ChatCommand::Retry { id: id() }),
+            ("!retry 7", ChatCommand::Retry { id: "7".into() }),
             ("！retry ORCH-007", ChatCommand::Retry { id: id() }),
             ("!add p0 보고서 due:내일 18:00", ChatCommand::Add { text: "p0 보고서 due:내일 18:00".into() }),
             ("!help", ChatCommand::Help),
@@ -184,6 +188,7 @@ mod tests {
             ("!status ORCH-007 ORCH-008", "at most one"),
             ("!status --verbose", "unknown option `--verbose`"),
             ("!retry --json", "`--json` is not a task id"),
+            ("!retry 1000000000000", "bad id `1000000000000`"),
             ("!add   ", "needs the task"),
         ];
         for (msg, want) in cases {

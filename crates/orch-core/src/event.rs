@@ -57,8 +57,13 @@ impl Level {
     }
 }
 
-/// One event, as stored and as printed (one JSON object per line).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// The `schema_version` every event's JSON starts with: raised when a field changes
+/// meaning or goes away (a field added keeps it).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One event, as stored and as printed (one JSON object per line, `schema_version`
+/// first, then the fields in this order).
+#[derive(Clone, Debug, PartialEq)]
 pub struct Event {
     /// Position in the store's event log; 0 until stored.
     pub seq: i64,
@@ -93,7 +98,64 @@ impl Event {
         }
     }
 
+    /// The event as one line of JSON (`events.jsonl`, `orch events --json`).
     pub fn to_json_line(&self) -> String {
         serde_json::to_string(self).expect("an event always serialises")
+    }
+}
+
+impl Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Event", 13)?;
+        st.serialize_field("schema_version", &SCHEMA_VERSION)?;
+        st.serialize_field("seq", &self.seq)?;
+        st.serialize_field("ts", &self.ts)?;
+        st.serialize_field("level", &self.level)?;
+        st.serialize_field("event", &self.event)?;
+        st.serialize_field("task_id", &self.task_id)?;
+        st.serialize_field("run_id", &self.run_id)?;
+        st.serialize_field("trace_id", &self.trace_id)?;
+        st.serialize_field("owner", &self.owner)?;
+        st.serialize_field("attempt", &self.attempt)?;
+        st.serialize_field("from", &self.from)?;
+        st.serialize_field("to", &self.to)?;
+        st.serialize_field("msg", &self.msg)?;
+        st.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_line_starts_with_its_schema_version_and_keeps_every_field() {
+        let mut e = Event::new("2026-02-08T00:00:00Z".parse().unwrap(), kind::TASK_DONE);
+        e.seq = 7;
+        e.task_id = Some("ORCH-001".into());
+        e.to = Some(Status::Done);
+        let line = e.to_json_line();
+        assert!(line.starts_with("{\"schema_version\":1,\"seq\":7,\"ts\":\"2026-02-08T00:00:00Z\""), "{line}");
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        let want = [
+            "schema_version",
+            "seq",
+            "ts",
+            "level",
+            "event",
+            "task_id",
+            "run_id",
+            "trace_id",
+            "owner",
+            "attempt",
+            "from",
+            "to",
+            "msg",
+        ];
+        assert_eq!(keys.len(), want.len(), "{line}");
+        assert!(want.iter().all(|k| v.get(k).is_some()), "{line}");
+        assert_eq!((v["to"].as_str(), v["level"].as_str()), (Some("DONE"), Some("info")));
     }
 }

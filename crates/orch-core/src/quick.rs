@@ -1,7 +1,8 @@
 //! Quick add: one line of free text turned into a task (`orch quick`, chat `!add`).
 //!
 //! Words with a meaning are taken out; the rest, in order, is the task text:
-//! - `p0` / `p1` / `p2` (any case): the priority;
+//! - `p0` / `p1` / `p2` (any case): the priority; another `p` and number (`p3`) is
+//!   refused with the list of priorities (`orch add` takes such a word as text);
 //! - `due:…`: `due:2026-12-01 18:00`, `due:2026-12-01`, `due:+3h` (any duration),
 //!   `due:today|tomorrow [HH:MM]`, Korean `due:오늘|내일|모레 [HH:MM]`, a time alone
 //!   `due:18:00` (the next such time), and `18시` / `18시30분` for `HH:MM`;
@@ -58,8 +59,8 @@ pub fn parse(line: &str, now: Timestamp, tz: &TimeZone) -> Result<Quick, QuickEr
         let w = &words[i];
         i += 1;
         let lower = w.text.to_lowercase();
-        let priority = if w.quoted { None } else { lower.parse::<Priority>().ok() };
-        if let Some(p) = priority.filter(|_| matches!(lower.as_str(), "p0" | "p1" | "p2")) {
+        let priority = if w.quoted { None } else { priority_word(&lower)? };
+        if let Some(p) = priority {
             if let Some(old) = q.priority.filter(|old| *old != p) {
                 return Err(QuickError(format!("two priorities given (`{old}` and `{p}`)")));
             }
@@ -107,6 +108,25 @@ pub fn parse(line: &str, now: Timestamp, tz: &TimeZone) -> Result<Quick, QuickEr
         return Err(QuickError("no task text is left once p0/due:/criteria:/#resource are taken out".into()));
     }
     Ok(q)
+}
+
+/// The priority a word names: `p` and a number (any case) is a priority, and one the
+/// queue does not have (`p3`) is refused with the list; any other word is none.
+fn priority_word(lower: &str) -> Result<Option<Priority>, QuickError> {
+    let Some(digits) = lower.strip_prefix('p') else { return Ok(None) };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(None);
+    }
+    match lower.parse::<Priority>() {
+        Ok(p) => Ok(Some(p)),
+        Err(_) => {
+            let names: Vec<&str> = Priority::ALL.iter().map(|p| p.as_str()).collect();
+            Err(QuickError(format!(
+                "unknown priority `{lower}`: the priorities are {} (P0 the most urgent)",
+                names.join(", ")
+            )))
+        }
+    }
 }
 
 /// The resource a `#name` word names: `#` then a letter (so `#123`, an issue number,
@@ -323,6 +343,7 @@ mod tests {
             ),
             case("see http://x.y/a #", "see http://x.y/a #", None, None, None, None),
             case("fix issue #123", "fix issue #123", None, None, None, None),
+            case("plan p2p sync p", "plan p2p sync p", None, None, None, None),
             case("fix #123 #api", "fix #123", None, None, None, Some("api")),
             case("배포 준비 #배포", "배포 준비", None, None, None, Some("배포")),
             case("tag ##x #_y", "tag ##x #_y", None, None, None, None),
@@ -384,6 +405,8 @@ mod tests {
             ("x criteria:\"never closed", "never closed"),
             ("x criteria:", "criteria: is empty"),
             ("p0 p1 x", "two priorities"),
+            ("p3 x", "unknown priority `p3`: the priorities are P0, P1, P2"),
+            ("x P10", "unknown priority `p10`"),
             ("x #a #b", "two resources"),
             ("x due:+1h due:+2h", "two due times"),
             ("p0 due:+1h #db", "no task text"),

@@ -66,6 +66,19 @@ fn is_control_json(c: char) -> bool {
     is_control(c) && c as u32 >= 0x7f
 }
 
+/// Writes text orch generated itself, holding no person's text (a completion script, a
+/// man page), exactly as it is; a closed pipe ends the process quietly with success.
+pub fn print_verbatim(bytes: &[u8]) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(bytes).and_then(|_| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("orch: stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
 fn write_line(s: &str) {
     let mut out = std::io::stdout().lock();
     if let Err(e) = writeln!(out, "{s}").and_then(|_| out.flush()) {

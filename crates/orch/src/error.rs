@@ -26,6 +26,10 @@ pub enum Error {
     Drift(String),
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    /// A lease token of none of the task's runs: the caller never held its lease (a
+    /// token of a run that lost the lease is a `Transition` refusal, a lease lost).
+    #[error("{0}")]
+    WrongToken(String),
     #[error("{0}")]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -53,7 +57,7 @@ impl Error {
             Error::Usage(_) | Error::Input { .. } => 2,
             Error::Drift(_) => 3,
             Error::NotFound(_) => 4,
-            Error::Conflict(_) | Error::Transition(_) => 5,
+            Error::Conflict(_) | Error::Transition(_) | Error::WrongToken(_) => 5,
             Error::Store(StoreError::NotFound(_)) => 4,
             Error::Store(StoreError::Conflict(_)) => 5,
             Error::Store(StoreError::Open(_)) => 2,
@@ -71,6 +75,7 @@ impl Error {
             Error::Conflict(_) => "conflict",
             Error::Drift(_) => "drift",
             Error::Transition(e) => transition_code(e),
+            Error::WrongToken(_) => "wrong_lease_token",
             Error::Store(StoreError::NotFound(_)) => "task_not_found",
             Error::Store(StoreError::Conflict(_)) => "write_conflict",
             Error::Store(StoreError::Busy(_)) => "store_busy",
@@ -90,7 +95,11 @@ impl Error {
             Error::Usage(_) => 400,
             Error::Input { .. } => 422,
             Error::NotFound(_) | Error::Store(StoreError::NotFound(_)) => 404,
-            Error::Conflict(_) | Error::Drift(_) | Error::Transition(_) | Error::Store(StoreError::Conflict(_)) => 409,
+            Error::Conflict(_)
+            | Error::Drift(_)
+            | Error::Transition(_)
+            | Error::WrongToken(_)
+            | Error::Store(StoreError::Conflict(_)) => 409,
             Error::Store(StoreError::Busy(_) | StoreError::Unavailable(_)) => 503,
             Error::Store(StoreError::Open(_) | StoreError::Db(_) | StoreError::Aborted(_)) | Error::Io(_) => 500,
         }

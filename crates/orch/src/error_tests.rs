@@ -110,6 +110,7 @@ fn every_kind() -> Vec<Error> {
         Error::Transition(refused("something new")),
         Error::Transition(lost("is held by another run now")),
         Error::Transition(lost("is held outside orch (no lease)")),
+        Error::WrongToken("w".into()),
         Error::Store(StoreError::NotFound("n".into())),
         Error::Store(StoreError::Conflict("c".into())),
         Error::Store(StoreError::Busy("b".into())),

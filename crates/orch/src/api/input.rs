@@ -9,13 +9,26 @@ use crate::ops::Orch;
 use jiff::{SignedDuration, Timestamp};
 use orch_core::state::Auth;
 
-/// A task id as given, trimmed; one whose number is above `orch_core::id::MAX_ID_NUM`
-/// is refused (no task can have it). Any other text is looked up as it is.
-pub(super) fn task_id(s: &str) -> Result<String> {
-    match orch_core::id::check_id(s.trim()) {
-        Err(e @ orch_core::id::IdError::TooLarge) => Err(Error::Usage(format!("bad id `{s}`: {e}"))),
-        _ => Ok(s.to_string()),
-    }
+/// The task an id given names, the one lookup of every operation that takes an id:
+/// the prefix in any case (`orch-5` is `ORCH-5` when the queue's prefix is `ORCH`), a
+/// bare number (`5`) under the queue's prefix, and any width of the number (`ORCH-5`,
+/// `ORCH-005`), found as the store spells the id; one that names no task comes back as
+/// orch would write it (`ORCH-005`), for the refusal to name. A number above
+/// `orch_core::id::MAX_ID_NUM` is refused (no task can have it); text that is no id is
+/// looked up as it is.
+pub(super) fn task_id(orch: &Orch, s: &str) -> Result<String> {
+    use orch_core::id::{IdError, check_id, format_id};
+    let given = s.trim();
+    let prefix = orch.config().queue.prefix.as_str();
+    let bare = !given.is_empty() && given.bytes().all(|b| b.is_ascii_digit());
+    let spelled = if bare { format!("{prefix}-{given}") } else { given.to_string() };
+    let (p, num) = match check_id(&spelled) {
+        Ok(parsed) => parsed,
+        Err(e @ IdError::TooLarge) => return Err(Error::Usage(format!("bad id `{s}`: {e}"))),
+        Err(IdError::Shape) => return Ok(s.to_string()),
+    };
+    let p = if p.eq_ignore_ascii_case(prefix) { prefix } else { p };
+    Ok(orch.id_by_number(p, num)?.unwrap_or_else(|| format_id(p, num)))
 }
 
 /// Text for a task field (`what` names it in the refusal): normalised as QUEUE.md

@@ -74,7 +74,7 @@ pub struct Reviewed {
 }
 
 pub fn review(orch: &Orch, req: ReviewRequest) -> Result<Reviewed> {
-    let id = task_id(&req.id)?;
+    let id = task_id(orch, &req.id)?;
     let r = orch.review(&id)?;
     let (status, warnings) = if req.apply {
         let (t, w) = orch.apply_review(&id, &r)?;

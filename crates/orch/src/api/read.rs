@@ -48,7 +48,7 @@ pub struct Shown {
 }
 
 pub fn show(orch: &Orch, req: ShowRequest) -> Result<Shown> {
-    let t = orch.get(&task_id(&req.id)?)?;
+    let t = orch.get(&task_id(orch, &req.id)?)?;
     let usage = orch.task_usage(&t.id)?;
     Ok(Shown {
         task: TaskView::from(&t),
@@ -76,6 +76,7 @@ pub enum StatusResult {
 
 pub fn status(orch: &Orch, req: StatusRequest) -> Result<StatusResult> {
     let Some(id) = req.id else { return Ok(StatusResult::Queue(orch.status_summary()?)) };
+    let id = task_id(orch, &id)?;
     if let Some(tree) = orch.team_tree(&id)? {
         return Ok(StatusResult::Tree(tree));
     }
@@ -97,7 +98,7 @@ pub struct RunLog {
 }
 
 pub fn log(orch: &Orch, req: LogRequest) -> Result<RunLog> {
-    let runs = orch.runs(&task_id(&req.id)?)?;
+    let runs = orch.runs(&task_id(orch, &req.id)?)?;
     let mask = |s: &mut String| {
         if let std::borrow::Cow::Owned(m) = orch.mask().text(s) {
             *s = m;

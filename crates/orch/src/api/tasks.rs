@@ -56,7 +56,7 @@ impl Changed {
 pub fn add(orch: &Orch, req: AddRequest) -> Result<Added> {
     let mut depends_on = Vec::new();
     for d in &req.depends_on {
-        let d = task_id(d)?;
+        let d = task_id(orch, d)?;
         let d = d.trim();
         if !d.is_empty() {
             depends_on.push(d.to_string());
@@ -86,7 +86,7 @@ pub struct NoteRequest {
 
 pub fn note(orch: &Orch, req: NoteRequest) -> Result<Changed> {
     let text = required_text("the note", &req.text, "the note is empty")?;
-    Ok(Changed::of(orch.apply(&task_id(&req.id)?, &Command::Note { text })?))
+    Ok(Changed::of(orch.apply(&task_id(orch, &req.id)?, &Command::Note { text })?))
 }
 
 /// `cancel`: stop a task (BLOCKED with `cancelled_by_operator[:REASON]`).
@@ -99,7 +99,7 @@ pub struct CancelRequest {
 }
 
 pub fn cancel(orch: &Orch, req: CancelRequest) -> Result<Changed> {
-    Ok(Changed::of(orch.apply(&task_id(&req.id)?, &Command::Cancel { reason: req.reason })?))
+    Ok(Changed::of(orch.apply(&task_id(orch, &req.id)?, &Command::Cancel { reason: req.reason })?))
 }
 
 /// `replan`: change a task's text, criteria, priority or due time, saying why.
@@ -119,7 +119,7 @@ pub struct ReplanRequest {
 }
 
 pub fn replan(orch: &Orch, req: ReplanRequest) -> Result<Changed> {
-    let id = task_id(&req.id)?;
+    let id = task_id(orch, &req.id)?;
     if req.reason.trim().is_empty() {
         return Err(Error::Usage("--reason must say why".into()));
     }
@@ -145,7 +145,7 @@ pub struct RetryRequest {
 }
 
 pub fn retry(orch: &Orch, req: RetryRequest) -> Result<Changed> {
-    Ok(Changed::of(orch.apply(&task_id(&req.id)?, &Command::Retry)?))
+    Ok(Changed::of(orch.apply(&task_id(orch, &req.id)?, &Command::Retry)?))
 }
 
 #[cfg(test)]

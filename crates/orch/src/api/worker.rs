@@ -73,7 +73,7 @@ pub struct HeartbeatRequest {
 }
 
 pub fn heartbeat(orch: &Orch, req: HeartbeatRequest) -> Result<Changed> {
-    let id = task_id(&req.id)?;
+    let id = task_id(orch, &req.id)?;
     let auth = auth(req.lease.as_deref(), req.force)?;
     let extend = lease(orch, "--for", req.extend)?;
     Ok(Changed::of(orch.heartbeat(&id, auth, extend)?))
@@ -114,7 +114,7 @@ pub struct Finished {
 }
 
 pub fn done(orch: &Orch, req: DoneRequest) -> Result<Finished> {
-    let id = task_id(&req.id)?;
+    let id = task_id(orch, &req.id)?;
     let auth = auth(req.lease.as_deref(), req.force)?;
     let r = orch.done(&id, auth, req.notes, req.report.as_deref())?;
     Ok(Finished {
@@ -144,7 +144,7 @@ pub struct FailRequest {
 }
 
 pub fn fail(orch: &Orch, req: FailRequest) -> Result<Changed> {
-    let id = task_id(&req.id)?;
+    let id = task_id(orch, &req.id)?;
     let auth = auth(req.lease.as_deref(), req.force)?;
     let class = if req.permanent { FailureClass::Permanent } else { FailureClass::Transient };
     let fin = Finish::Fail { reason: req.reason, class };

@@ -16,6 +16,7 @@ pub struct ChatArgs {
     /// The message, e.g. '!cancel ORCH-007 user_drop:scope' (quote it).
     #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
     message: Vec<String>,
+    /// Print the answer as JSON.
     #[arg(long)]
     json: bool,
 }

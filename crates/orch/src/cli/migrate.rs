@@ -16,6 +16,7 @@ pub struct MigrateArgs {
     /// no tasks and no events yet.
     #[arg(long, value_name = "URL")]
     to: String,
+    /// Print the counts copied as JSON.
     #[arg(long)]
     json: bool,
 }

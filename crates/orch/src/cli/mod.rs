@@ -4,12 +4,18 @@
 //!
 //! Layout: this file holds the command tree and calls the handlers; `globals.rs` the
 //! options every command takes and how they open a queue; `limits.rs` the values of
-//! flags read with their limits; `output.rs` printing; one file per command group for
-//! its arguments and its printing.
+//! flags read with their limits; `values.rs` the named values flags take; `help.rs` the
+//! exit codes every help ends with; `output.rs` printing; `generate.rs` completions and
+//! man pages; one file per command group for its arguments and its printing.
+//!
+//! With `--json` (or `--jsonl`), an error is printed on stdout as well, as
+//! `{"error": {"code", "message", "exit"}}`, and ends with the same exit code.
 
 mod chat;
 mod events;
+mod generate;
 mod globals;
+mod help;
 mod init;
 mod limits;
 mod migrate;
@@ -22,14 +28,25 @@ mod review;
 mod run;
 mod sync_cmd;
 mod team;
+mod values;
 mod worker;
 
-use crate::error::Result;
-use clap::{Parser, Subcommand};
+use crate::error::{Error, Result};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use globals::Globals;
 
 #[derive(Parser, Debug)]
-#[command(name = "orch", version, about = "A durable work queue and dispatcher for agents and commands")]
+#[command(
+    name = "orch",
+    version,
+    about = "A durable work queue and dispatcher for agents and commands",
+    after_help = "Examples:
+  orch init                           # .orch/ here; QUEUE.md imported if present
+  orch add 'Write the release notes' -p P0 --due +3h
+  orch run --until-idle               # run workers until nothing is eligible
+  orch show 5                         # ORCH-005
+  orch help add                       # the help of one command"
+)]
 pub struct Cli {
     #[command(flatten)]
     globals: Globals,
@@ -40,71 +57,165 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Create .orch/ (config, database); import QUEUE.md if present.
+    #[command(after_help = "Examples:
+  orch init
+  ORCH_HOME=/srv/q/.orch orch init
+  orch --db postgres://orch@db/orch init")]
     Init(init::InitArgs),
     /// Add a task.
+    #[command(after_help = "Examples:
+  orch add 'Write the release notes' -p P0 --due '2026-12-01 18:00'
+  orch add 'Deploy' --depends-on ORCH-003,ORCH-004 --resource prod --json")]
     Add(operator::AddArgs),
     /// List tasks.
+    #[command(after_help = "Examples:
+  orch list --status PENDING,FAILED -p P0
+  orch list --limit 20 --offset 40
+  orch list --jsonl | jq -r .id")]
     List(read::ListArgs),
     /// Show one task.
+    #[command(after_help = "Examples:
+  orch show ORCH-005
+  orch show 5 --json                  # the same task")]
     Show(read::ShowArgs),
     /// Append a note to a task.
+    #[command(after_help = "Examples:
+  orch note ORCH-005 'waiting for the API key'")]
     Note(operator::NoteArgs),
     /// Counts by status and priority and what runs next; with an ID, that task.
+    #[command(after_help = "Examples:
+  orch status
+  orch status ORCH-010                # a team as a tree")]
     Status(read::StatusArgs),
     /// Stop a task: BLOCKED with `cancelled_by_operator`.
+    #[command(after_help = "Examples:
+  orch cancel ORCH-005 --reason 'no longer needed'")]
     Cancel(operator::CancelArgs),
     /// Change a task's text, criteria, priority or due time.
+    #[command(after_help = "Examples:
+  orch replan ORCH-005 --reason scope -p P0 --due +1d
+  orch replan 5 --reason clarify --criteria 'tests pass'")]
     Replan(operator::ReplanArgs),
     /// Put a FAILED or BLOCKED task back to PENDING.
+    #[command(after_help = "Examples:
+  orch retry ORCH-005")]
     Retry(operator::RetryArgs),
     /// Read QUEUE.md (or FILE) into the database.
+    #[command(after_help = "Examples:
+  orch import
+  orch import other.md --json")]
     Import(sync_cmd::ImportArgs),
     /// Write the view to QUEUE.md (or FILE).
+    #[command(after_help = "Examples:
+  orch export
+  orch export all.md --all")]
     Export(sync_cmd::ExportArgs),
     /// Compare QUEUE.md with the database; exit 3 on drift.
+    #[command(after_help = "Examples:
+  orch check || orch import         # exit 3 on drift")]
     Check(sync_cmd::CheckArgs),
     /// Claim the next eligible task; exit 4 when there is none.
+    #[command(after_help = "Examples:
+  orch pick --owner worker-1
+  orch pick --owner w1 --json   # null when none is eligible")]
     Pick(worker::PickArgs),
     /// Renew the lease of a running task.
+    #[command(after_help = "Examples:
+  orch heartbeat ORCH-005             # the token from $ORCH_LEASE_TOKEN
+  orch heartbeat 5 --for 30m")]
     Heartbeat(worker::HeartbeatArgs),
     /// Finish a running task.
+    #[command(after_help = "Examples:
+  orch done ORCH-005 --report report.md
+  make test | orch done ORCH-005 --report -
+  orch done ORCH-005 --force          # an operator, no gate")]
     Done(worker::DoneArgs),
     /// Fail a running task (transient unless --permanent).
+    #[command(after_help = "Examples:
+  orch fail ORCH-005 --reason 'timeout talking to the API'
+  orch fail ORCH-005 --reason 'bad input' --permanent")]
     Fail(worker::FailArgs),
     /// Turn every expired lease into a transient failure.
+    #[command(after_help = "Examples:
+  orch watchdog --json")]
     Watchdog(worker::WatchdogArgs),
     /// Every attempt of a task: trace id, class, reason, outcome, duration, usage, verdict.
+    #[command(after_help = "Examples:
+  orch log ORCH-005
+  orch log 5 --json")]
     Log(read::LogArgs),
     /// The event log: read it, or follow it (--follow).
+    #[command(after_help = "Examples:
+  orch events --since 1h
+  orch events -f --task ORCH-005
+  orch events --json | jq .event")]
     Events(events::EventsArgs),
     /// Runs, success and failure rates, latency, queue wait, throughput, stale leases,
     /// cost, and alerts; --fail-on-alert exits 3 when one fires.
+    #[command(after_help = "Examples:
+  orch kpi --since 7d
+  orch kpi --fail-on-alert       # exit 3 when an alert fires")]
     Kpi(observe::KpiArgs),
     /// The fleet: each lease held, its owner, task, elapsed time, lease left, last
     /// heartbeat; and the queue by priority and status.
+    #[command(after_help = "Examples:
+  orch workers
+  orch workers --json")]
     Workers(observe::WorkersArgs),
     /// Retention: remove the old history (runs, events, run folders) of finished tasks.
+    #[command(after_help = "Examples:
+  orch prune --older-than 30d")]
     Prune(observe::PruneArgs),
     /// Run the gate again on the last report of a task.
+    #[command(after_help = "Examples:
+  orch review ORCH-005
+  orch review ORCH-005 --apply")]
     Review(review::ReviewArgs),
     /// The dispatcher: claim tasks and run workers for them.
+    #[command(after_help = "Examples:
+  orch run -w 4
+  orch run --until-idle --json")]
     Run(run::RunArgs),
     /// Claim one task and run CMD for it under the worker protocol.
+    #[command(after_help = "Examples:
+  orch exec --owner ci -- ./do-task.sh {id} {task_json}")]
     Exec(run::ExecArgs),
     /// Copy a queue with its history into another database (e.g. SQLite to PostgreSQL).
+    #[command(after_help = "Examples:
+  orch migrate --to postgres://orch@db/orch")]
     Migrate(migrate::MigrateArgs),
     /// Teams: `team add FILE` adds the workers and a lead that merges their reports.
+    #[command(after_help = "Examples:
+  orch team add examples/team.json")]
     Team(team::TeamArgs),
     /// Add a task from one line: p0 due:내일 18:00 due:+3h criteria:"…" #resource text.
+    #[command(after_help = "Examples:
+  orch quick 'p0 Write the release notes due:tomorrow 18:00 #docs'
+  orch quick --dry-run 'p2 tidy the README criteria:\"no broken links\"'")]
     Quick(quick::QuickArgs),
     /// Chat-style operator commands: '!status', '!cancel ID why', '!replan ID why', '!retry ID', '!add …'.
+    #[command(after_help = "Examples:
+  orch chat '!status'
+  orch chat '!cancel ORCH-007 user_drop:scope'")]
     Chat(chat::ChatArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(generate::CompletionsArgs),
+    /// Print the man page orch.1, or write one page per command with --dir.
+    Man(generate::ManArgs),
+}
+
+/// The command tree the command line parses with, its help ending with the exit codes:
+/// the one source of the help, the completion scripts and the man pages.
+pub fn command() -> clap::Command {
+    help::with_exit_codes(Cli::command())
 }
 
 /// Runs the command line and returns the exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let parsed = command().try_get_matches_from(&args).and_then(|m| Ok((Cli::from_arg_matches(&m)?, m)));
+    let (cli, matches) = match parsed {
+        Ok(p) => p,
         Err(e) => {
             if !e.use_stderr() {
                 let _ = e.print();
@@ -112,17 +223,31 @@ pub fn main() -> i32 {
             }
             // Plain and escaped: the message quotes the value given, which may hold
             // terminal controls.
-            crate::console::eprint(e.render().to_string().trim_end());
-            return 2;
+            let message = e.render().to_string();
+            crate::console::eprint(message.trim_end());
+            let e = Error::Usage(message.trim_end().trim_start_matches("error: ").to_string());
+            if help::json_word(&args) {
+                print_error_json(&e);
+            }
+            return e.exit_code();
         }
     };
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
             crate::console::eprint(&format!("orch: {e}"));
+            if help::json_flag(&matches) {
+                print_error_json(&e);
+            }
             e.exit_code()
         }
     }
+}
+
+/// An error as a command run with `--json` prints it on stdout:
+/// `{"error": {"code": …, "message": …, "exit": N}}`.
+fn print_error_json(e: &Error) {
+    output::print_json(&serde_json::json!({ "error": e.body() }));
 }
 
 fn run(cli: Cli) -> Result<i32> {
@@ -132,10 +257,17 @@ fn run(cli: Cli) -> Result<i32> {
     if let Command::Migrate(args) = &cli.command {
         return migrate::run(&cli.globals, args);
     }
+    if let Command::Completions(args) = &cli.command {
+        return generate::completions(args, command());
+    }
+    if let Command::Man(args) = &cli.command {
+        return generate::man(args, command());
+    }
     let orch = cli.globals.open()?;
     match &cli.command {
         Command::Init(_) => unreachable!("handled above"),
         Command::Migrate(_) => unreachable!("handled above"),
+        Command::Completions(_) | Command::Man(_) => unreachable!("handled above"),
         Command::Add(a) => operator::add(&orch, a),
         Command::List(a) => read::list(&orch, a),
         Command::Show(a) => read::show(&orch, a),

@@ -22,6 +22,7 @@ pub struct KpiArgs {
     /// The window: runs that finished (and claims made) in the last DUR.
     #[arg(long, default_value = "24h", value_parser = duration, value_name = "DUR")]
     since: SignedDuration,
+    /// Print the indicators and alerts as JSON.
     #[arg(long)]
     json: bool,
     /// Exit 3 when an alert fires.
@@ -83,6 +84,7 @@ fn show_value(name: &str, v: f64) -> String {
 
 #[derive(clap::Args, Debug)]
 pub struct WorkersArgs {
+    /// Print the fleet and the queue as JSON.
     #[arg(long)]
     json: bool,
 }
@@ -127,6 +129,7 @@ pub struct PruneArgs {
     /// Remove the history of tasks DONE longer ago than DUR (e.g. 30d).
     #[arg(long, value_parser = duration, value_name = "DUR")]
     older_than: SignedDuration,
+    /// Print what was removed as JSON.
     #[arg(long)]
     json: bool,
 }

@@ -10,7 +10,8 @@ use orch_core::task::Priority;
 pub struct AddArgs {
     /// What to do.
     title: String,
-    #[arg(long, short = 'p', value_parser = parse_priority)]
+    /// The priority, P0 the most urgent (default: P1).
+    #[arg(long, short = 'p', ignore_case = true, value_parser = super::values::priority())]
     priority: Option<Priority>,
     /// Checkable conditions for done.
     #[arg(long)]
@@ -27,14 +28,12 @@ pub struct AddArgs {
     /// Adding the same key again returns the existing task.
     #[arg(long)]
     idempotency_key: Option<String>,
-    #[arg(long)]
+    /// Attempts before the task stays FAILED (default: one more than retry.backoff has delays).
+    #[arg(long, value_name = "N")]
     max_attempts: Option<u32>,
+    /// Print the result as JSON.
     #[arg(long)]
     json: bool,
-}
-
-pub fn parse_priority(s: &str) -> Result<Priority, String> {
-    s.parse::<Priority>().map_err(|e| e.to_string())
 }
 
 pub fn add(orch: &Orch, a: &AddArgs) -> Result<i32> {
@@ -73,9 +72,12 @@ pub(super) fn changed(c: &api::Changed, what: &str, json: bool) -> Result<i32> {
 
 #[derive(clap::Args, Debug)]
 pub struct NoteArgs {
+    /// The task: its id (ORCH-005, orch-005) or its number alone (5).
     #[arg(value_parser = super::limits::task_id)]
     id: String,
+    /// The note, appended to the task's notes (`a / b`).
     text: String,
+    /// Print the result as JSON.
     #[arg(long)]
     json: bool,
 }
@@ -87,10 +89,13 @@ pub fn note(orch: &Orch, a: &NoteArgs) -> Result<i32> {
 
 #[derive(clap::Args, Debug)]
 pub struct CancelArgs {
+    /// The task: its id (ORCH-005, orch-005) or its number alone (5).
     #[arg(value_parser = super::limits::task_id)]
     id: String,
+    /// Why (kept in the notes).
     #[arg(long)]
     reason: Option<String>,
+    /// Print the result as JSON.
     #[arg(long)]
     json: bool,
 }
@@ -102,6 +107,7 @@ pub fn cancel(orch: &Orch, a: &CancelArgs) -> Result<i32> {
 
 #[derive(clap::Args, Debug)]
 pub struct ReplanArgs {
+    /// The task: its id (ORCH-005, orch-005) or its number alone (5).
     #[arg(value_parser = super::limits::task_id)]
     id: String,
     /// Why (kept in the notes as `replan:REASON`).
@@ -113,11 +119,13 @@ pub struct ReplanArgs {
     /// New success criteria (`''` clears them).
     #[arg(long)]
     criteria: Option<String>,
-    #[arg(long, short = 'p', value_parser = parse_priority)]
+    /// New priority, P0 the most urgent.
+    #[arg(long, short = 'p', ignore_case = true, value_parser = super::values::priority())]
     priority: Option<Priority>,
     /// New due time (`-` or `none` clears it).
     #[arg(long)]
     due: Option<String>,
+    /// Print the result as JSON.
     #[arg(long)]
     json: bool,
 }
@@ -136,8 +144,10 @@ pub fn replan(orch: &Orch, a: &ReplanArgs) -> Result<i32> {
 
 #[derive(clap::Args, Debug)]
 pub struct RetryArgs {
+    /// The task: its id (ORCH-005, orch-005) or its number alone (5).
     #[arg(value_parser = super::limits::task_id)]
     id: String,
+    /// Print the result as JSON.
     #[arg(long)]
     json: bool,
 }

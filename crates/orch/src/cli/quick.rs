@@ -16,6 +16,7 @@ pub struct QuickArgs {
     /// Only show what was understood; add nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Print what was understood and the task added as JSON.
     #[arg(long)]
     json: bool,
 }

@@ -1,6 +1,5 @@
 //! Read commands: list, show, status (a team as a tree), log.
 
-use super::operator::parse_priority;
 use super::output::{Lines, clip, column_line, column_widths, print, print_value, time};
 use crate::api::{self, Orch, StatusResult, TreeNode};
 use crate::error::Result;
@@ -10,9 +9,10 @@ use orch_core::time::format_duration;
 #[derive(clap::Args, Debug)]
 pub struct ListArgs {
     /// Only these statuses (repeat, or separate with commas).
-    #[arg(long, value_delimiter = ',', value_parser = parse_status)]
+    #[arg(long, value_delimiter = ',', ignore_case = true, value_parser = super::values::status())]
     status: Vec<Status>,
-    #[arg(long, short = 'p', value_delimiter = ',', value_parser = parse_priority)]
+    /// Only these priorities (repeat, or separate with commas).
+    #[arg(long, short = 'p', value_delimiter = ',', ignore_case = true, value_parser = super::values::priority())]
     priority: Vec<Priority>,
     /// At most N tasks (default: all).
     #[arg(long, value_name = "N")]
@@ -32,10 +32,6 @@ pub struct ListArgs {
 /// widths (a longer cell pushes the rest of its line along), so a listing of any length
 /// is printed as it is read.
 const WIDTHS_FROM: usize = 1000;
-
-fn parse_status(s: &str) -> Result<Status, String> {
-    s.to_ascii_uppercase().parse::<Status>().map_err(|e| e.to_string())
-}
 
 /// `list`: printed as the store reads the tasks (text, `--json`, `--jsonl`), in pick
 /// order, so memory stays the same however long the queue.
@@ -104,8 +100,10 @@ pub fn list(orch: &Orch, a: &ListArgs) -> Result<i32> {
 
 #[derive(clap::Args, Debug)]
 pub struct ShowArgs {
+    /// The task: its id (ORCH-005, orch-005) or its number alone (5).
     #[arg(value_parser = super::limits::task_id)]
     id: String,
+    /// Print the task as JSON.
     #[arg(long)]
     json: bool,
 }
@@ -163,7 +161,9 @@ fn print_shown(orch: &Orch, shown: &api::Shown, json: bool) -> Result<i32> {
 
 #[derive(clap::Args, Debug)]
 pub struct StatusArgs {
+    /// One task (a team as a tree): its id or its number alone; none: the whole queue.
     id: Option<String>,
+    /// Print the counts, the task or the tree as JSON.
     #[arg(long)]
     json: bool,
 }
@@ -248,8 +248,10 @@ fn print_tree(root: &TreeNode, json: bool) -> Result<i32> {
 
 #[derive(clap::Args, Debug)]
 pub struct LogArgs {
+    /// The task: its id (ORCH-005, orch-005) or its number alone (5).
     #[arg(value_parser = super::limits::task_id)]
     id: String,
+    /// Print the runs as a JSON array.
     #[arg(long)]
     json: bool,
 }

@@ -7,11 +7,13 @@ use crate::error::Result;
 
 #[derive(clap::Args, Debug)]
 pub struct ReviewArgs {
+    /// The task: its id (ORCH-005, orch-005) or its number alone (5).
     #[arg(value_parser = super::limits::task_id)]
     id: String,
     /// Move a FAILED or BLOCKED task as the verdict says.
     #[arg(long)]
     apply: bool,
+    /// Print the verdict as JSON.
     #[arg(long)]
     json: bool,
 }

@@ -13,6 +13,7 @@ pub struct ImportArgs {
     /// Apply edits even where the database changed the same task since the last export.
     #[arg(long)]
     force: bool,
+    /// Print what was added, edited, unchanged and stale as JSON.
     #[arg(long)]
     json: bool,
 }
@@ -57,6 +58,7 @@ pub fn export(orch: &Orch, a: &ExportArgs) -> Result<i32> {
 
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
+    /// Print the drift as JSON (exit 3 still when there is some).
     #[arg(long)]
     json: bool,
 }

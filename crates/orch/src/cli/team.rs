@@ -17,6 +17,9 @@ pub struct TeamArgs {
 enum TeamCommand {
     /// Add a team from a template (JSON; see examples/team.json): its workers, and a lead
     /// that runs when they are all DONE and receives their reports.
+    #[command(after_help = "Examples:
+  orch team add examples/team.json
+  orch team add team.json --idempotency-key release-42 --json")]
     Add(AddArgs),
 }
 

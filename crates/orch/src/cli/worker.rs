@@ -16,12 +16,22 @@ pub struct PickArgs {
     /// Lease length, at least 3s (default: dispatcher.lease).
     #[arg(long, value_parser = lease)]
     lease: Option<SignedDuration>,
+    /// Print the task claimed as JSON (`null` when none is eligible, still exit 4).
     #[arg(long)]
     json: bool,
 }
 
 pub fn pick(orch: &Orch, a: &PickArgs) -> Result<i32> {
-    let p = api::pick(orch, api::PickRequest { owner: a.owner.clone(), lease: a.lease })?;
+    let p = match api::pick(orch, api::PickRequest { owner: a.owner.clone(), lease: a.lease }) {
+        Ok(p) => p,
+        // Nothing to pick is `null` under --json, with the same exit code (4).
+        Err(e @ Error::NotFound(_)) if a.json => {
+            super::output::print_json(&serde_json::Value::Null);
+            crate::console::eprint(&format!("orch: {e}"));
+            return Ok(e.exit_code());
+        }
+        Err(e) => return Err(e),
+    };
     warn_all(&p.warnings);
     if a.json {
         print_value(&p)?;
@@ -44,6 +54,7 @@ pub struct LeaseArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct HeartbeatArgs {
+    /// The task: its id (ORCH-005, orch-005) or its number alone (5).
     #[arg(value_parser = super::limits::task_id)]
     id: String,
     #[command(flatten)]
@@ -51,6 +62,7 @@ pub struct HeartbeatArgs {
     /// Extend the lease to this long from now, at least 3s (default: dispatcher.lease).
     #[arg(long = "for", value_parser = lease)]
     extend: Option<SignedDuration>,
+    /// Print the task as JSON.
     #[arg(long)]
     json: bool,
 }
@@ -88,6 +100,7 @@ fn read_report(path: &Option<PathBuf>) -> Result<Option<String>> {
 
 #[derive(clap::Args, Debug)]
 pub struct DoneArgs {
+    /// The task: its id (ORCH-005, orch-005) or its number alone (5).
     #[arg(value_parser = super::limits::task_id)]
     id: String,
     #[command(flatten)]
@@ -98,6 +111,7 @@ pub struct DoneArgs {
     /// The report (a file, or - for stdin); the gate judges it. None is the empty report.
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Print the task as JSON.
     #[arg(long)]
     json: bool,
 }
@@ -147,6 +161,7 @@ fn finished(orch: &Orch, t: &api::TaskView, w: &[String], json: &impl serde::Ser
 
 #[derive(clap::Args, Debug)]
 pub struct FailArgs {
+    /// The task: its id (ORCH-005, orch-005) or its number alone (5).
     #[arg(value_parser = super::limits::task_id)]
     id: String,
     #[command(flatten)]
@@ -157,8 +172,10 @@ pub struct FailArgs {
     /// No retry until an operator's `retry`.
     #[arg(long)]
     permanent: bool,
+    /// The report (a file, or - for stdin), kept on the run.
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Print the task as JSON.
     #[arg(long)]
     json: bool,
 }
@@ -179,6 +196,7 @@ pub fn fail(orch: &Orch, a: &FailArgs) -> Result<i32> {
 
 #[derive(clap::Args, Debug)]
 pub struct WatchdogArgs {
+    /// Print the tasks whose lease had expired as a JSON array.
     #[arg(long)]
     json: bool,
 }

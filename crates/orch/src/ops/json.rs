@@ -2,7 +2,9 @@
 //! worker's `ORCH_TASK_JSON`, the HTTP API): `TaskView` and `RunView`, whose keys are
 //! the column names in a fixed order, times RFC 3339 at millisecond precision (what the
 //! database keeps), so a task prints the same whether it was just changed in memory or
-//! read back.
+//! read back. Each object carries `schema_version` ([`SCHEMA_VERSION`]) first, raised
+//! when a field changes meaning or goes away (a field added keeps it); docs/API.md lists
+//! every field.
 
 use jiff::Timestamp;
 use orch_core::outcome::Usage;
@@ -12,6 +14,9 @@ use orch_store::Run;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
+/// The `schema_version` of the task and run JSON.
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// A time cut to the millisecond the database keeps.
 fn ms(t: Timestamp) -> Timestamp {
     Timestamp::from_millisecond(t.as_millisecond()).unwrap_or(t)
@@ -20,6 +25,8 @@ fn ms(t: Timestamp) -> Timestamp {
 /// A task as every front end shows it.
 #[derive(Clone, Debug, Serialize)]
 pub struct TaskView {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
     pub id: String,
     pub status: Status,
     pub priority: Priority,
@@ -59,6 +66,7 @@ fn as_map<S: Serializer>(pairs: &[(String, String)], s: S) -> Result<S::Ok, S::E
 impl From<&Task> for TaskView {
     fn from(t: &Task) -> TaskView {
         TaskView {
+            schema_version: SCHEMA_VERSION,
             id: t.id.clone(),
             status: t.status,
             priority: t.priority,
@@ -86,6 +94,8 @@ impl From<&Task> for TaskView {
 /// One run (attempt) of a task as every front end shows it.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunView {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
     pub id: String,
     pub task_id: String,
     pub attempt: u32,
@@ -110,6 +120,7 @@ pub struct RunView {
 impl From<&Run> for RunView {
     fn from(r: &Run) -> RunView {
         RunView {
+            schema_version: SCHEMA_VERSION,
             id: r.id.clone(),
             task_id: r.task_id.clone(),
             attempt: r.attempt,

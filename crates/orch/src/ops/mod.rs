@@ -9,6 +9,7 @@ mod fleet;
 pub mod json;
 mod kpi;
 mod late_report;
+mod lease_token;
 mod next_pick;
 mod pick;
 mod prune;
@@ -286,6 +287,12 @@ impl Orch {
 
     pub fn get(&self, id: &str) -> Result<Task> {
         orch_store::read(self.db.as_ref(), |tx| tx.task_get(id))?.ok_or_else(|| not_found(id))
+    }
+
+    /// The id of the task numbered `num` with `prefix`, as the store spells it
+    /// (`ORCH-7` or `ORCH-007`); none when there is none.
+    pub fn id_by_number(&self, prefix: &str, num: u64) -> Result<Option<String>> {
+        Ok(orch_store::read(self.db.as_ref(), |tx| tx.task_by_number(prefix, num))?)
     }
 }
 

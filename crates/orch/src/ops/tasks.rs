@@ -140,14 +140,14 @@ impl Orch {
                 Ok(change) => Ok(Some(persist(tx, &before, change, report)?)),
                 Err(e) => {
                     keep_late_report(tx, &before, cmd, report, now)?;
-                    refused = Some(e);
+                    refused = Some(super::lease_token::refusal(tx, &before, cmd, e)?);
                     Ok(None)
                 }
             }
         })?;
         match (task, refused) {
             (Some(t), _) => Ok((t, warnings)),
-            (None, Some(e)) => Err(e.into()),
+            (None, Some(e)) => Err(e),
             (None, None) => Err(not_found(id)),
         }
     }

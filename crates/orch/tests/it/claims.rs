@@ -193,7 +193,7 @@ fn force_overrides_the_lease() {
     let (code, _, err) = p.run(&["done", &id]);
     assert_eq!(code, 2, "no token, no force: {err}");
     let (code, _, err) = p.run(&["done", &id, "--lease", "not-the-token"]);
-    assert_eq!((code, err.contains("lease lost")), (5, true), "{err}");
+    assert_eq!((code, err.contains("wrong lease token")), (5, true), "{err}");
     p.ok(&["done", &id, "--force", "--notes", "closed by hand"]);
     let t = p.json(&["show", &id]);
     assert_eq!((t["status"].as_str(), t["notes"].as_str()), (Some("DONE"), Some("closed by hand")));
@@ -387,7 +387,7 @@ fn a_late_report_with_another_tasks_token_lands_on_neither_task() {
     // A's token presented for B: refused, and the report is no report of A's run.
     let (code, _, err) = p.run(&["done", &b, "--lease", &ta, "--report", "late.md"]);
     assert_eq!(code, 5, "{err}");
-    assert!(err.contains("lease lost"), "{err}");
+    assert!(err.contains("wrong lease token"), "{err}");
     for id in [&a, &b] {
         let runs = log_json(&p, id);
         assert_eq!(runs.len(), 1);

@@ -2,6 +2,11 @@
 //! area of the contract.
 
 mod claims;
+mod cli_generate;
+mod cli_help;
+mod cli_ids;
+mod cli_json;
+mod cli_lease;
 mod common;
 #[macro_use]
 mod conformance;

@@ -263,7 +263,10 @@ fn events_of_a_task_that_does_not_exist_exit_4() {
         &["events", "-f", "--task", "NOPE"],
     ] {
         let (code, out, err) = p.run(args);
-        assert_eq!((code, out.as_str()), (4, ""), "{args:?}: {err}");
+        // Under --json the error is on stdout too (cli_json.rs).
+        let json = args.contains(&"--json");
+        assert_eq!((code, out.contains("\"task_not_found\"")), (4, json), "{args:?}: {out} {err}");
+        assert_eq!(out.is_empty(), !json, "{args:?}: {out}");
         assert!(err.contains("no task"), "{err}");
     }
     assert!(p.ok(&["events", "--task", "ORCH-001"]).contains("task.imported"));
