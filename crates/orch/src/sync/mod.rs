@@ -35,7 +35,7 @@ pub(crate) use file::{read_bytes, read_optional, utf8};
 pub use import::{Import, ImportSummary, import};
 
 use crate::error::{Error, Result};
-use crate::home::{Home, write_atomic};
+use crate::home::{Home, write_atomic, write_atomic_if};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use orch_core::queue_md::{Document, RowOut, render_row};
@@ -254,6 +254,10 @@ pub fn refresh(v: &View, db: &dyn Backend, now: Timestamp) -> Result<Option<Stri
 /// Puts the rendered view `r` over the view file at `path` as [`refresh`] does; the
 /// caller holds the view lock and rendered `r` under it. A file that already holds
 /// exactly `r` is not written again.
+///
+/// A person's save never lands under the write: right before its rename the file is
+/// looked at again, and when it changed since it was read (an editor saved it) nothing
+/// is replaced and the file is judged anew ([`WRITE_TRIES`] times at most).
 pub(crate) fn update_view(
     v: &View,
     db: &dyn Backend,
@@ -262,28 +266,38 @@ pub(crate) fn update_view(
     path: &Path,
     r: &Rendered,
 ) -> Result<Option<String>> {
-    let mut warning = None;
-    match on_disk(path, r.text.as_bytes())? {
-        OnDisk::Same => {
-            if !r.marks.is_empty() {
-                record_marks(db, view, r)?;
+    for _ in 0..WRITE_TRIES {
+        let mut warning = None;
+        let seen = match on_disk(path, r.text.as_bytes())? {
+            OnDisk::Same => {
+                if !r.marks.is_empty() {
+                    record_marks(db, view, r)?;
+                }
+                return Ok(None);
             }
-            return Ok(None);
-        }
-        OnDisk::Other { hash } if has_edits(db, view, &hash)? => {
-            if !v.read_only {
-                return Ok(Some(format!(
-                    "{} has edits that are not imported; it was not rewritten (run `orch import`, or `orch export --force` to discard them)",
-                    path.display()
-                )));
+            OnDisk::Other { hash } if has_edits(db, view, &hash)? => {
+                if !v.read_only {
+                    return Ok(Some(format!(
+                        "{} has edits that are not imported; it was not rewritten (run `orch import`, or `orch export --force` to discard them)",
+                        path.display()
+                    )));
+                }
+                warning = Some(drift_saved(v, now, path)?);
+                Some(hash)
             }
-            warning = Some(drift_saved(v, now, path)?);
+            OnDisk::Other { hash } => Some(hash),
+            OnDisk::Missing => None,
+        };
+        if write_atomic_if(path, r.text.as_bytes(), || Ok(file::fingerprint(path)? == seen))? {
+            record_marks(db, view, r)?;
+            return Ok(warning);
         }
-        OnDisk::Other { .. } | OnDisk::Missing => {}
     }
-    write_view(db, view, path, r, true)?;
-    Ok(warning)
+    Ok(Some(format!("{} changed each time it was about to be written; it was left as it is", path.display())))
 }
+
+/// How many times a refresh judges the view file again when it changed under the write.
+const WRITE_TRIES: usize = 3;
 
 /// Whether the view file, whose text hashes to `current`, differs from what orch last
 /// wrote or imported there: a person edited it since.
