@@ -27,12 +27,15 @@ mod file;
 mod frame;
 mod hidden;
 mod import;
+mod on_save;
+mod refused;
 mod shown;
 
 pub use check::{Drift, check};
 use file::{OnDisk, on_disk};
 pub(crate) use file::{read_bytes, read_optional, utf8};
 pub use import::{Import, ImportSummary, import};
+pub use on_save::{Saved, import_saved, refusal};
 
 use crate::error::{Error, Result};
 use crate::home::{Home, write_atomic, write_atomic_if};
