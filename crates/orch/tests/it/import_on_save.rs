@@ -110,6 +110,8 @@ fn rows_appended_in_place_and_by_rename_become_tasks_and_run() {
     assert_eq!(imported, ["ORCH-001", "ORCH-002", "ORCH-003"]);
     let out = stop(d);
     assert!(out.contains("QUEUE.md imported: added ORCH-002"), "{out}");
+    // orch's own rewrites of the view (after each start and end) were never imports.
+    assert_eq!(out.matches("QUEUE.md imported:").count(), 2, "{out}");
 }
 
 #[test]
@@ -184,6 +186,48 @@ fn a_typo_is_refused_whole_with_a_block_and_an_event_and_the_fixed_file_imports(
     assert_eq!(events(&p, &[], "import.refused").len(), 1);
     let out = stop(d);
     assert!(out.contains("QUEUE.md not imported: QUEUE.md:"), "{out}");
+}
+
+#[test]
+fn a_conflict_with_a_newer_change_is_refused_whole_and_check_says_so() {
+    let q =
+        format!("{HEADER}{}{}", row("ORCH-001", "BLOCKED", "P1", "a", "-"), row("ORCH-002", "BLOCKED", "P1", "b", "-"));
+    let p = home(&q);
+    let d = start(&p, &[]);
+    settled(&p, &[]);
+    // An editor opened the file; the database moves on; the editor saves its buffer
+    // with a status the database also changed, and another row's priority.
+    let buffer = p.queue_md();
+    p.ok(&["retry", "ORCH-001"]);
+    assert!(wait_until(secs(20), || status(&p, &[], "ORCH-001").as_deref() == Some("DONE")));
+    settled(&p, &[]);
+    let saved = buffer
+        .replace("| ORCH-001 | BLOCKED | P1 |", "| ORCH-001 | FAILED | P1 |")
+        .replace("| ORCH-002 | BLOCKED | P1 |", "| ORCH-002 | BLOCKED | P0 |");
+    save_by_rename(&p, &saved);
+    assert!(wait_until(secs(20), || p.queue_md().contains("<!-- orch: not imported:")), "{}", d.stderr());
+    let text = p.queue_md();
+    assert!(text.contains("ORCH-001: QUEUE.md and the database both changed status"), "{text}");
+    // Refused whole: the other row's edit is not taken either.
+    assert_eq!(task(&p, &[], "ORCH-002").unwrap()["priority"], "P1");
+    assert_eq!(status(&p, &[], "ORCH-001").as_deref(), Some("DONE"));
+    assert_eq!(events(&p, &[], "import.refused").len(), 1);
+    let (code, _, err) = p.run(&["check"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("QUEUE.md: not imported: QUEUE.md:"), "{err}");
+    let (code, out, _) = p.run(&["check", "--json"]);
+    assert_eq!(code, 3);
+    let json: Value = serde_json::from_str(&out).unwrap();
+    assert!(json["drift"][0]["what"].as_str().unwrap().starts_with("not imported: QUEUE.md:"), "{json}");
+    // The person lets the database have ORCH-001 (a row left out is no change): the
+    // rest imports, and the block goes.
+    let fixed: String = p.queue_md().split_inclusive('\n').filter(|l| !l.starts_with("| ORCH-001 |")).collect();
+    save_by_rename(&p, &fixed);
+    assert!(wait_until(secs(20), || task(&p, &[], "ORCH-002").is_some_and(|t| t["priority"] == "P0")));
+    assert_eq!(status(&p, &[], "ORCH-001").as_deref(), Some("DONE"));
+    settled(&p, &[]);
+    assert!(!p.queue_md().contains("orch: not imported"));
+    stop(d);
 }
 
 #[test]
