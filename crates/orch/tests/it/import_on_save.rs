@@ -306,6 +306,35 @@ fn off_in_the_config_a_save_waits_for_import() {
 }
 
 #[test]
+fn a_read_only_view_is_never_imported_on_save() {
+    let p = home(&format!("{HEADER}{}", row("ORCH-001", "BLOCKED", "P1", "a", "-")));
+    let mut d = p
+        .command(&["run"])
+        .env("ORCH_QUEUE_MD_READ_ONLY", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(p.file("run.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let lock = p.file(".orch/orch.db.dispatcher.lock");
+    assert!(wait_until(secs(20), || std::fs::read_to_string(&lock).is_ok_and(|s| !s.is_empty())));
+    save_by_rename(&p, &(p.queue_md() + &row("ORCH-002", "PENDING", "P1", "b", "-")));
+    // A task added afterwards runs, and the view written then saves the edit aside as
+    // drift: the row was never a task.
+    p.ok(&["add", "after the save"]);
+    assert!(wait_until(secs(20), || status(&p, &[], "ORCH-002").as_deref() == Some("DONE")));
+    assert_eq!(task(&p, &[], "ORCH-002").unwrap()["task"], "after the save");
+    assert!(events(&p, &[], "task.imported").iter().all(|e| e["task_id"] == "ORCH-001"));
+    assert!(events(&p, &[], "import.refused").is_empty(), "not even tried");
+    assert!(wait_until(secs(20), || std::fs::read_dir(p.file(".orch/drift")).is_ok_and(|mut d| d.next().is_some())));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(d.id() as i32), Signal::SIGTERM).unwrap();
+    assert_eq!(d.wait().unwrap().code(), Some(0));
+    let err = p.read("run.err");
+    assert!(!err.contains("not imported"), "{err}");
+    assert!(err.contains("read-only output; edits to it were drift"), "{err}");
+}
+
+#[test]
 fn on_postgres_each_host_imports_its_own_view_on_save() {
     let Some(db) = crate::postgres::TestDb::create("import_on_save") else { return };
     let p = home(&format!("{HEADER}{}", row("ORCH-001", "BLOCKED", "P1", "held", "-")));
