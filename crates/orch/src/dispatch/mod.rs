@@ -91,7 +91,6 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
     let stop_threads = Arc::new(AtomicBool::new(false));
     wake::spawn_watcher(orch, tx.clone(), stop_threads.clone())?;
     let signals = wake::spawn_signal_listener(tx.clone())?;
-
     orch.set_deferred(true);
     let command = opts.command.clone().unwrap_or_else(|| orch.config().worker.command.clone());
     let (launches, jobs) = mpsc::channel();
