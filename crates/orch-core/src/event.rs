@@ -29,6 +29,9 @@ pub mod kind {
     pub const BUDGET_EXCEEDED: &str = "budget.exceeded";
     /// `prune` removed old history (no task; the counts in `msg`).
     pub const HISTORY_PRUNED: &str = "history.pruned";
+    /// A QUEUE.md saved while a dispatcher ran was refused whole (no task; the problems
+    /// in `msg`).
+    pub const IMPORT_REFUSED: &str = "import.refused";
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

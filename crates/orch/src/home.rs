@@ -194,6 +194,18 @@ pub enum Flush {
 /// a shell's `>` would (0644 under the usual 022, 0600 under 077). Temporary files of
 /// writers that died, older than [`STALE_TEMP_AGE`], are removed first.
 pub fn write_atomic(path: &Path, content: &[u8], flush: Flush) -> Result<()> {
+    write_atomic_if(path, content, flush, || Ok(true)).map(|_| ())
+}
+
+/// [`write_atomic`], asking `still` right before the rename whether the file may be
+/// replaced (a person may have saved it meanwhile); when it says no, nothing is
+/// replaced and the temporary file is removed. Whether the file was replaced.
+pub fn write_atomic_if(
+    path: &Path,
+    content: &[u8],
+    flush: Flush,
+    still: impl FnOnce() -> Result<bool>,
+) -> Result<bool> {
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -208,9 +220,12 @@ pub fn write_atomic(path: &Path, content: &[u8], flush: Flush) -> Result<()> {
     if flush == Flush::Synced {
         tmp.file.sync_all().map_err(|e| Error::io(&tmp.path, e))?;
     }
+    if !still()? {
+        return Ok(false);
+    }
     std::fs::rename(&tmp.path, path).map_err(|e| Error::io(path, e))?;
     tmp.persisted = true;
-    Ok(())
+    Ok(true)
 }
 
 /// A temporary file of [`write_atomic`], removed when dropped unless renamed.

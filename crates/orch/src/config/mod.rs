@@ -40,6 +40,7 @@ prefix = "ORCH"            # ids are PREFIX-NNN
 timezone = "Asia/Seoul"    # display time zone of QUEUE.md and the CLI
 done_kept = 50             # DONE rows kept in the view; the database keeps all
 open_kept = 300            # open rows kept in the view, first in pick order (IN_PROGRESS always); 0 = all
+import_on_save = true      # while `orch run` runs, QUEUE.md saved by a person is imported (never a read-only view)
 
 [dispatcher]
 workers = 3
@@ -116,6 +117,9 @@ pub struct Queue {
     pub done_kept: usize,
     /// The open rows the view shows (0: every one); see [`Queue::open_kept`].
     pub open_kept: usize,
+    /// While `orch run` runs, a QUEUE.md a person saved is imported as `orch import`
+    /// would (docs/IMPORT_ON_SAVE.md); a read-only view never is.
+    pub import_on_save: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -199,6 +203,7 @@ impl Default for Queue {
             timezone: "Asia/Seoul".into(),
             done_kept: 50,
             open_kept: 300,
+            import_on_save: true,
         }
     }
 }

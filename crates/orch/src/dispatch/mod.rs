@@ -27,6 +27,7 @@
 mod launch;
 mod lock;
 mod msg;
+mod on_save;
 mod progress;
 mod reap;
 mod recover;
@@ -72,12 +73,21 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
         return Err(Error::Usage(format!("--workers must be between 1 and dispatcher.hard_cap ({cap})")));
     }
     let host = hostname();
+    let (tx, rx) = mpsc::channel();
+    // Watching starts before the lock is taken (and named in its file): a save made once
+    // the lock names this dispatcher is seen.
+    let saves = match opts.spawned_by {
+        SPAWNED_BY_DISPATCHER => on_save::watch(orch, tx.clone()).unwrap_or_else(|e| {
+            crate::console::eprint(&format!("orch: warning: QUEUE.md is not imported on save: {e}"));
+            None
+        }),
+        _ => None,
+    };
     let _lock = match opts.spawned_by {
         SPAWNED_BY_DISPATCHER => Some(lock::acquire(orch, &host)?),
         _ => None,
     };
     let began = Instant::now();
-    let (tx, rx) = mpsc::channel();
     let stop_threads = Arc::new(AtomicBool::new(false));
     wake::spawn_watcher(orch, tx.clone(), stop_threads.clone())?;
     let signals = wake::spawn_signal_listener(tx.clone())?;
@@ -103,6 +113,7 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
     runner::end_descendants();
     stop_threads.store(true, Ordering::Relaxed);
     signals.close();
+    drop(saves);
     orch.set_deferred(false);
     for w in orch.after_change() {
         crate::console::eprint(&format!("orch: warning: {w}"));
@@ -257,9 +268,12 @@ impl Dispatcher<'_> {
             if self.view_dirty && Instant::now() >= next_view {
                 next_view = Instant::now() + VIEW_EVERY;
                 self.view_dirty = false;
-                if let Ok(Some(w)) = self.orch.refresh_view() {
+                // A file left unimported is said once, not at every refresh.
+                let warning = self.orch.refresh_view().ok().flatten();
+                if let Some(w) = warning.as_ref().filter(|w| self.view_warning.as_ref() != Some(*w)) {
                     crate::console::eprint(&format!("orch: warning: {w}"));
                 }
+                self.view_warning = warning;
             }
             if self.orch.events_behind() && Instant::now() >= next_events {
                 next_events = Instant::now() + EVENTS_EVERY;
@@ -293,9 +307,13 @@ impl Dispatcher<'_> {
                         want_claim = true;
                     }
                     Msg::Changed => changed = true,
+                    Msg::Saved => self.save_waiting = true,
                     Msg::Signal(name) => self.begin_shutdown(name),
                 }
             }
+            // A save taken in may have added tasks (claimed now) or edited running ones
+            // (whose leases it ended).
+            changed |= self.take_save()?;
             if changed {
                 self.check_leases()?;
                 want_claim = true;

@@ -1,5 +1,5 @@
 //! The messages that wake the dispatcher's loop (from the launcher thread, the runner's
-//! reaper, the database watcher and the signal listener), and a started worker as the
+//! reaper, the database watcher, the view file's watcher and the signal listener), and a started worker as the
 //! launcher reports it.
 
 use crate::runner::{Group, SpawnError};
@@ -17,6 +17,8 @@ pub enum Msg {
         exit: Exit,
     },
     Changed,
+    /// The view file was saved (by a person, or by orch itself: `on_save` tells).
+    Saved,
     /// The name of the signal received (`SIGTERM`, …).
     Signal(&'static str),
 }

@@ -70,6 +70,10 @@ pub(super) struct Dispatcher<'a> {
     pub(super) draining: bool,
     pub(super) stopped_by: Option<&'static str>,
     pub(super) view_dirty: bool,
+    /// QUEUE.md was saved and is yet to be taken in (see `on_save`).
+    pub(super) save_waiting: bool,
+    /// The last warning a refresh of the view gave, said once while it stays the same.
+    pub(super) view_warning: Option<String>,
     pub(super) summary: Summary,
     pub(super) budget_announced: Option<jiff::civil::Date>,
 }
@@ -101,6 +105,8 @@ impl<'a> Dispatcher<'a> {
             draining: false,
             stopped_by: None,
             view_dirty: false,
+            save_waiting: false,
+            view_warning: None,
             summary: Summary::default(),
             budget_announced: None,
         }

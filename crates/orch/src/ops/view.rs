@@ -20,15 +20,32 @@ impl Orch {
         sync::import(&self.view, &im, file, force)
     }
 
+    /// QUEUE.md as a person saved it, taken in as `import` takes it while a dispatcher
+    /// runs (see [`sync::import_saved`]).
+    pub fn import_saved(&self) -> Result<sync::Saved> {
+        let im = Import { db: self.db.as_ref(), events: &self.events, policy: &self.policy, now: self.now() };
+        sync::import_saved(&self.view, &im)
+    }
+
     /// `export [FILE] [--all]`: writes the view to `file`, or to QUEUE.md; where, and
     /// warnings.
     pub fn export(&self, file: Option<&Path>, all: bool, force: bool) -> Result<(PathBuf, Vec<String>)> {
         sync::export(&self.view, self.db.as_ref(), self.now(), file, all, force)
     }
 
-    /// `check`: what QUEUE.md says that the database does not.
+    /// `check`: what QUEUE.md says that the database does not; first, when a save of it
+    /// was refused and the file is still as orch left it then, why.
     pub fn check(&self) -> Result<Vec<Drift>> {
-        sync::check(&self.view, self.db.as_ref())
+        let refused = sync::refusal(&self.view, self.db.as_ref())?;
+        let mut drift = sync::check(&self.view, self.db.as_ref())?;
+        let why = refused.unwrap_or_default().into_iter().map(|p| Drift {
+            line: None,
+            id: None,
+            what: format!("not imported: {p}"),
+            stale: false,
+        });
+        drift.splice(0..0, why);
+        Ok(drift)
     }
 
     /// The view file, if there is one.

@@ -50,6 +50,18 @@ pub(super) fn on_disk(path: &Path, text: &[u8]) -> Result<OnDisk> {
     Ok(OnDisk::Other { hash: format!("{:016x}", hasher.digest()), damaged })
 }
 
+/// The hash of the file's bytes (as [`super::hash`] gives it), `None` when there is no
+/// file: what it holds, to tell whether someone wrote it since.
+pub(super) fn fingerprint(path: &Path) -> Result<Option<String>> {
+    let mut block = vec![0u8; 256 * 1024];
+    let mut hasher = xxhash_rust::xxh3::Xxh3Default::new();
+    let read = each_block(path, &mut block, |read| {
+        hasher.update(read);
+        true
+    })?;
+    Ok(read.map(|_| format!("{:016x}", hasher.digest())))
+}
+
 /// Hands the file's blocks to `f` in order while it returns true; whether it always did
 /// (`None` when there is no file).
 fn each_block(path: &Path, block: &mut [u8], mut f: impl FnMut(&[u8]) -> bool) -> Result<Option<bool>> {
@@ -165,6 +177,34 @@ mod tests {
         assert_eq!(msg(b"ok\r\nab\xe4\xb8"), "QUEUE.md:2: not UTF-8 text (byte 3 of the line)");
         let owned = into_text(path, b"x\ny\xc0".to_vec()).unwrap_err().to_string();
         assert_eq!(owned, "QUEUE.md:2: not UTF-8 text (byte 2 of the line)");
+    }
+
+    #[test]
+    fn a_save_made_while_the_view_is_written_is_never_written_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("QUEUE.md");
+        std::fs::write(&path, "orch's view\n").unwrap();
+        let seen = fingerprint(&path).unwrap();
+        assert_eq!(seen.as_deref(), Some(super::super::hash(b"orch's view\n").as_str()));
+        // A person saves between the read and the rename: nothing is replaced.
+        let still = || {
+            std::fs::write(&path, "the person's save\n").unwrap();
+            Ok(fingerprint(&path)? == seen)
+        };
+        assert!(!crate::home::write_atomic_if(&path, b"a newer view\n", crate::home::Flush::Unsynced, still).unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "the person's save\n");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, ["QUEUE.md"], "the temporary file is removed");
+        // Left alone, it is replaced.
+        let seen = fingerprint(&path).unwrap();
+        assert!(
+            crate::home::write_atomic_if(&path, b"a newer view\n", crate::home::Flush::Unsynced, || Ok(fingerprint(
+                &path
+            )? == seen))
+            .unwrap()
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a newer view\n");
+        assert_eq!(fingerprint(&dir.path().join("none")).unwrap(), None);
     }
 
     #[test]

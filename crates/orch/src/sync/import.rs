@@ -40,7 +40,7 @@
 //! which versions, and the tasks not in hand at those are read.
 
 use super::edit::{Context, What, add_row, import_row};
-use super::{Snapshot, View, frame, hash, hidden, read_bytes, same_file, update_view, utf8};
+use super::{Snapshot, View, frame, hash, hidden, read_bytes, refused, same_file, update_view, utf8};
 use crate::error::{Error, Result};
 use crate::event_log::EventLog;
 use jiff::Timestamp;
@@ -79,6 +79,20 @@ pub struct Import<'a> {
 
 /// Imports `file` (QUEUE.md when `None`).
 pub fn import(v: &View, im: &Import<'_>, file: Option<&Path>, force: bool) -> Result<(ImportSummary, Vec<String>)> {
+    import_file(v, im, file, force, None)?.ok_or_else(|| Error::Io("the import was skipped".into()))
+}
+
+/// [`import`]. With `saved` (an import on save of QUEUE.md), the hash of the bytes read
+/// is put there, and a file that is missing, or that holds what orch last wrote or
+/// imported there, or what it left after refusing it (see `refused`), is orch's own and
+/// not imported: `None`.
+pub(super) fn import_file(
+    v: &View,
+    im: &Import<'_>,
+    file: Option<&Path>,
+    force: bool,
+    saved: Option<&mut Option<String>>,
+) -> Result<Option<(ImportSummary, Vec<String>)>> {
     let db = im.db;
     let view = v.file.clone();
     let path = match (file, &view) {
@@ -97,8 +111,25 @@ pub fn import(v: &View, im: &Import<'_>, file: Option<&Path>, force: bool) -> Re
     }
     let name = v.name(db)?;
     let lock = v.lock()?;
-    // A file that is not there is bad input (exit 2), like a file that is not a queue.
-    let bytes = read_bytes(&path)?.ok_or_else(|| Error::Usage(format!("{}: no such file", path.display())))?;
+    let on_save = saved.is_some();
+    let bytes = match read_bytes(&path)? {
+        None if on_save => return Ok(None),
+        // A file that is not there is bad input (exit 2), like a file that is not a queue.
+        None => return Err(Error::Usage(format!("{}: no such file", path.display()))),
+        Some(bytes) => bytes,
+    };
+    if let Some(read) = saved {
+        let h = hash(&bytes);
+        let orchs = orch_store::read(db, |tx| {
+            let wrote = tx.view_get(&name)?.and_then(|v| v.hash);
+            let left = refused::recorded(tx, &name)?.map(|r| r.hash);
+            Ok(wrote.as_ref() == Some(&h) || left.as_ref() == Some(&h))
+        })?;
+        *read = Some(h);
+        if orchs {
+            return Ok(None);
+        }
+    }
     let text = utf8(&path, &bytes)?;
     let shown = path.display().to_string();
     // The file is read while the view is: one is work for the processor, the other
@@ -111,6 +142,8 @@ pub fn import(v: &View, im: &Import<'_>, file: Option<&Path>, force: bool) -> Re
     let (mut doc, rows) = read.map_err(|diags| Error::Input { file: shown.clone(), diags })?;
     // The line of a bounded view after the table is the view's, never the frame's.
     hidden::strip(&mut doc);
+    // So is the block that says why an earlier save was not imported.
+    refused::strip(&mut doc);
     let (mut shown_rows, columns, hidden_now) = view_now?;
     let text_hash = is_view.then(|| hash(&bytes));
     let at: FxHashMap<&str, usize> = shown_rows.iter().enumerate().map(|(i, r)| (r.id(), i)).collect();
@@ -183,6 +216,9 @@ pub fn import(v: &View, im: &Import<'_>, file: Option<&Path>, force: bool) -> Re
         {
             tx.view_set_hash(&name, h)?;
         }
+        if is_view {
+            refused::forget(tx, &name)?;
+        }
         Ok(frame)
     });
     drop(at);
@@ -199,7 +235,7 @@ pub fn import(v: &View, im: &Import<'_>, file: Option<&Path>, force: bool) -> Re
     let Some(view) = view else {
         drop(lock);
         warnings.extend(flushed.err().map(|e| format!("events.jsonl not updated: {e}")));
-        return Ok((summary, warnings));
+        return Ok(Some((summary, warnings)));
     };
     // The view is rendered still under the lock, so no later change can be overwritten
     // by it: from the rows in hand when they are still what the database holds.
@@ -224,7 +260,7 @@ pub fn import(v: &View, im: &Import<'_>, file: Option<&Path>, force: bool) -> Re
         Ok(w) => warnings.extend(w),
         Err(e) => warnings.push(format!("view not updated: {e}")),
     }
-    Ok((summary, warnings))
+    Ok(Some((summary, warnings)))
 }
 
 /// The view after an import that changed tasks, read again in one transaction: which

@@ -27,16 +27,19 @@ mod file;
 mod frame;
 mod hidden;
 mod import;
+mod on_save;
 mod reformatted;
+mod refused;
 mod shown;
 
 pub use check::{Drift, check};
 use file::{OnDisk, on_disk};
 pub(crate) use file::{read_bytes, read_optional, utf8};
 pub use import::{Import, ImportSummary, import};
+pub use on_save::{Saved, import_saved, refusal};
 
 use crate::error::{Error, Result};
-use crate::home::{Flush, Home, write_atomic};
+use crate::home::{Flush, Home, write_atomic, write_atomic_if};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use orch_core::queue_md::{Document, RowOut, render_row};
@@ -256,8 +259,9 @@ fn marks_in(tx: &mut dyn Tx, view: &str, r: &Rendered) -> orch_store::Result<()>
 pub(crate) enum AfterCommit {
     /// The file shows the change already (or there is no file).
     Nothing,
-    /// Replace the file at this path with this text: its marks are in the commit.
-    Write(PathBuf, String),
+    /// Replace the file at this path with this text (its marks are in the commit), if
+    /// it still holds what it held then: no file, or the text of this hash.
+    Write(PathBuf, String, Option<String>),
     /// The view was not rendered there (a read-only view, a file with edits not
     /// imported, a file that could not be read): [`refresh`] it as after any change.
     Refresh,
@@ -275,19 +279,22 @@ pub(crate) fn render_in(v: &View, tx: &mut dyn Tx, view: &str) -> orch_store::Re
         return Ok(AfterCommit::Refresh);
     }
     let r = Snapshot::of(tx, v, view, false)?.render(&v.tz);
-    let write = match on_disk(&path, r.text.as_bytes()) {
-        Ok(OnDisk::Same) => false,
-        Ok(OnDisk::Missing) => true,
+    let seen = match on_disk(&path, r.text.as_bytes()) {
+        Ok(OnDisk::Same) => {
+            marks_in(tx, view, &r)?;
+            return Ok(AfterCommit::Nothing);
+        }
+        Ok(OnDisk::Missing) => None,
         Ok(OnDisk::Other { hash, .. }) => {
             if tx.view_get(view)?.and_then(|v| v.hash).as_deref() != Some(hash.as_str()) {
                 return Ok(AfterCommit::Refresh);
             }
-            true
+            Some(hash)
         }
         Err(_) => return Ok(AfterCommit::Refresh),
     };
     marks_in(tx, view, &r)?;
-    Ok(if write { AfterCommit::Write(path, r.text) } else { AfterCommit::Nothing })
+    Ok(AfterCommit::Write(path, r.text, seen))
 }
 
 impl AfterCommit {
@@ -295,7 +302,15 @@ impl AfterCommit {
     pub(crate) fn finish(self, v: &View, db: &dyn Backend, now: Timestamp, lock: ViewLock) -> Result<Option<String>> {
         match self {
             AfterCommit::Nothing => Ok(None),
-            AfterCommit::Write(path, text) => write_atomic(&path, text.as_bytes(), Flush::Unsynced).map(|()| None),
+            AfterCommit::Write(path, text, seen) => {
+                let still = || Ok(file::fingerprint(&path)? == seen);
+                if write_atomic_if(&path, text.as_bytes(), Flush::Unsynced, still)? {
+                    return Ok(None);
+                }
+                // A person saved the file meanwhile: judged anew, as any refresh does.
+                drop(lock);
+                refresh(v, db, now)
+            }
             AfterCommit::Refresh => {
                 drop(lock);
                 refresh(v, db, now)
@@ -318,6 +333,10 @@ pub fn refresh(v: &View, db: &dyn Backend, now: Timestamp) -> Result<Option<Stri
 /// Puts the rendered view `r` over the view file at `path` as [`refresh`] does; the
 /// caller holds the view lock and rendered `r` under it. A file that already holds
 /// exactly `r` is not written again.
+///
+/// A person's save never lands under the write: right before its rename the file is
+/// looked at again, and when it changed since it was read (an editor saved it) nothing
+/// is replaced and the file is judged anew ([`WRITE_TRIES`] times at most).
 pub(crate) fn update_view(
     v: &View,
     db: &dyn Backend,
@@ -326,29 +345,43 @@ pub(crate) fn update_view(
     path: &Path,
     r: &Rendered,
 ) -> Result<Option<String>> {
-    let mut warning = None;
-    match on_disk(path, r.text.as_bytes())? {
-        OnDisk::Same => {
-            if !r.marks.is_empty() {
-                record_marks(db, view, r)?;
+    for _ in 0..WRITE_TRIES {
+        let mut warning = None;
+        let seen = match on_disk(path, r.text.as_bytes())? {
+            OnDisk::Same => {
+                if !r.marks.is_empty() {
+                    record_marks(db, view, r)?;
+                }
+                return Ok(None);
             }
-            return Ok(None);
-        }
-        OnDisk::Other { damaged: true, .. } => warning = Some(damage_saved(v, now, path)?),
-        OnDisk::Other { hash, .. } if has_edits(v, db, view, path, &r.text, &hash)? => {
-            if !v.read_only {
-                return Ok(Some(format!(
-                    "{} has edits that are not imported; it was not rewritten (run `orch import`, or `orch export --force` to discard them)",
-                    path.display()
-                )));
+            OnDisk::Other { damaged: true, hash } => {
+                warning = Some(damage_saved(v, now, path)?);
+                Some(hash)
             }
-            warning = Some(drift_saved(v, now, path)?);
+            OnDisk::Other { hash, .. } if has_edits(v, db, view, path, &r.text, &hash)? => {
+                if !v.read_only {
+                    return Ok(Some(format!(
+                        "{} has edits that are not imported; it was not rewritten (run `orch import`, or `orch export --force` to discard them)",
+                        path.display()
+                    )));
+                }
+                warning = Some(drift_saved(v, now, path)?);
+                Some(hash)
+            }
+            OnDisk::Other { hash, .. } => Some(hash),
+            OnDisk::Missing => None,
+        };
+        // The record first: it is never behind the file (docs/DURABILITY.md).
+        record_marks(db, view, r)?;
+        if write_atomic_if(path, r.text.as_bytes(), Flush::Unsynced, || Ok(file::fingerprint(path)? == seen))? {
+            return Ok(warning);
         }
-        OnDisk::Other { .. } | OnDisk::Missing => {}
     }
-    write_view(db, view, path, r, true)?;
-    Ok(warning)
+    Ok(Some(format!("{} changed each time it was about to be written; it was left as it is", path.display())))
 }
+
+/// How many times a refresh judges the view file again when it changed under the write.
+const WRITE_TRIES: usize = 3;
 
 /// Whether the view file at `path`, whose text hashes to `current`, differs from what
 /// orch last wrote or imported there: a person edited it since. A file that differs

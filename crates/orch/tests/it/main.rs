@@ -24,6 +24,7 @@ mod formatting;
 mod gate;
 mod hand_edit;
 mod home;
+mod import_on_save;
 mod imports;
 mod layout;
 mod limits;
