@@ -84,7 +84,8 @@ sed -i \
     -e 's|^backoff = .*|backoff = ["1s", "2s", "4s"]|' \
     "$ORCH_HOME/orch.toml"
 
-say "soak: $MINUTES min, queue $DIR, binary $ORCH"
+TOTAL=${SOAK_SECONDS:-$((MINUTES * 60))} # SOAK_SECONDS: a short trial of the script itself
+say "soak: $((TOTAL / 60)) min $((TOTAL % 60)) s, queue $DIR, binary $ORCH"
 : >"$DIR/rss.tsv"
 : >"$DIR/cli_errors.log"
 DPID=
@@ -137,7 +138,6 @@ sample_rss() {
     [ -n "$rss" ] && printf '%s\t%s\t%s\t%s\n' "$SECONDS" "$DPID" "$((SECONDS - STARTED))" "$rss" >>"$DIR/rss.tsv"
 }
 
-TOTAL=${SOAK_SECONDS:-$((MINUTES * 60))} # SOAK_SECONDS: a short trial of the script itself
 END=$((SECONDS + TOTAL))
 CHAOS_END=$((SECONDS + TOTAL * 2 / 3))
 next_kill=$((SECONDS + ${SOAK_KILL_MIN:-20} + RANDOM % 100))
@@ -254,14 +254,22 @@ echo "  failure classes:  $(sql "SELECT group_concat(class || '=' || n, ' ') FRO
 echo "  events:           $(sql "SELECT count(*) FROM events") in the database, $(wc -l <"$ORCH_HOME/events.jsonl") in events.jsonl"
 wal=$(du -k "$ORCH_HOME/orch.db-wal" 2>/dev/null | cut -f1)
 echo "  database:         $(du -k "$ORCH_HOME/orch.db" | cut -f1) KiB (+ WAL ${wal:-0} KiB)"
+# RSS: samples taken in a dispatcher's first 30 s (still starting) are left out.
 awk -F'\t' '
-    NR == 1 {first = $4}
-    {last = $4; if ($4 > max) max = $4; n++
-     if (!($2 in f)) {f[$2] = $4; s[$2] = $1}; l[$2] = $4; e[$2] = $1; if ($4 > m[$2]) m[$2] = $4}
+    $3 < 30 {next}
+    {if (!n) first = $4; last = $4; if ($4 > max) max = $4; n++
+     if (!($2 in f)) {f[$2] = $4; s[$2] = $3; lo[$2] = $4}
+     l[$2] = $4; e[$2] = $3; if ($4 > m[$2]) m[$2] = $4; if ($4 < lo[$2]) lo[$2] = $4
+     age[$2, ++k[$2]] = $3; rss[$2, k[$2]] = $4}
     END {
         for (p in f) if (e[p] - s[p] >= best) {best = e[p] - s[p]; bp = p}
-        printf "  dispatcher RSS:   %d samples; first %d KiB, last %d KiB, max %d KiB\n", n, first, last, max
-        printf "  longest-lived:    pid %s over %d s: first %d KiB, last %d KiB, max %d KiB\n", bp, best, f[bp], l[bp], m[bp]
+        for (i = 1; i <= k[bp]; i++) {
+            h = (age[bp, i] - s[bp] < best / 2) ? 1 : 2
+            if (rss[bp, i] > hm[h]) hm[h] = rss[bp, i]
+        }
+        printf "  dispatcher RSS:   %d samples (past 30 s of age); first %d KiB, last %d KiB, max %d KiB\n", n, first, last, max
+        printf "  longest-lived:    pid %s over %d s: first %d KiB, last %d KiB, min %d KiB, max %d KiB;", bp, best, f[bp], l[bp], lo[bp], m[bp]
+        printf " max of its first half %d KiB, of its second half %d KiB\n", hm[1], hm[2]
     }' "$DIR/rss.tsv"
 echo "  queue folder:     $DIR"
 if [ "$FAILS" -eq 0 ]; then
