@@ -1,4 +1,4 @@
-//! Teams (DESIGN §7): the team template (a JSON file: title, goal, budget, one lead and
+//! Teams (docs/TEAMS.md): the team template (a JSON file: title, goal, budget, one lead and
 //! one to a few workers), its validation, and the text of the tasks a team becomes.
 //!
 //! Validation reads the JSON as a tree and reports every problem with the field it is
@@ -23,7 +23,7 @@ pub const EXTRA_HARD: &str = "budget_hard_tokens";
 /// The lead's role.
 pub const LEAD_ROLE: &str = "lead";
 
-/// The most workers a team may ever have (DESIGN §7): `team.hard_cap` may lower it,
+/// The most workers a team may ever have (docs/TEAMS.md): `team.hard_cap` may lower it,
 /// never raise it.
 pub const CAP: usize = 5;
 

@@ -1,6 +1,6 @@
 //! The one error type of the services and the one place that maps errors to exit codes
-//! (DESIGN §9): 1 unexpected, 2 bad usage or input, 3 drift or alert, 4 not found,
-//! 5 conflict. Each kind of refusal also has a stable snake_case code and an HTTP
+//! (docs/EXIT_CODES.md): 1 unexpected, 2 bad usage or input, 3 drift or alert, 4 not
+//! found, 5 conflict. Each kind of refusal also has a stable snake_case code and an HTTP
 //! status, so every front end (the command line, HTTP, MCP) reports it the same way;
 //! docs/API.md holds the table.
 

@@ -1,4 +1,4 @@
-//! The gate: what stands between a worker's exit 0 and DONE (DESIGN §6).
+//! The gate: what stands between a worker's exit 0 and DONE (docs/GATE.md).
 //!
 //! First the rules that need nobody: the compact report (at most 8 bullets and a Risks
 //! section — RETRY otherwise, the reason noted for the next attempt) and the token budget

@@ -1,4 +1,4 @@
-//! Teams in the queue (DESIGN §7): `team add` turns a validated template into worker
+//! Teams in the queue (docs/TEAMS.md): `team add` turns a validated template into worker
 //! tasks and a lead task that depends on them, all in one transaction (either every task
 //! exists or none); `status ID` reads a team back as a tree; and the gate settings of a
 //! task, which honour a budget the task carries (a team's `budget`).

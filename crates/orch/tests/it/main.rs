@@ -18,6 +18,7 @@ mod dispatch;
 mod dispatch_escape;
 mod dispatch_limits;
 mod dispatch_recovery;
+mod doc_commands;
 mod durability;
 mod escapes;
 mod formatting;

@@ -1,5 +1,6 @@
-//! The read and edit commands' side of the contract (DESIGN §9, §12, §13): exit codes of
-//! refusals, `--json` output of list/show/status, and a private `.orch/`.
+//! The read and edit commands' side of the contract (docs/EXIT_CODES.md,
+//! docs/CONTRACT.md): exit codes of refusals, `--json` output of list/show/status, and a
+//! private `.orch/`.
 
 use crate::common::{Project, SEED};
 use crate::db_state::{fingerprint, run_env};

@@ -1,4 +1,4 @@
-//! Teams through the real binary (DESIGN §7): `team add` and its template errors, the
+//! Teams through the real binary (docs/TEAMS.md): `team add` and its template errors, the
 //! workers running in parallel and the lead after them with their reports, a worker that
 //! fails for good blocking the lead until `retry` re-runs it alone, `status ID` as a
 //! tree; and the one-line front doors, `quick` and `chat`.
