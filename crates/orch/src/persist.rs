@@ -65,13 +65,7 @@ fn propagate(tx: &mut dyn Tx, before: Status, t: &Task) -> orch_store::Result<()
         return Ok(());
     }
     if t.status == Status::Pending {
-        for id in &t.depends_on {
-            if tx.task_get(id)?.is_some_and(|d| failed_for_good(&d)) {
-                let cmd = Command::Block { auth: Auth::Force, reason: format!("blocked_by:{id}") };
-                return step(tx, t, &cmd, t.updated_at);
-            }
-        }
-        return Ok(());
+        return added(tx, t).map(|_| ());
     }
     let failed = failed_for_good(t);
     if !failed && t.status != Status::Done {
@@ -97,6 +91,25 @@ fn propagate(tx: &mut dyn Tx, before: Status, t: &Task) -> orch_store::Result<()
         step(tx, &dep, &cmd, t.updated_at)?;
     }
     Ok(())
+}
+
+/// What follows for a PENDING task just written (a new one, or one put back): when a
+/// task it waits on has failed for good, it is blocked at once (`blocked_by:ID`), as
+/// [`propagate`] blocks the tasks waiting on a task when that fails. The task as it is
+/// now.
+pub(crate) fn added(tx: &mut dyn Tx, t: &Task) -> orch_store::Result<Task> {
+    if t.status != Status::Pending {
+        return Ok(t.clone());
+    }
+    for id in &t.depends_on {
+        if tx.task_get(id)?.is_some_and(|d| failed_for_good(&d)) {
+            let cmd = Command::Block { auth: Auth::Force, reason: format!("blocked_by:{id}") };
+            let change =
+                transition(t, &cmd, t.updated_at, &RetryPolicy::default()).map_err(orch_store::StoreError::abort)?;
+            return persist(tx, t, change, None);
+        }
+    }
+    Ok(t.clone())
 }
 
 /// Applies a follow-on command inside the same transaction.

@@ -3,7 +3,7 @@
 use super::late_report::keep_late_report;
 use super::{Orch, not_found};
 use crate::error::{Error, Result};
-use crate::persist::persist;
+use crate::persist::{added, persist};
 use jiff::Timestamp;
 use orch_core::event::{Event, kind};
 use orch_core::id::{MAX_ID_NUM, format_id, next_num};
@@ -82,7 +82,7 @@ impl Orch {
             e.to = Some(Status::Pending);
             e.msg = Some(t.task.clone());
             tx.event_insert(&e)?;
-            Ok((t, true))
+            Ok((added(tx, &t)?, true))
         })?;
         Ok((task, created, warnings))
     }

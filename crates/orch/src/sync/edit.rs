@@ -3,7 +3,7 @@
 //! view showed the line it was edited from), or a conflict. Every change is a transition persisted like any other (see `import`).
 
 use super::shown::{Shown, classify};
-use crate::persist::persist;
+use crate::persist::{added, persist};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use orch_core::event::{Event, kind};
@@ -118,7 +118,7 @@ pub(super) fn add_row(
     e.owner = t.owner.clone();
     e.msg = Some(format!("line {}", row.line));
     tx.event_insert(&e)?;
-    Ok((t, mark))
+    Ok((added(tx, &t)?, mark))
 }
 
 /// A person's edit of a row, `edited` being the task with it applied, as a transition

@@ -401,3 +401,25 @@ fn a_late_report_with_another_tasks_token_lands_on_neither_task() {
     assert_eq!(code, 5);
     assert_eq!(log_json(&p, &a)[0]["late_report"], "- not for b\n\nRisks: none\n");
 }
+
+/// A task added after a task it waits on failed for good is blocked at once, as the
+/// tasks already waiting were when it failed; it never waits PENDING forever.
+#[test]
+fn a_task_added_after_its_dependency_failed_for_good_is_blocked() {
+    let p = Project::init(Some(&crate::common::queue_of(1)));
+    p.ok(&["add", "waits early", "--depends-on", "ORCH-001"]);
+    p.ok(&["cancel", "ORCH-001"]);
+    p.ok(&["add", "waits late", "--depends-on", "ORCH-001"]);
+    for id in ["ORCH-002", "ORCH-003"] {
+        let t = p.json(&["show", id]);
+        assert_eq!(t["status"], "BLOCKED", "{t}");
+        assert!(t["notes"].as_str().unwrap().ends_with("blocked_by:ORCH-001"), "{t}");
+    }
+    assert!(p.queue_md().contains("| ORCH-003 | BLOCKED |"), "{}", p.queue_md());
+    // Released like the others when the dependency is done after all.
+    p.ok(&["retry", "ORCH-001"]);
+    let (id, token) = pick(&p, "w", &[]).unwrap();
+    assert_eq!(id, "ORCH-001");
+    p.ok(&["done", &id, "--lease", &token, "--force"]);
+    assert_eq!(p.json(&["show", "ORCH-003"])["status"], "PENDING");
+}
