@@ -99,6 +99,8 @@ enum Command {
     Quick(quick::QuickArgs),
     /// Chat-style operator commands: '!status', '!cancel ID why', '!replan ID why', '!retry ID', '!add …'.
     Chat(chat::ChatArgs),
+    /// A full-screen terminal view: the fleet, the queue, tasks; add, cancel, retry, replan, note.
+    Dashboard(crate::dashboard::DashboardArgs),
 }
 
 /// Runs the command line and returns the exit code.
@@ -163,5 +165,6 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Team(a) => team::run(&orch, a),
         Command::Quick(a) => quick::run(&orch, a),
         Command::Chat(a) => chat::run(&orch, a),
+        Command::Dashboard(a) => crate::dashboard::run(&orch, a),
     }
 }
