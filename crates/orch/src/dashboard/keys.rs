@@ -60,11 +60,9 @@ pub fn on_key(app: &mut App, orch: &Orch, key: KeyEvent) -> After {
         KeyCode::Char('c') if id.is_some() => ask(app, Prompt::Cancel(id.unwrap_or_default())),
         KeyCode::Char('R') if id.is_some() => ask(app, Prompt::Replan(id.unwrap_or_default())),
         KeyCode::Char('r') => match id {
-            Some(id) => answer(
-                app,
-                api::retry(orch, api::RetryRequest { id: id.clone() })
-                    .map(|c| format!("{} retried: now {}", c.task.id, c.task.status)),
-            ),
+            Some(id) => {
+                answer(app, api::retry(orch, api::RetryRequest { id: id.clone() }).map(|c| changed(&c, "retried")))
+            }
             None => After::Draw,
         },
         _ => After::Draw,
@@ -141,21 +139,18 @@ fn submit(app: &mut App, orch: &Orch, prompt: Prompt, text: String) -> After {
         }
         Prompt::Add => answer(
             app,
-            api::quick(orch, api::QuickRequest { text, dry_run: false }).map(|q| match q.added {
-                Some(t) => format!("{} added ({}): {}", t.id, t.priority, t.task),
-                None => "nothing added".into(),
+            api::quick(orch, api::QuickRequest { text, dry_run: false }).map(|q| {
+                let added = match &q.added {
+                    Some(t) => format!("{} added ({}): {}", t.id, t.priority, t.task),
+                    None => "nothing added".into(),
+                };
+                with_warnings(added, q.understood.warnings.iter().chain(&q.warnings))
             }),
         ),
-        Prompt::Note(id) => {
-            answer(app, api::note(orch, api::NoteRequest { id, text }).map(|c| format!("{} noted", c.task.id)))
-        }
+        Prompt::Note(id) => answer(app, api::note(orch, api::NoteRequest { id, text }).map(|c| changed(&c, "noted"))),
         Prompt::Cancel(id) => {
             let reason = Some(text).filter(|t| !t.trim().is_empty());
-            answer(
-                app,
-                api::cancel(orch, api::CancelRequest { id, reason })
-                    .map(|c| format!("{} cancelled: now {}", c.task.id, c.task.status)),
-            )
+            answer(app, api::cancel(orch, api::CancelRequest { id, reason }).map(|c| changed(&c, "cancelled")))
         }
         Prompt::Replan(id) => {
             let (first, reason) = text.trim().split_once(' ').unwrap_or((text.trim(), ""));
@@ -171,9 +166,26 @@ fn submit(app: &mut App, orch: &Orch, prompt: Prompt, text: String) -> After {
                 priority: Some(priority),
                 ..Default::default()
             };
-            answer(app, api::replan(orch, req).map(|c| format!("{} replanned: now {}", c.task.id, c.task.priority)))
+            answer(
+                app,
+                api::replan(orch, req)
+                    .map(|c| with_warnings(format!("{} replanned: now {}", c.task.id, c.task.priority), &c.warnings)),
+            )
         }
     }
+}
+
+/// `ID WHAT: now STATUS`, as the command line prints a change, with its warnings.
+fn changed(c: &api::Changed, what: &str) -> String {
+    with_warnings(format!("{} {what}: now {}", c.task.id, c.task.status), &c.warnings)
+}
+
+/// A message with the warnings of the steps after the change (the change stands).
+fn with_warnings<'a>(mut msg: String, warnings: impl IntoIterator<Item = &'a String>) -> String {
+    for w in warnings {
+        msg.push_str(&format!(" (warning: {w})"));
+    }
+    msg
 }
 
 /// Shows what an operation did, or why it was refused, in the status line.

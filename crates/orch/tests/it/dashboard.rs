@@ -210,3 +210,46 @@ fn a_cancel_from_the_dashboard_stops_the_workers_group_and_a_second_is_refused()
     d.signal(Signal::SIGTERM);
     assert_eq!(d.wait(secs(20)), Some(0));
 }
+
+#[test]
+fn retry_replan_note_search_and_filters_from_the_dashboard_go_through_the_same_operations() {
+    let p = Project::init(None);
+    p.ok(&["add", "stopped one"]);
+    p.ok(&["cancel", "ORCH-001"]);
+    let Some(t) = Tmux::start(&p, 120, 40, "\"$ORCH\" dashboard") else { return };
+    t.wait_for("the task", secs(20), |s| s.contains("ORCH-001  P1 BLOC"));
+    t.keys(&["r"]);
+    t.wait_for("the retry", secs(20), |s| s.contains("ORCH-001 retried: now PENDING"));
+    assert_eq!(p.json(&["show", "ORCH-001"])["status"], "PENDING");
+    t.keys(&["r"]);
+    t.wait_for("the retry refused", secs(20), |s| s.contains("refused (not_failed_or_blocked)"));
+    t.keys(&["R"]);
+    t.type_text("P0 customer waiting");
+    t.keys(&["Enter"]);
+    t.wait_for("the replan", secs(20), |s| s.contains("ORCH-001 replanned: now P0"));
+    let task = p.json(&["show", "ORCH-001"]);
+    assert_eq!(task["priority"], "P0");
+    assert!(task["notes"].as_str().unwrap().contains("replan:customer waiting"), "{task}");
+    // No reason: refused as `orch replan` refuses it.
+    let (code, _, err) = p.run(&["replan", "ORCH-001", "-p", "P2", "--reason", " "]);
+    assert_eq!(code, 2, "{err}");
+    t.keys(&["R"]);
+    t.type_text("P2");
+    t.keys(&["Enter"]);
+    t.wait_for("the replan refused", secs(20), |s| s.contains("refused (bad_usage): --reason must say why"));
+    t.keys(&["n"]);
+    t.type_text("메모 하나");
+    t.keys(&["Enter"]);
+    t.wait_for("the note", secs(20), |s| s.contains("ORCH-001 noted"));
+    assert!(p.json(&["show", "ORCH-001"])["notes"].as_str().unwrap().ends_with("메모 하나"));
+    t.keys(&["/"]);
+    t.type_text("없는 말");
+    t.keys(&["Enter"]);
+    t.wait_for("an empty search", secs(20), |s| s.contains("no task matches"));
+    t.keys(&["/", "Enter", "s", "s"]);
+    t.wait_for("the IN_PROGRESS filter", secs(20), |s| {
+        s.contains("Tasks IN_PROGRESS all") && s.contains("no task matches")
+    });
+    t.keys(&["s", "s", "s", "s"]);
+    t.wait_for("no filter again", secs(20), |s| s.contains("Tasks all all") && s.contains("ORCH-001  P0 PEND"));
+}
