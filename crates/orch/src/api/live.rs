@@ -18,18 +18,40 @@ use std::time::Duration;
 /// another process commits (SQLite: its data version moves; PostgreSQL: a notification).
 pub struct ChangeWatch {
     db: Box<dyn orch_store::Backend>,
+    notify: bool,
 }
+
+/// How often a watch on a store without notifications looks for a change. The store's
+/// own wait looks every few milliseconds, which a dispatcher needs to start work at once
+/// but a screen does not: looking 20 times a second keeps an idle dashboard's CPU low.
+const LOOK: Duration = Duration::from_millis(50);
 
 /// Opens a [`ChangeWatch`] on the queue's store.
 pub fn watch(orch: &Orch) -> Result<ChangeWatch> {
-    Ok(ChangeWatch { db: orch_store::open(orch.db_url())? })
+    let db = orch_store::open(orch.db_url())?;
+    let notify = db.capabilities().notify;
+    Ok(ChangeWatch { db, notify })
 }
 
 impl ChangeWatch {
     /// Blocks until the queue may have changed (`true`; a spurious one is allowed) or
-    /// `timeout` passes (`false`).
+    /// `timeout` passes (`false`). A change is seen within [`LOOK`] on a store that
+    /// polls, at once on one that notifies.
     pub fn wait(&self, timeout: Duration) -> Result<bool> {
-        Ok(self.db.wait_for_change(timeout)?)
+        if self.notify {
+            return Ok(self.db.wait_for_change(timeout)?);
+        }
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if self.db.wait_for_change(Duration::ZERO)? {
+                return Ok(true);
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Ok(false);
+            }
+            std::thread::sleep(LOOK.min(left));
+        }
     }
 }
 

@@ -35,7 +35,11 @@ pub fn on_key(app: &mut App, orch: &Orch, key: KeyEvent) -> After {
         After::Draw
     };
     match key.code {
-        KeyCode::Char('q') | KeyCode::Esc => After::Quit,
+        KeyCode::Char('q') => After::Quit,
+        KeyCode::Esc => {
+            app.message = None;
+            After::Draw
+        }
         KeyCode::Down | KeyCode::Char('j') => move_by(app, 1),
         KeyCode::Up | KeyCode::Char('k') => move_by(app, -1),
         KeyCode::PageDown => {

@@ -12,6 +12,7 @@
 //! commit by any process (a thread on `api::watch`, the dispatcher's own wake-up), or,
 //! only while something on screen moves with the clock (a lease held, a running task
 //! selected), a one-second tick that redraws elapsed times and reads the live output.
+//! SIGTERM, SIGHUP and SIGINT end it as `q` does, the terminal given back.
 
 mod app;
 mod draw;
@@ -42,6 +43,8 @@ enum Wake {
     Key(event::KeyEvent),
     Resized,
     Changed,
+    /// SIGTERM, SIGHUP or SIGINT: end as `q` does, giving the terminal back.
+    Signal,
 }
 
 /// The tick while something on screen moves with the clock.
@@ -70,6 +73,7 @@ pub fn run(orch: &Orch, _args: &DashboardArgs) -> Result<i32> {
             }
         }
     });
+    let keys = tx.clone();
     std::thread::spawn(move || {
         while let Ok(ev) = event::read() {
             let wake = match ev {
@@ -77,9 +81,21 @@ pub fn run(orch: &Orch, _args: &DashboardArgs) -> Result<i32> {
                 Event::Resize(..) => Wake::Resized,
                 _ => continue,
             };
-            if tx.send(wake).is_err() {
+            if keys.send(wake).is_err() {
                 return;
             }
+        }
+    });
+    let signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+        signal_hook::consts::SIGINT,
+    ]);
+    let mut signals = signals.map_err(|e| Error::Io(format!("signals: {e}")))?;
+    let stop = tx.clone();
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            let _ = stop.send(Wake::Signal);
         }
     });
     let mut app = App::new(app::Snapshot::empty());
@@ -111,6 +127,7 @@ pub fn run(orch: &Orch, _args: &DashboardArgs) -> Result<i32> {
             match w {
                 Wake::Changed => refresh = true,
                 Wake::Resized => {}
+                Wake::Signal => return Ok(0),
                 Wake::Key(k) => match keys::on_key(&mut app, orch, k) {
                     After::Quit => return Ok(0),
                     After::Refresh => refresh = true,

@@ -253,3 +253,21 @@ fn retry_replan_note_search_and_filters_from_the_dashboard_go_through_the_same_o
     t.keys(&["s", "s", "s", "s"]);
     t.wait_for("no filter again", secs(20), |s| s.contains("Tasks all all") && s.contains("ORCH-001  P0 PEND"));
 }
+
+#[test]
+fn sigterm_ends_the_dashboard_as_q_does_and_gives_the_terminal_back() {
+    let p = Project::init(None);
+    let Some(t) = Tmux::start(&p, 100, 30, "sh") else { return };
+    t.type_text("\"$ORCH\" dashboard; echo \"exited=$?\"");
+    t.keys(&["Enter"]);
+    t.wait_for("the dashboard", secs(20), |s| s.contains("Fleet: 0 running"));
+    let shell = t.tmux(&["display-message", "-p", "-t", "t", "#{pane_pid}"]);
+    let children = std::fs::read_to_string(format!("/proc/{}/task/{0}/children", shell.trim())).unwrap();
+    let pid: i32 = children.split_whitespace().next().expect("the dashboard's pid").parse().unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGTERM).unwrap();
+    t.wait_for("the shell back", secs(20), |s| s.contains("exited=0"));
+    assert_eq!(t.tmux(&["display-message", "-p", "-t", "t", "#{alternate_on}"]).trim(), "0");
+    t.type_text("stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo");
+    t.keys(&["Enter"]);
+    t.wait_for("a terminal in cooked mode, echoing", secs(20), |s| s.lines().any(|l| l.trim() == "icanon echo"));
+}
