@@ -35,7 +35,7 @@ pub fn watch(orch: &Orch) -> Result<ChangeWatch> {
 
 impl ChangeWatch {
     /// Blocks until the queue may have changed (`true`; a spurious one is allowed) or
-    /// `timeout` passes (`false`). A change is seen within [`LOOK`] on a store that
+    /// `timeout` passes (`false`). A change is seen within 50 ms on a store that
     /// polls, at once on one that notifies.
     pub fn wait(&self, timeout: Duration) -> Result<bool> {
         if self.notify {

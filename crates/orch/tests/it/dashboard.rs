@@ -110,10 +110,10 @@ fn queue_row(screen: &str, p: &str) -> Option<Vec<u64>> {
 }
 
 #[test]
-fn the_fleet_shows_a_running_task_its_elapsed_time_and_the_counts_status_gives_also_at_80_by_24() {
+fn the_fleet_shows_a_running_task_its_elapsed_time_live_output_and_the_counts_status_gives_also_at_80_by_24() {
     let p = Project::init(None);
     p.set_config("workers", "1");
-    worker(&p, "echo $$ >> pids\nexec sleep 60\n", &[]);
+    worker(&p, "echo $$ >> pids\necho live output from the worker\necho a warning >&2\nexec sleep 60\n", &[]);
     p.ok(&["add", "long job", "-p", "P0"]);
     p.ok(&["add", "next one", "-p", "P1"]);
     p.ok(&["add", "later", "-p", "P2"]);
@@ -129,6 +129,8 @@ fn the_fleet_shows_a_running_task_its_elapsed_time_and_the_counts_status_gives_a
     let first = elapsed(&row);
     assert!(first.as_deref().is_some_and(|e| e.ends_with('s')), "{row}");
     t.wait_for("the elapsed time moving", secs(20), |s| fleet_row(s, "ORCH-001").map(elapsed) != Some(first.clone()));
+    // The selected task (the first in pick order) shows its run's live output.
+    t.wait_for("the live output", secs(20), |s| s.contains("live output from the worker") && s.contains("a warning"));
     // The counts by priority are those of `status --json`.
     let status = p.json(&["status"]);
     let expected = |pri: &str| -> Vec<u64> {
