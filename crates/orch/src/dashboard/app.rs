@@ -110,6 +110,10 @@ pub struct App {
     pub offset: u64,
     /// The selected row of the page.
     pub selected: usize,
+    /// The next read keeps the selected task selected wherever it moved (a commit);
+    /// cleared when the operator moved the page or changed the filters, so that the row
+    /// `selected` is taken.
+    pub keep_task: bool,
     /// How many rows of the list fit on screen (set by each draw).
     pub page_rows: u64,
     pub pane_scroll: u16,
@@ -128,6 +132,7 @@ impl App {
             search: String::new(),
             offset: 0,
             selected: 0,
+            keep_task: true,
             page_rows: 10,
             pane_scroll: 0,
             input: None,
@@ -144,7 +149,8 @@ impl App {
     /// Reads everything again; on an error the last snapshot stays and the error shows
     /// in the status line.
     pub fn refresh(&mut self, orch: &Orch) {
-        let keep = self.selected_id().map(str::to_string);
+        let keep = self.selected_id().filter(|_| self.keep_task).map(str::to_string);
+        self.keep_task = true;
         match self.load(orch, keep.as_deref()) {
             Ok(snap) => {
                 self.snap = snap;

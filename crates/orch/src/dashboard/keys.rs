@@ -84,6 +84,7 @@ fn next_of<T: Copy + PartialEq>(all: &[T], now: Option<T>) -> Option<T> {
 fn from_top(app: &mut App) -> After {
     app.offset = 0;
     app.selected = 0;
+    app.keep_task = false;
     app.pane_scroll = 0;
     After::Refresh
 }
@@ -97,6 +98,7 @@ fn move_by(app: &mut App, by: i64) -> After {
             app.selected += 1;
         } else if app.snap.more {
             app.offset += 1;
+            app.keep_task = false;
         } else {
             return After::Draw;
         }
@@ -104,6 +106,7 @@ fn move_by(app: &mut App, by: i64) -> After {
         app.selected -= 1;
     } else if app.offset > 0 {
         app.offset -= 1;
+        app.keep_task = false;
     } else {
         return After::Draw;
     }

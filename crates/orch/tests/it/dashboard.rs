@@ -5,7 +5,7 @@
 //! and a refused cancel go through the same operations as the command line; the panel
 //! survives a resize to 80×24; `q` gives the terminal back.
 
-use crate::common::{ORCH_BIN, Project, alive, wait_until};
+use crate::common::{ORCH_BIN, Project, alive, queue_of, wait_until};
 use crate::dispatch::{STUBBORN, pids, worker};
 use nix::sys::signal::Signal;
 use std::process::{Command, Output};
@@ -245,6 +245,12 @@ fn retry_replan_note_search_and_filters_from_the_dashboard_go_through_the_same_o
     t.wait_for("the note", secs(20), |s| s.contains("ORCH-001 noted"));
     assert!(p.json(&["show", "ORCH-001"])["notes"].as_str().unwrap().ends_with("메모 하나"));
     t.keys(&["/"]);
+    t.type_text("STOPPED");
+    t.keys(&["Enter"]);
+    t.wait_for("a search by text, any case", secs(20), |s| {
+        s.contains("Tasks all all /STOPPED") && s.contains("ORCH-001  P0")
+    });
+    t.keys(&["/"]);
     t.type_text("없는 말");
     t.keys(&["Enter"]);
     t.wait_for("an empty search", secs(20), |s| s.contains("no task matches"));
@@ -272,4 +278,21 @@ fn sigterm_ends_the_dashboard_as_q_does_and_gives_the_terminal_back() {
     t.type_text("stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo");
     t.keys(&["Enter"]);
     t.wait_for("a terminal in cooked mode, echoing", secs(20), |s| s.lines().any(|l| l.trim() == "icanon echo"));
+}
+
+#[test]
+fn moving_past_the_end_of_the_page_moves_the_page_at_80_by_24() {
+    let p = Project::init(Some(&queue_of(30)));
+    let Some(t) = Tmux::start(&p, 80, 24, "\"$ORCH\" dashboard") else { return };
+    t.wait_for("the list", secs(20), |s| s.contains("┌ ORCH-001 "));
+    for _ in 0..12 {
+        t.keys(&["j"]);
+    }
+    let screen = t.wait_for("the 13th task selected", secs(20), |s| s.contains("┌ ORCH-013 "));
+    assert!(!screen.contains("│ORCH-001 "), "the page moved on:\n{screen}");
+    assert!(screen.contains("│ORCH-013 "), "{screen}");
+    for _ in 0..12 {
+        t.keys(&["k"]);
+    }
+    t.wait_for("back at the top", secs(20), |s| s.contains("┌ ORCH-001 ") && s.contains("│ORCH-001 "));
 }
