@@ -14,7 +14,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 /// The keys, as the bottom line shows them.
-pub const HELP: &str = "q quit  ↑↓ select  a add  c cancel  r retry  R priority  n note  / search  s p filter";
+pub const HELP: &str = "q quit ↑↓ move  a add  c cancel  r retry  R replan  n note  / search  s p filter";
 
 /// Draws the frame `age` seconds after the snapshot was read; records how many list
 /// rows fit in `app.page_rows`.

@@ -162,7 +162,7 @@ fn the_whole_frame_fits_80_by_24() {
     assert_eq!(lines[12], "│ORCH-001  P0 RUN  배포 스크립트 … ││IN_PROGRESS  P0  attempt 2/4              │");
     assert_eq!(lines[13], "│ORCH-002  P0 PEND 릴리즈 노트 작성││task: 배포 스크립트 점검                  │");
     assert_eq!(lines[14], "│ORCH-003  P1 FAIL a plain English…││criteria: 스크립트가 통과한다             │");
-    assert!(lines[23].starts_with("q quit  ↑↓ select  a add  c cancel"), "{}", lines[23]);
+    assert_eq!(lines[23], "q quit ↑↓ move  a add  c cancel  r retry  R replan  n note  / search  s p filter");
     for (i, l) in lines.iter().enumerate() {
         assert_eq!(l.width(), 80, "line {i} is {} columns wide: {l}", l.width());
     }
