@@ -254,3 +254,13 @@ fn korean_text_is_cut_and_padded_by_its_width() {
     assert_eq!(cell("릴리즈 노트", 6).width(), 6);
     assert_eq!(fit("a\u{1b}[2Jb", 20), "a\\x1b[2Jb");
 }
+
+#[test]
+fn a_tiny_terminal_draws_without_a_panic() {
+    for (w, h) in [(1, 1), (10, 5), (30, 8), (45, 12), (79, 23)] {
+        let mut app = App::new(snapshot());
+        app.input = Some(super::app::Input { prompt: super::app::Prompt::Search, text: "긴 검색어".repeat(20) });
+        let (lines, _) = screen(&mut app, w, h, colour());
+        assert_eq!(lines.len(), usize::from(h));
+    }
+}
