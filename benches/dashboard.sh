@@ -24,7 +24,8 @@ if ! command -v tmux >/dev/null; then apt-get install -y tmux >/dev/null; fi
 . "$(dirname "$0")/lib.sh"
 
 SOCK="orch-bench-dashboard-$$"
-trap 'tmux -L "$SOCK" kill-server 2>/dev/null || true; bench_cleanup' EXIT
+SOCK_PATH="${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK"
+trap 'tmux -L "$SOCK" kill-server 2>/dev/null || true; rm -f "$SOCK_PATH"; bench_cleanup' EXIT
 
 cd "$WORK"
 "$ORCH" init >/dev/null

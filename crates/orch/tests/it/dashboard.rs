@@ -86,8 +86,16 @@ impl Tmux {
 }
 
 impl Drop for Tmux {
+    /// Kills the server and removes its socket file, which tmux leaves behind.
     fn drop(&mut self) {
+        let path = Command::new("tmux").args(["-L", &self.socket, "display-message", "-p", "#{socket_path}"]).output();
         let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).output();
+        if let Ok(out) = path {
+            let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            if !path.is_empty() {
+                let _ = std::fs::remove_file(path);
+            }
+        }
     }
 }
 
