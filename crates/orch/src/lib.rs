@@ -6,7 +6,8 @@
 //!
 //! From the top down; a module uses only the ones below it (docs/ARCHITECTURE.md):
 //!
-//! - [`cli`] — the command line: parse, one [`api`] call, print.
+//! - [`cli`] — the command line: parse, one [`api`] call, print; [`dashboard`] — the
+//!   terminal dashboard, a front end through [`api`] too.
 //! - [`api`] — the operations API every front end calls: typed requests and results,
 //!   and [`error`], one error type with a stable code per refusal.
 //! - [`ops`] — `Orch`, an open queue, and its operations (one transaction each);
@@ -22,6 +23,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod console;
+pub mod dashboard;
 pub mod dispatch;
 pub mod error;
 pub mod event_log;

@@ -14,7 +14,8 @@
 //! Layout: `tasks.rs` the operator's changes (add, note, cancel, replan, retry),
 //! `quick.rs` quick-add and `chat.rs` chat commands, `worker.rs` the worker's side (pick,
 //! heartbeat, done, fail, watchdog), `read.rs` reading tasks (list, show, status, log),
-//! `observe.rs` KPIs, the fleet, retention and review, `sync.rs` QUEUE.md
+//! `observe.rs` KPIs, the fleet, retention and review, `live.rs` what a live front end
+//! watches (changes, a run's output, a search), `sync.rs` QUEUE.md
 //! (import, export, check), `team.rs` teams, `input.rs` the checks of plain input (ids,
 //! text, due times, leases).
 //!
@@ -24,6 +25,7 @@
 
 mod chat;
 mod input;
+mod live;
 mod observe;
 mod quick;
 mod read;
@@ -36,6 +38,7 @@ pub use crate::ops::json::{RunView, TaskView};
 pub use crate::ops::{Fleet, Holder, Options, Orch, PruneReport, StatusSummary, TreeNode};
 pub use chat::{ChatAnswer, ChatRequest, chat};
 pub use input::parse_due;
+pub use live::{ChangeWatch, FindRequest, Found, Tail, TailRequest, find, tail, watch};
 pub use observe::{KpiRequest, PruneRequest, ReviewRequest, Reviewed, kpi, prune, review, workers};
 pub use quick::{QuickAdded, QuickRequest, Understood, quick};
 pub use read::{

@@ -202,6 +202,11 @@ enum Command {
     Completions(generate::CompletionsArgs),
     /// Print the man page orch.1, or write one page per command with --dir.
     Man(generate::ManArgs),
+    /// A full-screen terminal view: the fleet, the queue, tasks; add, cancel, retry, replan, note.
+    #[command(after_help = "Examples:
+  orch dashboard
+  NO_COLOR=1 orch dashboard")]
+    Dashboard(crate::dashboard::DashboardArgs),
 }
 
 /// The command tree the command line parses with, its help ending with the exit codes:
@@ -295,5 +300,6 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Team(a) => team::run(&orch, a),
         Command::Quick(a) => quick::run(&orch, a),
         Command::Chat(a) => chat::run(&orch, a),
+        Command::Dashboard(a) => crate::dashboard::run(&orch, a),
     }
 }

@@ -76,6 +76,9 @@ fn arrows_point_inward_services_never_reach_out_to_front_ends_or_the_dispatcher(
         if !rel.starts_with("cli/") && rel != "main.rs" && rel != "lib.rs" {
             assert!(!text.contains("crate::cli"), "src/{rel} uses the command line: arrows point inward");
         }
+        if !rel.starts_with("dashboard/") && rel != "cli/mod.rs" && rel != "lib.rs" {
+            assert!(!text.contains("crate::dashboard"), "src/{rel} uses the dashboard: arrows point inward");
+        }
         if rel.starts_with("ops/") || rel.starts_with("gate/") {
             assert!(!text.contains("crate::dispatch"), "src/{rel} uses the dispatcher, which sits above it");
         }
@@ -86,26 +89,38 @@ fn arrows_point_inward_services_never_reach_out_to_front_ends_or_the_dispatcher(
     }
 }
 
-/// The command line reaches the services only through `api`, so every front end does
-/// and refuses exactly what the others do: no file of `cli/` names `ops::` or another
-/// service, or calls a method of the open queue (`orch.…`). The exceptions are the
-/// long-running commands and those that make or move a queue (api/mod.rs says why).
+/// The front ends — the command line and the dashboard — reach the services only
+/// through `api`, so every front end does and refuses exactly what the others do: no
+/// file of `cli/` or `dashboard/` names `ops::` or another service, or calls a method
+/// of the open queue (`orch.…`). The exceptions are the long-running commands and those
+/// that make or move a queue (api/mod.rs says why).
 #[test]
 fn the_command_line_reaches_the_services_only_through_the_api() {
-    const EXCEPTIONS: [&str; 4] = ["cli/run.rs", "cli/events.rs", "cli/init.rs", "cli/migrate.rs"];
+    front_end_reaches_the_services_only_through_the_api(
+        "cli/",
+        &["cli/run.rs", "cli/events.rs", "cli/init.rs", "cli/migrate.rs"],
+    );
+}
+
+#[test]
+fn the_dashboard_reaches_the_services_only_through_the_api() {
+    front_end_reaches_the_services_only_through_the_api("dashboard/", &[]);
+}
+
+fn front_end_reaches_the_services_only_through_the_api(dir: &str, exceptions: &[&str]) {
     const SERVICES: [&str; 6] =
         ["ops::", "crate::sync", "crate::dispatch", "crate::event_log", "crate::gate", "orch_store::"];
     let files: Vec<(String, String)> =
-        crate_files("orch").into_iter().filter(|(rel, _)| rel.starts_with("cli/")).collect();
-    assert!(files.len() > EXCEPTIONS.len(), "no command files found");
+        crate_files("orch").into_iter().filter(|(rel, _)| rel.starts_with(dir)).collect();
+    assert!(files.len() > exceptions.len(), "no files found in src/{dir}");
     for (rel, text) in files {
-        if EXCEPTIONS.contains(&rel.as_str()) {
+        if exceptions.contains(&rel.as_str()) {
             continue;
         }
         for (i, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or("");
             for s in SERVICES {
-                assert!(!code.contains(s), "src/{rel}:{}: `{s}`: the command line goes through api::", i + 1);
+                assert!(!code.contains(s), "src/{rel}:{}: `{s}`: a front end goes through api::", i + 1);
             }
             let calls_orch = code.match_indices("orch.").any(|(at, _)| {
                 let before = code[..at].chars().next_back();

@@ -13,6 +13,7 @@ mod conformance;
 mod conformance_contract;
 mod conformance_tx;
 mod conformance_view;
+mod dashboard;
 mod db_state;
 mod dispatch;
 mod dispatch_escape;
