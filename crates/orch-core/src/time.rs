@@ -288,6 +288,7 @@ mod tests {
         let files = [
             ("time.rs", include_str!("time.rs")),
             ("quick.rs", include_str!("quick.rs")),
+            ("when.rs", include_str!("when.rs")),
             ("policy.rs", include_str!("policy.rs")),
         ];
         for (name, text) in files {

@@ -35,7 +35,7 @@ mod worker;
 pub use crate::ops::json::{RunView, TaskView};
 pub use crate::ops::{Fleet, Holder, Options, Orch, PruneReport, StatusSummary, TreeNode};
 pub use chat::{ChatAnswer, ChatRequest, chat};
-pub use input::parse_due;
+pub use input::{parse_due, parse_time_arg};
 pub use observe::{KpiRequest, PruneRequest, ReviewRequest, Reviewed, kpi, prune, review, workers};
 pub use quick::{QuickAdded, QuickRequest, Understood, quick};
 pub use read::{

@@ -37,5 +37,6 @@ mod retention;
 mod stale_property;
 mod stale_view;
 mod team;
+mod time_input;
 mod view;
 mod view_bounded;
