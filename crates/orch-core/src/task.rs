@@ -194,6 +194,41 @@ impl Task {
     }
 }
 
+/// The three kinds of FAILED, which people must tell apart: waiting for a retry at a
+/// time, out of attempts, or failed for good (a permanent failure: no retry however many
+/// attempts are left). A FAILED task with no retry time whose attempts are spent is
+/// counted out of attempts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailedKind {
+    RetryAt(Timestamp),
+    Exhausted,
+    Permanent,
+}
+
+impl FailedKind {
+    /// The kind of a task in `status`; `None` unless it is FAILED.
+    pub fn of(status: Status, retry_at: Option<Timestamp>, attempts: u32, max_attempts: u32) -> Option<FailedKind> {
+        if status != Status::Failed {
+            return None;
+        }
+        Some(match retry_at {
+            Some(at) => FailedKind::RetryAt(at),
+            None if attempts >= max_attempts => FailedKind::Exhausted,
+            None => FailedKind::Permanent,
+        })
+    }
+
+    /// How `list`, `show` and QUEUE.md say it: `retry in 2s (2026-03-10 15:32:05)`,
+    /// `retries exhausted`, `permanent, not retried`.
+    pub fn describe(self, now: Timestamp, tz: &jiff::tz::TimeZone) -> String {
+        match self {
+            FailedKind::RetryAt(at) => format!("retry {}", crate::time::format_next(at, now, tz)),
+            FailedKind::Exhausted => "retries exhausted".to_string(),
+            FailedKind::Permanent => "permanent, not retried".to_string(),
+        }
+    }
+}
+
 /// Appends a note the way the seed does: `old / new`. Notes are never overwritten.
 pub fn append_note(notes: &mut Option<String>, text: &str) {
     let text = text.trim();
@@ -212,6 +247,21 @@ pub fn append_note(notes: &mut Option<String>, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_three_kinds_of_failed_are_told_apart() {
+        let now: Timestamp = "2026-03-10T06:30:00Z".parse().unwrap();
+        let soon: Timestamp = "2026-03-10T06:30:02Z".parse().unwrap();
+        let tz = jiff::tz::TimeZone::get("Asia/Seoul").unwrap();
+        let said = |k: Option<FailedKind>| k.map(|k| k.describe(now, &tz));
+        assert_eq!(
+            said(FailedKind::of(Status::Failed, Some(soon), 1, 3)).unwrap(),
+            "retry in 2s (2026-03-10 15:30:02)"
+        );
+        assert_eq!(FailedKind::of(Status::Failed, None, 3, 3), Some(FailedKind::Exhausted));
+        assert_eq!(FailedKind::of(Status::Failed, None, 1, 3), Some(FailedKind::Permanent));
+        assert_eq!(FailedKind::of(Status::Blocked, None, 3, 3), None);
+    }
 
     #[test]
     fn statuses_round_trip_and_unknown_is_named() {

@@ -100,7 +100,7 @@ fn a_timeout_leaves_no_process_of_the_group_alive() {
     p.ok(&["add", "hangs and ignores SIGTERM"]);
     let began = Instant::now();
     let out = p.ok(&["run", "--until-idle"]);
-    assert!(out.contains("ORCH-001 failed (timeout): retry at"), "the recorded reason is shown: {out}");
+    assert!(out.contains("ORCH-001 failed (timeout): retry in"), "the recorded reason is shown: {out}");
     assert!(began.elapsed() < secs(30));
     let pids = pids(&p);
     assert_eq!(pids.len(), 4, "worker, child, grandchild, second child: {pids:?}");

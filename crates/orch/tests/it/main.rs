@@ -18,6 +18,7 @@ mod escapes;
 mod gate;
 mod hand_edit;
 mod home;
+mod human_output;
 mod imports;
 mod layout;
 mod limits;
