@@ -20,6 +20,7 @@ mod hand_edit;
 mod home;
 mod human_output;
 mod imports;
+mod init_options;
 mod layout;
 mod limits;
 mod list_cli;
