@@ -27,6 +27,7 @@
 mod launch;
 mod lock;
 mod msg;
+mod program;
 mod progress;
 mod reap;
 mod recover;
@@ -71,18 +72,24 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
     if opts.workers == 0 || opts.workers > cap {
         return Err(Error::Usage(format!("--workers must be between 1 and dispatcher.hard_cap ({cap})")));
     }
+    let command = opts.command.clone().unwrap_or_else(|| orch.config().worker.command.clone());
+    let key = match &opts.command {
+        Some(_) => "the command after `--`".to_string(),
+        None => format!("worker.command in {}", orch.home().config_path().display()),
+    };
     let host = hostname();
     let _lock = match opts.spawned_by {
         SPAWNED_BY_DISPATCHER => Some(lock::acquire(orch, &host)?),
         _ => None,
     };
+    // After the lock: a second dispatcher is told so first, whatever its command.
+    program::check(&command, &key, std::env::var_os("PATH").as_deref(), orch.home().root())?;
     let began = Instant::now();
     let (tx, rx) = mpsc::channel();
     let stop_threads = Arc::new(AtomicBool::new(false));
     wake::spawn_watcher(orch, tx.clone(), stop_threads.clone())?;
     let signals = wake::spawn_signal_listener(tx.clone())?;
     orch.set_deferred(true);
-    let command = opts.command.clone().unwrap_or_else(|| orch.config().worker.command.clone());
     let (launches, jobs) = mpsc::channel();
     let (mut d, result) = std::thread::scope(|scope| {
         let started = tx.clone();

@@ -148,7 +148,8 @@ fn where_a_long_worker_runs_and_its_claim_event_are_written_soon_after_it_starts
 #[test]
 fn a_worker_that_cannot_start_is_a_transient_failure_and_its_slot_goes_on() {
     let p = Project::init(None);
-    p.set_config("command", r#"["no-such-program-for-orch"]"#);
+    // A program named by a placeholder passes the check at start and fails to spawn.
+    p.set_config("command", r#"["no-such-program-{id}"]"#);
     for t in ["a", "b", "c"] {
         p.ok(&["add", t]);
     }
@@ -158,7 +159,7 @@ fn a_worker_that_cannot_start_is_a_transient_failure_and_its_slot_goes_on() {
         assert_eq!((t["status"].as_str(), t["attempts"].as_u64()), (Some("FAILED"), Some(1)), "{id}: {out}");
         assert!(t["retry_at"].is_string(), "a transient failure is retried: {t}");
         let reason = p.json(&["log", id])[0]["reason"].as_str().unwrap().to_string();
-        assert!(reason.starts_with("spawn_failed:no-such-program-for-orch"), "{reason}");
+        assert!(reason.starts_with(&format!("spawn_failed:no-such-program-{id}")), "{reason}");
     }
     assert_eq!(out.matches("failed (spawn_failed:").count(), 3, "{out}");
 }

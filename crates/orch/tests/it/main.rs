@@ -42,3 +42,4 @@ mod team;
 mod time_input;
 mod view;
 mod view_bounded;
+mod worker_program;
