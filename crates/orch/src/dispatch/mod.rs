@@ -31,6 +31,7 @@ mod program;
 mod progress;
 mod reap;
 mod recover;
+mod retry_wait;
 mod slots;
 mod state;
 #[cfg(test)]
@@ -39,7 +40,7 @@ mod take_turn;
 mod wake;
 
 pub use progress::Counts;
-pub use state::{RunOptions, Summary};
+pub use state::{LeftRetry, RunOptions, Summary};
 
 use crate::error::{Error, Result};
 use crate::ops::{Orch, Outcome, RunRef};
@@ -244,6 +245,9 @@ impl Dispatcher<'_> {
             }
             let claim = want_claim && !self.draining;
             if claim || self.turn_due(now) {
+                if claim {
+                    self.claim_tried = self.orch.now();
+                }
                 let nothing = self.turn(claim)?;
                 if claim {
                     idle = nothing;
@@ -258,7 +262,10 @@ impl Dispatcher<'_> {
             // A run that ended before its start was heard of still has its start to come
             // (the launcher always says): it is recorded and shown before the loop ends.
             let quiet = self.slots.is_empty() && self.ended.is_empty() && self.early_exits.is_empty();
-            if quiet && (self.draining || self.limit_reached() || (self.opts.until_idle && idle)) {
+            if quiet && (self.draining || self.limit_reached()) {
+                return Ok(());
+            }
+            if quiet && self.opts.until_idle && idle && self.idle_ends()? {
                 return Ok(());
             }
             if self.view_dirty && Instant::now() >= next_view {

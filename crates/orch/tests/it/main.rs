@@ -40,6 +40,7 @@ mod stale_property;
 mod stale_view;
 mod team;
 mod time_input;
+mod until_idle;
 mod view;
 mod view_bounded;
 mod worker_program;
