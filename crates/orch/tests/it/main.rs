@@ -15,6 +15,7 @@ mod dispatch_limits;
 mod dispatch_recovery;
 mod durability;
 mod escapes;
+mod examples;
 mod gate;
 mod hand_edit;
 mod home;
