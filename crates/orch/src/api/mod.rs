@@ -56,3 +56,8 @@ pub use worker::{
 pub fn time_zone(orch: &Orch) -> &jiff::tz::TimeZone {
     orch.tz()
 }
+
+/// The queue's clock: what "now" is for the times a front end shows (`in 2s`).
+pub fn now(orch: &Orch) -> jiff::Timestamp {
+    orch.now()
+}

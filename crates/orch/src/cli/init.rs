@@ -1,4 +1,5 @@
-//! `orch init`: create `.orch/` with its config, prompt template and database, and import
+//! `orch init [--prefix ID] [--timezone ZONE]`: create `.orch/` with its config (the
+//! prefix and zone given, checked first), prompt template and database, and import
 //! QUEUE.md when one is there. A bad QUEUE.md is refused before anything is created; so
 //! is any QUEUE.md when the view is read-only output (`ORCH_QUEUE_MD_READ_ONLY`), which
 //! init would otherwise have to write over. `init` is the one command that creates a

@@ -82,7 +82,7 @@ pub fn list(orch: &Orch, a: &ListArgs) -> Result<i32> {
         ["ID", "STATUS", "PRI", "DUE", "ATTEMPTS", "DEPENDS_ON", "TASK", "OWNER"].map(String::from).to_vec();
     let mut head: Vec<Vec<String>> = vec![header];
     let mut widths: Option<Vec<usize>> = None;
-    let (now, tz) = (orch.now(), api::time_zone(orch));
+    let (now, tz) = (api::now(orch), api::time_zone(orch));
     api::list(orch, req, &mut |t| {
         let owner = t.owner_session.as_deref().unwrap_or("-");
         let deps = if t.depends_on.is_empty() { "-".to_string() } else { t.depends_on.join(",") };
@@ -149,7 +149,7 @@ fn print_shown(orch: &Orch, shown: &api::Shown, json: bool) -> Result<i32> {
     let tz = api::time_zone(orch);
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     print(&format!("id:               {}", t.id));
-    print(&format!("status:           {}", status_cell(t, orch.now(), tz)));
+    print(&format!("status:           {}", status_cell(t, api::now(orch), tz)));
     print(&format!("priority:         {}", t.priority));
     print(&format!("task:             {}", t.task));
     print(&format!("success_criteria: {}", opt(&t.success_criteria)));
@@ -168,7 +168,7 @@ fn print_shown(orch: &Orch, shown: &api::Shown, json: bool) -> Result<i32> {
         print(&format!("idempotency_key:  {k}"));
     }
     if let Some(l) = &t.lease {
-        print(&format!("lease expires:    {}", format_from_now(l.expires_at, orch.now(), tz)));
+        print(&format!("lease expires:    {}", format_from_now(l.expires_at, api::now(orch), tz)));
     }
     let usage = orch_core::outcome::Usage {
         input_tokens: shown.input_tokens,

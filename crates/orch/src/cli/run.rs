@@ -56,7 +56,7 @@ pub fn run(orch: &Orch, a: &RunArgs) -> Result<i32> {
         crate::console::eprint(&format!("orch: stopped by {sig}; running tasks were put back"));
     }
     if !a.json && !s.left_retries.is_empty() {
-        let (now, tz) = (orch.now(), orch.tz());
+        let (now, tz) = (crate::api::now(orch), crate::api::time_zone(orch));
         let left: Vec<String> = s
             .left_retries
             .iter()
