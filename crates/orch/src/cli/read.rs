@@ -122,7 +122,7 @@ pub fn list(orch: &Orch, a: &ListArgs) -> Result<i32> {
 /// (`FAILED: retry in 2s (…)`, `FAILED: retries exhausted`, `FAILED: permanent, not
 /// retried`).
 fn status_cell(t: &api::TaskView, now: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
-    match FailedKind::of(t.status, t.retry_at, t.attempts, t.max_attempts) {
+    match FailedKind::of_parts(t.status, t.retry_at, t.attempts, t.max_attempts, t.notes.as_deref()) {
         Some(kind) => format!("{}: {}", t.status, kind.describe(now, tz)),
         None => t.status.to_string(),
     }

@@ -64,6 +64,12 @@ fn list_has_a_header_and_due_attempts_and_dependencies_and_tells_the_three_faile
     assert!(row("ORCH-002").contains("FAILED: permanent, not retried"), "{text}");
     assert!(row("ORCH-004").contains("PENDING") && row("ORCH-004").contains("ORCH-001"), "{text}");
     assert!(row("ORCH-003").contains("FAILED: retries exhausted") && row("ORCH-003").contains("1/1"), "{text}");
+    // QUEUE.md's notes tell them apart too: a retry to come has neither word.
+    let md = p.queue_md();
+    let md_row = |id: &str| md.lines().find(|l| l.starts_with(&format!("| {id} "))).unwrap_or_else(|| panic!("{md}"));
+    assert!(md_row("ORCH-002").contains("exit_code:64 / no_retry:permanent"), "{md}");
+    assert!(md_row("ORCH-003").contains("exit_code:1 / retry_exhausted"), "{md}");
+    assert!(!md_row("ORCH-001").contains("retry_exhausted") && !md_row("ORCH-001").contains("no_retry"), "{md}");
     for (id, kind) in [
         ("ORCH-001", "FAILED: retry in "),
         ("ORCH-002", "FAILED: permanent"),
