@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # Runs orch on a sample queue with a sample worker: embedded SQLite, no agent, offline.
 # Usage: bash examples/demo.sh   (leaves the demo folder in place and prints its path)
+# The binary is the one cargo says it built, wherever CARGO_TARGET_DIR (or a
+# .cargo/config.toml) puts it; ORCH_DEMO_PROFILE picks the build profile (release).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml" --bin orch
-orch="$repo/target/release/orch"
+profile="${ORCH_DEMO_PROFILE:-release}"
+# Cargo names each file it built on a JSON line: the executable of the bin target `orch`.
+orch="$(cargo build --profile "$profile" --quiet --message-format=json --manifest-path "$repo/Cargo.toml" --bin orch |
+  grep '"target":{[^}]*"name":"orch"' | grep -o '"executable":"[^"]*"' | tail -n 1 | cut -d'"' -f4)"
+if [ -z "$orch" ] || [ ! -x "$orch" ]; then
+  echo "demo: cargo built no orch executable I can find (profile $profile)" >&2
+  exit 1
+fi
 demo="$(mktemp -d "${TMPDIR:-/tmp}/orch-demo.XXXXXX")"
+trap 'status=$?; [ "$status" -eq 0 ] || echo "demo: failed (exit $status); its folder is $demo" >&2' EXIT
 cp "$repo/examples/demo/QUEUE.md" "$repo/examples/demo/worker.sh" "$demo/"
 cd "$demo"
 

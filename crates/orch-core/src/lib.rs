@@ -16,7 +16,8 @@
 //!   tasks and back, merging an edited row), [`task_text`] (what a field may hold),
 //!   [`escape`] (terminal controls made visible).
 //! - Input people type: [`quick`] (one-line add), [`chat`] (`!status`, `!cancel …`),
-//!   [`time`] (durations and due times with their limits), [`id`] (`PREFIX-NNN`).
+//!   [`time`] (durations and due times with their limits), [`when`] (the one reader of
+//!   a time a person types: `--due`, `due:`), [`id`] (`PREFIX-NNN`).
 //! - The rest: [`kpi`] (KPI arithmetic and alerts), [`team`] (the team template),
 //!   [`template`] (`{placeholder}` rendering for argv and prompts).
 //!
@@ -40,3 +41,4 @@ pub mod task_text;
 pub mod team;
 pub mod template;
 pub mod time;
+pub mod when;

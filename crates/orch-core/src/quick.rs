@@ -3,10 +3,11 @@
 //! Words with a meaning are taken out; the rest, in order, is the task text:
 //! - `p0` / `p1` / `p2` (any case): the priority; another `p` and number (`p3`) is
 //!   refused with the list of priorities (`orch add` takes such a word as text);
-//! - `due:…`: `due:2026-12-01 18:00`, `due:2026-12-01`, `due:+3h` (any duration),
-//!   `due:today|tomorrow [HH:MM]`, Korean `due:오늘|내일|모레 [HH:MM]`, a time alone
-//!   `due:18:00` (the next such time), and `18시` / `18시30분` for `HH:MM`;
-//!   a quoted value also works (`due:"2026-12-01 18:00"`);
+//! - `due:…`: any time [`crate::when`] reads, the same forms as `add --due`:
+//!   `due:2026-12-01 18:00`, `due:2026-12-01`, `due:+3h`, `due:tomorrow 9am`,
+//!   `due:내일 18:00`, `due:오늘 오후 3시`, `due:18:00` (the next such time); the words
+//!   of a time phrase after `due:` go with it, and a quoted value also works
+//!   (`due:"2026-12-01 18:00"`);
 //! - `criteria:"…"` (or `criteria:word`): the success criteria;
 //! - `#name`: the resource key (tasks sharing one never run at once). The name starts
 //!   with a letter (any script: `#db`, `#배포`), so `fix issue #123` stays text.
@@ -18,12 +19,12 @@
 //! Pure: `now` and the time zone come from the caller.
 
 use crate::task::Priority;
+use crate::when;
 use jiff::Timestamp;
-use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 
 /// The time of a due day given without one.
-pub const DEFAULT_DUE_TIME: (i8, i8) = (18, 0);
+pub const DEFAULT_DUE_TIME: (i8, i8) = when::DEFAULT_TIME;
 
 /// What one line of text says.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -75,15 +76,13 @@ pub fn parse(line: &str, now: Timestamp, tz: &TimeZone) -> Result<Quick, QuickEr
                 value = words[i].text.clone();
                 i += 1;
             }
-            // `due:내일 18:00`: a day followed by a time takes the time too.
-            if !w.quoted && i < words.len() && is_day(&value) && time_parts(&words[i].text).is_some() {
+            // `due:내일 18:00`, `due:오늘 오후 3시`: the words of a time phrase go together.
+            while !w.quoted && i < words.len() && !words[i].quoted && when::continues(&value, &words[i].text) {
                 value = format!("{value} {}", words[i].text);
                 i += 1;
             }
             let due = parse_due(&value, now, tz)?;
-            if due < now {
-                q.warnings.push(format!("due time `{value}` is in the past"));
-            }
+            q.warnings.extend(when::past_warning(&value, due, now, tz));
             q.due_at = Some(due);
         } else if let Some(value) = strip_key(&w.text, "criteria:") {
             if q.criteria.is_some() {
@@ -173,101 +172,10 @@ fn split(line: &str) -> Result<Vec<Word>, QuickError> {
     Ok(words)
 }
 
-/// Days after today named by a word, in the display time zone.
-fn relative_day(word: &str) -> Option<i64> {
-    match word.to_lowercase().as_str() {
-        "today" | "오늘" => Some(0),
-        "tomorrow" | "내일" => Some(1),
-        "모레" => Some(2),
-        _ => None,
-    }
-}
-
-/// `YYYY-MM-DD`.
-fn parse_date(s: &str) -> Option<Date> {
-    let ok_shape = s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-';
-    if !ok_shape {
-        return None;
-    }
-    s.parse::<Date>().ok()
-}
-
-fn is_day(s: &str) -> bool {
-    relative_day(s).is_some() || parse_date(s).is_some()
-}
-
-/// `18:00`, `9:30`, `18시`, `18시30분` by their shape: (hour, minute), not yet checked.
-fn time_parts(s: &str) -> Option<(i8, i8)> {
-    let (h, m, colon) = if let Some((h, m)) = s.split_once(':') {
-        (h, m, true)
-    } else if let Some(h) = s.strip_suffix('시') {
-        (h, "0", false)
-    } else if let Some((h, m)) = s.strip_suffix('분').and_then(|r| r.split_once('시')) {
-        (h, m, false)
-    } else {
-        return None;
-    };
-    let digits = |t: &str| !t.is_empty() && t.len() <= 2 && t.bytes().all(|b| b.is_ascii_digit());
-    if !digits(h) || !digits(m) || (colon && m.len() != 2) {
-        return None;
-    }
-    Some((h.parse().ok()?, m.parse().ok()?))
-}
-
-/// A time of day, checked.
-fn parse_time(s: &str) -> Option<Time> {
-    time_parts(s).and_then(|(h, m)| Time::new(h, m, 0, 0).ok())
-}
-
-/// A due value as `parse` accepts it (see the module's documentation).
+/// A due value as `parse` accepts it: any form [`when::parse_when`] reads.
 pub fn parse_due(value: &str, now: Timestamp, tz: &TimeZone) -> Result<Timestamp, QuickError> {
     let value = value.trim();
-    let bad = |why: &str| {
-        QuickError(format!(
-            "due:{value}: {why} (examples: due:2026-12-01 18:00, due:+3h, due:tomorrow 18:00, due:내일 18:00)"
-        ))
-    };
-    if let Some(rel) = value.strip_prefix('+') {
-        let d = crate::time::parse_duration_at_most(rel, jiff::SignedDuration::MAX).map_err(|e| bad(&e))?;
-        return crate::time::due_after(now, d).map_err(|e| bad(&e));
-    }
-    if let Ok(ts) = value.parse::<Timestamp>() {
-        return crate::time::check_due(ts).map_err(|e| bad(&e));
-    }
-    let today = tz.to_datetime(now).date();
-    let mut parts = value.split_whitespace();
-    let first = parts.next().ok_or_else(|| bad("empty"))?;
-    let second = parts.next();
-    if parts.next().is_some() {
-        return Err(bad("too many words"));
-    }
-    let (date, time) = if let Some(n) = relative_day(first) {
-        let date = today.checked_add(jiff::Span::new().days(n)).map_err(|e| bad(&e.to_string()))?;
-        (date, second)
-    } else if let Some(date) = parse_date(first) {
-        (date, second)
-    } else if let (Some(t), None) = (parse_time(first), second) {
-        // A time alone: the next time the clock shows it.
-        let at = at_local(today, t, tz).map_err(|e| bad(&e))?;
-        if at > now {
-            return Ok(at);
-        }
-        return at_local(today.tomorrow().map_err(|e| bad(&e.to_string()))?, t, tz).map_err(|e| bad(&e));
-    } else {
-        return Err(bad("not a date, a day word or +DURATION"));
-    };
-    let time = match time {
-        None => Time::constant(DEFAULT_DUE_TIME.0, DEFAULT_DUE_TIME.1, 0, 0),
-        Some(t) => parse_time(t).ok_or_else(|| bad(&format!("`{t}` is not a time (HH:MM)")))?,
-    };
-    at_local(date, time, tz).map_err(|e| bad(&e))
-}
-
-/// The instant a wall-clock date and time name in `tz` (a gap takes the later side),
-/// when it is a due time orch keeps.
-fn at_local(date: Date, time: Time, tz: &TimeZone) -> Result<Timestamp, String> {
-    let at = tz.to_ambiguous_timestamp(date.to_datetime(time)).compatible().map_err(|e| e.to_string())?;
-    crate::time::check_due(at)
+    when::parse_when(value, now, tz).map_err(|why| QuickError(format!("due:{value}: {why} ({})", when::EXAMPLES)))
 }
 
 #[cfg(test)]

@@ -446,6 +446,8 @@ fn fail(
     t.lease = None;
     append_note(&mut t.notes, reason);
     if class == FailureClass::Permanent {
+        // Said in the notes, as `retry_exhausted` is, so QUEUE.md tells the kinds apart.
+        append_note(&mut t.notes, crate::task::PERMANENT_NOTE);
         t.retry_at = None;
         return;
     }

@@ -193,6 +193,7 @@ fn permanent_failure_waits_for_an_operator() {
     };
     let t = transition(&t, &fail, now(), &RetryPolicy::default()).unwrap().task;
     assert_eq!((t.status, t.retry_at), (Status::Failed, None));
+    assert!(t.notes.as_deref().unwrap().ends_with("bad input / no_retry:permanent"), "{:?}", t.notes);
     let t = transition(&t, &Command::Retry, now(), &RetryPolicy::default()).unwrap().task;
     assert_eq!((t.status, t.attempts), (Status::Pending, 0));
 }

@@ -194,6 +194,57 @@ impl Task {
     }
 }
 
+/// The note a permanent failure adds (`state::transition`), as `retry_exhausted` ends
+/// the notes of a task out of attempts: QUEUE.md's notes tell the kinds of FAILED apart.
+pub const PERMANENT_NOTE: &str = "no_retry:permanent";
+
+/// The three kinds of FAILED, which people must tell apart: waiting for a retry at a
+/// time, out of attempts, or failed for good (a permanent failure: no retry however many
+/// attempts are left). A FAILED task with no retry time is permanent when its notes end
+/// with [`PERMANENT_NOTE`] or attempts are left, else out of attempts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailedKind {
+    RetryAt(Timestamp),
+    Exhausted,
+    Permanent,
+}
+
+impl FailedKind {
+    /// The kind of a task in `status`; `None` unless it is FAILED.
+    pub fn of(task: &Task) -> Option<FailedKind> {
+        Self::of_parts(task.status, task.retry_at, task.attempts, task.max_attempts, task.notes.as_deref())
+    }
+
+    /// [`FailedKind::of`] from the fields a view of a task carries.
+    pub fn of_parts(
+        status: Status,
+        retry_at: Option<Timestamp>,
+        attempts: u32,
+        max_attempts: u32,
+        notes: Option<&str>,
+    ) -> Option<FailedKind> {
+        if status != Status::Failed {
+            return None;
+        }
+        let permanent = notes.is_some_and(|n| n.trim_end().ends_with(PERMANENT_NOTE));
+        Some(match retry_at {
+            Some(at) => FailedKind::RetryAt(at),
+            None if attempts >= max_attempts && !permanent => FailedKind::Exhausted,
+            None => FailedKind::Permanent,
+        })
+    }
+
+    /// How `list`, `show` and QUEUE.md say it: `retry in 2s (2026-03-10 15:32:05)`,
+    /// `retries exhausted`, `permanent, not retried`.
+    pub fn describe(self, now: Timestamp, tz: &jiff::tz::TimeZone) -> String {
+        match self {
+            FailedKind::RetryAt(at) => format!("retry {}", crate::time::format_next(at, now, tz)),
+            FailedKind::Exhausted => "retries exhausted".to_string(),
+            FailedKind::Permanent => "permanent, not retried".to_string(),
+        }
+    }
+}
+
 /// Appends a note the way the seed does: `old / new`. Notes are never overwritten.
 pub fn append_note(notes: &mut Option<String>, text: &str) {
     let text = text.trim();
@@ -212,6 +263,24 @@ pub fn append_note(notes: &mut Option<String>, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_three_kinds_of_failed_are_told_apart() {
+        let now: Timestamp = "2026-03-10T06:30:00Z".parse().unwrap();
+        let soon: Timestamp = "2026-03-10T06:30:02Z".parse().unwrap();
+        let tz = jiff::tz::TimeZone::get("Asia/Seoul").unwrap();
+        let said = |k: Option<FailedKind>| k.map(|k| k.describe(now, &tz));
+        let kind = |status, retry_at, attempts, notes| FailedKind::of_parts(status, retry_at, attempts, 3, notes);
+        assert_eq!(said(kind(Status::Failed, Some(soon), 1, None)).unwrap(), "retry in 2s (2026-03-10 15:30:02)");
+        let exhausted = Some("exit_code:1 / retry_exhausted");
+        assert_eq!(kind(Status::Failed, None, 3, exhausted), Some(FailedKind::Exhausted));
+        assert_eq!(kind(Status::Failed, None, 1, Some("bad / no_retry:permanent")), Some(FailedKind::Permanent));
+        assert_eq!(kind(Status::Failed, None, 3, Some("bad / no_retry:permanent")), Some(FailedKind::Permanent));
+        assert_eq!(kind(Status::Blocked, None, 3, None), None);
+        let mut t = Task::new("ORCH-001".into(), "x".into(), Priority::P1, 3, now);
+        t.status = Status::Failed;
+        assert_eq!(FailedKind::of(&t), Some(FailedKind::Permanent), "attempts left, no retry time");
+    }
 
     #[test]
     fn statuses_round_trip_and_unknown_is_named() {

@@ -65,6 +65,59 @@ pub fn format_display_time(ts: Timestamp, tz: &TimeZone) -> String {
     out
 }
 
+/// Formats an instant as `YYYY-MM-DD HH:MM:SS` in `tz`: event lines, and times near
+/// enough that the seconds matter.
+pub fn format_display_seconds(ts: Timestamp, tz: &TimeZone) -> String {
+    let mut out = format_display_time(ts, tz);
+    out.push(':');
+    push_digits(&mut out, tz.to_datetime(ts).second().into(), 2);
+    out
+}
+
+/// An instant as people need it, seen from `now`, in `tz`: within the hour with its
+/// seconds and how far it is (`in 2s (2026-03-10 15:32:05)`, `2026-03-10 15:20:00 (10m
+/// ago)`), within the day with minutes (`in 3h 5m (2026-03-10 18:35)`), further off
+/// as [`format_display_time`]. Every human-readable time of a retry or a lease goes
+/// through here, so none is shown in UTC or rounded to a minute that has not come yet.
+pub fn format_from_now(at: Timestamp, now: Timestamp, tz: &TimeZone) -> String {
+    let d = at.duration_since(now);
+    let abs = d.abs();
+    let ahead = !d.is_negative();
+    let dur = |d: SignedDuration| format_duration(d);
+    if abs < SignedDuration::from_hours(1) {
+        let shown = format_display_seconds(at, tz);
+        return if ahead { format!("in {} ({shown})", dur(abs)) } else { format!("{shown} ({} ago)", dur(abs)) };
+    }
+    let shown = format_display_time(at, tz);
+    if abs < SignedDuration::from_hours(24) {
+        let minutes = SignedDuration::from_secs(abs.as_secs() / 60 * 60);
+        return if ahead {
+            format!("in {} ({shown})", dur(minutes))
+        } else {
+            format!("{shown} ({} ago)", dur(minutes))
+        };
+    }
+    shown
+}
+
+/// When something scheduled happens next (a retry): `now` once its time has come, else
+/// as [`format_from_now`] (`in 2s (2026-03-10 15:32:05)`).
+pub fn format_next(at: Timestamp, now: Timestamp, tz: &TimeZone) -> String {
+    if at <= now {
+        return "now".to_string();
+    }
+    format_from_now(at, now, tz)
+}
+
+/// A run's length as the dispatcher's progress line and `log` show it: tenths of a
+/// second under a minute (`2.4s`), else [`format_duration`] (`1h 2m 5s`).
+pub fn format_elapsed(d: SignedDuration) -> String {
+    if d.abs() < SignedDuration::from_secs(60) {
+        return format!("{:.1}s", d.as_secs_f64());
+    }
+    format_duration(d)
+}
+
 /// Writes `n` (not negative) zero-padded to `width` digits.
 fn push_digits(out: &mut String, n: i16, width: u32) {
     for p in (0..width).rev() {
@@ -288,6 +341,7 @@ mod tests {
         let files = [
             ("time.rs", include_str!("time.rs")),
             ("quick.rs", include_str!("quick.rs")),
+            ("when.rs", include_str!("when.rs")),
             ("policy.rs", include_str!("policy.rs")),
         ];
         for (name, text) in files {
@@ -301,6 +355,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn times_from_now_are_as_precise_as_they_need_to_be_in_the_zone_given() {
+        let now: Timestamp = "2026-03-10T06:30:00Z".parse().unwrap();
+        let at = |s: &str| -> Timestamp { s.parse().unwrap() };
+        assert_eq!(format_display_seconds(at("2026-03-10T06:32:05Z"), &seoul()), "2026-03-10 15:32:05");
+        assert_eq!(format_from_now(at("2026-03-10T06:30:02Z"), now, &seoul()), "in 2s (2026-03-10 15:30:02)");
+        assert_eq!(format_from_now(now, now, &seoul()), "in 0s (2026-03-10 15:30:00)");
+        assert_eq!(format_from_now(at("2026-03-10T06:20:00Z"), now, &seoul()), "2026-03-10 15:20:00 (10m ago)");
+        assert_eq!(format_from_now(at("2026-03-10T09:35:30Z"), now, &seoul()), "in 3h 5m (2026-03-10 18:35)");
+        assert_eq!(format_from_now(at("2026-03-10T06:32:05Z"), now, &TimeZone::UTC), "in 2m 5s (2026-03-10 06:32:05)");
+        assert_eq!(format_from_now(at("2026-03-12T06:30:00Z"), now, &seoul()), "2026-03-12 15:30");
+        assert_eq!(format_next(at("2026-03-10T06:20:00Z"), now, &seoul()), "now");
+        assert_eq!(format_next(at("2026-03-10T06:30:02Z"), now, &seoul()), "in 2s (2026-03-10 15:30:02)");
+        assert_eq!(format_elapsed(SignedDuration::from_millis(2_449)), "2.4s");
+        assert_eq!(format_elapsed(SignedDuration::from_secs(3_725)), "1h 2m 5s");
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! The checks of plain input every operation shares: task ids, text a task field can
-//! hold, due times (`YYYY-MM-DD HH:MM` in the display time zone, RFC 3339, `+DURATION`;
-//! the years 1 to 9999) and lease lengths ([`crate::config::MIN_LEASE`] to
+//! hold, due times (every form `orch_core::when` reads; the years 1 to 9999) and lease lengths ([`crate::config::MIN_LEASE`] to
 //! [`crate::config::MAX_LEASE`]). A value past its limit is bad usage (exit 2), never a
 //! panic: a test reads this file for `unwrap`, `expect` and `panic!`.
 
@@ -38,10 +37,19 @@ pub(super) fn required_text(what: &str, s: &str, empty: &str) -> Result<String> 
     text.ok_or_else(|| Error::Usage(empty.to_string()))
 }
 
-/// Parses a due time as the CLI accepts it: `YYYY-MM-DD HH:MM` in the display time
-/// zone, RFC 3339, or `+DURATION` from now; `-` or `none` is no due time (and clears it
-/// in `replan`). Every form must land in the years 1 to 9999. An empty value is refused:
-/// it is more often an unset variable than a wish to clear the due time.
+/// A point in time as every command reads it (`flag` names the option in the
+/// refusal): any form `orch_core::when` reads — `YYYY-MM-DD [HH:MM]` in the display time
+/// zone, RFC 3339, `+DURATION`, `today`/`tomorrow`/`내일`/`모레` with a time, `9am`,
+/// `오후 3시` — in the years 1 to 9999. `--due` reads through here; so shall any later
+/// option that takes a time.
+pub fn parse_time_arg(orch: &Orch, flag: &str, s: &str) -> Result<Timestamp> {
+    orch_core::when::parse_when(s, orch.now(), orch.tz())
+        .map_err(|e| Error::Usage(format!("{flag} `{}`: {e} ({})", s.trim(), orch_core::when::EXAMPLES)))
+}
+
+/// Parses a due time as [`parse_time_arg`] does; `-` or `none` is no due time (and
+/// clears it in `replan`). An empty value is refused: it is more often an unset variable
+/// than a wish to clear the due time.
 pub fn parse_due(orch: &Orch, s: &str) -> Result<Option<Timestamp>> {
     let s = s.trim();
     if s.is_empty() {
@@ -50,18 +58,17 @@ pub fn parse_due(orch: &Orch, s: &str) -> Result<Option<Timestamp>> {
     if s == "-" || s == "none" {
         return Ok(None);
     }
-    let usage = |e: String| Error::Usage(format!("--due: {e}"));
-    if let Some(rel) = s.strip_prefix('+') {
-        let d = orch_core::time::parse_duration_at_most(rel, SignedDuration::MAX).map_err(usage)?;
-        return orch_core::time::due_after(orch.now(), d).map(Some).map_err(usage);
+    parse_time_arg(orch, "--due", s).map(Some)
+}
+
+/// The due time `given` (as typed) names, with the warning every command gives when it
+/// is in the past (the time is kept).
+pub(super) fn due_with_warning(orch: &Orch, given: &str, warnings: &mut Vec<String>) -> Result<Option<Timestamp>> {
+    let due = parse_due(orch, given)?;
+    if let Some(at) = due {
+        warnings.extend(orch_core::when::past_warning(given, at, orch.now(), orch.tz()));
     }
-    if let Ok(t) = s.parse::<Timestamp>() {
-        return orch_core::time::check_due(t).map(Some).map_err(usage);
-    }
-    orch_core::time::parse_display_time(s, orch.tz())
-        .and_then(orch_core::time::check_due)
-        .map(Some)
-        .map_err(|e| Error::Usage(format!("--due: {e} (or RFC 3339, or +DURATION)")))
+    Ok(due)
 }
 
 /// A lease length, or the configured one (`dispatcher.lease`) when none is given;

@@ -37,7 +37,7 @@ mod worker;
 pub use crate::ops::json::{RunView, TaskView};
 pub use crate::ops::{Fleet, Holder, Options, Orch, PruneReport, StatusSummary, TreeNode};
 pub use chat::{ChatAnswer, ChatRequest, chat};
-pub use input::parse_due;
+pub use input::{parse_due, parse_time_arg};
 pub use live::{ChangeWatch, FindRequest, Found, Tail, TailRequest, find, tail, watch};
 pub use observe::{KpiRequest, PruneRequest, ReviewRequest, Reviewed, kpi, prune, review, workers};
 pub use quick::{QuickAdded, QuickRequest, Understood, quick};
@@ -58,4 +58,9 @@ pub use worker::{
 /// The time zone times are shown in (`display.time_zone`).
 pub fn time_zone(orch: &Orch) -> &jiff::tz::TimeZone {
     orch.tz()
+}
+
+/// The queue's clock: what "now" is for the times a front end shows (`in 2s`).
+pub fn now(orch: &Orch) -> jiff::Timestamp {
+    orch.now()
 }

@@ -1,7 +1,7 @@
 //! The operator's changes to tasks: add, note, cancel, replan, retry. Each checks its
 //! request, builds the core's command and applies it in one transaction.
 
-use super::input::{parse_due, required_text, task_id};
+use super::input::{due_with_warning, required_text, task_id};
 use crate::error::{Error, Result};
 use crate::ops::json::TaskView;
 use crate::ops::{NewTask, Orch};
@@ -62,18 +62,21 @@ pub fn add(orch: &Orch, req: AddRequest) -> Result<Added> {
             depends_on.push(d.to_string());
         }
     }
+    let mut due_warnings = Vec::new();
+    let due_at = req.due.as_deref().map(|d| due_with_warning(orch, d, &mut due_warnings)).transpose()?.flatten();
     let new = NewTask {
         task: req.task,
         priority: req.priority,
         success_criteria: req.criteria,
-        due_at: req.due.as_deref().map(|d| parse_due(orch, d)).transpose()?.flatten(),
+        due_at,
         depends_on,
         resource: req.resource,
         idempotency_key: req.idempotency_key,
         max_attempts: req.max_attempts,
     };
-    let (task, created, warnings) = orch.add(&new)?;
-    Ok(Added { task: TaskView::from(&task), created, warnings })
+    let (task, created, mut warnings) = orch.add(&new)?;
+    due_warnings.append(&mut warnings);
+    Ok(Added { task: TaskView::from(&task), created, warnings: due_warnings })
 }
 
 /// `note`: text appended to a task's notes.
@@ -126,15 +129,20 @@ pub fn replan(orch: &Orch, req: ReplanRequest) -> Result<Changed> {
     if req.task.as_deref().is_some_and(|t| t.trim().is_empty()) {
         return Err(Error::Usage("--task is empty: give the new text of the task".into()));
     }
+    let mut due_warnings = Vec::new();
+    let due_at = req.due.as_deref().map(|d| due_with_warning(orch, d, &mut due_warnings)).transpose()?;
     let r = Replan {
         reason: req.reason,
         task: req.task,
         // An empty criteria clears them.
         success_criteria: req.criteria.map(|c| if c.trim().is_empty() { String::new() } else { c }),
         priority: req.priority,
-        due_at: req.due.as_deref().map(|d| parse_due(orch, d)).transpose()?,
+        due_at,
     };
-    Ok(Changed::of(orch.apply(&id, &Command::Replan(r))?))
+    let mut changed = Changed::of(orch.apply(&id, &Command::Replan(r))?);
+    due_warnings.append(&mut changed.warnings);
+    changed.warnings = due_warnings;
+    Ok(changed)
 }
 
 /// `retry`: a FAILED or BLOCKED task back to PENDING.

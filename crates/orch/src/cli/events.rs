@@ -23,7 +23,7 @@ const FOLLOW_BACKLOG: usize = 10;
 const FOLLOW_TICK: Duration = Duration::from_millis(250);
 
 fn local(orch: &Orch, t: Timestamp) -> String {
-    orch.tz().to_datetime(t).strftime("%Y-%m-%d %H:%M:%S").to_string()
+    orch_core::time::format_display_seconds(t, orch.tz())
 }
 
 #[derive(clap::Args, Debug)]
@@ -158,7 +158,21 @@ fn print_event(orch: &Orch, e: &Event, json: bool) {
         line.push_str(&format!(" trace={t}"));
     }
     if let Some(m) = &e.msg {
-        line.push_str(&format!("  {}", super::output::clip(m, 200)));
+        line.push_str(&format!("  {}", super::output::clip(&shown_msg(orch, e, m), 200)));
     }
     print(&line);
+}
+
+/// An event's message as a line shows it: the instant a `retry.scheduled` names (kept
+/// in UTC, RFC 3339, in the record) in the display time zone, with how long after the
+/// event it is (`retry at 2026-03-10 15:32:07 (+2s)`).
+fn shown_msg(orch: &Orch, e: &Event, msg: &str) -> String {
+    let at = msg.strip_prefix("retry_at ").and_then(|t| t.trim().parse::<Timestamp>().ok());
+    match at {
+        Some(at) if e.event == orch_core::event::kind::RETRY_SCHEDULED => {
+            let after = orch_core::time::format_duration(at.duration_since(e.ts));
+            format!("retry at {} (+{after})", local(orch, at))
+        }
+        _ => msg.to_string(),
+    }
 }

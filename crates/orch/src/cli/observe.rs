@@ -10,7 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use orch_core::time::format_duration;
 
 fn local(orch: &Orch, t: Timestamp) -> String {
-    api::time_zone(orch).to_datetime(t).strftime("%Y-%m-%d %H:%M:%S").to_string()
+    orch_core::time::format_display_seconds(t, api::time_zone(orch))
 }
 
 fn secs(s: f64) -> String {

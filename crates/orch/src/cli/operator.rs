@@ -16,7 +16,7 @@ pub struct AddArgs {
     /// Checkable conditions for done.
     #[arg(long)]
     criteria: Option<String>,
-    /// `YYYY-MM-DD HH:MM` (display time zone), RFC 3339, or `+3h`; years 1 to 9999.
+    /// `2026-12-24 09:00`, `tomorrow 9am`, `내일 18:00`, `+3h`, RFC 3339 (display time zone).
     #[arg(long)]
     due: Option<String>,
     /// Ids this task waits for (repeat, or separate with commas).

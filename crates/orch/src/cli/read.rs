@@ -3,8 +3,8 @@
 use super::output::{Lines, clip, column_line, column_widths, print, print_value, time};
 use crate::api::{self, Orch, StatusResult, TreeNode};
 use crate::error::Result;
-use orch_core::task::{Priority, Status};
-use orch_core::time::format_duration;
+use orch_core::task::{FailedKind, Priority, Status};
+use orch_core::time::{format_elapsed, format_from_now};
 
 #[derive(clap::Args, Debug)]
 pub struct ListArgs {
@@ -74,11 +74,24 @@ pub fn list(orch: &Orch, a: &ListArgs) -> Result<i32> {
         out.finish();
         return Ok(0);
     }
-    let mut head: Vec<Vec<String>> = Vec::new();
+    let header: Vec<String> =
+        ["ID", "STATUS", "PRI", "DUE", "ATTEMPTS", "DEPENDS_ON", "TASK", "OWNER"].map(String::from).to_vec();
+    let mut head: Vec<Vec<String>> = vec![header];
     let mut widths: Option<Vec<usize>> = None;
+    let (now, tz) = (api::now(orch), api::time_zone(orch));
     api::list(orch, req, &mut |t| {
         let owner = t.owner_session.as_deref().unwrap_or("-");
-        let row = vec![t.id.clone(), t.status.to_string(), t.priority.to_string(), clip(&t.task, 60), clip(owner, 30)];
+        let deps = if t.depends_on.is_empty() { "-".to_string() } else { t.depends_on.join(",") };
+        let row = vec![
+            t.id.clone(),
+            status_cell(&t, now, tz),
+            t.priority.to_string(),
+            time(t.due_at, tz),
+            format!("{}/{}", t.attempts, t.max_attempts),
+            clip(&deps, 30),
+            clip(&t.task, 60),
+            clip(owner, 30),
+        ];
         match &widths {
             Some(w) => out.text(&column_line(&row, w)),
             None => {
@@ -92,10 +105,23 @@ pub fn list(orch: &Orch, a: &ListArgs) -> Result<i32> {
         }
         Ok(())
     })?;
-    let w = column_widths(&head);
-    head.iter().for_each(|r| out.text(&column_line(r, &w)));
+    // The header alone is no listing: an empty page prints nothing.
+    if head.len() > 1 {
+        let w = column_widths(&head);
+        head.iter().for_each(|r| out.text(&column_line(r, &w)));
+    }
     out.finish();
     Ok(0)
+}
+
+/// A task's status as `list` and `show` print it: FAILED says which kind it is
+/// (`FAILED: retry in 2s (…)`, `FAILED: retries exhausted`, `FAILED: permanent, not
+/// retried`).
+fn status_cell(t: &api::TaskView, now: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    match FailedKind::of_parts(t.status, t.retry_at, t.attempts, t.max_attempts, t.notes.as_deref()) {
+        Some(kind) => format!("{}: {}", t.status, kind.describe(now, tz)),
+        None => t.status.to_string(),
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -121,7 +147,7 @@ fn print_shown(orch: &Orch, shown: &api::Shown, json: bool) -> Result<i32> {
     let tz = api::time_zone(orch);
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     print(&format!("id:               {}", t.id));
-    print(&format!("status:           {}", t.status));
+    print(&format!("status:           {}", status_cell(t, api::now(orch), tz)));
     print(&format!("priority:         {}", t.priority));
     print(&format!("task:             {}", t.task));
     print(&format!("success_criteria: {}", opt(&t.success_criteria)));
@@ -130,9 +156,6 @@ fn print_shown(orch: &Orch, shown: &api::Shown, json: bool) -> Result<i32> {
     print(&format!("due_at:           {}", time(t.due_at, tz)));
     print(&format!("notes:            {}", opt(&t.notes)));
     print(&format!("attempts:         {}/{}", t.attempts, t.max_attempts));
-    if let Some(r) = t.retry_at {
-        print(&format!("retry_at:         {}", time(Some(r), tz)));
-    }
     if !t.depends_on.is_empty() {
         print(&format!("depends_on:       {}", t.depends_on.join(", ")));
     }
@@ -143,7 +166,7 @@ fn print_shown(orch: &Orch, shown: &api::Shown, json: bool) -> Result<i32> {
         print(&format!("idempotency_key:  {k}"));
     }
     if let Some(l) = &t.lease {
-        print(&format!("lease expires:    {}", time(Some(l.expires_at), tz)));
+        print(&format!("lease expires:    {}", format_from_now(l.expires_at, api::now(orch), tz)));
     }
     let usage = orch_core::outcome::Usage {
         input_tokens: shown.input_tokens,
@@ -212,10 +235,7 @@ fn print_tree(root: &TreeNode, json: bool) -> Result<i32> {
         n.children.iter().for_each(|c| widths(c, depth + 1, w));
     }
     fn lines(n: &TreeNode, lead: &str, rest: &str, w: (usize, usize), out: &mut Vec<String>) {
-        let elapsed = n.elapsed_s.map_or_else(
-            || "-".to_string(),
-            |s| if s < 60.0 { format!("{s:.1}s") } else { format_duration(orch_core::time::secs_f64(s)) },
-        );
+        let elapsed = n.elapsed_s.map_or_else(|| "-".to_string(), |s| format_elapsed(orch_core::time::secs_f64(s)));
         let elapsed = if n.status == Status::InProgress { format!("running {elapsed}") } else { elapsed };
         let note = match (n.status, &n.last_note) {
             (Status::Blocked | Status::Failed, Some(note)) => format!("  {note}"),
@@ -270,10 +290,8 @@ pub fn log(orch: &Orch, a: &LogArgs) -> Result<i32> {
         print(&format!("{}: no attempts yet", a.id));
     }
     for r in runs {
-        let took = r
-            .ended_at
-            .map(|e| orch_core::time::format_duration(e.duration_since(r.started_at)))
-            .unwrap_or_else(|| "running".into());
+        let took =
+            r.ended_at.map(|e| format_elapsed(e.duration_since(r.started_at))).unwrap_or_else(|| "running".into());
         let verdict = match (&r.verdict, &r.verdict_reason) {
             (Some(v), Some(why)) if !why.is_empty() => format!("{v} ({why})"),
             (Some(v), _) => v.clone(),
@@ -284,7 +302,7 @@ pub fn log(orch: &Orch, a: &LogArgs) -> Result<i32> {
             r.attempt,
             r.id,
             r.owner,
-            time(Some(r.started_at), api::time_zone(orch)),
+            orch_core::time::format_display_seconds(r.started_at, api::time_zone(orch)),
             took,
             r.outcome.as_deref().unwrap_or("-"),
             r.class.map_or("-", |c| c.as_str()),

@@ -16,9 +16,12 @@ pub struct RunArgs {
     /// One task at a time.
     #[arg(long, conflicts_with = "workers")]
     sequential: bool,
-    /// Exit once nothing runs and nothing is eligible now.
+    /// Exit once nothing runs and nothing is eligible now (retries due within --max-wait are waited for).
     #[arg(long)]
     until_idle: bool,
+    /// With --until-idle: wait for retries due within this long (default 5m; 0s waits for none).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = super::limits::duration, requires = "until_idle")]
+    max_wait: jiff::SignedDuration,
     /// No progress lines.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -37,6 +40,7 @@ pub fn run(orch: &Orch, a: &RunArgs) -> Result<i32> {
         max_claims: None,
         spawned_by: SPAWNED_BY_DISPATCHER,
         quiet: a.quiet || a.json,
+        max_wait: a.max_wait,
     };
     let s = dispatch::run(orch, opts)?;
     if a.json {
@@ -50,6 +54,21 @@ pub fn run(orch: &Orch, a: &RunArgs) -> Result<i32> {
         ));
     } else if let Some(sig) = &s.stopped_by {
         crate::console::eprint(&format!("orch: stopped by {sig}; running tasks were put back"));
+    }
+    if !a.json && !s.left_retries.is_empty() {
+        let (now, tz) = (crate::api::now(orch), crate::api::time_zone(orch));
+        let left: Vec<String> = s
+            .left_retries
+            .iter()
+            .map(|r| format!("{} retry {}", r.id, orch_core::time::format_next(r.retry_at, now, tz)))
+            .collect();
+        crate::console::eprint(&format!(
+            "orch: left {} retr{} for later (beyond --max-wait {}): {}",
+            left.len(),
+            if left.len() == 1 { "y" } else { "ies" },
+            orch_core::time::format_duration(a.max_wait),
+            left.join(", ")
+        ));
     }
     // A stop by a signal is a clean end (exit 0): the tasks were given back.
     Ok(0)
@@ -81,6 +100,7 @@ pub fn exec(orch: &Orch, a: &ExecArgs) -> Result<i32> {
         max_claims: Some(1),
         spawned_by: SPAWNED_BY_EXEC,
         quiet: !a.verbose,
+        max_wait: jiff::SignedDuration::ZERO,
     };
     let s = dispatch::run(orch, opts)?;
     let Some(id) = &s.last_task else {

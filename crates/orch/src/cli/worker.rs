@@ -136,7 +136,9 @@ pub fn done(orch: &Orch, a: &DoneArgs) -> Result<i32> {
     let verdict = r.verdict.as_deref().unwrap_or("-");
     let why = r.reason.as_deref().unwrap_or("-");
     let next = match t.retry_at {
-        Some(at) => format!("it will be retried at {}", super::output::time(Some(at), api::time_zone(orch))),
+        Some(at) => {
+            format!("it will be retried {}", orch_core::time::format_next(at, api::now(orch), api::time_zone(orch)))
+        }
         None if t.status == orch_core::task::Status::Failed => "no retry is left".to_string(),
         None => "it waits for an operator (`orch retry`)".to_string(),
     };
@@ -152,7 +154,8 @@ fn finished(orch: &Orch, t: &api::TaskView, w: &[String], json: &impl serde::Ser
     if as_json {
         print_value(json)?;
     } else if let Some(at) = t.retry_at {
-        print(&format!("{} {}: retry at {}", t.id, t.status, super::output::time(Some(at), api::time_zone(orch))));
+        let when = orch_core::time::format_next(at, api::now(orch), api::time_zone(orch));
+        print(&format!("{} {}: retry {when}", t.id, t.status));
     } else {
         print(&format!("{} {}", t.id, t.status));
     }

@@ -28,9 +28,11 @@ mod launch;
 mod lock;
 mod msg;
 mod on_save;
+mod program;
 mod progress;
 mod reap;
 mod recover;
+mod retry_wait;
 mod slots;
 mod state;
 #[cfg(test)]
@@ -39,7 +41,7 @@ mod take_turn;
 mod wake;
 
 pub use progress::Counts;
-pub use state::{RunOptions, Summary};
+pub use state::{LeftRetry, RunOptions, Summary};
 
 use crate::error::{Error, Result};
 use crate::ops::{Orch, Outcome, RunRef};
@@ -72,6 +74,11 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
     if opts.workers == 0 || opts.workers > cap {
         return Err(Error::Usage(format!("--workers must be between 1 and dispatcher.hard_cap ({cap})")));
     }
+    let command = opts.command.clone().unwrap_or_else(|| orch.config().worker.command.clone());
+    let key = match &opts.command {
+        Some(_) => "the command after `--`".to_string(),
+        None => format!("worker.command in {}", orch.home().config_path().display()),
+    };
     let host = hostname();
     let (tx, rx) = mpsc::channel();
     // Watching starts before the lock is taken (and named in its file): a save made once
@@ -87,12 +94,13 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
         SPAWNED_BY_DISPATCHER => Some(lock::acquire(orch, &host)?),
         _ => None,
     };
+    // After the lock: a second dispatcher is told so first, whatever its command.
+    program::check(&command, &key, std::env::var_os("PATH").as_deref(), orch.home().root())?;
     let began = Instant::now();
     let stop_threads = Arc::new(AtomicBool::new(false));
     wake::spawn_watcher(orch, tx.clone(), stop_threads.clone())?;
     let signals = wake::spawn_signal_listener(tx.clone())?;
     orch.set_deferred(true);
-    let command = opts.command.clone().unwrap_or_else(|| orch.config().worker.command.clone());
     let (launches, jobs) = mpsc::channel();
     let (mut d, result) = std::thread::scope(|scope| {
         let started = tx.clone();
@@ -248,6 +256,9 @@ impl Dispatcher<'_> {
             }
             let claim = want_claim && !self.draining;
             if claim || self.turn_due(now) {
+                if claim {
+                    self.claim_tried = self.orch.now();
+                }
                 let nothing = self.turn(claim)?;
                 if claim {
                     idle = nothing;
@@ -262,7 +273,10 @@ impl Dispatcher<'_> {
             // A run that ended before its start was heard of still has its start to come
             // (the launcher always says): it is recorded and shown before the loop ends.
             let quiet = self.slots.is_empty() && self.ended.is_empty() && self.early_exits.is_empty();
-            if quiet && (self.draining || self.limit_reached() || (self.opts.until_idle && idle)) {
+            if quiet && (self.draining || self.limit_reached()) {
+                return Ok(());
+            }
+            if quiet && self.opts.until_idle && idle && self.idle_ends()? {
                 return Ok(());
             }
             if self.view_dirty && Instant::now() >= next_view {

@@ -125,8 +125,9 @@ impl Dispatcher<'_> {
 
     /// One progress line for a task that ended, with the reason that was recorded.
     pub(super) fn report(&mut self, task_id: &str, exit: &Exit, settled: Settled, took: Duration) {
-        let took = format!("{:.1}s", took.as_secs_f64());
-        let tz = self.orch.tz().clone();
+        let took =
+            orch_core::time::format_elapsed(jiff::SignedDuration::try_from(took).unwrap_or(jiff::SignedDuration::MAX));
+        let (tz, now) = (self.orch.tz().clone(), self.orch.now());
         let c = &mut self.progress.counts;
         let mut count = |status: Status| match status {
             Status::Done => c.done += 1,
@@ -153,7 +154,7 @@ impl Dispatcher<'_> {
                     Status::Failed => {
                         let next = task.retry_at.map_or_else(
                             || "no retry".to_string(),
-                            |r| format!("retry at {}", orch_core::time::format_display_time(r, &tz)),
+                            |r| format!("retry {}", orch_core::time::format_next(r, now, &tz)),
                         );
                         format!("{task_id} failed ({why}): {next} ({took})")
                     }

@@ -27,6 +27,8 @@ pub struct RunOptions {
     pub max_claims: Option<usize>,
     pub spawned_by: &'static str,
     pub quiet: bool,
+    /// With `until_idle`: how long ahead a retry is waited for (`--max-wait`).
+    pub max_wait: jiff::SignedDuration,
 }
 
 /// What a dispatcher did, for its summary and exit code.
@@ -41,6 +43,16 @@ pub struct Summary {
     pub last_status: Option<Status>,
     #[serde(skip)]
     pub last_exit: Option<Exit>,
+    /// The retries an `--until-idle` run left behind, due later than `--max-wait`
+    /// (or due but not eligible), earliest first.
+    pub left_retries: Vec<LeftRetry>,
+}
+
+/// A retry left for later: the task and when it is due.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct LeftRetry {
+    pub id: String,
+    pub retry_at: jiff::Timestamp,
 }
 
 pub(super) struct Dispatcher<'a> {
@@ -76,6 +88,10 @@ pub(super) struct Dispatcher<'a> {
     pub(super) view_warning: Option<String>,
     pub(super) summary: Summary,
     pub(super) budget_announced: Option<jiff::civil::Date>,
+    /// The retry an idle `--until-idle` run said it waits for (said once each).
+    pub(super) awaited: Option<LeftRetry>,
+    /// When the last turn that tried to claim began: a retry due since is still to try.
+    pub(super) claim_tried: jiff::Timestamp,
 }
 
 impl<'a> Dispatcher<'a> {
@@ -109,6 +125,8 @@ impl<'a> Dispatcher<'a> {
             view_warning: None,
             summary: Summary::default(),
             budget_announced: None,
+            awaited: None,
+            claim_tried: jiff::Timestamp::MIN,
         }
     }
 }

@@ -36,6 +36,7 @@ fn after_an_outage_a_saved_claim_without_a_worker_goes_back_uncounted() {
         max_claims: None,
         spawned_by: SPAWNED_BY_DISPATCHER,
         quiet: true,
+        max_wait: jiff::SignedDuration::ZERO,
     };
     let mut d = Dispatcher::new(&orch, opts, "host-a".into(), launches, tx);
     let claim = |dispatcher: &str| {

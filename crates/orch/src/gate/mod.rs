@@ -82,7 +82,8 @@ pub fn rules(cfg: &Gate, report_text: &str) -> Decision {
         verdict: Verdict::Pass,
         reason: match tokens {
             Some(t) => format!("{t} tokens"),
-            None => format!("within budget ({} bytes)", report_text.len()),
+            // Budgets are in tokens: a report of N bytes has at most N.
+            None => format!("within the {}-token budget (at most {} tokens)", cfg.soft_tokens, report_text.len()),
         },
         note: None,
         report: report_text.to_string(),
@@ -192,6 +193,7 @@ mod tests {
         let d = rules(&cfg(), "- did it\n- tested it\nRisks: none\n");
         assert_eq!(d.verdict, Verdict::Pass);
         assert_eq!(d.tokens, None, "a short report is not counted");
+        assert!(d.reason.contains("tokens") && !d.reason.contains("bytes"), "budgets are said in tokens: {}", d.reason);
         let n = count_tokens("- did it\n- tested it\nRisks: none\n");
         assert!(n > 5 && n < 20, "{n}");
     }

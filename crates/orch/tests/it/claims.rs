@@ -209,7 +209,7 @@ fn failures_transient_back_off_and_permanent_wait_for_retry() {
     p.ok(&["add", "broken"]);
     let (flaky, tok) = pick(&p, "w", &[]).unwrap();
     let out = p.ok(&["fail", &flaky, "--lease", &tok, "--reason", "exit 75"]);
-    assert!(out.contains("FAILED: retry at"), "{out}");
+    assert!(out.contains("FAILED: retry in"), "{out}");
     let (broken, tok) = pick(&p, "w", &[]).unwrap();
     p.ok(&["fail", &broken, "--lease", &tok, "--reason", "bad input", "--permanent"]);
     let t = p.json(&["show", &broken]);

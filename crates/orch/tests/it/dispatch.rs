@@ -49,7 +49,7 @@ fn task_text_with_shell_syntax_reaches_the_worker_literally_and_runs_nothing() {
     let text = r#"$(touch pwned_dollar) `touch pwned_tick` "; touch pwned_quote; ""#;
     let criteria = r#"'; touch pwned_single; echo '$(id) && touch pwned_and"#;
     p.ok(&["add", text, "--criteria", criteria]);
-    p.ok(&["run", "--until-idle", "--quiet"]);
+    p.ok(&["run", "--until-idle", "--max-wait", "0s", "--quiet"]);
     assert_eq!(p.read("got_task"), text);
     assert_eq!(p.read("got_criteria"), criteria);
     let prompt = p.read("got_prompt");
@@ -83,7 +83,7 @@ fn without_a_prompt_file_the_fallback_prompt_still_shows_the_notes() {
     worker(&p, &("printf '%s' \"$1\" > got_prompt\n".to_string() + REPORT), &["{prompt}"]);
     p.ok(&["add", "mind the notes", "--criteria", "1) it works"]);
     p.ok(&["note", "ORCH-001", "the last attempt ran out of disk"]);
-    p.ok(&["run", "--until-idle", "--quiet"]);
+    p.ok(&["run", "--until-idle", "--max-wait", "0s", "--quiet"]);
     assert_eq!(
         p.read("got_prompt"),
         "Task ORCH-001: mind the notes\nSuccess criteria: 1) it works\nNotes: the last attempt ran out of disk\n"
@@ -99,8 +99,8 @@ fn a_timeout_leaves_no_process_of_the_group_alive() {
     p.set_config("backoff", r#"["1h"]"#);
     p.ok(&["add", "hangs and ignores SIGTERM"]);
     let began = Instant::now();
-    let out = p.ok(&["run", "--until-idle"]);
-    assert!(out.contains("ORCH-001 failed (timeout): retry at"), "the recorded reason is shown: {out}");
+    let out = p.ok(&["run", "--until-idle", "--max-wait", "0s"]);
+    assert!(out.contains("ORCH-001 failed (timeout): retry in"), "the recorded reason is shown: {out}");
     assert!(began.elapsed() < secs(30));
     let pids = pids(&p);
     assert_eq!(pids.len(), 4, "worker, child, grandchild, second child: {pids:?}");
@@ -148,17 +148,18 @@ fn where_a_long_worker_runs_and_its_claim_event_are_written_soon_after_it_starts
 #[test]
 fn a_worker_that_cannot_start_is_a_transient_failure_and_its_slot_goes_on() {
     let p = Project::init(None);
-    p.set_config("command", r#"["no-such-program-for-orch"]"#);
+    // A program named by a placeholder passes the check at start and fails to spawn.
+    p.set_config("command", r#"["no-such-program-{id}"]"#);
     for t in ["a", "b", "c"] {
         p.ok(&["add", t]);
     }
-    let out = p.ok(&["run", "--until-idle", "--workers", "2"]);
+    let out = p.ok(&["run", "--until-idle", "--max-wait", "0s", "--workers", "2"]);
     for id in ["ORCH-001", "ORCH-002", "ORCH-003"] {
         let t = task(&p, id);
         assert_eq!((t["status"].as_str(), t["attempts"].as_u64()), (Some("FAILED"), Some(1)), "{id}: {out}");
         assert!(t["retry_at"].is_string(), "a transient failure is retried: {t}");
         let reason = p.json(&["log", id])[0]["reason"].as_str().unwrap().to_string();
-        assert!(reason.starts_with("spawn_failed:no-such-program-for-orch"), "{reason}");
+        assert!(reason.starts_with(&format!("spawn_failed:no-such-program-{id}")), "{reason}");
     }
     assert_eq!(out.matches("failed (spawn_failed:").count(), 3, "{out}");
 }
@@ -215,7 +216,7 @@ fn a_worker_that_finishes_its_own_task_is_reported_as_such() {
     );
     p.ok(&["add", "reports itself"]);
     p.ok(&["add", "reports nothing"]);
-    let out = p.ok(&["run", "--until-idle", "--sequential"]);
+    let out = p.ok(&["run", "--until-idle", "--max-wait", "0s", "--sequential"]);
     assert!(out.contains("ORCH-001 finished by its worker (run done): now DONE"), "{out}");
     assert!(out.contains("ORCH-002 finished by its worker (run failed): now FAILED"), "{out}");
     assert!(!out.contains("lease was lost"), "{out}");
@@ -269,7 +270,7 @@ fn on_a_terminal_the_status_line_counts_the_tasks_eligible_now() {
     }
     p.ok(&["add", "waits for c", "--depends-on", "ORCH-003"]);
     let out = std::process::Command::new("script")
-        .args(["-q", "-e", "-c", &format!("{ORCH_BIN} run --until-idle --sequential"), "/dev/null"])
+        .args(["-q", "-e", "-c", &format!("{ORCH_BIN} run --until-idle --max-wait 0s --sequential"), "/dev/null"])
         .current_dir(p.path())
         .env_remove("ORCH_HOME")
         .env_remove("ORCH_DB")

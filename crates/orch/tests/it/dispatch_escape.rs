@@ -74,7 +74,7 @@ fn what_left_the_group_ends_when_the_worker_exits() {
     let p = Project::init(None);
     worker(&p, &escaping(&p, false, REPORT), &[]);
     p.ok(&["add", "escapes, then reports"]);
-    p.ok(&["run", "--until-idle", "--quiet"]);
+    p.ok(&["run", "--until-idle", "--max-wait", "0s", "--quiet"]);
     assert_eq!(task(&p, "ORCH-001")["status"], "DONE");
     nothing_left(&p, &run_id(&p, "ORCH-001"));
 }
@@ -87,7 +87,7 @@ fn what_left_the_group_ends_at_the_timeout() {
     p.set_config("grace", "\"300ms\"");
     p.set_config("backoff", r#"["1h"]"#);
     p.ok(&["add", "escapes, then hangs"]);
-    p.ok(&["run", "--until-idle", "--quiet"]);
+    p.ok(&["run", "--until-idle", "--max-wait", "0s", "--quiet"]);
     assert_eq!(p.json(&["log", "ORCH-001"])[0]["reason"], "timeout");
     nothing_left(&p, &run_id(&p, "ORCH-001"));
 }

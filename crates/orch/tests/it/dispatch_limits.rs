@@ -32,7 +32,7 @@ fn a_huge_output_is_cut_to_its_head_and_tail_and_its_report_is_blocked_as_too_la
         &[],
     );
     p.ok(&["add", "writes too much"]);
-    p.ok(&["run", "--until-idle", "--quiet"]);
+    p.ok(&["run", "--until-idle", "--max-wait", "0s", "--quiet"]);
     let t = task(&p, "ORCH-001");
     assert_eq!(t["status"], "BLOCKED", "{t}");
     let why = reason(&p, "ORCH-001");
@@ -61,7 +61,7 @@ fn a_report_larger_than_what_is_read_is_blocked_as_too_large_not_retried() {
     // 6,000,000 bytes: under the log cap, over what the gate reads (4 MiB).
     worker(&p, "yes 'a line of the report' | head -c 6000000\nprintf -- 'Risks: none\\n'\n", &[]);
     p.ok(&["add", "reports too much"]);
-    p.ok(&["run", "--until-idle", "--quiet"]);
+    p.ok(&["run", "--until-idle", "--max-wait", "0s", "--quiet"]);
     assert_eq!(task(&p, "ORCH-001")["status"], "BLOCKED");
     let why = reason(&p, "ORCH-001");
     assert!(why.starts_with("budget_hard_exceeded: the report is too large to read (6000012 bytes"), "{why}");
@@ -78,7 +78,7 @@ fn a_task_too_large_for_the_argument_list_fails_for_good_and_names_task_json() {
     );
     let p = Project::init(Some(&queue));
     worker(&p, "echo started > started\n", &["{task}"]);
-    let out = p.ok(&["run", "--until-idle"]);
+    let out = p.ok(&["run", "--until-idle", "--max-wait", "0s"]);
     let t = task(&p, "ORCH-001");
     assert_eq!((t["status"].as_str(), t["retry_at"].as_str()), (Some("FAILED"), None), "a permanent failure: {out}");
     assert!(!p.file("started").exists());

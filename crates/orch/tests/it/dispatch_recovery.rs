@@ -118,7 +118,7 @@ fn chaos_dispatchers_killed_with_sigkill_and_workers_killed_at_random_lose_nothi
         left.extend(open_runs(&p));
     }
     let began = Instant::now();
-    let out = p.ok(&["run", "--until-idle", "--workers", "4"]);
+    let out = p.ok(&["run", "--until-idle", "--max-wait", "0s", "--workers", "4"]);
     eprintln!("chaos: {worker_kills} workers killed; final run took {:?}", began.elapsed());
     let tasks = p.json(&["list"]);
     let tasks = tasks.as_array().unwrap();
@@ -170,7 +170,7 @@ fn chaos_eight_fast_workers_whose_turns_settle_and_claim_together_lose_nothing()
         assert_eq!(d.wait(secs(10)), None, "killed by SIGKILL");
         left.extend(open_runs(&p));
     }
-    let out = p.ok(&["run", "--until-idle", "--workers", "8"]);
+    let out = p.ok(&["run", "--until-idle", "--max-wait", "0s", "--workers", "8"]);
     let tasks = p.json(&["list"]);
     let tasks = tasks.as_array().unwrap();
     assert_eq!(tasks.len(), all);
@@ -211,7 +211,10 @@ fn a_second_dispatcher_on_the_same_database_is_refused_from_any_home() {
     assert!(wait_until(secs(20), || pids(&a).len() == 1), "started: {}", d.stderr());
     let db = a.file(".orch/orch.db").display().to_string();
     let b = Project::init(None);
-    for (p, args) in [(&b, vec!["--db", db.as_str(), "run", "--until-idle"]), (&a, vec!["run", "--until-idle"])] {
+    for (p, args) in [
+        (&b, vec!["--db", db.as_str(), "run", "--until-idle", "--max-wait", "0s"]),
+        (&a, vec!["run", "--until-idle", "--max-wait", "0s"]),
+    ] {
         let (code, _, err) = p.run(&args);
         assert_eq!(code, 5, "{err}");
         assert!(err.contains("a dispatcher is running on the database") && err.contains(&format!("pid {}", d.pid())));
@@ -243,7 +246,7 @@ fn the_next_dispatcher_stops_every_orphan_at_once_and_puts_the_tasks_back() {
     let orphans = pids(&p);
     assert!(orphans.iter().all(|&pid| alive(pid)), "workers outlive a killed dispatcher");
     worker(&p, REPORT, &[]);
-    let mut next = p.spawn("recover", &["run", "--until-idle", "--workers", "3"]);
+    let mut next = p.spawn("recover", &["run", "--until-idle", "--max-wait", "0s", "--workers", "3"]);
     // All at once, not one after another: when the first orphan is killed, every one of
     // them has had its SIGTERM already (one grace period for all three).
     assert!(wait_until(secs(60), || orphans.iter().any(|&pid| !alive(pid))), "no orphan was stopped");
@@ -278,7 +281,7 @@ fn a_worker_whose_group_was_never_recorded_is_found_by_its_run_id() {
     let orphans = pids(&p);
     assert!(orphans.iter().all(|&pid| alive(pid)));
     worker(&p, REPORT, &[]);
-    let out = p.ok(&["run", "--until-idle"]);
+    let out = p.ok(&["run", "--until-idle", "--max-wait", "0s"]);
     assert!(out.contains("ORCH-001 put back"), "{out}");
     assert!(wait_until(secs(5), || orphans.iter().all(|&pid| !alive(pid))), "the unrecorded worker survived");
     assert_eq!(task(&p, "ORCH-001")["status"], "DONE");

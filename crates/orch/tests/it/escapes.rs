@@ -61,7 +61,7 @@ fn every_text_output_shows_controls_as_escapes_and_keeps_korean() {
     clean(&p, &["events"]);
     // The dispatcher's progress lines name the task.
     p.set_config("command", r#"["sh", "-c", "exit 0"]"#);
-    let run = clean(&p, &["run", "--until-idle"]);
+    let run = clean(&p, &["run", "--until-idle", "--max-wait", "0s"]);
     assert!(run.contains("second evil \\x1b[2J"), "{run}");
     // Error messages quote what was given: an id, a file's content.
     let err = clean(&p, &["show", &format!("ORCH-9{EVIL_CR}")]);

@@ -73,7 +73,7 @@ fn extreme_durations_in_orch_toml_are_config_errors_and_the_dispatcher_never_sta
     ] {
         p.set_config(key, value);
         let want = format!("orch.toml:{}: {dotted}: ", line(key));
-        for cmd in [&["list"][..], &["run", "--until-idle", "--quiet"]] {
+        for cmd in [&["list"][..], &["run", "--until-idle", "--max-wait", "0s", "--quiet"]] {
             refused(&p, cmd, &want);
         }
         let (_, _, err) = p.run(&["list"]);
@@ -85,7 +85,7 @@ fn extreme_durations_in_orch_toml_are_config_errors_and_the_dispatcher_never_sta
     p.set_config("lease", "\"7d\"");
     p.set_config("backoff", "[\"30d\"]");
     p.set_config("command", "[\"sh\", \"-c\", \"exit 1\"]");
-    p.ok(&["run", "--until-idle", "--quiet"]);
+    p.ok(&["run", "--until-idle", "--max-wait", "0s", "--quiet"]);
     let t = p.json(&["show", "ORCH-001"]);
     assert_eq!(t["status"], "FAILED", "{t}");
     assert!(t["retry_at"].is_string(), "{t}");

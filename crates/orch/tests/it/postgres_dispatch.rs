@@ -90,8 +90,10 @@ fn two_orch_run_dispatchers_on_one_database_run_every_task_exactly_once() {
     let marks = dir.path().join("marks");
     let homes = [worker_home(&marks, "", ""), worker_home(&marks, "", "")];
     let ids = add_tasks(&db.url, 60);
-    let runs: Vec<Child> =
-        homes.iter().map(|p| spawn(p, &db.url, &["run", "--until-idle", "--workers", "4", "--json"])).collect();
+    let runs: Vec<Child> = homes
+        .iter()
+        .map(|p| spawn(p, &db.url, &["run", "--until-idle", "--max-wait", "0s", "--workers", "4", "--json"]))
+        .collect();
     let mut started = Vec::new();
     for child in runs {
         let out = child.wait_with_output().unwrap();
@@ -119,7 +121,7 @@ fn orch_run_goes_on_while_the_server_restarts_and_loses_no_task() {
     let p = worker_home(&marks, "sleep 0.2; ", "");
     p.set_config("lease", r#""6s""#);
     let ids = add_tasks(&url, 24);
-    let child = spawn(&p, &url, &["run", "--until-idle", "--workers", "4", "--quiet"]);
+    let child = spawn(&p, &url, &["run", "--until-idle", "--max-wait", "0s", "--workers", "4", "--quiet"]);
     let until = Instant::now() + Duration::from_secs(60);
     while marked(&marks).len() < 4 {
         assert!(Instant::now() < until, "the dispatcher never started work");
@@ -145,7 +147,7 @@ fn orch_run_goes_on_while_its_connections_are_cut_at_any_moment() {
     let p = worker_home(&marks, "", "");
     p.set_config("lease", r#""6s""#);
     let ids = add_tasks(&db.url, 300);
-    let mut child = spawn(&p, &db.url, &["run", "--until-idle", "--workers", "4", "--quiet"]);
+    let mut child = spawn(&p, &db.url, &["run", "--until-idle", "--max-wait", "0s", "--workers", "4", "--quiet"]);
     let until = Instant::now() + Duration::from_secs(60);
     while marked(&marks).is_empty() && Instant::now() < until && child.try_wait().unwrap().is_none() {
         std::thread::sleep(Duration::from_millis(5));

@@ -183,6 +183,8 @@ fn the_connections_of_a_running_dispatcher_are_encrypted() {
     let Some(s) = TlsServer::start("tls_dispatcher") else { return };
     let p = Project::init(None);
     p.set_config("file", r#""""#);
+    // A worker program that is there: `run` checks it before it starts.
+    p.set_config("command", r#"["true"]"#);
     let url = s.url(
         SERVER_NAME,
         &format!("sslmode=verify-full&sslrootcert={}&application_name=orch_tls_probe", s.cert("ca.pem").display()),

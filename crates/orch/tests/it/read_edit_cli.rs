@@ -19,7 +19,7 @@ fn refusals_exit_with_the_documented_codes() {
     assert_eq!(code, 5, "{err}");
     assert!(err.contains("PENDING") && (err.contains("FAILED") || err.contains("BLOCKED")), "{err}");
 
-    for due in ["2026-02-30 10:00", "tomorrow", "+soon"] {
+    for due in ["2026-02-30 10:00", "tomorrow 25:00", "+soon"] {
         let (code, _, err) = p.run(&["add", "late", "--due", due]);
         assert_eq!(code, 2, "--due {due}: {err}");
         assert!(err.contains("--due"), "{err}");
@@ -247,14 +247,15 @@ fn list_columns_line_up_with_korean_text() {
     p.ok(&["add", "short"]);
     let out = p.ok(&["list", "--status", "BLOCKED,PENDING"]);
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 4, "{out}");
+    assert_eq!(lines.len(), 5, "the header and four tasks: {out}");
     // The owner column (the last) starts at one display column on every line.
     let owner_at = |l: &str| l[..l.rfind("  ").unwrap() + 2].width();
     let first = owner_at(lines[0]);
     for l in &lines {
         assert_eq!(owner_at(l), first, "{out}");
-        assert!(l.width() <= 10 + 2 + 11 + 2 + 2 + 2 + 60 + 2 + 30, "{l}");
+        // id, status, priority, due, attempts, dependencies, task, owner.
+        assert!(l.width() <= 10 + 2 + 11 + 2 + 3 + 2 + 16 + 2 + 8 + 2 + 30 + 2 + 60 + 2 + 30, "{l}");
     }
     assert!(lines.iter().any(|l| l.contains("[쿠팡구매/safe]")), "{out}");
-    assert!(lines[3].starts_with("ORCH-027  PENDING  "), "{out}");
+    assert!(lines[4].starts_with("ORCH-027  PENDING  "), "{out}");
 }

@@ -87,7 +87,7 @@ fn an_editor_buffer_older_than_the_dispatchers_refreshes_applies_only_its_edit()
         p.ok(&["add", t]);
     }
     let buffer = p.queue_md();
-    let mut run = p.spawn("run", &["run", "--until-idle", "--quiet"]);
+    let mut run = p.spawn("run", &["run", "--until-idle", "--max-wait", "0s", "--quiet"]);
     let view_has = |id: &str, what: &str| {
         crate::common::wait_until(std::time::Duration::from_secs(30), || {
             p.queue_md().lines().any(|l| l.starts_with(&format!("| {id} |")) && l.contains(what))

@@ -107,7 +107,7 @@ fn a_team_of_three_works_in_parallel_then_the_lead_merges_their_reports() {
     }
     assert_eq!(task(&p, &workers[0])["extra"]["budget_hard_tokens"], "3500");
 
-    p.ok(&["run", "--until-idle", "--quiet"]);
+    p.ok(&["run", "--until-idle", "--max-wait", "0s", "--quiet"]);
 
     // Every worker started before any worker ended: they ran at the same time.
     let roles = ["changes", "risks", "docs"];
@@ -150,7 +150,7 @@ fn a_worker_that_fails_for_good_blocks_the_lead_until_a_retry_runs_it_alone() {
     let p = team_project("risks", 0);
     let (lead, workers) = add_team(&p);
     let risks = &workers[1];
-    p.ok(&["run", "--until-idle", "--quiet"]);
+    p.ok(&["run", "--until-idle", "--max-wait", "0s", "--quiet"]);
 
     let r = task(&p, risks);
     assert_eq!((r["status"].as_str(), r["retry_at"].as_str()), (Some("FAILED"), None), "exit 64 is permanent");
@@ -163,7 +163,7 @@ fn a_worker_that_fails_for_good_blocks_the_lead_until_a_retry_runs_it_alone() {
 
     p.ok(&["retry", risks]);
     assert_eq!(task(&p, &lead)["status"], "BLOCKED", "the lead waits for the worker, not for the retry");
-    p.ok(&["run", "--until-idle", "--quiet"]);
+    p.ok(&["run", "--until-idle", "--max-wait", "0s", "--quiet"]);
 
     assert_eq!(task(&p, risks)["status"], "DONE");
     let l = task(&p, &lead);
@@ -315,7 +315,7 @@ fn a_member_budget_from_the_template_is_what_the_gate_applies() {
         "workers": [{"role": "solo", "task": "x", "success_criteria": "c", "budget": {"soft_tokens": 1, "hard_tokens": 5}}]}"#;
     p.write("team.json", tight);
     let (lead, workers) = add_team(&p);
-    p.ok(&["run", "--until-idle", "--quiet"]);
+    p.ok(&["run", "--until-idle", "--max-wait", "0s", "--quiet"]);
     let w = task(&p, &workers[0]);
     assert_eq!(w["status"], "BLOCKED", "{w}");
     assert!(w["notes"].as_str().unwrap().contains("budget_hard_exceeded"), "{w}");

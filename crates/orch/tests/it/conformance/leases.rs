@@ -207,7 +207,7 @@ pub(super) fn a_permanent_failure_waits_for_an_operator_retry(env: &Env) {
     assert!(env.claim("w").is_none());
     let (t, _) = env.orch.apply(&id, &Command::Retry).unwrap();
     assert_eq!((t.status, t.attempts), (Status::Pending, 0), "a retry resets the attempts");
-    assert!(t.notes.as_deref().unwrap().ends_with("boom / retry_by_operator"), "{:?}", t.notes);
+    assert!(t.notes.as_deref().unwrap().ends_with("boom / no_retry:permanent / retry_by_operator"), "{:?}", t.notes);
     let again = env.claim("w").unwrap();
     assert_eq!((again.task.id.as_str(), again.task.attempts), (id.as_str(), 1));
     let runs = env.orch.runs(&id).unwrap();
