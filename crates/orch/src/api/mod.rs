@@ -34,7 +34,7 @@ mod tasks;
 mod team;
 mod worker;
 
-pub use crate::ops::json::{RunView, TaskView};
+pub use crate::ops::json::{RunView, SCHEMA_VERSION, TaskView};
 pub use crate::ops::{Fleet, Holder, Options, Orch, PruneReport, StatusSummary, TreeNode};
 pub use chat::{ChatAnswer, ChatRequest, chat};
 pub use input::{parse_due, parse_time_arg};

@@ -63,7 +63,7 @@ fn snapshot() -> Snapshot {
     running.depends_on = vec!["ORCH-009".into()];
     running.attempts = 2;
     let run = |attempt: u32, outcome: Option<&str>, class: Option<FailureClass>, report: Option<&str>| RunView {
-        schema_version: crate::ops::json::SCHEMA_VERSION,
+        schema_version: crate::api::SCHEMA_VERSION,
         id: format!("run-{attempt}"),
         task_id: "ORCH-001".into(),
         attempt,
