@@ -2,10 +2,11 @@
 # Runs orch on a sample queue with a sample worker: embedded SQLite, no agent, offline.
 # Usage: bash examples/demo.sh   (leaves the demo folder in place and prints its path)
 # The binary is the one cargo says it built, wherever CARGO_TARGET_DIR (or a
-# .cargo/config.toml) puts it; ORCH_DEMO_PROFILE picks the build profile (release).
+# .cargo/config.toml) puts it; ORCH_DEMO_PROFILE picks the build profile (dev: the quickest first build;
+# release is the lean, slower-to-build binary).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-profile="${ORCH_DEMO_PROFILE:-release}"
+profile="${ORCH_DEMO_PROFILE:-dev}"
 # Cargo names each file it built on a JSON line: the executable of the bin target `orch`.
 orch="$(cargo build --profile "$profile" --quiet --message-format=json --manifest-path "$repo/Cargo.toml" --bin orch |
   grep '"target":{[^}]*"name":"orch"' | grep -o '"executable":"[^"]*"' | tail -n 1 | cut -d'"' -f4)"
