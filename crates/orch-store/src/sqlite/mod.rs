@@ -30,11 +30,19 @@ use std::sync::Mutex;
 /// How long a writer waits for another before the store reports `Busy`.
 const BUSY_TIMEOUT_MS: u64 = 30_000;
 /// A commit that leaves the WAL longer than this (about twenty changes of one task)
-/// checkpoints it and cuts it to nothing (`wal_checkpoint(TRUNCATE)`). Every process
-/// reads the whole WAL when it opens the database (SQLite rebuilds its index of the WAL
-/// then), so a short WAL is a cheaper start; SQLite's own checkpoint after a commit is
-/// off, since in a new process it copies the whole WAL again and never restarts it.
+/// checkpoints it and cuts it to nothing (`wal_checkpoint(TRUNCATE)`). A process that
+/// opens the database when no other has it open reads the whole WAL (SQLite rebuilds its
+/// index of the WAL then), so a short WAL is a cheaper start; SQLite's own checkpoint
+/// after a commit is off, since in a new process it copies the whole WAL again and never
+/// restarts it.
 const CHECKPOINT_AT: u64 = 1024 * 1024;
+/// The same for a connection past its first [`SHORT_LIVED`] commits (a dispatcher's):
+/// while it has the database open, no other process reads the WAL to index it, and a
+/// checkpoint costs a sync of the database and one of the WAL's new header, so it
+/// checkpoints less often.
+const CHECKPOINT_AT_LONG_LIVED: u64 = 4 * 1024 * 1024;
+/// Commits after which a connection is taken for a long-lived one.
+const SHORT_LIVED: u32 = 16;
 /// Prepared statements a connection keeps. Every statement orch runs is in the cache
 /// after its first use: rusqlite's default (16) is fewer than one dispatcher turn and a
 /// view refresh use, and a statement pushed out is compiled again on its next use.
@@ -52,6 +60,8 @@ struct Conn {
     conn: Connection,
     /// `orch.db-wal`, whose length says when to checkpoint.
     wal: PathBuf,
+    /// Write transactions committed on this connection.
+    commits: u32,
     /// The `PRAGMA data_version` that `wait_for_change` saw last. Kept between calls, so
     /// a commit that lands between two waits is seen by the second one.
     seen_version: i64,
@@ -108,7 +118,10 @@ impl Sqlite {
         conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(|e| open_err(&e))?;
         schema::migrate(&mut conn).map_err(|e| open_err(&e))?.map_err(|e| open_err(&e))?;
         let seen_version = data_version(&conn).map_err(|e| open_err(&e))?;
-        Ok(Sqlite { conn: Mutex::new(Conn { conn, wal: wal_path(path), seen_version }), path: path.to_path_buf() })
+        Ok(Sqlite {
+            conn: Mutex::new(Conn { conn, wal: wal_path(path), commits: 0, seen_version }),
+            path: path.to_path_buf(),
+        })
     }
 
     fn run(&self, behavior: TransactionBehavior, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
@@ -118,10 +131,12 @@ impl Sqlite {
         let mut t = txn::SqliteTx { tx: &tx };
         f(&mut t)?;
         tx.commit().map_err(db_err)?;
-        if matches!(behavior, TransactionBehavior::Immediate)
-            && std::fs::metadata(&c.wal).is_ok_and(|m| m.len() > CHECKPOINT_AT)
-        {
-            checkpoint(&c.conn);
+        if matches!(behavior, TransactionBehavior::Immediate) {
+            c.commits = c.commits.saturating_add(1);
+            let limit = if c.commits > SHORT_LIVED { CHECKPOINT_AT_LONG_LIVED } else { CHECKPOINT_AT };
+            if std::fs::metadata(&c.wal).is_ok_and(|m| m.len() > limit) {
+                checkpoint(&c.conn);
+            }
         }
         Ok(())
     }

@@ -60,6 +60,11 @@ pub(super) fn watch(orch: &Orch, tx: mpsc::Sender<Msg>) -> Result<Option<SaveWat
                     Err(mpsc::RecvTimeoutError::Disconnected) => return,
                 }
             }
+            // The dispatcher's own refresh of the view is no save: it does not wake the
+            // loop (a wake-up between turns makes the turns smaller and more of them).
+            if crate::sync::is_own_write(&file) {
+                continue;
+            }
             if tx.send(Msg::Saved).is_err() {
                 return;
             }

@@ -33,6 +33,7 @@ mod refused;
 mod shown;
 
 pub use check::{Drift, check};
+pub use file::is_own_write;
 use file::{OnDisk, on_disk};
 pub(crate) use file::{read_bytes, read_optional, utf8};
 pub use import::{Import, ImportSummary, import};
@@ -305,6 +306,7 @@ impl AfterCommit {
             AfterCommit::Write(path, text, seen) => {
                 let still = || Ok(file::fingerprint(&path)? == seen);
                 if write_atomic_if(&path, text.as_bytes(), Flush::Unsynced, still)? {
+                    file::note_own_write(&path);
                     return Ok(None);
                 }
                 // A person saved the file meanwhile: judged anew, as any refresh does.
@@ -374,6 +376,7 @@ pub(crate) fn update_view(
         // The record first: it is never behind the file (docs/DURABILITY.md).
         record_marks(db, view, r)?;
         if write_atomic_if(path, r.text.as_bytes(), Flush::Unsynced, || Ok(file::fingerprint(path)? == seen))? {
+            file::note_own_write(path);
             return Ok(warning);
         }
     }
