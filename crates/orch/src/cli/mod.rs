@@ -13,6 +13,7 @@
 
 mod chat;
 mod events;
+mod follow;
 mod generate;
 mod globals;
 mod help;
@@ -144,6 +145,19 @@ enum Command {
   orch log ORCH-005
   orch log 5 --json")]
     Log(read::LogArgs),
+    /// Print a task's run output as it is written; exit with the run's outcome.
+    ///
+    /// Follows the run the task holds now, else its last one (a task waiting for its
+    /// first run is waited for): its stdout, its stderr with --stderr, both with --both,
+    /// each line masked and its terminal controls shown escaped. Ends when the run ends;
+    /// the exit code is the run's outcome: 0 done, 1 failed (or lost, given back),
+    /// 5 blocked (by its worker, a cancel, a limit); 4 when the task has no run and will
+    /// get none.
+    #[command(after_help = "Examples:
+  orch follow ORCH-005                # its stdout as it is written
+  orch follow 5 --both                # out| and err| lines
+  orch follow 5 --stderr && echo done")]
+    Follow(follow::FollowArgs),
     /// The event log: read it, or follow it (--follow).
     #[command(after_help = "Examples:
   orch events --since 1h
@@ -290,6 +304,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Fail(a) => worker::fail(&orch, a),
         Command::Watchdog(a) => worker::watchdog(&orch, a),
         Command::Log(a) => read::log(&orch, a),
+        Command::Follow(a) => follow::follow(&orch, a),
         Command::Events(a) => events::events(&orch, a),
         Command::Kpi(a) => observe::kpi(&orch, a),
         Command::Workers(a) => observe::workers(&orch, a),

@@ -23,6 +23,7 @@ mod doc_commands;
 mod durability;
 mod escapes;
 mod examples;
+mod follow;
 mod formatting;
 mod gate;
 mod hand_edit;
