@@ -74,10 +74,11 @@ enum Command {
   orch list --limit 20 --offset 40
   orch list --jsonl | jq -r .id")]
     List(read::ListArgs),
-    /// Show one task.
+    /// Show one task and the first lines of its last report.
     #[command(after_help = "Examples:
   orch show ORCH-005
-  orch show 5 --json                  # the same task")]
+  orch show 5 --json                  # the same task
+  orch show 5 --report > report.md    # the last report, whole")]
     Show(read::ShowArgs),
     /// Append a note to a task.
     #[command(after_help = "Examples:
@@ -140,7 +141,8 @@ enum Command {
     #[command(after_help = "Examples:
   orch watchdog --json")]
     Watchdog(worker::WatchdogArgs),
-    /// Every attempt of a task: trace id, class, reason, outcome, duration, usage, verdict.
+    /// Every attempt of a task: trace id, class, reason, outcome, duration, usage, verdict,
+    /// and the folder of its files.
     #[command(after_help = "Examples:
   orch log ORCH-005
   orch log 5 --json")]

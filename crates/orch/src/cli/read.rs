@@ -132,10 +132,44 @@ pub struct ShowArgs {
     /// Print the task as JSON.
     #[arg(long)]
     json: bool,
+    /// Print only the task's last report, whole (without it: its first lines after the
+    /// task).
+    #[arg(long, conflicts_with = "json")]
+    report: bool,
 }
 
+/// How many lines of the last report `show` prints after the task.
+const REPORT_LINES: usize = 20;
+
 pub fn show(orch: &Orch, a: &ShowArgs) -> Result<i32> {
-    print_shown(orch, &api::show(orch, api::ShowRequest { id: a.id.clone() })?, a.json)
+    let shown = api::show(orch, api::ShowRequest { id: a.id.clone() })?;
+    if a.json {
+        return print_shown(orch, &shown, true);
+    }
+    let log = api::log(orch, api::LogRequest { id: shown.task.id.clone() })?;
+    let last = log.runs.iter().rev().find_map(|r| r.report.as_deref().filter(|t| !t.trim().is_empty()).map(|t| (r, t)));
+    if a.report {
+        match last {
+            Some((_, text)) => text.lines().for_each(print),
+            None => crate::console::eprint(&format!("orch: {} has no report yet", shown.task.id)),
+        }
+        return Ok(0);
+    }
+    print_shown(orch, &shown, false)?;
+    if let Some((run, text)) = last {
+        let lines: Vec<&str> = text.lines().collect();
+        print(&format!("report:           attempt {} ({})", run.attempt, run.id));
+        lines.iter().take(REPORT_LINES).for_each(|l| print(&format!("  {l}")));
+        if lines.len() > REPORT_LINES {
+            let left = lines.len() - REPORT_LINES;
+            print(&format!(
+                "  … {left} more line{} (orch show {} --report)",
+                if left == 1 { "" } else { "s" },
+                shown.task.id
+            ));
+        }
+    }
+    Ok(0)
 }
 
 fn print_shown(orch: &Orch, shown: &api::Shown, json: bool) -> Result<i32> {
@@ -278,7 +312,8 @@ pub struct LogArgs {
 
 /// The retry log of a task, generated from its runs: one line per attempt with its
 /// owner, start, duration, outcome, failure class and reason, the gate's verdict, the
-/// usage it reported and its trace id. Secrets are masked.
+/// usage it reported and its trace id, and below it the folder of its files
+/// (`stdout.log`, `stderr.log`, `task.json`; `(removed)` once pruned). Secrets are masked.
 pub fn log(orch: &Orch, a: &LogArgs) -> Result<i32> {
     let log = api::log(orch, api::LogRequest { id: a.id.clone() })?;
     if a.json {
@@ -313,6 +348,9 @@ pub fn log(orch: &Orch, a: &LogArgs) -> Result<i32> {
             r.usage.cost_usd,
             r.trace_id
         ));
+        let dir = api::run_dir(orch, &r.id);
+        let gone = if dir.is_dir() { "" } else { " (removed)" };
+        print(&format!("   files: {}{gone}", dir.display()));
         if r.late_report.is_some() {
             print("   (a report arrived after the lease was lost; see log --json)");
         }

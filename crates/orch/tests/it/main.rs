@@ -47,6 +47,7 @@ mod queue_text;
 mod queue_write;
 mod read_edit_cli;
 mod retention;
+mod run_output;
 mod stale_property;
 mod stale_view;
 mod team;
