@@ -5,7 +5,8 @@
 //! Layout: this file holds the command tree and calls the handlers; `globals.rs` the
 //! options every command takes and how they open a queue; `limits.rs` the values of
 //! flags read with their limits; `values.rs` the named values flags take; `help.rs` the
-//! exit codes every help ends with; `output.rs` printing; `generate.rs` completions and
+//! exit codes every help ends with; `output.rs` printing; `watch.rs` the `--watch` of
+//! `status` and `workers`; `generate.rs` completions and
 //! man pages; one file per command group for its arguments and its printing.
 //!
 //! With `--json` (or `--jsonl`), an error is printed on stdout as well, as
@@ -30,6 +31,7 @@ mod run;
 mod sync_cmd;
 mod team;
 mod values;
+mod watch;
 mod worker;
 
 use crate::error::{Error, Result};
@@ -87,7 +89,8 @@ enum Command {
     /// Counts by status and priority and what runs next; with an ID, that task.
     #[command(after_help = "Examples:
   orch status
-  orch status ORCH-010                # a team as a tree")]
+  orch status ORCH-010                # a team as a tree
+  orch status --watch --interval 5s   # redrawn in place; Ctrl-C ends")]
     Status(read::StatusArgs),
     /// Stop a task: BLOCKED with `cancelled_by_operator`.
     #[command(after_help = "Examples:
@@ -176,7 +179,8 @@ enum Command {
     /// heartbeat; and the queue by priority and status.
     #[command(after_help = "Examples:
   orch workers
-  orch workers --json")]
+  orch workers --json
+  orch workers --watch                # redrawn in place; Ctrl-C ends")]
     Workers(observe::WorkersArgs),
     /// Retention: remove the old history (runs, events, run folders) of finished tasks.
     #[command(after_help = "Examples:
