@@ -63,6 +63,11 @@ pub fn time_zone(orch: &Orch) -> &jiff::tz::TimeZone {
     orch.tz()
 }
 
+/// The queue's `.orch` folder.
+pub fn home_dir(orch: &Orch) -> &std::path::Path {
+    &orch.home().dir
+}
+
 /// The queue's clock: what "now" is for the times a front end shows (`in 2s`).
 pub fn now(orch: &Orch) -> jiff::Timestamp {
     orch.now()

@@ -6,7 +6,7 @@
 //! options every command takes and how they open a queue; `limits.rs` the values of
 //! flags read with their limits; `values.rs` the named values flags take; `help.rs` the
 //! exit codes every help ends with; `output.rs` printing; `watch.rs` the `--watch` of
-//! `status` and `workers`; `generate.rs` completions and
+//! `status` and `workers`; `tmux.rs` the operator's tmux session; `generate.rs` completions and
 //! man pages; one file per command group for its arguments and its printing.
 //!
 //! With `--json` (or `--jsonl`), an error is printed on stdout as well, as
@@ -30,6 +30,7 @@ mod review;
 mod run;
 mod sync_cmd;
 mod team;
+mod tmux;
 mod values;
 mod watch;
 mod worker;
@@ -227,6 +228,16 @@ enum Command {
   orch dashboard
   NO_COLOR=1 orch dashboard")]
     Dashboard(crate::dashboard::DashboardArgs),
+    /// A tmux session laid out for operating: dashboard, dispatcher, events, quick adds.
+    ///
+    /// Creates the session (default `orch`) when it is missing, then attaches to it (or
+    /// switches to it inside tmux); --detach only creates it. One window: the dashboard
+    /// on the left; `orch run`, `orch events --follow` and a shell for quick adds on the
+    /// right. Exit 2 when tmux is not installed (the message says how to get it).
+    #[command(after_help = "Examples:
+  orch tmux
+  orch tmux --session ops --detach    # create it; attach later")]
+    Tmux(tmux::TmuxArgs),
 }
 
 /// The command tree the command line parses with, its help ending with the exit codes:
@@ -322,5 +333,6 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Quick(a) => quick::run(&orch, a),
         Command::Chat(a) => chat::run(&orch, a),
         Command::Dashboard(a) => crate::dashboard::run(&orch, a),
+        Command::Tmux(a) => tmux::run(&orch, &cli.globals, a),
     }
 }

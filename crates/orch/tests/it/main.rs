@@ -53,6 +53,7 @@ mod stale_view;
 mod team;
 mod time_input;
 mod tmux;
+mod tmux_session;
 mod until_idle;
 mod view;
 mod view_bounded;

@@ -16,6 +16,13 @@ pub struct Tmux {
 static SESSIONS: AtomicUsize = AtomicUsize::new(0);
 
 impl Tmux {
+    /// A server name of the test's own with nothing started on it yet (a command under
+    /// test starts it); killed on drop all the same.
+    pub fn socket_only() -> Tmux {
+        let n = SESSIONS.fetch_add(1, Ordering::Relaxed);
+        Tmux { socket: format!("orch-it-{}-{n}", std::process::id()) }
+    }
+
     /// Starts `command` (a shell line) in a detached `w`×`h` session in the project
     /// folder; `None` when tmux is missing (a failure under `CI=true`, which installs
     /// it).
