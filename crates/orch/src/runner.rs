@@ -6,7 +6,8 @@
 //! behind. One thread, woken by SIGCHLD, reaps every process started here, and the
 //! orphans reparented here.
 //! Here too: who a process is (its start time, so a reused pid is never mistaken for
-//! it; the run it belongs to, from its environment) and a dispatcher's identity.
+//! it; the run it belongs to, from its environment) and a dispatcher's identity; and
+//! running the helper programs a front end drives (tmux), on its terminal or captured.
 //! Linux-specific: start times and environments come from `/proc`.
 
 use nix::sys::signal::{Signal, killpg};
@@ -420,6 +421,21 @@ pub fn run_to_end(spec: &Spec, timeout: Duration) -> Exit {
             Exit::TimedOut
         }
     }
+}
+
+/// Runs a helper program a front end drives (tmux) with no shell, in this process's
+/// group, and gives its exit status and what it printed. `Err` of kind `NotFound` when
+/// the program is not installed.
+pub fn program_output(argv: &[String]) -> std::io::Result<std::process::Output> {
+    let (program, args) = argv.split_first().ok_or_else(|| std::io::Error::other("empty command"))?;
+    Command::new(program).args(args).stdin(Stdio::null()).output()
+}
+
+/// Runs a helper program on this terminal (stdin, stdout and stderr inherited, in the
+/// foreground group, so `tmux attach` can take the terminal) to its end.
+pub fn program_on_terminal(argv: &[String]) -> std::io::Result<std::process::ExitStatus> {
+    let (program, args) = argv.split_first().ok_or_else(|| std::io::Error::other("empty command"))?;
+    Command::new(program).args(args).status()
 }
 
 /// Asks the whole group to stop (SIGTERM). False when no process of it is left. For a

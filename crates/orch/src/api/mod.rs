@@ -15,7 +15,8 @@
 //! `quick.rs` quick-add and `chat.rs` chat commands, `worker.rs` the worker's side (pick,
 //! heartbeat, done, fail, watchdog), `read.rs` reading tasks (list, show, status, log),
 //! `observe.rs` KPIs, the fleet, retention and review, `live.rs` what a live front end
-//! watches (changes, a run's output, a search), `sync.rs` QUEUE.md
+//! watches (changes, a run's output, a search), `follow.rs` the files of a task's
+//! runs for a reader that follows them (`orch follow`, the run folders), `sync.rs` QUEUE.md
 //! (import, export, check), `team.rs` teams, `input.rs` the checks of plain input (ids,
 //! text, due times, leases).
 //!
@@ -24,6 +25,7 @@
 //! they are no request a front end answers.
 
 mod chat;
+mod follow;
 mod input;
 mod live;
 mod observe;
@@ -37,6 +39,7 @@ mod worker;
 pub use crate::ops::json::{RunView, SCHEMA_VERSION, TaskView};
 pub use crate::ops::{Fleet, Holder, Options, Orch, PruneReport, StatusSummary, TreeNode};
 pub use chat::{ChatAnswer, ChatRequest, chat};
+pub use follow::{FollowedRun, Gained, RunEnd, followed_run, run_dir, run_end, run_file_since};
 pub use input::{parse_due, parse_time_arg};
 pub use live::{ChangeWatch, FindRequest, Found, Tail, TailRequest, find, tail, watch};
 pub use observe::{KpiRequest, PruneRequest, ReviewRequest, Reviewed, kpi, prune, review, workers};
@@ -58,6 +61,11 @@ pub use worker::{
 /// The time zone times are shown in (`display.time_zone`).
 pub fn time_zone(orch: &Orch) -> &jiff::tz::TimeZone {
     orch.tz()
+}
+
+/// The queue's `.orch` folder.
+pub fn home_dir(orch: &Orch) -> &std::path::Path {
+    &orch.home().dir
 }
 
 /// The queue's clock: what "now" is for the times a front end shows (`in 2s`).

@@ -5,7 +5,8 @@
 //! Layout: this file holds the command tree and calls the handlers; `globals.rs` the
 //! options every command takes and how they open a queue; `limits.rs` the values of
 //! flags read with their limits; `values.rs` the named values flags take; `help.rs` the
-//! exit codes every help ends with; `output.rs` printing; `generate.rs` completions and
+//! exit codes every help ends with; `output.rs` printing; `watch.rs` the `--watch` of
+//! `status` and `workers`; `tmux.rs` the operator's tmux session; `generate.rs` completions and
 //! man pages; one file per command group for its arguments and its printing.
 //!
 //! With `--json` (or `--jsonl`), an error is printed on stdout as well, as
@@ -13,6 +14,7 @@
 
 mod chat;
 mod events;
+mod follow;
 mod generate;
 mod globals;
 mod help;
@@ -28,7 +30,9 @@ mod review;
 mod run;
 mod sync_cmd;
 mod team;
+mod tmux;
 mod values;
+mod watch;
 mod worker;
 
 use crate::error::{Error, Result};
@@ -73,10 +77,11 @@ enum Command {
   orch list --limit 20 --offset 40
   orch list --jsonl | jq -r .id")]
     List(read::ListArgs),
-    /// Show one task.
+    /// Show one task and the first lines of its last report.
     #[command(after_help = "Examples:
   orch show ORCH-005
-  orch show 5 --json                  # the same task")]
+  orch show 5 --json                  # the same task
+  orch show 5 --report > report.md    # the last report, whole")]
     Show(read::ShowArgs),
     /// Append a note to a task.
     #[command(after_help = "Examples:
@@ -85,7 +90,8 @@ enum Command {
     /// Counts by status and priority and what runs next; with an ID, that task.
     #[command(after_help = "Examples:
   orch status
-  orch status ORCH-010                # a team as a tree")]
+  orch status ORCH-010                # a team as a tree
+  orch status --watch --interval 5s   # redrawn in place; Ctrl-C ends")]
     Status(read::StatusArgs),
     /// Stop a task: BLOCKED with `cancelled_by_operator`.
     #[command(after_help = "Examples:
@@ -139,11 +145,25 @@ enum Command {
     #[command(after_help = "Examples:
   orch watchdog --json")]
     Watchdog(worker::WatchdogArgs),
-    /// Every attempt of a task: trace id, class, reason, outcome, duration, usage, verdict.
+    /// Every attempt of a task: trace id, class, reason, outcome, duration, usage, verdict,
+    /// and the folder of its files.
     #[command(after_help = "Examples:
   orch log ORCH-005
   orch log 5 --json")]
     Log(read::LogArgs),
+    /// Print a task's run output as it is written; exit with the run's outcome.
+    ///
+    /// Follows the run the task holds now, else its last one (a task waiting for its
+    /// first run is waited for): its stdout, its stderr with --stderr, both with --both,
+    /// each line masked and its terminal controls shown escaped. Ends when the run ends;
+    /// the exit code is the run's outcome: 0 done, 1 failed (or lost, given back),
+    /// 5 blocked (by its worker, a cancel, a limit); 4 when the task has no run and will
+    /// get none.
+    #[command(after_help = "Examples:
+  orch follow ORCH-005                # its stdout as it is written
+  orch follow 5 --both                # out| and err| lines
+  orch follow 5 --stderr && echo done")]
+    Follow(follow::FollowArgs),
     /// The event log: read it, or follow it (--follow).
     #[command(after_help = "Examples:
   orch events --since 1h
@@ -160,7 +180,8 @@ enum Command {
     /// heartbeat; and the queue by priority and status.
     #[command(after_help = "Examples:
   orch workers
-  orch workers --json")]
+  orch workers --json
+  orch workers --watch                # redrawn in place; Ctrl-C ends")]
     Workers(observe::WorkersArgs),
     /// Retention: remove the old history (runs, events, run folders) of finished tasks.
     #[command(after_help = "Examples:
@@ -207,6 +228,16 @@ enum Command {
   orch dashboard
   NO_COLOR=1 orch dashboard")]
     Dashboard(crate::dashboard::DashboardArgs),
+    /// A tmux session laid out for operating: dashboard, dispatcher, events, quick adds.
+    ///
+    /// Creates the session (default `orch`) when it is missing, then attaches to it (or
+    /// switches to it inside tmux); --detach only creates it. One window: the dashboard
+    /// on the left; `orch run`, `orch events --follow` and a shell for quick adds on the
+    /// right. Exit 2 when tmux is not installed (the message says how to get it).
+    #[command(after_help = "Examples:
+  orch tmux
+  orch tmux --session ops --detach    # create it; attach later")]
+    Tmux(tmux::TmuxArgs),
 }
 
 /// The command tree the command line parses with, its help ending with the exit codes:
@@ -290,6 +321,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Fail(a) => worker::fail(&orch, a),
         Command::Watchdog(a) => worker::watchdog(&orch, a),
         Command::Log(a) => read::log(&orch, a),
+        Command::Follow(a) => follow::follow(&orch, a),
         Command::Events(a) => events::events(&orch, a),
         Command::Kpi(a) => observe::kpi(&orch, a),
         Command::Workers(a) => observe::workers(&orch, a),
@@ -301,5 +333,6 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Quick(a) => quick::run(&orch, a),
         Command::Chat(a) => chat::run(&orch, a),
         Command::Dashboard(a) => crate::dashboard::run(&orch, a),
+        Command::Tmux(a) => tmux::run(&orch, &cli.globals, a),
     }
 }

@@ -85,20 +85,39 @@ fn show_value(name: &str, v: f64) -> String {
 #[derive(clap::Args, Debug)]
 pub struct WorkersArgs {
     /// Print the fleet and the queue as JSON.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "watch")]
     json: bool,
+    /// Refresh in place until Ctrl-C (off a terminal: print again when it changes).
+    #[arg(long)]
+    watch: bool,
+    /// With --watch, redraw at least this often (and at once on a change): 100ms to 1h.
+    #[arg(long, value_name = "DUR", default_value = "2s", requires = "watch", value_parser = super::watch::interval)]
+    interval: std::time::Duration,
 }
 
 pub fn workers(orch: &Orch, a: &WorkersArgs) -> Result<i32> {
+    if a.watch {
+        return super::watch::watch(orch, "orch workers", a.interval, || Ok(fleet_lines(&api::workers(orch)?)));
+    }
     let f = api::workers(orch)?;
     if a.json {
         print_value(&f)?;
         return Ok(0);
     }
+    fleet_lines(&f).iter().for_each(|l| print(l));
+    Ok(0)
+}
+
+/// The fleet and the queue as `workers` prints them, a line each.
+fn fleet_lines(f: &api::Fleet) -> Vec<String> {
+    let mut out = Vec::new();
     if f.workers.is_empty() {
-        print("no lease is held");
+        out.push("no lease is held".to_string());
     } else {
-        print(&format!("{:<16} {:<10} {:>9} {:>10} {:>11}  TASK", "OWNER", "ID", "ELAPSED", "LEASE LEFT", "HEARTBEAT"));
+        out.push(format!(
+            "{:<16} {:<10} {:>9} {:>10} {:>11}  TASK",
+            "OWNER", "ID", "ELAPSED", "LEASE LEFT", "HEARTBEAT"
+        ));
     }
     for w in &f.workers {
         let left = match w.lease_left_s {
@@ -107,7 +126,7 @@ pub fn workers(orch: &Orch, a: &WorkersArgs) -> Result<i32> {
             None => "-".into(),
         };
         let beat = w.heartbeat_age_s.map_or_else(|| "never".to_string(), |s| format!("{} ago", secs(s)));
-        print(&format!(
+        out.push(format!(
             "{:<16} {:<10} {:>9} {:>10} {:>11}  {}",
             w.owner,
             w.task_id,
@@ -119,9 +138,9 @@ pub fn workers(orch: &Orch, a: &WorkersArgs) -> Result<i32> {
     }
     for (p, by_status) in &f.queue {
         let parts: Vec<String> = by_status.iter().map(|(s, n)| format!("{s} {n}")).collect();
-        print(&format!("{p}: {}", parts.join(", ")));
+        out.push(format!("{p}: {}", parts.join(", ")));
     }
-    Ok(0)
+    out
 }
 
 #[derive(clap::Args, Debug)]

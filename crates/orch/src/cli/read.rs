@@ -132,10 +132,44 @@ pub struct ShowArgs {
     /// Print the task as JSON.
     #[arg(long)]
     json: bool,
+    /// Print only the task's last report, whole (without it: its first lines after the
+    /// task).
+    #[arg(long, conflicts_with = "json")]
+    report: bool,
 }
 
+/// How many lines of the last report `show` prints after the task.
+const REPORT_LINES: usize = 20;
+
 pub fn show(orch: &Orch, a: &ShowArgs) -> Result<i32> {
-    print_shown(orch, &api::show(orch, api::ShowRequest { id: a.id.clone() })?, a.json)
+    let shown = api::show(orch, api::ShowRequest { id: a.id.clone() })?;
+    if a.json {
+        return print_shown(orch, &shown, true);
+    }
+    let log = api::log(orch, api::LogRequest { id: shown.task.id.clone() })?;
+    let last = log.runs.iter().rev().find_map(|r| r.report.as_deref().filter(|t| !t.trim().is_empty()).map(|t| (r, t)));
+    if a.report {
+        match last {
+            Some((_, text)) => text.lines().for_each(print),
+            None => crate::console::eprint(&format!("orch: {} has no report yet", shown.task.id)),
+        }
+        return Ok(0);
+    }
+    print_shown(orch, &shown, false)?;
+    if let Some((run, text)) = last {
+        let lines: Vec<&str> = text.lines().collect();
+        print(&format!("report:           attempt {} ({})", run.attempt, run.id));
+        lines.iter().take(REPORT_LINES).for_each(|l| print(&format!("  {l}")));
+        if lines.len() > REPORT_LINES {
+            let left = lines.len() - REPORT_LINES;
+            print(&format!(
+                "  … {left} more line{} (orch show {} --report)",
+                if left == 1 { "" } else { "s" },
+                shown.task.id
+            ));
+        }
+    }
+    Ok(0)
 }
 
 fn print_shown(orch: &Orch, shown: &api::Shown, json: bool) -> Result<i32> {
@@ -143,30 +177,37 @@ fn print_shown(orch: &Orch, shown: &api::Shown, json: bool) -> Result<i32> {
         print_value(shown)?;
         return Ok(0);
     }
+    shown_lines(orch, shown).iter().for_each(|l| print(l));
+    Ok(0)
+}
+
+/// A task as `show` prints it, a line each.
+fn shown_lines(orch: &Orch, shown: &api::Shown) -> Vec<String> {
+    let mut out = Vec::new();
     let t = &shown.task;
     let tz = api::time_zone(orch);
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-    print(&format!("id:               {}", t.id));
-    print(&format!("status:           {}", status_cell(t, api::now(orch), tz)));
-    print(&format!("priority:         {}", t.priority));
-    print(&format!("task:             {}", t.task));
-    print(&format!("success_criteria: {}", opt(&t.success_criteria)));
-    print(&format!("owner:            {}", opt(&t.owner_session)));
-    print(&format!("started_at:       {}", time(t.started_at, tz)));
-    print(&format!("due_at:           {}", time(t.due_at, tz)));
-    print(&format!("notes:            {}", opt(&t.notes)));
-    print(&format!("attempts:         {}/{}", t.attempts, t.max_attempts));
+    out.push(format!("id:               {}", t.id));
+    out.push(format!("status:           {}", status_cell(t, api::now(orch), tz)));
+    out.push(format!("priority:         {}", t.priority));
+    out.push(format!("task:             {}", t.task));
+    out.push(format!("success_criteria: {}", opt(&t.success_criteria)));
+    out.push(format!("owner:            {}", opt(&t.owner_session)));
+    out.push(format!("started_at:       {}", time(t.started_at, tz)));
+    out.push(format!("due_at:           {}", time(t.due_at, tz)));
+    out.push(format!("notes:            {}", opt(&t.notes)));
+    out.push(format!("attempts:         {}/{}", t.attempts, t.max_attempts));
     if !t.depends_on.is_empty() {
-        print(&format!("depends_on:       {}", t.depends_on.join(", ")));
+        out.push(format!("depends_on:       {}", t.depends_on.join(", ")));
     }
     if let Some(r) = &t.resource {
-        print(&format!("resource:         {r}"));
+        out.push(format!("resource:         {r}"));
     }
     if let Some(k) = &t.idempotency_key {
-        print(&format!("idempotency_key:  {k}"));
+        out.push(format!("idempotency_key:  {k}"));
     }
     if let Some(l) = &t.lease {
-        print(&format!("lease expires:    {}", format_from_now(l.expires_at, api::now(orch), tz)));
+        out.push(format!("lease expires:    {}", format_from_now(l.expires_at, api::now(orch), tz)));
     }
     let usage = orch_core::outcome::Usage {
         input_tokens: shown.input_tokens,
@@ -174,12 +215,12 @@ fn print_shown(orch: &Orch, shown: &api::Shown, json: bool) -> Result<i32> {
         cost_usd: shown.cost_usd,
     };
     if !usage.is_zero() {
-        print(&format!(
+        out.push(format!(
             "usage:            {} in / {} out tokens, ${:.4}",
             usage.input_tokens, usage.output_tokens, usage.cost_usd
         ));
     }
-    Ok(0)
+    out
 }
 
 #[derive(clap::Args, Debug)]
@@ -187,48 +228,71 @@ pub struct StatusArgs {
     /// One task (a team as a tree): its id or its number alone; none: the whole queue.
     id: Option<String>,
     /// Print the counts, the task or the tree as JSON.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "watch")]
     json: bool,
+    /// Refresh in place until Ctrl-C (off a terminal: print again when it changes).
+    #[arg(long)]
+    watch: bool,
+    /// With --watch, redraw at least this often (and at once on a change): 100ms to 1h.
+    #[arg(long, value_name = "DUR", default_value = "2s", requires = "watch", value_parser = super::watch::interval)]
+    interval: std::time::Duration,
 }
 
 pub fn status(orch: &Orch, a: &StatusArgs) -> Result<i32> {
+    if a.watch {
+        let req = api::StatusRequest { id: a.id.clone() };
+        let title = match &a.id {
+            Some(id) => format!("orch status {id}"),
+            None => "orch status".to_string(),
+        };
+        return super::watch::watch(orch, &title, a.interval, || {
+            Ok(status_lines(orch, &api::status(orch, req.clone())?))
+        });
+    }
     print_status(orch, &api::status(orch, api::StatusRequest { id: a.id.clone() })?, a.json)
 }
 
 /// `status [ID]`: the queue's counts; with an ID, that task, and a team (or any task with
 /// dependencies) as a tree.
 pub(super) fn print_status(orch: &Orch, status: &StatusResult, json: bool) -> Result<i32> {
-    let s = match status {
-        StatusResult::Tree(tree) => return print_tree(tree, json),
-        StatusResult::Task(shown) => return print_shown(orch, shown, json),
-        StatusResult::Queue(s) => s,
-    };
     if json {
-        print_value(s)?;
+        match status {
+            StatusResult::Tree(tree) => print_value(tree)?,
+            StatusResult::Task(shown) => print_value(shown)?,
+            StatusResult::Queue(s) => print_value(s)?,
+        }
         return Ok(0);
     }
+    status_lines(orch, status).iter().for_each(|l| print(l));
+    Ok(0)
+}
+
+/// `status [ID]` as text, a line each.
+fn status_lines(orch: &Orch, status: &StatusResult) -> Vec<String> {
+    let s = match status {
+        StatusResult::Tree(tree) => return tree_lines(tree),
+        StatusResult::Task(shown) => return shown_lines(orch, shown),
+        StatusResult::Queue(s) => s,
+    };
+    let mut out = Vec::new();
     let counts: Vec<String> = Status::ALL.iter().map(|st| format!("{st} {}", s.by_status[st.as_str()])).collect();
-    print(&format!("{} tasks: {}", s.total, counts.join(", ")));
+    out.push(format!("{} tasks: {}", s.total, counts.join(", ")));
     for p in Priority::ALL {
         if let Some(m) = s.by_priority.get(p.as_str()) {
             let parts: Vec<String> = m.iter().map(|(k, v)| format!("{k} {v}")).collect();
-            print(&format!("  {p}: {}", parts.join(", ")));
+            out.push(format!("  {p}: {}", parts.join(", ")));
         }
     }
     if !s.running.is_empty() {
-        print(&format!("running: {}", s.running.join(", ")));
+        out.push(format!("running: {}", s.running.join(", ")));
     }
-    print(&format!("next: {}", s.next.as_deref().unwrap_or("nothing eligible")));
-    Ok(0)
+    out.push(format!("next: {}", s.next.as_deref().unwrap_or("nothing eligible")));
+    out
 }
 
 /// A team as a tree: the lead (its text's first line as the title), then each member
 /// with its role, status, attempts, runs, elapsed time and, when stopped, its last note.
-fn print_tree(root: &TreeNode, json: bool) -> Result<i32> {
-    if json {
-        print_value(root)?;
-        return Ok(0);
-    }
+fn tree_lines(root: &TreeNode) -> Vec<String> {
     fn widths(n: &TreeNode, depth: usize, w: &mut (usize, usize)) {
         w.0 = w.0.max(n.id.chars().count() + 3 * depth);
         w.1 = w.1.max(n.role.as_deref().unwrap_or("-").chars().count());
@@ -262,8 +326,7 @@ fn print_tree(root: &TreeNode, json: bool) -> Result<i32> {
     widths(root, 0, &mut w);
     let mut out = vec![root.task.clone()];
     lines(root, "", "", w, &mut out);
-    out.iter().for_each(|l| print(l.trim_end()));
-    Ok(0)
+    out.iter().map(|l| l.trim_end().to_string()).collect()
 }
 
 #[derive(clap::Args, Debug)]
@@ -278,7 +341,8 @@ pub struct LogArgs {
 
 /// The retry log of a task, generated from its runs: one line per attempt with its
 /// owner, start, duration, outcome, failure class and reason, the gate's verdict, the
-/// usage it reported and its trace id. Secrets are masked.
+/// usage it reported and its trace id, and below it the folder of its files
+/// (`stdout.log`, `stderr.log`, `task.json`; `(removed)` once pruned). Secrets are masked.
 pub fn log(orch: &Orch, a: &LogArgs) -> Result<i32> {
     let log = api::log(orch, api::LogRequest { id: a.id.clone() })?;
     if a.json {
@@ -313,6 +377,9 @@ pub fn log(orch: &Orch, a: &LogArgs) -> Result<i32> {
             r.usage.cost_usd,
             r.trace_id
         ));
+        let dir = api::run_dir(orch, &r.id);
+        let gone = if dir.is_dir() { "" } else { " (removed)" };
+        print(&format!("   files: {}{gone}", dir.display()));
         if r.late_report.is_some() {
             print("   (a report arrived after the lease was lost; see log --json)");
         }
