@@ -97,31 +97,31 @@ pub(super) fn save_drift(home: &Path, now: jiff::Timestamp, text: &[u8]) -> Resu
     unreachable!("some name is free")
 }
 
-/// What identifies one version of a file on disk: its inode (a rename gives a new one),
-/// length and modification time.
-type Stamp = (u64, u64, i64, i64);
+/// What identifies one version of a file on disk: its device and inode (a rename puts a
+/// new one under the name), length and modification time.
+type Stamp = (u64, u64, u64, i64, i64);
 
 fn stamp(path: &Path) -> Option<Stamp> {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(path).ok()?;
-    Some((m.ino(), m.len(), m.mtime(), m.mtime_nsec()))
+    Some((m.dev(), m.ino(), m.len(), m.mtime(), m.mtime_nsec()))
 }
 
 /// The view file this process wrote last, as it was right after the write.
-static OWN_WRITE: std::sync::Mutex<Option<(PathBuf, Stamp)>> = std::sync::Mutex::new(None);
+static OWN_WRITE: std::sync::Mutex<Option<Stamp>> = std::sync::Mutex::new(None);
 
 /// Notes that this process just wrote the view file at `path`.
 pub(super) fn note_own_write(path: &Path) {
     if let Some(s) = stamp(path) {
-        *OWN_WRITE.lock().unwrap_or_else(|p| p.into_inner()) = Some((path.to_path_buf(), s));
+        *OWN_WRITE.lock().unwrap_or_else(|p| p.into_inner()) = Some(s);
     }
 }
 
-/// Whether the file at `path` is still the one this process wrote there last: a change
-/// a watcher saw was this process's own write, not a person's save.
+/// Whether the file at `path` is still the one this process wrote last: a change a
+/// watcher saw was this process's own write, not a person's save.
 pub fn is_own_write(path: &Path) -> bool {
-    let own = OWN_WRITE.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    own.is_some_and(|(p, s)| super::same_file(&p, path) && stamp(path) == Some(s))
+    let own = *OWN_WRITE.lock().unwrap_or_else(|p| p.into_inner());
+    own.is_some() && stamp(path) == own
 }
 
 /// The bytes of a file, or `None` when there is none.
