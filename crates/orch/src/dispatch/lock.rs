@@ -11,6 +11,7 @@ use crate::ops::Orch;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Held for as long as the dispatcher runs.
 pub struct DispatcherLock {
@@ -30,6 +31,19 @@ fn lock_path(orch: &Orch) -> (PathBuf, String) {
     }
 }
 
+/// How long a lock whose recorded holder is dead is waited for.
+const DEAD_HOLDER_WAIT: Duration = Duration::from_secs(3);
+const RETRY: Duration = Duration::from_millis(20);
+
+/// Whether the process the lock file names (`pid N on HOST since …`) is gone.
+fn holder_is_gone(holder: &str) -> bool {
+    holder
+        .strip_prefix("pid ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|pid| pid.parse::<i32>().ok())
+        .is_some_and(|pid| crate::runner::proc_start(pid).is_none())
+}
+
 pub fn acquire(orch: &Orch, host: &str) -> Result<DispatcherLock> {
     use std::os::unix::fs::OpenOptionsExt;
     let (path, guarded) = lock_path(orch);
@@ -41,16 +55,28 @@ pub fn acquire(orch: &Orch, host: &str) -> Result<DispatcherLock> {
         .mode(0o600)
         .open(&path)
         .map_err(|e| Error::io(&path, e))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
-            let holder = holder.trim();
-            let holder = if holder.is_empty() { "another process" } else { holder };
-            return Err(Error::Conflict(format!("a dispatcher is running on {guarded} already: {holder}")));
+    let mut waited = Duration::ZERO;
+    loop {
+        match file.try_lock() {
+            Ok(()) => break,
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.seek(SeekFrom::Start(0));
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                // A dispatcher that died leaves the lock to a worker it was starting, for
+                // the moment between the fork and the exec (the lock's descriptor closes at
+                // the exec): wait for that rather than refuse.
+                if holder_is_gone(holder) && waited < DEAD_HOLDER_WAIT {
+                    std::thread::sleep(RETRY);
+                    waited += RETRY;
+                    continue;
+                }
+                let holder = if holder.is_empty() { "another process" } else { holder };
+                return Err(Error::Conflict(format!("a dispatcher is running on {guarded} already: {holder}")));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
         }
-        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
     }
     let me =
         format!("pid {} on {host} since {} (home {})\n", std::process::id(), orch.now(), orch.home().dir.display());

@@ -226,6 +226,32 @@ fn a_second_dispatcher_on_the_same_database_is_refused_from_any_home() {
     assert_eq!(d.wait(secs(20)), Some(0));
 }
 
+/// A dispatcher killed while it starts a worker leaves its lock, for a moment, to the
+/// forked child that has not reached its exec yet (the descriptor closes there). The next
+/// dispatcher waits for that rather than refuse: here the lock names a process that is
+/// gone and another holder lets go of it a little later.
+#[test]
+fn a_lock_left_by_a_dead_dispatcher_to_a_child_is_waited_for() {
+    use std::io::Write;
+    let p = Project::init(None);
+    p.ok(&["add", "one"]);
+    worker(&p, &format!("true\n{REPORT}"), &[]);
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    let path = p.file(".orch/orch.db.dispatcher.lock");
+    let mut held = std::fs::OpenOptions::new().create(true).truncate(true).write(true).open(&path).unwrap();
+    held.lock().unwrap();
+    writeln!(held, "pid {} on host since then", gone.id()).unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        drop(held);
+    });
+    let (code, _, err) = p.run(&["run", "--until-idle", "--max-wait", "0s"]);
+    release.join().unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(task(&p, "ORCH-001")["status"], "DONE");
+}
+
 #[test]
 fn the_next_dispatcher_stops_every_orphan_at_once_and_puts_the_tasks_back() {
     let p = Project::init(None);
