@@ -24,6 +24,8 @@ pub struct NewTask {
     pub resource: Option<String>,
     pub idempotency_key: Option<String>,
     pub max_attempts: Option<u32>,
+    /// The worker profile (`[profiles.NAME]` of orch.toml); `None` or `default` for `[worker]`.
+    pub profile: Option<String>,
 }
 
 /// Counts by status and priority, and what runs next.
@@ -46,6 +48,13 @@ impl Orch {
         let criteria = criteria.map_err(Error::Usage)?.flatten();
         if new.max_attempts == Some(0) {
             return Err(Error::Usage("--max-attempts must be at least 1".into()));
+        }
+        let profile = new.profile.as_deref().map(str::trim).filter(|p| *p != orch_core::task::DEFAULT_PROFILE);
+        if let Some(p) = profile
+            && !self.config.has_profile(p)
+        {
+            let known = self.config.profile_names().join(", ");
+            return Err(Error::Usage(format!("profile `{p}` is not in orch.toml (profiles: {known})")));
         }
         let now = self.now();
         let prefix = self.config.queue.prefix.clone();
@@ -70,6 +79,9 @@ impl Orch {
             t.depends_on = new.depends_on.clone();
             t.resource = new.resource.clone().filter(|s| !s.trim().is_empty());
             t.idempotency_key = new.idempotency_key.clone();
+            if let Some(p) = profile {
+                t.extra.push((orch_core::task::EXTRA_PROFILE.to_string(), p.to_string()));
+            }
             t.version = 1;
             tx.task_insert(&t)?;
             if let Some(key) = &new.idempotency_key
@@ -183,7 +195,7 @@ impl Orch {
         }
         let mut next = None;
         let rolled_back = self.db.write(&mut |tx| {
-            next = super::pick::next_in(tx, now, &rules)?.map(|t| t.id);
+            next = super::pick::next_in(tx, now, &rules, &Default::default())?.map(|t| t.id);
             Err(StoreError::abort(DryRun))
         });
         match rolled_back {

@@ -42,6 +42,7 @@ mod postgres;
 mod postgres_dispatch;
 mod postgres_events;
 mod postgres_tls;
+mod profiles;
 mod queue_file;
 mod queue_text;
 mod queue_write;
