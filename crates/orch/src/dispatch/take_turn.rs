@@ -39,8 +39,10 @@ impl Dispatcher<'_> {
         }
         let mut idle = false;
         let mut nos = Vec::new();
+        let mut paused = Vec::new();
         if claim {
-            if self.daily_budget_spent()? {
+            paused = self.orch.pauses()?;
+            if self.daily_budget_spent()? || paused.iter().any(|p| p.profile.is_none()) {
                 idle = true;
             } else {
                 let free = self.opts.workers.saturating_sub(self.slots.len());
@@ -59,7 +61,7 @@ impl Dispatcher<'_> {
         let processes = std::mem::take(&mut self.unrecorded);
         self.record_by = None;
         let endings: Vec<Ending<'_>> = ended.iter().map(Ended::ending).collect();
-        let room = if reqs.is_empty() { Vec::new() } else { self.profile_room() };
+        let room = if reqs.is_empty() { Vec::new() } else { self.profile_room(&paused) };
         let turn = Turn { processes: &processes, endings: &endings, claims: &reqs, room: &room };
         let done = match self.orch.turn(&turn) {
             Ok(done) => done,
@@ -86,17 +88,25 @@ impl Dispatcher<'_> {
     }
 
     /// How many more tasks of each configured profile this dispatcher may start: the
-    /// profile's `workers` less its tasks running in this dispatcher's slots.
-    fn profile_room(&self) -> Vec<(String, usize)> {
+    /// profile's `workers` less its tasks running in this dispatcher's slots; none of a
+    /// paused profile.
+    fn profile_room(&self, paused: &[crate::ops::Pause]) -> Vec<(String, usize)> {
         let config = self.orch.config();
-        config
+        let mut room: Vec<(String, usize)> = config
             .profiles
             .iter()
             .map(|(name, p)| {
                 let running = self.slots.values().filter(|s| s.profile == *name).count();
                 (name.clone(), p.workers.saturating_sub(running))
             })
-            .collect()
+            .collect();
+        for name in paused.iter().filter_map(|p| p.profile.as_deref()) {
+            match room.iter_mut().find(|(n, _)| n == name) {
+                Some((_, left)) => *left = 0,
+                None => room.push((name.to_string(), 0)),
+            }
+        }
+        room
     }
 
     fn claim_request(&self, no: usize) -> ClaimRequest {

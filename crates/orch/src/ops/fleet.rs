@@ -41,6 +41,9 @@ pub struct Fleet {
     pub workers: Vec<Holder>,
     /// Priority, then status: how many tasks (every priority and status listed).
     pub queue: BTreeMap<String, BTreeMap<String, usize>>,
+    /// The pauses in force (`orch pause`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub paused: Vec<super::Pause>,
 }
 
 impl Orch {
@@ -99,7 +102,7 @@ impl Orch {
             *queue.entry(priority.to_string()).or_default().entry(status.to_string()).or_default() +=
                 usize::try_from(n).unwrap_or(usize::MAX);
         }
-        Ok(Fleet { now, workers, queue })
+        Ok(Fleet { now, workers, queue, paused: self.pauses()? })
     }
 }
 

@@ -36,6 +36,9 @@ pub struct StatusSummary {
     pub by_priority: BTreeMap<String, BTreeMap<String, usize>>,
     pub running: Vec<String>,
     pub next: Option<String>,
+    /// The pauses in force (`orch pause`): the queue's, then each profile's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub paused: Vec<super::Pause>,
 }
 
 impl Orch {
@@ -179,7 +182,8 @@ impl Orch {
             *by_status.entry(status.to_string()).or_default() += n;
             *by_priority.entry(priority.to_string()).or_default().entry(status.to_string()).or_default() += n;
         }
-        Ok(StatusSummary { total, by_status, by_priority, running: running.into_iter().map(|t| t.id).collect(), next })
+        let running = running.into_iter().map(|t| t.id).collect();
+        Ok(StatusSummary { total, by_status, by_priority, running, next, paused: self.pauses()? })
     }
 
     /// The task `pick` would take at `now`: the claim's own selection (sweep, order,

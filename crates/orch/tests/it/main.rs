@@ -38,6 +38,7 @@ mod list_cli;
 mod malformed;
 mod masking;
 mod observe;
+mod pause;
 mod postgres;
 mod postgres_dispatch;
 mod postgres_events;
