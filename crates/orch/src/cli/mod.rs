@@ -221,7 +221,7 @@ enum Command {
     #[command(after_help = "Examples:
   orch team add examples/team.json")]
     Team(team::TeamArgs),
-    /// Add a task from one line: p0 due:내일 18:00 due:+3h criteria:"…" #resource text.
+    /// Add a task from one line: p0 due:내일 18:00 due:+3h criteria:"…" #resource @profile text.
     #[command(after_help = "Examples:
   orch quick 'p0 Write the release notes due:tomorrow 18:00 #docs'
   orch quick --dry-run 'p2 tidy the README criteria:\"no broken links\"'")]

@@ -97,3 +97,15 @@ fn a_profile_column_of_queue_md_names_the_profile_and_an_unknown_one_fails_for_g
     let why = p.json(&["log", "ORCH-002"])[0]["reason"].as_str().unwrap_or_default().to_string();
     assert!(why.contains("profile `gone` is not in orch.toml (profiles: default, fast)"), "{why}");
 }
+
+#[test]
+fn quick_takes_an_at_word_as_the_profile() {
+    let p = Project::init(None);
+    profiles(&p, "[profiles.fast]\ncommand = [\"sh\"]\n");
+    p.ok(&["quick", "p0 @fast write the notes"]);
+    let t = task(&p, "ORCH-001");
+    assert_eq!((t["extra"]["profile"].as_str(), t["task"].as_str()), (Some("fast"), Some("write the notes")));
+    let (code, _, err) = p.run(&["quick", "@slow x"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("profile `slow` is not in orch.toml"), "{err}");
+}
