@@ -109,3 +109,26 @@ fn quick_takes_an_at_word_as_the_profile() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("profile `slow` is not in orch.toml"), "{err}");
 }
+
+#[test]
+fn a_team_template_gives_each_member_its_profile() {
+    let p = Project::init(None);
+    profiles(&p, "[profiles.fast]\ncommand = [\"sh\"]\n");
+    let team = |profile: &str| {
+        format!(
+            r#"{{"title": "t", "goal": "g", "lead": {{"task": "merge", "success_criteria": "merged"}},
+                "workers": [{{"role": "a", "task": "do a", "success_criteria": "done", "profile": "{profile}"}},
+                            {{"role": "b", "task": "do b", "success_criteria": "done"}}]}}"#
+        )
+    };
+    p.write("bad.json", &team("slow"));
+    let (code, _, err) = p.run(&["team", "add", "bad.json"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("workers[0].profile: profile `slow` is not in orch.toml (profiles: default, fast)"), "{err}");
+    p.write("team.json", &team("fast"));
+    let v = p.json(&["team", "add", "team.json"]);
+    let (a, b) = (v["workers"][0].as_str().unwrap(), v["workers"][1].as_str().unwrap());
+    assert_eq!(task(&p, a)["extra"]["profile"], "fast");
+    assert!(task(&p, b)["extra"].get("profile").is_none());
+    assert!(task(&p, v["lead"].as_str().unwrap())["extra"].get("profile").is_none());
+}
