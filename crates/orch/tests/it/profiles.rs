@@ -132,3 +132,13 @@ fn a_team_template_gives_each_member_its_profile() {
     assert!(task(&p, b)["extra"].get("profile").is_none());
     assert!(task(&p, v["lead"].as_str().unwrap())["extra"].get("profile").is_none());
 }
+
+#[test]
+fn run_refuses_to_start_when_a_profiles_program_is_missing() {
+    let p = Project::init(None);
+    worker(&p, REPORT, &[]);
+    profiles(&p, "[profiles.fast]\ncommand = [\"no-such-worker-program\"]\n");
+    let (code, _, err) = p.run(&["run", "--until-idle", "--max-wait", "0s"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("`no-such-worker-program` is not found on PATH; fix profiles.fast.command"), "{err}");
+}
