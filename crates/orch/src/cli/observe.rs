@@ -130,8 +130,10 @@ fn fleet_lines(f: &api::Fleet) -> Vec<String> {
             None => "-".into(),
         };
         let beat = w.heartbeat_age_s.map_or_else(|| "never".to_string(), |s| format!("{} ago", secs(s)));
+        let labels: Vec<&str> = [&w.profile, &w.model, &w.agent].into_iter().flatten().map(String::as_str).collect();
+        let profile = if labels.is_empty() { String::new() } else { format!("[{}] ", labels.join(", ")) };
         out.push(format!(
-            "{:<16} {:<10} {:>9} {:>10} {:>11}  {}",
+            "{:<16} {:<10} {:>9} {:>10} {:>11}  {profile}{}",
             w.owner,
             w.task_id,
             w.elapsed_s.map_or_else(|| "-".to_string(), secs),

@@ -56,6 +56,9 @@ fn snapshot() -> Snapshot {
         lease_left_s: Some(835.0),
         last_heartbeat: None,
         heartbeat_age_s: Some(5.0),
+        profile: None,
+        model: None,
+        agent: None,
     };
     let mut running = task("ORCH-001", "배포 스크립트 점검", Status::InProgress, Priority::P0);
     running.success_criteria = Some("스크립트가 통과한다".into());

@@ -142,3 +142,27 @@ fn run_refuses_to_start_when_a_profiles_program_is_missing() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("`no-such-worker-program` is not found on PATH; fix profiles.fast.command"), "{err}");
 }
+
+#[test]
+fn workers_shows_the_profile_and_its_labels_of_a_running_task() {
+    let p = Project::init(None);
+    worker(&p, REPORT, &[]);
+    // Runs until the test lets it go (bounded).
+    p.write("held.sh", &format!("i=0\nwhile [ ! -e go ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\n{REPORT}"));
+    profiles(&p, "[profiles.fast]\ncommand = [\"sh\", \"held.sh\"]\nmodel = \"small\"\nagent = \"claude\"\n");
+    p.ok(&["add", "held", "--profile", "fast"]);
+    let mut d = p.spawn("run", &["run"]);
+    let long = std::time::Duration::from_secs(30);
+    assert!(crate::common::wait_until(long, || task(&p, "ORCH-001")["status"] == "IN_PROGRESS"), "{}", d.stderr());
+    let text = p.ok(&["workers"]);
+    assert!(text.contains("[fast, small, claude] held"), "{text}");
+    let w = &p.json(&["workers"])["workers"][0];
+    assert_eq!(
+        (w["profile"].as_str(), w["model"].as_str(), w["agent"].as_str()),
+        (Some("fast"), Some("small"), Some("claude"))
+    );
+    p.write("go", "");
+    assert!(crate::common::wait_until(long, || task(&p, "ORCH-001")["status"] == "DONE"), "{}", d.stderr());
+    d.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(d.wait(long), Some(0), "{}", d.stderr());
+}
