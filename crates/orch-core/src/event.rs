@@ -32,6 +32,11 @@ pub mod kind {
     /// A QUEUE.md saved while a dispatcher ran was refused whole (no task; the problems
     /// in `msg`).
     pub const IMPORT_REFUSED: &str = "import.refused";
+    /// `pause`: claims of the queue or of one profile stop (no task; the pause as JSON
+    /// in `msg`: profile, until, reason, since).
+    pub const QUEUE_PAUSED: &str = "queue.paused";
+    /// `resume`: a pause ended (no task; `{"profile": …}` in `msg`).
+    pub const QUEUE_RESUMED: &str = "queue.resumed";
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -11,6 +11,8 @@
 //! - `criteria:"…"` (or `criteria:word`): the success criteria;
 //! - `#name`: the resource key (tasks sharing one never run at once). The name starts
 //!   with a letter (any script: `#db`, `#배포`), so `fix issue #123` stays text.
+//! - `@name`: the worker profile (`[profiles.NAME]` of orch.toml, checked by the add): `@`
+//!   then an ASCII letter, then letters, digits, `_` or `-` (`a@b.c`, `@9` and `"@name"` are text).
 //!
 //! Relative days are calendar days in the display time zone; a day given without a time
 //! means [`DEFAULT_DUE_TIME`] (18:00, the end of a working day, as in the seed queue).
@@ -34,6 +36,8 @@ pub struct Quick {
     pub due_at: Option<Timestamp>,
     pub criteria: Option<String>,
     pub resource: Option<String>,
+    /// The worker profile an `@name` word names.
+    pub profile: Option<String>,
     /// Things worth saying that do not stop the add (a due time in the past).
     pub warnings: Vec<String>,
 }
@@ -98,6 +102,11 @@ pub fn parse(line: &str, now: Timestamp, tz: &TimeZone) -> Result<Quick, QuickEr
                 return Err(QuickError(format!("two resources given (`#{old}` and `#{name}`)")));
             }
             q.resource = Some(name.to_string());
+        } else if let Some(name) = profile_name(w) {
+            if let Some(old) = q.profile.as_deref().filter(|p| *p != name) {
+                return Err(QuickError(format!("two profiles given (`@{old}` and `@{name}`)")));
+            }
+            q.profile = Some(name.to_string());
         } else {
             text.push(&w.text);
         }
@@ -133,6 +142,16 @@ fn priority_word(lower: &str) -> Result<Option<Priority>, QuickError> {
 fn resource_name(w: &Word) -> Option<&str> {
     let name = w.text.strip_prefix('#').filter(|_| !w.quoted)?;
     name.chars().next().filter(|c| c.is_alphabetic()).map(|_| name)
+}
+
+/// The profile an `@name` word names: `@`, an ASCII letter, then ASCII letters, digits,
+/// `_` or `-` (a profile name's form); any other word with `@` is text.
+fn profile_name(w: &Word) -> Option<&str> {
+    let name = w.text.strip_prefix('@').filter(|_| !w.quoted)?;
+    let mut chars = name.chars();
+    let ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    ok.then_some(name)
 }
 
 /// The keys whose value may be quoted.
@@ -297,6 +316,14 @@ mod tests {
     }
 
     #[test]
+    fn an_at_word_names_the_profile_and_other_at_words_are_text() {
+        let q = parse("p0 @fast write the notes", now(), &seoul()).unwrap();
+        assert_eq!((q.profile.as_deref(), q.task.as_str()), (Some("fast"), "write the notes"));
+        let q = parse("mail a@b.c about @9 and \"@fast\"", now(), &seoul()).unwrap();
+        assert_eq!((q.profile, q.task.as_str()), (None, "mail a@b.c about @9 and \"@fast\""));
+    }
+
+    #[test]
     fn a_due_time_in_the_past_is_kept_with_a_warning() {
         let q = parse("x due:오늘 09:00", now(), &seoul()).unwrap();
         assert_eq!(q.due_at, Some(seoul_time("2026-03-10 09:00")));
@@ -316,6 +343,7 @@ mod tests {
             ("p3 x", "unknown priority `p3`: the priorities are P0, P1, P2"),
             ("x P10", "unknown priority `p10`"),
             ("x #a #b", "two resources"),
+            ("x @fast @slow", "two profiles"),
             ("x due:+1h due:+2h", "two due times"),
             ("p0 due:+1h #db", "no task text"),
             ("", "no task text"),

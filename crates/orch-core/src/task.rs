@@ -145,7 +145,24 @@ pub struct Task {
     pub version: i64,
 }
 
+/// The extra column that names a task's worker profile (`orch.toml`'s `[profiles.NAME]`).
+pub const EXTRA_PROFILE: &str = "profile";
+
+/// The profile of a task that names none: `[worker]`.
+pub const DEFAULT_PROFILE: &str = "default";
+
 impl Task {
+    /// The worker profile this task runs under: its `profile` column, else `default`
+    /// (an empty or `-` cell is none).
+    pub fn profile(&self) -> &str {
+        self.extra
+            .iter()
+            .find(|(k, _)| k == EXTRA_PROFILE)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty() && *v != "-")
+            .unwrap_or(DEFAULT_PROFILE)
+    }
+
     /// A fresh PENDING task with nothing but its text set.
     pub fn new(id: String, task: String, priority: Priority, max_attempts: u32, now: Timestamp) -> Task {
         Task {

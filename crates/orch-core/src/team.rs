@@ -68,6 +68,8 @@ pub struct Member {
     /// File paths the member reads, relative to the project folder (or absolute).
     pub inputs: Vec<String>,
     pub budget: Budget,
+    /// The worker profile (`[profiles.NAME]` of orch.toml) that runs this member.
+    pub profile: Option<String>,
 }
 
 /// A validated team template.
@@ -186,12 +188,13 @@ impl Check {
             self.add(at, format!("expected an object, found {}", kind(v)));
             return None;
         };
-        self.known_keys(map, at, &["role", "task", "success_criteria", "inputs", "budget"]);
+        self.known_keys(map, at, &["role", "task", "success_criteria", "inputs", "budget", "profile"]);
         let role = self.text(map, at, "role", !lead);
         let task = self.text(map, at, "task", true);
         let success_criteria = self.text(map, at, "success_criteria", true);
         let inputs = self.inputs(map, at);
         let budget = self.budget(map, at);
+        let profile = self.text(map, at, "profile", false);
         let role = match (role, lead) {
             (Some(r), true) if r != LEAD_ROLE => {
                 self.add(&join(at, "role"), format!("the lead's role is `{LEAD_ROLE}` (or leave it out)"));
@@ -204,7 +207,7 @@ impl Check {
             }
             (r, false) => r?,
         };
-        Some(Member { role, task: task?, success_criteria: success_criteria?, inputs, budget })
+        Some(Member { role, task: task?, success_criteria: success_criteria?, inputs, budget, profile })
     }
 }
 

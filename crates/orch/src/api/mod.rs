@@ -29,6 +29,7 @@ mod follow;
 mod input;
 mod live;
 mod observe;
+mod pause;
 mod quick;
 mod read;
 mod sync;
@@ -37,12 +38,13 @@ mod team;
 mod worker;
 
 pub use crate::ops::json::{RunView, SCHEMA_VERSION, TaskView};
-pub use crate::ops::{Fleet, Holder, Options, Orch, PruneReport, StatusSummary, TreeNode};
+pub use crate::ops::{Fleet, Holder, Options, Orch, Pause, PruneReport, StatusSummary, TreeNode};
 pub use chat::{ChatAnswer, ChatRequest, chat};
 pub use follow::{FollowedRun, Gained, RunEnd, followed_run, run_dir, run_end, run_file_since};
 pub use input::{parse_due, parse_time_arg};
 pub use live::{ChangeWatch, FindRequest, Found, Tail, TailRequest, find, tail, watch};
 pub use observe::{KpiRequest, PruneRequest, ReviewRequest, Reviewed, kpi, prune, review, workers};
+pub use pause::{PauseRequest, pause, pauses, resume};
 pub use quick::{QuickAdded, QuickRequest, Understood, quick};
 pub use read::{
     ListRequest, LogRequest, RunLog, ShowRequest, Shown, StatusRequest, StatusResult, list, log, show, status,

@@ -31,6 +31,9 @@ pub struct Understood {
     pub due_at_display: Option<String>,
     pub success_criteria: Option<String>,
     pub resource: Option<String>,
+    /// The worker profile an `@name` word names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
     /// What the parser doubted (shown before the result).
     pub warnings: Vec<String>,
     /// The display time zone's name.
@@ -57,6 +60,7 @@ pub fn quick(orch: &Orch, req: QuickRequest) -> Result<QuickAdded> {
         due_at_display: q.due_at.map(|d| orch_core::time::format_display_time(d, orch.tz())),
         success_criteria: q.criteria.clone(),
         resource: q.resource.clone(),
+        profile: q.profile.clone(),
         warnings: q.warnings.clone(),
         zone: orch.tz().iana_name().unwrap_or("display time zone").to_string(),
     };
@@ -69,6 +73,7 @@ pub fn quick(orch: &Orch, req: QuickRequest) -> Result<QuickAdded> {
         success_criteria: q.criteria,
         due_at: q.due_at,
         resource: q.resource,
+        profile: q.profile,
         ..NewTask::default()
     };
     let (task, _, warnings) = orch.add(&new)?;

@@ -26,6 +26,8 @@ pub struct AddRequest {
     /// Adding the same key again returns the existing task.
     pub idempotency_key: Option<String>,
     pub max_attempts: Option<u32>,
+    /// The worker profile (`[profiles.NAME]` of orch.toml); refused when not configured.
+    pub profile: Option<String>,
 }
 
 /// The task added, or the one that already had the idempotency key (`created` false).
@@ -73,6 +75,7 @@ pub fn add(orch: &Orch, req: AddRequest) -> Result<Added> {
         resource: req.resource,
         idempotency_key: req.idempotency_key,
         max_attempts: req.max_attempts,
+        profile: req.profile,
     };
     let (task, created, mut warnings) = orch.add(&new)?;
     due_warnings.append(&mut warnings);

@@ -24,6 +24,7 @@ mod migrate;
 mod observe;
 mod operator;
 mod output;
+mod pause;
 mod quick;
 mod read;
 mod review;
@@ -183,6 +184,17 @@ enum Command {
   orch workers --json
   orch workers --watch                # redrawn in place; Ctrl-C ends")]
     Workers(observe::WorkersArgs),
+    /// Stop claims of the queue, or of one worker profile; running tasks finish.
+    #[command(after_help = "Examples:
+  orch pause --reason 'rate limit'
+  orch pause fast --until '+2h'
+  orch pause --until 'tomorrow 9am' --json")]
+    Pause(pause::PauseArgs),
+    /// End a pause of the queue, or of one worker profile.
+    #[command(after_help = "Examples:
+  orch resume
+  orch resume fast")]
+    Resume(pause::ResumeArgs),
     /// Retention: remove the old history (runs, events, run folders) of finished tasks.
     #[command(after_help = "Examples:
   orch prune --older-than 30d")]
@@ -209,7 +221,7 @@ enum Command {
     #[command(after_help = "Examples:
   orch team add examples/team.json")]
     Team(team::TeamArgs),
-    /// Add a task from one line: p0 due:내일 18:00 due:+3h criteria:"…" #resource text.
+    /// Add a task from one line: p0 due:내일 18:00 due:+3h criteria:"…" #resource @profile text.
     #[command(after_help = "Examples:
   orch quick 'p0 Write the release notes due:tomorrow 18:00 #docs'
   orch quick --dry-run 'p2 tidy the README criteria:\"no broken links\"'")]
@@ -325,6 +337,8 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Events(a) => events::events(&orch, a),
         Command::Kpi(a) => observe::kpi(&orch, a),
         Command::Workers(a) => observe::workers(&orch, a),
+        Command::Pause(a) => pause::pause(&orch, a),
+        Command::Resume(a) => pause::resume(&orch, a),
         Command::Prune(a) => observe::prune(&orch, a),
         Command::Review(a) => review::review(&orch, a),
         Command::Run(a) => run::run(&orch, a),

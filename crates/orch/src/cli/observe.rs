@@ -97,7 +97,10 @@ pub struct WorkersArgs {
 
 pub fn workers(orch: &Orch, a: &WorkersArgs) -> Result<i32> {
     if a.watch {
-        return super::watch::watch(orch, "orch workers", a.interval, || Ok(fleet_lines(&api::workers(orch)?)));
+        return super::watch::watch(orch, "orch workers", a.interval, || {
+            let f = api::workers(orch)?;
+            Ok(fleet_lines(&f).into_iter().chain(f.paused.iter().map(|p| super::pause::line(orch, p))).collect())
+        });
     }
     let f = api::workers(orch)?;
     if a.json {
@@ -105,6 +108,7 @@ pub fn workers(orch: &Orch, a: &WorkersArgs) -> Result<i32> {
         return Ok(0);
     }
     fleet_lines(&f).iter().for_each(|l| print(l));
+    f.paused.iter().for_each(|p| print(&super::pause::line(orch, p)));
     Ok(0)
 }
 
@@ -126,8 +130,10 @@ fn fleet_lines(f: &api::Fleet) -> Vec<String> {
             None => "-".into(),
         };
         let beat = w.heartbeat_age_s.map_or_else(|| "never".to_string(), |s| format!("{} ago", secs(s)));
+        let labels: Vec<&str> = [&w.profile, &w.model, &w.agent].into_iter().flatten().map(String::as_str).collect();
+        let profile = if labels.is_empty() { String::new() } else { format!("[{}] ", labels.join(", ")) };
         out.push(format!(
-            "{:<16} {:<10} {:>9} {:>10} {:>11}  {}",
+            "{:<16} {:<10} {:>9} {:>10} {:>11}  {profile}{}",
             w.owner,
             w.task_id,
             w.elapsed_s.map_or_else(|| "-".to_string(), secs),

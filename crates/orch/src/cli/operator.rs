@@ -31,6 +31,9 @@ pub struct AddArgs {
     /// Attempts before the task stays FAILED (default: one more than retry.backoff has delays).
     #[arg(long, value_name = "N")]
     max_attempts: Option<u32>,
+    /// The worker profile that runs it (`[profiles.NAME]` of orch.toml; default: `[worker]`).
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
@@ -46,6 +49,7 @@ pub fn add(orch: &Orch, a: &AddArgs) -> Result<i32> {
         resource: a.resource.clone(),
         idempotency_key: a.idempotency_key.clone(),
         max_attempts: a.max_attempts,
+        profile: a.profile.clone(),
     };
     let added = api::add(orch, req)?;
     warn_all(&added.warnings);

@@ -1,5 +1,5 @@
 //! `orch quick "TEXT"`: add a task from one line of free text (`p0`, `due:내일 18:00`,
-//! `due:+3h`, `criteria:"…"`, `#resource`; the rest is the task), showing what was
+//! `due:+3h`, `criteria:"…"`, `#resource`, `@profile`; the rest is the task), showing what was
 //! understood; `--dry-run` only shows it. The parsing is `orch_core::quick`; chat's
 //! `!add` comes through here too.
 
@@ -45,6 +45,9 @@ pub(super) fn print_added(q: &QuickAdded, json: bool) -> Result<i32> {
     }
     print(&format!("  criteria: {}", or_dash(&u.success_criteria)));
     print(&format!("  resource: {}", or_dash(&u.resource)));
+    if let Some(p) = &u.profile {
+        print(&format!("  profile:  {p}"));
+    }
     match &q.added {
         Some(t) => print(&format!("{} added ({})", t.id, t.priority)),
         None => print("dry run: nothing added"),

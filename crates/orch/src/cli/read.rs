@@ -287,6 +287,7 @@ fn status_lines(orch: &Orch, status: &StatusResult) -> Vec<String> {
         out.push(format!("running: {}", s.running.join(", ")));
     }
     out.push(format!("next: {}", s.next.as_deref().unwrap_or("nothing eligible")));
+    out.extend(s.paused.iter().map(|p| super::pause::line(orch, p)));
     out
 }
 

@@ -6,9 +6,13 @@ use jiff::SignedDuration;
 use keys::{Keys, line_of, plain};
 use orch_core::policy::RetryPolicy;
 use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 mod keys;
+mod profiles;
+
+pub use profiles::{DEFAULT_PROFILE, Profile};
 
 /// The shortest lease orch grants: a heartbeat comes at least three times per lease,
 /// and a lease that ends before its worker can start is no lease.
@@ -54,6 +58,16 @@ timeout = "60m"
 grace = "10s"                            # between SIGTERM and SIGKILL
 max_log_bytes = 67108864                 # 64 MiB: each of a run's stdout.log and stderr.log keeps its head and tail within this
 permanent_exit_codes = [64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 76, 77, 78]
+
+# Worker profiles besides [worker] (the profile `default`); a task names one with
+# `orch add --profile NAME`. None by default. For example:
+# [profiles.fast]
+# command = ["claude", "-p", "{prompt}", "--model", "haiku"]
+# workers = 2              # tasks of this profile running at once (1 to dispatcher.hard_cap)
+# timeout = "15m"          # worker.timeout unless given
+# env = ["ANTHROPIC_API_KEY"]   # names of variables the worker needs; values never logged or stored
+# model = "haiku"          # labels, shown and never interpreted
+# agent = "claude"
 
 [retry]
 backoff = ["1m", "3m", "10m"]
@@ -106,6 +120,8 @@ pub struct Config {
     pub alerts: Alerts,
     pub events: Events,
     pub team: Team,
+    /// `[profiles.NAME]`: the workers besides `[worker]` (the profile `default`).
+    pub profiles: BTreeMap<String, Profile>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -305,7 +321,7 @@ impl Config {
                 None => format!("{line}: {msg}"),
             }
         })?;
-        c.validate().map_err(|(key, msg)| match keys.line(text, key) {
+        c.validate().map_err(|(key, msg)| match keys.line(text, &key) {
             Some(line) => format!("{line}: {key}: {msg}"),
             None => format!(" {key}: {msg}"),
         })?;
@@ -313,8 +329,8 @@ impl Config {
     }
 
     /// Checks values the types allow but orch does not: (dotted key, what is wrong).
-    fn validate(&self) -> Result<(), (&'static str, String)> {
-        let fail = |key: &'static str, msg: String| Err((key, msg));
+    fn validate(&self) -> Result<(), (String, String)> {
+        let fail = |key: &str, msg: String| Err((key.to_string(), msg));
         if !orch_core::id::is_valid_prefix(&self.queue.prefix) {
             let p = &self.queue.prefix;
             return fail(
@@ -415,7 +431,7 @@ impl Config {
         if self.team.max_workers == 0 || self.team.max_workers > self.team.hard_cap {
             return fail("team.max_workers", format!("must be between 1 and team.hard_cap ({})", self.team.hard_cap));
         }
-        Ok(())
+        self.validate_profiles()
     }
 
     /// The open rows the view shows: `None` for every one (`queue.open_kept = 0`).

@@ -135,3 +135,53 @@ fn an_argv_without_a_program_and_a_mask_that_cannot_mask_are_refused_with_their_
     }
     assert!(Config::parse("[gate]\nreviewer = []\n").is_ok(), "no reviewer is allowed");
 }
+
+#[test]
+fn profiles_are_read_with_their_defaults_and_default_is_always_there() {
+    let text = "[profiles.fast]\ncommand = [\"sh\", \"-c\", \"echo {id}\"]\nworkers = 3\ntimeout = \"5m\"\n\
+                env = [\"API_KEY\"]\nmodel = \"small\"\n\n[profiles.slow]\ncommand = [\"sh\"]\n";
+    let c = Config::parse(text).unwrap();
+    let fast = &c.profiles["fast"];
+    assert_eq!(
+        (fast.workers, fast.timeout, fast.env.as_slice()),
+        (3, Some(SignedDuration::from_mins(5)), &["API_KEY".to_string()][..])
+    );
+    assert_eq!((fast.model.as_deref(), fast.agent.as_deref()), (Some("small"), None));
+    let slow = &c.profiles["slow"];
+    assert_eq!((slow.workers, slow.timeout), (1, None), "one worker and worker.timeout unless told");
+    assert_eq!(c.profile_names(), ["default", "fast", "slow"]);
+    assert!(c.has_profile("default") && c.has_profile("fast") && !c.has_profile("other"));
+    assert!(Config::default().profiles.is_empty());
+}
+
+#[test]
+fn bad_profiles_are_refused_with_their_line_and_key() {
+    let cases = [
+        ("[profiles.fast]\nworkers = 2\n", "1: profiles.fast: missing field `command`"),
+        ("[profiles.fast]\ncommand = [\"sh\"]\ncolour = 1\n", "3: profiles.fast.colour: unknown field `colour`"),
+        ("[profiles.default]\ncommand = [\"sh\"]\n", "1: profiles.default: `default` is [worker] itself"),
+        ("[profiles.\"9x\"]\ncommand = [\"sh\"]\n", "1: profiles.9x: `9x` is not a profile name"),
+        ("[profiles.fast]\ncommand = []\n", "2: profiles.fast.command: must name a program"),
+        (
+            "[profiles.fast]\ncommand = [\"sh\"]\nworkers = 0\n",
+            "3: profiles.fast.workers: must be between 1 and dispatcher.hard_cap (5)",
+        ),
+        (
+            "[profiles.fast]\ncommand = [\"sh\"]\nworkers = 6\n",
+            "3: profiles.fast.workers: must be between 1 and dispatcher.hard_cap (5)",
+        ),
+        ("[profiles.fast]\ncommand = [\"sh\"]\ntimeout = \"0s\"\n", "3: profiles.fast.timeout: must be longer than 0s"),
+        (
+            "[profiles.fast]\ncommand = [\"sh\"]\ntimeout = \"31d\"\n",
+            "3: profiles.fast.timeout: 744h is longer than 30d",
+        ),
+        (
+            "[profiles.fast]\ncommand = [\"sh\"]\nenv = [\"A=B\"]\n",
+            "3: profiles.fast.env: `A=B` is not the name of an environment variable",
+        ),
+    ];
+    for (text, want) in cases {
+        let e = Config::parse(text).unwrap_err();
+        assert!(e.starts_with(want), "{text:?}: got {e:?}, want {want:?}…");
+    }
+}

@@ -35,13 +35,19 @@ impl Snapshot {
     /// Nothing read yet.
     pub fn empty() -> Snapshot {
         Snapshot {
-            fleet: Fleet { now: jiff::Timestamp::UNIX_EPOCH, workers: Vec::new(), queue: Default::default() },
+            fleet: Fleet {
+                now: jiff::Timestamp::UNIX_EPOCH,
+                workers: Vec::new(),
+                queue: Default::default(),
+                paused: Vec::new(),
+            },
             summary: StatusSummary {
                 total: 0,
                 by_status: Default::default(),
                 by_priority: Default::default(),
                 running: Vec::new(),
                 next: None,
+                paused: Vec::new(),
             },
             next: None,
             alerts: Vec::new(),

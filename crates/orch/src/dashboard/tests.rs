@@ -56,6 +56,9 @@ fn snapshot() -> Snapshot {
         lease_left_s: Some(835.0),
         last_heartbeat: None,
         heartbeat_age_s: Some(5.0),
+        profile: None,
+        model: None,
+        agent: None,
     };
     let mut running = task("ORCH-001", "배포 스크립트 점검", Status::InProgress, Priority::P0);
     running.success_criteria = Some("스크립트가 통과한다".into());
@@ -98,13 +101,19 @@ fn snapshot() -> Snapshot {
         },
     };
     Snapshot {
-        fleet: Fleet { now: at("2026-03-01T00:01:05Z"), workers: vec![holder], queue: BTreeMap::new() },
+        fleet: Fleet {
+            now: at("2026-03-01T00:01:05Z"),
+            workers: vec![holder],
+            queue: BTreeMap::new(),
+            paused: Vec::new(),
+        },
         summary: StatusSummary {
             total: 56,
             by_status: BTreeMap::new(),
             by_priority: counts(),
             running: vec!["ORCH-001".into()],
             next: Some("ORCH-002".into()),
+            paused: Vec::new(),
         },
         next: Some(("ORCH-002".into(), "릴리즈 노트 작성".into())),
         alerts: vec![Alert { name: "failure_rate".into(), value: 0.4, threshold: 0.2 }],

@@ -36,9 +36,22 @@ pub fn launcher(orch: &Orch, command: &[String], jobs: mpsc::Receiver<Box<Claime
 /// The prompt used when `.orch/prompt.md` is missing.
 pub const FALLBACK_PROMPT: &str = "Task {id}: {task}\nSuccess criteria: {criteria}\nNotes: {notes}\n";
 
-/// Prepares and spawns the worker for `c`. `command` is the argv template.
+/// Prepares and spawns the worker for `c`. `command` is the argv template of the
+/// profile `default`; a task of another profile runs that profile's command, and one
+/// whose profile orch.toml does not name fails for good (another try would too).
 pub fn launch(orch: &Orch, c: &Claimed, command: &[String]) -> Result<Spawned, SpawnError> {
     let t = &c.task;
+    let command = match t.profile() {
+        orch_core::task::DEFAULT_PROFILE => command,
+        name => match orch.config().profiles.get(name) {
+            Some(p) => p.command.as_slice(),
+            None => {
+                let known = orch.config().profile_names().join(", ");
+                let message = format!("profile `{name}` is not in orch.toml (profiles: {known})");
+                return Err(SpawnError { message, permanent: true });
+            }
+        },
+    };
     let dir = orch.home().run_dir(&c.run.id);
     crate::home::create_private_dir(&dir).map_err(|e| e.to_string())?;
     let deps = orch.dep_reports(t).map_err(|e| e.to_string())?;

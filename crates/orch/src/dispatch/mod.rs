@@ -96,6 +96,12 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
     };
     // After the lock: a second dispatcher is told so first, whatever its command.
     program::check(&command, &key, std::env::var_os("PATH").as_deref(), orch.home().root())?;
+    if opts.spawned_by == SPAWNED_BY_DISPATCHER {
+        for (name, p) in &orch.config().profiles {
+            let key = format!("profiles.{name}.command in {}", orch.home().config_path().display());
+            program::check(&p.command, &key, std::env::var_os("PATH").as_deref(), orch.home().root())?;
+        }
+    }
     let began = Instant::now();
     let stop_threads = Arc::new(AtomicBool::new(false));
     wake::spawn_watcher(orch, tx.clone(), stop_threads.clone())?;

@@ -163,6 +163,8 @@ pub struct Slot {
     pub stop: Option<Stop>,
     pub kill_at: Option<Instant>,
     pub attempt: u32,
+    /// The task's worker profile (`default` for `[worker]`).
+    pub profile: String,
     /// The worker's process, or the reviewer's after a passing report.
     pub phase: Phase,
 }

@@ -39,8 +39,10 @@ impl Dispatcher<'_> {
         }
         let mut idle = false;
         let mut nos = Vec::new();
+        let mut paused = Vec::new();
         if claim {
-            if self.daily_budget_spent()? {
+            paused = self.orch.pauses()?;
+            if self.daily_budget_spent()? || paused.iter().any(|p| p.profile.is_none()) {
                 idle = true;
             } else {
                 let free = self.opts.workers.saturating_sub(self.slots.len());
@@ -59,7 +61,9 @@ impl Dispatcher<'_> {
         let processes = std::mem::take(&mut self.unrecorded);
         self.record_by = None;
         let endings: Vec<Ending<'_>> = ended.iter().map(Ended::ending).collect();
-        let done = match self.orch.turn(&Turn { processes: &processes, endings: &endings, claims: &reqs }) {
+        let room = if reqs.is_empty() { Vec::new() } else { self.profile_room(&paused) };
+        let turn = Turn { processes: &processes, endings: &endings, claims: &reqs, room: &room };
+        let done = match self.orch.turn(&turn) {
             Ok(done) => done,
             Err(e) => {
                 // Kept for the shutdown after the error, which tries to write them.
@@ -81,6 +85,28 @@ impl Dispatcher<'_> {
             self.show_status();
         }
         Ok(idle)
+    }
+
+    /// How many more tasks of each configured profile this dispatcher may start: the
+    /// profile's `workers` less its tasks running in this dispatcher's slots; none of a
+    /// paused profile.
+    fn profile_room(&self, paused: &[crate::ops::Pause]) -> Vec<(String, usize)> {
+        let config = self.orch.config();
+        let mut room: Vec<(String, usize)> = config
+            .profiles
+            .iter()
+            .map(|(name, p)| {
+                let running = self.slots.values().filter(|s| s.profile == *name).count();
+                (name.clone(), p.workers.saturating_sub(running))
+            })
+            .collect();
+        for name in paused.iter().filter_map(|p| p.profile.as_deref()) {
+            match room.iter_mut().find(|(n, _)| n == name) {
+                Some((_, left)) => *left = 0,
+                None => room.push((name.to_string(), 0)),
+            }
+        }
+        room
     }
 
     fn claim_request(&self, no: usize) -> ClaimRequest {
@@ -116,7 +142,10 @@ impl Dispatcher<'_> {
     /// heartbeat from the config.
     pub(super) fn slot_for(&self, c: &Claimed, no: usize) -> Slot {
         let now = Instant::now();
-        let lease = to_std(self.orch.config().dispatcher.lease);
+        let config = self.orch.config();
+        let lease = to_std(config.dispatcher.lease);
+        let profile = c.task.profile().to_string();
+        let timeout = config.profiles.get(&profile).and_then(|p| p.timeout).unwrap_or(config.worker.timeout);
         Slot {
             no,
             task_id: c.task.id.clone(),
@@ -125,11 +154,12 @@ impl Dispatcher<'_> {
             title: crate::console::clip(&c.task.task, 60).to_string(),
             group: None,
             started: now,
-            deadline: now + to_std(self.orch.config().worker.timeout),
+            deadline: now + to_std(timeout),
             next_heartbeat: now + lease / 3,
             stop: None,
             kill_at: None,
             attempt: c.run.attempt,
+            profile,
             phase: Phase::Work,
         }
     }

@@ -13,6 +13,7 @@ use orch_core::policy::{FailureClass, RetryPolicy};
 use orch_core::state::{Auth, Command, transition};
 use orch_core::task::Task;
 use orch_store::{ClaimSpec, NextClaim, Run, StoreError, Tx};
+use std::collections::HashSet;
 
 /// Who claims, and for how long.
 #[derive(Clone, Debug)]
@@ -67,7 +68,7 @@ impl Orch {
     pub fn claim(&self, req: &ClaimRequest) -> Result<(Option<Claimed>, Vec<String>)> {
         let now = self.now();
         let rules = self.rules();
-        self.change(|tx| claim_in(tx, req, now, &rules))
+        self.change(|tx| claim_in(tx, req, now, &rules, &HashSet::new()))
     }
 
     /// Renews the lease of a running task.
@@ -101,7 +102,8 @@ impl Orch {
     }
 }
 
-/// The claim transaction. The common case is one step of the store
+/// The claim transaction; a task whose profile is in `full` is passed over (its
+/// profile runs as many tasks as it may). The common case is one step of the store
 /// ([`Tx::claim_next`]), checked against the core's transition; it is taken when no task
 /// cost limit is set (the limit needs each candidate's spend, which [`next_in`] reads).
 /// Otherwise the next task (see [`next_in`]) is claimed.
@@ -110,9 +112,10 @@ pub(super) fn claim_in(
     req: &ClaimRequest,
     now: Timestamp,
     rules: &Rules<'_>,
+    full: &HashSet<String>,
 ) -> orch_store::Result<Option<Claimed>> {
     let policy = rules.policy;
-    if rules.cost_limit <= 0.0 {
+    if rules.cost_limit <= 0.0 && full.is_empty() {
         let run = new_run(req, now);
         let spec = ClaimSpec { now, owner: &req.owner, lease_until: orch_core::time::later(now, req.lease), run: &run };
         match tx.claim_next(&spec)? {
@@ -121,7 +124,7 @@ pub(super) fn claim_in(
             NextClaim::Undecided => {}
         }
     }
-    match next_in(tx, now, rules)? {
+    match next_in(tx, now, rules, full)? {
         Some(cand) => start(tx, req, &cand, now, policy).map(Some),
         None => Ok(None),
     }

@@ -15,6 +15,7 @@ use super::settle::settle_in;
 use super::{ClaimRequest, Claimed, Ending, Orch, Settled};
 use crate::error::Result;
 use orch_store::ProcessInfo;
+use std::collections::HashSet;
 
 /// What one turn writes, in this order.
 #[derive(Clone, Debug, Default)]
@@ -25,6 +26,9 @@ pub struct Turn<'a> {
     pub endings: &'a [Ending<'a>],
     /// One request per free slot; claiming stops at the first that finds nothing.
     pub claims: &'a [ClaimRequest],
+    /// How many more tasks of each profile may start (a profile not named has no limit
+    /// but the slots); each claim of the turn takes one place of its task's profile.
+    pub room: &'a [(String, usize)],
 }
 
 /// What a turn did: one `Settled` per ending, in order, and the claims that found a
@@ -51,9 +55,16 @@ impl Orch {
             let settled =
                 turn.endings.iter().map(|e| settle_in(tx, e, now, &rules, None)).collect::<Result<Vec<_>, _>>()?;
             let mut claimed = Vec::with_capacity(turn.claims.len());
+            let mut room: Vec<(String, usize)> = turn.room.to_vec();
             for req in turn.claims {
-                match claim_in(tx, req, now, &rules)? {
-                    Some(c) => claimed.push(c),
+                let full: HashSet<String> = room.iter().filter(|(_, n)| *n == 0).map(|(p, _)| p.clone()).collect();
+                match claim_in(tx, req, now, &rules, &full)? {
+                    Some(c) => {
+                        if let Some((_, n)) = room.iter_mut().find(|(p, _)| p == c.task.profile()) {
+                            *n = n.saturating_sub(1);
+                        }
+                        claimed.push(c)
+                    }
                     None => return Ok((settled, claimed, false)),
                 }
             }

@@ -32,6 +32,13 @@ pub struct Holder {
     /// The last renewal; `None` when the lease was never renewed since the claim.
     pub last_heartbeat: Option<Timestamp>,
     pub heartbeat_age_s: Option<f64>,
+    /// The task's worker profile, when not `default`, with its labels from orch.toml.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
 }
 
 /// The fleet and the queue.
@@ -41,6 +48,9 @@ pub struct Fleet {
     pub workers: Vec<Holder>,
     /// Priority, then status: how many tasks (every priority and status listed).
     pub queue: BTreeMap<String, BTreeMap<String, usize>>,
+    /// The pauses in force (`orch pause`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub paused: Vec<super::Pause>,
 }
 
 impl Orch {
@@ -70,6 +80,8 @@ impl Orch {
                     None => None,
                 };
                 let expires = t.lease.as_ref().map(|l| l.expires_at);
+                let profile = Some(t.profile()).filter(|p| *p != orch_core::task::DEFAULT_PROFILE);
+                let labels = profile.and_then(|p| self.config.profiles.get(p));
                 workers.push(Holder {
                     owner: t.owner.clone().unwrap_or_else(|| "-".into()),
                     task_id: t.id.clone(),
@@ -86,6 +98,9 @@ impl Orch {
                     lease_left_s: expires.map(|e| secs(e, now)),
                     last_heartbeat: beat,
                     heartbeat_age_s: beat.map(|b| secs(now, b)),
+                    profile: profile.map(str::to_string),
+                    model: labels.and_then(|p| p.model.clone()),
+                    agent: labels.and_then(|p| p.agent.clone()),
                 });
             }
             Ok((tx.task_counts()?, workers))
@@ -99,7 +114,7 @@ impl Orch {
             *queue.entry(priority.to_string()).or_default().entry(status.to_string()).or_default() +=
                 usize::try_from(n).unwrap_or(usize::MAX);
         }
-        Ok(Fleet { now, workers, queue })
+        Ok(Fleet { now, workers, queue, paused: self.pauses()? })
     }
 }
 

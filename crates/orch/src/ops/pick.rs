@@ -42,7 +42,14 @@ const MAX_BATCH: usize = 256;
 /// never hide an eligible task behind them: each round reads past the ones already known
 /// to wait. What it changes on the way is the caller's transaction's to commit, or to
 /// roll back (`status` asks what `pick` would take without taking it).
-pub(super) fn next_in(tx: &mut dyn Tx, now: Timestamp, rules: &Rules<'_>) -> orch_store::Result<Option<Task>> {
+/// A candidate whose profile is in `full` waits too (its profile runs as many tasks as
+/// it may).
+pub(super) fn next_in(
+    tx: &mut dyn Tx,
+    now: Timestamp,
+    rules: &Rules<'_>,
+    full: &HashSet<String>,
+) -> orch_store::Result<Option<Task>> {
     let policy = rules.policy;
     expire_in(tx, now, policy)?;
     let mut waiting: HashSet<String> = HashSet::new();
@@ -54,6 +61,10 @@ pub(super) fn next_in(tx: &mut dyn Tx, now: Timestamp, rules: &Rules<'_>) -> orc
         let mut skipped = false;
         for cand in candidates {
             if waiting.contains(&cand.id) {
+                continue;
+            }
+            if full.contains(cand.profile()) {
+                waiting.insert(cand.id.clone());
                 continue;
             }
             match idempotency(tx, &cand)? {

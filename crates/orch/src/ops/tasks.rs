@@ -24,6 +24,8 @@ pub struct NewTask {
     pub resource: Option<String>,
     pub idempotency_key: Option<String>,
     pub max_attempts: Option<u32>,
+    /// The worker profile (`[profiles.NAME]` of orch.toml); `None` or `default` for `[worker]`.
+    pub profile: Option<String>,
 }
 
 /// Counts by status and priority, and what runs next.
@@ -34,6 +36,9 @@ pub struct StatusSummary {
     pub by_priority: BTreeMap<String, BTreeMap<String, usize>>,
     pub running: Vec<String>,
     pub next: Option<String>,
+    /// The pauses in force (`orch pause`): the queue's, then each profile's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub paused: Vec<super::Pause>,
 }
 
 impl Orch {
@@ -46,6 +51,13 @@ impl Orch {
         let criteria = criteria.map_err(Error::Usage)?.flatten();
         if new.max_attempts == Some(0) {
             return Err(Error::Usage("--max-attempts must be at least 1".into()));
+        }
+        let profile = new.profile.as_deref().map(str::trim).filter(|p| *p != orch_core::task::DEFAULT_PROFILE);
+        if let Some(p) = profile
+            && !self.config.has_profile(p)
+        {
+            let known = self.config.profile_names().join(", ");
+            return Err(Error::Usage(format!("profile `{p}` is not in orch.toml (profiles: {known})")));
         }
         let now = self.now();
         let prefix = self.config.queue.prefix.clone();
@@ -70,6 +82,9 @@ impl Orch {
             t.depends_on = new.depends_on.clone();
             t.resource = new.resource.clone().filter(|s| !s.trim().is_empty());
             t.idempotency_key = new.idempotency_key.clone();
+            if let Some(p) = profile {
+                t.extra.push((orch_core::task::EXTRA_PROFILE.to_string(), p.to_string()));
+            }
             t.version = 1;
             tx.task_insert(&t)?;
             if let Some(key) = &new.idempotency_key
@@ -167,7 +182,8 @@ impl Orch {
             *by_status.entry(status.to_string()).or_default() += n;
             *by_priority.entry(priority.to_string()).or_default().entry(status.to_string()).or_default() += n;
         }
-        Ok(StatusSummary { total, by_status, by_priority, running: running.into_iter().map(|t| t.id).collect(), next })
+        let running = running.into_iter().map(|t| t.id).collect();
+        Ok(StatusSummary { total, by_status, by_priority, running, next, paused: self.pauses()? })
     }
 
     /// The task `pick` would take at `now`: the claim's own selection (sweep, order,
@@ -183,7 +199,7 @@ impl Orch {
         }
         let mut next = None;
         let rolled_back = self.db.write(&mut |tx| {
-            next = super::pick::next_in(tx, now, &rules)?.map(|t| t.id);
+            next = super::pick::next_in(tx, now, &rules, &Default::default())?.map(|t| t.id);
             Err(StoreError::abort(DryRun))
         });
         match rolled_back {

@@ -83,6 +83,20 @@ impl Orch {
         out
     }
 
+    /// Members whose profile orch.toml does not configure.
+    fn profile_problems(&self, t: &Team) -> Vec<Problem> {
+        let members = std::iter::once(("lead".to_string(), &t.lead))
+            .chain(t.workers.iter().enumerate().map(|(i, w)| (format!("workers[{i}]"), w)));
+        let known = self.config.profile_names().join(", ");
+        members
+            .filter_map(|(at, m)| {
+                let p = m.profile.as_deref().filter(|p| !self.config.has_profile(p))?;
+                let message = format!("profile `{p}` is not in orch.toml (profiles: {known})");
+                Some(Problem { at: format!("{at}.profile"), message })
+            })
+            .collect()
+    }
+
     /// Budgets of the template that, with the config's defaults filled in, have their
     /// soft limit over their hard one.
     fn budget_problems(&self, t: &Team) -> Vec<Problem> {
@@ -106,7 +120,8 @@ impl Orch {
     /// Adds the team: its workers, then the lead depending on them, in one transaction.
     /// With an idempotency key that exists, returns that team and adds nothing.
     pub fn add_team(&self, t: &Team, idempotency_key: Option<&str>) -> Result<(TeamAdded, Vec<String>)> {
-        let problems = self.budget_problems(t);
+        let mut problems = self.budget_problems(t);
+        problems.extend(self.profile_problems(t));
         if !problems.is_empty() {
             let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
             return Err(Error::Usage(lines.join("\n")));
@@ -136,6 +151,7 @@ impl Orch {
                 let mut task = Task::new(worker_ids[i].clone(), text, priority, max_attempts, now);
                 task.success_criteria = Some(w.success_criteria.clone());
                 task.extra = team::member_extra(&lead_id, &w.role, w.budget.or(t.budget));
+                with_profile(&mut task, w);
                 insert(tx, &mut task, now)?;
                 workers.push(task);
             }
@@ -144,6 +160,7 @@ impl Orch {
             lead.depends_on = worker_ids.clone();
             lead.idempotency_key = idempotency_key.map(str::to_string);
             lead.extra = team::member_extra(&lead_id, team::LEAD_ROLE, t.lead.budget.or(t.budget));
+            with_profile(&mut lead, &t.lead);
             insert(tx, &mut lead, now)?;
             if let Some(key) = idempotency_key
                 && !tx.idempotency_claim(key, &lead.id)?
@@ -235,4 +252,11 @@ fn node(
         last_note: t.notes.as_deref().and_then(|n| n.rsplit(" / ").next()).map(str::to_string),
         children,
     })
+}
+
+/// Gives `task` the member's profile (none for `default`).
+fn with_profile(task: &mut Task, m: &team::Member) {
+    if let Some(p) = m.profile.as_deref().filter(|p| *p != orch_core::task::DEFAULT_PROFILE) {
+        task.extra.push((orch_core::task::EXTRA_PROFILE.to_string(), p.to_string()));
+    }
 }

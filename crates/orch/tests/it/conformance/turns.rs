@@ -81,7 +81,7 @@ pub(super) fn a_turn_settles_before_it_claims_and_records_processes(env: &Env) {
     let endings = [ending(c, DONE, "- built\nRisks: none", Some(&usage))];
     let processes = [(c.run.id.clone(), p)];
     let claims = [req("w1"), req("w2")];
-    let done = env.orch.turn(&Turn { processes: &processes, endings: &endings, claims: &claims }).unwrap();
+    let done = env.orch.turn(&Turn { processes: &processes, endings: &endings, claims: &claims, room: &[] }).unwrap();
     match &done.settled[..] {
         [Settled::Task { task, .. }] => assert_eq!((task.id.as_str(), task.status), (base.as_str(), Status::Done)),
         other => panic!("{other:?}"),
