@@ -19,6 +19,9 @@ pub mod kind {
     pub const TASK_BLOCKED: &str = "task.blocked";
     pub const TASK_SKIPPED: &str = "task.skipped";
     pub const TASK_INTERRUPTED: &str = "task.interrupted";
+    /// A worker deferred its task (a usage limit, a `defer` control line): back to
+    /// PENDING until a time, the attempt not counted (`until TIME: REASON` in `msg`).
+    pub const TASK_DEFERRED: &str = "task.deferred";
     pub const LEASE_RENEWED: &str = "lease.renewed";
     pub const LEASE_EXPIRED: &str = "lease.expired";
     pub const RUN_FINISHED: &str = "run.finished";

@@ -10,7 +10,8 @@
 //! - The task and its life: [`task`] (the record, statuses, priorities, leases),
 //!   [`state`] (the one `transition(task, command, now, policy)`), [`policy`] (retries,
 //!   backoff, failure classes, the pick order), [`event`] (the event record).
-//! - What a worker gives back: [`outcome`] (stdout and exit status to a verdict),
+//! - What a worker gives back: [`outcome`] (stdout and exit status to a verdict, a
+//!   deferral), [`usage_limit`] (an agent's usage limit told from its stdout),
 //!   [`report`] (the compact report rules and the token budget decision).
 //! - QUEUE.md: [`queue_md`] (the line-level codec, byte for byte), [`task_row`] (rows to
 //!   tasks and back, merging an edited row), [`task_text`] (what a field may hold),
@@ -41,4 +42,5 @@ pub mod task_text;
 pub mod team;
 pub mod template;
 pub mod time;
+pub mod usage_limit;
 pub mod when;

@@ -3,8 +3,10 @@
 //!
 //! A control line is one JSON object on its own line whose only key is `orch`, e.g.
 //! `{"orch":{"usage":{"input_tokens":1200,"output_tokens":340,"cost_usd":0.02}}}` or
-//! `{"orch":{"outcome":"fail","class":"permanent","reason":"…"}}`. Control lines are
-//! taken out of the report; every other line is the report.
+//! `{"orch":{"outcome":"fail","class":"permanent","reason":"…"}}` or a deferral,
+//! `{"orch":{"outcome":"defer","until":"2026-03-10T15:00:00Z"}}` /
+//! `{"orch":{"outcome":"defer","after":"15m","scope":"profile"}}` (see [`Defer`]).
+//! Control lines are taken out of the report; every other line is the report.
 //!
 //! A stdout too large to read whole is read a line at a time ([`OutputReader`]), the
 //! report kept up to a limit: a report larger than that, or one whose log was cut (the
@@ -40,7 +42,76 @@ impl Usage {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Declared {
     Done,
-    Fail { class: FailureClass, reason: String },
+    Fail {
+        class: FailureClass,
+        reason: String,
+    },
+    /// "Not now, not my fault": the task waits, its attempt not counted.
+    Defer(Defer),
+}
+
+/// When a deferred task may run again: at a time, or after a while from the run's end
+/// (the caller knows `now`; [`DeferAt::resolve`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DeferAt {
+    Until(jiff::Timestamp),
+    After(jiff::SignedDuration),
+    /// No time was given or could be read: the configured default wait.
+    Default,
+}
+
+impl DeferAt {
+    /// The time this names at `now`, with `default` for [`DeferAt::Default`]; never before
+    /// `now`, never past [`crate::time::MAX_DUE`].
+    pub fn resolve(self, now: jiff::Timestamp, default: jiff::SignedDuration) -> jiff::Timestamp {
+        let at = match self {
+            DeferAt::Until(t) => t,
+            DeferAt::After(d) => crate::time::later(now, d),
+            DeferAt::Default => crate::time::later(now, default),
+        };
+        at.clamp(now, crate::time::MAX_DUE)
+    }
+}
+
+/// What a deferral holds back: the task alone, or every task of its worker profile
+/// (the profile is paused until then).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeferScope {
+    Task,
+    Profile,
+}
+
+/// A deferral: until when, what it holds back, and why (`deferred` when the worker
+/// gave no reason).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Defer {
+    pub at: DeferAt,
+    pub scope: DeferScope,
+    pub reason: String,
+}
+
+/// The longest a deferral's `after` may be (a year): past that it is a mistake.
+pub const MAX_DEFER: jiff::SignedDuration = jiff::SignedDuration::from_hours(366 * 24);
+
+/// The deferral a control line's fields describe, or why they do not read.
+fn read_defer(b: &ControlBody) -> Result<Defer, String> {
+    let at = match (b.until.as_deref(), b.after.as_deref()) {
+        (Some(_), Some(_)) => return Err("a deferral gives `until` or `after`, not both".into()),
+        (Some(u), None) => DeferAt::Until(
+            u.trim().parse::<jiff::Timestamp>().map_err(|e| format!("`until` `{u}` is not an RFC 3339 time: {e}"))?,
+        ),
+        (None, Some(a)) => DeferAt::After(
+            crate::time::parse_duration_at_most(a, MAX_DEFER).map_err(|e| format!("`after` `{a}`: {e}"))?,
+        ),
+        (None, None) => DeferAt::Default,
+    };
+    let scope = match b.scope.as_deref().map(str::trim) {
+        None | Some("task") => DeferScope::Task,
+        Some("profile") => DeferScope::Profile,
+        Some(other) => return Err(format!("unknown scope `{other}` (expected task or profile)")),
+    };
+    let reason = b.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).unwrap_or("deferred");
+    Ok(Defer { at, scope, reason: reason.to_string() })
 }
 
 /// A worker's stdout, split into its report and what its control lines said.
@@ -90,6 +161,9 @@ struct ControlBody {
     outcome: Option<String>,
     class: Option<String>,
     reason: Option<String>,
+    until: Option<String>,
+    after: Option<String>,
+    scope: Option<String>,
 }
 
 /// Claude Code's `--output-format json` result object.
@@ -172,6 +246,10 @@ impl OutputReader {
                         let reason = orch.reason.unwrap_or_else(|| "declared_failure".into());
                         out.declared = Some(Declared::Fail { class, reason });
                     }
+                    Some("defer") => match read_defer(&orch) {
+                        Ok(d) => out.declared = Some(Declared::Defer(d)),
+                        Err(e) => out.bad_control_lines.push(format!("{t}: {e}")),
+                    },
                     Some(other) => out.bad_control_lines.push(format!("unknown outcome `{other}`")),
                     None => {}
                 }
@@ -217,6 +295,9 @@ pub fn verdict(
         (Exit::SpawnFailed(e), _) => Err((Transient, format!("spawn_failed:{e}"))),
         (Exit::Signal(s), _) => Err((Transient, format!("signal:{s}"))),
         (Exit::Code(_), Some(Declared::Fail { class, reason })) => Err((*class, reason.clone())),
+        // A deferral is the caller's to act on before asking for a verdict; asked, it is
+        // the transient failure it stands for.
+        (Exit::Code(_), Some(Declared::Defer(d))) => Err((Transient, d.reason.clone())),
         (Exit::Code(0), _) => Ok(()),
         (Exit::Code(75), _) => Err((Transient, "exit_code:75".into())),
         (Exit::Code(c), _) if permanent_codes.contains(c) => Err((Permanent, format!("exit_code:{c}"))),
@@ -293,6 +374,48 @@ Risks: none"
         let out = read_output("{\"orch\":{\"outcome\":\"fail\",\"class\":\"permanent\",\"reason\":\"no input\"}}\n");
         let d = out.declared.as_ref().unwrap();
         assert_eq!(verdict(&Exit::Code(0), Some(d), &[]), Err((FailureClass::Permanent, "no input".into())));
+    }
+
+    #[test]
+    fn a_deferral_reads_its_time_scope_and_reason() {
+        let d = |line: &str| read_output(&format!("- part\n{line}\n")).declared;
+        let until: jiff::Timestamp = "2026-03-10T15:00:00Z".parse().unwrap();
+        assert_eq!(
+            d(r#"{"orch":{"outcome":"defer","until":"2026-03-10T15:00:00Z"}}"#),
+            Some(Declared::Defer(Defer {
+                at: DeferAt::Until(until),
+                scope: DeferScope::Task,
+                reason: "deferred".into()
+            }))
+        );
+        assert_eq!(
+            d(r#"{"orch":{"outcome":"defer","after":"15m","scope":"profile","reason":"usage_limit"}}"#),
+            Some(Declared::Defer(Defer {
+                at: DeferAt::After(jiff::SignedDuration::from_mins(15)),
+                scope: DeferScope::Profile,
+                reason: "usage_limit".into()
+            }))
+        );
+        assert!(matches!(
+            d(r#"{"orch":{"outcome":"defer"}}"#),
+            Some(Declared::Defer(Defer { at: DeferAt::Default, .. }))
+        ));
+        for bad in [
+            r#"{"orch":{"outcome":"defer","until":"tomorrow"}}"#,
+            r#"{"orch":{"outcome":"defer","after":"soon"}}"#,
+            r#"{"orch":{"outcome":"defer","after":"15m","until":"2026-03-10T15:00:00Z"}}"#,
+            r#"{"orch":{"outcome":"defer","after":"15m","scope":"queue"}}"#,
+            r#"{"orch":{"outcome":"defer","after":"9999d"}}"#,
+        ] {
+            let out = read_output(&format!("{bad}\n"));
+            assert_eq!((out.declared, out.bad_control_lines.len()), (None, 1), "{bad}");
+        }
+        let now: jiff::Timestamp = "2026-03-10T14:00:00Z".parse().unwrap();
+        let fifteen = jiff::SignedDuration::from_mins(15);
+        assert_eq!(DeferAt::Until(until).resolve(now, fifteen), until);
+        assert_eq!(DeferAt::Until(now - fifteen).resolve(now, fifteen), now, "a time past is now");
+        assert_eq!(DeferAt::Default.resolve(now, fifteen), now + fifteen);
+        assert_eq!(DeferAt::After(jiff::SignedDuration::from_hours(1)).resolve(now, fifteen), until);
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //!   `due:내일 18:00`, `due:오늘 오후 3시`, `due:18:00` (the next such time); the words
 //!   of a time phrase after `due:` go with it, and a quoted value also works
 //!   (`due:"2026-12-01 18:00"`);
+//! - `start:…`: the task is not claimed before that time (`add --not-before`), in the
+//!   same forms as `due:` (`start:+2h`, `start:tomorrow 9am`, `start:"2026-12-01 09:00"`);
 //! - `criteria:"…"` (or `criteria:word`): the success criteria;
 //! - `#name`: the resource key (tasks sharing one never run at once). The name starts
 //!   with a letter (any script: `#db`, `#배포`), so `fix issue #123` stays text.
@@ -34,6 +36,8 @@ pub struct Quick {
     pub task: String,
     pub priority: Option<Priority>,
     pub due_at: Option<Timestamp>,
+    /// Not claimed before this time (`start:…`).
+    pub not_before: Option<Timestamp>,
     pub criteria: Option<String>,
     pub resource: Option<String>,
     /// The worker profile an `@name` word names.
@@ -70,9 +74,11 @@ pub fn parse(line: &str, now: Timestamp, tz: &TimeZone) -> Result<Quick, QuickEr
                 return Err(QuickError(format!("two priorities given (`{old}` and `{p}`)")));
             }
             q.priority = Some(p);
-        } else if let Some(value) = strip_key(&w.text, "due:") {
-            if q.due_at.is_some() {
-                return Err(QuickError("two due times given".into()));
+        } else if let Some((key, value)) = ["due:", "start:"].iter().find_map(|k| Some((*k, strip_key(&w.text, k)?))) {
+            let start = key == "start:";
+            if (start && q.not_before.is_some()) || (!start && q.due_at.is_some()) {
+                let what = if start { "start times" } else { "due times" };
+                return Err(QuickError(format!("two {what} given")));
             }
             let mut value = value.to_string();
             // `due: 내일` (a space after the colon) takes the next word.
@@ -85,9 +91,13 @@ pub fn parse(line: &str, now: Timestamp, tz: &TimeZone) -> Result<Quick, QuickEr
                 value = format!("{value} {}", words[i].text);
                 i += 1;
             }
-            let due = parse_due(&value, now, tz)?;
-            q.warnings.extend(when::past_warning(&value, due, now, tz));
-            q.due_at = Some(due);
+            let at = parse_time(key, &value, now, tz)?;
+            if start {
+                q.not_before = Some(at);
+            } else {
+                q.warnings.extend(when::past_warning(&value, at, now, tz));
+                q.due_at = Some(at);
+            }
         } else if let Some(value) = strip_key(&w.text, "criteria:") {
             if q.criteria.is_some() {
                 return Err(QuickError("two criteria given (quote one: criteria:\"1) … 2) …\")".into()));
@@ -113,7 +123,7 @@ pub fn parse(line: &str, now: Timestamp, tz: &TimeZone) -> Result<Quick, QuickEr
     }
     q.task = text.join(" ");
     if q.task.is_empty() {
-        return Err(QuickError("no task text is left once p0/due:/criteria:/#resource are taken out".into()));
+        return Err(QuickError("no task text is left once p0/due:/start:/criteria:/#resource are taken out".into()));
     }
     Ok(q)
 }
@@ -155,7 +165,7 @@ fn profile_name(w: &Word) -> Option<&str> {
 }
 
 /// The keys whose value may be quoted.
-const KEYS: [&str; 2] = ["due:", "criteria:"];
+const KEYS: [&str; 3] = ["due:", "start:", "criteria:"];
 
 /// The value of `key:` when `word` starts with it (any case).
 fn strip_key<'a>(word: &'a str, key: &str) -> Option<&'a str> {
@@ -193,8 +203,13 @@ fn split(line: &str) -> Result<Vec<Word>, QuickError> {
 
 /// A due value as `parse` accepts it: any form [`when::parse_when`] reads.
 pub fn parse_due(value: &str, now: Timestamp, tz: &TimeZone) -> Result<Timestamp, QuickError> {
+    parse_time("due:", value, now, tz)
+}
+
+/// The time after `key` (`due:`, `start:`): any form [`when::parse_when`] reads.
+fn parse_time(key: &str, value: &str, now: Timestamp, tz: &TimeZone) -> Result<Timestamp, QuickError> {
     let value = value.trim();
-    when::parse_when(value, now, tz).map_err(|why| QuickError(format!("due:{value}: {why} ({})", when::EXAMPLES)))
+    when::parse_when(value, now, tz).map_err(|why| QuickError(format!("{key}{value}: {why} ({})", when::EXAMPLES)))
 }
 
 #[cfg(test)]
@@ -321,6 +336,18 @@ mod tests {
         assert_eq!((q.profile.as_deref(), q.task.as_str()), (Some("fast"), "write the notes"));
         let q = parse("mail a@b.c about @9 and \"@fast\"", now(), &seoul()).unwrap();
         assert_eq!((q.profile, q.task.as_str()), (None, "mail a@b.c about @9 and \"@fast\""));
+    }
+
+    #[test]
+    fn a_start_word_holds_the_task_until_its_time() {
+        let q = parse("p0 deploy start:+2h due:tomorrow 9am", now(), &seoul()).unwrap();
+        assert_eq!((q.task.as_str(), q.not_before), ("deploy", Some(now() + jiff::SignedDuration::from_hours(2))));
+        assert_eq!(q.due_at, Some(seoul_time("2026-03-11 09:00")));
+        let q = parse("deploy start:\"2026-12-01 09:00\"", now(), &seoul()).unwrap();
+        assert_eq!(q.not_before, Some(seoul_time("2026-12-01 09:00")));
+        let err = parse("deploy start:soon", now(), &seoul()).unwrap_err().0;
+        assert!(err.starts_with("start:soon: "), "{err}");
+        assert_eq!(parse("x start:+1h start:+2h", now(), &seoul()).unwrap_err().0, "two start times given");
     }
 
     #[test]

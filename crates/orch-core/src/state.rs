@@ -51,6 +51,13 @@ pub enum Command {
         auth: Auth,
         reason: String,
     },
+    /// The worker said "not now, not my fault" (a usage limit, a control line): the task
+    /// goes back to PENDING, not claimed before `until`, the attempt not counted.
+    Defer {
+        auth: Auth,
+        until: Timestamp,
+        reason: String,
+    },
     Cancel {
         reason: Option<String>,
     },
@@ -79,8 +86,8 @@ pub enum Command {
         by: String,
     },
     /// A person's edit of the task's row in QUEUE.md, imported: the columns a row shows
-    /// (status, priority, text, criteria, owner, start and due times, notes, extra
-    /// columns) take their values from `to`; nothing else of it is read. A person may
+    /// (status, priority, text, criteria, owner, start and due times, not-before, notes,
+    /// extra columns) take their values from `to`; nothing else of it is read. A person may
     /// set any status. Leaving IN_PROGRESS ends the live run (`edited_by_hand`), so its
     /// worker finds its lease gone. `source` says where the edit came from (its event's
     /// message).
@@ -111,6 +118,7 @@ impl Command {
             Command::Fail { .. } => "fail",
             Command::Expire { .. } => "expire",
             Command::Interrupt { .. } => "interrupt",
+            Command::Defer { .. } => "defer",
             Command::Cancel { .. } => "cancel",
             Command::Block { .. } => "block",
             Command::Retry => "retry",
@@ -131,6 +139,7 @@ pub enum RunOutcome {
     Failed,
     Expired,
     Interrupted,
+    Deferred,
     Cancelled,
     Blocked,
 }
@@ -142,6 +151,7 @@ impl RunOutcome {
             RunOutcome::Failed => "failed",
             RunOutcome::Expired => "expired",
             RunOutcome::Interrupted => "interrupted",
+            RunOutcome::Deferred => "deferred",
             RunOutcome::Cancelled => "cancelled",
             RunOutcome::Blocked => "blocked",
         }
@@ -267,6 +277,19 @@ pub fn transition(task: &Task, cmd: &Command, now: Timestamp, policy: &RetryPoli
             run = RunEffect::End { outcome: RunOutcome::Interrupted, class: None, reason: Some(reason.clone()) };
             events.extend(finished(&ev, &run, Status::Pending));
         }
+        Command::Defer { auth, until, reason } => {
+            hold(task, auth, cmd, Some(Status::Pending))?;
+            t.status = Status::Pending;
+            t.attempts = t.attempts.saturating_sub(1);
+            t.lease = None;
+            t.owner = None;
+            t.started_at = None;
+            t.not_before = Some(*until);
+            let msg = format!("until {until}: {reason}");
+            events.push(ev(kind::TASK_DEFERRED, Status::Pending, Some(msg)));
+            run = RunEffect::End { outcome: RunOutcome::Deferred, class: None, reason: Some(reason.clone()) };
+            events.extend(finished(&ev, &run, Status::Pending));
+        }
         Command::Cancel { reason } => {
             if !matches!(from, Status::Pending | Status::InProgress | Status::Failed) {
                 return Err(refused(task, cmd, Some(Status::Blocked), "PENDING, IN_PROGRESS or FAILED"));
@@ -367,6 +390,7 @@ pub fn transition(task: &Task, cmd: &Command, now: Timestamp, policy: &RetryPoli
             t.owner = to.owner.clone();
             t.started_at = to.started_at;
             t.due_at = to.due_at;
+            t.not_before = to.not_before;
             t.notes = to.notes.clone();
             t.extra = to.extra.clone();
             if t.status != Status::InProgress {

@@ -6,6 +6,11 @@ fn now() -> Timestamp {
     "2026-02-08T00:00:00Z".parse().unwrap()
 }
 
+/// An hour after [`now`]: a deferral's time.
+fn later() -> Timestamp {
+    now() + jiff::SignedDuration::from_hours(1)
+}
+
 fn task_in(status: Status) -> Task {
     let mut t = Task::new("ORCH-001".into(), "work".into(), Priority::P1, 4, now());
     t.status = status;
@@ -33,6 +38,7 @@ fn commands() -> Vec<Command> {
         Command::Fail { auth: tok(), reason: "boom".into(), class: FailureClass::Transient, unit: 0.0 },
         Command::Expire { unit: 0.0 },
         Command::Interrupt { auth: tok(), reason: "dispatcher_shutdown".into() },
+        Command::Defer { auth: tok(), until: later(), reason: "usage_limit".into() },
         Command::Cancel { reason: None },
         Command::Block { auth: Auth::Force, reason: "budget_hard_exceeded".into() },
         Command::Retry,
@@ -65,6 +71,7 @@ fn every_status_and_command_pair() {
         ("fail", [Lost, To(Failed), Lost, Lost, Lost]),
         ("expire", [Refused, To(Failed), Refused, Refused, Refused]),
         ("interrupt", [Lost, To(Pending), Lost, Lost, Lost]),
+        ("defer", [Lost, To(Pending), Lost, Lost, Lost]),
         ("cancel", [To(Blocked), To(Blocked), Refused, To(Blocked), Refused]),
         ("block", [To(Blocked), To(Blocked), Refused, To(Blocked), Refused]),
         ("retry", [Refused, Refused, Refused, To(Pending), To(Pending)]),
@@ -127,6 +134,7 @@ fn every_run_that_ends_writes_one_run_finished_with_its_outcome() {
             "failed: transient: boom",
             "expired: transient: lease_expired",
             "interrupted: dispatcher_shutdown",
+            "deferred: usage_limit",
             "cancelled: cancelled_by_operator",
             "blocked: budget_hard_exceeded",
             "cancelled: edited_by_hand",
@@ -205,6 +213,30 @@ fn interrupt_gives_the_attempt_back() {
     let c = transition(&t, &cmd, now(), &RetryPolicy::default()).unwrap();
     assert_eq!((c.task.status, c.task.attempts, c.task.owner.clone()), (Status::Pending, 0, None));
     assert!(matches!(c.run, RunEffect::End { outcome: RunOutcome::Interrupted, .. }));
+}
+
+#[test]
+fn defer_gives_the_attempt_back_and_holds_the_task_until_its_time() {
+    let t = task_in(Status::InProgress);
+    let cmd = Command::Defer { auth: Auth::Token("tok".into()), until: later(), reason: "usage_limit".into() };
+    let c = transition(&t, &cmd, now(), &RetryPolicy::default()).unwrap();
+    assert_eq!((c.task.status, c.task.attempts, c.task.owner.clone()), (Status::Pending, 0, None));
+    assert_eq!((c.task.not_before, c.task.lease.clone(), c.task.notes.clone()), (Some(later()), None, None));
+    let reason = Some("usage_limit".to_string());
+    assert_eq!(c.run, RunEffect::End { outcome: RunOutcome::Deferred, class: None, reason });
+    assert_eq!(c.events[0].event, kind::TASK_DEFERRED);
+    assert_eq!(c.events[0].msg.as_deref(), Some("until 2026-02-08T01:00:00Z: usage_limit"));
+    assert!(!c.task.is_ready(now()), "not claimed before its time");
+    assert_eq!(c.task.waiting_until(now()), Some(later()));
+    assert!(c.task.is_ready(later()), "claimable at its time");
+    assert_eq!(c.task.waiting_until(later()), None);
+    let claim = Command::Claim { owner: "w".into(), token: "n".into(), lease_until: now(), run_id: "r".into() };
+    assert!(matches!(
+        transition(&c.task, &claim, now(), &RetryPolicy::default()),
+        Err(TransitionError::Refused { .. })
+    ));
+    let claimed = transition(&c.task, &claim, later(), &RetryPolicy::default()).unwrap().task;
+    assert_eq!((claimed.status, claimed.attempts), (Status::InProgress, 1));
 }
 
 #[test]

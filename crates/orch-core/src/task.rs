@@ -131,6 +131,9 @@ pub struct Task {
     pub attempts: u32,
     pub max_attempts: u32,
     pub retry_at: Option<Timestamp>,
+    /// A PENDING task is not claimed before this time (`add --not-before`, a worker's
+    /// deferral); past, it says nothing.
+    pub not_before: Option<Timestamp>,
     pub idempotency_key: Option<String>,
     pub depends_on: Vec<String>,
     pub resource: Option<String>,
@@ -150,6 +153,10 @@ pub const EXTRA_PROFILE: &str = "profile";
 
 /// The profile of a task that names none: `[worker]`.
 pub const DEFAULT_PROFILE: &str = "default";
+
+/// The extra column of QUEUE.md that shows a task's [`Task::not_before`] (a time, like
+/// `due_at_kst`); the task keeps it in its own field, not among its extra values.
+pub const COLUMN_NOT_BEFORE: &str = "not_before";
 
 impl Task {
     /// The worker profile this task runs under: its `profile` column, else `default`
@@ -179,6 +186,7 @@ impl Task {
             attempts: 0,
             max_attempts,
             retry_at: None,
+            not_before: None,
             idempotency_key: None,
             depends_on: Vec::new(),
             resource: None,
@@ -201,10 +209,17 @@ impl Task {
         None
     }
 
-    /// Eligible for a claim at `now`, leaving dependencies and resources aside.
+    /// The time a PENDING task waits for before it may be claimed; `None` when it waits
+    /// for no time at `now` (another status, no not-before, or one that passed).
+    pub fn waiting_until(&self, now: Timestamp) -> Option<Timestamp> {
+        self.not_before.filter(|at| self.status == Status::Pending && *at > now)
+    }
+
+    /// Eligible for a claim at `now`, leaving dependencies and resources aside: PENDING
+    /// and not waiting for its not-before time, or FAILED with a due retry.
     pub fn is_ready(&self, now: Timestamp) -> bool {
         match self.status {
-            Status::Pending => true,
+            Status::Pending => self.not_before.is_none_or(|at| at <= now),
             Status::Failed => self.retry_at.is_some_and(|at| at <= now),
             _ => false,
         }

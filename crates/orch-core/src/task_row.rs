@@ -11,7 +11,7 @@
 
 use crate::policy::pick_order;
 use crate::queue_md::{Diagnostic, decode_cell, encode_cell};
-use crate::task::{Priority, Status, Task};
+use crate::task::{COLUMN_NOT_BEFORE, Priority, Status, Task};
 use crate::time::format_display_time;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -30,11 +30,14 @@ pub struct Shown {
     pub started_at: bool,
     pub due_at: bool,
     pub notes: bool,
+    /// The extra column `not_before` ([`COLUMN_NOT_BEFORE`]), read as a time.
+    pub not_before: bool,
 }
 
 impl Shown {
     /// Every canonical column.
-    pub const ALL: Shown = Shown { success_criteria: true, owner: true, started_at: true, due_at: true, notes: true };
+    pub const ALL: Shown =
+        Shown { success_criteria: true, owner: true, started_at: true, due_at: true, notes: true, not_before: false };
 }
 
 /// A task as one row of the file describes it. Its text borrows from what it was read
@@ -52,6 +55,8 @@ pub struct RowTask<'a> {
     pub started_at: Option<Timestamp>,
     pub due_at: Option<Timestamp>,
     pub notes: Option<Cow<'a, str>>,
+    /// The `not_before` column's time, when the file has the column.
+    pub not_before: Option<Timestamp>,
     /// Values of the file's extra columns, by column name, in file order.
     pub extra: Vec<(String, String)>,
     /// The optional columns the file has.
@@ -85,6 +90,7 @@ impl RowTask<'_> {
             started_at: self.started_at,
             due_at: self.due_at,
             notes: own(self.notes),
+            not_before: self.not_before,
             extra: self.extra,
             shown: self.shown,
             raw: Cow::Owned(self.raw.into_owned()),
@@ -155,6 +161,7 @@ impl RowTask<'_> {
             (s.started_at, "started_at_kst", Value::Time(self.started_at)),
             (s.due_at, "due_at_kst", Value::Time(self.due_at)),
             (s.notes, "notes", Value::Text(self.notes.as_deref())),
+            (s.not_before, COLUMN_NOT_BEFORE, Value::Time(self.not_before)),
         ];
         let extra = self.extra.iter().map(|(k, v)| (k.as_str(), Value::Text(dash_none(v))));
         canonical.into_iter().filter(|(shown, _, _)| *shown).map(|(_, n, v)| (n, v)).chain(extra)
@@ -180,6 +187,7 @@ fn task_value<'a>(task: &'a Task, column: &str) -> Value<'a> {
         "started_at_kst" => Value::Time(task.started_at),
         "due_at_kst" => Value::Time(task.due_at),
         "notes" => Value::Text(task.notes.as_deref()),
+        COLUMN_NOT_BEFORE => Value::Time(task.not_before),
         other => Value::Text(task.extra.iter().find(|(k, _)| k == other).and_then(|(_, v)| dash_none(v))),
     }
 }
@@ -195,6 +203,7 @@ fn set_value(task: &mut Task, column: &str, v: Value<'_>) {
         ("started_at_kst", Value::Time(t)) => task.started_at = t,
         ("due_at_kst", Value::Time(t)) => task.due_at = t,
         ("notes", Value::Text(t)) => task.notes = owned(t),
+        (COLUMN_NOT_BEFORE, Value::Time(t)) => task.not_before = t,
         (other, Value::Text(t)) => {
             let v = t.unwrap_or("-").to_string();
             match task.extra.iter_mut().find(|(k, _)| k == other) {
@@ -266,6 +275,7 @@ pub fn task_cells(task: &Task, columns: &[String], tz: &TimeZone) -> Vec<String>
             "started_at_kst" => time(task.started_at),
             "due_at_kst" => time(task.due_at),
             "notes" => opt(&task.notes),
+            COLUMN_NOT_BEFORE => time(task.not_before),
             other => task
                 .extra
                 .iter()

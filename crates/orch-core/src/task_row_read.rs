@@ -5,7 +5,7 @@
 use super::{CANONICAL_COLUMNS, RowTask, Shown};
 use crate::id::IdError;
 use crate::queue_md::{Diagnostic, Document, RawCell, Table, one_line};
-use crate::task::{Priority, Status};
+use crate::task::{COLUMN_NOT_BEFORE, Priority, Status};
 use crate::time::parse_display_time;
 use jiff::tz::TimeZone;
 use rustc_hash::FxHashMap;
@@ -116,6 +116,7 @@ struct Columns {
     started: Option<usize>,
     due: Option<usize>,
     notes: Option<usize>,
+    not_before: Option<usize>,
     /// The extra columns: their places and names.
     extra: Vec<(usize, String)>,
     shown: Shown,
@@ -128,7 +129,7 @@ impl Columns {
         let extra = columns
             .iter()
             .enumerate()
-            .filter(|(_, c)| !CANONICAL_COLUMNS.contains(&c.as_str()))
+            .filter(|(_, c)| !CANONICAL_COLUMNS.contains(&c.as_str()) && c.as_str() != COLUMN_NOT_BEFORE)
             .map(|(i, c)| (i, c.clone()))
             .collect();
         let (criteria, owner, started, due, notes) =
@@ -139,6 +140,7 @@ impl Columns {
             started_at: started.is_some(),
             due_at: due.is_some(),
             notes: notes.is_some(),
+            not_before: col(COLUMN_NOT_BEFORE).is_some(),
         };
         Some(Columns {
             id: col("id")?,
@@ -150,6 +152,7 @@ impl Columns {
             started,
             due,
             notes,
+            not_before: col(COLUMN_NOT_BEFORE),
             extra,
             shown,
         })
@@ -182,6 +185,7 @@ impl Columns {
         };
         let started_at = time(self.started, "started_at_kst", &mut bad);
         let due_at = time(self.due, "due_at_kst", &mut bad);
+        let not_before = time(self.not_before, COLUMN_NOT_BEFORE, &mut bad);
         let (Some(status), Some(priority), Some(task)) = (status, priority, task) else { return None };
         Some(RowTask {
             line,
@@ -194,6 +198,7 @@ impl Columns {
             started_at,
             due_at,
             notes: cells.take(self.notes),
+            not_before,
             extra: self.extra.iter().map(|(i, name)| (name.clone(), cells.whole(*i))).collect(),
             shown: self.shown,
             raw: Cow::Borrowed(raw),

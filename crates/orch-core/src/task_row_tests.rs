@@ -467,3 +467,24 @@ mod props {
         }
     }
 }
+
+#[test]
+fn the_not_before_column_is_a_time_of_the_task_not_an_extra_value() {
+    let tz = jiff::tz::TimeZone::get("Asia/Seoul").unwrap();
+    let text = "| id | status | priority | task | not_before |\n|---|---|---|---|---|\n\
+                | ORCH-001 | PENDING | P1 | later | 2026-03-10 09:00 |\n| ORCH-002 | PENDING | P1 | now | - |\n";
+    let (_, rows) = read_file(text, &tz).unwrap();
+    let at: Timestamp = "2026-03-10T00:00:00Z".parse().unwrap();
+    assert_eq!((rows[0].not_before, rows[1].not_before), (Some(at), None));
+    assert!(rows[0].extra.is_empty(), "{:?}", rows[0].extra);
+    let mut t = Task::new("ORCH-001".into(), "later".into(), Priority::P1, 3, at);
+    assert!(!rows[0].matches(&t));
+    rows[0].apply_to(&mut t);
+    assert_eq!(t.not_before, Some(at));
+    assert!(rows[0].matches(&t));
+    let cols: Vec<String> = ["id", "not_before"].iter().map(|c| c.to_string()).collect();
+    assert_eq!(task_cells(&t, &cols, &tz), ["ORCH-001", "2026-03-10 09:00"]);
+    let bad = "| id | status | priority | task | not_before |\n|---|---|---|---|---|\n| ORCH-001 | PENDING | P1 | x | soon |\n";
+    let err = read_file(bad, &tz).unwrap_err();
+    assert!(err[0].message.starts_with("not_before: "), "{:?}", err);
+}

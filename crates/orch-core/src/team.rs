@@ -70,6 +70,9 @@ pub struct Member {
     pub budget: Budget,
     /// The worker profile (`[profiles.NAME]` of orch.toml) that runs this member.
     pub profile: Option<String>,
+    /// Not claimed before this time, as written (any form `add --not-before` takes; the
+    /// caller reads it, with its clock); the team's when the member gives none.
+    pub not_before: Option<String>,
 }
 
 /// A validated team template.
@@ -79,6 +82,8 @@ pub struct Team {
     pub goal: String,
     pub priority: Option<Priority>,
     pub budget: Budget,
+    /// Every member's not-before time unless the member gives its own (as written).
+    pub not_before: Option<String>,
     pub lead: Member,
     pub workers: Vec<Member>,
 }
@@ -188,13 +193,14 @@ impl Check {
             self.add(at, format!("expected an object, found {}", kind(v)));
             return None;
         };
-        self.known_keys(map, at, &["role", "task", "success_criteria", "inputs", "budget", "profile"]);
+        self.known_keys(map, at, &["role", "task", "success_criteria", "inputs", "budget", "profile", "not_before"]);
         let role = self.text(map, at, "role", !lead);
         let task = self.text(map, at, "task", true);
         let success_criteria = self.text(map, at, "success_criteria", true);
         let inputs = self.inputs(map, at);
         let budget = self.budget(map, at);
         let profile = self.text(map, at, "profile", false);
+        let not_before = self.text(map, at, "not_before", false);
         let role = match (role, lead) {
             (Some(r), true) if r != LEAD_ROLE => {
                 self.add(&join(at, "role"), format!("the lead's role is `{LEAD_ROLE}` (or leave it out)"));
@@ -207,7 +213,7 @@ impl Check {
             }
             (r, false) => r?,
         };
-        Some(Member { role, task: task?, success_criteria: success_criteria?, inputs, budget, profile })
+        Some(Member { role, task: task?, success_criteria: success_criteria?, inputs, budget, profile, not_before })
     }
 }
 
@@ -241,7 +247,7 @@ pub fn parse(text: &str, limits: Limits) -> Result<Team, Vec<Problem>> {
         c.add("", format!("expected a JSON object with title, goal, lead and workers, found {}", kind(&root)));
         return Err(c.problems);
     };
-    c.known_keys(map, "", &["title", "goal", "priority", "budget", "lead", "workers"]);
+    c.known_keys(map, "", &["title", "goal", "priority", "budget", "not_before", "lead", "workers"]);
     let title = c.text(map, "", "title", true);
     if title.as_deref().is_some_and(|t| t.contains('\n')) {
         c.add("title", "must be one line");
@@ -255,6 +261,7 @@ pub fn parse(text: &str, limits: Limits) -> Result<Team, Vec<Problem>> {
         }
     });
     let budget = c.budget(map, "");
+    let not_before = c.text(map, "", "not_before", false);
     let lead = match map.get("lead") {
         None | Some(Value::Null) => {
             c.add("lead", "missing");
@@ -264,7 +271,9 @@ pub fn parse(text: &str, limits: Limits) -> Result<Team, Vec<Problem>> {
     };
     let workers = workers(&mut c, map.get("workers"), limits);
     match (title, goal, lead, c.problems.is_empty()) {
-        (Some(title), Some(goal), Some(lead), true) => Ok(Team { title, goal, priority, budget, lead, workers }),
+        (Some(title), Some(goal), Some(lead), true) => {
+            Ok(Team { title, goal, priority, budget, not_before, lead, workers })
+        }
         _ => Err(c.problems),
     }
 }

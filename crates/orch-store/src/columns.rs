@@ -23,7 +23,7 @@ use crate::Run;
 /// The columns [`task`] reads, in its order.
 pub const TASK_COLS: &str = "id, status, priority, task, success_criteria, owner, started_at, due_at, notes, \
      extra, attempts, max_attempts, retry_at, idempotency_key, resource, depends_on, lease_token, \
-     lease_expires_at, run_id, created_at, updated_at, version";
+     lease_expires_at, run_id, created_at, updated_at, version, not_before";
 
 /// The columns [`run`] reads, in its order.
 pub const RUN_COLS: &str = "id, task_id, attempt, owner, trace_id, lease_token, host, pid, pgid, started_at, \
@@ -34,21 +34,21 @@ pub const RUN_COLS: &str = "id, task_id, attempt, owner, trace_id, lease_token, 
 pub const EVENT_COLS: &str =
     "seq, ts, level, event, task_id, run_id, trace_id, owner, attempt, from_status, to_status, msg";
 
-/// The columns a task insert writes, bound `$1` to `$24` by [`task_insert_params!`].
+/// The columns a task insert writes, bound `$1` to `$25` by [`task_insert_params!`].
 pub const TASK_INSERT_COLS: &str = "id, prefix, num, status, priority, task, success_criteria, owner, \
      started_at, due_at, notes, extra, attempts, max_attempts, retry_at, idempotency_key, \
-     resource, depends_on, lease_token, lease_expires_at, run_id, created_at, updated_at, version";
+     resource, depends_on, lease_token, lease_expires_at, run_id, created_at, updated_at, version, not_before";
 
 /// The placeholders of [`TASK_INSERT_COLS`].
-pub const TASK_INSERT_VALUES: &str =
-    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24";
+pub const TASK_INSERT_VALUES: &str = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25";
 
-/// A task's compare-and-set write: `$1` the id, `$18` the version read, the rest bound
+/// A task's compare-and-set write: `$1` the id, `$18` the version read, `$19` the
+/// not-before time (added last, so the numbers before it stay), the rest bound
 /// by [`task_update_params!`]. A lost race writes no row.
 pub const TASK_UPDATE: &str = "UPDATE tasks SET status = $2, priority = $3, task = $4, success_criteria = $5, \
      owner = $6, started_at = $7, due_at = $8, notes = $9, extra = $10, attempts = $11, max_attempts = $12, \
      retry_at = $13, lease_token = $14, lease_expires_at = $15, run_id = $16, updated_at = $17, \
-     version = version + 1 WHERE id = $1 AND version = $18";
+     not_before = $19, version = version + 1 WHERE id = $1 AND version = $18";
 
 /// `sql` with its `$N` parameters written `?N`, as SQLite numbers them (the statements
 /// here hold no other `$`).
@@ -136,6 +136,7 @@ pub fn task<R: RowGet>(r: &R, at: usize) -> Result<Task, R::Error> {
         created_at: ts::<R>(r.int(at + 19)?)?,
         updated_at: ts::<R>(r.int(at + 20)?)?,
         version: r.int(at + 21)?,
+        not_before: opt_ts::<R>(r.opt_int(at + 22)?)?,
     })
 }
 
@@ -204,6 +205,7 @@ pub struct TaskVals<'a> {
     pub attempts: i64,
     pub max_attempts: i64,
     pub retry_at: Option<i64>,
+    pub not_before: Option<i64>,
     pub token: Option<&'a str>,
     pub expires: Option<i64>,
     pub updated_at: i64,
@@ -221,6 +223,7 @@ impl<'a> TaskVals<'a> {
             attempts: count(t.attempts),
             max_attempts: count(t.max_attempts),
             retry_at: opt_ms(t.retry_at),
+            not_before: opt_ms(t.not_before),
             token: t.lease.as_ref().map(|l| l.token.as_str()),
             expires: t.lease.as_ref().map(|l| ms(l.expires_at)),
             updated_at: ms(t.updated_at),
@@ -268,7 +271,7 @@ macro_rules! task_insert_params {
             &t.id, &n.prefix, &n.num, &v.status, &v.priority, &t.task, &t.success_criteria, &t.owner,
             &v.started_at, &v.due_at, &t.notes, &v.extra, &v.attempts, &v.max_attempts, &v.retry_at,
             &t.idempotency_key, &t.resource, &n.depends_on, &v.token, &v.expires, &t.run_id,
-            &n.created_at, &v.updated_at, &t.version,
+            &n.created_at, &v.updated_at, &t.version, &v.not_before,
         )
     }};
 }
@@ -281,7 +284,7 @@ macro_rules! task_update_params {
         as_params!($param;
             &t.id, &v.status, &v.priority, &t.task, &t.success_criteria, &t.owner, &v.started_at,
             &v.due_at, &t.notes, &v.extra, &v.attempts, &v.max_attempts, &v.retry_at, &v.token,
-            &v.expires, &t.run_id, &v.updated_at, &t.version,
+            &v.expires, &t.run_id, &v.updated_at, &t.version, &v.not_before,
         )
     }};
 }

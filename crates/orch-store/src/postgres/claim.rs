@@ -62,7 +62,7 @@ fn prefixed(alias: &str) -> String {
 fn arms(limit: &str, lock: &str) -> String {
     format!(
         "cp AS MATERIALIZED (SELECT {cols}, t.num AS k_num, t.seq AS k_seq FROM tasks t \
-             WHERE t.status = 'PENDING' AND {ELIGIBLE} {ORDER} LIMIT {limit}{lock}), \
+             WHERE t.status = 'PENDING' AND (t.not_before IS NULL OR t.not_before <= $1) AND {ELIGIBLE} {ORDER} LIMIT {limit}{lock}), \
          cf AS MATERIALIZED (SELECT {cols}, t.num AS k_num, t.seq AS k_seq FROM tasks t \
              WHERE t.status = 'FAILED' AND t.retry_at <= $1 AND {ELIGIBLE} {FAILED_ORDER} LIMIT {limit}{lock})",
         cols = prefixed("t"),

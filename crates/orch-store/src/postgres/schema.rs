@@ -334,6 +334,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX tasks_retry ON tasks (retry_at) WHERE status = 'FAILED';
     "#,
+    // 11: a task's not-before time (`add --not-before`, a worker's deferral): a PENDING
+    // task is not claimed before it.
+    r#"
+    ALTER TABLE tasks ADD COLUMN not_before BIGINT;
+    "#,
 ];
 
 /// The schema version this build writes.

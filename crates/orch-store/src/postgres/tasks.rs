@@ -21,27 +21,27 @@ use postgres::types::ToSql;
 use std::sync::OnceLock;
 
 /// [`crate::Tx::task_settle`] in one statement: the task's compare-and-set (and,
-/// with `$19`, no dependent), then — only when it was written — the verdict and the end
-/// on run `$20` (the end only while the run has not ended, as `run_end`) and the events.
+/// with `$20`, no dependent), then — only when it was written — the verdict and the end
+/// on run `$21` (the end only while the run has not ended, as `run_end`) and the events.
 fn settle_sql() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| {
-        let ended = "$23::bigint IS NULL OR r.ended_at IS NOT NULL";
+        let ended = "$24::bigint IS NULL OR r.ended_at IS NOT NULL";
         format!(
-            "WITH upd AS ({TASK_UPDATE} AND NOT ($19::bool AND EXISTS (SELECT 1 FROM deps WHERE depends_on = $1)) \
+            "WITH upd AS ({TASK_UPDATE} AND NOT ($20::bool AND EXISTS (SELECT 1 FROM deps WHERE depends_on = $1)) \
                  RETURNING id), \
              run AS (UPDATE runs r SET \
-                 verdict = CASE WHEN $21::text IS NULL THEN r.verdict ELSE $21 END, \
-                 verdict_reason = CASE WHEN $21::text IS NULL THEN r.verdict_reason ELSE $22::text END, \
-                 ended_at = CASE WHEN {ended} THEN r.ended_at ELSE $23 END, \
-                 outcome = CASE WHEN {ended} THEN r.outcome ELSE $24::text END, \
-                 class = CASE WHEN {ended} THEN r.class ELSE $25::text END, \
-                 reason = CASE WHEN {ended} THEN r.reason ELSE $26::text END, \
-                 report = CASE WHEN {ended} THEN r.report ELSE COALESCE($27::text, r.report) END \
-                 FROM upd WHERE r.id = $20::text), \
+                 verdict = CASE WHEN $22::text IS NULL THEN r.verdict ELSE $22 END, \
+                 verdict_reason = CASE WHEN $22::text IS NULL THEN r.verdict_reason ELSE $23::text END, \
+                 ended_at = CASE WHEN {ended} THEN r.ended_at ELSE $24 END, \
+                 outcome = CASE WHEN {ended} THEN r.outcome ELSE $25::text END, \
+                 class = CASE WHEN {ended} THEN r.class ELSE $26::text END, \
+                 reason = CASE WHEN {ended} THEN r.reason ELSE $27::text END, \
+                 report = CASE WHEN {ended} THEN r.report ELSE COALESCE($28::text, r.report) END \
+                 FROM upd WHERE r.id = $21::text), \
              ev AS ({events} CROSS JOIN upd ORDER BY e.n) \
              SELECT count(*) FROM upd",
-            events = EventCols::insert_sql(28),
+            events = EventCols::insert_sql(29),
         )
     })
 }

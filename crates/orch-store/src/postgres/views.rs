@@ -47,6 +47,12 @@ fn rows_sql(bounded: bool) -> &'static str {
 }
 
 /// The limits of a view's query: DONE rows kept, and open rows when bounded.
+/// The task's `version` in [`TASK_COLS`], and the mark's columns after the task's.
+const VERSION: usize = 21;
+const MD_VERSION: usize = 23;
+const MD_LINE: usize = 24;
+const MD_EOL: usize = 25;
+
 fn limits(kept: ViewKept) -> (i64, Option<i64>) {
     (i64::try_from(kept.done).unwrap_or(i64::MAX), kept.open.map(|n| i64::try_from(n).unwrap_or(i64::MAX)))
 }
@@ -64,8 +70,8 @@ impl PgTx<'_> {
         let rows = self.view_query(view, kept)?;
         rows.iter()
             .map(|r| {
-                let line: Option<String> = r.get(23);
-                let mark = line.map(|line| ViewMark { version: r.get(22), line, eol: r.get(24) });
+                let line: Option<String> = r.get(MD_LINE);
+                let mark = line.map(|line| ViewMark { version: r.get(MD_VERSION), line, eol: r.get(MD_EOL) });
                 Ok((task_from_row(r)?, mark))
             })
             .collect()
@@ -77,9 +83,9 @@ impl PgTx<'_> {
         let rows = self.view_query(view, kept)?;
         rows.iter()
             .map(|r| {
-                let version: i64 = r.get(21);
-                let line: Option<String> = r.get(23);
-                let mark = line.map(|line| ViewMark { version: r.get(22), line, eol: r.get(24) });
+                let version: i64 = r.get(VERSION);
+                let line: Option<String> = r.get(MD_LINE);
+                let mark = line.map(|line| ViewMark { version: r.get(MD_VERSION), line, eol: r.get(MD_EOL) });
                 Ok(match mark {
                     Some(mark) if mark.version == version => ViewRow::Kept { id: r.get(0), mark },
                     mark => ViewRow::Changed { task: Box::new(task_from_row(r)?), mark },

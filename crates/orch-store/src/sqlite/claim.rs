@@ -66,6 +66,9 @@ const ELIGIBLE: &str = "NOT EXISTS (SELECT 1 FROM deps d LEFT JOIN tasks p ON p.
                     WHERE r.resource = t.resource AND r.status = 'IN_PROGRESS' \
                       AND (r.lease_expires_at IS NULL OR r.lease_expires_at > ?1)))";
 
+/// A PENDING task whose not-before time is still ahead at `?1` waits.
+const NOT_WAITING: &str = "(t.not_before IS NULL OR t.not_before <= ?1)";
+
 /// The pick order in SQL (`orch_core::policy::pick_order`, then insertion order), which
 /// is the order of the index `tasks_pick` after its status.
 const ORDER: &str = "ORDER BY t.priority, t.due_at IS NULL, t.due_at, t.num, t.seq";
@@ -93,7 +96,7 @@ fn cols() -> &'static str {
 /// without statistics SQLite may prefer another index and sort every waiting task.
 pub(super) fn pending_sql(limit: usize) -> String {
     format!(
-        "SELECT {} FROM tasks t INDEXED BY tasks_pick WHERE t.status = 'PENDING' AND {ELIGIBLE} {ORDER} LIMIT {}",
+        "SELECT {} FROM tasks t INDEXED BY tasks_pick WHERE t.status = 'PENDING' AND {NOT_WAITING} AND {ELIGIBLE} {ORDER} LIMIT {}",
         cols(),
         limit.max(1).next_power_of_two()
     )

@@ -172,12 +172,12 @@ pub(super) fn versions(tx: &Transaction<'_>, kept: ViewKept) -> Result<Vec<(Stri
 }
 
 /// The columns of a row of [`rows_sql`] after the task's.
-const MD_VERSION: usize = 22;
-const MD_LINE: usize = 23;
-const MD_EOL: usize = 24;
+const MD_VERSION: usize = 23;
+const MD_LINE: usize = 24;
+const MD_EOL: usize = 25;
 /// The task's `version` in [`TASK_COLS`], and `seq` after them.
 const VERSION: usize = 21;
-const SEQ: usize = 22;
+const SEQ: usize = 23;
 
 fn mark_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<ViewMark>> {
     Ok(match r.get_ref(MD_LINE)? {

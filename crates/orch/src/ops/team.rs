@@ -97,6 +97,34 @@ impl Orch {
             .collect()
     }
 
+    /// Each member's not-before time (its own, else the team's), read as `add
+    /// --not-before` reads one; a value that does not read is a problem at its field.
+    fn not_before_times(&self, t: &Team) -> Result<Vec<Option<Timestamp>>, Vec<Problem>> {
+        let now = self.now();
+        let members = t.workers.iter().enumerate().map(|(i, w)| (format!("workers[{i}]"), w));
+        let members = members.chain(std::iter::once(("lead".to_string(), &t.lead)));
+        let mut times = Vec::new();
+        let mut problems = Vec::new();
+        for (at, m) in members {
+            let (at, given) = match (&m.not_before, &t.not_before) {
+                (Some(own), _) => (format!("{at}.not_before"), Some(own)),
+                (None, Some(team)) => ("not_before".to_string(), Some(team)),
+                (None, None) => (String::new(), None),
+            };
+            match given.map(|s| orch_core::when::parse_when(s, now, self.tz())) {
+                None => times.push(None),
+                Some(Ok(t)) => times.push(Some(t)),
+                Some(Err(e)) => {
+                    let message = format!("`{}`: {e} ({})", given.map_or("", |s| s.trim()), orch_core::when::EXAMPLES);
+                    if !problems.iter().any(|p: &Problem| p.at == at) {
+                        problems.push(Problem { at, message });
+                    }
+                }
+            }
+        }
+        if problems.is_empty() { Ok(times) } else { Err(problems) }
+    }
+
     /// Budgets of the template that, with the config's defaults filled in, have their
     /// soft limit over their hard one.
     fn budget_problems(&self, t: &Team) -> Vec<Problem> {
@@ -122,6 +150,10 @@ impl Orch {
     pub fn add_team(&self, t: &Team, idempotency_key: Option<&str>) -> Result<(TeamAdded, Vec<String>)> {
         let mut problems = self.budget_problems(t);
         problems.extend(self.profile_problems(t));
+        let not_before = self.not_before_times(t).unwrap_or_else(|mut p| {
+            problems.append(&mut p);
+            Vec::new()
+        });
         if !problems.is_empty() {
             let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
             return Err(Error::Usage(lines.join("\n")));
@@ -152,6 +184,7 @@ impl Orch {
                 task.success_criteria = Some(w.success_criteria.clone());
                 task.extra = team::member_extra(&lead_id, &w.role, w.budget.or(t.budget));
                 with_profile(&mut task, w);
+                task.not_before = not_before.get(i).copied().flatten();
                 insert(tx, &mut task, now)?;
                 workers.push(task);
             }
@@ -161,6 +194,7 @@ impl Orch {
             lead.idempotency_key = idempotency_key.map(str::to_string);
             lead.extra = team::member_extra(&lead_id, team::LEAD_ROLE, t.lead.budget.or(t.budget));
             with_profile(&mut lead, &t.lead);
+            lead.not_before = not_before.last().copied().flatten();
             insert(tx, &mut lead, now)?;
             if let Some(key) = idempotency_key
                 && !tx.idempotency_claim(key, &lead.id)?

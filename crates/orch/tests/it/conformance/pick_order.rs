@@ -1,6 +1,6 @@
 //! Conformance: the claim hands out tasks in `orch_core::policy::pick_order`, the order
 //! docs/LEASES.md gives (priority, due time with none last, id number, then insertion
-//! order), over random queues (fixed seeds, so a failure replays) on every store.
+//! order), passing over PENDING tasks whose not-before time is ahead, over random queues (fixed seeds, so a failure replays) on every store.
 
 use super::Env;
 use crate::common::Rng;
@@ -20,6 +20,7 @@ fn eligible(all: &[Task], now: Timestamp) -> Vec<String> {
     let mut ready: Vec<&Task> = all
         .iter()
         .filter(|t| t.status == Status::Pending || (t.status == Status::Failed && t.retry_at.is_some_and(|r| r <= now)))
+        .filter(|t| t.status != Status::Pending || t.not_before.is_none_or(|at| at <= now))
         .filter(|t| t.depends_on.iter().all(|d| by_id.get(d.as_str()).is_some_and(|p| p.status == Status::Done)))
         .filter(|t| t.resource.as_deref().is_none_or(|r| !busy.contains(r)))
         .collect();
@@ -35,6 +36,7 @@ pub(super) fn random_queue(case: usize, rng: &mut Rng, now: Timestamp) -> Vec<Ta
     let at = |secs: i64, ms: i64| Some(now + SignedDuration::from_secs(secs) + SignedDuration::from_millis(ms));
     let dues = [None, None, at(3600, 0), at(3600, 0), at(3600, 1), at(-3600, 0), at(60, 500)];
     let retries = [None, at(-60, 0), at(0, 0), at(60, 0)];
+    let not_before = [None, None, None, at(-60, 0), at(0, 0), at(0, 1), at(3600, 0)];
     use Status::{Blocked, Done, Failed, InProgress, Pending};
     let statuses = [Pending, Pending, Pending, Pending, Failed, Failed, InProgress, Done, Done, Blocked];
     let resources = [None, None, Some(format!("r{case}a")), Some(format!("r{case}b"))];
@@ -63,6 +65,7 @@ pub(super) fn random_queue(case: usize, rng: &mut Rng, now: Timestamp) -> Vec<Ta
             (t.priority, t.due_at) = (twin.priority, twin.due_at);
         }
         t.status = rng.pick(&statuses);
+        t.not_before = rng.pick(&not_before);
         t.resource = rng.pick(&resources);
         match t.status {
             Status::Failed => {
