@@ -34,6 +34,10 @@ pub struct Understood {
     /// The worker profile an `@name` word names.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
+    /// Not claimed before this time (`start:…`), in the display time zone (the task's
+    /// `not_before` holds the instant).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_before_display: Option<String>,
     /// What the parser doubted (shown before the result).
     pub warnings: Vec<String>,
     /// The display time zone's name.
@@ -61,6 +65,7 @@ pub fn quick(orch: &Orch, req: QuickRequest) -> Result<QuickAdded> {
         success_criteria: q.criteria.clone(),
         resource: q.resource.clone(),
         profile: q.profile.clone(),
+        not_before_display: q.not_before.map(|d| orch_core::time::format_display_time(d, orch.tz())),
         warnings: q.warnings.clone(),
         zone: orch.tz().iana_name().unwrap_or("display time zone").to_string(),
     };
@@ -74,6 +79,7 @@ pub fn quick(orch: &Orch, req: QuickRequest) -> Result<QuickAdded> {
         due_at: q.due_at,
         resource: q.resource,
         profile: q.profile,
+        not_before: q.not_before,
         ..NewTask::default()
     };
     let (task, _, warnings) = orch.add(&new)?;

@@ -1,7 +1,7 @@
 //! The operator's changes to tasks: add, note, cancel, replan, retry. Each checks its
 //! request, builds the core's command and applies it in one transaction.
 
-use super::input::{due_with_warning, required_text, task_id};
+use super::input::{due_with_warning, parse_time_arg, required_text, task_id};
 use crate::error::{Error, Result};
 use crate::ops::json::TaskView;
 use crate::ops::{NewTask, Orch};
@@ -28,6 +28,8 @@ pub struct AddRequest {
     pub max_attempts: Option<u32>,
     /// The worker profile (`[profiles.NAME]` of orch.toml); refused when not configured.
     pub profile: Option<String>,
+    /// Not claimed before this time, in any form [`super::parse_time_arg`] reads.
+    pub not_before: Option<String>,
 }
 
 /// The task added, or the one that already had the idempotency key (`created` false).
@@ -66,6 +68,7 @@ pub fn add(orch: &Orch, req: AddRequest) -> Result<Added> {
     }
     let mut due_warnings = Vec::new();
     let due_at = req.due.as_deref().map(|d| due_with_warning(orch, d, &mut due_warnings)).transpose()?.flatten();
+    let not_before = req.not_before.as_deref().map(|s| parse_time_arg(orch, "--not-before", s)).transpose()?;
     let new = NewTask {
         task: req.task,
         priority: req.priority,
@@ -76,6 +79,7 @@ pub fn add(orch: &Orch, req: AddRequest) -> Result<Added> {
         idempotency_key: req.idempotency_key,
         max_attempts: req.max_attempts,
         profile: req.profile,
+        not_before,
     };
     let (task, created, mut warnings) = orch.add(&new)?;
     due_warnings.append(&mut warnings);

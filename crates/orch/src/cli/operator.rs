@@ -34,6 +34,9 @@ pub struct AddArgs {
     /// The worker profile that runs it (`[profiles.NAME]` of orch.toml; default: `[worker]`).
     #[arg(long, value_name = "NAME")]
     profile: Option<String>,
+    /// Not claimed before this time (the forms of --due): `+2h`, `tomorrow 9am`, RFC 3339.
+    #[arg(long, value_name = "TIME")]
+    not_before: Option<String>,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
@@ -50,6 +53,7 @@ pub fn add(orch: &Orch, a: &AddArgs) -> Result<i32> {
         idempotency_key: a.idempotency_key.clone(),
         max_attempts: a.max_attempts,
         profile: a.profile.clone(),
+        not_before: a.not_before.clone(),
     };
     let added = api::add(orch, req)?;
     warn_all(&added.warnings);

@@ -45,6 +45,9 @@ pub(super) fn print_added(q: &QuickAdded, json: bool) -> Result<i32> {
     }
     print(&format!("  criteria: {}", or_dash(&u.success_criteria)));
     print(&format!("  resource: {}", or_dash(&u.resource)));
+    if let Some(s) = &u.not_before_display {
+        print(&format!("  start:    not before {s} ({})", u.zone));
+    }
     if let Some(p) = &u.profile {
         print(&format!("  profile:  {p}"));
     }

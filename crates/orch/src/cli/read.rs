@@ -116,8 +116,14 @@ pub fn list(orch: &Orch, a: &ListArgs) -> Result<i32> {
 
 /// A task's status as `list` and `show` print it: FAILED says which kind it is
 /// (`FAILED: retry in 2s (…)`, `FAILED: retries exhausted`, `FAILED: permanent, not
-/// retried`).
+/// retried`), a PENDING task with a not-before time ahead that it waits
+/// (`PENDING: waiting, starts in 2h 5m (…)`).
 fn status_cell(t: &api::TaskView, now: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    if t.status == Status::Pending
+        && let Some(at) = t.not_before.filter(|at| *at > now)
+    {
+        return format!("{}: waiting, starts {}", t.status, format_from_now(at, now, tz));
+    }
     match FailedKind::of_parts(t.status, t.retry_at, t.attempts, t.max_attempts, t.notes.as_deref()) {
         Some(kind) => format!("{}: {}", t.status, kind.describe(now, tz)),
         None => t.status.to_string(),
@@ -195,6 +201,9 @@ fn shown_lines(orch: &Orch, shown: &api::Shown) -> Vec<String> {
     out.push(format!("owner:            {}", opt(&t.owner_session)));
     out.push(format!("started_at:       {}", time(t.started_at, tz)));
     out.push(format!("due_at:           {}", time(t.due_at, tz)));
+    if let Some(at) = t.not_before {
+        out.push(format!("not_before:       {}", time(Some(at), tz)));
+    }
     out.push(format!("notes:            {}", opt(&t.notes)));
     out.push(format!("attempts:         {}/{}", t.attempts, t.max_attempts));
     if !t.depends_on.is_empty() {

@@ -58,6 +58,7 @@ timeout = "60m"
 grace = "10s"                            # between SIGTERM and SIGKILL
 max_log_bytes = 67108864                 # 64 MiB: each of a run's stdout.log and stderr.log keeps its head and tail within this
 permanent_exit_codes = [64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 76, 77, 78]
+defer_after = "15m"                      # the wait of a deferral that names no time, and of a usage limit whose reset cannot be read
 
 # Worker profiles besides [worker] (the profile `default`); a task names one with
 # `orch add --profile NAME`. None by default. For example:
@@ -159,6 +160,10 @@ pub struct Worker {
     pub permanent_exit_codes: Vec<i32>,
     /// Each of a run's `stdout.log` and `stderr.log` is kept within this many bytes.
     pub max_log_bytes: u64,
+    /// How long a deferral that names no time waits, and a usage limit whose reset
+    /// cannot be read (WORKER_PROTOCOL.md).
+    #[serde(deserialize_with = "duration")]
+    pub defer_after: SignedDuration,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -239,6 +244,7 @@ impl Default for Worker {
             grace: SignedDuration::from_secs(10),
             permanent_exit_codes: (64..=78).filter(|c| *c != 75).collect(),
             max_log_bytes: 64 * 1024 * 1024,
+            defer_after: SignedDuration::from_mins(15),
         }
     }
 }
@@ -365,6 +371,13 @@ impl Config {
         }
         if self.worker.grace.is_negative() {
             return fail("worker.grace", "must not be negative".into());
+        }
+        if !self.worker.defer_after.is_positive() {
+            return fail("worker.defer_after", "must be longer than 0s".into());
+        }
+        if self.worker.defer_after > orch_core::outcome::MAX_DEFER {
+            let max = orch_core::time::format_limit(orch_core::outcome::MAX_DEFER);
+            return fail("worker.defer_after", format!("is longer than {max}, the most allowed"));
         }
         if self.worker.max_log_bytes < crate::runner::MIN_LOG_BYTES {
             let min = crate::runner::MIN_LOG_BYTES;

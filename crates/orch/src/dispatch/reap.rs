@@ -11,9 +11,10 @@ use crate::error::Result;
 use crate::gate::{self, Decision, Step};
 use crate::home::Home;
 use crate::ops::{Orch, Outcome, Settled};
-use orch_core::outcome::{Exit, Output, Usage, verdict};
+use orch_core::outcome::{Declared, DeferScope, Exit, Output, Usage, verdict};
 use orch_core::policy::FailureClass;
 use orch_core::task::{Status, Task};
+use orch_core::usage_limit::{self, Reset};
 use std::time::{Duration, Instant};
 
 /// The name of a run's own review in its folder (`review.log`, …).
@@ -159,7 +160,13 @@ impl Dispatcher<'_> {
                         format!("{task_id} failed ({why}): {next} ({took})")
                     }
                     Status::Blocked => format!("{task_id} blocked ({why}) ({took})"),
-                    Status::Pending => format!("{task_id} put back (not counted as an attempt)"),
+                    Status::Pending => match task.waiting_until(now) {
+                        Some(at) => format!(
+                            "{task_id} deferred ({why}): waits, starts {} (not counted as an attempt)",
+                            orch_core::time::format_from_now(at, now, &tz)
+                        ),
+                        None => format!("{task_id} put back (not counted as an attempt)"),
+                    },
                     Status::InProgress => format!("{task_id} still in progress"),
                 };
                 (line, Some(task.status))
@@ -205,6 +212,11 @@ fn after_work(orch: &Orch, s: &Slot, exit: &Exit, out: &Output) -> Result<AfterW
         Some(Stop::Shutdown) => Outcome::Interrupt,
         Some(Stop::LeaseLost | Stop::Finished) => Outcome::LeaseLost,
         Some(Stop::Timeout) => Outcome::Fail { class: FailureClass::Transient, reason: "timeout".into() },
+        None if matches!(exit, Exit::Code(_))
+            && let Some(d) = deferral(orch, &s.run_id, out) =>
+        {
+            d
+        }
         None => match verdict(exit, out.declared.as_ref(), &orch.config().worker.permanent_exit_codes) {
             Err((class, reason)) => Outcome::Fail { class, reason },
             Ok(()) if out.oversized.is_some() => {
@@ -218,6 +230,35 @@ fn after_work(orch: &Orch, s: &Slot, exit: &Exit, out: &Output) -> Result<AfterW
         },
     };
     Ok(Ok((outcome, report, None)))
+}
+
+/// A worker that exited saying "not now": its `defer` control line, else a usage limit
+/// its agent reported (its whole profile waits, until the reset when the agent says it,
+/// else `worker.defer_after`).
+fn deferral(orch: &Orch, run_id: &str, out: &Output) -> Option<Outcome> {
+    let (now, wait) = (orch.now(), orch.config().worker.defer_after);
+    if let Some(Declared::Defer(d)) = &out.declared {
+        return Some(Outcome::Defer { until: d.at.resolve(now, wait), scope: d.scope, reason: d.reason.clone() });
+    }
+    let limit = gate::output::usage_limit(orch.home(), run_id)?;
+    let zone = match &limit.reset {
+        Reset::Clock { zone: Some(name), .. } => jiff::tz::TimeZone::get(name).unwrap_or_else(|_| orch.tz().clone()),
+        _ => orch.tz().clone(),
+    };
+    let until = usage_limit::reset_at(&limit.reset, now, &zone)
+        .filter(|at| *at > now)
+        .map_or_else(|| orch_core::time::later(now, wait), |at| at.min(orch_core::time::MAX_DUE));
+    let reason = format!("usage_limit:{}: {}", limit.agent.as_str(), one_line(&limit.message));
+    Some(Outcome::Defer { until, scope: DeferScope::Profile, reason })
+}
+
+/// The agent's words on one line, at most 200 characters, for the task's event.
+fn one_line(text: &str) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &flat[..i]),
+        None => flat,
+    }
 }
 
 /// The reviewer of a run ended: its verdict decides (a failed review is a RETRY).

@@ -3,6 +3,7 @@
 //! object); a larger one a line at a time, its control lines read wherever they are and
 //! its report kept up to the limit. A report larger than the limit, or from a log that
 //! was cut, is oversized: the gate judges it over the hard budget without reading it.
+//! A small one is also read for an agent's usage limit ([`usage_limit`]).
 
 use super::{Decision, Verdict};
 use crate::home::{Home, MAX_RUN_FILE_BYTES};
@@ -73,6 +74,22 @@ fn end_line(reader: &mut OutputReader, line: &mut Vec<u8>, long: &mut u64) {
     }
     line.clear();
     *long = 0;
+}
+
+/// The most of a `stdout.log` read to tell an agent's usage limit: an agent that stops
+/// on one prints a few lines, and a larger log is a report.
+const LIMIT_READ: u64 = 256 * 1024;
+
+/// The usage limit an agent reported in run `run_id`'s `stdout.log`
+/// (`orch_core::usage_limit`), read whole when it is small enough to be one.
+pub fn usage_limit(home: &Home, run_id: &str) -> Option<orch_core::usage_limit::Limit> {
+    let file = std::fs::File::open(home.run_dir(run_id).join("stdout.log")).ok()?;
+    if file.metadata().ok()?.len() > LIMIT_READ {
+        return None;
+    }
+    let mut buf = Vec::new();
+    file.take(LIMIT_READ).read_to_end(&mut buf).ok()?;
+    orch_core::usage_limit::recognise(&String::from_utf8_lossy(&buf))
 }
 
 /// The gate's decision on a report too large to read (`bytes` in all): over the hard

@@ -12,8 +12,9 @@
 
 use super::claim::claim_in;
 use super::settle::settle_in;
-use super::{ClaimRequest, Claimed, Ending, Orch, Settled};
+use super::{ClaimRequest, Claimed, Ending, Orch, Outcome, Settled};
 use crate::error::Result;
+use orch_core::outcome::DeferScope;
 use orch_store::ProcessInfo;
 use std::collections::HashSet;
 
@@ -56,6 +57,17 @@ impl Orch {
                 turn.endings.iter().map(|e| settle_in(tx, e, now, &rules, None)).collect::<Result<Vec<_>, _>>()?;
             let mut claimed = Vec::with_capacity(turn.claims.len());
             let mut room: Vec<(String, usize)> = turn.room.to_vec();
+            // A profile a deferral of this turn paused claims nothing more in it.
+            for (e, s) in turn.endings.iter().zip(&settled) {
+                if let (Outcome::Defer { scope: DeferScope::Profile, .. }, Settled::Task { task, .. }) = (&e.outcome, s)
+                    && task.status == orch_core::task::Status::Pending
+                {
+                    match room.iter_mut().find(|(p, _)| p == task.profile()) {
+                        Some((_, n)) => *n = 0,
+                        None => room.push((task.profile().to_string(), 0)),
+                    }
+                }
+            }
             for req in turn.claims {
                 let full: HashSet<String> = room.iter().filter(|(_, n)| *n == 0).map(|(p, _)| p.clone()).collect();
                 match claim_in(tx, req, now, &rules, &full)? {

@@ -39,6 +39,9 @@ pub struct TaskView {
     pub attempts: u32,
     pub max_attempts: u32,
     pub retry_at: Option<Timestamp>,
+    /// Not claimed before this time (a PENDING task waits for it); absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<Timestamp>,
     pub idempotency_key: Option<String>,
     pub depends_on: Vec<String>,
     pub resource: Option<String>,
@@ -79,6 +82,7 @@ impl From<&Task> for TaskView {
             attempts: t.attempts,
             max_attempts: t.max_attempts,
             retry_at: t.retry_at.map(ms),
+            not_before: t.not_before.map(ms),
             idempotency_key: t.idempotency_key.clone(),
             depends_on: t.depends_on.clone(),
             resource: t.resource.clone(),

@@ -87,8 +87,7 @@ pub(super) fn next_read(tx: &mut dyn Tx, now: Timestamp, rules: &Rules<'_>) -> o
 /// Whether `t`, as the sweep leaves it, is claimable at `now`: waiting, its retry due,
 /// every dependency DONE (its resource is its own: it held it until now).
 fn claimable(tx: &mut dyn Tx, t: &Task, now: Timestamp) -> orch_store::Result<bool> {
-    let ready = t.status == Status::Pending || (t.status == Status::Failed && t.retry_at.is_some_and(|r| r <= now));
-    if !ready {
+    if !t.is_ready(now) {
         return Ok(false);
     }
     for d in &t.depends_on {

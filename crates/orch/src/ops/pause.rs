@@ -8,6 +8,7 @@ use super::Orch;
 use crate::error::Result;
 use jiff::Timestamp;
 use orch_core::event::{Event, kind};
+use orch_store::Tx;
 use serde::{Deserialize, Serialize};
 
 /// The meta key of the queue's pause; a profile's is `pause:PROFILE`.
@@ -32,19 +33,44 @@ fn key(profile: Option<&str>) -> String {
     }
 }
 
+/// Writes `p` and its `queue.paused` event in `tx`.
+fn pause_in(tx: &mut dyn Tx, p: &Pause) -> orch_store::Result<()> {
+    let value = serde_json::to_string(p).expect("a pause serialises");
+    tx.meta_set(&key(p.profile.as_deref()), &value)?;
+    let mut e = Event::new(p.since, kind::QUEUE_PAUSED);
+    e.msg = Some(value);
+    tx.event_insert(&e).map(|_| ())
+}
+
+/// A worker's deferral with `scope: profile`: `profile` pauses until `until`, unless a
+/// pause in force already holds it as long (a person's pause with no end, or a later
+/// deferral's), which is kept as it is. The reason says it was a deferral, and of which
+/// task. Written in the caller's transaction (the one that settles the run).
+pub(super) fn defer_profile(
+    tx: &mut dyn Tx,
+    profile: &str,
+    until: Timestamp,
+    why: &str,
+    now: Timestamp,
+) -> orch_store::Result<()> {
+    let held = tx
+        .meta_get(&key(Some(profile)))?
+        .and_then(|v| serde_json::from_str::<Pause>(&v).ok())
+        .is_some_and(|p| p.until.is_none_or(|u| u >= until));
+    if held {
+        return Ok(());
+    }
+    let p = Pause { profile: Some(profile.to_string()), until: Some(until), reason: Some(why.to_string()), since: now };
+    pause_in(tx, &p)
+}
+
 impl Orch {
     /// Pauses claims of the queue (`profile` none) or of one profile; an `until` in
     /// the past records the pause and its end at once (nothing is paused).
     pub fn pause(&self, profile: Option<&str>, until: Option<Timestamp>, reason: Option<&str>) -> Result<Pause> {
         let now = self.now();
         let p = Pause { profile: profile.map(str::to_string), until, reason: reason.map(str::to_string), since: now };
-        let value = serde_json::to_string(&p).expect("a pause serialises");
-        self.change(|tx| {
-            tx.meta_set(&key(profile), &value)?;
-            let mut e = Event::new(now, kind::QUEUE_PAUSED);
-            e.msg = Some(value.clone());
-            tx.event_insert(&e)
-        })?;
+        self.change(|tx| pause_in(tx, &p))?;
         Ok(p)
     }
 

@@ -2,7 +2,7 @@
 //! worker's own `orch done` alike: the gate decides (one decision, `gate::first_step`
 //! and `gate::after_review`, whoever asks), its verdict is recorded on the run, and the
 //! outcome moves the task — DONE, FAILED by the retry rule, BLOCKED, or back to PENDING
-//! (a shutdown). A failure of a task whose runs spent `budget.task_cost_usd` blocks it
+//! (a shutdown, or a worker's deferral, which may pause the task's profile too). A failure of a task whose runs spent `budget.task_cost_usd` blocks it
 //! (`cost_limit`) instead of retrying. A run that had ended already (its worker finished
 //! the task itself) is left as it ended.
 
@@ -17,7 +17,7 @@ use crate::ops::json::task_json;
 use crate::persist::persist_traced;
 use jiff::Timestamp;
 use orch_core::event::{Event, Level, kind};
-use orch_core::outcome::Usage;
+use orch_core::outcome::{DeferScope, Usage};
 use orch_core::policy::FailureClass;
 use orch_core::state::{Auth, Command, transition};
 use orch_core::task::{Status, Task};
@@ -38,6 +38,14 @@ pub enum Outcome {
     },
     /// Back to PENDING, the attempt not counted.
     Interrupt,
+    /// The worker deferred the task (a `defer` control line, an agent's usage limit):
+    /// back to PENDING not before `until`, the attempt not counted; with
+    /// [`DeferScope::Profile`] its whole profile pauses until then.
+    Defer {
+        until: Timestamp,
+        scope: DeferScope,
+        reason: String,
+    },
     /// The lease is gone: only keep the report.
     LeaseLost,
 }
@@ -212,6 +220,27 @@ impl Orch {
     }
 }
 
+/// Writes one run's end inside `tx` (see [`settle_run`]); a deferral with `scope:
+/// profile` that moved the task also pauses the task's profile until then (a
+/// `queue.paused` whose reason names the deferral).
+pub(super) fn settle_in(
+    tx: &mut dyn Tx,
+    e: &Ending<'_>,
+    now: Timestamp,
+    rules: &Rules<'_>,
+    known: Option<&Known<'_>>,
+) -> orch_store::Result<Settled> {
+    let settled = settle_run(tx, e, now, rules, known)?;
+    if let Outcome::Defer { until, scope: DeferScope::Profile, reason } = &e.outcome
+        && let Settled::Task { task, .. } = &settled
+        && task.status == Status::Pending
+    {
+        let why = format!("deferred by {}: {reason}", task.id);
+        super::pause::defer_profile(tx, task.profile(), *until, &why, now)?;
+    }
+    Ok(settled)
+}
+
 /// Writes one run's end inside `tx`: the usage it reported, the gate's verdict, and the
 /// task's next state by the transition rules. A run its own holder ended already (its
 /// worker called `orch done` or `orch fail`) gets only the usage: its task and its
@@ -219,7 +248,7 @@ impl Orch {
 /// gone) the task is not touched and the report is kept as a late report. The change is
 /// written in one step of the store when it can be (see `settle_fast`), from `known` (the
 /// task and run as read before this transaction) or from what is read here first.
-pub(super) fn settle_in(
+fn settle_run(
     tx: &mut dyn Tx,
     e: &Ending<'_>,
     now: Timestamp,
@@ -242,13 +271,16 @@ pub(super) fn settle_in(
     }
     let outcome = cost_limited(tx, run.task_id, e.outcome.clone(), rules.cost_limit, now)?;
     let reason = match &outcome {
-        Outcome::Fail { reason, .. } | Outcome::Block { reason } => Some(reason.clone()),
+        Outcome::Fail { reason, .. } | Outcome::Block { reason } | Outcome::Defer { reason, .. } => {
+            Some(reason.clone())
+        }
         _ => None,
     };
     let auth = Auth::Token(run.token.to_string());
     let report = Some(e.report).filter(|r| !r.trim().is_empty());
     let cmd = match outcome {
         Outcome::Interrupt => Command::Interrupt { auth, reason: "dispatcher_shutdown".into() },
+        Outcome::Defer { until, reason, .. } => Command::Defer { auth, until, reason },
         Outcome::LeaseLost => {
             let reason = "lease_lost".to_string();
             Command::Fail { auth, reason, class: FailureClass::Transient, unit: unit_draw() }

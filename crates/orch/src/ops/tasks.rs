@@ -26,6 +26,8 @@ pub struct NewTask {
     pub max_attempts: Option<u32>,
     /// The worker profile (`[profiles.NAME]` of orch.toml); `None` or `default` for `[worker]`.
     pub profile: Option<String>,
+    /// Not claimed before this time.
+    pub not_before: Option<Timestamp>,
 }
 
 /// Counts by status and priority, and what runs next.
@@ -82,6 +84,7 @@ impl Orch {
             t.depends_on = new.depends_on.clone();
             t.resource = new.resource.clone().filter(|s| !s.trim().is_empty());
             t.idempotency_key = new.idempotency_key.clone();
+            t.not_before = new.not_before;
             if let Some(p) = profile {
                 t.extra.push((orch_core::task::EXTRA_PROFILE.to_string(), p.to_string()));
             }

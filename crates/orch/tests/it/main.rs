@@ -15,6 +15,7 @@ mod conformance_tx;
 mod conformance_view;
 mod dashboard;
 mod db_state;
+mod defer;
 mod dispatch;
 mod dispatch_escape;
 mod dispatch_limits;
