@@ -27,7 +27,7 @@ pub mod sqlite;
 
 pub use connect::{create, open};
 pub use records::*;
-pub(crate) use sql::{Dialect, TASK_COUNTS_SQL, task_count, task_list_sql, tasks_each_sql};
+pub(crate) use sql::{Dialect, TASK_COUNTS_SQL, TASKS_WAITING_SQL, task_count, task_list_sql, tasks_each_sql};
 
 use jiff::Timestamp;
 use orch_core::event::Event;
@@ -138,6 +138,13 @@ pub trait Tx {
             }
         }
         Ok(counts)
+    }
+    /// How many PENDING tasks wait at `now` for their not-before time. Each store reads
+    /// them from a partial index of those tasks (`tasks_not_before`): the cost follows
+    /// how many wait, not the queue.
+    fn tasks_waiting(&mut self, now: Timestamp) -> Result<u64> {
+        let pending = ListFilter { statuses: vec![Status::Pending], priorities: Vec::new() };
+        Ok(self.task_list(&pending)?.iter().filter(|t| t.waiting_until(now).is_some()).count() as u64)
     }
     /// Up to `limit` claimable tasks in pick order: ready at `now`, every dependency
     /// DONE, and no IN_PROGRESS task holding the same resource.

@@ -90,6 +90,10 @@ pub(crate) fn tasks_each_sql(cols: &str, filter: &ListFilter, dialect: Dialect) 
 /// The query of [`Tx::task_counts`] (both dialects take it): status, priority rank, count,
 /// read from the counts the triggers keep (on PostgreSQL in several slots per pair, so
 /// concurrent writers seldom wait for each other; summed here).
+/// `Tx::tasks_waiting`: `$1` is now; a range of the partial index `tasks_not_before`.
+pub(crate) const TASKS_WAITING_SQL: &str =
+    "SELECT count(*) FROM tasks WHERE status = 'PENDING' AND not_before IS NOT NULL AND not_before > $1";
+
 pub(crate) const TASK_COUNTS_SQL: &str = "SELECT status, priority, CAST(SUM(n) AS BIGINT) FROM task_counts \
      GROUP BY status, priority HAVING SUM(n) <> 0";
 

@@ -113,6 +113,9 @@ impl Tx for MaskTx<'_> {
     ) -> Result<()> {
         self.inner.tasks_each(filter, limit, offset, f)
     }
+    fn tasks_waiting(&mut self, now: Timestamp) -> Result<u64> {
+        self.inner.tasks_waiting(now)
+    }
     fn task_counts(&mut self) -> Result<Vec<(Status, Priority, u64)>> {
         self.inner.task_counts()
     }

@@ -335,9 +335,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX tasks_retry ON tasks (retry_at) WHERE status = 'FAILED';
     "#,
     // 11: a task's not-before time (`add --not-before`, a worker's deferral): a PENDING
-    // task is not claimed before it.
+    // task is not claimed before it; the waiting ones indexed by it, for `status`.
     r#"
     ALTER TABLE tasks ADD COLUMN not_before BIGINT;
+    CREATE INDEX tasks_not_before ON tasks (not_before) WHERE status = 'PENDING' AND not_before IS NOT NULL;
     "#,
 ];
 

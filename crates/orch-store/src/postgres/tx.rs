@@ -87,6 +87,11 @@ impl Tx for PgTx<'_> {
         self.query_each(&sql, &[&limit, &offset], &mut |row| f(task_from_row(row)?))
     }
 
+    fn tasks_waiting(&mut self, now: Timestamp) -> Result<u64> {
+        let n: i64 = self.query(crate::TASKS_WAITING_SQL, &[&ms(now)])?[0].get(0);
+        Ok(n.max(0) as u64)
+    }
+
     fn task_counts(&mut self) -> Result<Vec<(Status, Priority, u64)>> {
         let rows = self.query(crate::TASK_COUNTS_SQL, &[])?;
         rows.iter()

@@ -132,6 +132,12 @@ impl Tx for SqliteTx<'_> {
         walked
     }
 
+    fn tasks_waiting(&mut self, now: Timestamp) -> Result<u64> {
+        let sql = sqlite_params(crate::TASKS_WAITING_SQL);
+        let n: i64 = self.tx.prepare_cached(&sql)?.query_row([ms(now)], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+
     fn task_counts(&mut self) -> Result<Vec<(Status, Priority, u64)>> {
         let mut stmt = self.tx.prepare_cached(crate::TASK_COUNTS_SQL)?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?;

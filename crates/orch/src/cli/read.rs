@@ -295,6 +295,9 @@ fn status_lines(orch: &Orch, status: &StatusResult) -> Vec<String> {
     if !s.running.is_empty() {
         out.push(format!("running: {}", s.running.join(", ")));
     }
+    if s.waiting > 0 {
+        out.push(format!("waiting: {} PENDING not before their start time", s.waiting));
+    }
     out.push(format!("next: {}", s.next.as_deref().unwrap_or("nothing eligible")));
     out.extend(s.paused.iter().map(|p| super::pause::line(orch, p)));
     out

@@ -46,6 +46,7 @@ impl Snapshot {
                 by_status: Default::default(),
                 by_priority: Default::default(),
                 running: Vec::new(),
+                waiting: 0,
                 next: None,
                 paused: Vec::new(),
             },

@@ -112,6 +112,7 @@ fn snapshot() -> Snapshot {
             by_status: BTreeMap::new(),
             by_priority: counts(),
             running: vec!["ORCH-001".into()],
+            waiting: 0,
             next: Some("ORCH-002".into()),
             paused: Vec::new(),
         },

@@ -37,6 +37,8 @@ pub struct StatusSummary {
     pub by_status: BTreeMap<String, usize>,
     pub by_priority: BTreeMap<String, BTreeMap<String, usize>>,
     pub running: Vec<String>,
+    /// PENDING tasks waiting for their not-before time (a count among PENDING).
+    pub waiting: usize,
     pub next: Option<String>,
     /// The pauses in force (`orch pause`): the queue's, then each profile's.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -174,8 +176,9 @@ impl Orch {
         let now = self.now();
         let next = self.next_pick(now)?;
         let in_progress = ListFilter { statuses: vec![Status::InProgress], ..ListFilter::default() };
-        let (counts, running) =
-            orch_store::read(self.db.as_ref(), |tx| Ok((tx.task_counts()?, tx.task_list(&in_progress)?)))?;
+        let (counts, running, waiting) = orch_store::read(self.db.as_ref(), |tx| {
+            Ok((tx.task_counts()?, tx.task_list(&in_progress)?, tx.tasks_waiting(now)?))
+        })?;
         let mut by_status: BTreeMap<String, usize> = Status::ALL.iter().map(|s| (s.to_string(), 0)).collect();
         let mut by_priority: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
         let mut total = 0;
@@ -186,7 +189,8 @@ impl Orch {
             *by_priority.entry(priority.to_string()).or_default().entry(status.to_string()).or_default() += n;
         }
         let running = running.into_iter().map(|t| t.id).collect();
-        Ok(StatusSummary { total, by_status, by_priority, running, next, paused: self.pauses()? })
+        let waiting = usize::try_from(waiting).unwrap_or(usize::MAX);
+        Ok(StatusSummary { total, by_status, by_priority, running, waiting, next, paused: self.pauses()? })
     }
 
     /// The task `pick` would take at `now`: the claim's own selection (sweep, order,

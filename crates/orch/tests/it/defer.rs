@@ -202,6 +202,8 @@ fn a_task_added_not_before_a_near_time_is_claimed_only_once_it_came() {
     p.set_config("workers", "1");
     let later = p.json(&["add", "later", "-p", "P0", "--not-before", "+2s"]);
     p.ok(&["add", "now", "-p", "P2"]);
+    assert_eq!(p.json(&["status"])["waiting"], 1);
+    assert!(p.ok(&["status"]).contains("waiting: 1 PENDING not before their start time"));
     let listed = p.ok(&["list"]);
     assert!(listed.contains("PENDING: waiting, starts in "), "{listed}");
     assert!(p.ok(&["show", "ORCH-001"]).contains("not_before:       "));

@@ -141,6 +141,9 @@ fn claims_follow_pick_order(env: &Env, case: usize, tasks: &[Task]) {
     orch_store::write(env.db(), |tx| tasks.iter().try_for_each(|t| tx.task_insert(t))).unwrap();
     let all = |env: &Env| orch_store::read(env.db(), |tx| tx.task_list(&ListFilter::default())).unwrap();
     let want = eligible(&all(env), now);
+    let waiting =
+        all(env).iter().filter(|t| t.status == Status::Pending && t.not_before.is_some_and(|at| at > now)).count();
+    assert_eq!(orch_store::read(env.db(), |tx| tx.tasks_waiting(now)).unwrap(), waiting as u64, "case {case}: waiting");
     let candidates = orch_store::read(env.db(), |tx| tx.claim_candidates(now, 1000)).unwrap();
     let got: Vec<String> = candidates.into_iter().map(|t| t.id).collect();
     assert_eq!(got, want, "case {case}: claim_candidates against pick_order over {tasks:#?}");
