@@ -215,7 +215,7 @@ pub fn transition(task: &Task, cmd: &Command, now: Timestamp, policy: &RetryPoli
         Command::Claim { owner, token, lease_until, run_id } => {
             let ready = task.is_ready(now);
             if !ready {
-                let allowed = "PENDING (or FAILED with a due retry)";
+                let allowed = "PENDING (once its start time, if any, has come) or FAILED (with a due retry)";
                 return Err(refused(task, cmd, Some(Status::InProgress), allowed));
             }
             t.status = Status::InProgress;

@@ -293,7 +293,7 @@ fn every_refusal_reads_right() {
             }
         }
     }
-    let claim = "claim moves only PENDING (or FAILED with a due retry) tasks to IN_PROGRESS";
+    let claim = "claim moves only PENDING (once its start time, if any, has come) or FAILED (with a due retry) tasks to IN_PROGRESS";
     let expire = "expire moves only IN_PROGRESS (with an expired lease) tasks to FAILED";
     let cancel = "cancel moves only PENDING, IN_PROGRESS or FAILED tasks to BLOCKED";
     let block = "block moves only PENDING, IN_PROGRESS or FAILED tasks to BLOCKED";

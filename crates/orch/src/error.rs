@@ -129,7 +129,7 @@ impl Serialize for Error {
 fn transition_code(e: &TransitionError) -> &'static str {
     match e {
         TransitionError::Refused { allowed, .. } => match *allowed {
-            "PENDING (or FAILED with a due retry)" => "not_ready",
+            "PENDING (once its start time, if any, has come) or FAILED (with a due retry)" => "not_ready",
             "IN_PROGRESS" => "not_running",
             "IN_PROGRESS (with an expired lease)" => "lease_not_expired",
             "PENDING, IN_PROGRESS or FAILED" => "already_stopped",

@@ -99,7 +99,7 @@ fn every_kind() -> Vec<Error> {
         Error::NotFound("n".into()),
         Error::Conflict("c".into()),
         Error::Drift("d".into()),
-        Error::Transition(refused("PENDING (or FAILED with a due retry)")),
+        Error::Transition(refused("PENDING (once its start time, if any, has come) or FAILED (with a due retry)")),
         Error::Transition(refused("IN_PROGRESS")),
         Error::Transition(refused("IN_PROGRESS (with an expired lease)")),
         Error::Transition(refused("PENDING, IN_PROGRESS or FAILED")),

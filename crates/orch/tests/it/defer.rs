@@ -266,3 +266,26 @@ fn bad_not_before_values_are_refused_with_exit_2_and_nothing_is_added() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("worker.defer_after"), "{err}");
 }
+
+#[test]
+fn a_not_before_column_of_queue_md_sets_the_time_and_the_view_writes_it_back() {
+    let queue = "| id | status | priority | task | not_before |\n|---|---|---|---|---|\n\
+                 | ORCH-001 | PENDING | P1 | later | 2099-01-01 09:00 |\n| ORCH-002 | PENDING | P1 | now | - |\n";
+    let p = Project::init(Some(queue));
+    worker(&p, REPORT, &[]);
+    assert_eq!(ts(&task(&p, "ORCH-001")["not_before"]), "2099-01-01T00:00:00Z".parse::<Timestamp>().unwrap());
+    assert!(task(&p, "ORCH-002").get("not_before").is_none());
+    p.ok(&["run", "--until-idle", "--max-wait", "0s", "--quiet"]);
+    assert_eq!(
+        (task(&p, "ORCH-001")["status"].as_str(), task(&p, "ORCH-002")["status"].as_str()),
+        (Some("PENDING"), Some("DONE"))
+    );
+    let view = p.queue_md();
+    assert!(view.lines().any(|l| l.contains("ORCH-001") && l.contains("| 2099-01-01 09:00 |")), "{view}");
+    // A person clears it: the task may run.
+    p.write("QUEUE.md", &view.replace("| 2099-01-01 09:00 |", "| - |"));
+    p.ok(&["import"]);
+    assert!(task(&p, "ORCH-001").get("not_before").is_none());
+    p.ok(&["run", "--until-idle", "--max-wait", "0s", "--quiet"]);
+    assert_eq!(task(&p, "ORCH-001")["status"], "DONE");
+}
