@@ -61,15 +61,17 @@ pub enum DeferAt {
 }
 
 impl DeferAt {
-    /// The time this names at `now`, with `default` for [`DeferAt::Default`]; never before
-    /// `now`, never past [`crate::time::MAX_DUE`].
+    /// The time this names at `now`, with `default` for [`DeferAt::Default`] and for a
+    /// time that is not after `now` (a deferral that ended at once would run the task
+    /// again at once, uncounted, for ever); never past [`crate::time::MAX_DUE`].
     pub fn resolve(self, now: jiff::Timestamp, default: jiff::SignedDuration) -> jiff::Timestamp {
         let at = match self {
             DeferAt::Until(t) => t,
             DeferAt::After(d) => crate::time::later(now, d),
-            DeferAt::Default => crate::time::later(now, default),
+            DeferAt::Default => now,
         };
-        at.clamp(now, crate::time::MAX_DUE)
+        let at = if at > now { at } else { crate::time::later(now, default) };
+        at.min(crate::time::MAX_DUE)
     }
 }
 
@@ -413,7 +415,8 @@ Risks: none"
         let now: jiff::Timestamp = "2026-03-10T14:00:00Z".parse().unwrap();
         let fifteen = jiff::SignedDuration::from_mins(15);
         assert_eq!(DeferAt::Until(until).resolve(now, fifteen), until);
-        assert_eq!(DeferAt::Until(now - fifteen).resolve(now, fifteen), now, "a time past is now");
+        assert_eq!(DeferAt::Until(now - fifteen).resolve(now, fifteen), now + fifteen, "a time past waits the default");
+        assert_eq!(DeferAt::After(jiff::SignedDuration::ZERO).resolve(now, fifteen), now + fifteen);
         assert_eq!(DeferAt::Default.resolve(now, fifteen), now + fifteen);
         assert_eq!(DeferAt::After(jiff::SignedDuration::from_hours(1)).resolve(now, fifteen), until);
     }
