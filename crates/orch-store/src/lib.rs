@@ -182,6 +182,8 @@ pub trait Tx {
     fn runs_live_on(&mut self, host: &str) -> Result<Vec<Run>>;
     /// Adds to the usage recorded on a run.
     fn run_add_usage(&mut self, run_id: &str, usage: &Usage) -> Result<()>;
+    /// Records the agent session id a run's worker reported (the last one stands).
+    fn run_set_session(&mut self, run_id: &str, session: &str) -> Result<()>;
     /// Cost reported by runs that started at or after `since`.
     fn cost_since(&mut self, since: Timestamp) -> Result<f64>;
     /// Records the gate's verdict on a run.

@@ -155,6 +155,10 @@ impl Tx for PgTx<'_> {
         self.add_usage(run_id, u)
     }
 
+    fn run_set_session(&mut self, run_id: &str, session: &str) -> Result<()> {
+        self.set_session(run_id, session)
+    }
+
     fn cost_since(&mut self, since: Timestamp) -> Result<f64> {
         self.cost_from(ms(since))
     }

@@ -258,6 +258,11 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn run_set_session(&mut self, run_id: &str, session: &str) -> Result<()> {
+        self.tx.prepare_cached("UPDATE runs SET session = ?2 WHERE id = ?1")?.execute([run_id, session])?;
+        Ok(())
+    }
+
     fn cost_since(&mut self, since: Timestamp) -> Result<f64> {
         Ok(self
             .tx

@@ -32,6 +32,7 @@ mod program;
 mod progress;
 mod reap;
 mod recover;
+mod resume;
 mod retry_wait;
 mod slots;
 mod state;

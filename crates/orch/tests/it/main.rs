@@ -48,6 +48,7 @@ mod queue_file;
 mod queue_text;
 mod queue_write;
 mod read_edit_cli;
+mod resume;
 mod retention;
 mod run_output;
 mod stale_property;
