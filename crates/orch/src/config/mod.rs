@@ -65,7 +65,7 @@ permanent_exit_codes = [64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 76, 77, 78]
 # command = ["claude", "-p", "{prompt}", "--model", "haiku"]
 # workers = 2              # tasks of this profile running at once (1 to dispatcher.hard_cap)
 # timeout = "15m"          # worker.timeout unless given
-# env = ["ANTHROPIC_API_KEY"]   # names of variables the worker needs; values never logged or stored
+# env = ["ANTHROPIC_API_KEY"]   # the worker gets only these, PATH/HOME/locale and ORCH_*; values never logged
 # model = "haiku"          # labels, shown and never interpreted
 # agent = "claude"
 
