@@ -42,6 +42,7 @@ mod pause;
 mod postgres;
 mod postgres_dispatch;
 mod postgres_events;
+mod postgres_profiles;
 mod postgres_tls;
 mod profiles;
 mod queue_file;
