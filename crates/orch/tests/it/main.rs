@@ -28,6 +28,7 @@ mod formatting;
 mod gate;
 mod hand_edit;
 mod home;
+mod hooks;
 mod human_output;
 mod import_on_save;
 mod imports;
