@@ -72,15 +72,9 @@ permanent_exit_codes = [64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 76, 77, 78]
 # agent = "claude"
 
 [hooks]
-# Commands run after a change is committed: argv templates, never a shell, with the
-# placeholders {id} {task} {criteria} {notes} {status} {reason} {event} {attempt}
-# {profile} and ORCH_EVENT, ORCH_TASK_ID, ORCH_STATUS, ORCH_REASON in the environment
-# (docs/HOOKS.md). None by default. For example:
+# Commands run after a change is committed (argv, never a shell; docs/HOOKS.md), e.g.
 # on_done = ["notify-send", "orch: {id} done", "{task}"]
-# on_failed = []
-# on_blocked = []
-# on_retry_exhausted = []  # on_failed when not set
-# on_idle = []             # orch run found nothing to do after having had work
+# Also on_failed, on_blocked, on_retry_exhausted (on_failed when not set) and on_idle.
 # timeout = "10s"          # a hook still running then is killed with its process group
 
 [retry]
