@@ -43,6 +43,7 @@ mod pause;
 mod postgres;
 mod postgres_dispatch;
 mod postgres_events;
+mod postgres_hooks;
 mod postgres_profiles;
 mod postgres_tls;
 mod profiles;
