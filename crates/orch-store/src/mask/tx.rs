@@ -138,6 +138,9 @@ impl Tx for MaskTx<'_> {
             ..s.clone()
         })
     }
+    fn lock_counted_claims(&mut self) -> Result<()> {
+        self.inner.lock_counted_claims()
+    }
     fn expired_leases(&mut self, now: Timestamp) -> Result<Vec<Task>> {
         self.inner.expired_leases(now)
     }

@@ -155,6 +155,11 @@ impl Tx for SqliteTx<'_> {
         crate::settle_in_steps(self, s)
     }
 
+    fn lock_counted_claims(&mut self) -> Result<()> {
+        // Write transactions begin IMMEDIATE: one at a time, each seeing all before it.
+        Ok(())
+    }
+
     fn expired_leases(&mut self, now: Timestamp) -> Result<Vec<Task>> {
         let mut stmt = self.tx.prepare_cached(&expired_sql())?;
         let rows = stmt.query_map([ms(now)], task_from_row)?;

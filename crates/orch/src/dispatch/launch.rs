@@ -46,10 +46,10 @@ const LAST_ATTEMPT: &str = "\n\nThe last attempt of this task:\n{last_attempt}\n
 /// whose profile orch.toml does not name fails for good (another try would too).
 pub fn launch(orch: &Orch, c: &Claimed, command: &[String]) -> Result<Spawned, SpawnError> {
     let t = &c.task;
-    let command = match t.profile() {
-        orch_core::task::DEFAULT_PROFILE => command,
+    let (command, inherit) = match t.profile() {
+        orch_core::task::DEFAULT_PROFILE => (command, None),
         name => match orch.config().profiles.get(name) {
-            Some(p) => p.command.as_slice(),
+            Some(p) => (p.command.as_slice(), p.inherited_env()),
             None => {
                 let known = orch.config().profile_names().join(", ");
                 let message = format!("profile `{name}` is not in orch.toml (profiles: {known})");
@@ -120,6 +120,7 @@ pub fn launch(orch: &Orch, c: &Claimed, command: &[String]) -> Result<Spawned, S
         stderr: dir.join("stderr.log"),
         stdin: None,
         max_log_bytes: Some(orch.config().worker.max_log_bytes),
+        inherit,
     };
     runner::spawn(&spec).map_err(|mut e| {
         if e.permanent {
