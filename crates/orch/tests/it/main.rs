@@ -61,6 +61,7 @@ mod time_input;
 mod tmux;
 mod tmux_session;
 mod until_idle;
+mod version;
 mod view;
 mod view_bounded;
 mod watch;
