@@ -14,7 +14,7 @@
 //!   [`dispatch`] — the dispatcher (`orch run`, `orch exec`).
 //! - [`sync`] (the QUEUE.md view), [`event_log`] (`events.jsonl`), [`gate`] (the
 //!   decision on a report), `persist` (the one writer of transitions), [`runner`]
-//!   (processes).
+//!   (processes), [`hooks`] (commands run after a committed change).
 //! - [`config`], [`home`] (the `.orch/` folder), [`clock`], [`console`] (what is
 //!   printed, escaped).
 
@@ -29,6 +29,7 @@ pub mod error;
 pub mod event_log;
 pub mod gate;
 pub mod home;
+pub mod hooks;
 pub mod ops;
 mod persist;
 pub mod runner;

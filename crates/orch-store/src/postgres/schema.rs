@@ -334,7 +334,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX tasks_retry ON tasks (retry_at) WHERE status = 'FAILED';
     "#,
-    // 11: a task's not-before time (`add --not-before`, a worker's deferral): a PENDING
+    // 11: the agent session id a run's worker reported, so a retry can resume it.
+    r#"
+    ALTER TABLE runs ADD COLUMN session TEXT;
+    "#,
+    // 12: a task's not-before time (`add --not-before`, a worker's deferral): a PENDING
     // task is not claimed before it; the waiting ones indexed by it, for `status`.
     r#"
     ALTER TABLE tasks ADD COLUMN not_before BIGINT;
