@@ -50,6 +50,8 @@ mod queue_write;
 mod read_edit_cli;
 mod retention;
 mod run_output;
+mod serve_api;
+mod serve_util;
 mod stale_property;
 mod stale_view;
 mod team;
