@@ -52,6 +52,7 @@ mod retention;
 mod run_output;
 mod serve_api;
 mod serve_util;
+mod serve_work;
 mod stale_property;
 mod stale_view;
 mod team;
