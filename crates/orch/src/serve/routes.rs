@@ -44,6 +44,7 @@ pub fn table() -> Vec<Route> {
         route(Method::POST, "/session", Open, post(session::sign_in)),
         route(Method::GET, "/session", Open, get(session::current)),
         route(Method::DELETE, "/session", Token, delete(session::sign_out)),
+        route(Method::POST, "/session/code", Token, post(session::new_code)),
         route(Method::GET, "/metrics", Token, get(metrics::metrics)),
         route(Method::GET, "/api/v1/tasks", Token, get(tasks::list)),
         route(Method::POST, "/api/v1/tasks", Token, post(tasks::add)),

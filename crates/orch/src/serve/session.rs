@@ -116,3 +116,10 @@ pub async fn sign_out(State(s): State<AppState>, headers: HeaderMap) -> Answer {
     }
     Ok(r)
 }
+
+/// `POST /session/code` (behind the token): a new one-time sign-in code, for a link to
+/// open on another device (`/#code=CODE`).
+pub async fn new_code(State(s): State<AppState>) -> Answer {
+    let code = s.sessions.lock().map_err(|_| Fail::unauthorized("sessions unavailable"))?.new_code()?;
+    reply::ok(&serde_json::json!({ "code": code, "path": format!("/#code={code}") }))
+}

@@ -51,6 +51,7 @@ mod read_edit_cli;
 mod retention;
 mod run_output;
 mod serve_api;
+mod serve_browser;
 mod serve_util;
 mod serve_work;
 mod stale_property;
