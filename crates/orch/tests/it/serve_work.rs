@@ -24,8 +24,18 @@ fn a_worker_picks_renews_and_finishes_over_http_and_a_stale_lease_is_refused() {
     assert_eq!((hb.status, hb.json()["lease"]["token"].as_str()), (200, Some(lease.as_str())), "{}", hb.text);
     let wrong = s.post("/api/v1/tasks/ORCH-001/heartbeat", r#"{"lease": "not-the-token"}"#);
     assert_eq!((wrong.status, wrong.code()), (409, "wrong_lease_token".into()), "{}", wrong.text);
-    let done = s.post("/api/v1/tasks/ORCH-001/done", &format!(r#"{{"lease": "{lease}", "notes": "ok"}}"#));
+    let report = r#""report": "all tests pass""#;
+    let done = s.post("/api/v1/tasks/ORCH-001/done", &format!(r#"{{"lease": "{lease}", "notes": "ok", {report}}}"#));
     assert_eq!((done.status, done.json()["status"].as_str()), (200, Some("DONE")), "{}", done.text);
+    // The task's page reads: its attempts (`log --json`), its output, a review.
+    let log = s.get("/api/v1/tasks/1/log");
+    assert_eq!(log.json(), p.json(&["log", "ORCH-001"]));
+    assert_eq!(log.json()[0]["report"], "all tests pass");
+    let out = s.get("/api/v1/tasks/1/output?bytes=100");
+    assert_eq!((out.status, out.json()["run_id"].clone()), (200, log.json()[0]["id"].clone()));
+    let review = s.post("/api/v1/tasks/1/review", "{}");
+    assert_eq!((review.status, review.json()["id"].as_str()), (200, Some("ORCH-001")), "{}", review.text);
+    assert_eq!(review.json(), p.json(&["review", "ORCH-001"]));
     // The same token once the run ended: a stale lease.
     let stale = s.post("/api/v1/tasks/ORCH-001/done", &format!(r#"{{"lease": "{lease}"}}"#));
     assert_eq!(stale.status, 409, "{}", stale.text);
