@@ -26,8 +26,8 @@ with_pg() {
 for name in "${NAMES[@]}"; do
     echo "== $name ($(date -u +%H:%M:%S))" >&2
     case $name in
-    queue_md | claim) cargo bench --quiet -p orch --manifest-path "$ROOT/Cargo.toml" --bench "$name" ;;
-    pg_claims) with_pg cargo bench --quiet -p orch --manifest-path "$ROOT/Cargo.toml" --bench pg_claims ;;
+    queue_md | claim) cargo bench --quiet -p orch-queue --manifest-path "$ROOT/Cargo.toml" --bench "$name" ;;
+    pg_claims) with_pg cargo bench --quiet -p orch-queue --manifest-path "$ROOT/Cargo.toml" --bench pg_claims ;;
     dispatch) TOOLS=${TOOLS:-"orch tsp pueue"} bash "$ROOT/benches/dispatch.sh" ;;
     pick_done | view_pick | scale | dashboard | pg_dispatchers | pg_ceiling) bash "$ROOT/benches/$name.sh" ;;
     *) echo "unknown bench $name (one of: ${ALL[*]})" >&2; exit 2 ;;

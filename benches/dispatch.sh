@@ -106,7 +106,7 @@ if has_tool pueue; then
     fi
 fi
 if [ -z "${ORCH:-}" ]; then
-    cargo build --quiet --release -p orch --manifest-path "$ROOT/Cargo.toml"
+    cargo build --quiet --release -p orch-queue --manifest-path "$ROOT/Cargo.toml"
     ORCH="$ROOT/target/release/orch"
 fi
 

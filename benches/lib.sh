@@ -7,7 +7,7 @@
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [ -z "${ORCH:-}" ]; then
-    cargo build --quiet --release -p orch --manifest-path "$ROOT/Cargo.toml"
+    cargo build --quiet --release -p orch-queue --manifest-path "$ROOT/Cargo.toml"
     ORCH="$ROOT/target/release/orch"
 fi
 WORK=$(mktemp -d)

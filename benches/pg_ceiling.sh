@@ -6,7 +6,7 @@
 # and one complete, so its "tps" is claims per second:
 #
 #   orch.sql   orch's statements, round trip for round trip (see the script); compare
-#              with `cargo bench -p orch --bench pg_claims` (ORCH_BENCH_THREADS=16), which
+#              with `cargo bench -p orch-queue --bench pg_claims` (ORCH_BENCH_THREADS=16), which
 #              sends them through orch's operations.
 #   floor.sql  one statement for the claim and one for the complete, each its own
 #              transaction: the least the work can be on this server — the ceiling.

@@ -27,7 +27,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MINUTES=${SOAK_MINUTES:-30}
 if [ -z "${ORCH:-}" ]; then
-    cargo build --quiet --release -p orch --manifest-path "$ROOT/Cargo.toml" || exit 1
+    cargo build --quiet --release -p orch-queue --manifest-path "$ROOT/Cargo.toml" || exit 1
     ORCH="$ROOT/target/release/orch"
 fi
 DIR=${SOAK_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/orch-soak.XXXXXX")}

@@ -18,7 +18,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 ORCH=$(realpath "${1:-$ROOT/target/debug/orch}")
 SCRATCH=${2:-$(mktemp -d "${TMPDIR:-/tmp}/orch-docs.XXXXXX")}
-[ -x "$ORCH" ] || { echo "operator_docs.sh: no orch binary at $ORCH (cargo build -p orch)" >&2; exit 2; }
+[ -x "$ORCH" ] || { echo "operator_docs.sh: no orch binary at $ORCH (cargo build -p orch-queue)" >&2; exit 2; }
 mkdir -p "$SCRATCH"
 SCRATCH=$(realpath "$SCRATCH")
 [ -z "$(ls -A "$SCRATCH")" ] || { echo "operator_docs.sh: $SCRATCH is not empty" >&2; exit 2; }

@@ -37,6 +37,11 @@ pub mod kind {
     pub const QUEUE_PAUSED: &str = "queue.paused";
     /// `resume`: a pause ended (no task; `{"profile": …}` in `msg`).
     pub const QUEUE_RESUMED: &str = "queue.resumed";
+    /// A hook (`[hooks]`) exited with a failure or could not start (the task it was
+    /// for, if any; the hook's key, program and what happened in `msg`).
+    pub const HOOK_FAILED: &str = "hook.failed";
+    /// A hook was still running at `hooks.timeout` and was killed with its group.
+    pub const HOOK_TIMEOUT: &str = "hook.timeout";
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

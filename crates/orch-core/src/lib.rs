@@ -25,6 +25,7 @@
 //! theirs.
 
 pub mod chat;
+pub mod codex;
 pub mod escape;
 pub mod event;
 pub mod id;

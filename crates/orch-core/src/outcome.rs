@@ -6,6 +6,10 @@
 //! `{"orch":{"outcome":"fail","class":"permanent","reason":"…"}}`. Control lines are
 //! taken out of the report; every other line is the report.
 //!
+//! Two agents' own output is understood as it is: Claude Code's `--output-format json`
+//! result object, and Codex's `codex exec --json` event stream ([`crate::codex`]). Each
+//! gives the report, the usage and the agent's session id.
+//!
 //! A stdout too large to read whole is read a line at a time ([`OutputReader`]), the
 //! report kept up to a limit: a report larger than that, or one whose log was cut (the
 //! line [`cut_marker`] writes), is `oversized` — judged over the hard budget, unread.
@@ -54,6 +58,8 @@ pub struct Output {
     /// The report's size in bytes when it was too large to read (more than the reader
     /// keeps), or when its log was cut; `report` then holds only a part of it.
     pub oversized: Option<u64>,
+    /// The agent's session id (Claude Code's `session_id`, Codex's thread id).
+    pub session: Option<String>,
 }
 
 /// The line that stands where a log was cut: `[orch: 136,870,912 bytes cut here]`.
@@ -101,11 +107,12 @@ struct ClaudeResult {
     is_error: Option<bool>,
     total_cost_usd: Option<f64>,
     usage: Option<Usage>,
+    session_id: Option<String>,
 }
 
 /// Splits stdout into the report and the control lines' content. A stdout that is one
 /// Claude Code result object (`--output-format json`) gives its `result` as the report
-/// and its `usage` and `total_cost_usd` as usage.
+/// and its `usage` and `total_cost_usd` as usage, its `session_id` as the session.
 pub fn read_output(stdout: &str) -> Output {
     let mut out = Output::default();
     if let Ok(r) = serde_json::from_str::<ClaudeResult>(stdout.trim())
@@ -114,6 +121,7 @@ pub fn read_output(stdout: &str) -> Output {
         out.report = r.result.unwrap_or_default();
         out.usage = r.usage.unwrap_or_default();
         out.usage.cost_usd = r.total_cost_usd.unwrap_or(out.usage.cost_usd);
+        out.session = r.session_id.filter(|s| !s.is_empty());
         if r.is_error == Some(true) {
             out.declared = Some(Declared::Fail { class: FailureClass::Transient, reason: "agent_error".into() });
         }
@@ -127,18 +135,50 @@ pub fn read_output(stdout: &str) -> Output {
 }
 
 /// Reads a worker's stdout a line at a time, keeping at most `keep` bytes of report
-/// (control lines are read wherever they are).
+/// (control lines are read wherever they are). A stdout whose first line that is not
+/// blank opens a Codex stream is read as one ([`crate::codex`]).
 #[derive(Debug)]
 pub struct OutputReader {
     out: Output,
     keep: usize,
     report_bytes: u64,
     cut: bool,
+    codex: Option<Codex>,
+}
+
+/// What a Codex stream's reader holds besides the output.
+#[derive(Debug, Default)]
+struct Codex {
+    /// The size of the last agent message, when it was larger than the reader keeps; or
+    /// of a line too long to read that came after the last message read (it may be the
+    /// last message).
+    unread: Option<u64>,
 }
 
 impl OutputReader {
     pub fn new(keep: usize) -> OutputReader {
-        OutputReader { out: Output::default(), keep, report_bytes: 0, cut: false }
+        OutputReader { out: Output::default(), keep, report_bytes: 0, cut: false, codex: None }
+    }
+
+    /// A line of a Codex stream (not a control line, not a cut marker).
+    fn codex_line(&mut self, line: &str) {
+        use crate::codex::Event;
+        let (out, codex) = (&mut self.out, self.codex.get_or_insert_with(Codex::default));
+        match crate::codex::event(line) {
+            Some(Event::Thread(id)) => out.session = Some(id),
+            Some(Event::Message(text)) => {
+                codex.unread = (text.len() > self.keep).then_some(text.len() as u64);
+                out.report = if codex.unread.is_some() { String::new() } else { text };
+            }
+            Some(Event::Usage { input_tokens, output_tokens }) => {
+                out.usage.add(&Usage { input_tokens, output_tokens, cost_usd: 0.0 });
+            }
+            Some(Event::Failed(message)) => {
+                let reason = format!("agent_error: {}", &message[..message.floor_char_boundary(500)]);
+                out.declared = Some(Declared::Fail { class: FailureClass::Transient, reason });
+            }
+            Some(Event::Other) | None => {}
+        }
     }
 
     /// One line, with its `\n` when it has one.
@@ -149,7 +189,17 @@ impl OutputReader {
             self.report_bytes += n;
             return;
         }
-        if !(t.starts_with("{\"orch\"") || t.starts_with("{ \"orch\"")) {
+        let control = t.starts_with("{\"orch\"") || t.starts_with("{ \"orch\"");
+        if !control && (self.codex.is_some() || (self.out.report.trim().is_empty() && crate::codex::opens_stream(t))) {
+            if self.codex.is_none() {
+                self.out.report.clear();
+                self.codex = Some(Codex::default());
+            }
+            self.report_bytes += line.len() as u64;
+            self.codex_line(t);
+            return;
+        }
+        if !control {
             self.report_bytes += line.len() as u64;
             if self.out.report.len() + line.len() <= self.keep {
                 self.out.report.push_str(line);
@@ -183,12 +233,17 @@ impl OutputReader {
     /// Report bytes that were not read as a line (a line too long to be anything else).
     pub fn skipped(&mut self, bytes: u64) {
         self.report_bytes += bytes;
-        self.cut = true;
+        match &mut self.codex {
+            Some(codex) => codex.unread = Some(bytes),
+            None => self.cut = true,
+        }
     }
 
     pub fn finish(mut self) -> Output {
         if self.cut {
             self.out.oversized = Some(self.report_bytes);
+        } else if let Some(n) = self.codex.and_then(|c| c.unread) {
+            self.out.oversized = Some(n);
         }
         self.out
     }
@@ -253,6 +308,69 @@ Risks: none"
         assert_eq!((out.usage.input_tokens, out.usage.output_tokens), (10, 5));
         assert!((out.usage.cost_usd - 0.12).abs() < 1e-9);
         assert_eq!(out.declared, None);
+    }
+
+    #[test]
+    fn a_claude_result_gives_its_session() {
+        let out = read_output(r#"{"type":"result","result":"- ok","session_id":"4f2d8c1e-9b7a"}"#);
+        assert_eq!(out.session.as_deref(), Some("4f2d8c1e-9b7a"));
+        assert_eq!(read_output(r#"{"type":"result","result":"- ok","session_id":""}"#).session, None);
+        assert_eq!(read_output("- ok\nRisks: none\n").session, None);
+    }
+
+    #[test]
+    fn a_codex_stream_gives_its_last_message_usage_and_thread() {
+        let stream = "\n{\"type\":\"thread.started\",\"thread_id\":\"th-1\"}\n{\"type\":\"turn.started\"}\n\
+            {\"type\":\"item.completed\",\"item\":{\"id\":\"i0\",\"type\":\"agent_message\",\"text\":\"looking\"}}\n\
+            stray text\n{\"orch\":{\"usage\":{\"cost_usd\":0.5}}}\n\
+            {\"type\":\"item.completed\",\"item\":{\"id\":\"i1\",\"type\":\"agent_message\",\"text\":\"- done\\nRisks: none\"}}\n\
+            {\"type\":\"turn.completed\",\"usage\":{\"input_tokens\":100,\"cached_input_tokens\":90,\"output_tokens\":7}}\n\
+            {\"type\":\"turn.completed\",\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}\n";
+        let out = read_output(stream);
+        assert_eq!(out.report, "- done\nRisks: none");
+        assert_eq!((out.usage.input_tokens, out.usage.output_tokens), (101, 8));
+        assert!((out.usage.cost_usd - 0.5).abs() < 1e-9, "control lines still count");
+        assert_eq!((out.session.as_deref(), out.declared, out.oversized), (Some("th-1"), None, None));
+        let failed = read_output(
+            "{\"type\":\"thread.started\",\"thread_id\":\"th-2\"}\n\
+             {\"type\":\"turn.failed\",\"error\":{\"message\":\"stream disconnected\"}}\n",
+        );
+        assert_eq!(
+            failed.declared,
+            Some(Declared::Fail { class: FailureClass::Transient, reason: "agent_error: stream disconnected".into() })
+        );
+        // A thread event after report text is report text: the stream is Codex's only from its start.
+        let late = read_output("- a\n{\"type\":\"thread.started\",\"thread_id\":\"th-3\"}\n");
+        assert_eq!((late.session, late.report.lines().count()), (None, 2));
+    }
+
+    #[test]
+    fn a_codex_message_too_large_to_keep_is_oversized() {
+        let msg = |text: &str| {
+            format!(
+                "{{\"type\":\"item.completed\",\"item\":{{\"id\":\"i\",\"type\":\"agent_message\",\"text\":\"{text}\"}}}}\n"
+            )
+        };
+        let start = "{\"type\":\"thread.started\",\"thread_id\":\"th\"}\n";
+        let mut r = OutputReader::new(10);
+        for l in [start.to_string(), msg("- short"), msg("- far too long to keep")] {
+            r.line(&l);
+        }
+        let out = r.finish();
+        assert_eq!((out.report.as_str(), out.oversized), ("", Some(22)));
+        // A line too long to read (a command's output) before the last message is no matter.
+        let mut r = OutputReader::new(10);
+        r.line(start);
+        r.skipped(100_000);
+        r.line(&msg("- ok"));
+        let out = r.finish();
+        assert_eq!((out.report.as_str(), out.oversized), ("- ok", None));
+        // After it, it may be the last message: judged unread.
+        let mut r = OutputReader::new(10);
+        r.line(start);
+        r.line(&msg("- ok"));
+        r.skipped(100_000);
+        assert_eq!(r.finish().oversized, Some(100_000));
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub const TASK_COLS: &str = "id, status, priority, task, success_criteria, owner
 /// The columns [`run`] reads, in its order.
 pub const RUN_COLS: &str = "id, task_id, attempt, owner, trace_id, lease_token, host, pid, pgid, started_at, \
      ended_at, outcome, class, reason, report, late_report, proc_start, spawned_by, input_tokens, output_tokens, \
-     cost_usd, verdict, verdict_reason, dispatcher";
+     cost_usd, verdict, verdict_reason, dispatcher, session";
 
 /// The columns [`event`] reads, in its order.
 pub const EVENT_COLS: &str =
@@ -169,6 +169,7 @@ pub fn run<R: RowGet>(r: &R, at: usize) -> Result<Run, R::Error> {
         verdict: r.opt_text(at + 21)?,
         verdict_reason: r.opt_text(at + 22)?,
         dispatcher: r.opt_text(at + 23)?,
+        session: r.opt_text(at + 24)?,
     })
 }
 

@@ -156,6 +156,12 @@ pub trait Tx {
     /// Otherwise writes nothing and returns false: the caller goes the general way.
     /// (SQLite takes the same steps one by one, see [`settle_in_steps`].)
     fn task_settle(&mut self, s: &Settle<'_>) -> Result<bool>;
+    /// Serialises the claims that count running tasks before they claim (a worker
+    /// profile's limit holds across dispatchers): from this call until this transaction
+    /// ends, no other transaction gets past its own call, and what it then reads includes
+    /// every claim committed before. PostgreSQL takes an advisory transaction lock;
+    /// SQLite's write transactions are one at a time already, so it does nothing.
+    fn lock_counted_claims(&mut self) -> Result<()>;
     /// IN_PROGRESS tasks whose lease expired at or before `now`.
     fn expired_leases(&mut self, now: Timestamp) -> Result<Vec<Task>>;
     /// The task that owns an idempotency key.
@@ -182,6 +188,8 @@ pub trait Tx {
     fn runs_live_on(&mut self, host: &str) -> Result<Vec<Run>>;
     /// Adds to the usage recorded on a run.
     fn run_add_usage(&mut self, run_id: &str, usage: &Usage) -> Result<()>;
+    /// Records the agent session id a run's worker reported (the last one stands).
+    fn run_set_session(&mut self, run_id: &str, session: &str) -> Result<()>;
     /// Cost reported by runs that started at or after `since`.
     fn cost_since(&mut self, since: Timestamp) -> Result<f64>;
     /// Records the gate's verdict on a run.

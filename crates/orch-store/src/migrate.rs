@@ -131,7 +131,8 @@ fn write_all(tx: &mut dyn Tx, s: &Snapshot) -> Result<()> {
     Ok(())
 }
 
-/// A run, rebuilt with the primitives that made it: start, process, usage, verdict, end.
+/// A run, rebuilt with the primitives that made it: start, process, usage, session,
+/// verdict, end.
 fn copy_run(tx: &mut dyn Tx, r: &Run) -> Result<()> {
     tx.run_insert(r)?;
     if let (Some(spawned_by), Some(host), Some(pid), Some(pgid)) = (&r.spawned_by, &r.host, r.pid, r.pgid) {
@@ -140,6 +141,9 @@ fn copy_run(tx: &mut dyn Tx, r: &Run) -> Result<()> {
     }
     if !r.usage.is_zero() {
         tx.run_add_usage(&r.id, &r.usage)?;
+    }
+    if let Some(s) = &r.session {
+        tx.run_set_session(&r.id, s)?;
     }
     if let Some(v) = &r.verdict {
         tx.run_set_verdict(&r.id, v, r.verdict_reason.as_deref().unwrap_or(""))?;

@@ -42,6 +42,9 @@ pub struct Run {
     /// The gate's verdict (`PASS`, `RETRY`, `BLOCK`) and its reason.
     pub verdict: Option<String>,
     pub verdict_reason: Option<String>,
+    /// The agent's own session id, read from its output (Claude Code's `session_id`,
+    /// Codex's thread id), so a retry can resume it.
+    pub session: Option<String>,
 }
 
 /// Where a run's worker process is.

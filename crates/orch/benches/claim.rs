@@ -4,7 +4,7 @@
 //! its rate); what share of orch's time the events mirror takes; and the latency of one
 //! claim with 1,000 and with 1,000,000 tasks in the queue (goal: flat, through the
 //! index `tasks_pick`). No QUEUE.md view (`queue.file = ""`): rendering the view
-//! is `queue_md`'s bench. Quick by default (10 samples); `cargo bench -p orch --bench
+//! is `queue_md`'s bench. Quick by default (10 samples); `cargo bench -p orch-queue --bench
 //! claim`. `CLAIM_BENCH_BIG=N` changes the large queue's size; `CLAIM_BENCH_DIR=/dev/shm`
 //! puts the databases on a RAM disk, where a commit's fsync is free and what is left is
 //! the CPU's share (on a disk the fsyncs of `synchronous=FULL` dominate every figure).

@@ -8,7 +8,7 @@
 //!
 //! Needs a server: `ORCH_TEST_PG` (e.g. from `eval "$(.ci/postgres start)"`; start it
 //! with `ORCH_TEST_PG_FSYNC=on` to measure durable commits). Quick by default (10
-//! samples); `cargo bench -p orch --bench pg_claims`. `ORCH_BENCH_THREADS=4,16`
+//! samples); `cargo bench -p orch-queue --bench pg_claims`. `ORCH_BENCH_THREADS=4,16`
 //! chooses the thread counts. What the server itself can do for the same work, without
 //! orch around it, is `benches/pg_ceiling.sh` (figures in docs/POSTGRES.md).
 

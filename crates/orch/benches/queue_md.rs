@@ -1,7 +1,7 @@
 //! Speed of the QUEUE.md view at 10,000 rows: the real `Orch::export` and `Orch::import`
 //! on a real SQLite file in a temporary folder, beside the pure parse and render of the
 //! same rows for comparison. The goal is under 20 ms for each. Quick by default (10
-//! samples, short measurement); `cargo bench -p orch --bench queue_md`.
+//! samples, short measurement); `cargo bench -p orch-queue --bench queue_md`.
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use orch::config::DEFAULT_TOML;

@@ -15,7 +15,7 @@
 //!   [`dispatch`] — the dispatcher (`orch run`, `orch exec`).
 //! - [`sync`] (the QUEUE.md view), [`event_log`] (`events.jsonl`), [`gate`] (the
 //!   decision on a report), `persist` (the one writer of transitions), [`runner`]
-//!   (processes).
+//!   (processes), [`hooks`] (commands run after a committed change).
 //! - [`config`], [`home`] (the `.orch/` folder), [`clock`], [`console`] (what is
 //!   printed, escaped).
 
@@ -30,6 +30,7 @@ pub mod error;
 pub mod event_log;
 pub mod gate;
 pub mod home;
+pub mod hooks;
 pub mod ops;
 mod persist;
 pub mod runner;

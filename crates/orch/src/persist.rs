@@ -51,6 +51,7 @@ pub(crate) fn persist_traced(
         e.trace_id = trace.clone();
     }
     tx.events_insert(&events)?;
+    crate::hooks::record(before.status, &saved, &events);
     propagate(tx, before.status, &saved)?;
     Ok(saved)
 }

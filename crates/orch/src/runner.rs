@@ -37,7 +37,11 @@ pub const RUN_ID_VAR: &str = "ORCH_RUN_ID";
 #[derive(Clone, Debug)]
 pub struct Spec {
     pub argv: Vec<String>,
+    /// Set on top of what the process inherits (see `inherit`).
     pub env: Vec<(String, String)>,
+    /// What the process inherits of this process's environment: all of it (`None`), or
+    /// only the variables named (those that are set), before `env` is added.
+    pub inherit: Option<Vec<String>>,
     pub cwd: PathBuf,
     pub stdout: PathBuf,
     pub stderr: PathBuf,
@@ -113,8 +117,16 @@ pub fn spawn(spec: &Spec) -> Result<Spawned, SpawnError> {
     };
     let start = |exe: &std::ffi::OsStr| -> Result<(Child, Vec<log::Kept>), SpawnError> {
         let mut logs = Vec::new();
-        Command::new(exe)
-            .arg0(program)
+        let mut cmd = Command::new(exe);
+        if let Some(names) = &spec.inherit {
+            cmd.env_clear();
+            for name in names {
+                if let Some(value) = std::env::var_os(name) {
+                    cmd.env(name, value);
+                }
+            }
+        }
+        cmd.arg0(program)
             .args(args)
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
             .current_dir(&spec.cwd)

@@ -16,6 +16,7 @@ fn spec(dir: &std::path::Path, script: &str) -> Spec {
         stderr: dir.join("err"),
         stdin: None,
         max_log_bytes: None,
+        inherit: None,
     }
 }
 

@@ -138,6 +138,9 @@ impl Tx for MaskTx<'_> {
             ..s.clone()
         })
     }
+    fn lock_counted_claims(&mut self) -> Result<()> {
+        self.inner.lock_counted_claims()
+    }
     fn expired_leases(&mut self, now: Timestamp) -> Result<Vec<Task>> {
         self.inner.expired_leases(now)
     }
@@ -178,6 +181,9 @@ impl Tx for MaskTx<'_> {
     }
     fn cost_since(&mut self, since: Timestamp) -> Result<f64> {
         self.inner.cost_since(since)
+    }
+    fn run_set_session(&mut self, run_id: &str, session: &str) -> Result<()> {
+        self.inner.run_set_session(run_id, session)
     }
     fn run_set_verdict(&mut self, run_id: &str, verdict: &str, reason: &str) -> Result<()> {
         self.inner.run_set_verdict(run_id, verdict, &self.mask.text(reason))

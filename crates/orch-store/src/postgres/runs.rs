@@ -103,6 +103,11 @@ impl PgTx<'_> {
         Ok(rows[0].get(0))
     }
 
+    pub(super) fn set_session(&mut self, run_id: &str, session: &str) -> Result<()> {
+        self.execute("UPDATE runs SET session = $2 WHERE id = $1", &[&run_id, &session])?;
+        Ok(())
+    }
+
     pub(super) fn set_verdict(&mut self, run_id: &str, verdict: &str, reason: &str) -> Result<()> {
         self.execute("UPDATE runs SET verdict = $2, verdict_reason = $3 WHERE id = $1", &[&run_id, &verdict, &reason])?;
         Ok(())

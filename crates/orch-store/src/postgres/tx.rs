@@ -11,6 +11,8 @@
 //!   sequence does not lose its race under ordinary contention; the CAS in
 //!   `task_update` stays the guard (`Conflict`), e.g. for a stale copy;
 //! - new ids: an advisory lock per prefix, taken before `MAX(num)` is read;
+//! - claims that count a profile's running tasks first: one advisory lock
+//!   (`lock_counted_claims`), so two dispatchers never both count the same free place;
 //! - events: see `events`.
 //!
 //! Read transactions are REPEATABLE READ READ ONLY: one snapshot, no locks.
@@ -25,7 +27,7 @@
 
 use super::rows::{TASK_COLS, ms, task_from_row};
 use super::txn::PgTx;
-use super::{claim, events};
+use super::{claim, events, locks};
 use crate::{
     ClaimSpec, EventQuery, ListFilter, NextClaim, ProcessInfo, Pruned, Result, Run, RunEnd, Settle, StoreError, Tx,
     ViewHistory, ViewInfo, ViewKept, ViewMark, ViewRow,
@@ -106,6 +108,11 @@ impl Tx for PgTx<'_> {
         claim::claim_next(self, spec)
     }
 
+    fn lock_counted_claims(&mut self) -> Result<()> {
+        // READ COMMITTED: each statement after the lock sees what committed before it.
+        self.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&locks::NS, &locks::COUNTED_CLAIMS]).map(|_| ())
+    }
+
     fn expired_leases(&mut self, now: Timestamp) -> Result<Vec<Task>> {
         self.expired(ms(now))
     }
@@ -153,6 +160,10 @@ impl Tx for PgTx<'_> {
 
     fn run_add_usage(&mut self, run_id: &str, u: &Usage) -> Result<()> {
         self.add_usage(run_id, u)
+    }
+
+    fn run_set_session(&mut self, run_id: &str, session: &str) -> Result<()> {
+        self.set_session(run_id, session)
     }
 
     fn cost_since(&mut self, since: Timestamp) -> Result<f64> {

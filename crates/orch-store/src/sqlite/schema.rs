@@ -192,6 +192,10 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX tasks_retry ON tasks(retry_at) WHERE status = 'FAILED';
     "#,
+    // 11: the agent session id a run's worker reported, so a retry can resume it.
+    r#"
+    ALTER TABLE runs ADD COLUMN session TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -155,6 +155,11 @@ impl Tx for SqliteTx<'_> {
         crate::settle_in_steps(self, s)
     }
 
+    fn lock_counted_claims(&mut self) -> Result<()> {
+        // Write transactions begin IMMEDIATE: one at a time, each seeing all before it.
+        Ok(())
+    }
+
     fn expired_leases(&mut self, now: Timestamp) -> Result<Vec<Task>> {
         let mut stmt = self.tx.prepare_cached(&expired_sql())?;
         let rows = stmt.query_map([ms(now)], task_from_row)?;
@@ -255,6 +260,11 @@ impl Tx for SqliteTx<'_> {
                  cost_usd = cost_usd + ?4 WHERE id = ?1",
             )?
             .execute(params![run_id, u.input_tokens as i64, u.output_tokens as i64, u.cost_usd])?;
+        Ok(())
+    }
+
+    fn run_set_session(&mut self, run_id: &str, session: &str) -> Result<()> {
+        self.tx.prepare_cached("UPDATE runs SET session = ?2 WHERE id = ?1")?.execute([run_id, session])?;
         Ok(())
     }
 

@@ -17,10 +17,12 @@ use orch_core::task_row::read_file;
 /// The prompt template `init` writes to `.orch/prompt.md`.
 /// `{notes}` carries what earlier attempts, the gate and operators noted (a retry's
 /// reason); `{deps}` the reports of the tasks this one depends on (a team lead's workers).
+/// `{last_attempt}` how the last attempt ended, with its report (bounded).
 pub const DEFAULT_PROMPT: &str = "You are working on task {id} of an orch queue (attempt {attempt}).\n\n\
 Task: {task}\n\nSuccess criteria: {criteria}\n\n\
 Notes so far (earlier attempts, the reviewer, operators; `-` if none): {notes}\n\n\
 Reports of the tasks this one depends on (use them; `-` if none):\n{deps}\n\n\
+How the last attempt of this task ended, with its report (`-` if this is the first):\n{last_attempt}\n\n\
 Answer with a compact report: at most 8 bullets, then a `Risks:` section.\n";
 
 #[derive(clap::Args, Debug)]

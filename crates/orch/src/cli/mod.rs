@@ -43,7 +43,7 @@ use globals::Globals;
 #[derive(Parser, Debug)]
 #[command(
     name = "orch",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("ORCH_COMMIT"), ")"),
     about = "A durable work queue and dispatcher for agents and commands",
     after_help = "Examples:
   orch init                           # .orch/ here; QUEUE.md imported if present

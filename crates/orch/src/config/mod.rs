@@ -9,10 +9,12 @@ use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+mod hooks;
 mod keys;
 mod profiles;
 
-pub use profiles::{DEFAULT_PROFILE, Profile};
+pub use hooks::{Hooks, MAX_HOOK_TIMEOUT};
+pub use profiles::{BASIC_ENV, DEFAULT_PROFILE, Profile};
 
 /// The shortest lease orch grants: a heartbeat comes at least three times per lease,
 /// and a lease that ends before its worker can start is no lease.
@@ -65,9 +67,15 @@ permanent_exit_codes = [64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 76, 77, 78]
 # command = ["claude", "-p", "{prompt}", "--model", "haiku"]
 # workers = 2              # tasks of this profile running at once (1 to dispatcher.hard_cap)
 # timeout = "15m"          # worker.timeout unless given
-# env = ["ANTHROPIC_API_KEY"]   # names of variables the worker needs; values never logged or stored
+# env = ["ANTHROPIC_API_KEY"]   # the worker gets only these, PATH/HOME/locale and ORCH_*; values never logged
 # model = "haiku"          # labels, shown and never interpreted
 # agent = "claude"
+
+[hooks]
+# Commands run after a change is committed (argv, never a shell; docs/HOOKS.md), e.g.
+# on_done = ["notify-send", "orch: {id} done", "{task}"]
+# Also on_failed, on_blocked, on_retry_exhausted (on_failed when not set) and on_idle.
+# timeout = "10s"          # a hook still running then is killed with its process group
 
 [retry]
 backoff = ["1m", "3m", "10m"]
@@ -120,6 +128,8 @@ pub struct Config {
     pub alerts: Alerts,
     pub events: Events,
     pub team: Team,
+    /// `[hooks]`: commands run after a change is committed.
+    pub hooks: Hooks,
     /// `[profiles.NAME]`: the workers besides `[worker]` (the profile `default`).
     pub profiles: BTreeMap<String, Profile>,
 }
@@ -431,6 +441,7 @@ impl Config {
         if self.team.max_workers == 0 || self.team.max_workers > self.team.hard_cap {
             return fail("team.max_workers", format!("must be between 1 and team.hard_cap ({})", self.team.hard_cap));
         }
+        self.hooks.validate()?;
         self.validate_profiles()
     }
 

@@ -25,7 +25,8 @@ pub struct Profile {
     #[serde(default, deserialize_with = "opt_duration")]
     pub timeout: Option<SignedDuration>,
     /// Names of environment variables the worker is given; their values are never
-    /// logged or stored.
+    /// logged or stored. When any is named, the worker gets only these, the basics
+    /// ([`BASIC_ENV`]) and orch's own `ORCH_*`; when none, all of orch's environment.
     #[serde(default)]
     pub env: Vec<String>,
     /// A label of the model, shown and never interpreted.
@@ -34,6 +35,43 @@ pub struct Profile {
     /// A label of the agent, shown and never interpreted.
     #[serde(default)]
     pub agent: Option<String>,
+}
+
+/// What a worker of a profile that lists `env` inherits besides those names: what a
+/// program needs to find programs, files, its locale and its terminal.
+pub const BASIC_ENV: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "TMPDIR",
+    "TZ",
+    "TERM",
+    "COLORTERM",
+    "LANG",
+    "LANGUAGE",
+    "LC_ALL",
+    "LC_CTYPE",
+    "LC_MESSAGES",
+    "LC_COLLATE",
+    "LC_NUMERIC",
+    "LC_TIME",
+    "LC_MONETARY",
+];
+
+impl Profile {
+    /// The names of the variables a worker of this profile inherits from orch's
+    /// environment: `None` (all of it) when the profile lists no `env`, else the basics
+    /// and the names listed.
+    pub fn inherited_env(&self) -> Option<Vec<String>> {
+        if self.env.is_empty() {
+            return None;
+        }
+        let mut names: Vec<String> = BASIC_ENV.iter().map(|n| n.to_string()).collect();
+        names.extend(self.env.iter().filter(|n| !BASIC_ENV.contains(&n.as_str())).cloned());
+        Some(names)
+    }
 }
 
 fn one() -> usize {

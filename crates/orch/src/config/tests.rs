@@ -185,3 +185,20 @@ fn bad_profiles_are_refused_with_their_line_and_key() {
         assert!(e.starts_with(want), "{text:?}: got {e:?}, want {want:?}…");
     }
 }
+
+#[test]
+fn hooks_are_argvs_with_a_bounded_timeout() {
+    let c = Config::parse("[hooks]\non_done = [\"notify-send\", \"{id} done\"]\ntimeout = \"3s\"\n").unwrap();
+    assert_eq!(c.hooks.on_done, ["notify-send", "{id} done"]);
+    assert_eq!((c.hooks.timeout.as_secs(), c.hooks.any()), (3, true));
+    assert!(!Config::default().hooks.any());
+    assert_eq!(Config::default().hooks.timeout.as_secs(), 10);
+    let e = Config::parse("[hooks]\non_idle = [\"\"]\n").unwrap_err();
+    assert_eq!(e, "2: hooks.on_idle: the first word must name a program (it is empty)");
+    let e = Config::parse("[hooks]\ntimeout = \"0s\"\n").unwrap_err();
+    assert_eq!(e, "2: hooks.timeout: must be longer than 0s");
+    let e = Config::parse("[hooks]\ntimeout = \"2h\"\n").unwrap_err();
+    assert!(e.starts_with("2: hooks.timeout: 2h is longer than"), "{e}");
+    let e = Config::parse("[hooks]\non_start = [\"x\"]\n").unwrap_err();
+    assert!(e.starts_with("2: hooks.on_start: unknown field"), "{e}");
+}

@@ -86,6 +86,7 @@ fn snapshot() -> Snapshot {
         verdict_reason: None,
         usage: Usage { input_tokens: 1200, output_tokens: 34_500, cost_usd: 0.25 },
         spawned_by: None,
+        session: None,
     };
     let detail = Detail {
         shown: Shown { task: running.clone(), input_tokens: 1200, output_tokens: 34_500, cost_usd: 0.25 },

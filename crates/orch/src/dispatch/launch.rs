@@ -1,5 +1,6 @@
 //! Starting one claimed task: its run folder, the task file, the rendered prompt and
-//! argv, the environment, and the process. Task text goes into argv elements, the
+//! argv (with what a retry is told of the runs before it, `resume`), the environment,
+//! and the process. Task text goes into argv elements, the
 //! environment and a JSON file — never through a shell.
 //!
 //! The dispatcher starts workers on a thread of its own ([`launcher`]), so that its loop
@@ -8,6 +9,7 @@
 //! process ended (`Msg::Exited`, which may come first).
 
 use super::msg::{Msg, Started};
+use super::resume;
 use crate::ops::json::task_json;
 use crate::ops::{Claimed, Orch};
 use crate::runner::{self, SpawnError, Spawned, Spec};
@@ -36,15 +38,18 @@ pub fn launcher(orch: &Orch, command: &[String], jobs: mpsc::Receiver<Box<Claime
 /// The prompt used when `.orch/prompt.md` is missing.
 pub const FALLBACK_PROMPT: &str = "Task {id}: {task}\nSuccess criteria: {criteria}\nNotes: {notes}\n";
 
+/// What a retry's prompt ends with when its template does not place `{last_attempt}`.
+const LAST_ATTEMPT: &str = "\n\nThe last attempt of this task:\n{last_attempt}\n";
+
 /// Prepares and spawns the worker for `c`. `command` is the argv template of the
 /// profile `default`; a task of another profile runs that profile's command, and one
 /// whose profile orch.toml does not name fails for good (another try would too).
 pub fn launch(orch: &Orch, c: &Claimed, command: &[String]) -> Result<Spawned, SpawnError> {
     let t = &c.task;
-    let command = match t.profile() {
-        orch_core::task::DEFAULT_PROFILE => command,
+    let (command, inherit) = match t.profile() {
+        orch_core::task::DEFAULT_PROFILE => (command, None),
         name => match orch.config().profiles.get(name) {
-            Some(p) => p.command.as_slice(),
+            Some(p) => (p.command.as_slice(), p.inherited_env()),
             None => {
                 let known = orch.config().profile_names().join(", ");
                 let message = format!("profile `{name}` is not in orch.toml (profiles: {known})");
@@ -72,6 +77,7 @@ pub fn launch(orch: &Orch, c: &Claimed, command: &[String]) -> Result<Spawned, S
         .collect();
     let attempt = c.run.attempt.to_string();
     let task_file_s = task_file.display().to_string();
+    let before = resume::before(&orch.runs(&t.id).map_err(|e| e.to_string())?, &c.run.id);
     let mut values: Vec<(&str, &str)> = vec![
         ("id", &t.id),
         ("task", &t.task),
@@ -80,12 +86,17 @@ pub fn launch(orch: &Orch, c: &Claimed, command: &[String]) -> Result<Spawned, S
         ("deps", if deps_text.is_empty() { "-" } else { &deps_text }),
         ("attempt", &attempt),
         ("task_json", &task_file_s),
+        ("resume_session", &before.session),
+        ("last_attempt", &before.last_attempt),
     ];
     let prompt_path = orch.home().dir.join(&orch.config().worker.prompt_file);
-    let prompt_template = std::fs::read_to_string(&prompt_path).unwrap_or_else(|_| FALLBACK_PROMPT.to_string());
+    let mut prompt_template = std::fs::read_to_string(&prompt_path).unwrap_or_else(|_| FALLBACK_PROMPT.to_string());
+    if before.last_attempt != resume::NONE && !prompt_template.contains("{last_attempt}") {
+        prompt_template.push_str(LAST_ATTEMPT);
+    }
     let prompt = template::render(&prompt_template, &values);
     values.push(("prompt", &prompt));
-    let argv: Vec<String> = command.iter().map(|a| template::render(a, &values)).collect();
+    let argv = template::render_argv(command, &values);
 
     let home = orch.home().dir.display().to_string();
     let mut env = vec![
@@ -96,6 +107,7 @@ pub fn launch(orch: &Orch, c: &Claimed, command: &[String]) -> Result<Spawned, S
         ("ORCH_ATTEMPT".into(), attempt.clone()),
         ("ORCH_HOME".into(), home),
         ("ORCH_TASK_JSON".into(), task_file_s.clone()),
+        ("ORCH_RESUME_SESSION".into(), before.session.clone()),
     ];
     if orch.db_url() != orch.home().db_path().display().to_string() {
         env.push(("ORCH_DB".into(), orch.db_url().to_string()));
@@ -108,6 +120,7 @@ pub fn launch(orch: &Orch, c: &Claimed, command: &[String]) -> Result<Spawned, S
         stderr: dir.join("stderr.log"),
         stdin: None,
         max_log_bytes: Some(orch.config().worker.max_log_bytes),
+        inherit,
     };
     runner::spawn(&spec).map_err(|mut e| {
         if e.permanent {

@@ -32,6 +32,7 @@ mod program;
 mod progress;
 mod reap;
 mod recover;
+mod resume;
 mod retry_wait;
 mod slots;
 mod state;
@@ -111,8 +112,17 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
     let (mut d, result) = std::thread::scope(|scope| {
         let started = tx.clone();
         scope.spawn(|| launch::launcher(orch, &command, jobs, started));
+        // Hooks run on a thread of their own, so the loop never waits for one; it
+        // finishes those queued once the loop is over (each within hooks.timeout).
+        if orch.config().hooks.any() {
+            let (hooks, queue) = mpsc::channel();
+            orch.set_hook_queue(Some(hooks));
+            scope.spawn(|| orch.run_hooks(queue));
+        }
         let d = Dispatcher::new(orch, opts, host, launches, tx);
-        d.run(&rx)
+        let ran = d.run(&rx);
+        orch.set_hook_queue(None);
+        ran
     });
     // Starts the launcher made after the loop gave up their slots: stopped.
     while let Ok(msg) = rx.try_recv() {
@@ -279,6 +289,11 @@ impl Dispatcher<'_> {
             // A run that ended before its start was heard of still has its start to come
             // (the launcher always says): it is recorded and shown before the loop ends.
             let quiet = self.slots.is_empty() && self.ended.is_empty() && self.early_exits.is_empty();
+            if quiet && idle && self.claims > self.idle_told {
+                // Nothing to do after having had work: said once, until new work.
+                self.idle_told = self.claims;
+                self.orch.fire_idle();
+            }
             if quiet && (self.draining || self.limit_reached()) {
                 return Ok(());
             }

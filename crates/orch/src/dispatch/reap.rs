@@ -1,6 +1,7 @@
 //! A process of a slot ended: from its exit to the task's next state, which the next
 //! turn writes (`take_turn`). The worker's stdout gives the report and control lines (usage
-//! recorded on the run; unreadable control lines appended to its `stderr.log`); its
+//! and the agent's session id recorded on the run; unreadable control lines appended to
+//! its `stderr.log`); its
 //! exit, or why the dispatcher stopped it, decides; an exit 0 goes through the gate
 //! (`gate::first_step`), whose reviewer, when configured, runs as a second process of
 //! the same slot under the same lease, heartbeats and deadline (`gate::after_review` on
@@ -54,6 +55,9 @@ impl Dispatcher<'_> {
         Ok(match &s.phase {
             Phase::Work => {
                 let out = worker_output(self.orch, run_id);
+                if let Some(session) = &out.session {
+                    self.orch.set_session(run_id, session)?;
+                }
                 match after_work(self.orch, s, exit, &out)? {
                     Ok((outcome, report, judged)) => Next::End { outcome, report, judged, usage: out.usage },
                     Err(d) => {

@@ -79,6 +79,8 @@ pub(super) struct Dispatcher<'a> {
     pub(super) tx: mpsc::Sender<Msg>,
     pub(super) progress: Progress,
     pub(super) claims: usize,
+    /// `claims` when `on_idle` last fired: it fires again only after new work.
+    pub(super) idle_told: usize,
     pub(super) draining: bool,
     pub(super) stopped_by: Option<&'static str>,
     pub(super) view_dirty: bool,
@@ -118,6 +120,7 @@ impl<'a> Dispatcher<'a> {
             record_by: None,
             tx,
             claims: 0,
+            idle_told: 0,
             draining: false,
             stopped_by: None,
             view_dirty: false,

@@ -89,7 +89,8 @@ impl Dispatcher<'_> {
 
     /// How many more tasks of each configured profile this dispatcher may start: the
     /// profile's `workers` less its tasks running in this dispatcher's slots; none of a
-    /// paused profile.
+    /// paused profile. The turn's transaction lowers it to what the whole queue leaves
+    /// (`ops::dispatch_turn`: every dispatcher's running tasks count).
     fn profile_room(&self, paused: &[crate::ops::Pause]) -> Vec<(String, usize)> {
         let config = self.orch.config();
         let mut room: Vec<(String, usize)> = config

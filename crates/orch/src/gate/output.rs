@@ -1,6 +1,6 @@
 //! Reading a run's `stdout.log` for the gate in bounded memory, whatever its size: a
 //! file up to the run-file read limit is read whole (and may be a Claude Code result
-//! object); a larger one a line at a time, its control lines read wherever they are and
+//! object, or a Codex event stream); a larger one a line at a time, its control lines read wherever they are and
 //! its report kept up to the limit. A report larger than the limit, or from a log that
 //! was cut, is oversized: the gate judges it over the hard budget without reading it.
 
@@ -108,6 +108,36 @@ mod tests {
         let out = read(&path, 1000);
         assert_eq!((out.report.as_str(), out.usage.input_tokens, out.oversized), ("- did it\nRisks: none\n", 5, None));
         assert_eq!(read(&path.with_extension("none"), 1000), read_output(""));
+    }
+
+    #[test]
+    fn the_agents_fixtures_give_report_usage_and_session() {
+        let (_d, path) = file(include_bytes!("../../tests/fixtures/codex_exec.jsonl"));
+        let out = read(&path, 1000);
+        assert_eq!(
+            out.report,
+            "- `add` now uses checked arithmetic and reports overflow (src/add.rs)\n- `cargo test -p calc`: 12 passed\nRisks: none"
+        );
+        assert_eq!((out.usage.input_tokens, out.usage.output_tokens), (24763, 1122));
+        assert_eq!(out.session.as_deref(), Some("0199a213-81c0-7800-8aa1-bbab2a035a53"));
+        assert_eq!((out.declared, out.oversized), (None, None));
+        // The same stream read a line at a time (a file over the read limit).
+        let lines = read(&path, 500);
+        assert!(std::fs::metadata(&path).unwrap().len() > 500);
+        assert_eq!((lines.report, lines.usage, lines.session), (out.report.clone(), out.usage, out.session));
+        let (_d, path) = file(include_bytes!("../../tests/fixtures/codex_exec_failed.jsonl"));
+        let failed = read(&path, 1000);
+        assert!(
+            matches!(&failed.declared, Some(orch_core::outcome::Declared::Fail { reason, .. }) if reason.starts_with("agent_error: stream disconnected")),
+            "{:?}",
+            failed.declared
+        );
+        assert_eq!(failed.session.as_deref(), Some("0199a214-0c3e-7d21-9f6a-5b0e8c1d2f44"));
+        let (_d, path) = file(include_bytes!("../../tests/fixtures/claude_result.json"));
+        let claude = read(&path, 1000);
+        assert_eq!(claude.session.as_deref(), Some("4f2d8c1e-9b7a-4e3f-8d21-6c5b0a9e7f13"));
+        assert_eq!((claude.usage.input_tokens, claude.usage.output_tokens), (12, 941));
+        assert!(claude.report.ends_with("Risks: none"), "{}", claude.report);
     }
 
     #[test]

@@ -46,6 +46,7 @@ impl Job<'_> {
             stderr: dir.join(format!("{}.err.log", self.name)),
             stdin: Some(input),
             max_log_bytes: None,
+            inherit: None,
         })
     }
 

@@ -26,8 +26,10 @@ pub struct Turn<'a> {
     pub endings: &'a [Ending<'a>],
     /// One request per free slot; claiming stops at the first that finds nothing.
     pub claims: &'a [ClaimRequest],
-    /// How many more tasks of each profile may start (a profile not named has no limit
-    /// but the slots); each claim of the turn takes one place of its task's profile.
+    /// How many more tasks of each profile this dispatcher may start (a profile not
+    /// named has no limit but the slots); each claim of the turn takes one place of its
+    /// task's profile. The turn lowers it to what the profile's `workers` leaves in the
+    /// whole queue (see [`queue_room`]).
     pub room: &'a [(String, usize)],
 }
 
@@ -43,12 +45,41 @@ pub struct TurnDone {
     pub warnings: Vec<String>,
 }
 
+/// Lowers each profile's `room` to what its `workers` leaves in the whole queue: the
+/// tasks of that profile IN_PROGRESS under a live lease count, whoever claimed them — this
+/// dispatcher, another on the same database, an agent's `pick`. Read after
+/// [`orch_store::Tx::lock_counted_claims`] and after the turn's own ends are settled, so
+/// two dispatchers claiming at once never both take the last place.
+fn queue_room(
+    tx: &mut dyn orch_store::Tx,
+    room: &mut [(String, usize)],
+    profiles: &std::collections::BTreeMap<String, crate::config::Profile>,
+    now: jiff::Timestamp,
+) -> orch_store::Result<()> {
+    let filter = orch_store::ListFilter { statuses: vec![orch_core::task::Status::InProgress], ..Default::default() };
+    let running = tx.task_list(&filter)?;
+    for (name, left) in room.iter_mut() {
+        let Some(p) = profiles.get(name) else { continue };
+        let live = running
+            .iter()
+            .filter(|t| t.profile() == name && t.lease.as_ref().is_some_and(|l| l.expires_at > now))
+            .count();
+        *left = (*left).min(p.workers.saturating_sub(live));
+    }
+    Ok(())
+}
+
 impl Orch {
     /// Writes `turn` in one transaction.
     pub fn turn(&self, turn: &Turn<'_>) -> Result<TurnDone> {
         let now = self.now();
         let rules = self.rules();
+        let counted = !turn.claims.is_empty() && !turn.room.is_empty();
         let write = |tx: &mut dyn orch_store::Tx| {
+            if counted {
+                // First, so every transaction that takes it takes it before any row lock.
+                tx.lock_counted_claims()?;
+            }
             for (run_id, p) in turn.processes {
                 tx.run_set_process(run_id, p)?;
             }
@@ -56,6 +87,9 @@ impl Orch {
                 turn.endings.iter().map(|e| settle_in(tx, e, now, &rules, None)).collect::<Result<Vec<_>, _>>()?;
             let mut claimed = Vec::with_capacity(turn.claims.len());
             let mut room: Vec<(String, usize)> = turn.room.to_vec();
+            if counted {
+                queue_room(tx, &mut room, &self.config().profiles, now)?;
+            }
             for req in turn.claims {
                 let full: HashSet<String> = room.iter().filter(|(_, n)| *n == 0).map(|(p, _)| p.clone()).collect();
                 match claim_in(tx, req, now, &rules, &full)? {

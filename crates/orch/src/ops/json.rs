@@ -115,6 +115,8 @@ pub struct RunView {
     pub verdict_reason: Option<String>,
     pub usage: Usage,
     pub spawned_by: Option<String>,
+    /// The agent session id the worker reported (a retry resumes it).
+    pub session: Option<String>,
 }
 
 impl From<&Run> for RunView {
@@ -140,6 +142,7 @@ impl From<&Run> for RunView {
             verdict_reason: r.verdict_reason.clone(),
             usage: r.usage,
             spawned_by: r.spawned_by.clone(),
+            session: r.session.clone(),
         }
     }
 }

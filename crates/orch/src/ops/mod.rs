@@ -6,6 +6,7 @@
 mod claim;
 mod dispatch_turn;
 mod fleet;
+mod hook_fire;
 pub mod json;
 mod kpi;
 mod late_report;
@@ -47,8 +48,8 @@ use orch_core::policy::RetryPolicy;
 use orch_core::task::Task;
 use orch_store::{Backend, Tx};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 
 /// Settings that come from the environment or the command line rather than the config.
 #[derive(Clone, Debug, Default)]
@@ -84,6 +85,8 @@ pub struct Orch {
     mask: Arc<orch_store::mask::Mask>,
     /// `events.jsonl`, which the threads of this process append to in turns.
     events: EventLog,
+    /// Where hooks go while a dispatcher runs (its hook thread); `None`: run at once.
+    hook_queue: Mutex<Option<mpsc::Sender<crate::hooks::Fired>>>,
 }
 
 impl Orch {
@@ -144,6 +147,7 @@ impl Orch {
             clock,
             deferred: AtomicBool::new(false),
             events_behind: AtomicBool::new(false),
+            hook_queue: Mutex::new(None),
         }
     }
 
@@ -205,7 +209,22 @@ impl Orch {
     /// change, so the change and the view's record of it cost one sync; the file is
     /// written after the commit, under the view lock taken before it began
     /// (`sync::render_in`).
+    ///
+    /// Once committed, the hooks of the changes it wrote run (`hook_fire`); their
+    /// failures are warnings too.
     pub fn change<T>(&self, mut f: impl FnMut(&mut dyn Tx) -> orch_store::Result<T>) -> Result<(T, Vec<String>)> {
+        let done = self.change_unhooked(|tx| {
+            crate::hooks::begin();
+            f(tx)
+        });
+        let fired = crate::hooks::take();
+        let (value, mut warnings) = done?;
+        warnings.extend(self.fire(fired));
+        Ok((value, warnings))
+    }
+
+    /// [`Orch::change`] before its hooks.
+    fn change_unhooked<T>(&self, mut f: impl FnMut(&mut dyn Tx) -> orch_store::Result<T>) -> Result<(T, Vec<String>)> {
         let db = self.db.as_ref();
         let lock = match self.view.file() {
             Some(_) if !self.deferred.load(Ordering::Relaxed) => {

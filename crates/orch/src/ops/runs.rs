@@ -39,6 +39,11 @@ impl Orch {
         Ok(orch_store::write(self.db.as_ref(), |tx| tx.run_add_usage(run_id, usage))?)
     }
 
+    /// Records the agent session id the run's worker reported, so a retry resumes it.
+    pub fn set_session(&self, run_id: &str, session: &str) -> Result<()> {
+        Ok(orch_store::write(self.db.as_ref(), |tx| tx.run_set_session(run_id, session))?)
+    }
+
     /// Records the gate's verdict on the run, with its event.
     pub fn set_verdict(&self, run_id: &str, verdict: &str, reason: &str) -> Result<()> {
         let now = self.now();

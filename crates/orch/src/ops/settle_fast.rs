@@ -76,5 +76,6 @@ pub(super) fn settle(
     }
     let mut saved = task;
     saved.version += 1;
+    crate::hooks::record(before.status, &saved, &all);
     Ok(Some(saved))
 }

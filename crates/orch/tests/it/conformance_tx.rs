@@ -283,6 +283,9 @@ fn tx_runs_round_trip(env: &Env) {
         tx.run_add_usage("r2", &usage)?;
         tx.run_add_usage("r2", &usage)?;
         tx.run_set_verdict("r2", "PASS", "fine")?;
+        tx.run_set_session("r2", "0199a213-81c0-7800-8aa1-bbab2a035a53")?;
+        tx.run_set_session("r1", "first")?;
+        tx.run_set_session("r1", "then-this")?; // the last one stands
         let end = RunEnd { outcome: "done", class: None, reason: None, report: Some("- ok"), at: t0 };
         tx.run_end("r1", &end)?;
         let again =
@@ -316,6 +319,9 @@ fn tx_runs_round_trip(env: &Env) {
     assert_eq!((r2.usage.input_tokens, r2.usage.output_tokens), (2400, 680));
     assert!((r2.usage.cost_usd - 0.5).abs() < 1e-9);
     assert_eq!((r2.verdict.as_deref(), r2.verdict_reason.as_deref()), (Some("PASS"), Some("fine")));
+    assert_eq!(r2.session.as_deref(), Some("0199a213-81c0-7800-8aa1-bbab2a035a53"));
+    assert_eq!(r1.session.as_deref(), Some("then-this"));
+    assert_eq!(live.iter().map(|r| r.session.clone()).collect::<Vec<_>>(), [None], "none until one is reported");
     let live: Vec<(&str, Option<&str>, Option<&str>)> =
         live.iter().map(|r| (r.id.as_str(), r.spawned_by.as_deref(), r.dispatcher.as_deref())).collect();
     assert_eq!(live, [("r3", Some("exec"), Some("h1:4242:777"))], "claimed by a dispatcher on h1, unfinished");
@@ -441,6 +447,7 @@ fn migrate_copies_a_queue_with_its_history(env: &Env) {
     src.add_with(p0("third", None));
     let c = src.claim("w").unwrap();
     src.orch.add_usage(&c.run.id, &Usage { input_tokens: 5, output_tokens: 6, cost_usd: 0.5 }).unwrap();
+    src.orch.set_session(&c.run.id, "sess-1").unwrap();
     src.done(&c, "- ok\nRisks: none");
     let c = src.claim("w").unwrap();
     src.fail(&c, FailureClass::Transient);
@@ -467,6 +474,7 @@ fn migrate_copies_a_queue_with_its_history(env: &Env) {
     };
     let events = |db: &dyn Backend| orch_store::read(db, |tx| tx.events_after(0, 100_000)).unwrap();
     assert_eq!(dump(env.db()), dump(src.db()));
+    assert!(dump(env.db()).1.iter().any(|r| r.session.as_deref() == Some("sess-1")), "the session moves with its run");
     assert_eq!(events(env.db()), events(src.db()));
     // The copy is a working queue: its view is the source's, and new work continues.
     let out = |e: &Env| {

@@ -166,3 +166,54 @@ fn workers_shows_the_profile_and_its_labels_of_a_running_task() {
     d.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(d.wait(long), Some(0), "{}", d.stderr());
 }
+
+/// Every file under `dir` whose bytes hold `needle` (the database, its WAL, the event
+/// log, run folders), as paths.
+fn files_holding(dir: &std::path::Path, needle: &str) -> Vec<String> {
+    let mut hits = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            hits.extend(files_holding(&path, needle));
+        } else if std::fs::read(&path).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes())) {
+            hits.push(path.display().to_string());
+        }
+    }
+    hits
+}
+
+#[test]
+fn a_profile_that_lists_env_gives_its_worker_only_those_the_basics_and_orchs_own() {
+    let p = Project::init(None);
+    worker(&p, &format!("echo \"default ${{UNLISTED_VAR:-unset}}\" >> log\n{REPORT}"), &[]);
+    // The worker writes what it sees as a verdict, never the secret itself.
+    p.write(
+        "keyed.sh",
+        &format!(
+            "[ \"$API_SECRET\" = 'sk-live-not-for-logs-4242' ] && echo \"secret ok\" >> log\n\
+             echo \"unlisted ${{UNLISTED_VAR:-unset}}\" >> log\n\
+             [ -n \"$PATH\" ] && [ -n \"$ORCH_TASK_ID\" ] && [ -n \"$ORCH_LEASE_TOKEN\" ] && echo \"basics ok\" >> log\n\
+             {REPORT}"
+        ),
+    );
+    profiles(&p, "[profiles.keyed]\ncommand = [\"sh\", \"keyed.sh\"]\nenv = [\"API_SECRET\"]\n");
+    p.ok(&["add", "with a key", "--profile", "keyed"]);
+    p.ok(&["add", "plain"]);
+    p.orch(&["run", "--workers", "1", "--until-idle", "--max-wait", "0s", "--quiet"])
+        .env("API_SECRET", "sk-live-not-for-logs-4242")
+        .env("UNLISTED_VAR", "here")
+        .assert()
+        .success();
+    assert_eq!(task(&p, "ORCH-001")["status"], "DONE");
+    assert_eq!(task(&p, "ORCH-002")["status"], "DONE");
+    let mut seen = p.lines("log");
+    seen.sort();
+    assert_eq!(seen, ["basics ok", "default here", "secret ok", "unlisted unset"]);
+    // The value is nowhere orch writes: database, events, run folders, the view.
+    for args in [&["events", "--json"][..], &["log", "ORCH-001", "--json"], &["show", "ORCH-001", "--json"]] {
+        assert!(!p.ok(args).contains("not-for-logs"), "{args:?}");
+    }
+    let mut hits = files_holding(&p.file(".orch"), "not-for-logs");
+    hits.extend(files_holding(p.path(), "not-for-logs").into_iter().filter(|f| f.ends_with("QUEUE.md")));
+    assert_eq!(hits, Vec::<String>::new());
+}
