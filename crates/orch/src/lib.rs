@@ -7,7 +7,8 @@
 //! From the top down; a module uses only the ones below it (docs/ARCHITECTURE.md):
 //!
 //! - [`cli`] — the command line: parse, one [`api`] call, print; [`dashboard`] — the
-//!   terminal dashboard, a front end through [`api`] too.
+//!   terminal dashboard, and [`serve`] — the HTTP API, web dashboard and metrics —
+//!   front ends through [`api`] too.
 //! - [`api`] — the operations API every front end calls: typed requests and results,
 //!   and [`error`], one error type with a stable code per refusal.
 //! - [`ops`] — `Orch`, an open queue, and its operations (one transaction each);
@@ -33,4 +34,5 @@ pub mod hooks;
 pub mod ops;
 mod persist;
 pub mod runner;
+pub mod serve;
 pub mod sync;

@@ -1,7 +1,7 @@
 //! The operations API: one function per operation, taking a typed request
 //! (`serde::Deserialize`, plain data as a person or program gives it) and giving a typed
 //! result (`serde::Serialize`, whose JSON is what the command prints with `--json`).
-//! Every front end — the command line, and the dashboard, HTTP and MCP servers to come —
+//! Every front end — the command line, the dashboard, the HTTP server (`serve`) —
 //! fills a request and shows the result, so each accepts, changes and refuses exactly
 //! as the others do: every check of the input (text a task field can hold, a replan's
 //! reason, due times, quick-add and chat parsing) is made here. Errors are
@@ -17,7 +17,8 @@
 //! `observe.rs` KPIs, the fleet, retention and review, `live.rs` what a live front end
 //! watches (changes, a run's output, a search), `follow.rs` the files of a task's
 //! runs for a reader that follows them (`orch follow`, the run folders), `sync.rs` QUEUE.md
-//! (import, export, check), `team.rs` teams, `input.rs` the checks of plain input (ids,
+//! (import, export, check), `team.rs` teams, `events.rs` the event log after a
+//! sequence number (the HTTP server's event stream), `input.rs` the checks of plain input (ids,
 //! text, due times, leases).
 //!
 //! Not here: the long-running commands (`run`, `exec`, `events --follow`) and the
@@ -25,6 +26,7 @@
 //! they are no request a front end answers.
 
 mod chat;
+mod events;
 mod follow;
 mod input;
 mod live;
@@ -40,6 +42,7 @@ mod worker;
 pub use crate::ops::json::{RunView, SCHEMA_VERSION, TaskView};
 pub use crate::ops::{Fleet, Holder, Options, Orch, Pause, PruneReport, StatusSummary, TreeNode};
 pub use chat::{ChatAnswer, ChatRequest, chat};
+pub use events::{EventsRequest, events_after, last_event_seq};
 pub use follow::{FollowedRun, Gained, RunEnd, followed_run, run_dir, run_end, run_file_since};
 pub use input::{parse_due, parse_time_arg};
 pub use live::{ChangeWatch, FindRequest, Found, Tail, TailRequest, find, tail, watch};

@@ -250,6 +250,17 @@ enum Command {
   orch tmux
   orch tmux --session ops --detach    # create it; attach later")]
     Tmux(tmux::TmuxArgs),
+    /// Serve the HTTP API, the web dashboard and metrics (docs/SERVE.md).
+    ///
+    /// Every route but /healthz needs the token: `Authorization: Bearer TOKEN`, from
+    /// ORCH_SERVE_TOKEN or .orch/serve.token (made at the first serve, mode 0600). Listens
+    /// on loopback only unless --allow-remote is given. Prints the address and a one-time
+    /// sign-in link for the browser; runs until stopped (Ctrl-C).
+    #[command(after_help = "Examples:
+  orch serve                              # http://127.0.0.1:7700
+  orch serve --addr 127.0.0.1:0           # any free port, printed
+  curl -H \"Authorization: Bearer $(cat .orch/serve.token)\" http://127.0.0.1:7700/api/v1/status")]
+    Serve(crate::serve::ServeArgs),
 }
 
 /// The command tree the command line parses with, its help ending with the exit codes:
@@ -311,11 +322,15 @@ fn run(cli: Cli) -> Result<i32> {
     if let Command::Man(args) = &cli.command {
         return generate::man(args, command());
     }
+    if let Command::Serve(args) = &cli.command {
+        // The server shares the open queue between its threads: it takes it whole.
+        return crate::serve::run(cli.globals.open()?, args);
+    }
     let orch = cli.globals.open()?;
     match &cli.command {
         Command::Init(_) => unreachable!("handled above"),
         Command::Migrate(_) => unreachable!("handled above"),
-        Command::Completions(_) | Command::Man(_) => unreachable!("handled above"),
+        Command::Completions(_) | Command::Man(_) | Command::Serve(_) => unreachable!("handled above"),
         Command::Add(a) => operator::add(&orch, a),
         Command::List(a) => read::list(&orch, a),
         Command::Show(a) => read::show(&orch, a),

@@ -79,6 +79,9 @@ fn arrows_point_inward_services_never_reach_out_to_front_ends_or_the_dispatcher(
         if !rel.starts_with("dashboard/") && rel != "cli/mod.rs" && rel != "lib.rs" {
             assert!(!text.contains("crate::dashboard"), "src/{rel} uses the dashboard: arrows point inward");
         }
+        if !rel.starts_with("serve/") && rel != "cli/mod.rs" && rel != "lib.rs" {
+            assert!(!text.contains("crate::serve"), "src/{rel} uses the HTTP server: arrows point inward");
+        }
         if rel.starts_with("ops/") || rel.starts_with("gate/") {
             assert!(!text.contains("crate::dispatch"), "src/{rel} uses the dispatcher, which sits above it");
         }
@@ -89,7 +92,7 @@ fn arrows_point_inward_services_never_reach_out_to_front_ends_or_the_dispatcher(
     }
 }
 
-/// The front ends — the command line and the dashboard — reach the services only
+/// The front ends — the command line, the dashboard and the HTTP server — reach the services only
 /// through `api`, so every front end does and refuses exactly what the others do: no
 /// file of `cli/` or `dashboard/` names `ops::` or another service, or calls a method
 /// of the open queue (`orch.…`). The exceptions are the long-running commands and those
@@ -105,6 +108,11 @@ fn the_command_line_reaches_the_services_only_through_the_api() {
 #[test]
 fn the_dashboard_reaches_the_services_only_through_the_api() {
     front_end_reaches_the_services_only_through_the_api("dashboard/", &[]);
+}
+
+#[test]
+fn the_http_server_reaches_the_services_only_through_the_api() {
+    front_end_reaches_the_services_only_through_the_api("serve/", &[]);
 }
 
 fn front_end_reaches_the_services_only_through_the_api(dir: &str, exceptions: &[&str]) {

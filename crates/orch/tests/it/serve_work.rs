@@ -1,0 +1,235 @@
+//! `orch serve`, the rest over a real socket: a worker's loop (pick, heartbeat, done,
+//! fail) with its lease token, a stale one refused (409); the event stream resumed with
+//! `Last-Event-ID`; `/metrics` parsed, its numbers those of `status --json`; the
+//! browser's sign-in (a form's token or the one-time code) with its cookie and CSRF
+//! token; and an address that is not loopback refused without `--allow-remote`.
+
+use crate::common::Project;
+use crate::serve_util::{Server, agent, send};
+use std::io::BufRead;
+
+#[test]
+fn a_worker_picks_renews_and_finishes_over_http_and_a_stale_lease_is_refused() {
+    let p = Project::init_plain(None);
+    p.ok(&["add", "first", "-p", "P0"]);
+    p.ok(&["add", "second", "-p", "P1"]);
+    let s = Server::start(&p);
+    let picked = s.post("/api/v1/pick", r#"{"owner": "remote-1", "lease": "10m"}"#);
+    assert_eq!(picked.status, 200, "{}", picked.text);
+    let t = picked.json();
+    assert_eq!((t["id"].as_str(), t["status"].as_str()), (Some("ORCH-001"), Some("IN_PROGRESS")));
+    let lease = t["lease"]["token"].as_str().unwrap().to_string();
+    let body = format!(r#"{{"lease": "{lease}", "extend": "20m"}}"#);
+    let hb = s.post("/api/v1/tasks/ORCH-001/heartbeat", &body);
+    assert_eq!((hb.status, hb.json()["lease"]["token"].as_str()), (200, Some(lease.as_str())), "{}", hb.text);
+    let wrong = s.post("/api/v1/tasks/ORCH-001/heartbeat", r#"{"lease": "not-the-token"}"#);
+    assert_eq!((wrong.status, wrong.code()), (409, "wrong_lease_token".into()), "{}", wrong.text);
+    let report = r#""report": "all tests pass""#;
+    let done = s.post("/api/v1/tasks/ORCH-001/done", &format!(r#"{{"lease": "{lease}", "notes": "ok", {report}}}"#));
+    assert_eq!((done.status, done.json()["status"].as_str()), (200, Some("DONE")), "{}", done.text);
+    // The task's page reads: its attempts (`log --json`), its output, a review.
+    let log = s.get("/api/v1/tasks/1/log");
+    assert_eq!(log.json(), p.json(&["log", "ORCH-001"]));
+    assert_eq!(log.json()[0]["report"], "all tests pass");
+    let out = s.get("/api/v1/tasks/1/output?bytes=100");
+    assert_eq!((out.status, out.json()["run_id"].clone()), (200, log.json()[0]["id"].clone()));
+    let review = s.post("/api/v1/tasks/1/review", "{}");
+    assert_eq!((review.status, review.json()["id"].as_str()), (200, Some("ORCH-001")), "{}", review.text);
+    assert_eq!(review.json(), p.json(&["review", "ORCH-001"]));
+    // The same token once the run ended: a stale lease.
+    let stale = s.post("/api/v1/tasks/ORCH-001/done", &format!(r#"{{"lease": "{lease}"}}"#));
+    assert_eq!(stale.status, 409, "{}", stale.text);
+    assert_eq!(p.json(&["show", "ORCH-001"])["status"], "DONE");
+
+    let second = s.post("/api/v1/pick", r#"{"owner": "remote-1"}"#).json();
+    let lease2 = second["lease"]["token"].as_str().unwrap().to_string();
+    let fail =
+        s.post("/api/v1/tasks/2/fail", &format!(r#"{{"lease": "{lease2}", "reason": "bad", "permanent": true}}"#));
+    assert_eq!(fail.json()["status"], "FAILED", "{}", fail.text);
+    assert!(fail.json()["notes"].as_str().unwrap().contains("no_retry:permanent"));
+    let none = s.post("/api/v1/pick", r#"{"owner": "remote-1"}"#);
+    assert_eq!((none.status, none.code()), (404, "not_found".into()));
+    assert_eq!(s.post("/api/v1/pick", r#"{"owner": " "}"#).status, 400);
+    assert_eq!(s.post("/api/v1/pick", r#"{"owner": "w", "lease": "1s"}"#).status, 400);
+}
+
+/// Reads SSE messages (id, data) from a stream until `n` are read.
+fn messages(reader: &mut impl BufRead, n: usize) -> Vec<(i64, serde_json::Value)> {
+    let mut out = Vec::new();
+    let (mut id, mut data) = (None, None);
+    let mut line = String::new();
+    while out.len() < n {
+        line.clear();
+        assert!(reader.read_line(&mut line).expect("read the stream") > 0, "the stream ended");
+        let l = line.trim_end();
+        if let Some(v) = l.strip_prefix("id:") {
+            id = v.trim().parse::<i64>().ok();
+        } else if let Some(v) = l.strip_prefix("data:") {
+            data = serde_json::from_str(v.trim()).ok();
+        } else if l.is_empty()
+            && let (Some(i), Some(d)) = (id.take(), data.take())
+        {
+            out.push((i, d));
+        }
+    }
+    out
+}
+
+fn stream(s: &Server, last: Option<&str>) -> impl BufRead {
+    let auth = format!("Bearer {}", s.token);
+    let mut req = agent().get(format!("{}/api/v1/events", s.base)).header("authorization", &auth);
+    if let Some(l) = last {
+        req = req.header("last-event-id", l);
+    }
+    let resp = req.call().expect("open the stream");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(resp.headers().get("content-type").unwrap().to_str().unwrap().starts_with("text/event-stream"));
+    std::io::BufReader::new(resp.into_body().into_reader())
+}
+
+#[test]
+fn the_event_stream_resumes_after_last_event_id_and_shows_new_commits() {
+    let p = Project::init(None);
+    p.ok(&["add", "one"]);
+    p.ok(&["add", "two"]);
+    p.ok(&["cancel", "ORCH-001"]);
+    let s = Server::start(&p);
+    let mut r = stream(&s, Some("1"));
+    let got = messages(&mut r, 2);
+    assert_eq!(got[0].0, 2, "the stream starts after the event named");
+    assert_eq!(got[0].1["event"], "task.added");
+    assert_eq!(got[0].1["task_id"], "ORCH-002");
+    assert_eq!(got[1].0, 3);
+    assert_eq!(got[1].1["to"], "BLOCKED");
+    // A change made by the command line reaches the open stream.
+    p.ok(&["add", "three"]);
+    let new = messages(&mut r, 1);
+    assert_eq!((new[0].0, new[0].1["task_id"].as_str()), (4, Some("ORCH-003")));
+    // Without Last-Event-ID: only what comes next.
+    let mut fresh = stream(&s, None);
+    p.ok(&["note", "ORCH-003", "hello"]);
+    let next = messages(&mut fresh, 1);
+    assert_eq!(next[0].0, 5);
+    assert_eq!(s.call("GET", "/api/v1/events?after=x", None).status, 400);
+}
+
+/// The samples of an OpenMetrics text: (name, labels, value); panics on a line that
+/// is no comment and no sample.
+type Sample = (String, Vec<(String, String)>, f64);
+
+fn parse_metrics(text: &str) -> Vec<Sample> {
+    assert!(text.trim_end().ends_with("# EOF"), "OpenMetrics ends with # EOF");
+    let mut out = Vec::new();
+    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("bad line {line}"));
+        let value: f64 = value.parse().unwrap_or_else(|_| panic!("bad value in {line}"));
+        let (name, labels) = match series.split_once('{') {
+            Some((n, rest)) => {
+                let inner = rest.strip_suffix('}').unwrap_or_else(|| panic!("bad labels in {line}"));
+                let labels = inner
+                    .split(',')
+                    .map(|kv| {
+                        let (k, v) = kv.split_once('=').unwrap_or_else(|| panic!("bad label in {line}"));
+                        (k.to_string(), v.trim_matches('"').to_string())
+                    })
+                    .collect();
+                (n.to_string(), labels)
+            }
+            None => (series.to_string(), Vec::new()),
+        };
+        assert!(name.starts_with("orch_"), "{name}");
+        assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{name}");
+        out.push((name, labels, value));
+    }
+    out
+}
+
+#[test]
+fn metrics_parse_and_equal_the_status_counts() {
+    let p = Project::init_plain(None);
+    for (t, pr) in [("a", "P0"), ("b", "P0"), ("c", "P1"), ("d", "P2")] {
+        p.ok(&["add", t, "-p", pr]);
+    }
+    p.ok(&["cancel", "ORCH-004"]);
+    p.ok(&["pick", "--owner", "w1"]);
+    let s = Server::start(&p);
+    assert_eq!(s.anonymous("GET", "/metrics", None).status, 401);
+    let m = s.get("/metrics");
+    assert_eq!(m.status, 200);
+    assert!(m.header("content-type").unwrap().starts_with("application/openmetrics-text"));
+    let samples = parse_metrics(&m.text);
+    let status = p.json(&["status"]);
+    for (priority, by_status) in status["by_priority"].as_object().unwrap() {
+        for (st, n) in by_status.as_object().unwrap() {
+            let sample = samples.iter().find(|(name, labels, _)| {
+                name == "orch_tasks"
+                    && labels.contains(&("priority".into(), priority.clone()))
+                    && labels.contains(&("status".into(), st.clone()))
+            });
+            assert_eq!(sample.map(|s| s.2), Some(n.as_f64().unwrap()), "{priority} {st}");
+        }
+    }
+    let total: f64 = samples.iter().filter(|s| s.0 == "orch_tasks").map(|s| s.2).sum();
+    assert_eq!(total, status["total"].as_f64().unwrap());
+    let one = |name: &str| samples.iter().find(|s| s.0 == name).map(|s| s.2);
+    assert_eq!(one("orch_running_tasks"), Some(1.0));
+    let kpi = p.json(&["kpi"]);
+    assert_eq!(one("orch_runs_running"), kpi["running"].as_f64());
+    assert_eq!(one("orch_alerts_firing"), Some(kpi["alerts"].as_array().unwrap().len() as f64));
+}
+
+#[test]
+fn a_browser_signs_in_once_and_changes_need_the_csrf_token() {
+    let p = Project::init(None);
+    let s = Server::start(&p);
+    let wrong = send(&s.base, "POST", "/session", &[], Some(r#"{"token": "guess-guess-guess"}"#));
+    assert_eq!((wrong.status, wrong.code()), (401, "unauthorized".into()));
+    let body = format!(r#"{{"code": "{}"}}"#, s.code);
+    let signed = send(&s.base, "POST", "/session", &[], Some(&body));
+    assert_eq!(signed.status, 200, "{}", signed.text);
+    let again = send(&s.base, "POST", "/session", &[], Some(&body));
+    assert_eq!(again.status, 401, "the code is for one sign-in");
+    let cookie = signed.header("set-cookie").unwrap().to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let session = cookie.split(';').next().unwrap().to_string();
+    let csrf = signed.json()["csrf"].as_str().unwrap().to_string();
+    let read = send(&s.base, "GET", "/api/v1/status", &[("cookie", &session)], None);
+    assert_eq!(read.status, 200);
+    assert_eq!(send(&s.base, "GET", "/session", &[("cookie", &session)], None).json()["csrf"], csrf.as_str());
+    let add = r#"{"task": "from the page"}"#;
+    let no_csrf = send(&s.base, "POST", "/api/v1/tasks", &[("cookie", &session)], Some(add));
+    assert_eq!((no_csrf.status, no_csrf.code()), (403, "csrf".into()));
+    let bad_csrf = send(&s.base, "POST", "/api/v1/tasks", &[("cookie", &session), ("x-csrf-token", "x")], Some(add));
+    assert_eq!(bad_csrf.status, 403);
+    let ok = send(&s.base, "POST", "/api/v1/tasks", &[("cookie", &session), ("x-csrf-token", &csrf)], Some(add));
+    assert_eq!(ok.status, 201, "{}", ok.text);
+    let token = format!(r#"{{"token": "{}"}}"#, s.token);
+    assert_eq!(send(&s.base, "POST", "/session", &[], Some(&token)).status, 200);
+    let out = send(&s.base, "DELETE", "/session", &[("cookie", &session), ("x-csrf-token", &csrf)], None);
+    assert_eq!(out.status, 200);
+    assert_eq!(send(&s.base, "GET", "/api/v1/status", &[("cookie", &session)], None).status, 401);
+}
+
+#[test]
+fn an_address_beyond_loopback_needs_allow_remote_and_a_strong_token() {
+    let p = Project::init(None);
+    let (code, _, err) = p.run(&["serve", "--addr", "0.0.0.0:0"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a loopback address") && err.contains("--allow-remote"), "{err}");
+    let weak = p
+        .command(&["serve", "--addr", "0.0.0.0:0", "--allow-remote"])
+        .env("ORCH_SERVE_TOKEN", "sixteen-chars-ok")
+        .output()
+        .unwrap();
+    assert_eq!(weak.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("32 random bytes"));
+    assert!(!p.file(".orch/serve.token").exists(), "a token from the environment writes no file");
+    let (code, _, err) = p.run(&["serve", "--addr", "nowhere"]);
+    assert_eq!(code, 2, "{err}");
+    // The token file must be the owner's alone.
+    let s = Server::start(&p);
+    drop(s);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(p.file(".orch/serve.token")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
