@@ -334,6 +334,17 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX tasks_retry ON tasks (retry_at) WHERE status = 'FAILED';
     "#,
+    // 11: schedules (recurring work), as SQLite's migration 11.
+    r#"
+    CREATE TABLE schedules (
+        name TEXT PRIMARY KEY,
+        spec TEXT NOT NULL,
+        paused BIGINT NOT NULL,
+        last_tick BIGINT NOT NULL,
+        last_task TEXT,
+        version BIGINT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

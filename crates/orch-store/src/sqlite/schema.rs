@@ -192,6 +192,18 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX tasks_retry ON tasks(retry_at) WHERE status = 'FAILED';
     "#,
+    // 11: schedules (recurring work): what each makes as JSON, whether it is paused,
+    // how far it has been ticked and the last task it made.
+    r#"
+    CREATE TABLE schedules (
+        name TEXT PRIMARY KEY,
+        spec TEXT NOT NULL,
+        paused INTEGER NOT NULL,
+        last_tick INTEGER NOT NULL,
+        last_task TEXT,
+        version INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -48,6 +48,7 @@ impl Snapshot {
                 running: Vec::new(),
                 next: None,
                 paused: Vec::new(),
+                schedules: None,
             },
             next: None,
             alerts: Vec::new(),

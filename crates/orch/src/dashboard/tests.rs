@@ -114,6 +114,7 @@ fn snapshot() -> Snapshot {
             running: vec!["ORCH-001".into()],
             next: Some("ORCH-002".into()),
             paused: Vec::new(),
+            schedules: None,
         },
         next: Some(("ORCH-002".into(), "릴리즈 노트 작성".into())),
         alerts: vec![Alert { name: "failure_rate".into(), value: 0.4, threshold: 0.2 }],
