@@ -11,6 +11,7 @@ mod common;
 #[macro_use]
 mod conformance;
 mod conformance_contract;
+mod conformance_schedule;
 mod conformance_tx;
 mod conformance_view;
 mod dashboard;
@@ -50,6 +51,8 @@ mod queue_write;
 mod read_edit_cli;
 mod retention;
 mod run_output;
+mod schedule;
+mod service;
 mod stale_property;
 mod stale_view;
 mod team;
