@@ -181,6 +181,19 @@ fn the_whole_frame_fits_80_by_24() {
 }
 
 #[test]
+fn the_queue_panel_says_how_many_schedules_and_which_is_due_next() {
+    let mut snap = snapshot();
+    let next = ("nightly".to_string(), at("2026-03-01T00:31:05Z"));
+    snap.summary.schedules = Some(crate::ops::ScheduleCount { count: 2, paused: 1, next: Some(next) });
+    let mut app = App::new(snap);
+    let (lines, _) = screen(&mut app, 80, 24, colour());
+    assert_eq!(lines[7], "│P0        2       1       0       0       0  sched 2 (1 paused), next nightly…│");
+    let (lines, _) = screen(&mut app, 120, 24, colour());
+    assert!(lines[7].contains("sched 2 (1 paused), next nightly in 30m"), "{}", lines[7]);
+    assert!(lines[8].contains("ALERT failure_rate"), "{}", lines[8]);
+}
+
+#[test]
 fn the_task_pane_shows_every_attempt_the_last_report_and_the_live_output_escaped() {
     let mut app = App::new(snapshot());
     let (lines, _) = screen(&mut app, 160, 60, colour());
