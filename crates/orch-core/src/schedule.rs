@@ -131,6 +131,15 @@ pub enum SkipReason {
     Overlap,
 }
 
+impl SkipReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::Missed => "missed",
+            SkipReason::Overlap => "the previous task is still open",
+        }
+    }
+}
+
 /// Occurrences that made no task.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Skipped {

@@ -233,8 +233,11 @@ fn tick(orch: &Orch, a: &TickArgs) -> Result<i32> {
         let also = if f.stands_for > 0 { format!(" (and {} missed)", f.stands_for) } else { String::new() };
         print(&format!("{}: {} for {}{also}", f.schedule, f.task, when(f.occurrence, tz)));
     }
-    let skipped: Vec<String> =
-        r.skipped.iter().map(|(n, s)| format!("{n}: {} skipped ({:?})", s.count, s.reason)).collect();
+    let skipped: Vec<String> = r
+        .skipped
+        .iter()
+        .map(|s| format!("{}: {} occurrence(s) skipped ({})", s.schedule, s.skipped.count, s.skipped.reason.as_str()))
+        .collect();
     warn_all(&skipped);
     if r.fired.is_empty() {
         print("nothing due");

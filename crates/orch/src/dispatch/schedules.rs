@@ -27,8 +27,9 @@ impl Dispatcher<'_> {
             let also = if f.stands_for > 0 { format!(", standing for {} missed", f.stands_for) } else { String::new() };
             self.progress.line(&format!("{} added by schedule {} ({when}{also})", f.task, f.schedule));
         }
-        for (name, s) in &report.skipped {
-            self.progress.warn(&format!("schedule {name}: {} occurrence(s) skipped ({:?})", s.count, s.reason));
+        for s in &report.skipped {
+            let (name, count, reason) = (&s.schedule, s.skipped.count, s.skipped.reason);
+            self.progress.warn(&format!("schedule {name}: {count} occurrence(s) skipped ({})", reason.as_str()));
         }
         if let Some(next) = report.next_due {
             let wait = next.duration_since(self.orch.now()).unsigned_abs();

@@ -43,11 +43,19 @@ pub struct FiredTask {
     pub stands_for: usize,
 }
 
+/// Occurrences of one schedule that made no task in a tick.
+#[derive(Clone, Debug, Serialize)]
+pub struct SkippedOf {
+    pub schedule: String,
+    #[serde(flatten)]
+    pub skipped: Skipped,
+}
+
 /// What one tick of every schedule did, and when the next occurrence is due.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct TickReport {
     pub fired: Vec<FiredTask>,
-    pub skipped: Vec<(String, Skipped)>,
+    pub skipped: Vec<SkippedOf>,
     /// The next occurrence of any schedule that is not paused.
     pub next_due: Option<Timestamp>,
 }
@@ -225,7 +233,7 @@ impl Orch {
     fn tick_one(&self, name: &str, p: &CronPattern, now: Timestamp, report: &mut TickReport) -> Result<()> {
         let (done, _) = self.change(|tx| tick_in(self, tx, name, p, now))?;
         report.fired.extend(done.0);
-        report.skipped.extend(done.1.into_iter().map(|sk| (name.to_string(), sk)));
+        report.skipped.extend(done.1.into_iter().map(|skipped| SkippedOf { schedule: name.to_string(), skipped }));
         Ok(())
     }
 }

@@ -111,7 +111,7 @@ fn a_stop_of_ten_seconds_makes_one_catch_up_task(env: &Env) {
     assert_eq!(r.fired.len(), 1);
     assert_eq!((r.fired[0].occurrence, r.fired[0].stands_for), (env.now(), 4));
     assert_eq!(r.skipped.len(), 1);
-    assert_eq!(r.skipped[0].1.count, 4);
+    assert_eq!(r.skipped[0].skipped.count, 4);
     assert_eq!(r.next_due, Some(env.now() + jiff::SignedDuration::from_secs(2)));
     let again = env.orch.tick_schedules().unwrap();
     assert!(again.fired.is_empty() && again.skipped.is_empty(), "nothing new is due");
