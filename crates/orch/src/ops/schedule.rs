@@ -220,8 +220,10 @@ impl Orch {
                 self.tick_one(&s.name, &p, now, &mut report)?;
             }
         }
-        for s in self.schedules()? {
-            let next = self.schedule_next_due(&s);
+        // A tick moves a schedule's last tick to at most now: its next occurrence is
+        // the first after now either way.
+        for s in &all {
+            let next = self.schedule_next_due(s);
             report.next_due = match (report.next_due, next) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
