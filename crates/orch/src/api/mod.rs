@@ -40,8 +40,8 @@ mod worker;
 
 pub use crate::ops::json::{RunView, SCHEMA_VERSION, TaskView};
 pub use crate::ops::{
-    FiredTask, Fleet, Holder, Options, Orch, Pause, PruneReport, ScheduleCount, SkippedOf, StatusSummary, TickReport,
-    TreeNode,
+    FiredTask, Fleet, Holder, NextDue, Options, Orch, Pause, PruneReport, ScheduleCount, SkippedOf, StatusSummary,
+    TickReport, TreeNode,
 };
 pub use chat::{ChatAnswer, ChatRequest, chat};
 pub use follow::{FollowedRun, Gained, RunEnd, followed_run, run_dir, run_end, run_file_since};

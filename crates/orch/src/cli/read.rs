@@ -291,7 +291,7 @@ fn status_lines(orch: &Orch, status: &StatusResult) -> Vec<String> {
     if let Some(c) = &s.schedules {
         let paused = if c.paused > 0 { format!(" ({} paused)", c.paused) } else { String::new() };
         let next = match &c.next {
-            Some((name, at)) => format!(", next {name} at {}", super::schedule::when(*at, api::time_zone(orch))),
+            Some(n) => format!(", next {} at {}", n.schedule, super::schedule::when(n.at, api::time_zone(orch))),
             None => String::new(),
         };
         out.push(format!("schedules: {}{paused}{next}", c.count));

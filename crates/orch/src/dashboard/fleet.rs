@@ -115,9 +115,9 @@ pub fn draw_queue(f: &mut Frame, area: Rect, app: &App, theme: Theme) {
     }];
     if let Some(c) = &s.schedules {
         let paused = if c.paused > 0 { format!(" ({} paused)", c.paused) } else { String::new() };
-        let next = c.next.as_ref().map_or_else(String::new, |(name, at)| {
-            let wait = at.duration_since(app.snap.fleet.now).max(jiff::SignedDuration::ZERO);
-            format!(", next {name} in {}", orch_core::time::format_duration(wait))
+        let next = c.next.as_ref().map_or_else(String::new, |n| {
+            let wait = n.at.duration_since(app.snap.fleet.now).max(jiff::SignedDuration::ZERO);
+            format!(", next {} in {}", n.schedule, orch_core::time::format_duration(wait))
         });
         let text = fit(&format!("{}{paused}{next}", c.count), sw.saturating_sub(6));
         lines.push(Line::from(vec![Span::styled("sched ", theme.heading()), Span::raw(text)]));

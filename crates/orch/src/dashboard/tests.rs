@@ -183,7 +183,7 @@ fn the_whole_frame_fits_80_by_24() {
 #[test]
 fn the_queue_panel_says_how_many_schedules_and_which_is_due_next() {
     let mut snap = snapshot();
-    let next = ("nightly".to_string(), at("2026-03-01T00:31:05Z"));
+    let next = crate::api::NextDue { schedule: "nightly".to_string(), at: at("2026-03-01T00:31:05Z") };
     snap.summary.schedules = Some(crate::api::ScheduleCount { count: 2, paused: 1, next: Some(next) });
     let mut app = App::new(snap);
     let (lines, _) = screen(&mut app, 80, 24, colour());

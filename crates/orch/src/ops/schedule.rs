@@ -66,7 +66,14 @@ pub struct ScheduleCount {
     pub count: usize,
     pub paused: usize,
     /// The schedule due next and when.
-    pub next: Option<(String, Timestamp)>,
+    pub next: Option<NextDue>,
+}
+
+/// A schedule's next occurrence.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NextDue {
+    pub schedule: String,
+    pub at: Timestamp,
 }
 
 /// A task that still counts as the schedule's previous occurrence running: not yet
@@ -170,7 +177,10 @@ impl Orch {
             return Ok(None);
         }
         let paused = all.iter().filter(|s| s.paused).count();
-        let next = all.iter().filter_map(|s| Some((s.name.clone(), self.schedule_next_due(s)?))).min_by_key(|n| n.1);
+        let next = all
+            .iter()
+            .filter_map(|s| Some(NextDue { schedule: s.name.clone(), at: self.schedule_next_due(s)? }))
+            .min_by_key(|n| n.at);
         Ok(Some(ScheduleCount { count: all.len(), paused, next }))
     }
 
