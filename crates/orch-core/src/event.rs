@@ -45,6 +45,21 @@ pub mod kind {
     pub const HOOK_FAILED: &str = "hook.failed";
     /// A hook was still running at `hooks.timeout` and was killed with its group.
     pub const HOOK_TIMEOUT: &str = "hook.timeout";
+    /// `schedule add`: a schedule was added (no task; its definition as JSON in `msg`).
+    pub const SCHEDULE_ADDED: &str = "schedule.added";
+    /// `schedule rm`: a schedule was removed (no task; `{"schedule": …}` in `msg`).
+    pub const SCHEDULE_REMOVED: &str = "schedule.removed";
+    /// `schedule pause`: a schedule stops making tasks (`{"schedule": …}` in `msg`).
+    pub const SCHEDULE_PAUSED: &str = "schedule.paused";
+    /// `schedule resume`: a paused schedule makes tasks again (`{"schedule": …}`).
+    pub const SCHEDULE_RESUMED: &str = "schedule.resumed";
+    /// An occurrence of a schedule became a task (the task; schedule, occurrence and
+    /// how many missed occurrences it stands for as JSON in `msg`).
+    pub const SCHEDULE_FIRED: &str = "schedule.fired";
+    /// Occurrences of a schedule made no task: missed while orch was not running, or
+    /// refused while the previous one is still open (no task; schedule, reason, count,
+    /// first and last as JSON in `msg`).
+    pub const SCHEDULE_SKIPPED: &str = "schedule.skipped";
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

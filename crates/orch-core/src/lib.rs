@@ -19,6 +19,8 @@
 //! - Input people type: [`quick`] (one-line add), [`chat`] (`!status`, `!cancel …`),
 //!   [`time`] (durations and due times with their limits), [`when`] (the one reader of
 //!   a time a person types: `--due`, `due:`), [`id`] (`PREFIX-NNN`).
+//! - Recurring work: [`cron`] (cron patterns evaluated in a time zone), [`schedule`]
+//!   (a schedule and what one tick of it makes).
 //! - The rest: [`kpi`] (KPI arithmetic and alerts), [`team`] (the team template),
 //!   [`template`] (`{placeholder}` rendering for argv and prompts).
 //!
@@ -27,6 +29,7 @@
 
 pub mod chat;
 pub mod codex;
+pub mod cron;
 pub mod escape;
 pub mod event;
 pub mod id;
@@ -36,6 +39,7 @@ pub mod policy;
 pub mod queue_md;
 pub mod quick;
 pub mod report;
+pub mod schedule;
 pub mod state;
 pub mod task;
 pub mod task_row;

@@ -12,6 +12,7 @@
 //! statements both dialects take as they are; `columns` the column lists, row decoders
 //! and task write binds both stores share; `sqlite/` and `postgres/` the two stores
 //! (each with `txn`, its transaction, and `tx`, the `Tx` implementation on it);
+//! `schedules` the columns of a schedule both stores share;
 //! `mask/` the wrapper that masks secrets in everything written (`mask/tx.rs` the
 //! `Backend` wrapper); `migrate` moves a queue between stores.
 
@@ -22,6 +23,7 @@ pub mod mask;
 pub mod migrate;
 pub mod postgres;
 mod records;
+mod schedules;
 mod sql;
 pub mod sqlite;
 
@@ -32,6 +34,7 @@ pub(crate) use sql::{Dialect, TASK_COUNTS_SQL, TASKS_WAITING_SQL, task_count, ta
 use jiff::Timestamp;
 use orch_core::event::Event;
 use orch_core::outcome::Usage;
+use orch_core::schedule::Schedule;
 use orch_core::task::{Priority, Status, Task};
 use std::collections::HashMap;
 
@@ -228,6 +231,18 @@ pub trait Tx {
     /// the newest event stays: new events are numbered after it, never reusing a number
     /// (SQLite numbers a row after the highest one left).
     fn prune_before(&mut self, cutoff: Timestamp) -> Result<Pruned>;
+
+    /// Every schedule, by name.
+    fn schedules(&mut self) -> Result<Vec<Schedule>>;
+    fn schedule_get(&mut self, name: &str) -> Result<Option<Schedule>>;
+    /// Inserts a new schedule, its `version` as given; a name taken is a `Conflict`.
+    fn schedule_insert(&mut self, s: &Schedule) -> Result<()>;
+    /// Writes what changes of a schedule (paused, last tick, last task) if the stored
+    /// version is still `s.version`; returns it with the version bumped. A lost race is
+    /// `Conflict`, a schedule that is gone `NotFound`.
+    fn schedule_update(&mut self, s: &Schedule) -> Result<Schedule>;
+    /// Removes a schedule (its tasks stay); false when there was none.
+    fn schedule_delete(&mut self, name: &str) -> Result<bool>;
 
     fn meta_get(&mut self, key: &str) -> Result<Option<String>>;
     fn meta_set(&mut self, key: &str, value: &str) -> Result<()>;

@@ -1,7 +1,7 @@
 //! Moving a whole queue from one store to another (`orch migrate --from … --to …`):
 //! tasks in queue order with their versions, dependencies, idempotency keys and who owns
 //! them, every run with its end, reports, process and usage, every event under its own
-//! number, the meta entries, and every view with its marks, hash and frame.
+//! number, the meta entries, every schedule, and every view with its marks, hash and frame.
 //!
 //! Written once against [`Tx`], so it works between any two backends. The target must
 //! be empty (no task, no event); everything is written in one transaction, so a failure
@@ -22,6 +22,7 @@ pub struct Summary {
     pub events: usize,
     pub idempotency_keys: usize,
     pub meta: usize,
+    pub schedules: usize,
 }
 
 /// Everything a queue holds, as read from its store.
@@ -32,6 +33,7 @@ struct Snapshot {
     keys: BTreeMap<String, String>,
     events: Vec<Event>,
     meta: Vec<(String, String)>,
+    schedules: Vec<orch_core::schedule::Schedule>,
 }
 
 /// Events are read in pages of this many.
@@ -60,6 +62,7 @@ pub fn migrate(from: &dyn Backend, to: &dyn Backend) -> Result<Summary> {
         events: snap.events.len(),
         idempotency_keys: snap.keys.len(),
         meta: snap.meta.len(),
+        schedules: snap.schedules.len(),
     })
 }
 
@@ -83,7 +86,8 @@ fn read_all(from: &dyn Backend) -> Result<Snapshot> {
             }
         }
         let meta = tx.meta_all()?;
-        Ok(Snapshot { tasks, views, runs, keys, events: Vec::new(), meta })
+        let schedules = tx.schedules()?;
+        Ok(Snapshot { tasks, views, runs, keys, events: Vec::new(), meta, schedules })
     })?;
     // Events page by page, each page after the last number seen.
     let mut last = 0;
@@ -127,6 +131,9 @@ fn write_all(tx: &mut dyn Tx, s: &Snapshot) -> Result<()> {
     }
     for (k, v) in &s.meta {
         tx.meta_set(k, v)?;
+    }
+    for sc in &s.schedules {
+        tx.schedule_insert(sc)?;
     }
     Ok(())
 }

@@ -23,6 +23,14 @@ pub fn escape_controls(s: &str) -> Cow<'_, str> {
     orch_core::escape::controls(s)
 }
 
+/// Whether stdout goes to the systemd journal: `JOURNAL_STREAM` set (systemd sets it
+/// for a service whose output it logs) and stdout no terminal. Lines then carry an
+/// sd-daemon priority prefix (`<6>`, `<4>`, `<3>`), which the journal reads as the level.
+pub fn journal() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("JOURNAL_STREAM").is_some_and(|v| !v.is_empty()) && !std::io::stdout().is_terminal()
+}
+
 /// Prints a line, its control characters escaped; a closed pipe ends the process
 /// quietly with success.
 pub fn print(s: &str) {

@@ -11,6 +11,7 @@ use crate::{
 use jiff::Timestamp;
 use orch_core::event::Event;
 use orch_core::outcome::Usage;
+use orch_core::schedule::Schedule;
 use orch_core::task::{Priority, Status, Task};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -208,6 +209,21 @@ impl Tx for MaskTx<'_> {
     }
     fn prune_before(&mut self, cutoff: Timestamp) -> Result<Pruned> {
         self.inner.prune_before(cutoff)
+    }
+    fn schedules(&mut self) -> Result<Vec<Schedule>> {
+        self.inner.schedules()
+    }
+    fn schedule_get(&mut self, name: &str) -> Result<Option<Schedule>> {
+        self.inner.schedule_get(name)
+    }
+    fn schedule_insert(&mut self, s: &Schedule) -> Result<()> {
+        self.inner.schedule_insert(s)
+    }
+    fn schedule_update(&mut self, s: &Schedule) -> Result<Schedule> {
+        self.inner.schedule_update(s)
+    }
+    fn schedule_delete(&mut self, name: &str) -> Result<bool> {
+        self.inner.schedule_delete(name)
     }
     fn meta_get(&mut self, key: &str) -> Result<Option<String>> {
         self.inner.meta_get(key)

@@ -27,6 +27,7 @@ pub(crate) mod locks;
 mod pool;
 mod rows;
 mod runs;
+mod schedules;
 mod schema;
 mod tasks;
 mod tls;

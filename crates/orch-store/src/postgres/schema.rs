@@ -344,6 +344,17 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE tasks ADD COLUMN not_before BIGINT;
     CREATE INDEX tasks_not_before ON tasks (not_before) WHERE status = 'PENDING' AND not_before IS NOT NULL;
     "#,
+    // 13: schedules (recurring work), as SQLite's migration 13.
+    r#"
+    CREATE TABLE schedules (
+        name TEXT PRIMARY KEY,
+        spec TEXT NOT NULL,
+        paused BIGINT NOT NULL,
+        last_tick BIGINT NOT NULL,
+        last_task TEXT,
+        version BIGINT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

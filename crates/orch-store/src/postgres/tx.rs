@@ -35,6 +35,7 @@ use crate::{
 use jiff::Timestamp;
 use orch_core::event::Event;
 use orch_core::outcome::Usage;
+use orch_core::schedule::Schedule;
 use orch_core::task::{Priority, Status, Task};
 use std::collections::HashMap;
 
@@ -210,6 +211,26 @@ impl Tx for PgTx<'_> {
 
     fn prune_before(&mut self, cutoff: Timestamp) -> Result<Pruned> {
         self.prune(ms(cutoff))
+    }
+
+    fn schedules(&mut self) -> Result<Vec<Schedule>> {
+        self.schedule_list()
+    }
+
+    fn schedule_get(&mut self, name: &str) -> Result<Option<Schedule>> {
+        self.schedule_read(name)
+    }
+
+    fn schedule_insert(&mut self, s: &Schedule) -> Result<()> {
+        self.schedule_add(s)
+    }
+
+    fn schedule_update(&mut self, s: &Schedule) -> Result<Schedule> {
+        self.schedule_write(s)
+    }
+
+    fn schedule_delete(&mut self, name: &str) -> Result<bool> {
+        self.schedule_remove(name)
     }
 
     fn meta_get(&mut self, key: &str) -> Result<Option<String>> {

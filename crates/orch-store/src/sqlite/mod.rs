@@ -15,6 +15,7 @@ mod error;
 mod events;
 mod history;
 mod rows;
+mod schedules;
 mod schema;
 mod tx;
 mod txn;

@@ -202,6 +202,18 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE tasks ADD COLUMN not_before INTEGER;
     CREATE INDEX tasks_not_before ON tasks(not_before) WHERE status = 'PENDING' AND not_before IS NOT NULL;
     "#,
+    // 13: schedules (recurring work): what each makes as JSON, whether it is paused,
+    // how far it has been ticked and the last task it made.
+    r#"
+    CREATE TABLE schedules (
+        name TEXT PRIMARY KEY,
+        spec TEXT NOT NULL,
+        paused INTEGER NOT NULL,
+        last_tick INTEGER NOT NULL,
+        last_task TEXT,
+        version INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -14,7 +14,7 @@
 //! Layout: `tasks.rs` the operator's changes (add, note, cancel, replan, retry),
 //! `quick.rs` quick-add and `chat.rs` chat commands, `worker.rs` the worker's side (pick,
 //! heartbeat, done, fail, watchdog), `read.rs` reading tasks (list, show, status, log),
-//! `observe.rs` KPIs, the fleet, retention and review, `live.rs` what a live front end
+//! `schedule.rs` schedules (recurring work), `observe.rs` KPIs, the fleet, retention and review, `live.rs` what a live front end
 //! watches (changes, a run's output, a search), `follow.rs` the files of a task's
 //! runs for a reader that follows them (`orch follow`, the run folders), `sync.rs` QUEUE.md
 //! (import, export, check), `team.rs` teams, `events.rs` the event log after a
@@ -34,13 +34,17 @@ mod observe;
 mod pause;
 mod quick;
 mod read;
+mod schedule;
 mod sync;
 mod tasks;
 mod team;
 mod worker;
 
 pub use crate::ops::json::{RunView, SCHEMA_VERSION, TaskView};
-pub use crate::ops::{Fleet, Holder, Options, Orch, Pause, PruneReport, StatusSummary, TreeNode};
+pub use crate::ops::{
+    FiredTask, Fleet, Holder, NextDue, Options, Orch, Pause, PruneReport, ScheduleCount, SkippedOf, StatusSummary,
+    TickReport, TreeNode,
+};
 pub use chat::{ChatAnswer, ChatRequest, chat};
 pub use events::{EventsRequest, events_after, last_event_seq};
 pub use follow::{FollowedRun, Gained, RunEnd, followed_run, run_dir, run_end, run_file_since};
@@ -51,6 +55,10 @@ pub use pause::{PauseRequest, pause, pauses, resume};
 pub use quick::{QuickAdded, QuickRequest, Understood, quick};
 pub use read::{
     ListRequest, LogRequest, RunLog, ShowRequest, Shown, StatusRequest, StatusResult, list, log, show, status,
+};
+pub use schedule::{
+    NEXT_MAX, ScheduleAddRequest, ScheduleView, schedule_add, schedule_list, schedule_next, schedule_pause,
+    schedule_rm, schedule_tick,
 };
 pub use sync::{CheckRequest, Checked, ExportRequest, Exported, ImportRequest, Imported, check, export, import};
 pub use tasks::{

@@ -37,12 +37,13 @@ pub fn run(cli: &Globals, args: &MigrateArgs) -> Result<i32> {
         print_json(&serde_json::to_value(&summary).expect("a summary serialises"));
     } else {
         print(&format!(
-            "orch: copied {} tasks, {} runs, {} events, {} idempotency keys and {} meta entries from {} to {}",
+            "orch: copied {} tasks, {} runs, {} events, {} idempotency keys, {} meta entries and {} schedules from {} to {}",
             summary.tasks,
             summary.runs,
             summary.events,
             summary.idempotency_keys,
             summary.meta,
+            summary.schedules,
             summary.from,
             summary.to
         ));

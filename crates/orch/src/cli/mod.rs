@@ -29,6 +29,8 @@ mod quick;
 mod read;
 mod review;
 mod run;
+mod schedule;
+mod service;
 mod sync_cmd;
 mod team;
 mod tmux;
@@ -261,6 +263,17 @@ enum Command {
   orch serve --addr 127.0.0.1:0           # any free port, printed
   curl -H \"Authorization: Bearer $(cat .orch/serve.token)\" http://127.0.0.1:7700/api/v1/status")]
     Serve(crate::serve::ServeArgs),
+    /// Recurring work: each occurrence of a cron pattern becomes a task, once.
+    #[command(after_help = "Examples:
+  orch schedule add '0 9 * * 1-5' 'Triage the inbox' --name triage
+  orch schedule list
+  orch schedule next triage --count 3")]
+    Schedule(schedule::ScheduleArgs),
+    /// The dispatcher as a service: `service install` writes a systemd unit for `orch run`.
+    #[command(after_help = "Examples:
+  orch service install --user
+  orch service install --dry-run")]
+    Service(service::ServiceArgs),
 }
 
 /// The command tree the command line parses with, its help ending with the exit codes:
@@ -294,7 +307,8 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            crate::console::eprint(&format!("orch: {e}"));
+            let level = if crate::console::journal() { "<3>" } else { "" };
+            crate::console::eprint(&format!("{level}orch: {e}"));
             if help::json_flag(&matches) {
                 print_error_json(&e);
             }
@@ -363,5 +377,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Chat(a) => chat::run(&orch, a),
         Command::Dashboard(a) => crate::dashboard::run(&orch, a),
         Command::Tmux(a) => tmux::run(&orch, &cli.globals, a),
+        Command::Schedule(a) => schedule::run(&orch, a),
+        Command::Service(a) => service::run(&orch, &cli.globals, a),
     }
 }

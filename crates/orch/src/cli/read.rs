@@ -300,6 +300,14 @@ fn status_lines(orch: &Orch, status: &StatusResult) -> Vec<String> {
     }
     out.push(format!("next: {}", s.next.as_deref().unwrap_or("nothing eligible")));
     out.extend(s.paused.iter().map(|p| super::pause::line(orch, p)));
+    if let Some(c) = &s.schedules {
+        let paused = if c.paused > 0 { format!(" ({} paused)", c.paused) } else { String::new() };
+        let next = match &c.next {
+            Some(n) => format!(", next {} at {}", n.schedule, super::schedule::when(n.at, api::time_zone(orch))),
+            None => String::new(),
+        };
+        out.push(format!("schedules: {}{paused}{next}", c.count));
+    }
     out
 }
 

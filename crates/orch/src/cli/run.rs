@@ -48,8 +48,9 @@ pub fn run(orch: &Orch, a: &RunArgs) -> Result<i32> {
     } else if !a.quiet {
         let c = &s.counts;
         let stopped = s.stopped_by.as_ref().map_or_else(String::new, |sig| format!("stopped by {sig}: "));
+        let level = if crate::console::journal() { "<5>" } else { "" };
         print(&format!(
-            "{stopped}started {}, done {}, failed {}, blocked {}, put back {} in {:.1}s",
+            "{level}{stopped}started {}, done {}, failed {}, blocked {}, put back {} in {:.1}s",
             c.started, c.done, c.failed, c.blocked, c.interrupted, s.elapsed_s
         ));
     } else if let Some(sig) = &s.stopped_by {

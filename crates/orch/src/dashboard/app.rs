@@ -49,6 +49,7 @@ impl Snapshot {
                 waiting: 0,
                 next: None,
                 paused: Vec::new(),
+                schedules: None,
             },
             next: None,
             alerts: Vec::new(),

@@ -113,6 +113,15 @@ pub fn draw_queue(f: &mut Frame, area: Rect, app: &App, theme: Theme) {
         ]),
         None => Line::from(vec![Span::styled("next ", theme.heading()), Span::styled("nothing ready", theme.dim())]),
     }];
+    if let Some(c) = &s.schedules {
+        let paused = if c.paused > 0 { format!(" ({} paused)", c.paused) } else { String::new() };
+        let next = c.next.as_ref().map_or_else(String::new, |n| {
+            let wait = n.at.duration_since(app.snap.fleet.now).max(jiff::SignedDuration::ZERO);
+            format!(", next {} in {}", n.schedule, orch_core::time::format_duration(wait))
+        });
+        let text = fit(&format!("{}{paused}{next}", c.count), sw.saturating_sub(6));
+        lines.push(Line::from(vec![Span::styled("sched ", theme.heading()), Span::raw(text)]));
+    }
     if app.snap.alerts.is_empty() {
         lines.push(Line::styled("no alert", theme.ok()));
     }

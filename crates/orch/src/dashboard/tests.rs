@@ -116,6 +116,7 @@ fn snapshot() -> Snapshot {
             waiting: 0,
             next: Some("ORCH-002".into()),
             paused: Vec::new(),
+            schedules: None,
         },
         next: Some(("ORCH-002".into(), "릴리즈 노트 작성".into())),
         alerts: vec![Alert { name: "failure_rate".into(), value: 0.4, threshold: 0.2 }],
@@ -179,6 +180,19 @@ fn the_whole_frame_fits_80_by_24() {
         assert_eq!(l.width(), 80, "line {i} is {} columns wide: {l}", l.width());
     }
     assert_eq!(app.page_rows, 9, "the list has room for nine rows at 80×24");
+}
+
+#[test]
+fn the_queue_panel_says_how_many_schedules_and_which_is_due_next() {
+    let mut snap = snapshot();
+    let next = crate::api::NextDue { schedule: "nightly".to_string(), at: at("2026-03-01T00:31:05Z") };
+    snap.summary.schedules = Some(crate::api::ScheduleCount { count: 2, paused: 1, next: Some(next) });
+    let mut app = App::new(snap);
+    let (lines, _) = screen(&mut app, 80, 24, colour());
+    assert_eq!(lines[7], "│P0        2       1       0       0       0  sched 2 (1 paused), next nightly…│");
+    let (lines, _) = screen(&mut app, 120, 24, colour());
+    assert!(lines[7].contains("sched 2 (1 paused), next nightly in 30m"), "{}", lines[7]);
+    assert!(lines[8].contains("ALERT failure_rate"), "{}", lines[8]);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! tasks' workers, and reaps. This file owns the loop and how it ends; what the dispatcher
 //! keeps (options, slots, ended runs) is in `state`, the slots' timers and lease checks
 //! in `slots`, the turn and the starts in `take_turn`, a process's end
-//! in `reap`, what wakes the loop in `wake`.
+//! in `reap`, what wakes the loop in `wake`, the schedules ticked in `schedules`.
 //!
 //! One thread runs the loop; it sleeps on a channel fed by the launcher thread (a
 //! worker's start: its folder, files and process are made there, while the loop writes
@@ -34,6 +34,7 @@ mod reap;
 mod recover;
 mod resume;
 mod retry_wait;
+mod schedules;
 mod slots;
 mod state;
 #[cfg(test)]
@@ -270,6 +271,9 @@ impl Dispatcher<'_> {
             if self.timers(now)? {
                 self.check_leases()?;
             }
+            if ticked || self.schedule_at.is_some_and(|at| now >= at) {
+                want_claim |= self.tick_schedules();
+            }
             let claim = want_claim && !self.draining;
             if claim || self.turn_due(now) {
                 if claim {
@@ -317,6 +321,7 @@ impl Dispatcher<'_> {
             }
             let wait = if self.ended.is_empty() {
                 let next = self.next_timer(next_tick);
+                let next = self.schedule_at.map_or(next, |at| next.min(at));
                 let next = if self.orch.events_behind() { next.min(next_events) } else { next };
                 next.saturating_duration_since(Instant::now())
             } else {

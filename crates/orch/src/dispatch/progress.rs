@@ -1,6 +1,11 @@
 //! What `orch run` shows: one plain line per start and end (for logs and pipes), and on
 //! a terminal a live status line on stderr (running, done, failed, blocked, and how many
 //! tasks could be claimed now), refreshed on every start, end and tick.
+//!
+//! Under systemd with the output going to the journal (`JOURNAL_STREAM` set, stdout no
+//! terminal: `orch service install`), each line starts with its sd-daemon priority
+//! (`<6>` info, `<4>` warning) instead of the time, which the journal records itself;
+//! elsewhere a line is the display time and the text, a warning marked `warning:`.
 
 use jiff::tz::TimeZone;
 use std::io::{IsTerminal, Write};
@@ -22,24 +27,42 @@ pub struct Progress {
     tz: TimeZone,
     live: bool,
     quiet: bool,
+    /// Lines go to the journal: a priority prefix, no time.
+    journal: bool,
     pub counts: Counts,
 }
 
 impl Progress {
     pub fn new(tz: TimeZone, quiet: bool) -> Progress {
-        Progress { tz, live: !quiet && std::io::stderr().is_terminal(), quiet, counts: Counts::default() }
+        let live = !quiet && std::io::stderr().is_terminal();
+        Progress { tz, live, quiet, journal: crate::console::journal(), counts: Counts::default() }
     }
 
     /// One line about one task.
     pub fn line(&mut self, msg: &str) {
+        self.say(6, msg);
+    }
+
+    /// One line that needs a look (a schedule's skipped occurrences, a failed tick).
+    pub fn warn(&mut self, msg: &str) {
+        self.say(4, msg);
+    }
+
+    /// A line at an sd-daemon priority (6 info, 4 warning).
+    fn say(&mut self, priority: u8, msg: &str) {
         if self.quiet {
             return;
         }
         if self.live {
             eprint!("\r\x1b[K");
         }
+        if self.journal {
+            crate::console::print(&format!("<{priority}>{msg}"));
+            return;
+        }
         let now = orch_core::time::format_display_time(jiff::Timestamp::now(), &self.tz);
-        crate::console::print(&format!("{now} {msg}"));
+        let mark = if priority < 6 { "warning: " } else { "" };
+        crate::console::print(&format!("{now} {mark}{msg}"));
     }
 
     /// Whether the live status line is shown (a terminal, not quiet).

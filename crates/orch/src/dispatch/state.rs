@@ -94,6 +94,8 @@ pub(super) struct Dispatcher<'a> {
     pub(super) awaited: Option<LeftRetry>,
     /// When the last turn that tried to claim began: a retry due since is still to try.
     pub(super) claim_tried: jiff::Timestamp,
+    /// When the next occurrence of a schedule is due (see `schedules`).
+    pub(super) schedule_at: Option<Instant>,
 }
 
 impl<'a> Dispatcher<'a> {
@@ -130,6 +132,7 @@ impl<'a> Dispatcher<'a> {
             budget_announced: None,
             awaited: None,
             claim_tried: jiff::Timestamp::MIN,
+            schedule_at: None,
         }
     }
 }

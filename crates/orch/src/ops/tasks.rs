@@ -30,6 +30,16 @@ pub struct NewTask {
     pub not_before: Option<Timestamp>,
 }
 
+/// A new task's fields once checked: what [`Orch::insert_new`] writes.
+#[derive(Clone, Debug)]
+pub(super) struct Prepared {
+    pub text: String,
+    pub criteria: Option<String>,
+    /// The worker profile, `None` for `[worker]`.
+    pub profile: Option<String>,
+    pub max_attempts: u32,
+}
+
 /// Counts by status and priority, and what runs next.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct StatusSummary {
@@ -43,12 +53,23 @@ pub struct StatusSummary {
     /// The pauses in force (`orch pause`): the queue's, then each profile's.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub paused: Vec<super::Pause>,
+    /// The schedules, when there are any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedules: Option<super::ScheduleCount>,
 }
 
 impl Orch {
     /// Adds a task; with an idempotency key that exists, returns that task instead
     /// (`created` false) and adds nothing.
     pub fn add(&self, new: &NewTask) -> Result<(Task, bool, Vec<String>)> {
+        let prepared = self.prepare(new)?;
+        let now = self.now();
+        let ((task, created), warnings) = self.change(|tx| self.insert_new(tx, new, &prepared, now))?;
+        Ok((task, created, warnings))
+    }
+
+    /// Checks a new task's fields: its text and criteria, attempts and profile.
+    pub(super) fn prepare(&self, new: &NewTask) -> Result<Prepared> {
         // Only text QUEUE.md writes and reads back exactly is taken (`orch_core::task_text`).
         let text = task_text(&new.task).map_err(Error::Usage)?;
         let criteria = new.success_criteria.as_deref().map(|c| field_text("--criteria", c)).transpose();
@@ -63,48 +84,56 @@ impl Orch {
             let known = self.config.profile_names().join(", ");
             return Err(Error::Usage(format!("profile `{p}` is not in orch.toml (profiles: {known})")));
         }
-        let now = self.now();
-        let prefix = self.config.queue.prefix.clone();
         let max_attempts = new.max_attempts.unwrap_or_else(|| self.policy.default_max_attempts());
-        let ((task, created), warnings) = self.change(|tx| {
-            if let Some(key) = &new.idempotency_key
-                && let Some(owner) = tx.idempotency_owner(key)?
-            {
-                let t = tx.task_get(&owner)?.ok_or_else(|| StoreError::NotFound(owner.clone()))?;
-                return Ok((t, false));
+        Ok(Prepared { text, criteria, profile: profile.map(str::to_string), max_attempts })
+    }
+
+    /// Inserts a checked new task in `tx` (its `task.added` event with it); with an
+    /// idempotency key that exists, returns that task (`false`) and inserts nothing.
+    pub(super) fn insert_new(
+        &self,
+        tx: &mut dyn Tx,
+        new: &NewTask,
+        p: &Prepared,
+        now: Timestamp,
+    ) -> orch_store::Result<(Task, bool)> {
+        if let Some(key) = &new.idempotency_key
+            && let Some(owner) = tx.idempotency_owner(key)?
+        {
+            let t = tx.task_get(&owner)?.ok_or_else(|| StoreError::NotFound(owner.clone()))?;
+            return Ok((t, false));
+        }
+        for dep in &new.depends_on {
+            if tx.task_get(dep)?.is_none() {
+                return Err(StoreError::NotFound(format!("{dep} (named in --depends-on)")));
             }
-            for dep in &new.depends_on {
-                if tx.task_get(dep)?.is_none() {
-                    return Err(StoreError::NotFound(format!("{dep} (named in --depends-on)")));
-                }
-            }
-            let num = free_nums(tx, &prefix, 1)?;
-            let id = format_id(&prefix, num);
-            let mut t = Task::new(id, text.clone(), new.priority.unwrap_or(Priority::P1), max_attempts, now);
-            t.success_criteria = criteria.clone();
-            t.due_at = new.due_at;
-            t.depends_on = new.depends_on.clone();
-            t.resource = new.resource.clone().filter(|s| !s.trim().is_empty());
-            t.idempotency_key = new.idempotency_key.clone();
-            t.not_before = new.not_before;
-            if let Some(p) = profile {
-                t.extra.push((orch_core::task::EXTRA_PROFILE.to_string(), p.to_string()));
-            }
-            t.version = 1;
-            tx.task_insert(&t)?;
-            if let Some(key) = &new.idempotency_key
-                && !tx.idempotency_claim(key, &t.id)?
-            {
-                return Err(StoreError::Conflict(format!("idempotency key `{key}` was taken concurrently")));
-            }
-            let mut e = Event::new(now, kind::TASK_ADDED);
-            e.task_id = Some(t.id.clone());
-            e.to = Some(Status::Pending);
-            e.msg = Some(t.task.clone());
-            tx.event_insert(&e)?;
-            Ok((added(tx, &t)?, true))
-        })?;
-        Ok((task, created, warnings))
+        }
+        let prefix = &self.config.queue.prefix;
+        let num = free_nums(tx, prefix, 1)?;
+        let id = format_id(prefix, num);
+        let mut t = Task::new(id, p.text.clone(), new.priority.unwrap_or(Priority::P1), p.max_attempts, now);
+        t.success_criteria = p.criteria.clone();
+        t.due_at = new.due_at;
+        t.depends_on = new.depends_on.clone();
+        t.resource = new.resource.clone().filter(|s| !s.trim().is_empty());
+        t.idempotency_key = new.idempotency_key.clone();
+        t.not_before = new.not_before;
+        if let Some(profile) = &p.profile {
+            t.extra.push((orch_core::task::EXTRA_PROFILE.to_string(), profile.clone()));
+        }
+        t.version = 1;
+        tx.task_insert(&t)?;
+        if let Some(key) = &new.idempotency_key
+            && !tx.idempotency_claim(key, &t.id)?
+        {
+            return Err(StoreError::Conflict(format!("idempotency key `{key}` was taken concurrently")));
+        }
+        let mut e = Event::new(now, kind::TASK_ADDED);
+        e.task_id = Some(t.id.clone());
+        e.to = Some(Status::Pending);
+        e.msg = Some(t.task.clone());
+        tx.event_insert(&e)?;
+        Ok((added(tx, &t)?, true))
     }
 
     pub fn list(&self, filter: &ListFilter) -> Result<Vec<Task>> {
@@ -190,7 +219,8 @@ impl Orch {
         }
         let running = running.into_iter().map(|t| t.id).collect();
         let waiting = usize::try_from(waiting).unwrap_or(usize::MAX);
-        Ok(StatusSummary { total, by_status, by_priority, running, waiting, next, paused: self.pauses()? })
+        let schedules = self.schedule_count()?;
+        Ok(StatusSummary { total, by_status, by_priority, running, waiting, next, paused: self.pauses()?, schedules })
     }
 
     /// The task `pick` would take at `now`: the claim's own selection (sweep, order,

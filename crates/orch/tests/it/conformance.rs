@@ -213,7 +213,8 @@ fn ids(claims: &[Option<Claimed>]) -> Vec<String> {
 
 /// Generates `sqlite::NAME`, `postgres::NAME`, `sqlite_masked::NAME` and
 /// `postgres_masked::NAME` tests for each function `NAME(&Env)` (in this module and,
-/// through `#[macro_use]`, in `conformance_tx`, `conformance_view` and `observe`).
+/// through `#[macro_use]`, in `conformance_tx`, `conformance_view`, `conformance_schedule`
+/// and `observe`).
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         conformance!(@store sqlite, Sqlite, new; $($name),*);

@@ -453,8 +453,12 @@ fn migrate_copies_a_queue_with_its_history(env: &Env) {
     src.fail(&c, FailureClass::Transient);
     src.claim("w").unwrap();
     src.orch.apply("ORCH-020", &Command::Note { text: "moved".into() }).unwrap();
+    let nightly = orch::ops::NewSchedule { cron: "@daily".into(), task: "nightly".into(), ..Default::default() };
+    src.orch.schedule_add(&nightly).unwrap();
     let summary = orch_store::migrate::migrate(src.db(), env.db()).expect("migrate");
-    assert_eq!(summary.tasks, 29);
+    assert_eq!((summary.tasks, summary.schedules), (29, 1));
+    let schedules = |db: &dyn Backend| orch_store::read(db, |tx| tx.schedules()).unwrap();
+    assert_eq!(schedules(env.db()), schedules(src.db()));
     let dump = |db: &dyn Backend| {
         orch_store::read(db, |tx| {
             let tasks = tx.task_list(&ListFilter::default())?;

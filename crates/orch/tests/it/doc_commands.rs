@@ -1,6 +1,6 @@
 //! The documents' commands, run for real: every ```sh and ```bash block of the README,
-//! the quickstart, the checklist, the runbook (and their Korean versions) and the worker
-//! protocol runs under `bash -e` with the built `orch` first on PATH, against a scratch
+//! the quickstart, the checklist, the runbook (and their Korean versions), the worker
+//! protocol and the continuous-work page runs under `bash -e` with the built `orch` first on PATH, against a scratch
 //! queue, and fails the test when a command fails. A block whose first line is
 //! `# example: not run` is skipped (it installs, waits, needs a server or names
 //! placeholders); `# example: empty folder` runs it in a folder with no queue yet.
@@ -21,6 +21,7 @@ const DOCS: &[&str] = &[
     "docs/RUNBOOK.md",
     "docs/RUNBOOK.ko.md",
     "docs/WORKER_PROTOCOL.md",
+    "docs/CONTINUOUS_WORK.md",
 ];
 
 const NOT_RUN: &str = "# example: not run";

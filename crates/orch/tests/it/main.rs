@@ -11,6 +11,7 @@ mod common;
 #[macro_use]
 mod conformance;
 mod conformance_contract;
+mod conformance_schedule;
 mod conformance_tx;
 mod conformance_view;
 mod dashboard;
@@ -59,6 +60,8 @@ mod serve_api;
 mod serve_browser;
 mod serve_util;
 mod serve_work;
+mod schedule;
+mod service;
 mod stale_property;
 mod stale_view;
 mod team;
