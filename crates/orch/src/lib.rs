@@ -33,3 +33,4 @@ pub mod ops;
 mod persist;
 pub mod runner;
 pub mod sync;
+pub mod workspace;

@@ -102,6 +102,10 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
             program::check(&p.command, &key, std::env::var_os("PATH").as_deref(), orch.home().root())?;
         }
     }
+    let workspaces = crate::workspace::Workspaces::open(orch)?;
+    if let Some(ws) = &workspaces {
+        ws.recover(orch)?.iter().for_each(|l| crate::console::eprint(&format!("orch: {l}")));
+    }
     let began = Instant::now();
     let stop_threads = Arc::new(AtomicBool::new(false));
     wake::spawn_watcher(orch, tx.clone(), stop_threads.clone())?;
@@ -110,8 +114,10 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
     let (launches, jobs) = mpsc::channel();
     let (mut d, result) = std::thread::scope(|scope| {
         let started = tx.clone();
-        scope.spawn(|| launch::launcher(orch, &command, jobs, started));
-        let d = Dispatcher::new(orch, opts, host, launches, tx);
+        let ws = workspaces.clone();
+        scope.spawn(|| launch::launcher(orch, &command, ws, jobs, started));
+        let mut d = Dispatcher::new(orch, opts, host, launches, tx);
+        d.workspaces = workspaces;
         d.run(&rx)
     });
     // Starts the launcher made after the loop gave up their slots: stopped.

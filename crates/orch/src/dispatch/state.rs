@@ -92,6 +92,8 @@ pub(super) struct Dispatcher<'a> {
     pub(super) awaited: Option<LeftRetry>,
     /// When the last turn that tried to claim began: a retry due since is still to try.
     pub(super) claim_tried: jiff::Timestamp,
+    /// A git worktree per task (`[workspace] mode = "worktree"`); `None` when shared.
+    pub(super) workspaces: Option<std::sync::Arc<crate::workspace::Workspaces>>,
 }
 
 impl<'a> Dispatcher<'a> {
@@ -127,6 +129,7 @@ impl<'a> Dispatcher<'a> {
             budget_announced: None,
             awaited: None,
             claim_tried: jiff::Timestamp::MIN,
+            workspaces: None,
         }
     }
 }

@@ -115,6 +115,14 @@ pub struct RunView {
     pub verdict_reason: Option<String>,
     pub usage: Usage,
     pub spawned_by: Option<String>,
+    /// The run's git worktree and branch (`[workspace] mode = "worktree"`), and how its
+    /// landing went: absent when the run had none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub landing: Option<String>,
 }
 
 impl From<&Run> for RunView {
@@ -140,6 +148,9 @@ impl From<&Run> for RunView {
             verdict_reason: r.verdict_reason.clone(),
             usage: r.usage,
             spawned_by: r.spawned_by.clone(),
+            worktree: None,
+            branch: None,
+            landing: None,
         }
     }
 }

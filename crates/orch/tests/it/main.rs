@@ -61,3 +61,4 @@ mod view;
 mod view_bounded;
 mod watch;
 mod worker_program;
+mod workspaces;
