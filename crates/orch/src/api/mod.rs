@@ -17,7 +17,7 @@
 //! `observe.rs` KPIs, the fleet, retention and review, `live.rs` what a live front end
 //! watches (changes, a run's output, a search), `follow.rs` the files of a task's
 //! runs for a reader that follows them (`orch follow`, the run folders), `sync.rs` QUEUE.md
-//! (import, export, check), `team.rs` teams, `input.rs` the checks of plain input (ids,
+//! (import, export, check), `team.rs` teams, `land.rs` the merge queue, `input.rs` the checks of plain input (ids,
 //! text, due times, leases).
 //!
 //! Not here: the long-running commands (`run`, `exec`, `events --follow`) and the
@@ -27,6 +27,7 @@
 mod chat;
 mod follow;
 mod input;
+mod land;
 mod live;
 mod observe;
 mod pause;
@@ -42,6 +43,7 @@ pub use crate::ops::{Fleet, Holder, Options, Orch, Pause, PruneReport, StatusSum
 pub use chat::{ChatAnswer, ChatRequest, chat};
 pub use follow::{FollowedRun, Gained, RunEnd, followed_run, run_dir, run_end, run_file_since};
 pub use input::{parse_due, parse_time_arg};
+pub use land::{LandRequest, LandResult, Landed, land};
 pub use live::{ChangeWatch, FindRequest, Found, Tail, TailRequest, find, tail, watch};
 pub use observe::{KpiRequest, PruneRequest, ReviewRequest, Reviewed, kpi, prune, review, workers};
 pub use pause::{PauseRequest, pause, pauses, resume};

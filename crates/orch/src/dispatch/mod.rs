@@ -24,6 +24,7 @@
 //! the leases expire and any watchdog recovers the tasks; the next dispatcher on this
 //! host recovers them at once, once the dead one is provably gone (see `recover`).
 
+mod landing;
 mod launch;
 mod lock;
 mod msg;

@@ -77,12 +77,19 @@ impl Dispatcher<'_> {
                 let (outcome, report, judged) = after_review(self.orch.home(), s, exit, d.clone());
                 Next::End { outcome, report, judged, usage: Usage::default() }
             }
+            Phase::Land(l) => {
+                let outcome = self.after_land(s, exit, l)?;
+                Next::End { outcome, report: l.report.clone(), judged: l.judged.clone(), usage: l.usage }
+            }
         })
     }
 
     /// Acts on the decision about a slot's end.
     fn follow(&mut self, s: Slot, exit: Exit, next: Next) {
         match next {
+            Next::End { outcome, report, judged, usage } if self.lands(&s, &outcome) => {
+                self.start_land(s, super::state::Landing { outcome, report, judged, usage });
+            }
             Next::End { outcome, report, judged, usage } => self.ended.push(Ended {
                 task_id: s.task_id,
                 run_id: s.run_id,

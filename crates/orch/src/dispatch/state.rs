@@ -175,6 +175,17 @@ pub struct Slot {
 pub enum Phase {
     Work,
     Review(Decision),
+    /// The run passed the gate and its branch is landing (`workspace.land = "auto"`).
+    Land(Box<Landing>),
+}
+
+/// What a run that is landing comes to once it landed (`landing`).
+#[derive(Debug)]
+pub struct Landing {
+    pub outcome: Outcome,
+    pub report: String,
+    pub judged: Option<Decision>,
+    pub usage: Usage,
 }
 
 /// A run that ended, waiting for the next turn to be written.

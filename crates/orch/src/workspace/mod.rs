@@ -50,6 +50,8 @@ pub struct Workspaces {
     prefix: String,
     keep: Keep,
     pub land: Land,
+    check: Vec<String>,
+    check_timeout: std::time::Duration,
 }
 
 /// A task's worktree, ready for its worker.
@@ -123,6 +125,8 @@ impl Workspaces {
             prefix: w.branch_prefix.clone(),
             keep: w.keep,
             land: w.land,
+            check: w.check.clone(),
+            check_timeout: w.check_timeout.unsigned_abs(),
         })))
     }
 

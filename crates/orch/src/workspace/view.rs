@@ -42,9 +42,7 @@ pub fn view_of(orch: &Orch, task_id: &str) -> Result<Option<WorkspaceView>> {
         Some(e) if e.event == land::LANDED => {
             ("landed".to_string(), e.msg.as_deref().and_then(|m| m.split_whitespace().next()).map(str::to_string))
         }
-        Some(e) if e.event == land::CONFLICT => ("land_conflict".to_string(), None),
-        Some(e) if e.event == land::CHECK_FAILED => ("land_check_failed".to_string(), None),
-        Some(_) => ("landing".to_string(), None),
+        Some(e) => (land::state_of(&e.event).unwrap_or("landing").to_string(), None),
         None => ("not_landed".to_string(), None),
     };
     Ok(Some(WorkspaceView {
@@ -73,7 +71,7 @@ pub fn fill_runs(orch: &Orch, task_id: &str, runs: &mut [crate::ops::json::RunVi
             r.worktree = v.get("worktree").and_then(|x| x.as_str()).map(str::to_string);
             r.branch = v.get("branch").and_then(|x| x.as_str()).map(str::to_string);
         } else {
-            r.landing = Some(e.event.trim_start_matches("land.").to_string());
+            r.landing = land::state_of(&e.event).map(str::to_string);
         }
     }
     Ok(())

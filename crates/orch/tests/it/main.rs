@@ -62,3 +62,4 @@ mod view_bounded;
 mod watch;
 mod worker_program;
 mod workspaces;
+mod workspaces_land;
