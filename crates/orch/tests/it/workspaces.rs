@@ -161,3 +161,26 @@ fn a_dispatcher_killed_mid_task_loses_no_work_and_leaves_no_stray_worktree() {
     assert!(!p.file(".orch/worktrees/ORCH-009").exists(), "the half-made folder is gone");
     assert_eq!(p.read("shared.txt"), "base\n");
 }
+
+#[test]
+fn a_cancelled_tasks_worktree_is_kept_and_keep_never_removes_a_failed_ones() {
+    let p = repo();
+    waiting_worker(&p);
+    p.set_config("keep", r#""never""#);
+    p.ok(&["add", "to cancel"]);
+    let mut run = p.spawn("run", &["run", "--until-idle"]);
+    assert!(wait_until(LONG, || p.file("marks/started-ORCH-001-1").exists()), "{}", run.stderr());
+    p.ok(&["cancel", "ORCH-001"]);
+    assert_eq!(run.wait(LONG), Some(0), "{}", run.stderr());
+    assert!(p.file(".orch/worktrees/ORCH-001").is_dir(), "a cancelled task's worktree is kept, even with keep = never");
+    let file = git(p.path(), &["show", "orch/ORCH-001:shared.txt"]);
+    assert_eq!(file, "base\nORCH-001 1", "what the stopped worker left is committed");
+
+    p.set_config("command", r#"["sh", "-c", "echo x > failed.txt; exit 1"]"#);
+    p.set_config("backoff", r#"["1h"]"#);
+    p.ok(&["add", "fails"]);
+    let (code, _, err) = p.run(&["run", "--until-idle", "--max-wait", "0s"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!p.file(".orch/worktrees/ORCH-002").exists(), "keep = never removes a failed task's worktree");
+    assert_eq!(git(p.path(), &["show", "orch/ORCH-002:failed.txt"]), "x", "its branch stays with its work");
+}
