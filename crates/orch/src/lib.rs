@@ -36,3 +36,4 @@ mod persist;
 pub mod runner;
 pub mod serve;
 pub mod sync;
+pub mod workspace;

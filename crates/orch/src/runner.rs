@@ -435,12 +435,25 @@ pub fn run_to_end(spec: &Spec, timeout: Duration) -> Exit {
     }
 }
 
-/// Runs a helper program a front end drives (tmux) with no shell, in this process's
-/// group, and gives its exit status and what it printed. `Err` of kind `NotFound` when
-/// the program is not installed.
+/// Runs a helper program (tmux for a front end, git for the workspaces) with no shell,
+/// in this process's group, and gives its exit status and what it printed. `Err` of
+/// kind `NotFound` when the program is not installed. Safe beside the reaper thread:
+/// the process is on the pending list until it is waited for, so the orphan reaper
+/// leaves it alone.
 pub fn program_output(argv: &[String]) -> std::io::Result<std::process::Output> {
     let (program, args) = argv.split_first().ok_or_else(|| std::io::Error::other("empty command"))?;
-    Command::new(program).args(args).stdin(Stdio::null()).output()
+    let mut pending = PENDING.lock().unwrap_or_else(|p| p.into_inner());
+    let child =
+        Command::new(program).args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
+    pending.push((pid, Extra { run: None, logs: Vec::new() }));
+    drop(pending);
+    let out = child.wait_with_output();
+    let mut pending = PENDING.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(i) = pending.iter().position(|(p, _)| *p == pid) {
+        pending.swap_remove(i);
+    }
+    out
 }
 
 /// Runs a helper program on this terminal (stdin, stdout and stderr inherited, in the

@@ -17,8 +17,8 @@
 //! `schedule.rs` schedules (recurring work), `observe.rs` KPIs, the fleet, retention and review, `live.rs` what a live front end
 //! watches (changes, a run's output, a search), `follow.rs` the files of a task's
 //! runs for a reader that follows them (`orch follow`, the run folders), `sync.rs` QUEUE.md
-//! (import, export, check), `team.rs` teams, `events.rs` the event log after a
-//! sequence number (the HTTP server's event stream), `input.rs` the checks of plain input (ids,
+//! (import, export, check), `team.rs` teams, `land.rs` the merge queue, `events.rs` the
+//! event log after a sequence number (the HTTP server's event stream), `input.rs` the checks of plain input (ids,
 //! text, due times, leases).
 //!
 //! Not here: the long-running commands (`run`, `exec`, `events --follow`) and the
@@ -29,6 +29,7 @@ mod chat;
 mod events;
 mod follow;
 mod input;
+mod land;
 mod live;
 mod observe;
 mod pause;
@@ -49,6 +50,7 @@ pub use chat::{ChatAnswer, ChatRequest, chat};
 pub use events::{EventsRequest, events_after, last_event_seq};
 pub use follow::{FollowedRun, Gained, RunEnd, followed_run, run_dir, run_end, run_file_since};
 pub use input::{parse_due, parse_time_arg};
+pub use land::{LandRequest, LandResult, Landed, land};
 pub use live::{ChangeWatch, FindRequest, Found, Tail, TailRequest, find, tail, watch};
 pub use observe::{KpiRequest, PruneRequest, ReviewRequest, Reviewed, kpi, prune, review, workers};
 pub use pause::{PauseRequest, pause, pauses, resume};

@@ -45,6 +45,9 @@ pub struct Shown {
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub cost_usd: f64,
+    /// The task's branch, worktree and landing state, when a run of it had a worktree.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<crate::workspace::WorkspaceView>,
 }
 
 pub fn show(orch: &Orch, req: ShowRequest) -> Result<Shown> {
@@ -55,6 +58,7 @@ pub fn show(orch: &Orch, req: ShowRequest) -> Result<Shown> {
         input_tokens: usage.input_tokens,
         output_tokens: usage.output_tokens,
         cost_usd: usage.cost_usd,
+        workspace: crate::workspace::view_of(orch, &t.id)?,
     })
 }
 
@@ -98,7 +102,8 @@ pub struct RunLog {
 }
 
 pub fn log(orch: &Orch, req: LogRequest) -> Result<RunLog> {
-    let runs = orch.runs(&task_id(orch, &req.id)?)?;
+    let id = task_id(orch, &req.id)?;
+    let runs = orch.runs(&id)?;
     let mask = |s: &mut String| {
         if let std::borrow::Cow::Owned(m) = orch.mask().text(s) {
             *s = m;
@@ -121,5 +126,6 @@ pub fn log(orch: &Orch, req: LogRequest) -> Result<RunLog> {
         ];
         optional.into_iter().flatten().for_each(mask);
     }
+    crate::workspace::fill_runs(orch, &id, &mut views)?;
     Ok(RunLog { runs: views })
 }

@@ -19,6 +19,7 @@ mod generate;
 mod globals;
 mod help;
 mod init;
+mod land;
 mod limits;
 mod migrate;
 mod observe;
@@ -206,6 +207,11 @@ enum Command {
   orch review ORCH-005
   orch review ORCH-005 --apply")]
     Review(review::ReviewArgs),
+    /// Land a task's branch on the base branch: rebase, check, fast-forward.
+    #[command(after_help = "Examples:
+  orch land ORCH-005
+  orch land 5 --json")]
+    Land(land::LandArgs),
     /// The dispatcher: claim tasks and run workers for them.
     #[command(after_help = "Examples:
   orch run -w 4
@@ -370,6 +376,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Resume(a) => pause::resume(&orch, a),
         Command::Prune(a) => observe::prune(&orch, a),
         Command::Review(a) => review::review(&orch, a),
+        Command::Land(a) => land::land(&orch, a),
         Command::Run(a) => run::run(&orch, a),
         Command::Exec(a) => run::exec(&orch, a),
         Command::Team(a) => team::run(&orch, a),

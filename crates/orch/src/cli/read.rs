@@ -229,6 +229,13 @@ fn shown_lines(orch: &Orch, shown: &api::Shown) -> Vec<String> {
             usage.input_tokens, usage.output_tokens, usage.cost_usd
         ));
     }
+    if let Some(w) = &shown.workspace {
+        out.push(format!("branch:           {} (base {})", w.branch, w.base));
+        let gone = if w.worktree_exists { "" } else { " (removed)" };
+        out.push(format!("worktree:         {}{gone}", w.worktree));
+        let landed = w.landed_commit.as_deref().map(|c| format!(" at {c}")).unwrap_or_default();
+        out.push(format!("landing:          {}{landed}", w.landing));
+    }
     out
 }
 
@@ -401,6 +408,10 @@ pub fn log(orch: &Orch, a: &LogArgs) -> Result<i32> {
         let dir = api::run_dir(orch, &r.id);
         let gone = if dir.is_dir() { "" } else { " (removed)" };
         print(&format!("   files: {}{gone}", dir.display()));
+        if let (Some(b), Some(w)) = (&r.branch, &r.worktree) {
+            let landing = r.landing.as_deref().unwrap_or("not_landed");
+            print(&format!("   workspace: branch={b} worktree={w} landing={landing}"));
+        }
         if r.late_report.is_some() {
             print("   (a report arrived after the lease was lost; see log --json)");
         }

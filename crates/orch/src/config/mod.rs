@@ -12,9 +12,11 @@ use std::path::Path;
 mod hooks;
 mod keys;
 mod profiles;
+mod workspace;
 
 pub use hooks::{Hooks, MAX_HOOK_TIMEOUT};
 pub use profiles::{BASIC_ENV, DEFAULT_PROFILE, Profile};
+pub use workspace::{Keep, Land, Mode, Workspace, is_branch_safe};
 
 /// The shortest lease orch grants: a heartbeat comes at least three times per lease,
 /// and a lease that ends before its worker can start is no lease.
@@ -115,6 +117,16 @@ mask = [
     '(?i:bearer)[ \t]+[A-Za-z0-9._~+/=-]+',  # Authorization: Bearer … (RFC 6750 token)
     '(?i:password|passwd|secret)=[^ \t\r\n]+',
 ]
+
+[workspace]
+mode = "shared"            # "worktree": each task works in a git worktree of its own (docs/WORKSPACES.md)
+base = ""                  # the branch tasks start from and land on; "" = the branch checked out
+root = ".orch/worktrees"   # where the worktrees go, relative to the folder that holds .orch/
+keep = "on_failure"        # when a worktree is removed: "on_failure" (once DONE), "always" (never), "never"
+branch_prefix = "orch/"    # a task's branch is this prefix and its id
+land = "manual"            # "auto": a run the gate passed lands on base before its task is DONE
+check = []                 # argv run in the rebased worktree before a branch lands
+check_timeout = "30m"
 "#;
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -133,6 +145,8 @@ pub struct Config {
     pub hooks: Hooks,
     /// `[profiles.NAME]`: the workers besides `[worker]` (the profile `default`).
     pub profiles: BTreeMap<String, Profile>,
+    /// `[workspace]`: the shared checkout, or a git worktree per task.
+    pub workspace: Workspace,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -455,6 +469,7 @@ impl Config {
             return fail("team.max_workers", format!("must be between 1 and team.hard_cap ({})", self.team.hard_cap));
         }
         self.hooks.validate()?;
+        self.validate_workspace()?;
         self.validate_profiles()
     }
 

@@ -87,9 +87,18 @@ fn snapshot() -> Snapshot {
         usage: Usage { input_tokens: 1200, output_tokens: 34_500, cost_usd: 0.25 },
         spawned_by: None,
         session: None,
+        worktree: None,
+        branch: None,
+        landing: None,
     };
     let detail = Detail {
-        shown: Shown { task: running.clone(), input_tokens: 1200, output_tokens: 34_500, cost_usd: 0.25 },
+        shown: Shown {
+            task: running.clone(),
+            input_tokens: 1200,
+            output_tokens: 34_500,
+            cost_usd: 0.25,
+            workspace: None,
+        },
         runs: vec![
             run(1, Some("failed"), Some(FailureClass::Transient), Some("- tried\nRisks: 없음")),
             run(2, None, None, None),

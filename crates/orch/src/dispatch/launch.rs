@@ -1,7 +1,8 @@
 //! Starting one claimed task: its run folder, the task file, the rendered prompt and
-//! argv (with what a retry is told of the runs before it, `resume`), the environment,
-//! and the process. Task text goes into argv elements, the
-//! environment and a JSON file — never through a shell.
+//! argv (with what a retry is told of the runs before it, `resume`), the environment, the
+//! working directory (a git worktree of its own with `[workspace] mode = "worktree"`, see
+//! `workspace`) and the process. Task text goes into argv elements, the environment and a
+//! JSON file — never through a shell.
 //!
 //! The dispatcher starts workers on a thread of its own ([`launcher`]), so that its loop
 //! writes the next turn while a worker's files are made and its process started; the
@@ -13,16 +14,23 @@ use super::resume;
 use crate::ops::json::task_json;
 use crate::ops::{Claimed, Orch};
 use crate::runner::{self, SpawnError, Spawned, Spec};
+use crate::workspace::Workspaces;
 use orch_core::template;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 /// Starts the worker of each claimed task that comes, until the dispatcher closes the
 /// channel. Each start is reported (`Msg::Started`: the process, or why it could not
 /// start), and each process's end (`Msg::Exited`, through the runner's reaper).
-pub fn launcher(orch: &Orch, command: &[String], jobs: mpsc::Receiver<Box<Claimed>>, tx: mpsc::Sender<Msg>) {
+pub fn launcher(
+    orch: &Orch,
+    command: &[String],
+    ws: Option<Arc<Workspaces>>,
+    jobs: mpsc::Receiver<Box<Claimed>>,
+    tx: mpsc::Sender<Msg>,
+) {
     for c in jobs {
         let run_id = c.run.id.clone();
-        let started = launch(orch, &c, command).map(|s| {
+        let started = launch(orch, &c, command, ws.as_deref()).map(|s| {
             let (exits, id) = (tx.clone(), run_id.clone());
             let group = runner::watch(s.child, move |exit| {
                 let _ = exits.send(Msg::Exited { run_id: id, exit });
@@ -44,7 +52,7 @@ const LAST_ATTEMPT: &str = "\n\nThe last attempt of this task:\n{last_attempt}\n
 /// Prepares and spawns the worker for `c`. `command` is the argv template of the
 /// profile `default`; a task of another profile runs that profile's command, and one
 /// whose profile orch.toml does not name fails for good (another try would too).
-pub fn launch(orch: &Orch, c: &Claimed, command: &[String]) -> Result<Spawned, SpawnError> {
+pub fn launch(orch: &Orch, c: &Claimed, command: &[String], ws: Option<&Workspaces>) -> Result<Spawned, SpawnError> {
     let t = &c.task;
     let (command, inherit) = match t.profile() {
         orch_core::task::DEFAULT_PROFILE => (command, None),
@@ -112,10 +120,16 @@ pub fn launch(orch: &Orch, c: &Claimed, command: &[String]) -> Result<Spawned, S
     if orch.db_url() != orch.home().db_path().display().to_string() {
         env.push(("ORCH_DB".into(), orch.db_url().to_string()));
     }
+    let mut cwd = orch.home().root().to_path_buf();
+    if let Some(ws) = ws {
+        let p = ws.prepare(orch, &t.id, &c.run.id)?;
+        env.extend(p.env());
+        cwd = p.path;
+    }
     let spec = Spec {
         argv,
         env,
-        cwd: orch.home().root().to_path_buf(),
+        cwd,
         stdout: dir.join("stdout.log"),
         stderr: dir.join("stderr.log"),
         stdin: None,

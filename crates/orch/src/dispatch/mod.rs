@@ -24,6 +24,7 @@
 //! the leases expire and any watchdog recovers the tasks; the next dispatcher on this
 //! host recovers them at once, once the dead one is provably gone (see `recover`).
 
+mod landing;
 mod launch;
 mod lock;
 mod msg;
@@ -104,6 +105,10 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
             program::check(&p.command, &key, std::env::var_os("PATH").as_deref(), orch.home().root())?;
         }
     }
+    let workspaces = crate::workspace::Workspaces::open(orch)?;
+    if let Some(ws) = &workspaces {
+        ws.recover(orch)?.iter().for_each(|l| crate::console::eprint(&format!("orch: {l}")));
+    }
     let began = Instant::now();
     let stop_threads = Arc::new(AtomicBool::new(false));
     wake::spawn_watcher(orch, tx.clone(), stop_threads.clone())?;
@@ -112,7 +117,8 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
     let (launches, jobs) = mpsc::channel();
     let (mut d, result) = std::thread::scope(|scope| {
         let started = tx.clone();
-        scope.spawn(|| launch::launcher(orch, &command, jobs, started));
+        let ws = workspaces.clone();
+        scope.spawn(|| launch::launcher(orch, &command, ws, jobs, started));
         // Hooks run on a thread of their own, so the loop never waits for one; it
         // finishes those queued once the loop is over (each within hooks.timeout).
         if orch.config().hooks.any() {
@@ -120,7 +126,8 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
             orch.set_hook_queue(Some(hooks));
             scope.spawn(|| orch.run_hooks(queue));
         }
-        let d = Dispatcher::new(orch, opts, host, launches, tx);
+        let mut d = Dispatcher::new(orch, opts, host, launches, tx);
+        d.workspaces = workspaces;
         let ran = d.run(&rx);
         orch.set_hook_queue(None);
         ran

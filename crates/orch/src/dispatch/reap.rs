@@ -28,6 +28,11 @@ impl Dispatcher<'_> {
     /// exit is decided again on the next try (`retry_reaps`).
     pub(super) fn reap(&mut self, run_id: &str, exit: Exit) -> Result<()> {
         let Some(s) = self.slots.remove(run_id) else { return Ok(()) };
+        if let (Some(ws), Phase::Work) = (&self.workspaces, &s.phase)
+            && let Err(e) = ws.after_exit(self.orch, &s.task_id, run_id)
+        {
+            self.progress.line(&format!("{}: what its worker left was not committed: {e}", s.task_id));
+        }
         match self.decide(&s, &exit) {
             Ok(next) => {
                 self.follow(s, exit, next);
@@ -77,12 +82,19 @@ impl Dispatcher<'_> {
                 let (outcome, report, judged) = after_review(self.orch.home(), s, exit, d.clone());
                 Next::End { outcome, report, judged, usage: Usage::default() }
             }
+            Phase::Land(l) => {
+                let outcome = self.after_land(s, exit, l)?;
+                Next::End { outcome, report: l.report.clone(), judged: l.judged.clone(), usage: l.usage }
+            }
         })
     }
 
     /// Acts on the decision about a slot's end.
     fn follow(&mut self, s: Slot, exit: Exit, next: Next) {
         match next {
+            Next::End { outcome, report, judged, usage } if self.lands(&s, &outcome) => {
+                self.start_land(s, super::state::Landing { outcome, report, judged, usage });
+            }
             Next::End { outcome, report, judged, usage } => self.ended.push(Ended {
                 task_id: s.task_id,
                 run_id: s.run_id,
@@ -130,6 +142,9 @@ impl Dispatcher<'_> {
 
     /// One progress line for a task that ended, with the reason that was recorded.
     pub(super) fn report(&mut self, task_id: &str, exit: &Exit, settled: Settled, took: Duration) {
+        if let Some(w) = self.workspaces.as_ref().and_then(|ws| ws.settled(self.orch, task_id, &settled)) {
+            self.progress.line(&w);
+        }
         let took =
             orch_core::time::format_elapsed(jiff::SignedDuration::try_from(took).unwrap_or(jiff::SignedDuration::MAX));
         let (tz, now) = (self.orch.tz().clone(), self.orch.now());

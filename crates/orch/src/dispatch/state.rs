@@ -96,6 +96,8 @@ pub(super) struct Dispatcher<'a> {
     pub(super) claim_tried: jiff::Timestamp,
     /// When the next occurrence of a schedule is due (see `schedules`).
     pub(super) schedule_at: Option<Instant>,
+    /// A git worktree per task (`[workspace] mode = "worktree"`); `None` when shared.
+    pub(super) workspaces: Option<std::sync::Arc<crate::workspace::Workspaces>>,
 }
 
 impl<'a> Dispatcher<'a> {
@@ -133,6 +135,7 @@ impl<'a> Dispatcher<'a> {
             awaited: None,
             claim_tried: jiff::Timestamp::MIN,
             schedule_at: None,
+            workspaces: None,
         }
     }
 }
@@ -178,6 +181,17 @@ pub struct Slot {
 pub enum Phase {
     Work,
     Review(Decision),
+    /// The run passed the gate and its branch is landing (`workspace.land = "auto"`).
+    Land(Box<Landing>),
+}
+
+/// What a run that is landing comes to once it landed (`landing`).
+#[derive(Debug)]
+pub struct Landing {
+    pub outcome: Outcome,
+    pub report: String,
+    pub judged: Option<Decision>,
+    pub usage: Usage,
 }
 
 /// A run that ended, waiting for the next turn to be written.

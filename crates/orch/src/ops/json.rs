@@ -121,6 +121,14 @@ pub struct RunView {
     pub spawned_by: Option<String>,
     /// The agent session id the worker reported (a retry resumes it).
     pub session: Option<String>,
+    /// The run's git worktree and branch (`[workspace] mode = "worktree"`), and how its
+    /// landing went: absent when the run had none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub landing: Option<String>,
 }
 
 impl From<&Run> for RunView {
@@ -147,6 +155,9 @@ impl From<&Run> for RunView {
             usage: r.usage,
             spawned_by: r.spawned_by.clone(),
             session: r.session.clone(),
+            worktree: None,
+            branch: None,
+            landing: None,
         }
     }
 }

@@ -74,3 +74,5 @@ mod view;
 mod view_bounded;
 mod watch;
 mod worker_program;
+mod workspaces;
+mod workspaces_land;
