@@ -42,6 +42,7 @@ impl Dispatcher<'_> {
             stdout: dir.join("land.log"),
             stderr: dir.join("land.err.log"),
             stdin: None,
+            inherit: None,
             max_log_bytes: Some(self.orch.config().worker.max_log_bytes),
         };
         match runner::spawn(&spec) {

@@ -132,6 +132,7 @@ impl Workspaces {
                 stdout: dir.join(CHECK_LOG),
                 stderr: dir.join("land-check.err.log"),
                 stdin: None,
+                inherit: None,
                 max_log_bytes: Some(orch.config().worker.max_log_bytes),
             };
             let exit = runner::run_to_end(&spec, self.check_timeout);
