@@ -1,7 +1,7 @@
 //! Hooks (`[hooks]` of orch.toml): which committed change fires which hook, and running
 //! one (`run`). A change is recorded as it is written (`persist`, `ops::settle_fast`), on
 //! the thread whose transaction writes it and only while an operation asked for it
-//! ([`begin`]); the operation takes the list once its transaction committed ([`take`])
+//! (`begin`); the operation takes the list once its transaction committed (`take`)
 //! and runs the hooks then, never inside the transaction. A write closure that runs
 //! again begins the list again, and a transaction rolled back fires nothing.
 //!

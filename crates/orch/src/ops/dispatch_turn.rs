@@ -30,7 +30,7 @@ pub struct Turn<'a> {
     /// How many more tasks of each profile this dispatcher may start (a profile not
     /// named has no limit but the slots); each claim of the turn takes one place of its
     /// task's profile. The turn lowers it to what the profile's `workers` leaves in the
-    /// whole queue (see [`queue_room`]).
+    /// whole queue (see `queue_room`).
     pub room: &'a [(String, usize)],
 }
 
