@@ -52,6 +52,9 @@ fn a_paused_profile_claims_nothing_on_a_running_dispatcher_until_resumed() {
 fn a_paused_queue_stays_paused_across_a_restart_of_the_dispatcher() {
     let p = project();
     let mut d = p.spawn("run", &["run"]);
+    // A task run first: the dispatcher is in its loop (its signals handled) before the stop.
+    p.ok(&["add", "runs first"]);
+    assert!(wait_until(LONG, || status_of(&p, "ORCH-001") == "DONE"), "{}", d.stderr());
     p.ok(&["pause"]);
     d.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(d.wait(LONG), Some(0), "{}", d.stderr());
@@ -59,11 +62,11 @@ fn a_paused_queue_stays_paused_across_a_restart_of_the_dispatcher() {
     p.ok(&["add", "waits too", "--profile", "fast"]);
     // A new dispatcher finds the queue paused: nothing eligible, so it ends at once.
     p.ok(&["run", "--until-idle", "--max-wait", "0s", "--quiet"]);
-    assert_eq!((status_of(&p, "ORCH-001"), status_of(&p, "ORCH-002")), ("PENDING".into(), "PENDING".into()));
+    assert_eq!((status_of(&p, "ORCH-002"), status_of(&p, "ORCH-003")), ("PENDING".into(), "PENDING".into()));
     assert!(p.ok(&["status"]).contains("paused: queue until resumed"));
     p.ok(&["resume"]);
     p.ok(&["run", "--until-idle", "--max-wait", "0s", "--quiet"]);
-    assert_eq!((status_of(&p, "ORCH-001"), status_of(&p, "ORCH-002")), ("DONE".into(), "DONE".into()));
+    assert_eq!((status_of(&p, "ORCH-002"), status_of(&p, "ORCH-003")), ("DONE".into(), "DONE".into()));
 }
 
 #[test]
