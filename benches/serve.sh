@@ -45,6 +45,7 @@ done
 U=$(sed -n 's/.*listening on \(http:[^ ]*\) .*/\1/p' serve.out)
 [ -n "$U" ] || { echo "orch serve did not start:" >&2; cat serve.err >&2; exit 1; }
 T=$(cat .orch/serve.token)
+threads() { if [ "$1" -lt 2 ]; then echo 1; else echo 2; fi; } # wrk: threads <= clients
 rss_mb() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$SERVER/status"; }
 
 sleep 1
@@ -52,7 +53,7 @@ echo "queue: $N PENDING tasks; orch serve at $U ($ORCH)"
 echo "idle RSS after start: $(rss_mb) MB (goal <= 30 MB)"
 
 # GET: wrk's latency distribution.
-wrk -t2 -c"$CONC" -d"${DUR}s" --latency -H "Authorization: Bearer $T" \
+wrk -t"$(threads "$CONC")" -c"$CONC" -d"${DUR}s" --latency -H "Authorization: Bearer $T" \
     "$U/api/v1/tasks?status=PENDING&limit=100" >get.txt
 p50=$(awk '$1 == "50%" {print $2}' get.txt)
 p99=$(awk '$1 == "99%" {print $2}' get.txt)
@@ -67,7 +68,7 @@ wrk.body = '{"task": "added by the benchmark", "priority": "P2"}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
 before=$(sqlite3 .orch/orch.db "SELECT count(*) FROM tasks")
-wrk -t2 -c"$ADD_CONC" -d"${ADD_DUR}s" --latency -s post.lua -H "Authorization: Bearer $T" "$U/api/v1/tasks" >post.txt
+wrk -t"$(threads "$ADD_CONC")" -c"$ADD_CONC" -d"${ADD_DUR}s" --latency -s post.lua -H "Authorization: Bearer $T" "$U/api/v1/tasks" >post.txt
 after=$(sqlite3 .orch/orch.db "SELECT count(*) FROM tasks")
 arps=$(awk '/^Requests\/sec/ {print $2}' post.txt)
 ap99=$(awk '$1 == "99%" {print $2}' post.txt)
