@@ -2,7 +2,7 @@
 //! as `{"error": {"code", "message", "exit"}}` (the same body the command line prints
 //! with `--json`), with the HTTP status of the API error (`Error::http_status`) or of a
 //! refusal of the server's own (401 no or wrong token, 403 no CSRF token, 404 no such
-//! route, 413 a body too large). Also the reading of a request's JSON body, within the
+//! route, 408 a request that took too long, 413 a body too large). Also the reading of a request's JSON body, within the
 //! size limit, into a request of `crate::api`: the API's own checks then apply.
 
 use crate::error::{Error, ErrorBody};
@@ -38,6 +38,14 @@ impl Fail {
 
     pub fn no_route(path: &str) -> Fail {
         Fail::Http { status: StatusCode::NOT_FOUND, code: "no_route", message: format!("no route {path}") }
+    }
+
+    pub fn timed_out(limit: std::time::Duration) -> Fail {
+        Fail::Http {
+            status: StatusCode::REQUEST_TIMEOUT,
+            code: "request_timeout",
+            message: format!("the request took over {} s (serve --request-timeout)", limit.as_secs()),
+        }
     }
 
     fn too_large() -> Fail {

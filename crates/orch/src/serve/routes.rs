@@ -26,11 +26,18 @@ pub struct Route {
     pub method: Method,
     pub path: &'static str,
     pub access: Access,
+    /// An answer that streams for as long as the client stays: no time limit.
+    pub streams: bool,
     handler: MethodRouter<AppState>,
 }
 
 fn route(method: Method, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> Route {
-    Route { method, path, access, handler }
+    Route { method, path, access, streams: false, handler }
+}
+
+/// A route whose answer is a stream (no request time limit).
+fn stream_route(method: Method, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> Route {
+    Route { streams: true, ..route(method, path, access, handler) }
 }
 
 /// Every route.
@@ -64,12 +71,27 @@ pub fn table() -> Vec<Route> {
         route(Method::GET, "/api/v1/status", Token, get(tasks::status)),
         route(Method::GET, "/api/v1/kpi", Token, get(tasks::kpi)),
         route(Method::GET, "/api/v1/workers", Token, get(tasks::workers)),
-        route(Method::GET, "/api/v1/events", Token, get(stream::events)),
+        stream_route(Method::GET, "/api/v1/events", Token, get(stream::events)),
     ]
 }
 
 async fn healthz() -> &'static str {
     "ok\n"
+}
+
+/// A request that is not answered within `serve --request-timeout` (its body read
+/// included, as the handlers read bodies themselves) is answered 408 and dropped, so a
+/// slow or stalled client does not hold a connection and a handler forever.
+async fn time_limit(
+    axum::extract::State(s): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(s.request_timeout, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => super::reply::Fail::timed_out(s.request_timeout).into_response(),
+    }
 }
 
 async fn no_route(uri: axum::http::Uri) -> super::reply::Fail {
@@ -78,13 +100,18 @@ async fn no_route(uri: axum::http::Uri) -> super::reply::Fail {
 
 /// The server: the table's routes (those of one path merged), the token's guard on
 /// those that need it, the body limit (the handlers read bodies with
-/// `reply::body_bytes`, which refuses a larger one before reading it) and the headers.
+/// `reply::body_bytes`, which refuses a larger one before reading it), the time limit
+/// on every route that does not stream, and the headers.
 pub fn router(state: AppState) -> Router {
     let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
     for r in table() {
         let handler = match r.access {
             Access::Open => r.handler,
             Access::Token => r.handler.route_layer(axum::middleware::from_fn_with_state(state.clone(), session::guard)),
+        };
+        let handler = match r.streams {
+            true => handler,
+            false => handler.layer(axum::middleware::from_fn_with_state(state.clone(), time_limit)),
         };
         match by_path.iter_mut().find(|(p, _)| *p == r.path) {
             Some((_, h)) => *h = std::mem::take(h).merge(handler),

@@ -19,6 +19,10 @@ pub struct ServeArgs {
     /// Listen on an address that is not loopback (needs a token of 32 random bytes).
     #[arg(long)]
     pub allow_remote: bool,
+    /// Seconds a request may take, its body read included (the event stream excepted):
+    /// a slower one is answered 408.
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout: u64,
 }
 
 /// The address to listen on: loopback, or any with `--allow-remote`.
@@ -47,7 +51,13 @@ pub fn run(orch: Orch, args: &ServeArgs) -> Result<i32> {
     let changes = watch_changes(&orch)?;
     let mut sessions = Sessions::default();
     let code = sessions.new_code()?;
-    let shared = Arc::new(Shared { orch, token, sessions: Mutex::new(sessions), changes });
+    let shared = Arc::new(Shared {
+        orch,
+        token,
+        sessions: Mutex::new(sessions),
+        changes,
+        request_timeout: std::time::Duration::from_secs(args.request_timeout),
+    });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -95,7 +105,7 @@ mod tests {
     use super::*;
 
     fn args(addr: &str, allow_remote: bool) -> ServeArgs {
-        ServeArgs { addr: addr.into(), allow_remote }
+        ServeArgs { addr: addr.into(), allow_remote, request_timeout: 30 }
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub struct Shared {
     pub sessions: Mutex<Sessions>,
     /// Moves when the store may have changed (the watch thread).
     pub changes: tokio::sync::watch::Receiver<u64>,
+    /// How long a request that is not a stream may take, its body read included.
+    pub request_timeout: std::time::Duration,
 }
 
 pub type AppState = Arc<Shared>;

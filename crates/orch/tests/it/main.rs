@@ -59,6 +59,7 @@ mod run_output;
 mod schedule;
 mod serve_api;
 mod serve_browser;
+mod serve_clicks;
 mod serve_util;
 mod serve_work;
 mod service;

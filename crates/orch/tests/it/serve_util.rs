@@ -68,7 +68,14 @@ impl Server {
     /// `orch serve --addr 127.0.0.1:0` in `p`, with its own token file (or
     /// `ORCH_SERVE_TOKEN` when `env_token` is given), once it listens.
     pub fn start(p: &Project) -> Server {
-        let bg = p.spawn("serve", &["serve", "--addr", "127.0.0.1:0"]);
+        Server::start_with(p, &[])
+    }
+
+    /// As [`Server::start`], with more arguments of `serve`.
+    pub fn start_with(p: &Project, extra: &[&str]) -> Server {
+        let mut args = vec!["serve", "--addr", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        let bg = p.spawn("serve", &args);
         let mut base = String::new();
         let mut code = String::new();
         let up = wait_until(Duration::from_secs(30), || {

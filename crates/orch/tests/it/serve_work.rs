@@ -233,3 +233,21 @@ fn an_address_beyond_loopback_needs_allow_remote_and_a_strong_token() {
     let mode = std::fs::metadata(p.file(".orch/serve.token")).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+#[test]
+fn a_request_that_stalls_is_answered_408_and_the_event_stream_has_no_time_limit() {
+    let p = Project::init(None);
+    let s = Server::start_with(&p, &["--request-timeout", "1"]);
+    let mut r = stream(&s, None);
+    // A body that never comes: the server answers and closes instead of waiting.
+    let answer = crate::serve_util::post_claiming(&s.base, "/api/v1/tasks", &s.token, 200);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains(r#""code":"request_timeout""#), "{answer}");
+    let list: serde_json::Value = serde_json::from_str(&p.ok(&["list", "--json"])).unwrap();
+    assert_eq!(list, serde_json::json!([]), "nothing was added");
+    // The stream opened before the time limit passed still brings what comes next.
+    p.ok(&["add", "after the limit"]);
+    let next = messages(&mut r, 1);
+    assert_eq!(next[0].1["task_id"], "ORCH-001");
+    assert_eq!(s.post("/api/v1/tasks", r#"{"task": "quick"}"#).status, 201);
+}
