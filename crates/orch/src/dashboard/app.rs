@@ -29,6 +29,9 @@ pub struct Snapshot {
     /// More tasks match after the page.
     pub more: bool,
     pub detail: Option<Detail>,
+    /// A running task's mark in the fleet panel: `wt` (its run works in a worktree) or
+    /// `land` (its branch is landing).
+    pub marks: std::collections::BTreeMap<String, &'static str>,
 }
 
 impl Snapshot {
@@ -56,6 +59,7 @@ impl Snapshot {
             page: Vec::new(),
             more: false,
             detail: None,
+            marks: Default::default(),
         }
     }
 }
@@ -217,7 +221,15 @@ impl App {
         let selected = selected.filter(|id| found.tasks.iter().any(|t| t.id == *id));
         let selected = selected.or_else(|| found.tasks.get(self.selected).map(|t| t.id.as_str()));
         let detail = selected.and_then(|id| detail(orch, id).ok());
-        Ok(Snapshot { fleet, summary, next, alerts, page: found.tasks, more: found.more, detail })
+        let marks = fleet
+            .workers
+            .iter()
+            .filter_map(|h| {
+                let view = crate::workspace::view_of(orch, &h.task_id).ok().flatten()?;
+                super::fleet::mark(&view, h.run_id.as_deref()).map(|m| (h.task_id.clone(), m))
+            })
+            .collect();
+        Ok(Snapshot { fleet, summary, next, alerts, page: found.tasks, more: found.more, detail, marks })
     }
 }
 
