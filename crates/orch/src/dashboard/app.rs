@@ -226,7 +226,7 @@ impl App {
             .iter()
             .filter_map(|h| {
                 let view = crate::workspace::view_of(orch, &h.task_id).ok().flatten()?;
-                super::fleet::mark(&view, h.run_id.as_deref()).map(|m| (h.task_id.clone(), m))
+                mark(&view, h.run_id.as_deref()).map(|m| (h.task_id.clone(), m))
             })
             .collect();
         Ok(Snapshot { fleet, summary, next, alerts, page: found.tasks, more: found.more, detail, marks })
@@ -258,4 +258,13 @@ pub fn detail(orch: &Orch, id: &str) -> Result<Detail> {
         api::tail(orch, api::TailRequest { id: id.to_string(), bytes: TAIL_BYTES })?
     };
     Ok(Detail { shown, runs, deps, tail })
+}
+
+/// The mark of a running task whose run `run_id` has a worktree (`view`, as `orch show`
+/// reads it): `land` while its branch lands, `wt` otherwise; none for an earlier run's.
+fn mark(view: &crate::workspace::WorkspaceView, run_id: Option<&str>) -> Option<&'static str> {
+    if view.run_id.as_deref() != run_id {
+        return None;
+    }
+    Some(if view.landing == "landing" { "land" } else { "wt" })
 }

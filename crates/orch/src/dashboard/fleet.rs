@@ -74,15 +74,6 @@ pub fn draw_fleet(f: &mut Frame, area: Rect, app: &App, theme: Theme, age: f64) 
     f.render_widget(Paragraph::new(lines), inner);
 }
 
-/// The mark of a running task whose run `run_id` has a worktree (`view`, as `orch show`
-/// reads it): `land` while its branch lands, `wt` otherwise; none for an earlier run's.
-pub fn mark(view: &crate::workspace::WorkspaceView, run_id: Option<&str>) -> Option<&'static str> {
-    if view.run_id.as_deref() != run_id {
-        return None;
-    }
-    Some(if view.landing == "landing" { "land" } else { "wt" })
-}
-
 /// The queue panel's height.
 pub const QUEUE_HEIGHT: u16 = 6;
 
