@@ -8,6 +8,8 @@
 #   landing:  N branches (one new file each, worktrees kept) landed one after the other
 #             with `orch land ID` and a no-op check (`true`): branches per second.
 #             Goal: at least 5.
+#   bare git: `git worktree add` + `git worktree remove` alone on the same repository, the
+#             floor under the per-task figure.
 #
 # Usage: benches/workspaces.sh              (FILES=10000 N=20)
 #        ORCH=target/debug/orch N=10 benches/workspaces.sh
@@ -53,6 +55,16 @@ for mode in shared worktree; do
     echo "run, $mode: $((e - s)) ms for $N tasks ($(((e - s) / N)) ms a task)"
 done
 echo "worktree per task (create + remove): $(((took_worktree - took_shared) / N)) ms (goal: at most 150)"
+
+# The floor git sets: bare `git worktree add -b` and `git worktree remove --force` on the
+# same repository, N times, without orch.
+s=$(ms)
+for ((i = 1; i <= N; i++)); do
+    git -C "$WORK/shared" worktree add --quiet -b "bare/$i" "$WORK/bare-$i" main
+    git -C "$WORK/shared" worktree remove --force "$WORK/bare-$i"
+done
+e=$(ms)
+echo "bare git worktree add + remove: $(((e - s) / N)) ms a task"
 
 setup "$WORK/land" worktree
 (

@@ -79,7 +79,8 @@ pub fn heartbeat(orch: &Orch, req: HeartbeatRequest) -> Result<Changed> {
     Ok(Changed::of(orch.heartbeat(&id, auth, extend)?))
 }
 
-/// `done`: finish a running task; the gate judges the report.
+/// `done`: finish a running task; the gate judges the report. A run with a worktree
+/// under `workspace.land = "auto"` lands its branch before the task is DONE.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DoneRequest {
@@ -116,7 +117,8 @@ pub struct Finished {
 pub fn done(orch: &Orch, req: DoneRequest) -> Result<Finished> {
     let id = task_id(orch, &req.id)?;
     let auth = auth(req.lease.as_deref(), req.force)?;
-    let r = orch.done(&id, auth, req.notes, req.report.as_deref())?;
+    let land = |run_id: &str| crate::workspace::land_before_done(orch, &id, run_id);
+    let r = orch.done_then(&id, auth, req.notes, req.report.as_deref(), &land)?;
     Ok(Finished {
         task: TaskView::from(&r.task),
         verdict: r.decision.as_ref().map(|d| d.verdict.as_str().to_string()),

@@ -29,6 +29,9 @@ pub struct Snapshot {
     /// More tasks match after the page.
     pub more: bool,
     pub detail: Option<Detail>,
+    /// A running task's mark in the fleet panel: `wt` (its run works in a worktree) or
+    /// `land` (its branch is landing).
+    pub marks: std::collections::BTreeMap<String, &'static str>,
 }
 
 impl Snapshot {
@@ -56,6 +59,7 @@ impl Snapshot {
             page: Vec::new(),
             more: false,
             detail: None,
+            marks: Default::default(),
         }
     }
 }
@@ -217,7 +221,15 @@ impl App {
         let selected = selected.filter(|id| found.tasks.iter().any(|t| t.id == *id));
         let selected = selected.or_else(|| found.tasks.get(self.selected).map(|t| t.id.as_str()));
         let detail = selected.and_then(|id| detail(orch, id).ok());
-        Ok(Snapshot { fleet, summary, next, alerts, page: found.tasks, more: found.more, detail })
+        let marks = fleet
+            .workers
+            .iter()
+            .filter_map(|h| {
+                let view = crate::workspace::view_of(orch, &h.task_id).ok().flatten()?;
+                mark(&view, h.run_id.as_deref()).map(|m| (h.task_id.clone(), m))
+            })
+            .collect();
+        Ok(Snapshot { fleet, summary, next, alerts, page: found.tasks, more: found.more, detail, marks })
     }
 }
 
@@ -246,4 +258,13 @@ pub fn detail(orch: &Orch, id: &str) -> Result<Detail> {
         api::tail(orch, api::TailRequest { id: id.to_string(), bytes: TAIL_BYTES })?
     };
     Ok(Detail { shown, runs, deps, tail })
+}
+
+/// The mark of a running task whose run `run_id` has a worktree (`view`, as `orch show`
+/// reads it): `land` while its branch lands, `wt` otherwise; none for an earlier run's.
+fn mark(view: &crate::workspace::WorkspaceView, run_id: Option<&str>) -> Option<&'static str> {
+    if view.run_id.as_deref() != run_id {
+        return None;
+    }
+    Some(if view.landing == "landing" { "land" } else { "wt" })
 }

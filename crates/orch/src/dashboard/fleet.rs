@@ -1,5 +1,6 @@
 //! The fleet panel: every lease held (owner, task, elapsed time, lease left, last
-//! heartbeat, attempt), moving on with the clock between reads; and the queue panel:
+//! heartbeat, attempt, and `[wt]` or `[land]` before the task of a run in a worktree),
+//! moving on with the clock between reads; and the queue panel:
 //! the counts by priority and status, the task that runs next, the KPI alerts.
 
 use super::app::App;
@@ -62,7 +63,10 @@ pub fn draw_fleet(f: &mut Frame, area: Rect, app: &App, theme: Theme, age: f64) 
             cell(&left(h.lease_left_s.map(|s| s - age)), cols[3]),
             cell(&beat, cols[4]),
             cell(&h.attempt.to_string(), cols[5]),
-            fit(&h.task, task_w)
+            fit(
+                &app.snap.marks.get(&h.task_id).map_or_else(|| h.task.clone(), |m| format!("[{m}] {}", h.task)),
+                task_w
+            )
         );
         let expired = h.lease_left_s.is_some_and(|s| s - age < 0.0);
         lines.push(Line::styled(row, if expired { theme.alert() } else { theme.status(Status::InProgress) }));

@@ -1,5 +1,6 @@
 //! The task list (a page of the tasks matching the filters and the search, in pick
-//! order) and the task pane: the selected task's fields, dependencies, every attempt
+//! order) and the task pane: the selected task's fields, dependencies, its branch,
+//! worktree and landing state (`orch show`'s `workspace`), every attempt
 //! with its outcome, class, verdict, tokens and cost, the last report, and the live end
 //! of its run's stdout and stderr.
 
@@ -89,6 +90,13 @@ pub fn pane_lines(d: &Detail, theme: Theme) -> Vec<Line<'static>> {
     if let Some(r) = &t.resource {
         lines.push(field("resource", esc(r).into_owned(), theme));
     }
+    if let Some(w) = &d.shown.workspace {
+        lines.push(field("branch", format!("{} (base {})", esc(&w.branch), esc(&w.base)), theme));
+        let gone = if w.worktree_exists { "" } else { " (removed)" };
+        lines.push(field("worktree", format!("{}{gone}", esc(&w.worktree)), theme));
+        let at = w.landed_commit.as_deref().map_or_else(String::new, |c| format!(" at {}", esc(c)));
+        lines.push(field("landing", format!("{}{at}", w.landing), theme));
+    }
     lines.push(field(
         "usage",
         format!(
@@ -116,6 +124,10 @@ pub fn pane_lines(d: &Detail, theme: Theme) -> Vec<Line<'static>> {
             secs(r.duration_s),
         );
         lines.push(Line::raw(text));
+        if let Some(branch) = &r.branch {
+            let landing = r.landing.as_deref().unwrap_or("not_landed");
+            lines.push(Line::styled(format!("    {} landing {}", esc(branch), esc(landing)), theme.dim()));
+        }
         if let Some(reason) = &r.reason {
             lines.push(Line::styled(format!("    reason: {}", esc(reason)), theme.dim()));
         }

@@ -136,6 +136,7 @@ fn snapshot() -> Snapshot {
         ],
         more: true,
         detail: Some(detail),
+        marks: BTreeMap::new(),
     }
 }
 

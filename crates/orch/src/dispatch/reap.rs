@@ -65,7 +65,17 @@ impl Dispatcher<'_> {
                     self.orch.set_session(run_id, session)?;
                 }
                 match after_work(self.orch, s, exit, &out)? {
-                    Ok((outcome, report, judged)) => Next::End { outcome, report, judged, usage: out.usage },
+                    Ok((outcome, report, judged)) => {
+                        // A worker whose own `orch done` landed its branch: not landed twice.
+                        let finished = if self.lands(s, &outcome) { self.orch.ended_by_holder(run_id)? } else { None };
+                        match finished {
+                            Some(ended) => {
+                                self.orch.add_usage(run_id, &out.usage)?;
+                                Next::Finished(ended)
+                            }
+                            None => Next::End { outcome, report, judged, usage: out.usage },
+                        }
+                    }
                     Err(d) => {
                         if let Some(ended) = self.orch.ended_by_holder(run_id)? {
                             self.orch.add_usage(run_id, &out.usage)?;

@@ -179,6 +179,20 @@ impl Orch {
     /// `Auth::Force` skips the gate. A token that no longer holds the lease is refused
     /// (`lease lost`), its report kept on its run.
     pub fn done(&self, id: &str, auth: Auth, notes: Option<String>, report: Option<&str>) -> Result<DoneResult> {
+        self.done_then(id, auth, notes, report, &|_| None)
+    }
+
+    /// [`Orch::done`], where a report the gate passed goes through `before_done` (given
+    /// the run's id) before the task is DONE: a reason it returns makes the run a
+    /// transient failure instead (a branch that did not land, docs/WORKSPACES.md).
+    pub fn done_then(
+        &self,
+        id: &str,
+        auth: Auth,
+        notes: Option<String>,
+        report: Option<&str>,
+        before_done: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<DoneResult> {
         let holds = |task: &Task, token: &String| task.lease.as_ref().is_some_and(|l| &l.token == token);
         // The task and the run its token holds, in one read.
         let token = match &auth {
@@ -203,6 +217,13 @@ impl Orch {
                 let both = [notes, note].into_iter().flatten().collect::<Vec<_>>().join(" / ");
                 Outcome::Done { note: Some(both).filter(|n| !n.is_empty()) }
             }
+            other => other,
+        };
+        let outcome = match outcome {
+            Outcome::Done { .. } => match before_done(&run.id) {
+                Some(reason) => Outcome::Fail { class: orch_core::policy::FailureClass::Transient, reason },
+                None => outcome,
+            },
             other => other,
         };
         let run_ref = RunRef { task_id: id, run_id: &run.id, token: &token };

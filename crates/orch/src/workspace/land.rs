@@ -224,3 +224,29 @@ pub fn result_of(orch: &Orch, run_id: &str) -> crate::error::Result<Option<(&'st
     let events = orch.events(&q)?;
     Ok(events.first().and_then(|e| state_of(&e.event).map(|s| (s, e.msg.clone().unwrap_or_default()))))
 }
+
+/// For `orch done` by the holder of run `run_id`, the gate having passed its report:
+/// with `workspace.land = "auto"` and a worktree made for that run, the branch lands
+/// first (the same landing as the dispatcher's). `None` when the task may be DONE
+/// (landed, or nothing to land); otherwise why the run is a transient failure.
+pub fn land_before_done(orch: &Orch, task_id: &str, run_id: &str) -> Option<String> {
+    let ws = &orch.config().workspace;
+    if ws.mode != crate::config::Mode::Worktree || ws.land != crate::config::Land::Auto {
+        return None;
+    }
+    match super::view_of(orch, task_id) {
+        Ok(Some(v)) if v.run_id.as_deref() == Some(run_id) => {}
+        Ok(_) => return None,
+        Err(e) => return Some(format!("land_failed: {e}")),
+    }
+    let landed = match Workspaces::open(orch) {
+        Ok(Some(ws)) => ws.land(orch, task_id, run_id),
+        Ok(None) => return None,
+        Err(e) => return Some(format!("land_failed: {e}")),
+    };
+    match landed {
+        Ok(Landed::Landed { .. }) => None,
+        Ok(Landed::LandConflict { message } | Landed::LandCheckFailed { message }) => Some(message),
+        Err(e) => Some(format!("land_failed: {e}")),
+    }
+}

@@ -17,6 +17,7 @@ mod lock;
 mod view;
 
 pub use git::GitError;
+pub use land::land_before_done;
 pub use view::{WorkspaceView, fill_runs, view_of};
 
 use crate::config::{Keep, Land, Mode};

@@ -77,3 +77,4 @@ mod watch;
 mod worker_program;
 mod workspaces;
 mod workspaces_land;
+mod workspaces_shown;

@@ -148,3 +148,37 @@ fn orch_land_lands_a_done_tasks_branch_by_hand() {
     let (code, _, err) = p.run(&["land", "ORCH-009"]);
     assert_eq!(code, 4, "{err}");
 }
+
+/// The worker finishes its task itself: with `land = "auto"`, `orch done` lands the
+/// branch before the task is DONE; a branch that does not land is a transient failure,
+/// retried on the new base.
+#[test]
+fn orch_done_from_the_worker_lands_the_branch_first() {
+    let p = repo();
+    p.set_config("land", r#""auto""#);
+    p.set_config("backoff", r#"["0s"]"#);
+    counting_check(&p);
+    let (orch, main) = (crate::common::ORCH_BIN, p.path().display().to_string());
+    // The first run moves the base while it works: its landing conflicts, the retry lands.
+    set_script(
+        &p,
+        "command",
+        &format!(
+            "if [ ! -e {main}/marks/moved ]; then touch {main}/marks/moved; echo moved > {main}/shared.txt; \
+             git -C {main} commit -qam moved; fi; echo \"$ORCH_TASK_ID\" > shared.txt && git commit -qam work \
+             && {orch} done \"$ORCH_TASK_ID\""
+        ),
+    );
+    p.ok(&["add", "one"]);
+    let (code, _, err) = p.run(&["run", "--until-idle"]);
+    assert_eq!(code, 0, "{err}");
+    let runs = p.json(&["log", "ORCH-001"]);
+    assert_eq!(runs[0]["landing"], "land_conflict", "{runs}");
+    assert!(runs[0]["reason"].as_str().unwrap().starts_with("land_conflict: "), "{runs}");
+    assert_eq!(runs[1]["landing"], "landed", "{runs}");
+    let t = p.json(&["show", "ORCH-001"]);
+    assert_eq!((t["status"].as_str(), t["workspace"]["landing"].as_str()), (Some("DONE"), Some("landed")), "{t}");
+    assert_eq!(p.read("shared.txt"), "ORCH-001\n", "the branch landed on the base");
+    let checks = p.lines("marks/checks");
+    assert_eq!(checks.len(), 1, "the check ran for the landing that rebased: {checks:?} {runs}");
+}

@@ -234,6 +234,11 @@ async function drawTask(id) {
     ["Owner", t.owner_session], ["Due", t.due_at], ["Attempts", `${t.attempts} of ${t.max_attempts}`],
     ["Notes", t.notes], ["Lease until", t.lease ? t.lease.expires_at : null],
     ["Tokens", `${t.input_tokens} in, ${t.output_tokens} out`], ["Cost", `$${t.cost_usd}`]];
+  const w = t.workspace;
+  if (w) {
+    fields.push(["Branch", `${w.branch} (base ${w.base})`], ["Worktree", w.worktree + (w.worktree_exists ? "" : " (removed)")],
+      ["Landing", w.landing + (w.landed_commit ? ` at ${w.landed_commit}` : "")]);
+  }
   $("task-fields").replaceChildren(...fields.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v ?? "-")]));
   $("task-actions").replaceChildren(...actions(t));
   fill($("attempts").tBodies[0], runs.map((r) => el("tr", {},
