@@ -28,13 +28,13 @@ impl Holds {
     }
 
     /// Holds the lease of a task just claimed: heartbeats every `every` until released.
-    pub fn hold(&self, orch: &Arc<Orch>, id: &str, run_id: &str, token: &str, every: Duration) {
+    pub fn hold(&self, queue: &Arc<Orch>, id: &str, run_id: &str, token: &str, every: Duration) {
         let (stop, stopped) = mpsc::channel();
         let held = Held { run_id: run_id.to_string(), token: token.to_string(), stop };
         if let Some(old) = self.lock().insert(id.to_string(), held) {
             let _ = old.stop.send(());
         }
-        let (orch, id, token, holds) = (orch.clone(), id.to_string(), token.to_string(), self.clone());
+        let (orch, id, token, holds) = (Arc::clone(queue), id.to_string(), token.to_string(), self.clone());
         std::thread::spawn(move || {
             loop {
                 match stopped.recv_timeout(every) {
