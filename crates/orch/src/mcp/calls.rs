@@ -108,7 +108,6 @@ fn lease_for(s: &Session, id: &str, given: Option<String>) -> Option<String> {
 fn next(s: &Session) -> Result<Reply> {
     let p = api::pick(&s.orch, api::PickRequest { owner: s.owner.clone(), lease: None })?;
     let t = &p.task;
-    let deps = api::dependency_reports(&s.orch, &t.id)?;
     let until = t.lease.as_ref().map(|l| l.expires_at);
     let every = until
         .and_then(|u| u.duration_since(api::now(&s.orch)).checked_div(3))
@@ -116,6 +115,8 @@ fn next(s: &Session) -> Result<Reply> {
         .unwrap_or(std::time::Duration::from_secs(60))
         .max(std::time::Duration::from_secs(1));
     s.holds.hold(&s.orch, &t.id, t.run_id.as_deref().unwrap_or_default(), &p.lease_token, every);
+    // Held before anything else can fail: a lease claimed is a lease renewed or given back.
+    let deps = api::dependency_reports(&s.orch, &t.id)?;
     let mut text = format!("{} claimed (attempt {} of {}): {}\n", t.id, t.attempts, t.max_attempts, t.task);
     if let Some(c) = &t.success_criteria {
         text.push_str(&format!("criteria: {c}\n"));
