@@ -10,7 +10,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-$ROOT/target/bench-results}
 mkdir -p "$OUT"
-ALL=(queue_md claim pick_done view_pick scale dispatch dashboard serve workspaces pg_claims pg_dispatchers pg_ceiling)
+ALL=(queue_md claim mcp pick_done view_pick scale dispatch dashboard serve workspaces pg_claims pg_dispatchers pg_ceiling)
 NAMES=("$@")
 [ ${#NAMES[@]} -gt 0 ] || NAMES=("${ALL[@]}")
 
@@ -26,7 +26,7 @@ with_pg() {
 for name in "${NAMES[@]}"; do
     echo "== $name ($(date -u +%H:%M:%S))" >&2
     case $name in
-    queue_md | claim) cargo bench --quiet -p orch-queue --manifest-path "$ROOT/Cargo.toml" --bench "$name" ;;
+    queue_md | claim | mcp) cargo bench --quiet -p orch-queue --manifest-path "$ROOT/Cargo.toml" --bench "$name" ;;
     pg_claims) with_pg cargo bench --quiet -p orch-queue --manifest-path "$ROOT/Cargo.toml" --bench pg_claims ;;
     dispatch) TOOLS=${TOOLS:-"orch tsp pueue"} bash "$ROOT/benches/dispatch.sh" ;;
     pick_done | view_pick | scale | dashboard | serve | workspaces | pg_dispatchers | pg_ceiling) bash "$ROOT/benches/$name.sh" ;;

@@ -31,6 +31,7 @@ pub mod event_log;
 pub mod gate;
 pub mod home;
 pub mod hooks;
+pub mod mcp;
 pub mod ops;
 mod persist;
 pub mod runner;

@@ -87,7 +87,7 @@ fn execute(orch: &Orch, cmd: &ChatCommand) -> Result<ChatAnswer> {
         }
         ChatCommand::Retry { id } => changed("retried", retry(orch, RetryRequest { id: id.clone() })?),
         ChatCommand::Add { text } => {
-            ChatAnswer::Added(quick(orch, QuickRequest { text: text.clone(), dry_run: false })?)
+            ChatAnswer::Added(quick(orch, QuickRequest { text: text.clone(), dry_run: false, idempotency_key: None })?)
         }
     })
 }

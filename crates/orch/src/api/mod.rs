@@ -43,8 +43,8 @@ mod worker;
 
 pub use crate::ops::json::{RunView, SCHEMA_VERSION, TaskView};
 pub use crate::ops::{
-    FiredTask, Fleet, Holder, NextDue, Options, Orch, Pause, PruneReport, ScheduleCount, SkippedOf, StatusSummary,
-    TickReport, TreeNode,
+    DepReport, FiredTask, Fleet, Holder, NextDue, Options, Orch, Pause, PruneReport, ScheduleCount, SkippedOf,
+    StatusSummary, TickReport, TreeNode,
 };
 pub use chat::{ChatAnswer, ChatRequest, chat};
 pub use events::{EventsRequest, events_after, last_event_seq};
@@ -69,8 +69,8 @@ pub use tasks::{
 };
 pub use team::{TeamAddRequest, TeamAdded, team_add};
 pub use worker::{
-    DoneRequest, FailRequest, Finished, HeartbeatRequest, PickRequest, Picked, Swept, WatchdogRequest, done, fail,
-    heartbeat, pick, watchdog,
+    DoneRequest, FailRequest, Finished, GiveBackRequest, HeartbeatRequest, PickRequest, Picked, Swept, WatchdogRequest,
+    dependency_reports, done, fail, give_back, heartbeat, pick, watchdog,
 };
 
 /// The time zone times are shown in (`display.time_zone`).

@@ -19,6 +19,9 @@ pub struct QuickRequest {
     /// Only say what was understood; add nothing.
     #[serde(default)]
     pub dry_run: bool,
+    /// The task of an earlier add with this key is returned instead of a new one.
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
 }
 
 /// What the line was understood to say.
@@ -80,6 +83,7 @@ pub fn quick(orch: &Orch, req: QuickRequest) -> Result<QuickAdded> {
         resource: q.resource,
         profile: q.profile,
         not_before: q.not_before,
+        idempotency_key: req.idempotency_key,
         ..NewTask::default()
     };
     let (task, _, warnings) = orch.add(&new)?;

@@ -171,3 +171,24 @@ pub fn watchdog(orch: &Orch, _req: WatchdogRequest) -> Result<Swept> {
     let (tasks, warnings) = orch.sweep()?;
     Ok(Swept { tasks: tasks.iter().map(TaskView::from).collect(), warnings })
 }
+
+/// `give_back`: end a run the caller holds without finishing it — the task back to
+/// PENDING, the attempt not counted (what a dispatcher does to its runs on shutdown).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GiveBackRequest {
+    pub id: String,
+    pub run_id: String,
+    pub lease: String,
+}
+
+pub fn give_back(orch: &Orch, req: GiveBackRequest) -> Result<()> {
+    let run = crate::ops::RunRef { task_id: &req.id, run_id: &req.run_id, token: &req.lease };
+    orch.settle(&run, crate::ops::Outcome::Interrupt, "", None).map(|_| ())
+}
+
+/// The tasks `id` depends on, each with the report of its last finished run.
+pub fn dependency_reports(orch: &Orch, id: &str) -> Result<Vec<crate::ops::DepReport>> {
+    let t = orch.get(&task_id(orch, id)?)?;
+    orch.dep_reports(&t)
+}

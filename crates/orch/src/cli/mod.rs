@@ -258,6 +258,15 @@ enum Command {
   orch tmux
   orch tmux --session ops --detach    # create it; attach later")]
     Tmux(tmux::TmuxArgs),
+    /// Serve the queue to an agent as an MCP server on stdin/stdout (docs/MCP.md).
+    ///
+    /// Eight tools: next, heartbeat, done, fail, add, show, list, status. The leases
+    /// `next` claims are renewed while the session lives and given back (the task
+    /// PENDING again, the attempt not counted) when the client goes away first.
+    #[command(after_help = "Examples:
+  orch mcp --owner agent-1
+  claude mcp add orch -- orch mcp")]
+    Mcp(crate::mcp::McpArgs),
     /// Serve the HTTP API, the web dashboard and metrics (docs/SERVE.md).
     ///
     /// Every route but /healthz needs the token: `Authorization: Bearer TOKEN`, from
@@ -342,6 +351,10 @@ fn run(cli: Cli) -> Result<i32> {
     if let Command::Man(args) = &cli.command {
         return generate::man(args, command());
     }
+    if let Command::Mcp(args) = &cli.command {
+        // The session shares the open queue with its heartbeat threads: it takes it whole.
+        return crate::mcp::run(cli.globals.open()?, args);
+    }
     if let Command::Serve(args) = &cli.command {
         // The server shares the open queue between its threads: it takes it whole.
         return crate::serve::run(cli.globals.open()?, args);
@@ -350,7 +363,9 @@ fn run(cli: Cli) -> Result<i32> {
     match &cli.command {
         Command::Init(_) => unreachable!("handled above"),
         Command::Migrate(_) => unreachable!("handled above"),
-        Command::Completions(_) | Command::Man(_) | Command::Serve(_) => unreachable!("handled above"),
+        Command::Completions(_) | Command::Man(_) | Command::Serve(_) | Command::Mcp(_) => {
+            unreachable!("handled above")
+        }
         Command::Add(a) => operator::add(&orch, a),
         Command::List(a) => read::list(&orch, a),
         Command::Show(a) => read::show(&orch, a),

@@ -22,7 +22,7 @@ pub struct QuickArgs {
 }
 
 pub fn run(orch: &Orch, a: &QuickArgs) -> Result<i32> {
-    let q = api::quick(orch, api::QuickRequest { text: a.text.join(" "), dry_run: a.dry_run })?;
+    let q = api::quick(orch, api::QuickRequest { text: a.text.join(" "), dry_run: a.dry_run, idempotency_key: None })?;
     print_added(&q, a.json)
 }
 

@@ -146,7 +146,7 @@ fn submit(app: &mut App, orch: &Orch, prompt: Prompt, text: String) -> After {
         }
         Prompt::Add => answer(
             app,
-            api::quick(orch, api::QuickRequest { text, dry_run: false }).map(|q| {
+            api::quick(orch, api::QuickRequest { text, dry_run: false, idempotency_key: None }).map(|q| {
                 let added = match &q.added {
                     Some(t) => format!("{} added ({}): {}", t.id, t.priority, t.task),
                     None => "nothing added".into(),

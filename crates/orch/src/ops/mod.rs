@@ -32,7 +32,7 @@ pub use fleet::{Fleet, Holder};
 pub use pause::Pause;
 pub use prune::PruneReport;
 pub use review::Review;
-pub use runs::LeaseState;
+pub use runs::{DepReport, LeaseState};
 pub use schedule::{FiredTask, NewSchedule, NextDue, ScheduleCount, SkippedOf, TickReport};
 pub use settle::{DoneResult, Ending, Outcome, RunRef, Settled};
 pub use tasks::{NewTask, StatusSummary};

@@ -82,6 +82,9 @@ fn arrows_point_inward_services_never_reach_out_to_front_ends_or_the_dispatcher(
         if !rel.starts_with("serve/") && rel != "cli/mod.rs" && rel != "lib.rs" {
             assert!(!text.contains("crate::serve"), "src/{rel} uses the HTTP server: arrows point inward");
         }
+        if !rel.starts_with("mcp/") && rel != "cli/mod.rs" && rel != "lib.rs" {
+            assert!(!text.contains("crate::mcp"), "src/{rel} uses the MCP server: arrows point inward");
+        }
         if rel.starts_with("ops/") || rel.starts_with("gate/") {
             assert!(!text.contains("crate::dispatch"), "src/{rel} uses the dispatcher, which sits above it");
         }
@@ -113,6 +116,11 @@ fn the_dashboard_reaches_the_services_only_through_the_api() {
 #[test]
 fn the_http_server_reaches_the_services_only_through_the_api() {
     front_end_reaches_the_services_only_through_the_api("serve/", &[]);
+}
+
+#[test]
+fn the_mcp_server_reaches_the_services_only_through_the_api() {
+    front_end_reaches_the_services_only_through_the_api("mcp/", &[]);
 }
 
 fn front_end_reaches_the_services_only_through_the_api(dir: &str, exceptions: &[&str]) {

@@ -40,6 +40,7 @@ mod limits;
 mod list_cli;
 mod malformed;
 mod masking;
+mod mcp;
 mod observe;
 mod pause;
 mod postgres;
