@@ -7,9 +7,9 @@ use crate::common::{Project, wait_until};
 use std::path::Path;
 use std::time::Duration;
 
-const LONG: Duration = Duration::from_secs(60);
+pub(crate) const LONG: Duration = Duration::from_secs(60);
 
-fn git(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     let out = std::process::Command::new("git").arg("-C").arg(dir).args(args).output().expect("git runs");
     assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap().trim_end().to_string()
@@ -17,7 +17,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
 
 /// An orch project that is a git repository on `main`, one commit holding
 /// `shared.txt`; `.orch/` and the tests' marker files are ignored.
-fn repo() -> Project {
+pub(crate) fn repo() -> Project {
     let p = Project::init_plain(None);
     let d = p.path();
     git(d, &["init", "--quiet", "--initial-branch", "main"]);

@@ -4,31 +4,7 @@
 //! half-merged.
 
 use crate::common::{Project, wait_until};
-use std::path::Path;
-use std::time::Duration;
-
-const LONG: Duration = Duration::from_secs(60);
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git").arg("-C").arg(dir).args(args).output().expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim_end().to_string()
-}
-
-fn repo() -> Project {
-    let p = Project::init_plain(None);
-    let d = p.path();
-    git(d, &["init", "--quiet", "--initial-branch", "main"]);
-    git(d, &["config", "user.name", "test"]);
-    git(d, &["config", "user.email", "test@example.com"]);
-    p.write(".gitignore", ".orch/\nQUEUE.md\n*.out\n*.err\nmarks/\n");
-    p.write("shared.txt", "base\n");
-    git(d, &["add", "."]);
-    git(d, &["commit", "--quiet", "-m", "start"]);
-    std::fs::create_dir(p.file("marks")).unwrap();
-    p.set_config("mode", r#""worktree""#);
-    p
-}
+use crate::workspaces::{LONG, git, repo};
 
 fn set_script(p: &Project, key: &str, script: &str) {
     p.set_config(key, &format!("[\"sh\", \"-c\", {}]", serde_json::to_string(script).unwrap()));
