@@ -2,6 +2,7 @@
 //! sessions, the channel the watch thread moves on each commit; and the one way a
 //! handler calls the (blocking) API.
 
+use super::adds::Adds;
 use super::reply::Fail;
 use super::sessions::Sessions;
 use crate::api::Orch;
@@ -15,6 +16,8 @@ pub struct Shared {
     pub sessions: Mutex<Sessions>,
     /// Moves when the store may have changed (the watch thread).
     pub changes: tokio::sync::watch::Receiver<u64>,
+    /// The writer of adds in groups.
+    pub adds: Adds,
     /// How long a request that is not a stream may take, its body read included.
     pub request_timeout: std::time::Duration,
 }

@@ -3,7 +3,7 @@
 //! `events.jsonl` (secrets masked). A client that reconnects with `Last-Event-ID`
 //! (browsers do it themselves), or asks with `?after=N`, gets every event after that
 //! number first; without either, the stream starts at the end of the log. New events
-//! are read when the watch thread sees a commit (a store that polls: within 50 ms), and
+//! are read when the watch thread sees a commit (a store that polls: within 10 ms), and
 //! at least every second; a comment every 15 s keeps idle connections open.
 
 use super::reply::{self, Answer};

@@ -73,7 +73,7 @@ pub async fn list(State(s): State<AppState>, Query(q): Params) -> Answer {
 pub async fn add(State(s): State<AppState>, body: Body) -> Answer {
     let map = reply::object(&reply::body_bytes(body).await?, None)?;
     let req: api::AddRequest = reply::request(map)?;
-    let added = s.call(move |orch| api::add(orch, req)).await?;
+    let added = s.adds.add(req).await.map_err(Fail::Api)?;
     let status = if added.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok(reply::json(status, &added))
 }
