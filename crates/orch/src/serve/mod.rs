@@ -14,7 +14,8 @@
 //! `token.rs` the token and random values.
 //!
 //! The API is blocking (the store's transactions); each call runs on tokio's blocking
-//! pool, the queue shared by every request. One thread watches the store for commits
+//! pool, the queue shared by every request; reads take turns (`state::READS_AT_ONCE` at
+//! once, in the order they came). One thread watches the store for commits
 //! (`api::watch`) and wakes the event streams.
 
 mod adds;

@@ -5,7 +5,7 @@
 
 use super::adds::Adds;
 use super::sessions::Sessions;
-use super::state::Shared;
+use super::state::{READS_AT_ONCE, Shared};
 use super::{routes, token};
 use crate::api::{self, Orch};
 use crate::error::{Error, Result};
@@ -59,7 +59,9 @@ pub fn run(orch: Orch, args: &ServeArgs) -> Result<i32> {
     let request_timeout = std::time::Duration::from_secs(args.request_timeout);
     rt.block_on(async move {
         let adds = Adds::start(Arc::clone(&orch));
-        let shared = Arc::new(Shared { orch, token, sessions: Mutex::new(sessions), changes, adds, request_timeout });
+        let reads = tokio::sync::Semaphore::new(READS_AT_ONCE);
+        let shared =
+            Arc::new(Shared { orch, token, sessions: Mutex::new(sessions), changes, adds, reads, request_timeout });
         let listener =
             tokio::net::TcpListener::bind(addr).await.map_err(|e| Error::Usage(format!("--addr {addr}: {e}")))?;
         let bound = listener.local_addr().map_err(|e| Error::Io(format!("{addr}: {e}")))?;
