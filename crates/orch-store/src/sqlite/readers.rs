@@ -4,9 +4,9 @@
 //! command) never opens one. WAL lets readers run beside the writer, and each read
 //! transaction sees the last commit, whichever connection made it.
 //!
-//! A reader is opened on demand (by the store, `mod.rs`: `query_only`, so a write
-//! through one fails), at most [`MAX_READERS`] of them, kept for the next read and
-//! closed with the store.
+//! A reader is opened on demand (by the store, `mod.rs`, set up as the main connection
+//! reads), at most [`MAX_READERS`] of them, kept for the next read and closed with the
+//! store.
 
 use crate::Result;
 use rusqlite::Connection;
