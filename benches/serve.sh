@@ -13,7 +13,8 @@
 #                                                the command's start (process start-up
 #                                                included; its own time shown beside)
 #   RSS of the idle server                       <= 30 MB (/proc/PID/status VmRSS, after
-#                                                start, and again after the load)
+#                                                start, just after the load, and idle
+#                                                again 15 s later)
 # wrk is installed with apt-get when missing; the SSE client is python3's http.client.
 #
 # Usage: benches/serve.sh        (N=100000 CONC=50 DUR=10 ADD_CONC=16 ADD_DUR=5 RUNS=20)
@@ -121,3 +122,5 @@ PY
 
 sleep 1
 echo "RSS after the load: $(rss_mb) MB"
+sleep 14
+echo "RSS idle again, 15 s after the load (its threads gone): $(rss_mb) MB (goal <= 30 MB)"

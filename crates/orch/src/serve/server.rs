@@ -53,8 +53,12 @@ pub fn run(orch: Orch, args: &ServeArgs) -> Result<i32> {
     let changes = watch_changes(&orch)?;
     let mut sessions = Sessions::default();
     let code = sessions.new_code()?;
+    // Reads take turns (four at once) and adds are written in groups, so calls waiting
+    // on the store are few; 64 threads at most keep a burst of changes from growing the
+    // server's memory (tokio's default is 512).
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(64)
         .build()
         .map_err(|e| Error::Io(format!("the server's runtime: {e}")))?;
     let request_timeout = std::time::Duration::from_secs(args.request_timeout);
