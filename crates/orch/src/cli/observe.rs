@@ -48,12 +48,25 @@ pub fn kpi(orch: &Orch, a: &KpiArgs) -> Result<i32> {
             k.runs, k.done, k.failed, k.running
         ));
         print(&format!("success     {}   failure {}", pct(k.success_rate), pct(k.failure_rate)));
-        print(&format!("retries     {}", k.retries));
+        let c = &k.counts;
+        let ended: Vec<String> =
+            c.runs_finished.iter().filter(|(_, n)| **n > 0).map(|(o, n)| format!("{n} {o}")).collect();
+        let ended = if ended.is_empty() { String::new() } else { format!(" ({})", ended.join(", ")) };
+        let ended_n: usize = c.runs_finished.values().sum();
+        print(&format!("started     {}   ended {ended_n}{ended}", c.runs_started));
+        print(&format!("retries     {}   lease expiries {}", k.retries, c.lease_expiries));
+        let verdicts: Vec<String> = c.verdicts.iter().map(|(v, n)| format!("{v} {n}")).collect();
+        print(&format!("gate        {}", verdicts.join(", ")));
         print(&format!("latency     p50 {}   p95 {}", dur(k.latency_p50_s), dur(k.latency_p95_s)));
         print(&format!("queue wait  p50 {}   p95 {}", dur(k.wait_p50_s), dur(k.wait_p95_s)));
         print(&format!("throughput  {:.2} done/h", k.throughput_per_h));
         print(&format!("stale       {} expired leases", k.stale));
-        print(&format!("cost        ${:.4}", k.cost_usd));
+        print(&format!(
+            "cost        ${:.4}   tokens {} in, {} out",
+            k.cost_usd,
+            c.tokens.get("input").unwrap_or(&0),
+            c.tokens.get("output").unwrap_or(&0)
+        ));
         if k.runs < k.min_runs {
             print(&format!("(failure-rate and latency alerts wait for {} finished runs)", k.min_runs));
         }
