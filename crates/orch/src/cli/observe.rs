@@ -112,7 +112,7 @@ pub fn workers(orch: &Orch, a: &WorkersArgs) -> Result<i32> {
     if a.watch {
         return super::watch::watch(orch, "orch workers", a.interval, || {
             let f = api::workers(orch)?;
-            Ok(fleet_lines(&f).into_iter().chain(f.paused.iter().map(|p| super::pause::line(orch, p))).collect())
+            Ok(fleet_lines(orch, &f).into_iter().chain(f.paused.iter().map(|p| super::pause::line(orch, p))).collect())
         });
     }
     let f = api::workers(orch)?;
@@ -120,13 +120,13 @@ pub fn workers(orch: &Orch, a: &WorkersArgs) -> Result<i32> {
         print_value(&f)?;
         return Ok(0);
     }
-    fleet_lines(&f).iter().for_each(|l| print(l));
+    fleet_lines(orch, &f).iter().for_each(|l| print(l));
     f.paused.iter().for_each(|p| print(&super::pause::line(orch, p)));
     Ok(0)
 }
 
 /// The fleet and the queue as `workers` prints them, a line each.
-fn fleet_lines(f: &api::Fleet) -> Vec<String> {
+fn fleet_lines(orch: &Orch, f: &api::Fleet) -> Vec<String> {
     let mut out = Vec::new();
     if f.workers.is_empty() {
         out.push("no lease is held".to_string());
@@ -159,7 +159,18 @@ fn fleet_lines(f: &api::Fleet) -> Vec<String> {
         let parts: Vec<String> = by_status.iter().map(|(s, n)| format!("{s} {n}")).collect();
         out.push(format!("{p}: {}", parts.join(", ")));
     }
+    out.extend(f.dispatchers.iter().map(|d| dispatcher_line(orch, d)));
     out
+}
+
+/// A dispatcher as `workers` prints it: alive, stopped, or unseen since when.
+fn dispatcher_line(orch: &Orch, d: &api::DispatcherLive) -> String {
+    let state = match (d.alive, d.stopped_at) {
+        (true, _) => format!("alive, seen {} ago", secs(d.seen_age_s)),
+        (false, Some(_)) => "stopped".to_string(),
+        (false, None) => format!("not seen for {}", secs(d.seen_age_s)),
+    };
+    format!("dispatcher {} pid {} since {}: {state}", d.host, d.pid, local(orch, d.started_at))
 }
 
 #[derive(clap::Args, Debug)]
