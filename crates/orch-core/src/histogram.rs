@@ -38,7 +38,8 @@ impl Histogram {
     pub fn of(bounds: &[f64], values: &[f64]) -> Histogram {
         let buckets =
             bounds.iter().map(|&le| Bucket { le_s: le, count: values.iter().filter(|v| **v <= le).count() }).collect();
-        Histogram { buckets, sum_s: values.iter().sum(), count: values.len() }
+        // Folded from +0.0: an empty sum is 0, not the -0 `sum` gives.
+        Histogram { buckets, sum_s: values.iter().fold(0.0, |a, v| a + v), count: values.len() }
     }
 }
 
@@ -61,6 +62,7 @@ mod tests {
         assert_eq!(h.buckets.len(), RUN_DURATION_BOUNDS_S.len());
         assert!(h.buckets.iter().all(|b| b.count == 0));
         assert_eq!((h.sum_s, h.count), (0.0, 0));
+        assert!(h.sum_s.is_sign_positive(), "0, not -0");
     }
 
     #[test]
