@@ -55,7 +55,10 @@ pub fn kpi(orch: &Orch, a: &KpiArgs) -> Result<i32> {
         let ended_n: usize = c.runs_finished.values().sum();
         print(&format!("started     {}   ended {ended_n}{ended}", c.runs_started));
         print(&format!("retries     {}   lease expiries {}", k.retries, c.lease_expiries));
-        let verdicts: Vec<String> = c.verdicts.iter().map(|(v, n)| format!("{v} {n}")).collect();
+        // PASS, RETRY, BLOCK, then any other.
+        let mut verdicts: Vec<(&String, &usize)> = c.verdicts.iter().collect();
+        verdicts.sort_by_key(|(v, _)| ["PASS", "RETRY", "BLOCK"].iter().position(|w| w == v).unwrap_or(3));
+        let verdicts: Vec<String> = verdicts.iter().map(|(v, n)| format!("{v} {n}")).collect();
         print(&format!("gate        {}", verdicts.join(", ")));
         print(&format!("latency     p50 {}   p95 {}", dur(k.latency_p50_s), dur(k.latency_p95_s)));
         print(&format!("queue wait  p50 {}   p95 {}", dur(k.wait_p50_s), dur(k.wait_p95_s)));
