@@ -89,10 +89,10 @@ impl EncodeMetric for WindowHistogram {
         let mut below = 0;
         let mut buckets: Vec<(f64, u64)> = Vec::with_capacity(self.0.buckets.len() + 1);
         for b in &self.0.buckets {
-            buckets.push((b.le_s, (b.count - below) as u64));
+            buckets.push((b.le_s, b.count.saturating_sub(below) as u64));
             below = b.count;
         }
-        buckets.push((f64::INFINITY, (self.0.count - below) as u64));
+        buckets.push((f64::INFINITY, self.0.count.saturating_sub(below) as u64));
         encoder.encode_histogram::<NoLabelSet>(self.0.sum_s, self.0.count as u64, &buckets, None)
     }
 
@@ -138,7 +138,7 @@ fn render(fleet: &api::Fleet, kpi: &orch_core::kpi::Kpi) -> Result<String, std::
     by(&mut reg, "gate_verdicts_24h", verdicts, "verdict", &c.verdicts);
     let tokens = "Tokens reported by runs active in the last 24 hours, by kind";
     by(&mut reg, "tokens_24h", tokens, "kind", &c.tokens);
-    let duration = "Run duration of the runs finished in the last 24 hours (done or failed)";
+    let duration = "Run duration of the runs ended in the last 24 hours as a success or a failure";
     reg.register("run_duration_seconds_24h", duration, WindowHistogram(kpi.run_duration.clone()));
     let wait = "Queue wait of the claims made in the last 24 hours";
     reg.register("queue_wait_seconds_24h", wait, WindowHistogram(kpi.queue_wait.clone()));
