@@ -160,7 +160,8 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
 }
 
 impl Dispatcher<'_> {
-    /// Recovery, the loop, and on an error the shutdown; then the launcher is let go.
+    /// The record of liveness, recovery, the loop, and on an error the shutdown; then the
+    /// record is marked stopped and the launcher let go.
     fn run(mut self, rx: &mpsc::Receiver<Msg>) -> (Self, Result<()>) {
         let mut result = self.record_start();
         if result.is_ok() && self.opts.spawned_by == SPAWNED_BY_DISPATCHER {
