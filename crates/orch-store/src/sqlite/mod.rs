@@ -15,6 +15,7 @@ mod dispatchers;
 mod error;
 mod events;
 mod history;
+mod readers;
 mod rows;
 mod schedules;
 mod schema;
@@ -27,7 +28,7 @@ pub(crate) use error::db_err;
 use super::{Backend, Capabilities, LockScope, Result, StoreError, Tx};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 /// How long a writer waits for another before the store reports `Busy`.
 const BUSY_TIMEOUT_MS: u64 = 30_000;
@@ -55,6 +56,8 @@ const POLL: std::time::Duration = std::time::Duration::from_millis(5);
 
 pub struct Sqlite {
     conn: Mutex<Conn>,
+    /// Connections for reads while `conn` is busy (`readers.rs`).
+    readers: readers::Readers,
     path: PathBuf,
 }
 
@@ -122,17 +125,23 @@ impl Sqlite {
         let seen_version = data_version(&conn).map_err(|e| open_err(&e))?;
         Ok(Sqlite {
             conn: Mutex::new(Conn { conn, wal: wal_path(path), commits: 0, seen_version }),
+            readers: readers::Readers::default(),
             path: path.to_path_buf(),
         })
     }
 
     fn run(&self, behavior: TransactionBehavior, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
-        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        self.run_on(self.conn.lock().unwrap_or_else(|p| p.into_inner()), behavior, f)
+    }
+
+    fn run_on(
+        &self,
+        mut guard: MutexGuard<'_, Conn>,
+        behavior: TransactionBehavior,
+        f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
+    ) -> Result<()> {
         let c = &mut *guard;
-        let tx = c.conn.transaction_with_behavior(behavior).map_err(db_err)?;
-        let mut t = txn::SqliteTx { tx: &tx };
-        f(&mut t)?;
-        tx.commit().map_err(db_err)?;
+        transact(&mut c.conn, behavior, f)?;
         if matches!(behavior, TransactionBehavior::Immediate) {
             c.commits = c.commits.saturating_add(1);
             let limit = if c.commits > SHORT_LIVED { CHECKPOINT_AT_LONG_LIVED } else { CHECKPOINT_AT };
@@ -142,6 +151,17 @@ impl Sqlite {
         }
         Ok(())
     }
+}
+
+/// Runs `f` in one transaction on `conn` and commits it.
+fn transact(
+    conn: &mut Connection,
+    behavior: TransactionBehavior,
+    f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
+) -> Result<()> {
+    let tx = conn.transaction_with_behavior(behavior).map_err(db_err)?;
+    f(&mut txn::SqliteTx { tx: &tx })?;
+    tx.commit().map_err(db_err)
 }
 
 /// The claim's selection of PENDING tasks as the store runs it (the first eligible one
@@ -190,8 +210,22 @@ impl Backend for Sqlite {
         self.run(TransactionBehavior::Immediate, f)
     }
 
+    /// On the main connection when it is free, else on a reader (`readers.rs`), else
+    /// after waiting for the main one.
     fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
-        self.run(TransactionBehavior::Deferred, f)
+        let guard = match self.conn.try_lock() {
+            Ok(g) => g,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => match self.readers.take(&self.path)? {
+                Some(mut reader) => {
+                    let done = transact(&mut reader, TransactionBehavior::Deferred, f);
+                    self.readers.give(reader);
+                    return done;
+                }
+                None => self.conn.lock().unwrap_or_else(|p| p.into_inner()),
+            },
+        };
+        self.run_on(guard, TransactionBehavior::Deferred, f)
     }
 
     fn wait_for_change(&self, timeout: std::time::Duration) -> Result<bool> {
@@ -273,6 +307,30 @@ mod tests {
         let (log, done): (i64, i64) =
             guard.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(1)?, r.get(2)?))).unwrap();
         assert!(log > 0 && done == log, "the migrations' frames were still in the WAL: {log} {done}");
+    }
+
+    /// A read while the main connection is held runs on a reader, which sees what the
+    /// main connection committed and refuses to write.
+    #[test]
+    fn a_read_while_the_main_connection_is_busy_runs_on_a_reader() {
+        use orch_core::task::{Priority, Task};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orch.db");
+        let db = super::Sqlite::create(&path).unwrap();
+        let t = Task::new("T-1".into(), "read me".into(), Priority::P1, 3, jiff::Timestamp::now());
+        crate::write(&db, |tx| tx.task_insert(&t)).unwrap();
+        let all = crate::ListFilter::default();
+        assert_eq!(crate::read(&db, |tx| tx.task_list(&all)).unwrap().len(), 1);
+        assert_eq!(db.readers.opened(), 0, "a free main connection reads itself");
+        let held = db.conn.lock().unwrap();
+        let seen = crate::read(&db, |tx| tx.task_list(&all)).unwrap();
+        assert_eq!(seen.iter().map(|t| t.task.as_str()).collect::<Vec<_>>(), ["read me"]);
+        assert_eq!(db.readers.opened(), 1);
+        let reader = db.readers.take(&path).unwrap().unwrap();
+        assert_eq!(db.readers.opened(), 1, "the idle reader is taken again");
+        assert!(reader.execute("DELETE FROM tasks", []).is_err(), "a reader is query_only");
+        db.readers.give(reader);
+        drop(held);
     }
 
     #[test]

@@ -19,6 +19,8 @@ use std::time::Duration;
 pub struct ChangeWatch {
     db: Box<dyn orch_store::Backend>,
     notify: bool,
+    /// How often it looks on a store without notifications.
+    look: Duration,
 }
 
 /// How often a watch on a store without notifications looks for a change. The store's
@@ -30,13 +32,21 @@ const LOOK: Duration = Duration::from_millis(50);
 pub fn watch(orch: &Orch) -> Result<ChangeWatch> {
     let db = orch_store::open(orch.db_url())?;
     let notify = db.capabilities().notify;
-    Ok(ChangeWatch { db, notify })
+    Ok(ChangeWatch { db, notify, look: LOOK })
 }
 
 impl ChangeWatch {
+    /// Looks every `look` instead (a store without notifications), for a front end
+    /// that must show a commit sooner than [`LOOK`]: each look is one read of a counter
+    /// in shared memory.
+    pub fn every(self, look: Duration) -> ChangeWatch {
+        ChangeWatch { look, ..self }
+    }
+
     /// Blocks until the queue may have changed (`true`; a spurious one is allowed) or
-    /// `timeout` passes (`false`). A change is seen within 50 ms on a store that
-    /// polls, at once on one that notifies.
+    /// `timeout` passes (`false`). A change is seen within 50 ms (or the interval
+    /// given to [`ChangeWatch::every`]) on a store that polls, at once on one that
+    /// notifies.
     pub fn wait(&self, timeout: Duration) -> Result<bool> {
         if self.notify {
             return Ok(self.db.wait_for_change(timeout)?);
@@ -50,7 +60,7 @@ impl ChangeWatch {
             if left.is_zero() {
                 return Ok(false);
             }
-            std::thread::sleep(LOOK.min(left));
+            std::thread::sleep(self.look.min(left));
         }
     }
 }

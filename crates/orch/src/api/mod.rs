@@ -64,8 +64,8 @@ pub use schedule::{
 };
 pub use sync::{CheckRequest, Checked, ExportRequest, Exported, ImportRequest, Imported, check, export, import};
 pub use tasks::{
-    AddRequest, Added, CancelRequest, Changed, NoteRequest, ReplanRequest, RetryRequest, add, cancel, note, replan,
-    retry,
+    AddRequest, Added, CancelRequest, Changed, NoteRequest, ReplanRequest, RetryRequest, add, add_all, cancel, note,
+    replan, retry,
 };
 pub use team::{TeamAddRequest, TeamAdded, team_add};
 pub use worker::{

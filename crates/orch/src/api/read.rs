@@ -27,7 +27,7 @@ pub struct ListRequest {
 /// takes constant memory; an error of `f` (a closed output) stops it.
 pub fn list(orch: &Orch, req: ListRequest, f: &mut dyn FnMut(TaskView) -> Result<()>) -> Result<()> {
     let filter = ListFilter { statuses: req.statuses, priorities: req.priorities };
-    orch.list_each(&filter, req.limit, req.offset, &mut |t| f(TaskView::from(&t)))
+    orch.list_each(&filter, req.limit, req.offset, &mut |t| f(TaskView::from(t)))
 }
 
 /// `show`: one task.

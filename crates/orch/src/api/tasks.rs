@@ -58,6 +58,29 @@ impl Changed {
 }
 
 pub fn add(orch: &Orch, req: AddRequest) -> Result<Added> {
+    let (new, due_warnings) = new_task(orch, req)?;
+    added(orch.add(&new), due_warnings)
+}
+
+/// `add` of several tasks at once (one commit for all, as `orch serve` groups the adds
+/// that arrive together): each answered as `add` would answer it alone.
+pub fn add_all(orch: &Orch, reqs: Vec<AddRequest>) -> Vec<Result<Added>> {
+    let checked: Vec<Result<(NewTask, Vec<String>)>> = reqs.into_iter().map(|r| new_task(orch, r)).collect();
+    let news: Vec<NewTask> = checked.iter().filter_map(|c| c.as_ref().ok().map(|(n, _)| n.clone())).collect();
+    let mut made = orch.add_all(&news).into_iter();
+    checked
+        .into_iter()
+        .map(|c| {
+            let (_, due_warnings) = c?;
+            let done = made.next().unwrap_or_else(|| Err(Error::Io("add: a task was not answered".into())));
+            added(done, due_warnings)
+        })
+        .collect()
+}
+
+/// An add's request read into the task `Orch::add` takes, with the warnings its due
+/// time gave.
+fn new_task(orch: &Orch, req: AddRequest) -> Result<(NewTask, Vec<String>)> {
     let mut depends_on = Vec::new();
     for d in &req.depends_on {
         let d = task_id(orch, d)?;
@@ -81,9 +104,13 @@ pub fn add(orch: &Orch, req: AddRequest) -> Result<Added> {
         profile: req.profile,
         not_before,
     };
-    let (task, created, mut warnings) = orch.add(&new)?;
-    due_warnings.append(&mut warnings);
-    Ok(Added { task: TaskView::from(&task), created, warnings: due_warnings })
+    Ok((new, due_warnings))
+}
+
+fn added(done: Result<(Task, bool, Vec<String>)>, mut warnings: Vec<String>) -> Result<Added> {
+    let (task, created, mut more) = done?;
+    warnings.append(&mut more);
+    Ok(Added { task: TaskView::from(&task), created, warnings })
 }
 
 /// `note`: text appended to a task's notes.

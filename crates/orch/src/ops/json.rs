@@ -68,29 +68,37 @@ fn as_map<S: Serializer>(pairs: &[(String, String)], s: S) -> Result<S::Ok, S::E
 
 impl From<&Task> for TaskView {
     fn from(t: &Task) -> TaskView {
+        TaskView::from(t.clone())
+    }
+}
+
+/// The task's fields moved, not copied: a page of tasks becomes a page of views
+/// without copying its text.
+impl From<Task> for TaskView {
+    fn from(t: Task) -> TaskView {
         TaskView {
             schema_version: SCHEMA_VERSION,
-            id: t.id.clone(),
+            id: t.id,
             status: t.status,
             priority: t.priority,
-            task: t.task.clone(),
-            success_criteria: t.success_criteria.clone(),
-            owner_session: t.owner.clone(),
+            task: t.task,
+            success_criteria: t.success_criteria,
+            owner_session: t.owner,
             started_at: t.started_at.map(ms),
             due_at: t.due_at.map(ms),
-            notes: t.notes.clone(),
+            notes: t.notes,
             attempts: t.attempts,
             max_attempts: t.max_attempts,
             retry_at: t.retry_at.map(ms),
             not_before: t.not_before.map(ms),
-            idempotency_key: t.idempotency_key.clone(),
-            depends_on: t.depends_on.clone(),
-            resource: t.resource.clone(),
+            idempotency_key: t.idempotency_key,
+            depends_on: t.depends_on,
+            resource: t.resource,
             created_at: ms(t.created_at),
             updated_at: ms(t.updated_at),
-            lease: t.lease.as_ref().map(|l| LeaseView { token: l.token.clone(), expires_at: ms(l.expires_at) }),
-            run_id: t.run_id.clone(),
-            extra: t.extra.clone(),
+            lease: t.lease.map(|l| LeaseView { token: l.token, expires_at: ms(l.expires_at) }),
+            run_id: t.run_id,
+            extra: t.extra,
         }
     }
 }

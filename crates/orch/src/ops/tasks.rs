@@ -30,6 +30,10 @@ pub struct NewTask {
     pub not_before: Option<Timestamp>,
 }
 
+/// What `add` gives: the task, whether it was made now (not found by its idempotency
+/// key), and warnings from writing the files after the commit.
+pub type AddedTask = (Task, bool, Vec<String>);
+
 /// A new task's fields once checked: what [`Orch::insert_new`] writes.
 #[derive(Clone, Debug)]
 pub(super) struct Prepared {
@@ -61,11 +65,45 @@ pub struct StatusSummary {
 impl Orch {
     /// Adds a task; with an idempotency key that exists, returns that task instead
     /// (`created` false) and adds nothing.
-    pub fn add(&self, new: &NewTask) -> Result<(Task, bool, Vec<String>)> {
+    pub fn add(&self, new: &NewTask) -> Result<AddedTask> {
         let prepared = self.prepare(new)?;
         let now = self.now();
         let ((task, created), warnings) = self.change(|tx| self.insert_new(tx, new, &prepared, now))?;
         Ok((task, created, warnings))
+    }
+
+    /// Adds several tasks in one transaction (one commit, one refresh of the view), each
+    /// answered as [`Orch::add`] would answer it alone: one whose fields are refused gets
+    /// its error and the others are added; when the transaction fails (a dependency
+    /// missing, a key taken meanwhile), each task is added again on its own.
+    pub fn add_all(&self, news: &[NewTask]) -> Vec<Result<AddedTask>> {
+        let mut out: Vec<Option<Result<AddedTask>>> = Vec::with_capacity(news.len());
+        let mut ready = Vec::new();
+        for (i, new) in news.iter().enumerate() {
+            match self.prepare(new) {
+                Ok(p) => {
+                    ready.push((i, p));
+                    out.push(None);
+                }
+                Err(e) => out.push(Some(Err(e))),
+            }
+        }
+        if ready.len() > 1 {
+            let now = self.now();
+            let together = self.change(|tx| {
+                let mut made = Vec::with_capacity(ready.len());
+                for (i, p) in &ready {
+                    made.push(self.insert_new(tx, &news[*i], p, now)?);
+                }
+                Ok(made)
+            });
+            if let Ok((made, warnings)) = together {
+                for ((i, _), (task, created)) in ready.iter().zip(made) {
+                    out[*i] = Some(Ok((task, created, warnings.clone())));
+                }
+            }
+        }
+        out.into_iter().zip(news).map(|(done, new)| done.unwrap_or_else(|| self.add(new))).collect()
     }
 
     /// Checks a new task's fields: its text and criteria, attempts and profile.

@@ -31,7 +31,7 @@ const WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 
 pub async fn metrics(axum::extract::State(s): axum::extract::State<AppState>) -> Answer {
     let (fleet, kpi) =
-        s.call(|orch| Ok((api::workers(orch)?, api::kpi(orch, api::KpiRequest { since: WINDOW })?))).await?;
+        s.read(|orch| Ok((api::workers(orch)?, api::kpi(orch, api::KpiRequest { since: WINDOW })?))).await?;
     let text = render(&fleet, &kpi).map_err(|e| Fail::Api(crate::error::Error::Io(format!("metrics: {e}"))))?;
     let mut r = text.into_response();
     r.headers_mut().insert(

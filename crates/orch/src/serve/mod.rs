@@ -9,14 +9,16 @@
 //! `routes.rs` the route table (the one list docs/openapi.json is checked against);
 //! `session.rs` who may ask (the bearer token, the browser's session and CSRF token),
 //! `sessions.rs` the sessions kept;
-//! `reply.rs` answers and errors; `tasks.rs` the operator's routes, `work.rs` the
-//! worker's; `stream.rs` the event stream; `metrics.rs` `/metrics`; `web.rs` the page;
+//! `reply.rs` answers and errors; `tasks.rs` the operator's routes (`adds.rs` writes
+//! adds in groups), `work.rs` the worker's; `stream.rs` the event stream; `metrics.rs` `/metrics`; `web.rs` the page;
 //! `token.rs` the token and random values.
 //!
 //! The API is blocking (the store's transactions); each call runs on tokio's blocking
-//! pool, the queue shared by every request. One thread watches the store for commits
+//! pool, the queue shared by every request; reads take turns (`state::READS_AT_ONCE` at
+//! once, in the order they came). One thread watches the store for commits
 //! (`api::watch`) and wakes the event streams.
 
+mod adds;
 mod metrics;
 mod reply;
 mod routes;

@@ -84,8 +84,10 @@ impl IntoResponse for Fail {
 
 /// A value as JSON with `status` (through a JSON value, as the command line prints it).
 pub fn json(status: StatusCode, v: &impl Serialize) -> Response {
-    match serde_json::to_vec(v) {
-        Ok(bytes) => {
+    // Room for a page of tasks at once, rather than a buffer grown (and copied) in steps.
+    let mut bytes = Vec::with_capacity(16 * 1024);
+    match serde_json::to_writer(&mut bytes, v) {
+        Ok(()) => {
             let mut r = (status, bytes).into_response();
             r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
             r

@@ -3,8 +3,9 @@
 //! address and a one-time sign-in link, never the token), and the thread that watches
 //! the store for commits.
 
+use super::adds::Adds;
 use super::sessions::Sessions;
-use super::state::Shared;
+use super::state::{READS_AT_ONCE, Shared};
 use super::{routes, token};
 use crate::api::{self, Orch};
 use crate::error::{Error, Result};
@@ -51,18 +52,16 @@ pub fn run(orch: Orch, args: &ServeArgs) -> Result<i32> {
     let changes = watch_changes(&orch)?;
     let mut sessions = Sessions::default();
     let code = sessions.new_code()?;
-    let shared = Arc::new(Shared {
-        orch,
-        token,
-        sessions: Mutex::new(sessions),
-        changes,
-        request_timeout: std::time::Duration::from_secs(args.request_timeout),
-    });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Io(format!("the server's runtime: {e}")))?;
+    let request_timeout = std::time::Duration::from_secs(args.request_timeout);
     rt.block_on(async move {
+        let adds = Adds::start(Arc::clone(&orch));
+        let reads = tokio::sync::Semaphore::new(READS_AT_ONCE);
+        let shared =
+            Arc::new(Shared { orch, token, sessions: Mutex::new(sessions), changes, adds, reads, request_timeout });
         let listener =
             tokio::net::TcpListener::bind(addr).await.map_err(|e| Error::Usage(format!("--addr {addr}: {e}")))?;
         let bound = listener.local_addr().map_err(|e| Error::Io(format!("{addr}: {e}")))?;
@@ -80,9 +79,13 @@ pub fn run(orch: Orch, args: &ServeArgs) -> Result<i32> {
     Ok(0)
 }
 
+/// How often the watch looks for a commit on a store without notifications (SQLite):
+/// an event stream shows a commit within this, and each look costs microseconds.
+const LOOK: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// A thread on `api::watch` that moves the channel's number on every commit seen.
 fn watch_changes(orch: &Orch) -> Result<tokio::sync::watch::Receiver<u64>> {
-    let watch = api::watch(orch)?;
+    let watch = api::watch(orch)?.every(LOOK);
     let (tx, rx) = tokio::sync::watch::channel(0u64);
     std::thread::Builder::new()
         .name("serve-watch".into())

@@ -3,7 +3,7 @@
 //! `events.jsonl` (secrets masked). A client that reconnects with `Last-Event-ID`
 //! (browsers do it themselves), or asks with `?after=N`, gets every event after that
 //! number first; without either, the stream starts at the end of the log. New events
-//! are read when the watch thread sees a commit (a store that polls: within 50 ms), and
+//! are read when the watch thread sees a commit (a store that polls: within 10 ms), and
 //! at least every second; a comment every 15 s keeps idle connections open.
 
 use super::reply::{self, Answer};
@@ -36,7 +36,7 @@ pub async fn events(State(s): State<AppState>, headers: HeaderMap, Query(q): Que
             Some(v) => v.trim().parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
                 reply::usage(&format!("Last-Event-ID (or after) must be an event's number, got `{v}`"))
             })?,
-            None => s.call(api::last_event_seq).await?,
+            None => s.read(api::last_event_seq).await?,
         };
     let cursor = Cursor { changes: s.changes.clone(), state: s, after, ready: VecDeque::new() };
     let stream = futures_util::stream::unfold(cursor, next);
@@ -54,7 +54,7 @@ async fn next(mut c: Cursor) -> Option<(Result<Event, std::convert::Infallible>,
         }
         c.changes.borrow_and_update();
         let after = c.after;
-        let page = c.state.call(move |orch| api::events_after(orch, api::EventsRequest { after, limit: PAGE })).await;
+        let page = c.state.read(move |orch| api::events_after(orch, api::EventsRequest { after, limit: PAGE })).await;
         match page {
             Ok(page) if !page.is_empty() => c.ready.extend(page),
             Ok(_) => {

@@ -56,7 +56,7 @@ pub async fn list(State(s): State<AppState>, Query(q): Params) -> Answer {
         offset: number(&q, "offset")?.unwrap_or(0),
     };
     let tasks = s
-        .call(move |orch| {
+        .read(move |orch| {
             let mut tasks = Vec::new();
             api::list(orch, req, &mut |t| {
                 tasks.push(t);
@@ -73,7 +73,7 @@ pub async fn list(State(s): State<AppState>, Query(q): Params) -> Answer {
 pub async fn add(State(s): State<AppState>, body: Body) -> Answer {
     let map = reply::object(&reply::body_bytes(body).await?, None)?;
     let req: api::AddRequest = reply::request(map)?;
-    let added = s.call(move |orch| api::add(orch, req)).await?;
+    let added = s.adds.add(req).await.map_err(Fail::Api)?;
     let status = if added.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok(reply::json(status, &added))
 }
@@ -85,19 +85,19 @@ pub async fn quick(State(s): State<AppState>, body: Body) -> Answer {
 }
 
 pub async fn show(State(s): State<AppState>, Path(id): Path<String>) -> Answer {
-    reply::ok(&s.call(move |orch| api::show(orch, api::ShowRequest { id })).await?)
+    reply::ok(&s.read(move |orch| api::show(orch, api::ShowRequest { id })).await?)
 }
 
 /// `GET /api/v1/tasks/ID/log`: every attempt, as `log --json`.
 pub async fn log(State(s): State<AppState>, Path(id): Path<String>) -> Answer {
-    reply::ok(&s.call(move |orch| api::log(orch, api::LogRequest { id })).await?)
+    reply::ok(&s.read(move |orch| api::log(orch, api::LogRequest { id })).await?)
 }
 
 /// `GET /api/v1/tasks/ID/output?bytes=N`: the end of the output of its run.
 pub async fn output(State(s): State<AppState>, Path(id): Path<String>, Query(q): Params) -> Answer {
     only(&q, &["bytes"])?;
     let bytes = number(&q, "bytes")?.unwrap_or(16 * 1024).min(reply::BODY_LIMIT as u64);
-    reply::ok(&s.call(move |orch| api::tail(orch, api::TailRequest { id, bytes })).await?)
+    reply::ok(&s.read(move |orch| api::tail(orch, api::TailRequest { id, bytes })).await?)
 }
 
 /// A change of one task: the body's fields and the path's id, into the request.
@@ -137,7 +137,7 @@ pub async fn review(State(s): State<AppState>, Path(id): Path<String>, body: Bod
 
 /// `GET /api/v1/status`: the queue's counts, as `status --json`.
 pub async fn status(State(s): State<AppState>) -> Answer {
-    reply::ok(&s.call(|orch| api::status(orch, api::StatusRequest::default())).await?)
+    reply::ok(&s.read(|orch| api::status(orch, api::StatusRequest::default())).await?)
 }
 
 /// `GET /api/v1/kpi?since=24h`: as `kpi --since 24h --json`.
@@ -145,10 +145,10 @@ pub async fn kpi(State(s): State<AppState>, Query(q): Params) -> Answer {
     only(&q, &["since"])?;
     let since = q.get("since").map_or("24h", String::as_str);
     let since = orch_core::time::parse_duration(since).map_err(|e| reply::usage(&format!("since: {e}")))?;
-    reply::ok(&s.call(move |orch| api::kpi(orch, api::KpiRequest { since })).await?)
+    reply::ok(&s.read(move |orch| api::kpi(orch, api::KpiRequest { since })).await?)
 }
 
 /// `GET /api/v1/workers`: the fleet, as `workers --json`.
 pub async fn workers(State(s): State<AppState>) -> Answer {
-    reply::ok(&s.call(api::workers).await?)
+    reply::ok(&s.read(api::workers).await?)
 }

@@ -161,3 +161,59 @@ fn concurrent_adds_with_one_idempotency_key_make_one_task() {
     assert!(answers.iter().all(|(st, id)| (*st == 201 || *st == 200) && id == "ORCH-001"), "{answers:?}");
     assert_eq!(p.json(&["list"]).as_array().unwrap().len(), 1);
 }
+
+/// Adds that arrive together are written together, yet each is answered as it would be
+/// alone: a refused one gets its error, one naming a missing dependency its 404, the
+/// others their tasks; one idempotency key makes one task; QUEUE.md shows them all.
+#[test]
+fn adds_arriving_together_are_each_answered_as_alone() {
+    let p = Project::init(None);
+    let s = Server::start(&p);
+    let bodies: Vec<String> = (0..40)
+        .map(|i| match i % 5 {
+            0 => r#"{"task": "   "}"#.to_string(),
+            1 => r#"{"task": "waits", "depends_on": ["ORCH-999"]}"#.to_string(),
+            2 => r#"{"task": "shared", "idempotency_key": "one"}"#.to_string(),
+            _ => format!(r#"{{"task": "작업 {i}", "priority": "P0"}}"#),
+        })
+        .collect();
+    let answers: Vec<(usize, u16, serde_json::Value)> = std::thread::scope(|sc| {
+        let hs: Vec<_> = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let s = &s;
+                sc.spawn(move || {
+                    let a = s.post("/api/v1/tasks", b);
+                    (i, a.status, a.json())
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut made = std::collections::BTreeSet::new();
+    let mut shared = std::collections::BTreeSet::new();
+    for (i, status, body) in &answers {
+        match i % 5 {
+            0 => assert_eq!((*status, body["error"]["code"].as_str()), (400, Some("bad_usage")), "{i}: {body}"),
+            1 => assert_eq!(*status, 404, "{i}: {body}"),
+            2 => {
+                assert!(*status == 201 || *status == 200, "{i}: {status} {body}");
+                shared.insert(body["id"].as_str().unwrap().to_string());
+            }
+            _ => {
+                assert_eq!(*status, 201, "{i}: {body}");
+                assert_eq!(body["task"], format!("작업 {i}"));
+                assert!(made.insert(body["id"].as_str().unwrap().to_string()), "{i}: an id given twice");
+            }
+        }
+    }
+    assert_eq!(answers.iter().filter(|(i, st, _)| i % 5 == 2 && *st == 201).count(), 1, "{answers:?}");
+    assert_eq!(shared.len(), 1, "one key, one task: {shared:?}");
+    let listed = p.json(&["list"]);
+    assert_eq!(listed.as_array().unwrap().len(), made.len() + 1, "{listed}");
+    let queue = p.queue_md();
+    for i in (0..40).filter(|i| i % 5 >= 3) {
+        assert!(queue.contains(&format!("작업 {i}")), "{i} missing from QUEUE.md:\n{queue}");
+    }
+}
