@@ -4,13 +4,12 @@
 //! command) never opens one. WAL lets readers run beside the writer, and each read
 //! transaction sees the last commit, whichever connection made it.
 //!
-//! A reader is opened on demand, at most [`MAX_READERS`] of them, kept for the next read
-//! and closed with the store. Readers are `query_only`: a write through one fails.
+//! A reader is opened on demand (by the store, `mod.rs`, set up as the main connection
+//! reads), at most [`MAX_READERS`] of them, kept for the next read and closed with the
+//! store.
 
-use super::{BUSY_TIMEOUT_MS, STATEMENT_CACHE, db_err};
 use crate::Result;
-use rusqlite::{Connection, OpenFlags};
-use std::path::Path;
+use rusqlite::Connection;
 use std::sync::Mutex;
 
 /// The most readers a store opens beside its main connection.
@@ -23,9 +22,9 @@ pub(super) struct Readers {
 }
 
 impl Readers {
-    /// A reader not in use, opened now when none is idle and fewer than
+    /// A reader not in use, opened now with `open` when none is idle and fewer than
     /// [`MAX_READERS`] are open; `None` when all are in use.
-    pub(super) fn take(&self, path: &Path) -> Result<Option<Connection>> {
+    pub(super) fn take(&self, open: impl FnOnce() -> Result<Connection>) -> Result<Option<Connection>> {
         {
             let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(c) = pool.0.pop() {
@@ -36,7 +35,7 @@ impl Readers {
             }
             pool.1 += 1;
         }
-        match open(path) {
+        match open() {
             Ok(c) => Ok(Some(c)),
             Err(e) => {
                 self.pool.lock().unwrap_or_else(|p| p.into_inner()).1 -= 1;
@@ -55,18 +54,4 @@ impl Readers {
     pub(super) fn opened(&self) -> usize {
         self.pool.lock().unwrap().1
     }
-}
-
-/// A connection for reads only, set up as the main one reads (memory-mapped pages, plans
-/// that do not depend on bound values); the schema is the main connection's to migrate.
-fn open(path: &Path) -> Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-    let conn = Connection::open_with_flags(path, flags).map_err(db_err)?;
-    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS)).map_err(db_err)?;
-    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    conn.execute_batch("PRAGMA query_only = ON; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456;")
-        .map_err(db_err)?;
-    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true).map_err(db_err)?;
-    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(db_err)?;
-    Ok(conn)
 }

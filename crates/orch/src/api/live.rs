@@ -37,7 +37,7 @@ pub fn watch(orch: &Orch) -> Result<ChangeWatch> {
 
 impl ChangeWatch {
     /// Looks every `look` instead (a store without notifications), for a front end
-    /// that must show a commit sooner than [`LOOK`]: each look is one read of a counter
+    /// that must show a commit sooner than every 50 ms: each look is one read of a counter
     /// in shared memory.
     pub fn every(self, look: Duration) -> ChangeWatch {
         ChangeWatch { look, ..self }

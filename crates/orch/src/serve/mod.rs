@@ -5,7 +5,7 @@
 //! docs/SERVE.md says what it serves and its security model.
 //!
 //! Layout: `server.rs` opens the server (address checks, the token, the runtime, the
-//! watch thread); `state.rs` what every request shares;
+//! watch thread); `listen.rs` accepts connections; `state.rs` what every request shares;
 //! `routes.rs` the route table (the one list docs/openapi.json is checked against);
 //! `session.rs` who may ask (the bearer token, the browser's session and CSRF token),
 //! `sessions.rs` the sessions kept;
@@ -19,6 +19,7 @@
 //! (`api::watch`) and wakes the event streams.
 
 mod adds;
+mod listen;
 mod metrics;
 mod reply;
 mod routes;

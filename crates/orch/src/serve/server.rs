@@ -21,7 +21,8 @@ pub struct ServeArgs {
     #[arg(long)]
     pub allow_remote: bool,
     /// Seconds a request may take, its body read included (the event stream excepted):
-    /// a slower one is answered 408.
+    /// a slower one is answered 408. A connection whose request head has not arrived
+    /// within it is closed.
     #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout: u64,
 }
@@ -74,7 +75,8 @@ pub fn run(orch: Orch, args: &ServeArgs) -> Result<i32> {
         crate::console::print(&format!("orch serve: listening on http://{bound} ({from})"));
         crate::console::print(&format!("orch serve: sign in once with http://{bound}/#code={code}"));
         let app = routes::router(shared);
-        axum::serve(listener, app).await.map_err(|e| Error::Io(format!("serving {bound}: {e}")))
+        super::listen::serve(listener, app, request_timeout).await;
+        Ok::<(), Error>(())
     })?;
     Ok(0)
 }

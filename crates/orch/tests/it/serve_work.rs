@@ -367,3 +367,22 @@ fn metrics_of_real_runs_and_dispatchers_equal_kpi_and_workers() {
     d.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(d.wait(std::time::Duration::from_secs(20)), Some(0));
 }
+
+/// A connection whose request head never ends is closed once the time limit passes
+/// (before the client's own 30 s wait), and the server goes on answering others.
+#[test]
+fn a_request_head_that_never_ends_is_dropped() {
+    use std::io::{Read, Write};
+    let p = Project::init(None);
+    let s = Server::start_with(&p, &["--request-timeout", "1"]);
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    conn.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nX-Slow: ").as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let read = conn.read_to_end(&mut answer);
+    assert!(read.is_ok(), "the connection was still open after 30 s: {read:?}");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert_eq!(s.get("/healthz").status, 200);
+}
