@@ -2,10 +2,14 @@
 //!
 //! Pure arithmetic over records the caller fetched: how finished runs count (success,
 //! failure or neither), nearest-rank percentiles, rates, queue waits read from a task's
-//! events, and the alert rules with their minimum sample. `docs/KPI.md` is the
+//! events, and the alert rules with their minimum sample; the window's counts are in
+//! `kpi_counts`, the duration histograms' buckets in `histogram`. `docs/KPI.md` is the
 //! user-facing statement of every definition here; the two must say the same thing.
 
 use crate::event::{Event, kind};
+use crate::histogram::{Histogram, QUEUE_WAIT_BOUNDS_S, RUN_DURATION_BOUNDS_S};
+use crate::kpi_counts::WindowCounts;
+use crate::outcome::Usage;
 use crate::task::Status;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
@@ -40,7 +44,10 @@ pub struct RunSample {
     pub ended_at: Option<Timestamp>,
     pub outcome: Option<String>,
     pub attempt: u32,
-    pub cost_usd: f64,
+    /// Tokens and cost the run reported.
+    pub usage: Usage,
+    /// The gate's verdict on the run (`PASS`, `RETRY`, `BLOCK`), if it judged it.
+    pub verdict: Option<String>,
 }
 
 /// The alert thresholds (`[alerts]` in orch.toml).
@@ -110,6 +117,13 @@ pub struct Kpi {
     /// The minimum sample for the failure-rate and latency alerts.
     pub min_runs: usize,
     pub alerts: Vec<Alert>,
+    /// Runs started and ended by outcome, lease expiries, verdicts, tokens.
+    #[serde(flatten)]
+    pub counts: WindowCounts,
+    /// Run time of the counted runs (those of the latency percentiles).
+    pub run_duration: Histogram,
+    /// Queue waits of the claims made in the window (those of the wait percentiles).
+    pub queue_wait: Histogram,
 }
 
 impl Kpi {
@@ -145,10 +159,15 @@ pub fn compute(input: &Input<'_>, limits: &Thresholds) -> Kpi {
     let in_window = |t: Timestamp| t >= input.since && t <= input.until;
     let (mut done, mut failed, mut running, mut retries, mut cost) = (0, 0, 0, 0, 0.0);
     let mut latencies = Vec::new();
+    let mut counts = WindowCounts::default();
     for r in input.runs {
-        cost += r.cost_usd;
-        if in_window(r.started_at) && r.attempt > 1 {
-            retries += 1;
+        cost += r.usage.cost_usd;
+        counts.used(&r.usage);
+        if in_window(r.started_at) {
+            counts.started();
+            if r.attempt > 1 {
+                retries += 1;
+            }
         }
         let Some(end) = r.ended_at else {
             running += 1;
@@ -156,6 +175,9 @@ pub fn compute(input: &Input<'_>, limits: &Thresholds) -> Kpi {
         };
         if !in_window(end) {
             continue;
+        }
+        if let Some(outcome) = &r.outcome {
+            counts.ended(outcome, r.verdict.as_deref());
         }
         match tally(r.outcome.as_deref()) {
             Tally::Success => done += 1,
@@ -187,6 +209,9 @@ pub fn compute(input: &Input<'_>, limits: &Thresholds) -> Kpi {
         cost_today_usd: input.cost_today_usd,
         min_runs: limits.min_runs,
         alerts: Vec::new(),
+        counts,
+        run_duration: Histogram::of(RUN_DURATION_BOUNDS_S, &latencies),
+        queue_wait: Histogram::of(QUEUE_WAIT_BOUNDS_S, &waits),
     };
     kpi.alerts = alerts(&kpi, limits);
     kpi
@@ -290,7 +315,8 @@ mod tests {
             ended_at: end.map(at),
             outcome: outcome.map(str::to_string),
             attempt: 1,
-            cost_usd: 0.0,
+            usage: Usage::default(),
+            verdict: None,
         }
     }
 
@@ -383,7 +409,7 @@ mod tests {
         runs.push(run(-500, Some(-100), Some("failed")));
         let mut retry = run(10, Some(20), Some("done"));
         retry.attempt = 2;
-        retry.cost_usd = 0.5;
+        retry.usage.cost_usd = 0.5;
         runs.push(retry);
         let k = kpi(&runs, &[], 0);
         assert_eq!((k.runs, k.failed, k.retries), (11, 0, 1));
@@ -391,6 +417,45 @@ mod tests {
         assert_eq!(k.alerts.len(), 1);
         assert_eq!(k.alerts[0].name, "latency_p95");
         assert_eq!((k.alerts[0].value, k.alerts[0].threshold), (1900.0, 1800.0));
+    }
+
+    #[test]
+    fn the_window_counts_every_outcome_verdict_token_and_bucket() {
+        let mut passed = run(0, Some(40), Some("done"));
+        passed.verdict = Some("PASS".into());
+        passed.usage = Usage { input_tokens: 100, output_tokens: 20, cost_usd: 0.25 };
+        let mut retried = run(50, Some(3000), Some("failed"));
+        retried.verdict = Some("RETRY".into());
+        let mut before = run(-100, Some(2), Some("expired"));
+        before.usage.output_tokens = 5;
+        let runs =
+            vec![passed, retried, before, run(-500, Some(-400), Some("done")), run(60, Some(70), Some("deferred"))];
+        let waits = [SignedDuration::from_millis(300), SignedDuration::from_secs(20)];
+        let k = kpi(&runs, &waits, 0);
+        let c = &k.counts;
+        assert_eq!(c.runs_started, 3, "started in the window");
+        let finished: Vec<(&str, usize)> =
+            c.runs_finished.iter().filter(|(_, n)| **n > 0).map(|(o, n)| (o.as_str(), *n)).collect();
+        assert_eq!(finished, [("deferred", 1), ("done", 1), ("expired", 1), ("failed", 1)]);
+        assert_eq!(c.lease_expiries, 1);
+        assert_eq!((c.verdicts["PASS"], c.verdicts["RETRY"], c.verdicts["BLOCK"]), (1, 1, 0));
+        assert_eq!((c.tokens["input"], c.tokens["output"]), (100, 25), "every run active in the window");
+        // Run durations of the counted runs: 40s, 2950s, 102s (deferred is not counted).
+        assert_eq!((k.run_duration.count, k.run_duration.sum_s), (3, 3092.0));
+        let at = |h: &Histogram, le: f64| h.buckets.iter().find(|b| b.le_s == le).map(|b| b.count);
+        assert_eq!(
+            (at(&k.run_duration, 30.0), at(&k.run_duration, 60.0), at(&k.run_duration, 120.0)),
+            (Some(0), Some(1), Some(2))
+        );
+        assert_eq!(at(&k.run_duration, 3600.0), Some(3));
+        assert_eq!(
+            (at(&k.queue_wait, 0.1), at(&k.queue_wait, 0.5), at(&k.queue_wait, 15.0), at(&k.queue_wait, 30.0)),
+            (Some(0), Some(1), Some(1), Some(2))
+        );
+        assert_eq!((k.queue_wait.count, k.queue_wait.sum_s), (2, 20.3));
+        let json = serde_json::to_value(&k).unwrap();
+        assert_eq!(json["runs_finished"]["expired"], 1, "the counts are top-level keys");
+        assert_eq!(json["run_duration"]["buckets"][0], serde_json::json!({"le_s": 1.0, "count": 0}));
     }
 
     #[test]

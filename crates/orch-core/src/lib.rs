@@ -21,7 +21,8 @@
 //!   a time a person types: `--due`, `due:`), [`id`] (`PREFIX-NNN`).
 //! - Recurring work: [`cron`] (cron patterns evaluated in a time zone), [`schedule`]
 //!   (a schedule and what one tick of it makes).
-//! - The rest: [`kpi`] (KPI arithmetic and alerts), [`team`] (the team template),
+//! - The rest: [`kpi`] (KPI arithmetic and alerts; [`kpi_counts`] the window's counts,
+//!   [`histogram`] the duration histograms), [`team`] (the team template),
 //!   [`template`] (`{placeholder}` rendering for argv and prompts).
 //!
 //! Everything above this crate (`orch-store`, `orch`) may use it; it uses nothing of
@@ -32,8 +33,10 @@ pub mod codex;
 pub mod cron;
 pub mod escape;
 pub mod event;
+pub mod histogram;
 pub mod id;
 pub mod kpi;
+pub mod kpi_counts;
 pub mod outcome;
 pub mod policy;
 pub mod queue_md;

@@ -12,13 +12,15 @@
 //! statements both dialects take as they are; `columns` the column lists, row decoders
 //! and task write binds both stores share; `sqlite/` and `postgres/` the two stores
 //! (each with `txn`, its transaction, and `tx`, the `Tx` implementation on it);
-//! `schedules` the columns of a schedule both stores share;
+//! `schedules` the columns of a schedule both stores share; `dispatchers` the record of
+//! a dispatcher's liveness and its columns;
 //! `mask/` the wrapper that masks secrets in everything written (`mask/tx.rs` the
 //! `Backend` wrapper); `migrate` moves a queue between stores.
 
 #[macro_use]
 mod columns;
 mod connect;
+mod dispatchers;
 pub mod mask;
 pub mod migrate;
 pub mod postgres;
@@ -28,6 +30,7 @@ mod sql;
 pub mod sqlite;
 
 pub use connect::{create, open};
+pub use dispatchers::DispatcherRecord;
 pub use records::*;
 pub(crate) use sql::{Dialect, TASK_COUNTS_SQL, TASKS_WAITING_SQL, task_count, task_list_sql, tasks_each_sql};
 
@@ -243,6 +246,14 @@ pub trait Tx {
     fn schedule_update(&mut self, s: &Schedule) -> Result<Schedule>;
     /// Removes a schedule (its tasks stay); false when there was none.
     fn schedule_delete(&mut self, name: &str) -> Result<bool>;
+
+    /// Writes a dispatcher's record whole: inserted, or in place of the one with its id.
+    fn dispatcher_put(&mut self, d: &DispatcherRecord) -> Result<()>;
+    /// Every dispatcher recorded, by host, then start.
+    fn dispatchers(&mut self) -> Result<Vec<DispatcherRecord>>;
+    /// Removes the dispatchers last seen before `unseen_before` (stopped ones included);
+    /// returns how many.
+    fn dispatchers_prune(&mut self, unseen_before: Timestamp) -> Result<u64>;
 
     fn meta_get(&mut self, key: &str) -> Result<Option<String>>;
     fn meta_set(&mut self, key: &str, value: &str) -> Result<()>;

@@ -1,7 +1,7 @@
 //! Moving a whole queue from one store to another (`orch migrate --from … --to …`):
 //! tasks in queue order with their versions, dependencies, idempotency keys and who owns
 //! them, every run with its end, reports, process and usage, every event under its own
-//! number, the meta entries, every schedule, and every view with its marks, hash and frame.
+//! number, the meta entries, every schedule, every dispatcher's record, and every view with its marks, hash and frame.
 //!
 //! Written once against [`Tx`], so it works between any two backends. The target must
 //! be empty (no task, no event); everything is written in one transaction, so a failure
@@ -23,6 +23,7 @@ pub struct Summary {
     pub idempotency_keys: usize,
     pub meta: usize,
     pub schedules: usize,
+    pub dispatchers: usize,
 }
 
 /// Everything a queue holds, as read from its store.
@@ -34,6 +35,7 @@ struct Snapshot {
     events: Vec<Event>,
     meta: Vec<(String, String)>,
     schedules: Vec<orch_core::schedule::Schedule>,
+    dispatchers: Vec<super::DispatcherRecord>,
 }
 
 /// Events are read in pages of this many.
@@ -63,6 +65,7 @@ pub fn migrate(from: &dyn Backend, to: &dyn Backend) -> Result<Summary> {
         idempotency_keys: snap.keys.len(),
         meta: snap.meta.len(),
         schedules: snap.schedules.len(),
+        dispatchers: snap.dispatchers.len(),
     })
 }
 
@@ -87,7 +90,8 @@ fn read_all(from: &dyn Backend) -> Result<Snapshot> {
         }
         let meta = tx.meta_all()?;
         let schedules = tx.schedules()?;
-        Ok(Snapshot { tasks, views, runs, keys, events: Vec::new(), meta, schedules })
+        let dispatchers = tx.dispatchers()?;
+        Ok(Snapshot { tasks, views, runs, keys, events: Vec::new(), meta, schedules, dispatchers })
     })?;
     // Events page by page, each page after the last number seen.
     let mut last = 0;
@@ -134,6 +138,9 @@ fn write_all(tx: &mut dyn Tx, s: &Snapshot) -> Result<()> {
     }
     for sc in &s.schedules {
         tx.schedule_insert(sc)?;
+    }
+    for d in &s.dispatchers {
+        tx.dispatcher_put(d)?;
     }
     Ok(())
 }

@@ -225,6 +225,15 @@ impl Tx for MaskTx<'_> {
     fn schedule_delete(&mut self, name: &str) -> Result<bool> {
         self.inner.schedule_delete(name)
     }
+    fn dispatcher_put(&mut self, d: &crate::DispatcherRecord) -> Result<()> {
+        self.inner.dispatcher_put(d)
+    }
+    fn dispatchers(&mut self) -> Result<Vec<crate::DispatcherRecord>> {
+        self.inner.dispatchers()
+    }
+    fn dispatchers_prune(&mut self, unseen_before: Timestamp) -> Result<u64> {
+        self.inner.dispatchers_prune(unseen_before)
+    }
     fn meta_get(&mut self, key: &str) -> Result<Option<String>> {
         self.inner.meta_get(key)
     }

@@ -21,6 +21,7 @@
 //! the change was saved: that is reported, not guessed.
 
 mod claim;
+mod dispatchers;
 mod events;
 mod history;
 pub(crate) mod locks;

@@ -355,6 +355,17 @@ const MIGRATIONS: &[&str] = &[
         version BIGINT NOT NULL
     );
     "#,
+    // 14: dispatchers and their liveness, as SQLite's migration 14.
+    r#"
+    CREATE TABLE dispatchers (
+        id TEXT PRIMARY KEY,
+        host TEXT NOT NULL,
+        pid BIGINT NOT NULL,
+        started_at BIGINT NOT NULL,
+        seen_at BIGINT NOT NULL,
+        stopped_at BIGINT
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

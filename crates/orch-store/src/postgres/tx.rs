@@ -233,6 +233,18 @@ impl Tx for PgTx<'_> {
         self.schedule_remove(name)
     }
 
+    fn dispatcher_put(&mut self, d: &crate::DispatcherRecord) -> Result<()> {
+        self.dispatcher_write(d)
+    }
+
+    fn dispatchers(&mut self) -> Result<Vec<crate::DispatcherRecord>> {
+        self.dispatcher_list()
+    }
+
+    fn dispatchers_prune(&mut self, unseen_before: Timestamp) -> Result<u64> {
+        self.dispatcher_prune(unseen_before)
+    }
+
     fn meta_get(&mut self, key: &str) -> Result<Option<String>> {
         Ok(self.query_opt("SELECT value FROM meta WHERE key = $1", &[&key])?.map(|r| r.get(0)))
     }

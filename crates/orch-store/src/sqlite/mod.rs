@@ -11,6 +11,7 @@
 //! since what was checkpointed is known only to the processes alive at the time.
 
 mod claim;
+mod dispatchers;
 mod error;
 mod events;
 mod history;

@@ -214,6 +214,18 @@ const MIGRATIONS: &[&str] = &[
         version INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 14: dispatchers (`orch run`) and their liveness: each one's HOST:PID:START, when it
+    // started, when it was last seen running and when it stopped.
+    r#"
+    CREATE TABLE dispatchers (
+        id TEXT PRIMARY KEY,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        seen_at INTEGER NOT NULL,
+        stopped_at INTEGER
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -43,8 +43,8 @@ mod worker;
 
 pub use crate::ops::json::{RunView, SCHEMA_VERSION, TaskView};
 pub use crate::ops::{
-    DepReport, FiredTask, Fleet, Holder, NextDue, Options, Orch, Pause, PruneReport, ScheduleCount, SkippedOf,
-    StatusSummary, TickReport, TreeNode,
+    DepReport, DispatcherLive, FiredTask, Fleet, Holder, NextDue, Options, Orch, Pause, PruneReport, ScheduleCount,
+    SkippedOf, StatusSummary, TickReport, TreeNode,
 };
 pub use chat::{ChatAnswer, ChatRequest, chat};
 pub use events::{EventsRequest, events_after, last_event_seq};

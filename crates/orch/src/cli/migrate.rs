@@ -37,13 +37,14 @@ pub fn run(cli: &Globals, args: &MigrateArgs) -> Result<i32> {
         print_json(&serde_json::to_value(&summary).expect("a summary serialises"));
     } else {
         print(&format!(
-            "orch: copied {} tasks, {} runs, {} events, {} idempotency keys, {} meta entries and {} schedules from {} to {}",
+            "orch: copied {} tasks, {} runs, {} events, {} idempotency keys, {} meta entries, {} schedules and {} dispatcher records from {} to {}",
             summary.tasks,
             summary.runs,
             summary.events,
             summary.idempotency_keys,
             summary.meta,
             summary.schedules,
+            summary.dispatchers,
             summary.from,
             summary.to
         ));

@@ -48,12 +48,28 @@ pub fn kpi(orch: &Orch, a: &KpiArgs) -> Result<i32> {
             k.runs, k.done, k.failed, k.running
         ));
         print(&format!("success     {}   failure {}", pct(k.success_rate), pct(k.failure_rate)));
-        print(&format!("retries     {}", k.retries));
+        let c = &k.counts;
+        let ended: Vec<String> =
+            c.runs_finished.iter().filter(|(_, n)| **n > 0).map(|(o, n)| format!("{n} {o}")).collect();
+        let ended = if ended.is_empty() { String::new() } else { format!(" ({})", ended.join(", ")) };
+        let ended_n: usize = c.runs_finished.values().sum();
+        print(&format!("started     {}   ended {ended_n}{ended}", c.runs_started));
+        print(&format!("retries     {}   lease expiries {}", k.retries, c.lease_expiries));
+        // PASS, RETRY, BLOCK, then any other.
+        let mut verdicts: Vec<(&String, &usize)> = c.verdicts.iter().collect();
+        verdicts.sort_by_key(|(v, _)| ["PASS", "RETRY", "BLOCK"].iter().position(|w| w == v).unwrap_or(3));
+        let verdicts: Vec<String> = verdicts.iter().map(|(v, n)| format!("{v} {n}")).collect();
+        print(&format!("gate        {}", verdicts.join(", ")));
         print(&format!("latency     p50 {}   p95 {}", dur(k.latency_p50_s), dur(k.latency_p95_s)));
         print(&format!("queue wait  p50 {}   p95 {}", dur(k.wait_p50_s), dur(k.wait_p95_s)));
         print(&format!("throughput  {:.2} done/h", k.throughput_per_h));
         print(&format!("stale       {} expired leases", k.stale));
-        print(&format!("cost        ${:.4}", k.cost_usd));
+        print(&format!(
+            "cost        ${:.4}   tokens {} in, {} out",
+            k.cost_usd,
+            c.tokens.get("input").unwrap_or(&0),
+            c.tokens.get("output").unwrap_or(&0)
+        ));
         if k.runs < k.min_runs {
             print(&format!("(failure-rate and latency alerts wait for {} finished runs)", k.min_runs));
         }
@@ -99,7 +115,7 @@ pub fn workers(orch: &Orch, a: &WorkersArgs) -> Result<i32> {
     if a.watch {
         return super::watch::watch(orch, "orch workers", a.interval, || {
             let f = api::workers(orch)?;
-            Ok(fleet_lines(&f).into_iter().chain(f.paused.iter().map(|p| super::pause::line(orch, p))).collect())
+            Ok(fleet_lines(orch, &f).into_iter().chain(f.paused.iter().map(|p| super::pause::line(orch, p))).collect())
         });
     }
     let f = api::workers(orch)?;
@@ -107,13 +123,13 @@ pub fn workers(orch: &Orch, a: &WorkersArgs) -> Result<i32> {
         print_value(&f)?;
         return Ok(0);
     }
-    fleet_lines(&f).iter().for_each(|l| print(l));
+    fleet_lines(orch, &f).iter().for_each(|l| print(l));
     f.paused.iter().for_each(|p| print(&super::pause::line(orch, p)));
     Ok(0)
 }
 
 /// The fleet and the queue as `workers` prints them, a line each.
-fn fleet_lines(f: &api::Fleet) -> Vec<String> {
+fn fleet_lines(orch: &Orch, f: &api::Fleet) -> Vec<String> {
     let mut out = Vec::new();
     if f.workers.is_empty() {
         out.push("no lease is held".to_string());
@@ -146,7 +162,18 @@ fn fleet_lines(f: &api::Fleet) -> Vec<String> {
         let parts: Vec<String> = by_status.iter().map(|(s, n)| format!("{s} {n}")).collect();
         out.push(format!("{p}: {}", parts.join(", ")));
     }
+    out.extend(f.dispatchers.iter().map(|d| dispatcher_line(orch, d)));
     out
+}
+
+/// A dispatcher as `workers` prints it: alive, stopped, or unseen since when.
+fn dispatcher_line(orch: &Orch, d: &api::DispatcherLive) -> String {
+    let state = match (d.alive, d.stopped_at) {
+        (true, _) => format!("alive, seen {} ago", secs(d.seen_age_s)),
+        (false, Some(_)) => "stopped".to_string(),
+        (false, None) => format!("not seen for {}", secs(d.seen_age_s)),
+    };
+    format!("dispatcher {} pid {} since {}: {state}", d.host, d.pid, local(orch, d.started_at))
 }
 
 #[derive(clap::Args, Debug)]

@@ -43,6 +43,7 @@ impl Snapshot {
                 workers: Vec::new(),
                 queue: Default::default(),
                 paused: Vec::new(),
+                dispatchers: Vec::new(),
             },
             summary: StatusSummary {
                 total: 0,

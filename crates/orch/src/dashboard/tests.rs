@@ -116,6 +116,7 @@ fn snapshot() -> Snapshot {
             workers: vec![holder],
             queue: BTreeMap::new(),
             paused: Vec::new(),
+            dispatchers: Vec::new(),
         },
         summary: StatusSummary {
             total: 56,

@@ -4,7 +4,8 @@
 //! tasks' workers, and reaps. This file owns the loop and how it ends; what the dispatcher
 //! keeps (options, slots, ended runs) is in `state`, the slots' timers and lease checks
 //! in `slots`, the turn and the starts in `take_turn`, a process's end
-//! in `reap`, what wakes the loop in `wake`, the schedules ticked in `schedules`.
+//! in `reap`, what wakes the loop in `wake`, the schedules ticked in `schedules`, the
+//! dispatcher's record of liveness in `liveness`.
 //!
 //! One thread runs the loop; it sleeps on a channel fed by the launcher thread (a
 //! worker's start: its folder, files and process are made there, while the loop writes
@@ -26,6 +27,7 @@
 
 mod landing;
 mod launch;
+mod liveness;
 mod lock;
 mod msg;
 mod on_save;
@@ -158,10 +160,11 @@ pub fn run(orch: &Orch, opts: RunOptions) -> Result<Summary> {
 }
 
 impl Dispatcher<'_> {
-    /// Recovery, the loop, and on an error the shutdown; then the launcher is let go.
+    /// The record of liveness, recovery, the loop, and on an error the shutdown; then the
+    /// record is marked stopped and the launcher let go.
     fn run(mut self, rx: &mpsc::Receiver<Msg>) -> (Self, Result<()>) {
-        let mut result = Ok(());
-        if self.opts.spawned_by == SPAWNED_BY_DISPATCHER {
+        let mut result = self.record_start();
+        if result.is_ok() && self.opts.spawned_by == SPAWNED_BY_DISPATCHER {
             match recover::recover(self.orch, &self.host, to_std(self.orch.config().worker.grace)) {
                 Ok(back) => {
                     for id in back {
@@ -178,6 +181,7 @@ impl Dispatcher<'_> {
         if result.is_err() {
             self.abort(rx);
         }
+        self.record_stop();
         self.launches = None;
         (self, result)
     }
@@ -273,6 +277,7 @@ impl Dispatcher<'_> {
                 }
                 self.view_dirty |= !expired.is_empty();
                 self.check_leases()?;
+                self.refresh_seen(now);
                 want_claim = true;
             }
             if self.timers(now)? {

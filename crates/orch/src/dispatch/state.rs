@@ -98,6 +98,10 @@ pub(super) struct Dispatcher<'a> {
     pub(super) schedule_at: Option<Instant>,
     /// A git worktree per task (`[workspace] mode = "worktree"`); `None` when shared.
     pub(super) workspaces: Option<std::sync::Arc<crate::workspace::Workspaces>>,
+    /// This dispatcher's record of liveness (`orch run` only; see `liveness`), and when
+    /// it is next refreshed.
+    pub(super) record: Option<orch_store::DispatcherRecord>,
+    pub(super) seen_next: Instant,
 }
 
 impl<'a> Dispatcher<'a> {
@@ -136,6 +140,8 @@ impl<'a> Dispatcher<'a> {
             claim_tried: jiff::Timestamp::MIN,
             schedule_at: None,
             workspaces: None,
+            record: None,
+            seen_next: Instant::now(),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Observability reads. `workers`: the fleet as the database sees it — every lease held
 //! now, with its owner, task, run, how long it has run, how long the lease has left and
 //! when it was last renewed (its newest `lease.renewed` event) — and the queue by
-//! priority and status. `events`: pages of the event log, and waiting for more.
+//! priority and status, and the dispatchers with whether each is alive (`dispatchers`).
+//! `events`: pages of the event log, and waiting for more.
 
 use super::Orch;
 use crate::error::Result;
@@ -51,13 +52,15 @@ pub struct Fleet {
     /// The pauses in force (`orch pause`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub paused: Vec<super::Pause>,
+    /// Every dispatcher recorded (`orch run`), by host, then start.
+    pub dispatchers: Vec<super::DispatcherLive>,
 }
 
 impl Orch {
     pub fn fleet(&self) -> Result<Fleet> {
         let now = self.now();
         let secs = |a: Timestamp, b: Timestamp| a.duration_since(b).as_secs_f64();
-        let (counts, mut workers) = orch_store::read(self.db.as_ref(), |tx| {
+        let (counts, mut workers, dispatchers) = orch_store::read(self.db.as_ref(), |tx| {
             let in_progress = ListFilter { statuses: vec![Status::InProgress], ..ListFilter::default() };
             let mut workers = Vec::new();
             for t in &tx.task_list(&in_progress)? {
@@ -103,7 +106,7 @@ impl Orch {
                     agent: labels.and_then(|p| p.agent.clone()),
                 });
             }
-            Ok((tx.task_counts()?, workers))
+            Ok((tx.task_counts()?, workers, tx.dispatchers()?))
         })?;
         workers.sort_by(|a, b| a.owner.cmp(&b.owner).then_with(|| a.task_id.cmp(&b.task_id)));
         let mut queue: BTreeMap<String, BTreeMap<String, usize>> = Priority::ALL
@@ -114,7 +117,8 @@ impl Orch {
             *queue.entry(priority.to_string()).or_default().entry(status.to_string()).or_default() +=
                 usize::try_from(n).unwrap_or(usize::MAX);
         }
-        Ok(Fleet { now, workers, queue, paused: self.pauses()? })
+        let dispatchers = dispatchers.into_iter().map(|d| super::DispatcherLive::of(d, now)).collect();
+        Ok(Fleet { now, workers, queue, paused: self.pauses()?, dispatchers })
     }
 }
 

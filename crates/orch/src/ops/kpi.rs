@@ -26,7 +26,8 @@ impl Orch {
                 ended_at: r.ended_at,
                 outcome: r.outcome.clone(),
                 attempt: r.attempt,
-                cost_usd: r.usage.cost_usd,
+                usage: r.usage,
+                verdict: r.verdict.clone(),
             })
             .collect();
         // The store returns them by task: one task's events at a time.

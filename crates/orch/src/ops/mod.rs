@@ -5,6 +5,7 @@
 
 mod claim;
 mod dispatch_turn;
+pub mod dispatchers;
 mod fleet;
 mod hook_fire;
 pub mod json;
@@ -28,6 +29,7 @@ mod view;
 
 pub use claim::{ClaimRequest, Claimed, Finish};
 pub use dispatch_turn::{Turn, TurnDone};
+pub use dispatchers::DispatcherLive;
 pub use fleet::{Fleet, Holder};
 pub use pause::Pause;
 pub use prune::PruneReport;

@@ -213,7 +213,7 @@ fn ids(claims: &[Option<Claimed>]) -> Vec<String> {
 
 /// Generates `sqlite::NAME`, `postgres::NAME`, `sqlite_masked::NAME` and
 /// `postgres_masked::NAME` tests for each function `NAME(&Env)` (in this module and,
-/// through `#[macro_use]`, in `conformance_tx`, `conformance_view`, `conformance_schedule`
+/// through `#[macro_use]`, in `conformance_tx`, `conformance_view`, `conformance_schedule`, `conformance_dispatchers`
 /// and `observe`).
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {

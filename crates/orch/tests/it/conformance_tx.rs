@@ -455,8 +455,12 @@ fn migrate_copies_a_queue_with_its_history(env: &Env) {
     src.orch.apply("ORCH-020", &Command::Note { text: "moved".into() }).unwrap();
     let nightly = orch::ops::NewSchedule { cron: "@daily".into(), task: "nightly".into(), ..Default::default() };
     src.orch.schedule_add(&nightly).unwrap();
+    let mut d = src.orch.dispatcher_started("host-a:7:99", "host-a", 7).unwrap();
+    src.orch.dispatcher_seen(&mut d, true).unwrap();
     let summary = orch_store::migrate::migrate(src.db(), env.db()).expect("migrate");
-    assert_eq!((summary.tasks, summary.schedules), (29, 1));
+    assert_eq!((summary.tasks, summary.schedules, summary.dispatchers), (29, 1, 1));
+    let dispatchers = |db: &dyn Backend| orch_store::read(db, |tx| tx.dispatchers()).unwrap();
+    assert_eq!(dispatchers(env.db()), [d]);
     let schedules = |db: &dyn Backend| orch_store::read(db, |tx| tx.schedules()).unwrap();
     assert_eq!(schedules(env.db()), schedules(src.db()));
     let dump = |db: &dyn Backend| {

@@ -11,6 +11,7 @@ mod common;
 #[macro_use]
 mod conformance;
 mod conformance_contract;
+mod conformance_dispatchers;
 mod conformance_schedule;
 mod conformance_tx;
 mod conformance_view;
@@ -20,6 +21,7 @@ mod defer;
 mod dispatch;
 mod dispatch_escape;
 mod dispatch_limits;
+mod dispatch_liveness;
 mod dispatch_recovery;
 mod doc_commands;
 mod durability;

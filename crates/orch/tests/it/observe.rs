@@ -63,6 +63,8 @@ fn kpi_of_seven_done_three_failed_and_one_running_fires_the_failure_rate_alert()
     assert_eq!(code, 3, "{out}{err}");
     assert!(out.contains("ALERT failure_rate") && out.contains("10 finished (7 done, 3 failed), 1 running"), "{out}");
     assert!(err.contains("failure_rate"), "{err}");
+    assert!(out.contains("started     11   ended 10 (7 done, 3 failed)"), "{out}");
+    assert_eq!((k["runs_started"].as_u64(), k["runs_finished"]["failed"].as_u64()), (Some(11), Some(3)));
     // A window that holds none of it: no runs, no rates, no alert.
     let (code, _, _) = p.run(&["kpi", "--since", "0s", "--fail-on-alert"]);
     assert_eq!(code, 0);
@@ -543,6 +545,18 @@ mod store {
         // Waits 10 s (a), 15 s (b), 1 s (a after its backoff), 80 s (c): p50 is 10 s.
         assert_eq!((k.wait_p50_s, k.wait_p95_s), (Some(10.0), Some(80.0)));
         assert_eq!(k.latency_p50_s, Some(3.0));
+        // The window's counts and histograms: runs of 5 s, 0 s and 3 s; waits of 10, 15, 1, 80 s.
+        let finished = (k.counts.runs_finished["failed"], k.counts.runs_finished["done"]);
+        assert_eq!((k.counts.runs_started, finished, k.counts.lease_expiries), (4, (2, 1), 0));
+        let counts = |h: &orch_core::histogram::Histogram| h.buckets.iter().map(|b| b.count).collect::<Vec<_>>();
+        assert_eq!(
+            (k.run_duration.count, k.run_duration.sum_s, &counts(&k.run_duration)[..3]),
+            (3, 8.0, &[1, 3, 3][..])
+        );
+        assert_eq!(
+            (k.queue_wait.count, k.queue_wait.sum_s, &counts(&k.queue_wait)[2..8]),
+            (4, 106.0, &[1, 1, 3, 3, 3, 4][..])
+        );
 
         // prune_before: ORCH-001 (DONE) keeps its last run and loses its events; the
         // FAILED and the running task keep everything.

@@ -1,8 +1,10 @@
 //! `orch serve`, the rest over a real socket: a worker's loop (pick, heartbeat, done,
 //! fail) with its lease token, a stale one refused (409); the event stream resumed with
-//! `Last-Event-ID`; `/metrics` parsed, its numbers those of `status --json`; the
-//! browser's sign-in (a form's token or the one-time code) with its cookie and CSRF
-//! token; and an address that is not loopback refused without `--allow-remote`.
+//! `Last-Event-ID`; `/metrics` parsed, its numbers those of `status --json`, `kpi --json`
+//! and `workers --json` (real runs through the gate, a dispatcher running, the
+//! histograms bucket by bucket); the browser's sign-in (a form's token or the one-time
+//! code) with its cookie and CSRF token; and an address that is not loopback refused
+//! without `--allow-remote`.
 
 use crate::common::Project;
 use crate::serve_util::{Server, agent, send};
@@ -250,6 +252,120 @@ fn a_request_that_stalls_is_answered_408_and_the_event_stream_has_no_time_limit(
     let next = messages(&mut r, 1);
     assert_eq!(next[0].1["task_id"], "ORCH-001");
     assert_eq!(s.post("/api/v1/tasks", r#"{"task": "quick"}"#).status, 201);
+}
+
+/// The value of the sample `name` whose labels include `with` (`None`: no such sample).
+fn value(samples: &[Sample], name: &str, with: &[(&str, &str)]) -> Option<f64> {
+    let has = |l: &Vec<(String, String)>| with.iter().all(|(k, v)| l.iter().any(|(a, b)| a == k && b == v));
+    samples.iter().find(|(n, l, _)| n == name && has(l)).map(|s| s.2)
+}
+
+/// Each bucket, the sum and the count of a histogram family equal the KPI's.
+fn same_histogram(samples: &[Sample], name: &str, kpi: &serde_json::Value) {
+    let bucket = format!("{name}_bucket");
+    let buckets = kpi["buckets"].as_array().unwrap();
+    let les: Vec<f64> = samples
+        .iter()
+        .filter(|s| s.0 == bucket)
+        .map(|s| s.1.iter().find(|(k, _)| k == "le").map(|(_, v)| v.clone()).unwrap())
+        .map(|le| if le == "+Inf" { f64::INFINITY } else { le.parse().unwrap() })
+        .collect();
+    assert_eq!(les.len(), buckets.len() + 1, "{name}: every bound and +Inf");
+    for b in buckets {
+        let le = b["le_s"].as_f64().unwrap();
+        let got = samples.iter().find(|s| {
+            s.0 == bucket && s.1.iter().any(|(k, v)| k == "le" && v != "+Inf" && v.parse::<f64>().unwrap() == le)
+        });
+        assert_eq!(got.map(|s| s.2), b["count"].as_f64(), "{name} le={le}");
+    }
+    assert_eq!(value(samples, &bucket, &[("le", "+Inf")]), kpi["count"].as_f64(), "{name} +Inf");
+    assert_eq!(value(samples, &format!("{name}_count"), &[]), kpi["count"].as_f64(), "{name} count");
+    let sum = value(samples, &format!("{name}_sum"), &[]).unwrap();
+    assert!((sum - kpi["sum_s"].as_f64().unwrap()).abs() < 1e-9, "{name} sum {sum} {}", kpi["sum_s"]);
+}
+
+#[test]
+fn metrics_of_real_runs_and_dispatchers_equal_kpi_and_workers() {
+    let p = Project::init(None);
+    std::fs::create_dir(p.file("reports")).unwrap();
+    let cmd = r#"["sh", "-c", "cat reports/$ORCH_TASK_ID.txt; exit $(cat reports/$ORCH_TASK_ID.exit 2>/dev/null || echo 0)"]"#;
+    p.set_config("command", cmd);
+    p.set_config("backoff", r#"["1h"]"#);
+    let usage = "{\"orch\":{\"usage\":{\"input_tokens\":120,\"output_tokens\":30}}}\n";
+    let big = format!("- {}\nRisks: none\n", "token ".repeat(5000));
+    let reports = [
+        (format!("- did it\nRisks: none\n{usage}"), 0), // PASS: done
+        ("- did it too\nRisks: none\n".to_string(), 0), // PASS: done
+        ("- no risk section\n".to_string(), 0),         // RETRY: failed
+        (format!("- broke\n{usage}"), 1),               // the worker failed
+        (big, 0),                                       // BLOCK: the hard budget
+    ];
+    for (i, (report, exit)) in reports.iter().enumerate() {
+        let id = p.json(&["add", &format!("task {i}")])["id"].as_str().unwrap().to_string();
+        p.write(&format!("reports/{id}.txt"), report);
+        p.write(&format!("reports/{id}.exit"), &exit.to_string());
+    }
+    p.ok(&["run", "--until-idle", "--max-wait", "0s", "--quiet"]);
+    // A dispatcher that runs on (nothing is due: the retries wait an hour).
+    let mut d = p.spawn("run", &["run"]);
+    let alive = || p.json(&["workers"])["dispatchers"].as_array().unwrap().iter().any(|w| w["alive"] == true);
+    assert!(crate::common::wait_until(std::time::Duration::from_secs(20), alive), "{}", d.stderr());
+    let s = Server::start(&p);
+    let before = p.json(&["workers"]);
+    let samples = parse_metrics(&s.get("/metrics").text);
+    let after = p.json(&["workers"]);
+    let kpi = p.json(&["kpi"]);
+
+    // The window's counts, label by label, every label there is.
+    assert_eq!(value(&samples, "orch_runs_started_24h", &[]), kpi["runs_started"].as_f64());
+    assert_eq!(kpi["runs_started"], 5);
+    for (family, label, key) in [
+        ("orch_runs_finished_24h", "outcome", "runs_finished"),
+        ("orch_gate_verdicts_24h", "verdict", "verdicts"),
+        ("orch_tokens_24h", "kind", "tokens"),
+    ] {
+        let want = kpi[key].as_object().unwrap();
+        assert_eq!(samples.iter().filter(|s| s.0 == family).count(), want.len(), "{family}");
+        for (k, n) in want {
+            assert_eq!(value(&samples, family, &[(label, k)]), n.as_f64(), "{family} {k}");
+        }
+    }
+    let finished = &kpi["runs_finished"];
+    assert_eq!((&finished["done"], &finished["failed"], &finished["blocked"]), (&2.into(), &2.into(), &1.into()));
+    let verdicts = &kpi["verdicts"];
+    assert_eq!((&verdicts["PASS"], &verdicts["RETRY"], &verdicts["BLOCK"]), (&2.into(), &1.into(), &1.into()));
+    assert_eq!((&kpi["tokens"]["input"], &kpi["tokens"]["output"]), (&240.into(), &60.into()));
+    assert_eq!(value(&samples, "orch_lease_expiries_24h", &[]), kpi["lease_expiries"].as_f64());
+    same_histogram(&samples, "orch_run_duration_seconds_24h", &kpi["run_duration"]);
+    same_histogram(&samples, "orch_queue_wait_seconds_24h", &kpi["queue_wait"]);
+    assert_eq!(kpi["run_duration"]["count"], 5);
+    assert_eq!(kpi["queue_wait"]["count"], 5);
+
+    // The dispatchers: the one that ended on its own, stopped; the one running, up.
+    let ds = before["dispatchers"].as_array().unwrap();
+    assert_eq!(ds.len(), 2, "{before}");
+    assert_eq!(samples.iter().filter(|s| s.0 == "orch_dispatcher_up").count(), 2);
+    for (i, w) in ds.iter().enumerate() {
+        let (host, pid) = (w["host"].as_str().unwrap(), w["pid"].to_string());
+        let labels = [("host", host), ("pid", pid.as_str())];
+        let up = value(&samples, "orch_dispatcher_up", &labels).unwrap();
+        let age = value(&samples, "orch_dispatcher_seen_age_seconds", &labels).unwrap();
+        let stopped = w["stopped_at"].is_string();
+        assert_eq!(up, if !stopped && age <= 15.0 { 1.0 } else { 0.0 }, "up: seen within 15 s, not stopped: {w}");
+        if w["alive"] == after["dispatchers"][i]["alive"] {
+            assert_eq!(Some(up), w["alive"].as_bool().map(|a| if a { 1.0 } else { 0.0 }), "as workers says: {w}");
+        }
+        if stopped {
+            // Not seen since it stopped: its age grows from one read to the next.
+            let from = w["seen_age_s"].as_f64().unwrap();
+            let to = after["dispatchers"][i]["seen_age_s"].as_f64().unwrap();
+            assert!(from <= age && age <= to, "{from} <= {age} <= {to}");
+        } else {
+            assert_eq!(w["pid"].as_i64(), Some(i64::from(d.pid())), "the one running: {w}");
+        }
+    }
+    d.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(d.wait(std::time::Duration::from_secs(20)), Some(0));
 }
 
 /// A connection whose request head never ends is closed once the time limit passes
