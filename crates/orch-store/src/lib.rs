@@ -346,6 +346,12 @@ pub trait Backend: Send + Sync {
     /// Returns whether a change was seen (a spurious `true` is allowed; a missed change
     /// is not).
     fn wait_for_change(&self, timeout: std::time::Duration) -> Result<bool>;
+    /// A number that moves whenever another connection commits (SQLite's `PRAGMA
+    /// data_version`), for a reader that keeps an answer until the data changes; `None`
+    /// on a store without one (PostgreSQL). A connection's own commits do not move it,
+    /// so ask it on a connection that never writes. Required, so a wrapper cannot
+    /// forget to forward it.
+    fn data_version(&self) -> Result<Option<i64>>;
     /// Where the data lives, for messages.
     fn describe(&self) -> String;
     /// What this store can do, for the callers that must choose by it (never by its

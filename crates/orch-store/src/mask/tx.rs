@@ -42,6 +42,10 @@ impl Backend for Masked {
         self.inner.wait_for_change(timeout)
     }
 
+    fn data_version(&self) -> Result<Option<i64>> {
+        self.inner.data_version()
+    }
+
     fn describe(&self) -> String {
         self.inner.describe()
     }

@@ -229,6 +229,12 @@ impl Backend for Postgres {
         }
     }
 
+    /// None: PostgreSQL keeps no counter of commits a client can read cheaply and
+    /// exactly (its notifications arrive after the commit, not with it).
+    fn data_version(&self) -> Result<Option<i64>> {
+        Ok(None)
+    }
+
     fn describe(&self) -> String {
         self.shown.clone()
     }

@@ -266,6 +266,11 @@ impl Backend for Sqlite {
         }
     }
 
+    fn data_version(&self) -> Result<Option<i64>> {
+        let guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(Some(data_version(&guard.conn).map_err(db_err)?))
+    }
+
     fn describe(&self) -> String {
         format!("sqlite://{}", self.path.display())
     }

@@ -1,6 +1,7 @@
 //! What a live front end (the dashboard) asks for beyond one request and its answer: a
 //! watch that blocks until the queue may have changed (the dispatcher's wake-up, the
-//! store's `wait_for_change` on a connection of its own), the live output of a task's
+//! store's `wait_for_change` on a connection of its own), the store's data version (for
+//! an answer kept until the data changes), the live output of a task's
 //! run (the ends of `stdout.log` and `stderr.log` in its run folder, masked), and a page
 //! of the tasks that match a filter and a text.
 
@@ -62,6 +63,26 @@ impl ChangeWatch {
             }
             std::thread::sleep(self.look.min(left));
         }
+    }
+}
+
+/// A connection of its own to the queue's store that tells whether anything was
+/// committed since it last looked: its [`DataVersion::now`] moves with every commit
+/// (the server's own included, since they are made on other connections), so an
+/// answer read after a version was taken is still the answer while the version holds.
+pub struct DataVersion {
+    db: Box<dyn orch_store::Backend>,
+}
+
+/// Opens a [`DataVersion`] on the queue's store.
+pub fn data_version(orch: &Orch) -> Result<DataVersion> {
+    Ok(DataVersion { db: orch_store::open(orch.db_url())? })
+}
+
+impl DataVersion {
+    /// The store's data version now; none on a store without one (PostgreSQL).
+    pub fn now(&self) -> Result<Option<i64>> {
+        Ok(self.db.data_version()?)
     }
 }
 

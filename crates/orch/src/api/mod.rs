@@ -51,7 +51,7 @@ pub use events::{EventsRequest, events_after, last_event_seq};
 pub use follow::{FollowedRun, Gained, RunEnd, followed_run, run_dir, run_end, run_file_since};
 pub use input::{parse_due, parse_time_arg};
 pub use land::{LandRequest, LandResult, Landed, land};
-pub use live::{ChangeWatch, FindRequest, Found, Tail, TailRequest, find, tail, watch};
+pub use live::{ChangeWatch, DataVersion, FindRequest, Found, Tail, TailRequest, data_version, find, tail, watch};
 pub use observe::{KpiRequest, PruneRequest, ReviewRequest, Reviewed, kpi, prune, review, workers};
 pub use pause::{PauseRequest, pause, pauses, resume};
 pub use quick::{QuickAdded, QuickRequest, Understood, quick};

@@ -10,7 +10,7 @@
 //! `session.rs` who may ask (the bearer token, the browser's session and CSRF token),
 //! `sessions.rs` the sessions kept;
 //! `reply.rs` answers and errors; `tasks.rs` the operator's routes (`adds.rs` writes
-//! adds in groups), `work.rs` the worker's; `stream.rs` the event stream; `metrics.rs` `/metrics`; `web.rs` the page;
+//! adds in groups, `pages.rs` keeps pages of tasks until the data changes), `work.rs` the worker's; `stream.rs` the event stream; `metrics.rs` `/metrics`; `web.rs` the page;
 //! `token.rs` the token and random values.
 //!
 //! The API is blocking (the store's transactions); each call runs on tokio's blocking
@@ -21,6 +21,7 @@
 mod adds;
 mod listen;
 mod metrics;
+mod pages;
 mod reply;
 mod routes;
 mod server;

@@ -84,16 +84,25 @@ impl IntoResponse for Fail {
 
 /// A value as JSON with `status` (through a JSON value, as the command line prints it).
 pub fn json(status: StatusCode, v: &impl Serialize) -> Response {
+    match encode(v) {
+        Ok(bytes) => json_bytes(status, bytes.into()),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// A value's JSON text.
+pub fn encode(v: &impl Serialize) -> Result<Vec<u8>, Fail> {
     // Room for a page of tasks at once, rather than a buffer grown (and copied) in steps.
     let mut bytes = Vec::with_capacity(16 * 1024);
-    match serde_json::to_writer(&mut bytes, v) {
-        Ok(()) => {
-            let mut r = (status, bytes).into_response();
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            r
-        }
-        Err(e) => Fail::Api(Error::Io(format!("JSON output: {e}"))).into_response(),
-    }
+    serde_json::to_writer(&mut bytes, v).map_err(|e| Fail::Api(Error::Io(format!("JSON output: {e}"))))?;
+    Ok(bytes)
+}
+
+/// JSON text already made, with `status`.
+pub fn json_bytes(status: StatusCode, bytes: axum::body::Bytes) -> Response {
+    let mut r = (status, bytes).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
 }
 
 pub type Answer = Result<Response, Fail>;

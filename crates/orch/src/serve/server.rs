@@ -4,6 +4,7 @@
 //! the store for commits.
 
 use super::adds::Adds;
+use super::pages::Pages;
 use super::sessions::Sessions;
 use super::state::{READS_AT_ONCE, Shared};
 use super::{routes, token};
@@ -51,6 +52,7 @@ pub fn run(orch: Orch, args: &ServeArgs) -> Result<i32> {
     }
     let orch = Arc::new(orch);
     let changes = watch_changes(&orch)?;
+    let pages = Pages::open(&orch)?;
     let mut sessions = Sessions::default();
     let code = sessions.new_code()?;
     // Reads take turns (four at once) and adds are written in groups, so calls waiting
@@ -65,8 +67,16 @@ pub fn run(orch: Orch, args: &ServeArgs) -> Result<i32> {
     rt.block_on(async move {
         let adds = Adds::start(Arc::clone(&orch));
         let reads = tokio::sync::Semaphore::new(READS_AT_ONCE);
-        let shared =
-            Arc::new(Shared { orch, token, sessions: Mutex::new(sessions), changes, adds, reads, request_timeout });
+        let shared = Arc::new(Shared {
+            orch,
+            token,
+            sessions: Mutex::new(sessions),
+            changes,
+            adds,
+            pages,
+            reads,
+            request_timeout,
+        });
         let listener =
             tokio::net::TcpListener::bind(addr).await.map_err(|e| Error::Usage(format!("--addr {addr}: {e}")))?;
         let bound = listener.local_addr().map_err(|e| Error::Io(format!("{addr}: {e}")))?;

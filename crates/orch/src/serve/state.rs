@@ -3,6 +3,7 @@
 //! handler calls the (blocking) API.
 
 use super::adds::Adds;
+use super::pages::Pages;
 use super::reply::Fail;
 use super::sessions::Sessions;
 use crate::api::Orch;
@@ -18,6 +19,8 @@ pub struct Shared {
     pub changes: tokio::sync::watch::Receiver<u64>,
     /// The writer of adds in groups.
     pub adds: Adds,
+    /// Pages of tasks kept until the data changes.
+    pub pages: Pages,
     /// Turns to read: [`READS_AT_ONCE`] reads run at once, the others wait in order.
     pub reads: tokio::sync::Semaphore,
     /// How long a request that is not a stream may take, its body read included.

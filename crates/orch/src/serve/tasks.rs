@@ -5,8 +5,8 @@
 use super::reply::{self, Answer, Fail};
 use super::state::AppState;
 use crate::api;
-use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -42,8 +42,9 @@ fn only(q: &HashMap<String, String>, keys: &[&str]) -> Result<(), Fail> {
 }
 
 /// `GET /api/v1/tasks?status=PENDING,FAILED&priority=P0&limit=100&offset=0`: the array
-/// `list --json` prints, in pick order; at most [`MAX_PAGE`] a page.
-pub async fn list(State(s): State<AppState>, Query(q): Params) -> Answer {
+/// `list --json` prints, in pick order; at most [`MAX_PAGE`] a page. A page asked for
+/// again before anything is committed is given as it was read (`pages.rs`).
+pub async fn list(State(s): State<AppState>, RawQuery(raw): RawQuery, Query(q): Params) -> Answer {
     only(&q, &["status", "priority", "limit", "offset"])?;
     let limit = number(&q, "limit")?.unwrap_or(DEFAULT_PAGE);
     if limit > MAX_PAGE {
@@ -55,6 +56,11 @@ pub async fn list(State(s): State<AppState>, Query(q): Params) -> Answer {
         limit: Some(limit),
         offset: number(&q, "offset")?.unwrap_or(0),
     };
+    let raw = raw.unwrap_or_default();
+    let version = s.pages.version();
+    if let Some(page) = version.and_then(|v| s.pages.get(v, &raw)) {
+        return Ok(reply::json_bytes(StatusCode::OK, page));
+    }
     let tasks = s
         .read(move |orch| {
             let mut tasks = Vec::new();
@@ -65,7 +71,11 @@ pub async fn list(State(s): State<AppState>, Query(q): Params) -> Answer {
             Ok(tasks)
         })
         .await?;
-    reply::ok(&tasks)
+    let page = Bytes::from(reply::encode(&tasks)?);
+    if let Some(v) = version {
+        s.pages.keep(v, &raw, page.clone());
+    }
+    Ok(reply::json_bytes(StatusCode::OK, page))
 }
 
 /// `POST /api/v1/tasks`: a task as `add` takes it; 201 when made, 200 when its

@@ -22,6 +22,7 @@ conformance! {
     racing_adds_never_share_an_id_or_a_key,
     wait_for_change_sees_another_connections_commit,
     wait_for_change_sees_a_commit_made_between_two_waits,
+    data_version_moves_with_every_commit_of_another_connection,
     a_claim_records_who_spawns_the_worker,
     tx_task_update_is_compare_and_set,
     tx_a_refused_insert_leaves_the_transaction_usable,
@@ -162,6 +163,26 @@ fn wait_for_change_sees_a_commit_made_between_two_waits(env: &Env) {
     env.handle().add(&NewTask { task: "between waits".into(), ..NewTask::default() }).unwrap();
     assert!(waiter.wait_for_change(Duration::from_millis(20)).unwrap(), "the commit between the waits was missed");
     assert!(!waiter.wait_for_change(Duration::from_millis(20)).unwrap(), "seen once, not again");
+}
+
+/// SQLite's data version moves with every commit of another connection, and only then
+/// (an answer kept under it is the answer); PostgreSQL has none.
+fn data_version_moves_with_every_commit_of_another_connection(env: &Env) {
+    let asker = env.backend();
+    let first = asker.data_version().unwrap();
+    if !matches!(env.kind, Kind::Sqlite) {
+        assert_eq!(first, None);
+        return;
+    }
+    let first = first.expect("SQLite has a data version");
+    assert_eq!(asker.data_version().unwrap(), Some(first), "nothing committed");
+    let _ = env.handle().list(&ListFilter::default()).unwrap();
+    assert_eq!(asker.data_version().unwrap(), Some(first), "a read is no commit");
+    env.handle().add(&NewTask { task: "moves it".into(), ..NewTask::default() }).unwrap();
+    let second = asker.data_version().unwrap().unwrap();
+    assert_ne!(second, first, "a commit moved it");
+    env.handle().add(&NewTask { task: "and again".into(), ..NewTask::default() }).unwrap();
+    assert_ne!(asker.data_version().unwrap().unwrap(), second);
 }
 
 fn a_claim_records_who_spawns_the_worker(env: &Env) {

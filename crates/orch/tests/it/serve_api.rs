@@ -217,3 +217,34 @@ fn adds_arriving_together_are_each_answered_as_alone() {
         assert!(queue.contains(&format!("작업 {i}")), "{i} missing from QUEUE.md:\n{queue}");
     }
 }
+
+/// A page of tasks asked for again is the same page until something is committed, and
+/// every commit shows at once, whoever made it: another process, the server itself.
+#[test]
+fn a_page_asked_again_shows_every_commit_at_once() {
+    let p = Project::init(None);
+    let s = Server::start(&p);
+    let page = "/api/v1/tasks?status=PENDING&limit=100";
+    let ids = |a: &crate::serve_util::Answer| -> Vec<String> {
+        a.json().as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string()).collect()
+    };
+    assert!(ids(&s.get(page)).is_empty());
+    for i in 1..=5 {
+        p.ok(&["add", &format!("from the command line {i}")]);
+        let listed = ids(&s.get(page));
+        assert_eq!(listed.len(), 2 * i - 1, "after the command line's add {i}: {listed:?}");
+        let again = s.get(page);
+        assert_eq!(ids(&again).len(), 2 * i - 1);
+        assert_eq!(s.post("/api/v1/tasks", &format!(r#"{{"task": "through the server {i}"}}"#)).status, 201);
+        assert_eq!(ids(&s.get(page)).len(), 2 * i, "after the server's add {i}");
+    }
+    // A change that keeps the count: the page still shows it.
+    let first = ids(&s.get(page))[0].clone();
+    p.ok(&["note", &first, "바뀐 메모"]);
+    let shown = s.get(page).json();
+    assert_eq!(shown[0]["notes"], "바뀐 메모", "{shown}");
+    assert_eq!(s.post(&format!("/api/v1/tasks/{first}/cancel"), "{}").status, 200);
+    assert!(!ids(&s.get(page)).contains(&first), "the cancelled task left the PENDING page");
+    // Another query is another page.
+    assert_eq!(ids(&s.get("/api/v1/tasks?status=BLOCKED")), [first]);
+}
