@@ -2,7 +2,9 @@
 # serve.sh — `orch serve` over loopback on a SQLite queue of N (100,000) PENDING tasks,
 # each figure printed beside its goal (docs/BENCHMARKS.md, "The HTTP server"):
 #   GET /api/v1/tasks?status=PENDING&limit=100   p99 <= 10 ms at CONC (50) clients
-#                                                (wrk --latency, DUR seconds)
+#                                                (wrk --latency, DUR seconds), beside
+#                                                GET /healthz under the same load: the
+#                                                machine's own tail
 #   POST /api/v1/tasks (add)                     >= 1,000/s (wrk, ADD_CONC clients,
 #                                                ADD_DUR seconds; non-2xx answers shown)
 #   a command's commit to its SSE event          <= 100 ms: `orch note` run RUNS times;
@@ -64,6 +66,14 @@ p99=$(awk '$1 == "99%" {print $2}' get.txt)
 rps=$(awk '/^Requests\/sec/ {print $2}' get.txt)
 bad=$(awk '/Non-2xx/ {print $5}' get.txt)
 echo "GET /api/v1/tasks?status=PENDING&limit=100, $CONC clients: p50 $p50, p99 $p99 (goal p99 <= 10 ms), $rps req/s${bad:+, $bad non-2xx}"
+
+# The machine's own floor: the same load on GET /healthz (no store, no token), whose
+# tail is the machine's (scheduling, the network stack), not the server's work.
+wrk -t"$(threads "$CONC")" -c"$CONC" -d"${DUR}s" --latency "$U/healthz" >floor.txt
+fp50=$(awk '$1 == "50%" {print $2}' floor.txt)
+fp99=$(awk '$1 == "99%" {print $2}' floor.txt)
+frps=$(awk '/^Requests\/sec/ {print $2}' floor.txt)
+echo "the floor, GET /healthz, $CONC clients: p50 $fp50, p99 $fp99, $frps req/s"
 
 # POST: adds per second.
 cat >post.lua <<'LUA'
