@@ -19,7 +19,8 @@
 #                                                again 15 s later)
 # wrk is installed with apt-get when missing; the SSE client is python3's http.client.
 #
-# Usage: benches/serve.sh        (N=100000 CONC=50 DUR=10 ADD_CONC=16 ADD_DUR=5 RUNS=20)
+# Usage: benches/serve.sh        (N=100000 CONC=50 DUR=10 ADD_CONC=16 ADD_DUR=5 RUNS=20
+#                                 WRK_THREADS=1 on two cores, else 2)
 set -euo pipefail
 
 N=${N:-100000}
@@ -51,11 +52,17 @@ done
 U=$(sed -n 's/.*listening on \(http:[^ ]*\) .*/\1/p' serve.out)
 [ -n "$U" ] || { echo "orch serve did not start:" >&2; cat serve.err >&2; exit 1; }
 T=$(cat .orch/serve.token)
-threads() { if [ "$1" -lt 2 ]; then echo 1; else echo 2; fi; } # wrk: threads <= clients
+# wrk's threads (at most one a client): WRK_THREADS, else one on a machine of two cores
+# or fewer, so that the client does not take every core from the server it measures
+# (with two threads on two cores, the tail is the client's and the scheduler's), else two.
+if [ -z "${WRK_THREADS:-}" ]; then
+    if [ "$(nproc)" -le 2 ]; then WRK_THREADS=1; else WRK_THREADS=2; fi
+fi
+threads() { if [ "$1" -lt "$WRK_THREADS" ]; then echo "$1"; else echo "$WRK_THREADS"; fi; }
 rss_mb() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$SERVER/status"; }
 
 sleep 1
-echo "queue: $N PENDING tasks; orch serve at $U ($ORCH)"
+echo "queue: $N PENDING tasks; orch serve at $U ($ORCH); wrk threads: $WRK_THREADS on $(nproc) cores"
 echo "idle RSS after start: $(rss_mb) MB (goal <= 30 MB)"
 
 # GET: wrk's latency distribution.
