@@ -74,13 +74,17 @@ pub struct DataVersion {
     db: Box<dyn orch_store::Backend>,
 }
 
-/// Opens a [`DataVersion`] on the queue's store.
-pub fn data_version(orch: &Orch) -> Result<DataVersion> {
-    Ok(DataVersion { db: orch_store::open(orch.db_url())? })
+/// Opens a [`DataVersion`] on the queue's store; none when the store keeps no data
+/// version (PostgreSQL), and then no connection is opened.
+pub fn data_version(orch: &Orch) -> Result<Option<DataVersion>> {
+    if orch.db().data_version()?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(DataVersion { db: orch_store::open(orch.db_url())? }))
 }
 
 impl DataVersion {
-    /// The store's data version now; none on a store without one (PostgreSQL).
+    /// The store's data version now.
     pub fn now(&self) -> Result<Option<i64>> {
         Ok(self.db.data_version()?)
     }

@@ -16,7 +16,8 @@ use std::sync::Mutex;
 const KEPT: usize = 64;
 
 pub struct Pages {
-    version: DataVersion,
+    /// None on a store without a data version: nothing is kept.
+    version: Option<DataVersion>,
     kept: Mutex<Kept>,
 }
 
@@ -36,7 +37,7 @@ impl Pages {
     /// for the server's own threads); none when the store has none or it cannot be read,
     /// and then nothing is kept or given.
     pub fn version(&self) -> Option<i64> {
-        self.version.now().ok().flatten()
+        self.version.as_ref().and_then(|v| v.now().ok().flatten())
     }
 
     /// The page kept for `query` at `version`.

@@ -50,6 +50,7 @@ mod postgres_dispatch;
 mod postgres_events;
 mod postgres_hooks;
 mod postgres_profiles;
+mod postgres_serve;
 mod postgres_tls;
 mod profiles;
 mod queue_file;

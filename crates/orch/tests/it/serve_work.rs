@@ -56,7 +56,7 @@ fn a_worker_picks_renews_and_finishes_over_http_and_a_stale_lease_is_refused() {
 }
 
 /// Reads SSE messages (id, data) from a stream until `n` are read.
-fn messages(reader: &mut impl BufRead, n: usize) -> Vec<(i64, serde_json::Value)> {
+pub(crate) fn messages(reader: &mut impl BufRead, n: usize) -> Vec<(i64, serde_json::Value)> {
     let mut out = Vec::new();
     let (mut id, mut data) = (None, None);
     let mut line = String::new();
@@ -77,7 +77,7 @@ fn messages(reader: &mut impl BufRead, n: usize) -> Vec<(i64, serde_json::Value)
     out
 }
 
-fn stream(s: &Server, last: Option<&str>) -> impl BufRead {
+pub(crate) fn stream(s: &Server, last: Option<&str>) -> impl BufRead {
     let auth = format!("Bearer {}", s.token);
     let mut req = agent().get(format!("{}/api/v1/events", s.base)).header("authorization", &auth);
     if let Some(l) = last {
