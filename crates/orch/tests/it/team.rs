@@ -22,7 +22,7 @@ const TEAM: &str = r#"{
   ]
 }"#;
 
-/// The team member: a worker records `ROLE.start`, fails once with exit 64 when its role
+/// The team member: a worker records `ROLE.start` (written whole, then renamed), fails once with exit 64 when its role
 /// is `fail_role`, waits (bounded) until `wait_for` members have started, records
 /// `ROLE.end` and reports; the lead records `lead.start` and its prompt, and reports
 /// what each dependency reported (from `$ORCH_TASK_JSON`).
@@ -43,7 +43,9 @@ for d in t["deps"]:
   echo "Risks: none"
   exit 0
 fi
-date +%s%N > "$M/$role.start"
+# The mark appears whole: a member that counts it must never read a start not yet
+# written (a redirect creates the file before `date` writes the time).
+date +%s%N > "$M/$role.tmp" && mv "$M/$role.tmp" "$M/$role.start"
 if [ "$role" = '{fail_role}' ] && [ ! -e "$M/$role.failed" ]; then
   touch "$M/$role.failed"
   echo "cannot do it"
