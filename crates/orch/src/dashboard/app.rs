@@ -199,6 +199,13 @@ impl App {
             || self.snap.detail.as_ref().is_some_and(|d| d.shown.task.status == Status::InProgress)
     }
 
+    /// Whether a dispatcher was alive at the last read: its refreshes wake nobody on
+    /// every store (PostgreSQL notifies task changes only), so the loop reads again
+    /// every few seconds to see it stop or go silent.
+    pub fn dispatching(&self) -> bool {
+        self.snap.fleet.dispatchers.iter().any(|d| d.alive)
+    }
+
     fn load(&self, orch: &Orch, selected: Option<&str>) -> Result<Snapshot> {
         let fleet = api::workers(orch)?;
         let StatusResult::Queue(summary) = api::status(orch, api::StatusRequest { id: None })? else {

@@ -1,11 +1,13 @@
 //! The fleet panel: every lease held (owner, task, elapsed time, lease left, last
 //! heartbeat, attempt, and `[wt]` or `[land]` before the task of a run in a worktree),
-//! moving on with the clock between reads; and the queue panel:
-//! the counts by priority and status, the task that runs next, the KPI alerts.
+//! moving on with the clock between reads, and the dispatchers in its title; and the
+//! queue panel: the counts by priority and status, the task that runs next, the KPI
+//! alerts.
 
 use super::app::App;
-use super::text::{cell, fit, left, secs};
+use super::text::{cell, esc, fit, left, secs};
 use super::theme::Theme;
+use crate::api::DispatcherLive;
 use orch_core::task::{Priority, Status};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -15,6 +17,11 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 /// The rows of running tasks the fleet panel shows at most.
 pub const MAX_ROWS: usize = 8;
 
+/// The dispatchers the title names at most (the rest are counted).
+const MAX_DISPATCHERS: usize = 10;
+/// A dispatcher stopped or unseen for longer than this is left out.
+const RECENT_S: f64 = 3600.0;
+
 /// The fleet panel's height for `rows` running tasks shown.
 pub fn height(rows: usize) -> u16 {
     (rows.max(1) + 3) as u16
@@ -23,7 +30,13 @@ pub fn height(rows: usize) -> u16 {
 /// Draws the running tasks, `age` seconds after they were read.
 pub fn draw_fleet(f: &mut Frame, area: Rect, app: &App, theme: Theme, age: f64) {
     let workers = &app.snap.fleet.workers;
-    let title = format!(" Fleet: {} running ", workers.len());
+    let head = format!(" Fleet: {} running ", workers.len());
+    // The title sits in the top border, between its two corners.
+    let room = usize::from(area.width.saturating_sub(2)).saturating_sub(head.len() + 3);
+    let title = match dispatchers_line(&app.snap.fleet.dispatchers, age, room) {
+        Some(line) => format!("{head}· {line} "),
+        None => head,
+    };
     let block = Block::default().borders(Borders::ALL).border_style(theme.border()).title(title);
     let inner = block.inner(area);
     f.render_widget(block, area);
@@ -72,6 +85,50 @@ pub fn draw_fleet(f: &mut Frame, area: Rect, app: &App, theme: Theme, age: f64) 
         lines.push(Line::styled(row, if expired { theme.alert() } else { theme.status(Status::InProgress) }));
     }
     f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The dispatchers to show: the alive ones as `workers` lists them (by host, then
+/// start), then those stopped or unseen within the last hour, the latest first.
+fn recent(ds: &[DispatcherLive]) -> Vec<&DispatcherLive> {
+    let mut gone: Vec<&DispatcherLive> = ds.iter().filter(|d| !d.alive && d.seen_age_s <= RECENT_S).collect();
+    gone.sort_by(|a, b| a.seen_age_s.total_cmp(&b.seen_age_s));
+    ds.iter().filter(|d| d.alive).chain(gone).collect()
+}
+
+/// `dispatchers: host-a:1234 alive · host-b:99 stopped`, `age` seconds after the read,
+/// in at most `width` columns: as many dispatchers as fit, the others counted
+/// (`· +2 more`), the first one's host cut when even it does not fit; none when no
+/// dispatcher is recent or the width is too small for a word of it.
+pub fn dispatchers_line(ds: &[DispatcherLive], age: f64, width: usize) -> Option<String> {
+    let shown = recent(ds);
+    let items: Vec<(&str, String)> = shown
+        .iter()
+        .take(MAX_DISPATCHERS)
+        .map(|d| {
+            let state = match (d.alive, d.stopped_at) {
+                (true, _) => "alive".to_string(),
+                (false, Some(_)) => "stopped".to_string(),
+                (false, None) => format!("not seen for {}", secs(Some(d.seen_age_s + age))),
+            };
+            (d.host.as_str(), format!(":{} {state}", d.pid))
+        })
+        .collect();
+    let cols = |s: &str| unicode_width::UnicodeWidthStr::width(s);
+    let tail = |n: usize| match shown.len() - n {
+        0 => String::new(),
+        more => format!(" · +{more} more"),
+    };
+    let whole = (1..=items.len()).rev().find_map(|n| {
+        let names: Vec<String> = items[..n].iter().map(|(host, rest)| format!("{}{rest}", esc(host))).collect();
+        let line = format!("dispatchers: {}{}", names.join(" · "), tail(n));
+        (cols(&line) <= width).then_some(line)
+    });
+    whole.or_else(|| {
+        let (host, rest) = items.first()?;
+        let fixed = format!("dispatchers: {rest}{}", tail(1));
+        let host_w = width.checked_sub(cols(&fixed)).filter(|w| *w >= 4)?;
+        Some(format!("dispatchers: {}{rest}{}", fit(host, host_w), tail(1)))
+    })
 }
 
 /// The queue panel's height.

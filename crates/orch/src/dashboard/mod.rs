@@ -12,6 +12,7 @@
 //! commit by any process (a thread on `api::watch`, the dispatcher's own wake-up), or,
 //! only while something on screen moves with the clock (a lease held, a running task
 //! selected), a one-second tick that redraws elapsed times and reads the live output.
+//! The queue is read again at least every minute, every 5 s while a dispatcher is alive.
 //! SIGTERM, SIGHUP and SIGINT end it as `q` does, the terminal given back.
 
 mod app;
@@ -51,6 +52,9 @@ enum Wake {
 const TICK: Duration = Duration::from_secs(1);
 /// Without one, the queue is still read this often (the KPI window moves).
 const SLOW: Duration = Duration::from_secs(60);
+/// While a dispatcher is alive, the queue is read at least this often: a dispatcher
+/// says it runs every 5 s (DISPATCHER.md, "Liveness").
+const DISPATCHING: Duration = Duration::from_secs(5);
 
 pub fn run(orch: &Orch, _args: &DashboardArgs) -> Result<i32> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
@@ -108,15 +112,17 @@ pub fn run(orch: &Orch, _args: &DashboardArgs) -> Result<i32> {
         let age = app.read_at.elapsed().as_secs_f64();
         screen.term.draw(|f| draw::draw(f, &mut app, theme, age)).map_err(|e| Error::Io(format!("terminal: {e}")))?;
         timings.frame(started.elapsed());
-        let wait = if app.ticking() { TICK } else { SLOW.saturating_sub(last_read.elapsed()) };
+        let every = if app.dispatching() { DISPATCHING } else { SLOW };
+        let due = every.saturating_sub(last_read.elapsed());
+        let wait = if app.ticking() { TICK.min(due) } else { due };
         let mut refresh = false;
         let mut first = match rx.recv_timeout(wait) {
             Ok(w) => Some(w),
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                if app.ticking() {
-                    app.refresh_tail(orch);
-                } else {
+                if last_read.elapsed() >= every {
                     refresh = true;
+                } else if app.ticking() {
+                    app.refresh_tail(orch);
                 }
                 None
             }

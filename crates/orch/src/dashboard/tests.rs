@@ -5,9 +5,10 @@
 
 use super::app::{App, Detail, Message, Snapshot};
 use super::draw::draw;
+use super::fleet::dispatchers_line;
 use super::text::{cell, fit};
 use super::theme::Theme;
-use crate::api::{Fleet, Holder, RunView, Shown, StatusSummary, Tail, TaskView};
+use crate::api::{DispatcherLive, Fleet, Holder, RunView, Shown, StatusSummary, Tail, TaskView};
 use jiff::Timestamp;
 use orch_core::kpi::Alert;
 use orch_core::outcome::Usage;
@@ -299,5 +300,74 @@ fn a_tiny_terminal_draws_without_a_panic() {
         app.input = Some(super::app::Input { prompt: super::app::Prompt::Search, text: "긴 검색어".repeat(20) });
         let (lines, _) = screen(&mut app, w, h, colour());
         assert_eq!(lines.len(), usize::from(h));
+    }
+}
+
+fn dispatcher(host: &str, pid: i64, seen_age_s: f64, stopped: bool) -> DispatcherLive {
+    let seen_at = at("2026-03-01T00:01:05Z") - jiff::SignedDuration::from_secs_f64(seen_age_s);
+    DispatcherLive {
+        id: format!("{host}:{pid}:1"),
+        host: host.into(),
+        pid,
+        started_at: at("2026-03-01T00:00:00Z"),
+        seen_at,
+        seen_age_s,
+        stopped_at: stopped.then_some(seen_at),
+        alive: !stopped && seen_age_s <= 15.0,
+    }
+}
+
+#[test]
+fn the_fleet_title_names_each_recent_dispatcher_and_whether_it_is_alive() {
+    let mut snap = snapshot();
+    snap.fleet.dispatchers = vec![
+        dispatcher("host-a", 1234, 2.0, false),
+        dispatcher("host-b", 99, 30.0, true),
+        dispatcher("host-c", 7, 7200.0, true),
+    ];
+    let mut app = App::new(snap);
+    let (lines, _) = screen(&mut app, 80, 24, colour());
+    assert_eq!(lines[1], "┌ Fleet: 1 running · dispatchers: host-a:1234 alive · host-b:99 stopped ───────┐");
+    assert_eq!(lines[2], "│ID        OWNER       ELAPSED  LEASE    BEAT     ATT TASK                     │");
+    // One killed outright: not seen since, the time moving on with the clock (10 s
+    // drawn after the read).
+    app.snap.fleet.dispatchers = vec![dispatcher("host-d", 5, 50.0, false)];
+    let (lines, _) = screen(&mut app, 80, 24, colour());
+    assert_eq!(lines[1], "┌ Fleet: 1 running · dispatchers: host-d:5 not seen for 1m ────────────────────┐");
+}
+
+#[test]
+fn the_dispatchers_alive_come_first_and_those_that_do_not_fit_are_counted() {
+    let mut ds: Vec<DispatcherLive> =
+        (1..=4).map(|i| dispatcher(&format!("gone-{i}"), i, 60.0 * i as f64, true)).collect();
+    ds.push(dispatcher("runner", 4242, 1.0, false));
+    ds.push(dispatcher("old", 1, 3601.0, true));
+    let line = dispatchers_line(&ds, 0.0, 200).unwrap();
+    assert_eq!(
+        line,
+        "dispatchers: runner:4242 alive · gone-1:1 stopped · gone-2:2 stopped · gone-3:3 stopped · gone-4:4 stopped"
+    );
+    assert_eq!(dispatchers_line(&ds, 0.0, 60).unwrap(), "dispatchers: runner:4242 alive · gone-1:1 stopped · +3 more");
+    let long = [dispatcher(&"a-very-long-host-name".repeat(3), 77, 1.0, false)];
+    assert_eq!(dispatchers_line(&long, 0.0, 40).unwrap(), "dispatchers: a-very-long-host-…:77 alive");
+    assert_eq!(dispatchers_line(&long, 0.0, 20), None);
+    assert_eq!(dispatchers_line(&ds[5..], 0.0, 200), None, "none stopped within the hour");
+    let many: Vec<DispatcherLive> = (1..=12).map(|i| dispatcher("h", i, 1.0, false)).collect();
+    assert!(dispatchers_line(&many, 0.0, 500).unwrap().ends_with("h:10 alive · +2 more"));
+    let hostile = [dispatcher("evil\u{1b}[2J\nhost", 1, 1.0, false)];
+    assert_eq!(dispatchers_line(&hostile, 0.0, 80).unwrap(), "dispatchers: evil\\x1b[2J\\nhost:1 alive");
+}
+
+#[test]
+fn dispatchers_in_the_title_fit_every_small_terminal() {
+    for (w, h) in [(1, 1), (10, 5), (30, 8), (45, 12), (80, 24)] {
+        let mut snap = snapshot();
+        snap.fleet.dispatchers = (1..=12).map(|i| dispatcher("이름이-긴-호스트", i, 1.0, i % 2 == 0)).collect();
+        let mut app = App::new(snap);
+        let (lines, _) = screen(&mut app, w, h, colour());
+        assert_eq!(lines.len(), usize::from(h));
+        for l in &lines {
+            assert_eq!(l.width(), usize::from(w), "{l}");
+        }
     }
 }

@@ -1,9 +1,10 @@
 //! `orch dashboard` in a real terminal: the binary runs inside a tmux session of its own
 //! (a server on a socket of its own, killed when the test ends), keys are sent with
 //! `send-keys` and the screen is read with `capture-pane`, polled until a deadline. A
-//! real `orch run` with sleeping workers shows in the fleet panel; a quick add, a cancel
-//! and a refused cancel go through the same operations as the command line; the panel
-//! survives a resize to 80×24; `q` gives the terminal back.
+//! real `orch run` with sleeping workers shows in the fleet panel, the dispatcher alive
+//! then stopped in its title; a quick add, a cancel and a refused cancel go through the
+//! same operations as the command line; the panel survives a resize to 80×24; `q` gives
+//! the terminal back.
 
 use crate::common::{Project, alive, queue_of, wait_until};
 use crate::dispatch::{STUBBORN, pids, worker};
@@ -44,6 +45,11 @@ fn the_fleet_shows_a_running_task_its_elapsed_time_live_output_and_the_counts_st
     let screen = t.wait_for("the running task in the fleet", secs(20), |s| fleet_row(s, "ORCH-001").is_some());
     let row = fleet_row(&screen, "ORCH-001").unwrap().to_string();
     assert!(row.contains("long job"), "{row}");
+    // The dispatcher, as `workers` records it, is named alive in the panel's title.
+    let ds = p.json(&["workers"])["dispatchers"].clone();
+    assert_eq!(ds[0]["pid"], d.pid(), "{ds}");
+    let me = format!("{}:{}", ds[0]["host"].as_str().unwrap(), d.pid());
+    t.wait_for("the dispatcher alive", secs(20), |s| s.contains(&format!("· dispatchers: {me} alive ─")));
     // Elapsed time moves on with the clock, without a commit.
     let elapsed = |row: &str| row.split_whitespace().nth(2).map(str::to_string);
     let first = elapsed(&row);
@@ -69,8 +75,10 @@ fn the_fleet_shows_a_running_task_its_elapsed_time_live_output_and_the_counts_st
         s.lines().count() <= 24 && s.contains("Fleet: 1 running") && fleet_row(s, "ORCH-001").is_some()
     });
     assert!(small.lines().all(|l| unicode_width::UnicodeWidthStr::width(l) <= 80), "{small}");
+    assert!(small.contains(&format!(":{} alive", d.pid())), "the dispatcher at 80×24:\n{small}");
     d.signal(Signal::SIGTERM);
     assert_eq!(d.wait(secs(20)), Some(0));
+    t.wait_for("the dispatcher stopped", secs(20), |s| s.contains(&format!(":{} stopped", d.pid())));
 }
 
 #[test]

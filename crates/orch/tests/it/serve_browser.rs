@@ -1,8 +1,9 @@
 //! The web dashboard of `orch serve` in headless Chromium: the page signs in with the
 //! one-time code of a link, shows the queue, and shows task text as text (a task named
-//! `<script>…` or `<img … onerror=…>` is never markup). A screenshot is kept in
-//! cargo's test temporary folder (`target/tmp/serve-dashboard.png`). Without Chromium
-//! the test says so and passes, unless CI is set (`.ci/run` installs it).
+//! `<script>…` or `<img … onerror=…>` is never markup); of eleven stopped dispatchers,
+//! ten are listed and the last counted. A screenshot is kept in cargo's test temporary
+//! folder (`target/tmp/serve-dashboard.png`). Without Chromium the test says so and
+//! passes, unless CI is set (`.ci/run` installs it).
 
 use crate::common::Project;
 use crate::serve_util::Server;
@@ -50,6 +51,11 @@ fn the_page_signs_in_shows_the_queue_and_task_text_as_text() {
         return;
     };
     let p = Project::init(None);
+    // Eleven dispatchers ran on the empty queue and stopped: ten are listed.
+    crate::dispatch::worker(&p, "exit 0\n", &[]);
+    for _ in 0..11 {
+        p.ok(&["run", "--until-idle"]);
+    }
     p.ok(&["add", "<script>alert(1)</script>", "-p", "P0"]);
     p.ok(&["add", "<img src=x onerror=alert(1)>"]);
     p.ok(&["add", "plain & simple"]);
@@ -65,6 +71,11 @@ fn the_page_signs_in_shows_the_queue_and_task_text_as_text() {
     assert!(dom.contains("plain &amp; simple"), "{dom}");
     assert!(!dom.contains("<script>alert") && !dom.contains("<img src=\"x\""), "task text became markup:\n{dom}");
     assert!(dom.contains(r#"<span id="live" role="status">"#));
+    let host = p.json(&["workers"])["dispatchers"][0]["host"].as_str().unwrap().to_string();
+    let list = dom.split(r#"<ul id="dispatchers""#).nth(1).and_then(|l| l.split("</ul>").next()).unwrap_or_default();
+    let stopped = format!(r#"<li class="stopped">{host} pid "#);
+    assert_eq!(list.matches(&stopped).count(), 10, "ten dispatchers listed:\n{list}");
+    assert!(list.ends_with(r#"<li class="more">… and 1 more</li>"#), "{list}");
     // A screenshot for a person to look at.
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-dashboard.png");
     let _ = std::fs::remove_file(&shot);

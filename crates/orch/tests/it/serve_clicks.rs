@@ -1,10 +1,10 @@
 //! The web dashboard of `orch serve` used as a person uses it, in headless Chromium
 //! driven through the DevTools protocol (`serve_cdp.js`, run by Node): a task added
 //! through the page's form shows in the page, in `orch list` and in QUEUE.md; a running
-//! task cancelled from the page stops its worker (a real `orch run`); a change made
-//! with the command line appears on the open page without a reload. Each wait for the
-//! page is bounded (it polls the DOM). Without Chromium or Node the tests say so and
-//! pass, unless CI is set (`.ci/run` installs both).
+//! task cancelled from the page stops its worker (a real `orch run`, shown alive under
+//! the fleet); a change made with the command line appears on the open page without a
+//! reload. Each wait for the page is bounded (it polls the DOM). Without Chromium or
+//! Node the tests say so and pass, unless CI is set (`.ci/run` installs both).
 
 use crate::common::{Project, alive, wait_until};
 use crate::dispatch::{pids, worker};
@@ -189,6 +189,13 @@ fn a_running_task_cancelled_from_the_page_stops_its_worker() {
     let mut b = Browser::start(bin, &p);
     b.sign_in(&s);
     b.wait_for(&row("ORCH-001", "IN_PROGRESS", "sleeps a minute"), "the running task");
+    // The dispatcher, as `workers` records it, is on the page: alive, seen lately.
+    let host = p.json(&["workers"])["dispatchers"][0]["host"].as_str().unwrap().to_string();
+    let line = format!("{host} pid {}: alive, seen ", run.pid());
+    b.wait_for(
+        &format!("[...document.querySelectorAll('#dispatchers li')].some((l) => l.textContent.startsWith({line:?}))"),
+        "the dispatcher alive",
+    );
     b.eval(
         "[...document.querySelectorAll('#queue tr[data-id=\"ORCH-001\"] button')] \
          .find((x) => x.textContent === 'Cancel').click()",

@@ -4,7 +4,12 @@
 // from tasks is only ever set with textContent: nothing here builds HTML from data.
 "use strict";
 
-const state = { csrf: null, filter: "", task: null, stream: null, fleet: null, timer: null };
+const state = { csrf: null, filter: "", task: null, stream: null, fleet: null, timer: null, fleetAsked: 0 };
+// The dispatchers listed at most; those stopped or unseen longer ago are left out.
+const MAX_DISPATCHERS = 10;
+const RECENT_S = 3600;
+// The fleet is read again this often: a dispatcher's liveness changes without an event.
+const FLEET_EVERY_MS = 5000;
 const $ = (id) => document.getElementById(id);
 
 // An element with attributes and children; strings become text nodes.
@@ -147,8 +152,9 @@ async function refresh() {
 }
 
 async function drawFleet() {
+  state.fleetAsked = Date.now();
   const f = await api("GET", "/api/v1/workers");
-  state.fleet = { at: Date.now(), workers: f.workers };
+  state.fleet = { at: Date.now(), workers: f.workers, dispatchers: f.dispatchers || [] };
   drawWorkers();
   const statuses = ["PENDING", "IN_PROGRESS", "FAILED", "BLOCKED", "DONE"];
   $("counts").tHead.replaceChildren(el("tr", {}, el("th", {}, "Priority"),
@@ -166,10 +172,41 @@ function drawWorkers() {
     el("td", {}, duration(w.elapsed_s === null ? null : w.elapsed_s + gone)),
     el("td", {}, duration(w.lease_left_s === null ? null : w.lease_left_s - gone))));
   fill($("fleet").tBodies[0], rows.length ? rows : [el("tr", {}, el("td", { colspan: "4" }, "No task is running."))]);
+  drawDispatchers(gone);
+}
+
+// The dispatchers alive (as the server lists them: by host, then start), then those
+// stopped or unseen within the last hour, the latest first.
+function recentDispatchers(ds) {
+  const ended = ds.filter((d) => !d.alive && d.seen_age_s <= RECENT_S).sort((a, b) => a.seen_age_s - b.seen_age_s);
+  return ds.filter((d) => d.alive).concat(ended);
+}
+
+// One line a dispatcher, `gone` seconds after the read; the state is a word.
+function drawDispatchers(gone) {
+  const shown = recentDispatchers(state.fleet.dispatchers);
+  const line = (cls, text) => {
+    const li = el("li", { class: cls });
+    li.textContent = text;
+    return li;
+  };
+  const items = shown.slice(0, MAX_DISPATCHERS).map((d) => {
+    const age = duration(d.seen_age_s + gone);
+    const [cls, said] = d.alive ? ["alive", `alive, seen ${age} ago`]
+      : d.stopped_at ? ["stopped", "stopped"] : ["unseen", `not seen for ${age}`];
+    return line(cls, `${d.host} pid ${d.pid}: ${said}`);
+  });
+  if (shown.length > MAX_DISPATCHERS) items.push(line("more", `… and ${shown.length - MAX_DISPATCHERS} more`));
+  if (!items.length) items.push(line("none", "No dispatcher alive or stopped in the last hour."));
+  $("dispatchers").replaceChildren(...items);
 }
 
 function tick() {
-  if (!state.task) drawWorkers();
+  if (state.task) return;
+  if (state.csrf && !document.hidden && Date.now() - state.fleetAsked >= FLEET_EVERY_MS) {
+    drawFleet().catch((e) => { if (e.status === 401) showSignIn(); });
+  }
+  drawWorkers();
 }
 
 function actions(t) {
