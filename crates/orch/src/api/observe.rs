@@ -22,8 +22,8 @@ pub fn kpi(orch: &Orch, req: KpiRequest) -> Result<Kpi> {
     orch.kpi(req.since)
 }
 
-/// `workers`: every lease held and the queue by priority and status; the task text,
-/// owners, hosts and ids masked.
+/// `workers`: every lease held, the queue by priority and status, and the dispatchers;
+/// the task text, owners, hosts and ids masked.
 pub fn workers(orch: &Orch) -> Result<Fleet> {
     let mut f = orch.fleet()?;
     let mask = |s: &mut String| {
@@ -34,6 +34,9 @@ pub fn workers(orch: &Orch) -> Result<Fleet> {
     for w in &mut f.workers {
         [&mut w.owner, &mut w.task_id, &mut w.task].into_iter().for_each(mask);
         [&mut w.run_id, &mut w.trace_id, &mut w.host].into_iter().flatten().for_each(mask);
+    }
+    for d in &mut f.dispatchers {
+        [&mut d.id, &mut d.host].into_iter().for_each(mask);
     }
     Ok(f)
 }

@@ -121,3 +121,24 @@ fn a_mask_that_could_not_mask_is_a_config_error_with_its_file_line_and_key() {
         assert!(!text.contains("hunter2"), "hunter2 in {what}:\n{text}");
     }
 }
+
+/// A mask that matches the host's name hides it in `workers` for the dispatchers as for
+/// the workers.
+#[test]
+fn a_masked_host_name_is_masked_in_the_dispatchers_of_workers() {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string();
+    let p = Project::init_plain(None);
+    p.set_config("command", r#"["true"]"#);
+    let original = p.read(".orch/orch.toml");
+    let name: String =
+        host.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_string() } else { format!("\\{c}") }).collect();
+    // The default list's first pattern is the host's name, the others kept.
+    let masked = original.replacen("\nmask = [\n", &format!("\nmask = [\n  '\\b{name}\\b',\n"), 1);
+    assert_ne!(masked, original, "orch.toml has a mask list");
+    p.write(".orch/orch.toml", &masked);
+    p.ok(&["run", "--until-idle", "--max-wait", "0s", "--quiet"]);
+    let fleet = p.json(&["workers"]);
+    let d = &fleet["dispatchers"][0];
+    assert_eq!(d["host"], "[masked]", "{fleet}");
+    assert!(!d["id"].as_str().unwrap().contains(&host), "{fleet}");
+}
