@@ -91,10 +91,7 @@ impl Sqlite {
             create_private(path).map_err(|e| open_err(&e))?;
         }
         let new_wal = !wal_path(path).exists();
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-        let mut conn = Connection::open_with_flags(path, flags).map_err(|e| open_err(&e))?;
-        conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS)).map_err(|e| open_err(&e))?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        let mut conn = connect(path).map_err(|e| open_err(&e))?;
         // WAL is persistent: set once, it stays with the file.
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(|e| open_err(&e))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -107,20 +104,7 @@ impl Sqlite {
         }
         // A page cache of 16 MiB (the default is 2 MiB): a large import is one transaction,
         // and a cache too small for it spills pages to the WAL before the commit.
-        conn.execute_batch(
-            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456; \
-             PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 0;",
-        )
-        .map_err(|e| open_err(&e))?;
-        // The WAL outlives the connection: the next process appends to it rather than
-        // create it again, and no process pays for a checkpoint on its way out.
-        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
-            .map_err(|e| open_err(&e))?;
-        // Plans never depend on bound values: otherwise SQLite prepares a statement on
-        // `tasks` again each time a parameter compared with a column is bound anew
-        // (it might match a partial index's condition), which costs more than running
-        // the statement. Every condition a partial index needs is written as a literal.
-        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(|e| open_err(&e))?;
+        conn.execute_batch("PRAGMA cache_size = -16384;").map_err(|e| open_err(&e))?;
         schema::migrate(&mut conn).map_err(|e| open_err(&e))?.map_err(|e| open_err(&e))?;
         let seen_version = data_version(&conn).map_err(|e| open_err(&e))?;
         Ok(Sqlite {
@@ -153,18 +137,27 @@ impl Sqlite {
     }
 }
 
-/// A connection for reads only (`readers.rs`), set up as the main one reads
-/// (memory-mapped pages, plans that do not depend on bound values); the schema is the
-/// main connection's to migrate.
-fn open_reader(path: &Path) -> Result<Connection> {
+/// A connection to the database at `path`, set up as every connection of the store is:
+/// the busy timeout, the statement cache, durable commits, memory-mapped pages, no
+/// checkpoint of its own after a commit or at close, plans that never depend on bound
+/// values.
+fn connect(path: &Path) -> rusqlite::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-    let conn = Connection::open_with_flags(path, flags).map_err(db_err)?;
-    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS)).map_err(db_err)?;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456;")
-        .map_err(db_err)?;
-    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true).map_err(db_err)?;
-    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(db_err)?;
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456; \
+         PRAGMA wal_autocheckpoint = 0;",
+    )?;
+    // The WAL outlives the connection: the next process appends to it rather than
+    // create it again, and no process pays for a checkpoint on its way out.
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+    // Plans never depend on bound values: otherwise SQLite prepares a statement on
+    // `tasks` again each time a parameter compared with a column is bound anew
+    // (it might match a partial index's condition), which costs more than running
+    // the statement. Every condition a partial index needs is written as a literal.
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(conn)
 }
 
@@ -231,7 +224,7 @@ impl Backend for Sqlite {
         let guard = match self.conn.try_lock() {
             Ok(g) => g,
             Err(TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(TryLockError::WouldBlock) => match self.readers.take(|| open_reader(&self.path))? {
+            Err(TryLockError::WouldBlock) => match self.readers.take(|| connect(&self.path).map_err(db_err))? {
                 Some(mut reader) => {
                     let done = transact(&mut reader, TransactionBehavior::Deferred, f);
                     self.readers.give(reader);
